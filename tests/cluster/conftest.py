@@ -1,0 +1,80 @@
+"""Fixtures for tests against the real test control plane.
+
+``testcluster`` (session): brings a cluster up once with ``scripts/testcluster up`` and
+takes it down at the end of the session. With ``NPS_TESTCLUSTER_KUBECONFIG`` set it
+reuses that running cluster instead and leaves it alone. The parameters of ``up``
+come from the environment (``NPS_TESTCLUSTER_BOOT_DELAY`` and friends, see
+``scripts/testcluster --help``); the fixture's object exposes them.
+
+``kube_api`` (session): a ``kubernetes.client.ApiClient`` for that cluster.
+``namespace`` (function): a fresh namespace per test, deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+# Tests in this directory import the helpers as a top-level module, whatever
+# pytest's import mode: ``from kube_helpers import ...``.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+
+from kube_helpers import (  # noqa: E402
+    Namespace,
+    TestCluster,
+    create_namespace,
+    delete_namespace,
+    read_params,
+    script_down,
+    script_up,
+    test_namespace_name,
+)
+
+
+@pytest.fixture(scope="session")
+def testcluster() -> Iterator[TestCluster]:
+    reuse = os.environ.get("NPS_TESTCLUSTER_KUBECONFIG")
+    if reuse:
+        kubeconfig = Path(reuse)
+        if not kubeconfig.is_file():
+            pytest.fail(f"NPS_TESTCLUSTER_KUBECONFIG={reuse} does not exist")
+        params = read_params(kubeconfig)
+        yield TestCluster(kubeconfig=kubeconfig, name=params.get("NAME", "external"), params=params)
+        return
+    name = os.environ.get("NPS_TESTCLUSTER_NAME", "nps-pytest")
+    try:
+        kubeconfig = script_up(name)
+    except Exception as e:
+        script_down(name)
+        pytest.fail(f"could not bring the test cluster up: {e}")
+    try:
+        yield TestCluster(
+            kubeconfig=kubeconfig, name=name, params=read_params(kubeconfig), started_here=True
+        )
+    finally:
+        if os.environ.get("NPS_TESTCLUSTER_KEEP") != "1":
+            script_down(name)
+
+
+@pytest.fixture(scope="session")
+def kube_api(testcluster: TestCluster) -> Iterator[client.ApiClient]:
+    api = testcluster.api_client()
+    try:
+        yield api
+    finally:
+        api.close()
+
+
+@pytest.fixture
+def namespace(kube_api: client.ApiClient, request: pytest.FixtureRequest) -> Iterator[Namespace]:
+    ns = create_namespace(kube_api, test_namespace_name(request.node.nodeid))
+    try:
+        yield ns
+    finally:
+        delete_namespace(ns)
