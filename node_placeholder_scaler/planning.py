@@ -1,0 +1,189 @@
+"""Occurrences + settings + an instant -> the calendar target of every pool.
+
+Pure: no I/O, no clock. An occurrence is active for pool P at t when
+``start - lead <= t < end`` (lead: the event's ``lead:``, else the pool's, else the global).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .calendar import ParsedCalendar
+from .descriptions import MAX_EVENT_LEAD
+from .model import Occurrence, Plan, PoolTarget, Problem
+from .settings import CalendarSource, PoolSettings, Settings
+
+NEXT_EVENT_HORIZON = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class CalendarView:
+    """What the planner sees of one source: its good copy (if any) and its feed problems."""
+
+    source: CalendarSource
+    calendar: ParsedCalendar | None
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Request:
+    occurrence: Occurrence
+    pool: str
+    count: int
+    active_from: datetime
+
+
+def lead_for(occurrence: Occurrence, pool: PoolSettings, settings: Settings) -> timedelta:
+    if occurrence.lead is not None:
+        return occurrence.lead
+    return pool.lead_time if pool.lead_time is not None else settings.lead_time
+
+
+def plan(views: Sequence[CalendarView], settings: Settings, at: datetime) -> Plan:
+    """The calendar targets at instant ``at``."""
+    horizon = max(settings.max_lead(), MAX_EVENT_LEAD)
+    occurrences = _collect(views, at, at + horizon + NEXT_EVENT_HORIZON)
+    requests, notes = _requests(occurrences, views, settings)
+    result = _plan_at(at, requests, notes, views, settings)
+    next_start = {
+        pool: min((r.active_from for r in requests if r.pool == pool and r.active_from > at),
+                  default=None)
+        for pool in settings.pools
+    }
+    return Plan(result.at, result.pools, result.events, result.problems, next_start)
+
+
+def timeline(
+    views: Sequence[CalendarView], settings: Settings, start: datetime, end: datetime
+) -> list[Plan]:
+    """The plan at ``start`` and at every later instant up to ``end`` where a target changes."""
+    horizon = max(settings.max_lead(), MAX_EVENT_LEAD)
+    occurrences = _collect(views, start, end + horizon)
+    requests, notes = _requests(occurrences, views, settings)
+    instants = sorted({start} | {
+        t for r in requests for t in (r.active_from, r.occurrence.end) if start < t <= end
+    })
+    plans: list[Plan] = []
+    for instant in instants:
+        current = _plan_at(instant, requests, notes, views, settings)
+        targets = {p: t.target for p, t in current.pools.items()}
+        if not plans or targets != {p: t.target for p, t in plans[-1].pools.items()}:
+            plans.append(current)
+    return plans
+
+
+def _collect(
+    views: Iterable[CalendarView], start: datetime, end: datetime
+) -> list[Occurrence]:
+    found: list[Occurrence] = []
+    for view in views:
+        if view.calendar is not None:
+            found.extend(view.calendar.occurrences(start, end))
+    return found
+
+
+@dataclass(frozen=True)
+class _Notes:
+    """Problems tied to one occurrence, shown while it is in its window."""
+
+    occurrence: Occurrence
+    opens: datetime
+    problems: tuple[Problem, ...]
+
+
+def _requests(
+    occurrences: Iterable[Occurrence], views: Sequence[CalendarView], settings: Settings
+) -> tuple[list[_Request], list[_Notes]]:
+    """Expand occurrences into (pool, count) requests; allow-list refusals become problems."""
+    sources = {view.source.name: view.source for view in views}
+    requests: list[_Request] = []
+    notes: list[_Notes] = []
+    for occurrence in occurrences:
+        allowed = sources[occurrence.calendar].pools
+        problems = list(occurrence.problems)
+        opens = occurrence.start - (occurrence.lead or settings.lead_time)
+        for pool, count in occurrence.requests.items():
+            if allowed is not None and pool not in allowed:
+                problems.append(Problem(
+                    "not-allowed",
+                    f"calendar {occurrence.calendar!r} may not request pool {pool!r}; ignored",
+                    occurrence.calendar, occurrence.summary, occurrence.start,
+                ))
+                continue
+            lead = lead_for(occurrence, settings.pools[pool], settings)
+            requests.append(_Request(occurrence, pool, count, occurrence.start - lead))
+            opens = min(opens, occurrence.start - lead)
+        if problems:
+            notes.append(_Notes(occurrence, opens, tuple(problems)))
+    return requests, notes
+
+
+def _plan_at(
+    at: datetime,
+    requests: Sequence[_Request],
+    notes: Sequence[_Notes],
+    views: Sequence[CalendarView],
+    settings: Settings,
+) -> Plan:
+    active = [r for r in requests if r.active_from <= at < r.occurrence.end]
+    problems: list[Problem] = [p for view in views for p in view.problems]
+    for note in notes:
+        if note.opens <= at < note.occurrence.end:
+            problems.extend(note.problems)
+    events: dict[int, Occurrence] = {id(r.occurrence): r.occurrence for r in active}
+    known = _known_pools(views, settings)
+    pools = {}
+    for name, pool in settings.pools.items():
+        target, clamp = _target(pool, [r for r in active if r.pool == name], settings)
+        pools[name] = _with_known(target, name in known)
+        if clamp is not None:
+            problems.append(clamp)
+    return Plan(at, pools, tuple(events.values()), tuple(_unique(problems)))
+
+
+def _target(
+    pool: PoolSettings, active: Sequence[_Request], settings: Settings
+) -> tuple[PoolTarget, Problem | None]:
+    name = pool.name.lower()
+    occurrences = tuple(r.occurrence for r in active)
+    if not active:
+        return PoolTarget(name, pool.min_replicas, None, False, ()), None
+    counts = [r.count for r in active]
+    requested = sum(counts) if settings.overlap == "sum" else max(counts)
+    if requested <= pool.max_replicas:
+        return PoolTarget(name, requested, requested, False, occurrences), None
+    events = ", ".join(o.summary for o in occurrences)
+    problem = Problem(
+        "clamped",
+        f"pool {name!r}: {requested} requested by {events}; clamped to maxReplicas "
+        f"{pool.max_replicas}",
+    )
+    return PoolTarget(name, pool.max_replicas, requested, True, occurrences), problem
+
+
+def _known_pools(views: Sequence[CalendarView], settings: Settings) -> set[str]:
+    known: set[str] = set()
+    for view in views:
+        if view.calendar is not None:
+            known |= set(view.source.pools) if view.source.pools is not None else set(
+                settings.pools)
+    return known
+
+
+def _with_known(target: PoolTarget, known: bool) -> PoolTarget:
+    if known:
+        return target
+    return PoolTarget(target.pool, target.target, target.requested, target.clamped,
+                      target.occurrences, known=False)
+
+
+def _unique(problems: Iterable[Problem]) -> list[Problem]:
+    seen: set[Problem] = set()
+    result = []
+    for problem in problems:
+        if problem not in seen:
+            seen.add(problem)
+            result.append(problem)
+    return result
