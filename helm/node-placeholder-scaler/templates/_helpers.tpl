@@ -1,0 +1,186 @@
+{{/* Chart name, truncated to 63 characters (a DNS label). */}}
+{{- define "nps.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name: release name + chart name, unless the release name already contains it. */}}
+{{- define "nps.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "nps.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Selector labels: name and instance only (immutable, so never the version). */}}
+{{- define "nps.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "nps.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Standard labels of every resource. */}}
+{{- define "nps.labels" -}}
+helm.sh/chart: {{ include "nps.chart" . }}
+{{ include "nps.selectorLabels" . }}
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: node-placeholder-scaler
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* The label that names a placeholder's (or pre-puller's) pool. */}}
+{{- define "nps.poolLabel" -}}node-placeholder-scaler/pool{{- end }}
+
+{{/* Controller: selector labels (component keeps it apart from the placeholders). */}}
+{{- define "nps.controllerSelectorLabels" -}}
+{{ include "nps.selectorLabels" . }}
+app.kubernetes.io/component: controller
+{{- end }}
+
+{{- define "nps.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "nps.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "nps.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/* The placeholders' PriorityClass, refusing a value below the autoscaler's cutoff. */}}
+{{- define "nps.priorityClassName" -}}
+{{- $pc := .Values.priorityClass }}
+{{- if lt (int64 $pc.value) (int64 $pc.expendableCutoff) }}
+{{- fail (printf "priorityClass.value %v is below the cluster autoscaler's expendable cutoff %v (priorityClass.expendableCutoff): pending placeholders would never trigger a scale-up. Use a value >= %v." $pc.value $pc.expendableCutoff $pc.expendableCutoff) }}
+{{- end }}
+{{- if $pc.create }}
+{{- default (printf "%s-placeholder" (include "nps.fullname" .)) $pc.name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- required "priorityClass.name is required when priorityClass.create is false" $pc.name }}
+{{- end }}
+{{- end }}
+
+{{/* The pre-pullers' PriorityClass: between the placeholders and user pods. */}}
+{{- define "nps.prePullerPriorityClassName" -}}
+{{- $pc := .Values.prePuller.priorityClass }}
+{{- if $pc.create }}
+{{- if or (le (int64 $pc.value) (int64 .Values.priorityClass.value)) (ge (int64 $pc.value) 0) }}
+{{- fail (printf "prePuller.priorityClass.value %v must be above priorityClass.value %v (placeholders) and below 0 (user pods)" $pc.value .Values.priorityClass.value) }}
+{{- end }}
+{{- default (printf "%s-image-puller" (include "nps.fullname" .)) $pc.name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- required "prePuller.priorityClass.name is required when prePuller.priorityClass.create is false" $pc.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The name of a pool's placeholder Deployment: its `deployment` value, else placeholder-<pool>
+(lower case, as the controller derives it). Call with (list $poolName $pool).
+*/}}
+{{- define "nps.placeholderName" -}}
+{{- $name := index . 0 }}
+{{- $pool := index . 1 | default dict }}
+{{- $deployment := default (printf "placeholder-%s" (lower $name)) $pool.deployment }}
+{{- if or (gt (len $deployment) 63) (not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" $deployment)) }}
+{{- fail (printf "pools.%s: %q is not a valid Deployment name (a DNS label: lower-case letters, digits and -); set pools.%s.deployment" $name $deployment $name) }}
+{{- end }}
+{{- $deployment }}
+{{- end }}
+
+{{/* Pre-puller DaemonSet name of a pool. Call with (list $ $poolName). */}}
+{{- define "nps.prePullerName" -}}
+{{- $root := index . 0 }}
+{{- printf "%s-image-puller-%s" (include "nps.fullname" $root) (lower (index . 1) | replace "_" "-" | replace "." "-") | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The Secret holding feed URLs given inline. */}}
+{{- define "nps.calendarSecretName" -}}
+{{- printf "%s-calendars" (include "nps.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Environment variable carrying calendar N's URL. */}}
+{{- define "nps.calendarEnv" -}}
+{{- printf "NPS_CALENDAR_%d_URL" (int .) }}
+{{- end }}
+
+{{/* Check each calendar has exactly one of url and existingSecret. */}}
+{{- define "nps.validateCalendars" -}}
+{{- range $i, $c := .Values.calendars }}
+{{- if and $c.url $c.existingSecret }}
+{{- fail (printf "calendars[%d]: give either url or existingSecret, not both" $i) }}
+{{- end }}
+{{- if not (or $c.url $c.existingSecret) }}
+{{- fail (printf "calendars[%d]: give its feed address as url (stored in a Secret by the chart) or existingSecret {name, key}" $i) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* A whole number parsed as float (Helm reads YAML numbers as float64) rendered as an integer. */}}
+{{- define "nps.normalize" -}}
+{{- if and (kindIs "float64" .) (eq . (float64 (int64 .))) }}{{ int64 . }}{{ else }}{{ . }}{{ end }}
+{{- end }}
+
+{{/* The controller's config file (YAML), from values. Feed URLs only by environment variable. */}}
+{{- define "nps.config" -}}
+{{- include "nps.validateCalendars" . }}
+{{- $cfg := dict "namespace" .Release.Namespace }}
+{{- range $key := list "timezone" "leadTime" "overlap" "interval" "calendarRefreshInterval" "maxStaleness" "maxFeedBytes" "feedTimeout" "metricsPort" }}
+{{- $v := index $.Values.config $key }}
+{{- if not (kindIs "invalid" $v) }}
+{{- $_ := set $cfg $key $v }}
+{{- end }}
+{{- end }}
+{{- $headroom := dict }}
+{{- range $key, $v := .Values.config.headroom | default dict }}
+{{- if not (kindIs "invalid" $v) }}
+{{- $_ := set $headroom $key $v }}
+{{- end }}
+{{- end }}
+{{- if $headroom }}
+{{- $_ := set $cfg "headroom" $headroom }}
+{{- end }}
+{{- $calendars := list }}
+{{- range $i, $c := .Values.calendars }}
+{{- $entry := dict "urlFromEnv" (include "nps.calendarEnv" $i) }}
+{{- range $key := list "name" "timezone" "pools" }}
+{{- if not (kindIs "invalid" (index $c $key)) }}
+{{- $_ := set $entry $key (index $c $key) }}
+{{- end }}
+{{- end }}
+{{- $calendars = append $calendars $entry }}
+{{- end }}
+{{- $_ := set $cfg "calendars" $calendars }}
+{{- $pools := dict }}
+{{- range $name, $p := .Values.pools }}
+{{- $p = $p | default dict }}
+{{- $entry := dict "deployment" (include "nps.placeholderName" (list $name $p)) }}
+{{- range $key := list "nodeSelector" "minReplicas" "maxReplicas" "leadTime" }}
+{{- if not (kindIs "invalid" (index $p $key)) }}
+{{- $_ := set $entry $key (index $p $key) }}
+{{- end }}
+{{- end }}
+{{- $_ := set $pools $name $entry }}
+{{- end }}
+{{- $_ := set $cfg "pools" $pools }}
+{{- toYaml $cfg }}
+{{- end }}
