@@ -109,7 +109,7 @@ def _plan(settings: Settings, args: argparse.Namespace) -> int:
     book = CalendarBook(settings)
     book.refresh(now, force=True)
     if at is not None or (start is None and args.output == "json"):
-        plan = book.plan(at or now)
+        plan = book.plan(at or now, now=now)
         print(plan_json(plan) if args.output == "json" else plan_table(plan, zone))
         return 0
     start = start or now
@@ -117,7 +117,7 @@ def _plan(settings: Settings, args: argparse.Namespace) -> int:
     if end <= start:
         print("error: --to must be after --from", file=sys.stderr)
         return EXIT_CONFIG
-    plans = timeline(book.views(start), settings, start, end)
+    plans = timeline(book.views(now), settings, start, end)
     print(timeline_json(plans) if args.output == "json" else timeline_table(plans, zone))
     return 0
 

@@ -211,8 +211,9 @@ class CalendarBook:
             problems.extend(calendar.warnings)
         return CalendarView(state.source, calendar, tuple(problems))
 
-    def plan(self, now: datetime) -> Plan:
-        return plan(self.views(now), self.settings, now)
+    def plan(self, at: datetime, now: datetime | None = None) -> Plan:
+        """The plan at ``at``; feed staleness is judged at ``now`` (default: ``at``)."""
+        return plan(self.views(now or at), self.settings, at)
 
 
 def environment() -> Mapping[str, str]:

@@ -1,0 +1,46 @@
+"""Shared helpers for the unit tests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from node_placeholder_scaler.feeds import CalendarBook
+from node_placeholder_scaler.model import Plan
+from node_placeholder_scaler.settings import Settings, load_settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+UTC = ZoneInfo("UTC")
+
+
+def utc(text: str) -> datetime:
+    """'2026-03-02T16:45' -> an aware UTC datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def make_settings(body: str, environ: dict[str, str] | None = None) -> Settings:
+    return load_settings(body.replace("FIXTURES", str(FIXTURES)), "test.yaml", environ or {})
+
+
+class FixedBook:
+    """A CalendarBook fetched once at ``fetched``; plans judge staleness at that time."""
+
+    def __init__(self, book: CalendarBook, fetched: datetime) -> None:
+        self.book, self.fetched = book, fetched
+
+    def plan(self, at: datetime) -> Plan:
+        return self.book.plan(at, now=self.fetched)
+
+
+def book_for(body: str, fetched: datetime) -> FixedBook:
+    book = CalendarBook(make_settings(body))
+    book.refresh(fetched, force=True)
+    return FixedBook(book, fetched)
+
+
+@pytest.fixture()
+def fixtures() -> Path:
+    return FIXTURES
