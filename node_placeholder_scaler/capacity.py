@@ -1,0 +1,150 @@
+"""Free node-equivalents of a pool (its headroom) and the replicas it leaves to ask for.
+
+Pure: nodes, pods and settings in, numbers out; ``now`` is an argument.
+
+The rule (DESIGN.md "Headroom", stated exactly in the README):
+
+* f(node) = the node's free fraction for the strategy's resources, where free = allocatable -
+  the requests of every non-terminated pod bound to it (placeholders included, so reserved room
+  is never counted twice). ``balanced``: the smallest fraction over cpu, memory and every
+  extended resource (a domain-qualified name such as ``nvidia.com/gpu``) that the pool's
+  placeholder pod requests; ``cpu``: cpu only; ``memory``: memory only. A node that has none of
+  a counted resource has f = 0.
+* Eligible nodes: Ready; not cordoned; no NoSchedule/NoExecute taint that the placeholder pod
+  template does not tolerate (so a node being removed by the autoscaler or still booting does not
+  count); hosting no placeholder pod of the pool; created at least ``nodeGracePeriod`` ago.
+* headroom = floor(sum of f over eligible nodes with f > threshold).
+* desired = max(0, target - headroom); but while a placeholder pod of the pool is Pending
+  (unscheduled), headroom may not push desired below the current replicas: desired =
+  max(target - headroom, min(current, target)). A lower calendar target still scales down.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+
+from .observed import NodeInfo, Placeholders, PodInfo, Resources, Toleration, total
+from .settings import HeadroomSettings, Strategy
+
+BLOCKING_EFFECTS = frozenset({"NoSchedule", "NoExecute"})
+
+
+@dataclass(frozen=True)
+class NodeHeadroom:
+    """One pool node: why it does not count, or its free fraction."""
+
+    node: str
+    excluded: str | None  # not-ready, cordoned, tainted, placeholder, young; None: eligible
+    fraction: float = 0.0  # free fraction for the strategy (eligible nodes only)
+    counted: bool = False  # eligible and fraction > threshold
+
+
+@dataclass(frozen=True)
+class Headroom:
+    free: int  # free node-equivalents
+    nodes: tuple[NodeHeadroom, ...]
+    pending: int  # placeholder pods of the pool waiting for a node
+    resources: tuple[str, ...]  # the resources the strategy compared
+
+    @property
+    def eligible(self) -> int:
+        return sum(1 for n in self.nodes if n.excluded is None)
+
+
+def counted_resources(strategy: Strategy, placeholder: Resources) -> tuple[str, ...]:
+    """The resources whose free fraction a strategy compares."""
+    if strategy == "cpu":
+        return ("cpu",)
+    if strategy == "memory":
+        return ("memory",)
+    extended = sorted(n for n, v in placeholder.extended.items() if "/" in n and v > 0)
+    return ("cpu", "memory", *extended)
+
+
+def exclusion(
+    node: NodeInfo,
+    now: datetime,
+    settings: HeadroomSettings,
+    tolerations: Sequence[Toleration],
+    placeholder_nodes: frozenset[str],
+) -> str | None:
+    """Why a node is not headroom, or None when it may be (its pods decide the rest)."""
+    if not node.ready:
+        return "not-ready"
+    if node.unschedulable:
+        return "cordoned"
+    for taint in node.taints:
+        if taint.effect in BLOCKING_EFFECTS and not any(t.tolerates(taint) for t in tolerations):
+            return "tainted"
+    if node.name in placeholder_nodes:
+        return "placeholder"
+    if now - node.created < settings.node_grace_period:
+        return "young"
+    return None
+
+
+def free_fraction(allocatable: Resources, used: Resources, resources: Iterable[str]) -> Fraction:
+    """The smallest free fraction over ``resources`` (0 when the node has none of one)."""
+    fractions = []
+    for name in resources:
+        capacity = allocatable.get(name)
+        if capacity <= 0:
+            return Fraction(0)
+        fractions.append(Fraction(max(0, capacity - used.get(name)), capacity))
+    return min(fractions, default=Fraction(0))
+
+
+def placeholder_nodes(placeholders: Iterable[PodInfo]) -> frozenset[str]:
+    return frozenset(p.node for p in placeholders if p.node and not p.terminated)
+
+
+def headroom(
+    nodes: Sequence[NodeInfo],
+    pods_by_node: Mapping[str, Sequence[PodInfo]],
+    placeholders: Placeholders,
+    settings: HeadroomSettings,
+    now: datetime,
+) -> Headroom:
+    """Free node-equivalents of a pool. ``pods_by_node`` needs only the eligible nodes."""
+    resources = counted_resources(settings.strategy, placeholders.requests)
+    hosting = placeholder_nodes(placeholders.pods)
+    tolerations = placeholders.tolerations
+    rows: list[NodeHeadroom] = []
+    counted: list[Fraction] = []
+    for node in sorted(nodes, key=lambda n: n.name):
+        reason = exclusion(node, now, settings, tolerations, hosting)
+        if reason is not None:
+            rows.append(NodeHeadroom(node.name, reason))
+            continue
+        pods = pods_by_node.get(node.name, ())
+        used = total(p.requests for p in pods if not p.terminated)
+        fraction = free_fraction(node.allocatable, used, resources)
+        count = fraction > Fraction(str(settings.threshold))
+        if count:
+            counted.append(fraction)
+        rows.append(NodeHeadroom(node.name, None, float(fraction), count))
+    pending = sum(1 for p in placeholders.pods if p.pending)
+    return Headroom(math.floor(sum(counted, Fraction(0))), tuple(rows), pending, resources)
+
+
+def candidate_nodes(
+    nodes: Sequence[NodeInfo], placeholders: Placeholders, settings: HeadroomSettings, now: datetime
+) -> list[str]:
+    """The nodes whose pods must be read (all others are excluded without looking at pods)."""
+    hosting = placeholder_nodes(placeholders.pods)
+    tolerations = placeholders.tolerations
+    return sorted(
+        n.name for n in nodes if exclusion(n, now, settings, tolerations, hosting) is None
+    )
+
+
+def desired_replicas(target: int, free: int, current: int, pending: int) -> int:
+    """Replicas to ask for: max(0, target - free), held at current while placeholders pend."""
+    desired = max(0, target - free)
+    if pending > 0:
+        desired = max(desired, min(current, target))
+    return desired

@@ -1,0 +1,181 @@
+"""The only user of the Kubernetes client. Returns our own frozen dataclasses (observed.py).
+
+Every call reads raw JSON (``_preload_content=False``): the client's model deserialisation is
+slow, and the raw bytes are what a round costs, which ``usage`` counts (requests and bytes).
+
+API cost of a round does not grow with pods outside the pools: nodes are listed by the pool's
+label selector, the placeholder pods by their Deployment's selector in its namespace, and the
+pods of the pool's eligible nodes with one ``spec.nodeName=<node>`` field selector each (served
+from the API server's watch cache, ``resourceVersion=0``), in parallel.
+RBAC needed: nodes and pods get/list; deployments get and deployments/scale get/patch (by
+resourceNames); events create.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from ..observed import ClusterError, NodeInfo, Placeholders, PodInfo
+from . import objects as kubejson
+
+logger = logging.getLogger(__name__)
+
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+MERGE_PATCH = "application/merge-patch+json"
+
+
+class KubeError(ClusterError):
+    """A failed API call (see ClusterError)."""
+
+
+@dataclass
+class ApiUsage:
+    """Requests made and response bytes read (cumulative; thread-safe increments)."""
+
+    requests: int = 0
+    bytes: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def add(self, size: int) -> None:
+        with self._lock:
+            self.requests += 1
+            self.bytes += size
+
+    def snapshot(self) -> tuple[int, int]:
+        with self._lock:
+            return self.requests, self.bytes
+
+
+def load_api_client(kubeconfig: str | None, *, pool_size: int = 32) -> Any:
+    """In-cluster config, else the kubeconfig (KUBECONFIG / ~/.kube/config) or the given file."""
+    configuration = client.Configuration()
+    if kubeconfig is None:
+        try:
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        except ConfigException:
+            config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    else:
+        config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig, client_configuration=configuration
+        )
+    configuration.connection_pool_maxsize = pool_size
+    configuration.retries = 1
+    return client.ApiClient(configuration)
+
+
+def default_namespace() -> str:
+    """The namespace the controller runs in (its service account's), else ``default``."""
+    try:
+        return SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or "default"
+    except OSError:
+        return "default"
+
+
+class Kube:
+    """Reads and changes the cluster. One instance per process; safe for the loop's threads."""
+
+    def __init__(self, api_client: Any, *, timeout: float = 10.0, workers: int = 16) -> None:
+        self.core = client.CoreV1Api(api_client)
+        self.apps = client.AppsV1Api(api_client)
+        self.version = client.VersionApi(api_client)
+        self.timeout = timeout
+        self.workers = workers
+        self.usage = ApiUsage()
+
+    def _call(self, action: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            response = method(
+                *args, _preload_content=False, _request_timeout=self.timeout, **kwargs
+            )
+            data = response.data
+        except ApiException as error:
+            self.usage.add(len(error.body or b""))
+            raise KubeError(action, error.status, _reason(error)) from None
+        except urllib3.exceptions.HTTPError as error:
+            self.usage.add(0)
+            raise KubeError(action, None, f"no answer ({type(error).__name__})") from None
+        self.usage.add(len(data))
+        return json.loads(data) if data else {}
+
+    def check(self) -> None:
+        """Raise KubeError unless the API server answers."""
+        self._call("version", self.version.get_code)
+
+    def read_placeholders(self, namespace: str, deployment: str) -> Placeholders:
+        """The placeholder Deployment (replicas, selector, pod template) and its pods."""
+        body = self._call(
+            f"get deployment {namespace}/{deployment}",
+            self.apps.read_namespaced_deployment, deployment, namespace,
+        )
+        selector = kubejson.selector_text(body.get("spec", {}).get("selector") or {})
+        if not selector:
+            raise KubeError(f"deployment {namespace}/{deployment}", None, "has no selector")
+        pods = self._call(
+            f"list placeholder pods {namespace}/{deployment}",
+            self.core.list_namespaced_pod, namespace, label_selector=selector,
+            resource_version="0",
+        )
+        return kubejson.placeholders(body, selector, [kubejson.pod(p) for p in pods["items"]])
+
+    def list_nodes(self, node_selector: Mapping[str, str]) -> list[NodeInfo]:
+        selector = ",".join(f"{k}={v}" for k, v in sorted(node_selector.items()))
+        body = self._call(
+            "list nodes", self.core.list_node, label_selector=selector, resource_version="0"
+        )
+        return [kubejson.node(item) for item in body["items"]]
+
+    def read_node(self, name: str) -> NodeInfo:
+        return kubejson.node(self._call(f"get node {name}", self.core.read_node, name))
+
+    def pods_on_node(self, node: str) -> list[PodInfo]:
+        """The non-terminated pods bound to a node."""
+        body = self._call(
+            f"list pods on {node}", self.core.list_pod_for_all_namespaces,
+            field_selector=kubejson.pods_on_node_selector(node), resource_version="0",
+        )
+        return [kubejson.pod(item) for item in body["items"]]
+
+    def pods_on_nodes(self, nodes: Sequence[str]) -> dict[str, list[PodInfo]]:
+        """The non-terminated pods of each node, one request per node, in parallel."""
+        if len(nodes) <= 1:
+            return {n: self.pods_on_node(n) for n in nodes}
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(nodes))) as pool:
+            return dict(zip(nodes, pool.map(self.pods_on_node, nodes), strict=True))
+
+    def scale(self, namespace: str, deployment: str, replicas: int) -> None:
+        self._call(
+            f"scale deployment {namespace}/{deployment}",
+            self.apps.patch_namespaced_deployment_scale, deployment, namespace,
+            {"spec": {"replicas": replicas}}, _content_type=MERGE_PATCH,
+        )
+
+    def record_event(
+        self, placeholders: Placeholders, reason: str, message: str, now: datetime
+    ) -> None:
+        """Create a core/v1 Event on the placeholder Deployment."""
+        body = kubejson.event(placeholders, reason, message, now)
+        self._call(
+            "create event", self.core.create_namespaced_event, placeholders.namespace, body
+        )
+
+
+def _reason(error: ApiException) -> str:
+    try:
+        return str(json.loads(error.body or "").get("message") or error.reason)
+    except (TypeError, ValueError, AttributeError):
+        return str(error.reason)

@@ -1,0 +1,149 @@
+"""Prometheus metrics (prefix ``node_placeholder_``) on an injectable registry.
+
+Labels are bounded: pool, calendar (the configured name), result, kind, stage, direction.
+Never event titles, UIDs or feed URLs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from .model import Plan
+from .reconcile import STAGES, RoundResult
+
+PREFIX = "node_placeholder_"
+FETCH_RESULTS = ("ok", "unchanged", "not-modified", "error", "too-large", "timeout")
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    """One feed's state as the metrics and /readyz need it (the loop builds it from feeds)."""
+
+    name: str
+    ok: bool  # has a usable good copy
+    last_success: datetime | None
+    staleness_seconds: float | None
+    last_result: str
+    last_attempt: datetime | None
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        pool, reg = ["pool"], self.registry
+        self.target = Gauge(f"{PREFIX}calendar_target", "Calendar target (warm nodes)", pool,
+                            registry=reg)
+        self.headroom = Gauge(f"{PREFIX}headroom_nodes", "Free node-equivalents in the pool",
+                              pool, registry=reg)
+        self.desired = Gauge(f"{PREFIX}desired_replicas", "Placeholder replicas wanted", pool,
+                             registry=reg)
+        self.current = Gauge(f"{PREFIX}current_replicas", "Placeholder replicas seen", pool,
+                             registry=reg)
+        self.pending = Gauge(f"{PREFIX}pending_placeholders", "Placeholder pods waiting for a "
+                             "node", pool, registry=reg)
+        self.active = Gauge(f"{PREFIX}active_events", "Active calendar events naming the pool",
+                            pool, registry=reg)
+        self.next_start = Gauge(f"{PREFIX}next_event_start_timestamp_seconds", "Start (minus "
+                                "lead) of the next event naming the pool", pool, registry=reg)
+        self.fetches = Counter(f"{PREFIX}feed_fetches", "Feed fetches by result",
+                               ["calendar", "result"], registry=reg)
+        self.feed_ok = Gauge(f"{PREFIX}feed_up", "1 when the feed has a usable good copy",
+                             ["calendar"], registry=reg)
+        self.last_success = Gauge(f"{PREFIX}feed_last_success_timestamp_seconds",
+                                  "Time of the last good fetch", ["calendar"], registry=reg)
+        self.staleness = Gauge(f"{PREFIX}feed_staleness_seconds", "Age of the copy in use",
+                               ["calendar"], registry=reg)
+        self.problems = Gauge(f"{PREFIX}problems", "Problems in the current plan by kind",
+                              ["kind"], registry=reg)
+        self.duration = Histogram(f"{PREFIX}reconcile_duration_seconds", "Time of one round",
+                                  buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30), registry=reg)
+        self.errors = Counter(f"{PREFIX}errors", "Errors by stage", ["stage", "pool"],
+                              registry=reg)
+        self.patches = Counter(f"{PREFIX}scale_patches", "Scale patches",
+                               ["pool", "direction"], registry=reg)
+        self.last_round = Gauge(f"{PREFIX}last_round_timestamp_seconds", "End of the last "
+                                "round", registry=reg)
+        self.api_requests = Counter(f"{PREFIX}api_requests", "Kubernetes API requests",
+                                    registry=reg)
+        self.api_bytes = Counter(f"{PREFIX}api_response_bytes", "Kubernetes API bytes read",
+                                 registry=reg)
+        self._kinds: set[str] = set()
+        self._attempts: dict[str, tuple[datetime | None, str]] = {}
+
+    def observe_plan(self, plan: Plan) -> None:
+        for name, target in plan.pools.items():
+            self.target.labels(name).set(target.target)
+            self.active.labels(name).set(len(target.occurrences))
+        for name, start in plan.next_start.items():
+            if start is None:
+                _remove(self.next_start, name)
+            else:
+                self.next_start.labels(name).set(start.timestamp())
+        counts: dict[str, int] = {}
+        for problem in plan.problems:
+            counts[problem.kind] = counts.get(problem.kind, 0) + 1
+        self._kinds |= set(counts)
+        for kind in self._kinds:
+            self.problems.labels(kind).set(counts.get(kind, 0))
+
+    def observe_round(self, result: RoundResult, seconds: float, now: datetime) -> None:
+        self.duration.observe(seconds)
+        self.last_round.set(now.timestamp())
+        for decision in result.pools:
+            for gauge, value in (
+                (self.headroom, decision.free), (self.desired, decision.desired),
+                (self.current, decision.current),
+            ):
+                if value is not None:
+                    gauge.labels(decision.pool).set(value)
+            self.pending.labels(decision.pool).set(decision.pending)
+            if decision.error and decision.stage:
+                self.error(decision.stage, decision.pool)
+            if decision.event_error:
+                self.error("event", decision.pool)
+            if decision.action == "scaled" and decision.direction:
+                self.patches.labels(decision.pool, decision.direction).inc()
+
+    def error(self, stage: str, pool: str = "") -> None:
+        self.errors.labels(stage, pool).inc()
+
+    def observe_feeds(self, states: Sequence[FeedStatus]) -> None:
+        """Feed gauges, and one fetch counted per new attempt (by its result)."""
+        for state in states:
+            attempt = (state.last_attempt, state.last_result)
+            if state.last_attempt is not None and self._attempts.get(state.name) != attempt:
+                self.count_fetch(state.name, state.last_result)
+            self._attempts[state.name] = attempt
+            self.feed_ok.labels(state.name).set(1 if state.ok else 0)
+            if state.last_success is not None:
+                self.last_success.labels(state.name).set(state.last_success.timestamp())
+            if state.staleness_seconds is not None:
+                self.staleness.labels(state.name).set(state.staleness_seconds)
+
+    def count_fetch(self, calendar: str, result: str) -> None:
+        self.fetches.labels(calendar, result).inc()
+
+    def observe_api(self, requests: int, size: int) -> None:
+        self.api_requests.inc(requests)
+        self.api_bytes.inc(size)
+
+    def initialise(self, pools: Sequence[str], calendars: Sequence[str]) -> None:
+        """Create the labelled series up front so dashboards see zeros, not gaps."""
+        for pool in pools:
+            for direction in ("up", "down"):
+                self.patches.labels(pool, direction)
+            for stage in STAGES[1:]:
+                self.errors.labels(stage, pool)
+        for calendar in calendars:
+            for result in FETCH_RESULTS:
+                self.fetches.labels(calendar, result)
+
+
+def _remove(gauge: Gauge, *labels: str) -> None:
+    with contextlib.suppress(KeyError):
+        gauge.remove(*labels)
