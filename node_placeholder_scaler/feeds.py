@@ -25,6 +25,8 @@ from .planning import CalendarView, plan
 from .settings import CalendarSource, Settings
 
 logger = logging.getLogger(__name__)
+# urllib3 logs every request line, secret path included, at DEBUG: keep it quieter.
+logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO)
 USER_AGENT = "node-placeholder-scaler (+calendar pre-warming)"
 
 

@@ -106,7 +106,7 @@ class _Reader:
 
     def __init__(self, path: str, prefix: str, data: Mapping[str, Any], allowed: set[str]):
         self.path, self.prefix, self.data = path, prefix, data
-        unknown = sorted(set(data) - allowed)
+        unknown = sorted(str(k) for k in set(data) - allowed)
         if unknown:
             known = ", ".join(sorted(allowed))
             raise ConfigError(path, self.key(unknown[0]), f"unknown key (known keys: {known})")

@@ -1,0 +1,150 @@
+"""Feeds over real HTTP on loopback: conditional GET, caps, failures, last good copy."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from node_placeholder_scaler.feeds import CalendarBook, redact
+from tests.conftest import FIXTURES, make_settings, utc
+
+GOOGLE = (FIXTURES / "google.ics").read_bytes()
+
+
+class FeedServer:
+    """A tiny calendar server whose answers a test can change."""
+
+    def __init__(self) -> None:
+        self.body, self.status, self.delay, self.requests = GOOGLE, 200, 0.0, []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests.append(dict(self.headers))
+                time.sleep(server.delay)
+                if self.headers.get("If-None-Match") == '"v1"' and server.status == 200:
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+                self.send_response(server.status)
+                self.send_header("ETag", '"v1"')
+                self.send_header("Content-Length", str(len(server.body)))
+                self.end_headers()
+                self.wfile.write(server.body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/calendar/ical/s3cr3t/basic.ics"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.fixture()
+def server() -> Iterator[FeedServer]:
+    feed = FeedServer()
+    yield feed
+    feed.httpd.shutdown()
+
+
+def config(url: str, extra: str = "") -> str:
+    calendars = f"calendars: [{{name: courses, url: '{url}'}}]\n"
+    return calendars + "pools: {user: {}, gpu: {}}\n" + extra
+
+
+def test_conditional_get_and_no_reparse(server):  # type: ignore[no-untyped-def]
+    book = CalendarBook(make_settings(config(server.url)))
+    book.refresh(utc("2026-03-02T00:00"))
+    first = book.states()[0].calendar
+    assert book.states()[0].last_result == "ok"
+    book.refresh(utc("2026-03-02T00:01"))  # not due yet (5m)
+    assert len(server.requests) == 1
+    book.refresh(utc("2026-03-02T00:06"))
+    assert server.requests[-1]["If-None-Match"] == '"v1"'
+    assert book.states()[0].last_result == "not-modified"
+    assert book.states()[0].calendar is first
+    assert book.plan(utc("2026-03-02T16:55")).pools["user"].target == 3
+
+
+def test_failure_keeps_last_good_copy_until_max_staleness(server):  # type: ignore[no-untyped-def]
+    book = CalendarBook(make_settings(config(server.url, "maxStaleness: 1h\n")))
+    book.refresh(utc("2026-03-02T16:00"))
+    server.status = 500
+    book.refresh(utc("2026-03-02T16:50"))
+    plan = book.plan(utc("2026-03-02T16:55"))
+    assert plan.pools["user"].target == 3 and plan.pools["user"].known
+    assert [p.kind for p in plan.problems] == ["feed-error"]
+    assert "HTTP 500" in plan.problems[0].message
+    later = book.plan(utc("2026-03-02T17:05"))
+    assert not later.pools["user"].known  # older than maxStaleness: left alone
+
+
+def test_broken_feed_is_a_problem_not_an_exception(server):  # type: ignore[no-untyped-def]
+    server.body = b"<html>Sign in to Google</html>"
+    book = CalendarBook(make_settings(config(server.url)))
+    book.refresh(utc("2026-03-02T16:00"))
+    state = book.states()[0]
+    assert state.last_result == "parse-error" and state.calendar is None
+    plan = book.plan(utc("2026-03-02T16:55"))
+    assert not plan.pools["user"].known
+    assert plan.problems[0].kind == "feed-error"
+
+
+def test_size_cap(server):  # type: ignore[no-untyped-def]
+    server.body = GOOGLE * 2
+    book = CalendarBook(make_settings(config(server.url, f"maxFeedBytes: {len(GOOGLE)}\n")))
+    book.refresh(utc("2026-03-02T16:00"))
+    assert book.states()[0].last_result == "too-large"
+
+
+def test_timeout(server):  # type: ignore[no-untyped-def]
+    server.delay = 2.0
+    book = CalendarBook(make_settings(config(server.url, "feedTimeout: 1s\n")))
+    book.refresh(utc("2026-03-02T16:00"))
+    assert book.states()[0].last_result == "timeout"
+
+
+def test_unreachable_and_missing_file():
+    book = CalendarBook(make_settings(
+        "calendars: [{name: a, url: 'http://127.0.0.1:9/x.ics'},"
+        " {name: b, url: /nonexistent.ics}]\n"
+        "pools: {user: {}}\n"))
+    book.refresh(utc("2026-03-02T16:00"))
+    assert [s.last_result for s in book.states()] == ["network-error", "file-error"]
+
+
+def test_url_is_never_logged_whole(server, caplog):  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.DEBUG)
+    server.status = 404
+    book = CalendarBook(make_settings(config(server.url)))
+    book.refresh(utc("2026-03-02T16:00"))
+    assert "s3cr3t" not in caplog.text
+    assert "127.0.0.1" in caplog.text
+    assert "s3cr3t" not in str(book.plan(utc("2026-03-02T16:00")).problems)
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("https://calendar.google.com/calendar/ical/abc%40group/private-xyz/basic.ics",
+     "https://calendar.google.com/…/basic.ics"),
+    ("https://outlook.office365.com/owa/calendar/123/456/reachcalendar.ics?token=t",
+     "https://outlook.office365.com/…/reachcalendar.ics"),
+    ("webcal://cloud.example.org/remote.php/dav/public-calendars/TOKEN?export",
+     "webcal://cloud.example.org/…/…"),
+    ("/etc/calendars/courses.ics", "file://…/courses.ics"),
+])
+def test_redact(url, shown):  # type: ignore[no-untyped-def]
+    assert redact(url) == shown
+
+
+def test_refresh_interval_is_respected(server):  # type: ignore[no-untyped-def]
+    book = CalendarBook(make_settings(config(server.url, "calendarRefreshInterval: 1m\n")))
+    start = utc("2026-03-02T16:00")
+    for second in range(0, 300, 30):
+        book.refresh(start + timedelta(seconds=second))
+    assert len(server.requests) == 5

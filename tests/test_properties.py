@@ -1,0 +1,79 @@
+"""Property tests: any text in, a result or a reported problem out, never an exception."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from node_placeholder_scaler.calendar import CalendarError, parse_calendar
+from node_placeholder_scaler.descriptions import parse_description
+from node_placeholder_scaler.feeds import CalendarBook, Fetched
+from node_placeholder_scaler.settings import ConfigError, load_settings
+from tests.conftest import FIXTURES, make_settings
+
+UTC = ZoneInfo("UTC")
+LINES = st.sampled_from([
+    "user: 3", "gpu: 1", "lead: 15m", "user: lots", "gpuu: 2", "<br>", "</p>", "&nbsp;",
+    "<li>user: 2</li>", "free text", ":", "user:", ": 3", "lead: -5m", "\u00a0", "<", "&",
+])
+
+
+@given(st.text())
+def test_any_description_text(text: str) -> None:
+    parsed = parse_description(text, ["user", "gpu"])
+    assert all(count >= 0 for count in parsed.requests.values())
+    assert set(parsed.requests) <= {"user", "gpu"}
+
+
+@given(st.lists(LINES | st.text(max_size=20), max_size=12))
+def test_any_description_lines(lines: list[str]) -> None:
+    parsed = parse_description("\n".join(lines), ["user", "gpu"])
+    assert parsed.lead is None or parsed.lead >= timedelta(0)
+
+
+def _plan_on(data: bytes) -> None:
+    try:
+        calendar = parse_calendar(data, name="x", pools=["user"])
+    except CalendarError:
+        return
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    for occurrence in calendar.occurrences(start, start + timedelta(days=30)):
+        assert occurrence.start.tzinfo is not None and occurrence.end >= occurrence.start
+    calendar.problems()
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=2000))
+def test_any_bytes_as_feed(data: bytes) -> None:
+    _plan_on(data)
+
+
+GOOGLE = (FIXTURES / "google.ics").read_bytes()
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.integers(0, len(GOOGLE)), st.integers(0, len(GOOGLE)), st.binary(max_size=40))
+def test_mangled_real_feed(cut: int, at: int, junk: bytes) -> None:
+    _plan_on(GOOGLE[:cut] + junk + GOOGLE[at:])
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.binary(max_size=3000))
+def test_book_never_raises_on_any_feed(data: bytes) -> None:
+    settings_ = make_settings("calendars: [{name: a, url: a.ics}]\npools: {user: {}}\n")
+    book = CalendarBook(settings_, fetcher=lambda source, s, previous: Fetched(data))
+    now = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)
+    book.refresh(now)
+    plan = book.plan(now)
+    assert set(plan.pools) == {"user"}
+
+
+@given(st.text(max_size=300))
+def test_any_config_text_is_settings_or_config_error(text: str) -> None:
+    try:
+        load_settings(text, "c.yaml", {})
+    except ConfigError as error:
+        assert str(error).startswith("c.yaml")
