@@ -100,6 +100,9 @@ The name of a pool's placeholder Deployment: its `deployment` value, else placeh
 {{- define "nps.placeholderName" -}}
 {{- $name := index . 0 }}
 {{- $pool := index . 1 | default dict }}
+{{- if eq (lower $name) "lead" }}
+{{- fail "pools.lead: \"lead\" is reserved for the lead time line of event descriptions; name the pool otherwise" }}
+{{- end }}
 {{- $deployment := default (printf "placeholder-%s" (lower $name)) $pool.deployment }}
 {{- if or (gt (len $deployment) 63) (not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" $deployment)) }}
 {{- fail (printf "pools.%s: %q is not a valid Deployment name (a DNS label: lower-case letters, digits and -); set pools.%s.deployment" $name $deployment $name) }}
