@@ -60,6 +60,7 @@ class ParsedCalendar:
         self.warnings = warnings
         self._ical = ical
         self._pools = tuple(pools)
+        self.warnings += _drop_undated(ical, name)
         self._query = recurring_ical_events.CalendarQuery(ical, skip_bad_series=True)
         self._descriptions: dict[str, ParsedDescription] = {}
         self._window: tuple[datetime, datetime] | None = None
@@ -97,7 +98,14 @@ class ParsedCalendar:
         local_start = start.astimezone(self.zone).replace(tzinfo=None)
         local_end = end.astimezone(self.zone).replace(tzinfo=None)
         found = []
-        for component in self._query.between(local_start, local_end):
+        try:
+            components = self._query.between(local_start, local_end)
+        except Exception as error:  # a series the library cannot expand: keep the rest going
+            logger.warning("calendar=%s cannot expand events: %s", self.name, _short(error))
+            self.warnings += (Problem("calendar-error", f"cannot expand events: {_short(error)}",
+                                      self.name),)
+            return []
+        for component in components:
             occurrence = self._occurrence(component)
             if occurrence is not None and occurrence.start < end and occurrence.end > start:
                 found.append(occurrence)
@@ -179,6 +187,21 @@ def parse_calendar(
         return ParsedCalendar(name, ical, zone, pools, warnings)
     except Exception as error:
         raise CalendarError(f"cannot expand the calendar: {_short(error)}") from None
+
+
+def _drop_undated(ical: icalendar.Calendar, name: str) -> tuple[Problem, ...]:
+    """Remove VEVENTs without DTSTART (they cannot be placed in time); report each."""
+    problems = []
+    for parent in [ical, *ical.walk()]:
+        kept = []
+        for component in parent.subcomponents:
+            if component.name == "VEVENT" and "DTSTART" not in component:
+                problems.append(Problem("calendar-error", "event without DTSTART; ignored",
+                                        name, _summary(component)))
+            else:
+                kept.append(component)
+        parent.subcomponents = kept
+    return tuple(problems)
 
 
 def _description_text(component: icalendar.cal.Component) -> str:
