@@ -1,7 +1,7 @@
 """The only user of the Kubernetes client. Returns our own frozen dataclasses (observed.py).
 
 Every call reads raw JSON (``_preload_content=False``): the client's model deserialisation is
-slow, and the raw bytes are what a round costs, which ``usage`` counts (requests and bytes).
+slow, and the raw bytes are what a round costs, which ``usage()`` counts (requests, bytes).
 
 API cost of a round does not grow with pods outside the pools: nodes are listed by the pool's
 label selector, the placeholder pods by their Deployment's selector in its namespace, and the
@@ -47,14 +47,16 @@ class ApiUsage:
 
     requests: int = 0
     bytes: int = 0
+    answered: int = 0  # requests that got an HTTP answer (any status)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
 
-    def add(self, size: int) -> None:
+    def add(self, size: int, *, answered: bool = True) -> None:
         with self._lock:
             self.requests += 1
             self.bytes += size
+            self.answered += answered
 
     def snapshot(self) -> tuple[int, int]:
         with self._lock:
@@ -95,7 +97,14 @@ class Kube:
         self.version = client.VersionApi(api_client)
         self.timeout = timeout
         self.workers = workers
-        self.usage = ApiUsage()
+        self.meter = ApiUsage()
+
+    def usage(self) -> tuple[int, int]:
+        """Requests made and response bytes read so far."""
+        return self.meter.snapshot()
+
+    def answered(self) -> int:
+        return self.meter.answered
 
     def _call(self, action: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
@@ -104,12 +113,12 @@ class Kube:
             )
             data = response.data
         except ApiException as error:
-            self.usage.add(len(error.body or b""))
+            self.meter.add(len(error.body or b""))
             raise KubeError(action, error.status, _reason(error)) from None
         except urllib3.exceptions.HTTPError as error:
-            self.usage.add(0)
+            self.meter.add(0, answered=False)
             raise KubeError(action, None, f"no answer ({type(error).__name__})") from None
-        self.usage.add(len(data))
+        self.meter.add(len(data))
         return json.loads(data) if data else {}
 
     def check(self) -> None:

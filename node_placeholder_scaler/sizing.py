@@ -1,0 +1,148 @@
+"""``size``: placeholder requests that make one placeholder take one node of a pool.
+
+requests = node allocatable - requests of the node's DaemonSet pods and static (mirror) pods
+(they run on every node, so a placeholder must leave their room) - a margin; for every
+extended resource the node offers (a domain-qualified name such as ``nvidia.com/gpu``) all of
+it. The pure part computes and renders; ``size_main`` reads a live node through kube.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from .observed import ClusterError, NodeInfo, PodInfo, Resources, total
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+MI = 1024**2
+DEFAULT_MARGIN = "cpu=0,memory=256Mi"
+
+
+@dataclass(frozen=True)
+class Size:
+    node: str
+    allocatable: Resources
+    reserved: Resources  # DaemonSet and static pods on the node
+    reserved_pods: tuple[str, ...]
+    margin: Resources
+    requests: Resources  # of one placeholder
+
+
+def node_bound(pod: PodInfo) -> bool:
+    """A pod that every node of the pool runs (DaemonSet) or that the node itself runs."""
+    return pod.owner_kind == "DaemonSet" or pod.mirror
+
+
+def placeholder_size(node: NodeInfo, pods: Sequence[PodInfo], margin: Resources) -> Size:
+    bound = [p for p in pods if node_bound(p) and not p.terminated]
+    reserved = total(p.requests for p in bound)
+    alloc = node.allocatable
+    extended = {
+        name: max(0, amount - reserved.get(name))
+        for name, amount in alloc.extended.items()
+        if "/" in name and amount > 0
+    }
+    requests = Resources(
+        cpu_milli=max(0, alloc.cpu_milli - reserved.cpu_milli - margin.cpu_milli),
+        memory=max(0, alloc.memory - reserved.memory - margin.memory) // MI * MI,
+        extended=extended,
+    )
+    names = tuple(sorted(f"{p.namespace}/{p.name}" for p in bound))
+    return Size(node.name, alloc, reserved, names, margin, requests)
+
+
+def format_cpu(milli: int) -> str:
+    return str(milli // 1000) if milli % 1000 == 0 else f"{milli}m"
+
+
+def format_memory(amount: int) -> str:
+    if amount % (1024 * MI) == 0:
+        return f"{amount // (1024 * MI)}Gi"
+    if amount % MI == 0:
+        return f"{amount // MI}Mi"
+    return str(amount)
+
+
+def describe(amount: Resources) -> str:
+    parts = [f"cpu {format_cpu(amount.cpu_milli)}", f"memory {format_memory(amount.memory)}"]
+    parts += [f"{name} {value}" for name, value in amount.extended.items() if "/" in name]
+    return ", ".join(parts)
+
+
+def render_values(pool: str, size: Size) -> str:
+    """The chart values to paste (YAML), with comments saying where the numbers come from."""
+    lines = [
+        f"# node-placeholder-scaler size --pool {pool}: from node {size.node}",
+        f"#   allocatable:            {describe(size.allocatable)}",
+        f"#   DaemonSet/static pods:  {describe(size.reserved)} "
+        f"({len(size.reserved_pods)} pods)",
+        f"#   margin:                 {describe(size.margin)}",
+        "pools:",
+        f"  {pool}:",
+        "    resources:",
+        "      requests:",
+        f"        cpu: {format_cpu(size.requests.cpu_milli)}",
+        f"        memory: {format_memory(size.requests.memory)}",
+    ]
+    lines += [f'        {name}: "{value}"' for name, value in size.requests.extended.items()]
+    return "\n".join(lines) + "\n"
+
+
+def pick_node(nodes: Sequence[NodeInfo], wanted: str | None) -> NodeInfo | None:
+    """The named node, else the pool's Ready node with the most allocatable memory."""
+    if wanted is not None:
+        return next((n for n in nodes if n.name == wanted), None)
+    ready = [n for n in nodes if n.ready] or list(nodes)
+    return max(ready, key=lambda n: (n.allocatable.memory, n.name), default=None)
+
+
+def size_main(
+    settings: Settings, *, pool: str, node: str | None, margin: str, kubeconfig: str | None
+) -> int:
+    """``node-placeholder-scaler size``: print the chart values; 0 ok, 1 cluster, 2 usage."""
+    from . import kube
+    from .kube import objects
+
+    settings_pool = settings.pools.get(pool.lower())
+    if settings_pool is None or not settings_pool.node_selector:
+        what = "is not a configured pool" if settings_pool is None else "has no nodeSelector"
+        print(f"error: {settings.path}: pools.{pool}: {what}", file=sys.stderr)
+        return 2
+    try:
+        margin_resources = parse_margin(margin, objects.resources)
+    except (ValueError, ArithmeticError) as error:
+        print(f"error: --margin {margin!r}: {error}", file=sys.stderr)
+        return 2
+    try:
+        client = kube.Kube(kube.load_api_client(kubeconfig))
+        nodes = client.list_nodes(settings_pool.node_selector)
+        chosen = pick_node(nodes, node)
+        if chosen is None:
+            where = f"node {node} is not" if node else "no node is"
+            selector = dict(settings_pool.node_selector)
+            print(f"error: {where} in pool {pool} (nodeSelector {selector}); scale the pool "
+                  "to one node first", file=sys.stderr)
+            return 1
+        pods = client.pods_on_node(chosen.name)
+    except ClusterError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    size = placeholder_size(chosen, pods, margin_resources)
+    sys.stdout.write(render_values(settings_pool.name, size))
+    return 0
+
+
+def parse_margin(text: str, parse: Callable[[Mapping[str, str]], Resources]) -> Resources:
+    """``256Mi`` (memory) or ``cpu=100m,memory=256Mi``; ``parse`` reads a resource mapping."""
+    text = (text or DEFAULT_MARGIN).strip()
+    if "=" not in text:
+        text = f"memory={text}"
+    pairs = dict(part.split("=", 1) for part in text.split(",") if part.strip())
+    unknown = set(pairs) - {"cpu", "memory"}
+    if unknown:
+        raise ValueError(f"unknown resource {sorted(unknown)[0]!r} (use cpu= and memory=)")
+    return parse({k.strip(): v.strip() for k, v in pairs.items()})

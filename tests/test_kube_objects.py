@@ -1,0 +1,116 @@
+"""kube/objects.py: API JSON -> our dataclasses, and the Event body (compared as dicts)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from node_placeholder_scaler.kube import objects
+from node_placeholder_scaler.observed import Placeholders, Resources, Taint, Toleration
+
+GI = 1024**3
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"cpu": "0.5", "memory": "512Mi"}, Resources(500, 512 * 1024**2)),
+        ({"cpu": "100m", "memory": "1G"}, Resources(100, 10**9)),
+        ({"cpu": "2", "memory": "1e9"}, Resources(2000, 10**9)),
+        ({"cpu": "1n"}, Resources(1, 0)),  # rounded up, as the scheduler does
+        ({"nvidia.com/gpu": "2", "pods": "110"}, Resources(0, 0, {"nvidia.com/gpu": 2})),
+        (None, Resources()),
+    ],
+)
+def test_resources(values, expected):
+    assert objects.resources(values) == expected
+
+
+def test_node():
+    body = {
+        "metadata": {"name": "n1", "labels": {"pool": "gpu"},
+                     "creationTimestamp": "2026-11-23T08:00:00Z"},
+        "spec": {"unschedulable": True,
+                 "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]},
+        "status": {"allocatable": {"cpu": "8", "memory": "64Gi", "nvidia.com/gpu": "2"},
+                   "conditions": [{"type": "Ready", "status": "True"}]},
+    }
+    node = objects.node(body)
+    assert node.ready and node.unschedulable
+    assert node.taints == (Taint("nvidia.com/gpu", "present", "NoSchedule"),)
+    assert node.allocatable == Resources(8000, 64 * GI, {"nvidia.com/gpu": 2})
+    assert node.created == datetime(2026, 11, 23, 8, tzinfo=UTC)
+
+
+def test_pod_requests_with_init_sidecar_and_overhead():
+    body = {
+        "metadata": {"name": "p", "namespace": "ns",
+                     "ownerReferences": [{"kind": "DaemonSet", "controller": True}]},
+        "spec": {
+            "nodeName": "n1",
+            "containers": [{"resources": {"requests": {"cpu": "100m", "memory": "1Gi"}}},
+                           {"resources": {}}],
+            "initContainers": [{"resources": {"requests": {"cpu": "1", "memory": "100Mi"}}},
+                               {"restartPolicy": "Always",
+                                "resources": {"requests": {"cpu": "50m"}}}],
+            "overhead": {"cpu": "10m"},
+        },
+        "status": {"phase": "Running"},
+    }
+    pod = objects.pod(body)
+    assert pod.requests == Resources(1010, GI, {})
+    assert pod.owner_kind == "DaemonSet" and pod.node == "n1" and not pod.pending
+
+
+def test_unbound_pod_is_pending():
+    pod = objects.pod({"metadata": {"name": "p"}, "spec": {}, "status": {"phase": "Pending"}})
+    assert pod.pending
+
+
+def test_selector_text():
+    selector = {
+        "matchLabels": {"b": "2", "a": "1"},
+        "matchExpressions": [
+            {"key": "c", "operator": "In", "values": ["x", "y"]},
+            {"key": "d", "operator": "NotIn", "values": ["z"]},
+            {"key": "e", "operator": "Exists"},
+            {"key": "f", "operator": "DoesNotExist"},
+        ],
+    }
+    assert objects.selector_text(selector) == "a=1,b=2,c in (x,y),d notin (z),e,!f"
+
+
+def test_placeholders_from_deployment():
+    body = {
+        "metadata": {"name": "placeholder-gpu", "namespace": "np", "uid": "u1"},
+        "spec": {"replicas": 2, "template": {"spec": {
+            "containers": [{"resources": {"requests": {"cpu": "7", "nvidia.com/gpu": "2"}}}],
+            "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
+        }}},
+    }
+    holders = objects.placeholders(body, "app=x", [])
+    assert holders.replicas == 2
+    assert holders.requests == Resources(7000, 0, {"nvidia.com/gpu": 2})
+    assert holders.tolerations == (Toleration("nvidia.com/gpu", "Exists"),)
+
+
+def test_event_body():
+    holders = Placeholders("np", "placeholder-user", "u1", 0, "app=x", Resources(), ())
+    now = datetime(2026, 11, 23, 9, 0, 5, tzinfo=UTC)
+    assert objects.event(holders, "PlaceholdersScaled", "x" * 2000, now) == {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"generateName": "placeholder-user.", "namespace": "np"},
+        "involvedObject": {"apiVersion": "apps/v1", "kind": "Deployment",
+                           "name": "placeholder-user", "namespace": "np", "uid": "u1"},
+        "reason": "PlaceholdersScaled",
+        "message": "x" * 1021 + "...",
+        "type": "Normal",
+        "source": {"component": "node-placeholder-scaler"},
+        "reportingComponent": "node-placeholder-scaler",
+        "reportingInstance": "node-placeholder-scaler",
+        "firstTimestamp": "2026-11-23T09:00:05Z",
+        "lastTimestamp": "2026-11-23T09:00:05Z",
+        "count": 1,
+    }
