@@ -6,6 +6,7 @@ Every error names the file and the key (``config.yaml: pools.user.maxReplicas: .
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -282,6 +283,8 @@ def _read_calendar(
         allow = frozenset(p.lower() for p in allowed)
     name = reader.string("name", f"calendar-{index}")
     assert name is not None and url is not None
+    if "://" not in url and not posixpath.isabs(url):  # a path: relative to the config file
+        url = posixpath.join(posixpath.dirname(reader.path), url)
     return CalendarSource(
         name=name, url=url, url_from_env=from_env, timezone=reader.zone("timezone"), pools=allow
     )
