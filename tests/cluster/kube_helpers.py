@@ -280,7 +280,13 @@ def node_manifest(
         "spec": {
             "taints": [{"key": NOT_READY_TAINT, "effect": "NoSchedule"}, *(taints or [])],
         },
-        "status": {"allocatable": resources, "capacity": resources},
+        "status": {
+            "allocatable": resources,
+            "capacity": resources,
+            "conditions": [
+                {"type": "Ready", "status": "False", "reason": "KubeletNotReady", "message": "booting"}
+            ],
+        },
     }
 
 
