@@ -1,0 +1,148 @@
+"""Feed benchmark: a synthetic five-year course calendar served over loopback HTTP.
+
+Prints, as its last line:
+    feed-bench: events=<n> bytes=<n> parse_s=<x> replan_ms=<x>
+parse_s   fetch-to-ready for a changed feed (download, parse, first plan), best of --repeat
+replan_ms one controller round on an unchanged feed (refresh check + plan), median
+
+Run: .venv/bin/python bench/feed_bench.py [--series 300] [--singles 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from node_placeholder_scaler.feeds import CalendarBook
+from node_placeholder_scaler.settings import load_settings
+
+ZONE = "Europe/Zurich"
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M%S")
+
+
+def _event(uid: str, start: datetime, minutes: int, summary: str, extra: list[str]) -> list[str]:
+    return [
+        "BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20240101T000000Z",
+        f"DTSTART;TZID={ZONE}:{_stamp(start)}",
+        f"DTEND;TZID={ZONE}:{_stamp(start + timedelta(minutes=minutes))}",
+        f"SUMMARY:{summary}", *extra, "END:VEVENT",
+    ]
+
+
+def _description(rng: random.Random) -> str:
+    return (f"DESCRIPTION:<p>Login surge for the lecture</p><p>user: {rng.randint(1, 6)}</p>"
+            f"<p>gpu: {rng.randint(0, 2)}</p><p>Room HG F {rng.randint(1, 30)}</p>"
+            f"<p>Materials: <a href=\"https://lms.example.edu/course/{rng.randint(1, 9999)}/"
+            "week\">course page</a>. Please log in to the hub a few minutes early and start "
+            "your server before the lecture begins; bring your laptop.</p>")
+
+
+def build_calendar(series: int, singles: int, seed: int = 7) -> tuple[bytes, int]:
+    """A five-year calendar: `series` weekly semester series (with EXDATEs and one moved
+    occurrence each) plus `singles` one-off events. Returns (bytes, VEVENT count)."""
+    rng = random.Random(seed)
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//bench//EN", f"X-WR-TIMEZONE:{ZONE}"]
+    count = 0
+    for index in range(series):
+        first = START + timedelta(days=rng.randrange(0, 5 * 365), hours=rng.randint(7, 16))
+        first = first.replace(minute=50, second=0, tzinfo=None)
+        skipped = [first + timedelta(weeks=w) for w in rng.sample(range(1, 14), 2)]
+        moved = first + timedelta(weeks=5)
+        uid = f"series-{index}@bench"
+        lines += _event(uid, first, 20, f"Course {index} surge", [
+            "RRULE:FREQ=WEEKLY;COUNT=14",
+            *(f"EXDATE;TZID={ZONE}:{_stamp(s)}" for s in skipped),
+            _description(rng),
+        ])
+        lines += _event(uid, moved + timedelta(hours=2), 20, f"Course {index} surge (moved)", [
+            f"RECURRENCE-ID;TZID={ZONE}:{_stamp(moved)}", _description(rng),
+        ])
+        count += 2
+    for index in range(singles):
+        start = (START + timedelta(minutes=10 * rng.randrange(0, 5 * 365 * 144))).replace(
+            tzinfo=None)
+        lines += _event(f"single-{index}@bench", start, 20, f"Exam {index}", [_description(rng)])
+        count += 1
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(lines) + "\r\n").encode(), count
+
+
+class _Server:
+    def __init__(self, body: bytes) -> None:
+        self.body, self.version = body, 1
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                etag = f'"v{owner.version}"'
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", str(len(owner.body)))
+                self.end_headers()
+                self.wfile.write(owner.body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/courses/basic.ics"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--series", type=int, default=300)
+    parser.add_argument("--singles", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=500)
+    args = parser.parse_args()
+    body, events = build_calendar(args.series, args.singles)
+    server = _Server(body)
+    settings = load_settings(
+        f"timezone: {ZONE}\nleadTime: 15m\ncalendarRefreshInterval: 5m\n"
+        f"calendars: [{{name: bench, url: '{server.url}'}}]\n"
+        "pools: {user: {maxReplicas: 50}, gpu: {maxReplicas: 8}}\n", "bench.yaml", {})
+    now = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+    parse_times = []
+    for attempt in range(args.repeat):
+        book = CalendarBook(settings)
+        server.version += 1  # a changed feed: new ETag, full download and parse
+        began = time.perf_counter()
+        book.refresh(now, force=True)
+        book.plan(now)
+        parse_times.append(time.perf_counter() - began)
+        assert book.states()[0].last_result == "ok", book.states()[0].last_error
+        print(f"changed feed #{attempt + 1}: fetch+parse+first plan {parse_times[-1]:.3f}s")
+    round_times = []
+    for index in range(args.rounds):
+        instant = now + timedelta(seconds=30 * (index + 1))
+        began = time.perf_counter()
+        book.refresh(instant)
+        plan = book.plan(instant)
+        round_times.append(time.perf_counter() - began)
+    print(f"unchanged feed: {args.rounds} rounds of 30s, last plan targets "
+          f"{ {p: t.target for p, t in plan.pools.items()} }, "
+          f"p50 {statistics.median(round_times) * 1000:.2f} ms, "
+          f"max {max(round_times) * 1000:.2f} ms (includes one conditional GET every 5 min)")
+    server.httpd.shutdown()
+    print(f"feed-bench: events={events} bytes={len(body)} parse_s={min(parse_times):.3f} "
+          f"replan_ms={statistics.median(round_times) * 1000:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
