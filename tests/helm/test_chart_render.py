@@ -231,7 +231,7 @@ def test_controller_runs_the_console_script_with_its_config(minimal_docs: list[D
 
 def test_controller_probes_and_port_follow_metrics_port(all_docs: list[Doc]) -> None:
     c = container(controller(all_docs))
-    assert c["args"][-2:] == ["--log-format", "json"]
+    assert c["args"][-4:] == ["--log-level", "DEBUG", "--log-format", "json"]
     assert c["ports"] == [{"name": "http", "containerPort": 9090, "protocol": "TCP"}]
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
@@ -293,7 +293,11 @@ def test_grafana_dashboard_shows_targets_replicas_staleness_problems(all_docs: l
         "node_placeholder_desired_replicas",
         "node_placeholder_current_replicas",
         "node_placeholder_feed_staleness_seconds",
-        "node_placeholder_problems_total",
+        "node_placeholder_pending_placeholders",
+        "node_placeholder_headroom_nodes",
+        "node_placeholder_problems",
+        "node_placeholder_errors_total",
+        "node_placeholder_feed_up",
     ):
         assert metric in exprs
     assert dashboard["uid"] == "node-placeholder-scaler"
