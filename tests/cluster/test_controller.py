@@ -1,0 +1,408 @@
+"""The controller against the real test control plane (scripts/testcluster).
+
+Each test gets its own namespace (placeholder Deployments) and its own nodes, selected by a
+label unique to the test, so tests never see each other's nodes. Nodes are created by hand
+the way the autoscaler would create them (kwok plays the kubelet, with a boot delay).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kube_helpers import (
+    Namespace,
+    TestCluster,
+    create_node,
+    delete_node,
+    ensure_priority_class,
+    node_manifest,
+    node_schedulable,
+    pod_manifest,
+    running_on,
+    unique_name,
+    wait_for,
+)
+from kubernetes import client
+from prometheus_client import CollectorRegistry
+
+from node_placeholder_scaler import kube
+from node_placeholder_scaler.loop import Controller
+from node_placeholder_scaler.metrics import FeedStatus, Metrics
+from node_placeholder_scaler.model import Plan, PoolTarget
+from node_placeholder_scaler.server import Health
+from node_placeholder_scaler.settings import Settings, load_settings
+
+pytestmark = pytest.mark.cluster
+
+PLACEHOLDER_CLASS = "nps-placeholder"  # -10, as the chart renders it
+GPU = "nvidia.com/gpu"
+GPU_TAINT = {"key": GPU, "value": "present", "effect": "NoSchedule"}
+GPU_TOLERATION = {"key": GPU, "operator": "Exists", "effect": "NoSchedule"}
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Env:
+    """One test's corner of the cluster: namespace, node label, nodes, config."""
+
+    api: client.ApiClient
+    cluster: TestCluster
+    ns: str
+    label: dict[str, str]
+    tmp: Path
+    nodes: list[str] = field(default_factory=list)
+
+    @property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.api)
+
+    @property
+    def apps(self) -> client.AppsV1Api:
+        return client.AppsV1Api(self.api)
+
+    def pool_label(self, pool: str) -> dict[str, str]:
+        return {"nps.test/pool": f"{self.ns}-{pool}"}
+
+    def add_node(self, pool: str, *, boot_delay: str = "0s", wait: bool = True, **kw: Any) -> str:
+        name = unique_name(f"{pool}-node")
+        create_node(self.api, node_manifest(name, labels=self.pool_label(pool),
+                                            boot_delay=boot_delay, **kw))
+        self.nodes.append(name)
+        if wait:
+            wait_for(f"node {name} schedulable",
+                     lambda: node_schedulable(self.core.read_node(name)), timeout=60)
+        return name
+
+    def placeholders(self, pool: str, *, replicas: int = 0, cpu: str = "3500m",
+                     memory: str = "14Gi", extra: dict[str, str] | None = None,
+                     tolerations: list[dict[str, str]] | None = None) -> str:
+        name = f"placeholder-{pool}"
+        pod = pod_manifest(name, cpu=cpu, memory=memory, priority_class=PLACEHOLDER_CLASS,
+                           node_selector=self.pool_label(pool), tolerations=tolerations,
+                           labels={"app": name}, extra_resources=extra)
+        body = {
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "labels": {"nps.test/pool": pool}},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": pod["metadata"], "spec": pod["spec"]}},
+        }
+        self.apps.create_namespaced_deployment(self.ns, body)
+        return name
+
+    def user_pod(self, pool: str, name: str, *, cpu: str, memory: str = "1Gi",
+                 extra: dict[str, str] | None = None,
+                 tolerations: list[dict[str, str]] | None = None) -> str:
+        self.core.create_namespaced_pod(self.ns, pod_manifest(
+            name, cpu=cpu, memory=memory, node_selector=self.pool_label(pool),
+            extra_resources=extra, tolerations=tolerations))
+        return name
+
+    def replicas(self, deployment: str) -> int:
+        return int(self.apps.read_namespaced_deployment(deployment, self.ns).spec.replicas)
+
+    def scale_events(self) -> list[str]:
+        events = self.core.list_namespaced_event(
+            self.ns, field_selector="reason=PlaceholdersScaled").items
+        return [e.message for e in sorted(events, key=lambda e: e.metadata.creation_timestamp)]
+
+    def config(self, pools: dict[str, str], *, calendar: str = "", extra: str = "") -> Path:
+        ics = self.tmp / "calendar.ics"
+        ics.write_text(calendar or ical([]))
+        lines = [f"namespace: {self.ns}", "interval: 2s",
+                 f"calendars: [{{name: courses, url: {ics}}}]",
+                 "headroom: {nodeGracePeriod: 0s}", extra, "pools:"]
+        for pool, body in pools.items():
+            selector = self.pool_label(pool)
+            key, value = next(iter(selector.items()))
+            lines.append(f"  {pool}: {{nodeSelector: {{{key}: {value}}}, {body}}}")
+        path = self.tmp / "config.yaml"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def settings(self, pools: dict[str, str], extra: str = "") -> Settings:
+        path = self.config(pools, extra=extra)
+        return load_settings(path.read_text(), str(path), {})
+
+    def run(self, config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "node_placeholder_scaler", "run", "--config", str(config),
+             "--once", "--kubeconfig", str(self.cluster.kubeconfig), *args],
+            capture_output=True, text=True, timeout=120, cwd=REPO, check=False,
+        )
+
+
+@pytest.fixture
+def env(testcluster: TestCluster, kube_api: client.ApiClient, namespace: Namespace
+        ) -> Iterator[Env]:
+    ensure_priority_class(kube_api, PLACEHOLDER_CLASS, -10)
+    with tempfile.TemporaryDirectory() as tmp:
+        e = Env(kube_api, testcluster, namespace.name, {}, Path(tmp))
+        try:
+            yield e
+        finally:
+            for name in e.nodes:
+                delete_node(kube_api, name)
+
+
+def ical(events: list[tuple[str, datetime, datetime, str]]) -> str:
+    def stamp(t: datetime) -> str:
+        return t.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//nps tests//EN"]
+    for i, (summary, start, end, description) in enumerate(events):
+        lines += ["BEGIN:VEVENT", f"UID:event-{i}@nps", f"DTSTAMP:{stamp(start)}",
+                  f"DTSTART:{stamp(start)}", f"DTEND:{stamp(end)}", f"SUMMARY:{summary}",
+                  "DESCRIPTION:" + description.replace("\n", "\\n"), "END:VEVENT"]
+    return "\r\n".join([*lines, "END:VCALENDAR", ""])
+
+
+class StaticPlanner:
+    """A planner whose targets the test sets (the calendar side is tested elsewhere)."""
+
+    def __init__(self, **targets: int) -> None:
+        self.targets = targets
+
+    def refresh(self, now: datetime) -> None:
+        pass
+
+    def plan(self, now: datetime) -> Plan:
+        pools = {p: PoolTarget(p, t, t, False, ()) for p, t in self.targets.items()}
+        return Plan(now, pools, (), ())
+
+    def feeds(self, now: datetime) -> list[FeedStatus]:
+        return [FeedStatus("courses", True, now, 0.0, "ok", now)]
+
+
+def controller(env: Env, settings: Settings, planner: StaticPlanner,
+               api_client: Any = None) -> Controller:
+    cluster = kube.Kube(api_client or kube.load_api_client(str(env.cluster.kubeconfig)))
+    now = datetime.now(UTC)
+    return Controller(settings, cluster, cluster, planner, Metrics(CollectorRegistry()),
+                      Health(settings.interval, now), env.ns)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- through the CLI (`run --once`), with a real calendar file ---------------------------
+
+
+def test_scale_up_at_the_event_with_lead_and_down_after(env: Env) -> None:
+    deployment = env.placeholders("user")
+    start = now_utc() + timedelta(minutes=10)
+    calendar = ical([("Data 8 final", start, start + timedelta(hours=1), "user: 2\nlead: 15m")])
+    config = env.config({"user": "maxReplicas: 5"}, calendar=calendar)
+    done = env.run(config)
+    assert done.returncode == 0, done.stderr
+    assert env.replicas(deployment) == 2
+    assert "pool=user target=2 free=0 desired=2 current=0" in done.stderr
+    messages = wait_for("the scale Event", env.scale_events, timeout=10)
+    assert "from 0 to 2" in messages[0] and "Data 8 final" in messages[0]
+
+    past = now_utc() - timedelta(hours=2)
+    (env.tmp / "calendar.ics").write_text(
+        ical([("Data 8 final", past, past + timedelta(hours=1), "user: 2")]))
+    done = env.run(config)
+    assert done.returncode == 0, done.stderr
+    assert env.replicas(deployment) == 0
+    messages = wait_for("two scale Events", lambda: len(env.scale_events()) == 2 and
+                        env.scale_events(), timeout=10)
+    assert "from 2 to 0" in messages[1] and "no active calendar event" in messages[1]
+
+
+def test_headroom_from_a_half_full_node_reduces_the_count(env: Env) -> None:
+    deployment = env.placeholders("user")
+    half, empty = env.add_node("user"), env.add_node("user")
+    env.user_pod("user", "student", cpu="2", memory="8Gi")
+    assert wait_for("student running", lambda: running_on(env.core, env.ns, "student"),
+                    timeout=60) in (half, empty)
+    now = now_utc()
+    calendar = ical([("Lab", now - timedelta(minutes=1), now + timedelta(hours=1), "user: 3")])
+    done = env.run(env.config({"user": ""}, calendar=calendar))
+    assert done.returncode == 0, done.stderr
+    assert "target=3 free=1 desired=2" in done.stderr  # floor(0.5 + 1.0) = 1
+    assert env.replicas(deployment) == 2
+
+
+def test_dry_run_changes_nothing(env: Env) -> None:
+    deployment = env.placeholders("user")
+    now = now_utc()
+    calendar = ical([("Lab", now - timedelta(minutes=1), now + timedelta(hours=1), "user: 2")])
+    done = env.run(env.config({"user": ""}, calendar=calendar), "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "would scale pool=user" in done.stderr
+    assert env.replicas(deployment) == 0
+    assert env.scale_events() == []
+
+
+def test_a_deleted_deployment_does_not_stop_the_other_pool(env: Env) -> None:
+    deployment = env.placeholders("user")
+    now = now_utc()
+    calendar = ical([("Lab", now - timedelta(minutes=1), now + timedelta(hours=1),
+                      "user: 2\ngpu: 1")])
+    done = env.run(env.config({"user": "", "gpu": ""}, calendar=calendar))
+    assert done.returncode == 1  # --once reports the failed pool
+    assert "pool=gpu" in done.stderr and "404" in done.stderr
+    assert env.replicas(deployment) == 2
+
+
+# --- in process, with the real client and a planner the test drives ----------------------
+
+
+def test_forbidden_pool_does_not_stop_the_other_and_rbac_is_enough(env: Env) -> None:
+    user = env.placeholders("user")
+    env.placeholders("gpu")
+    api = restricted_client(env, allowed=[user])
+    try:
+        ctl = controller(env, env.settings({"user": "", "gpu": ""}), StaticPlanner(user=1, gpu=1),
+                         api_client=api)
+        result = ctl.round()
+    finally:
+        cleanup_cluster_rbac(env)
+    assert result is not None
+    decisions = {d.pool: d for d in result.pools}
+    assert decisions["gpu"].action == "error" and decisions["gpu"].stage == "deployment"
+    assert "403" in (decisions["gpu"].error or "")
+    assert decisions["user"].action == "scaled" and decisions["user"].event_error is None
+    assert env.replicas(user) == 1
+
+
+def test_preemption_new_node_and_no_oscillation(env: Env) -> None:
+    """Placeholders roll ahead of users; a booting node and a pending placeholder never make
+    the controller scale down (the only patches are 1 and 2)."""
+    deployment = env.placeholders("user")
+    env.add_node("user")
+    env.add_node("user")
+    ctl = controller(env, env.settings({"user": ""}), StaticPlanner(user=2))
+    patches: list[int] = []
+
+    def rounds(n: int) -> None:
+        for _ in range(n):
+            result = ctl.round()
+            assert result is not None
+            decision = result.pools[0]
+            assert decision.error is None, decision.error
+            if decision.action == "scaled":
+                assert decision.desired is not None
+                patches.append(decision.desired)
+
+    rounds(1)
+    assert patches == []  # two empty nodes are two warm nodes
+    env.user_pod("user", "student-1", cpu="3")
+    wait_for("student-1 running", lambda: running_on(env.core, env.ns, "student-1"), timeout=60)
+    rounds(1)  # free = floor(0.25 + 1) = 1 -> 1 placeholder
+    wait_for("a placeholder running", lambda: running_placeholders(env) == 1, timeout=60)
+    rounds(1)  # its node now hosts a placeholder: free 0 -> 2, one pending
+    assert patches == [1, 2]
+    wait_for("a pending placeholder", lambda: pending_placeholders(env) == 1, timeout=30)
+    # the autoscaler's part: a new node that boots for a few seconds
+    env.add_node("user", boot_delay="6s", wait=False)
+    for _ in range(4):
+        rounds(1)
+    wait_for("both placeholders running", lambda: running_placeholders(env) == 2, timeout=60)
+    rounds(1)
+    # a user arrives: preempts a placeholder, which goes pending (and would add a node)
+    env.user_pod("user", "student-2", cpu="3")
+    wait_for("student-2 running (preempted a placeholder)",
+             lambda: running_on(env.core, env.ns, "student-2"), timeout=60)
+    wait_for("the preempted placeholder pending", lambda: pending_placeholders(env) == 1,
+             timeout=30)
+    # an empty node too small for a placeholder: one free node-equivalent, but pending
+    env.add_node("user", cpu="3")
+    rounds(2)
+    assert patches == [1, 2]
+    assert env.replicas(deployment) == 2
+
+
+def test_gpu_pool_counts_gpus(env: Env) -> None:
+    deployment = env.placeholders("gpu", cpu="7", memory="60Gi", extra={GPU: "2"},
+                                  tolerations=[GPU_TOLERATION])
+    gpu = {"cpu": "8", "memory": "64Gi", "taints": [GPU_TAINT], "extra_resources": {GPU: "2"}}
+    busy = env.add_node("gpu", **gpu)
+    env.add_node("gpu", **gpu)
+    # one GPU user on the first node: little CPU, but all of its GPUs
+    name = "gpu-student"
+    env.user_pod("gpu", name, cpu="1", extra={GPU: "2"}, tolerations=[GPU_TOLERATION])
+    assert wait_for("gpu student running", lambda: running_on(env.core, env.ns, name),
+                    timeout=60) in (busy, env.nodes[1])
+    ctl = controller(env, env.settings({"gpu": ""}), StaticPlanner(gpu=2))
+    result = ctl.round()
+    assert result is not None
+    decision = result.pools[0]
+    assert (decision.free, decision.desired) == (1, 1), decision.log_line()
+    assert env.replicas(deployment) == 1
+    wait_for("the GPU placeholder running", lambda: running_placeholders(env) == 1, timeout=60)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def placeholder_pods(env: Env) -> list[Any]:
+    pods = env.core.list_namespaced_pod(env.ns, label_selector="app=placeholder-user").items
+    pods += env.core.list_namespaced_pod(env.ns, label_selector="app=placeholder-gpu").items
+    return [p for p in pods if not p.metadata.deletion_timestamp]
+
+
+def running_placeholders(env: Env) -> int:
+    return sum(1 for p in placeholder_pods(env) if p.status.phase == "Running")
+
+
+def pending_placeholders(env: Env) -> int:
+    return sum(1 for p in placeholder_pods(env) if p.status.phase == "Pending"
+               and not p.spec.node_name)
+
+
+def restricted_client(env: Env, allowed: list[str]) -> client.ApiClient:
+    """A client with the chart's least-privilege RBAC, the Deployments limited to ``allowed``."""
+    rbac = client.RbacAuthorizationV1Api(env.api)
+    name = f"nps-{env.ns}"
+    env.core.create_namespaced_service_account(env.ns, {"metadata": {"name": "scaler"}})
+    subject = [{"kind": "ServiceAccount", "name": "scaler", "namespace": env.ns}]
+    rbac.create_cluster_role({"metadata": {"name": name}, "rules": [
+        {"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["get", "list", "watch"]}]})
+    rbac.create_cluster_role_binding({"metadata": {"name": name}, "subjects": subject,
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": name}})
+    rbac.create_namespaced_role(env.ns, {"metadata": {"name": "scaler"}, "rules": [
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"],
+         "resourceNames": allowed},
+        {"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["get", "patch"],
+         "resourceNames": allowed},
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]}]})
+    rbac.create_namespaced_role_binding(env.ns, {"metadata": {"name": "scaler"},
+        "subjects": subject, "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
+                                         "kind": "Role", "name": "scaler"}})
+    token = env.core.create_namespaced_service_account_token(
+        "scaler", env.ns, {"spec": {"expirationSeconds": 3600}}).status.token
+    admin = env.api.configuration
+    configuration = client.Configuration()
+    configuration.host = admin.host
+    configuration.ssl_ca_cert = admin.ssl_ca_cert
+    configuration.verify_ssl = admin.verify_ssl
+    configuration.api_key = {"authorization": "Bearer " + token}
+    wait_for("RBAC in force", lambda: can_list_nodes(configuration), timeout=30)
+    return client.ApiClient(configuration)
+
+
+def can_list_nodes(configuration: client.Configuration) -> bool:
+    with client.ApiClient(configuration) as api:
+        client.CoreV1Api(api).list_node(limit=1)
+    return True
+
+
+def cleanup_cluster_rbac(env: Env) -> None:
+    rbac = client.RbacAuthorizationV1Api(env.api)
+    name = f"nps-{env.ns}"
+    rbac.delete_cluster_role_binding(name)
+    rbac.delete_cluster_role(name)
+
+
