@@ -65,8 +65,10 @@ def fetch(source: CalendarSource, settings: Settings, previous: Fetched | None) 
         if parts.scheme.startswith("webcal"):  # webcal:// is https:// for calendar apps
             url = "https" + source.url[len(parts.scheme):]
         return _fetch_http(url, settings, previous)
-    path = unquote(parts.path) if parts.scheme == "file" else source.url
-    return _read_file(Path(path), settings.max_feed_bytes)
+    path = Path(unquote(parts.path) if parts.scheme == "file" else source.url)
+    if not path.is_absolute() and (Path(source.base_dir) / path).exists():
+        path = Path(source.base_dir) / path  # relative to the config file first, then cwd
+    return _read_file(path, settings.max_feed_bytes)
 
 
 def _fetch_http(url: str, settings: Settings, previous: Fetched | None) -> Fetched:

@@ -46,6 +46,7 @@ class CalendarSource:
     url_from_env: str | None
     timezone: ZoneInfo | None
     pools: frozenset[str] | None  # allow-list (lower-case pool names), None = all
+    base_dir: str = ""  # a relative path is looked up here (the config's folder), then in cwd
 
 
 @dataclass(frozen=True)
@@ -283,10 +284,9 @@ def _read_calendar(
         allow = frozenset(p.lower() for p in allowed)
     name = reader.string("name", f"calendar-{index}")
     assert name is not None and url is not None
-    if "://" not in url and not posixpath.isabs(url):  # a path: relative to the config file
-        url = posixpath.join(posixpath.dirname(reader.path), url)
     return CalendarSource(
-        name=name, url=url, url_from_env=from_env, timezone=reader.zone("timezone"), pools=allow
+        name=name, url=url, url_from_env=from_env, timezone=reader.zone("timezone"), pools=allow,
+        base_dir=posixpath.dirname(reader.path),
     )
 
 
