@@ -7,8 +7,10 @@ cluster tests (test_chart_cluster.py) reuse the test-cluster fixtures of tests/c
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,19 +21,52 @@ if str(HERE) not in sys.path:
 
 from helm_helpers import helm_binary  # noqa: E402
 
-# The session fixtures of tests/cluster (testcluster, kube_api, namespace), re-exported here.
-# Note: when tests/cluster and tests/helm run in one session without
-# NPS_TESTCLUSTER_KUBECONFIG, each directory gets its own session cluster; point
-# NPS_TESTCLUSTER_KUBECONFIG at one running cluster to share it.
-_CLUSTER_CONFTEST = HERE.parent / "cluster" / "conftest.py"
-if _CLUSTER_CONFTEST.is_file():
-    _spec = importlib.util.spec_from_file_location("nps_cluster_fixtures", _CLUSTER_CONFTEST)
+# The fixtures of tests/cluster: `kube_api` and `namespace` are re-exported as they are;
+# `testcluster` is our own, because `scripts/testcluster up NAME` first takes down a running
+# cluster of the same NAME (which tests/cluster's session fixture may be using in this very
+# session). With NPS_TESTCLUSTER_KUBECONFIG both directories reuse one running cluster;
+# otherwise the chart tests start their own, named "<NPS_TESTCLUSTER_NAME>-helm".
+_CLUSTER_DIR = HERE.parent / "cluster"
+if (_CLUSTER_DIR / "conftest.py").is_file():
+    _spec = importlib.util.spec_from_file_location(
+        "nps_cluster_fixtures", _CLUSTER_DIR / "conftest.py"
+    )
     assert _spec is not None and _spec.loader is not None
     _module = importlib.util.module_from_spec(_spec)
     _spec.loader.exec_module(_module)
-    testcluster = _module.testcluster
     kube_api = _module.kube_api
     namespace = _module.namespace
+
+    import kube_helpers  # tests/cluster is on sys.path now
+
+    @pytest.fixture(scope="session")
+    def testcluster() -> Iterator[kube_helpers.TestCluster]:
+        reuse = os.environ.get("NPS_TESTCLUSTER_KUBECONFIG")
+        if reuse:
+            kubeconfig = Path(reuse)
+            if not kubeconfig.is_file():
+                pytest.fail(f"NPS_TESTCLUSTER_KUBECONFIG={reuse} does not exist")
+            params = kube_helpers.read_params(kubeconfig)
+            yield kube_helpers.TestCluster(
+                kubeconfig=kubeconfig, name=params.get("NAME", "external"), params=params
+            )
+            return
+        name = os.environ.get("NPS_TESTCLUSTER_NAME", "nps-pytest") + "-helm"
+        try:
+            kubeconfig = kube_helpers.script_up(name, ["--no-autoscaler"])
+        except Exception as error:
+            kube_helpers.script_down(name)
+            pytest.fail(f"could not bring the test cluster up: {error}")
+        try:
+            yield kube_helpers.TestCluster(
+                kubeconfig=kubeconfig,
+                name=name,
+                params=kube_helpers.read_params(kubeconfig),
+                started_here=True,
+            )
+        finally:
+            if os.environ.get("NPS_TESTCLUSTER_KEEP") != "1":
+                kube_helpers.script_down(name)
 
 
 @pytest.fixture(scope="session")
