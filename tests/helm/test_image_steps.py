@@ -100,6 +100,9 @@ def test_dockerignore_sends_only_what_the_build_copies() -> None:
     assert {"!requirements.txt", "!pyproject.toml", "!node_placeholder_scaler/"} <= set(lines)
 
 
+# Slow (installs the pinned requirements from PyPI): with the chart tests under the `helm`
+# marker, so `-m "not cluster and not helm"` stays fast. (An `image` marker would be apter.)
+@pytest.mark.helm
 @pytest.mark.skipif(os.environ.get("NPS_SKIP_IMAGE_STEPS") == "1", reason="NPS_SKIP_IMAGE_STEPS=1")
 def test_install_steps_in_a_fresh_venv(tmp_path: Path) -> None:
     build = stages(DOCKERFILE.read_text())[0]
