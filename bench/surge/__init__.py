@@ -1,0 +1,16 @@
+"""The course-surge benchmark and the demo (issue 6): shared harness code.
+
+scenario   the numbers of the scenario (every one a flag), pure
+analysis   waits, node-minutes and the lower bound from recorded samples, pure
+cluster    the test cluster: objects, students, and the sampler (kubernetes client)
+feed       the calendar (.ics over loopback HTTP), the controller's config and process
+report     markdown table and PNG plot
+"""
+
+import sys
+from pathlib import Path
+
+# The helpers of tests/cluster (kube_helpers) are imported as a top-level module.
+_HELPERS = str(Path(__file__).resolve().parents[2] / "tests" / "cluster")
+if _HELPERS not in sys.path:
+    sys.path.insert(0, _HELPERS)

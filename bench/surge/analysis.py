@@ -1,0 +1,121 @@
+"""Figures of one strategy run, from what the sampler recorded. Pure: no I/O, no clock.
+
+Times in records are wall-clock seconds (time.time()); results are in scenario units
+(divided by the scenario's time_scale).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .scenario import Scenario
+
+
+@dataclass(frozen=True)
+class StudentRecord:
+    name: str
+    created: float  # the pod's creationTimestamp
+    scheduled: float | None  # PodScheduled=True lastTransitionTime; None: never seen scheduled
+
+
+@dataclass(frozen=True)
+class NodeRecord:
+    name: str
+    created: float
+    ready: float | None
+    deleted: float | None  # first sample that no longer saw it (None: still there)
+
+
+@dataclass(frozen=True)
+class Sample:
+    t: float
+    nodes: int
+    ready: int
+    placeholders_desired: int
+    placeholders_ready: int
+    students_waiting: int
+    students_running: int
+
+
+@dataclass(frozen=True)
+class Figures:
+    students: int
+    scheduled: int
+    p50: float
+    p95: float
+    max_wait: float
+    over_30s: int
+    node_minutes: float
+    lower_bound: float
+    peak_nodes: int
+
+    @property
+    def above_bound(self) -> float:
+        return self.node_minutes - self.lower_bound
+
+    @property
+    def ratio(self) -> float:
+        return self.node_minutes / self.lower_bound if self.lower_bound else math.inf
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p
+    lo, hi = math.floor(k), math.ceil(k)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def waits(students: Sequence[StudentRecord], end: float, scale: float) -> list[float]:
+    """Each student's wait in scenario seconds; one never scheduled waits until ``end``."""
+    return [((s.scheduled if s.scheduled is not None else end) - s.created) / scale
+            for s in students]
+
+
+def node_minutes(nodes: Sequence[NodeRecord], w0: float, w1: float, scale: float) -> float:
+    """Node-minutes in [w0, w1]: a node counts from creation (booting is paid) to deletion."""
+    total = 0.0
+    for n in nodes:
+        start, stop = max(n.created, w0), min(n.deleted if n.deleted is not None else w1, w1)
+        total += max(0.0, stop - start)
+    return total / 60.0 / scale
+
+
+def lower_bound(scenario: Scenario) -> float:
+    """Node-minutes if every node were Ready exactly when its first student arrives.
+
+    Demand at t = steady sessions + students present (arrival <= t < arrival + stay); the
+    pool needs max(user_min, ceil(demand / per_node)) nodes, integrated over the window
+    (scenario minutes, from the planned arrival times).
+    """
+    arrivals = scenario.arrivals()
+    points = {-scenario.before, scenario.after}
+    for a in arrivals:
+        points.update((a, a + scenario.stay))
+    edges = sorted(p for p in points if -scenario.before <= p <= scenario.after)
+    total = 0.0
+    for a, b in itertools.pairwise(edges):
+        mid = (a + b) / 2
+        present = scenario.steady + sum(1 for x in arrivals if x <= mid < x + scenario.stay)
+        total += max(scenario.user_min, math.ceil(present / scenario.per_node)) * (b - a)
+    return total / 60.0
+
+
+def figures(scenario: Scenario, *, students: Sequence[StudentRecord], nodes: Sequence[NodeRecord],
+            samples: Sequence[Sample], w0: float, w1: float, end: float) -> Figures:
+    w = waits(students, end, scenario.time_scale)
+    threshold = 30.0
+    return Figures(
+        students=len(students),
+        scheduled=sum(1 for s in students if s.scheduled is not None),
+        p50=percentile(w, 0.50), p95=percentile(w, 0.95), max_wait=max(w, default=math.nan),
+        over_30s=sum(1 for x in w if x > threshold),
+        node_minutes=node_minutes(nodes, w0, w1, scenario.time_scale),
+        lower_bound=lower_bound(scenario),
+        peak_nodes=max((s.nodes for s in samples), default=0),
+    )

@@ -1,0 +1,136 @@
+"""The calendar served to the controller over loopback HTTP, its config, and its process."""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+POOL_SELECTOR = {"hub.jupyter.org/pool-name": "user-pool"}
+
+# The controller's /metrics server binds every interface; the benchmark and the demo run it
+# through this shim so that it listens on loopback only (see NOTES-surge-for-lead.md).
+_SHIM = (
+    "import functools, sys\n"
+    "import node_placeholder_scaler.loop as loop\n"
+    "loop.Server = functools.partial(loop.Server, host='127.0.0.1')\n"
+    "from node_placeholder_scaler.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def course_ics(start: datetime, length: timedelta, nodes: int, lead: timedelta,
+               title: str = "Course login surge") -> str:
+    """One event, T0 .. T0 + length, asking for `user: nodes` with its own lead."""
+    description = f"{title}\\nuser: {nodes}\\nlead: {int(lead.total_seconds())}s"
+    lines = [
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//node-placeholder-scaler//surge//EN",
+        "BEGIN:VEVENT", "UID:surge-1@node-placeholder-scaler", f"DTSTAMP:{_stamp(start)}",
+        f"DTSTART:{_stamp(start)}", f"DTEND:{_stamp(start + length)}",
+        f"SUMMARY:{title}", f"DESCRIPTION:{description}", "END:VEVENT", "END:VCALENDAR", "",
+    ]
+    return "\r\n".join(lines)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class FeedServer:
+    """Serves a directory over HTTP on 127.0.0.1 (a stand-in for Google Calendar)."""
+
+    def __init__(self, directory: Path) -> None:
+        handler = functools.partial(_QuietHandler, directory=str(directory))
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.port = int(self.httpd.server_address[1])
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{name}"
+
+    def __enter__(self) -> FeedServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def write_config(path: Path, *, namespace: str, feed_url: str, interval_s: int, max_nodes: int,
+                 grace_s: int, metrics_port: int) -> Path:
+    config = {
+        "namespace": namespace,
+        "leadTime": 0,
+        "interval": max(1, interval_s),
+        "calendarRefreshInterval": max(1, interval_s),
+        "metricsPort": metrics_port,
+        "calendars": [{"name": "course", "url": feed_url}],
+        "pools": {"user": {"nodeSelector": POOL_SELECTOR, "minReplicas": 0,
+                           "maxReplicas": max_nodes}},
+        "headroom": {"nodeGracePeriod": max(1, grace_s)},
+    }
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def start_controller(config: Path, kubeconfig: Path, log: Path) -> subprocess.Popen[bytes]:
+    """``node-placeholder-scaler run`` (metrics on loopback) against the test cluster."""
+    env = dict(os.environ, KUBECONFIG=str(kubeconfig))
+    out = log.open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-c", _SHIM, "run", "--config", str(config),
+         "--kubeconfig", str(kubeconfig)],
+        stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO,
+    )
+
+
+def stop_controller(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def metrics(port: int) -> dict[str, float]:
+    """The controller's gauges for pool user (name without prefix -> value); {} if down."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+            text = r.read().decode()
+    except OSError:
+        return {}
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("node_placeholder_") and 'pool="user"' in line:
+            name = line.split("{", 1)[0].removeprefix("node_placeholder_")
+            try:
+                values[name] = float(line.rsplit(" ", 1)[1])
+            except ValueError:
+                continue
+    return values

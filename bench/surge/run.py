@@ -1,0 +1,130 @@
+"""One strategy on a fresh test cluster: bring up, settle, replay the surge, record, tear down."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from kube_helpers import read_params, script_down, script_up
+
+from . import cluster, feed
+from .analysis import Figures, NodeRecord, Sample, StudentRecord, figures
+from .scenario import Scenario, go_duration
+
+logger = logging.getLogger("surge")
+NAMESPACE = "surge"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    strategy: str
+    nodes_asked: int  # the event's `user: N` (0 for strategies without a calendar)
+    figures: Figures
+    t0: float
+    samples: list[Sample]
+    students: list[StudentRecord]
+    node_records: list[NodeRecord]
+    autoscaler: str
+    errors: list[str]
+
+
+def cluster_args(s: Scenario) -> list[str]:
+    return ["--boot-delay", go_duration(s.wall(s.boot_delay)),
+            "--scan-interval", go_duration(max(1.0, s.wall(s.scan_interval))),
+            "--scale-down-unneeded", go_duration(s.wall(s.scale_down_unneeded)),
+            "--user-min", str(s.user_min), "--user-max", str(s.user_max)]
+
+
+def run_strategy(s: Scenario, strategy: str, name: str, workdir: Path) -> RunResult:
+    workdir.mkdir(parents=True, exist_ok=True)
+    logger.info("[%s] cluster %s up %s", strategy, name, " ".join(cluster_args(s)))
+    kubeconfig = script_up(name, cluster_args(s))
+    try:
+        return _run(s, strategy, kubeconfig, workdir)
+    finally:
+        script_down(name)
+
+
+def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path) -> RunResult:
+    from kubernetes import config
+
+    params = read_params(kubeconfig)
+    autoscaler = params.get("AUTOSCALER", "none")
+    if autoscaler == "none":
+        logger.warning("the test cluster has no autoscaler: no node will be added")
+    api = config.new_client_from_config(config_file=str(kubeconfig))
+    core = cluster.client.CoreV1Api(api)
+    cluster.setup_namespace(api, NAMESPACE)
+    for i in range(s.steady):
+        core.create_namespaced_pod(NAMESPACE, cluster.user_pod(f"steady-{i}", s, "steady"))
+    deployment = None
+    if strategy == "static":
+        deployment = "static-placeholders"
+        cluster.create_deployment(api, NAMESPACE, cluster.deployment(
+            deployment, s.static_placeholders, f"{round(s.student_cpu * 1000)}m",
+            f"{round(s.student_memory_gi * 1024)}Mi", "placeholder"))
+    elif strategy in ("no-lead", "ours"):
+        deployment = "placeholder-user"
+        cluster.create_deployment(api, NAMESPACE, cluster.deployment(
+            deployment, 0, s.placeholder_cpu, s.placeholder_memory, "placeholder"))
+    settle = s.wall(s.boot_delay) + 300
+    logger.info("[%s] settling: waiting for the steady sessions%s", strategy,
+                " and the static placeholders" if strategy == "static" else "")
+    cluster.wait_all_scheduled(api, NAMESPACE, timeout=settle)
+
+    w0 = time.time()
+    t0 = w0 + s.wall(s.before)
+    w1 = t0 + s.wall(s.after)
+    nodes = s.chosen_nodes() if strategy in ("no-lead", "ours") else 0
+    proc = None
+    server = None
+    try:
+        if nodes:
+            lead = 0.0 if strategy == "no-lead" else s.wall(s.lead)
+            (workdir / "course.ics").write_text(feed.course_ics(
+                datetime.fromtimestamp(t0, UTC), timedelta(seconds=s.wall(s.event_length)),
+                nodes, timedelta(seconds=round(lead))))
+            server = feed.FeedServer(workdir).__enter__()
+            config_path = feed.write_config(
+                workdir / "config.yaml", namespace=NAMESPACE,
+                feed_url=server.url("course.ics"),
+                interval_s=round(s.wall(s.controller_interval)), max_nodes=s.user_max,
+                grace_s=round(s.wall(600)), metrics_port=feed.free_port())
+            proc = feed.start_controller(config_path, kubeconfig, workdir / "controller.log")
+        students = cluster.Students(api, NAMESPACE, s, t0)
+        with cluster.Sampler(api, NAMESPACE, deployment, s.wall(s.sample_interval)) as sampler:
+            students.thread.start()
+            logger.info("[%s] T0 in %.0f s; window ends in %.0f s (N=%s)", strategy,
+                        t0 - time.time(), w1 - time.time(), nodes or "-")
+            _progress(sampler, t0, w1, strategy, s)
+            students.stop.set()
+        rec = sampler.rec
+    finally:
+        feed.stop_controller(proc)
+        if server is not None:
+            server.__exit__()
+    studs = sorted(rec.students.values(), key=lambda r: r.name)
+    fig = figures(s, students=studs, nodes=rec.node_records(), samples=rec.samples,
+                  w0=w0, w1=w1, end=w1)
+    errors = list(students.errors)
+    if proc is not None and proc.returncode not in (0, -15, None):
+        errors.append(f"controller exited with {proc.returncode}")
+    return RunResult(strategy, nodes, fig, t0, rec.samples, studs, rec.node_records(),
+                     autoscaler, errors)
+
+
+def _progress(sampler: cluster.Sampler, t0: float, w1: float, strategy: str,
+              s: Scenario) -> None:
+    next_log = 0.0
+    while time.time() < w1:
+        time.sleep(min(1.0, max(0.0, w1 - time.time())))
+        if time.time() >= next_log and sampler.rec.samples:
+            x = sampler.rec.samples[-1]
+            logger.info("[%s] T%+5.0fs nodes=%d ready=%d placeholders=%d/%d waiting=%d "
+                        "running=%d", strategy, (x.t - t0) / s.time_scale, x.nodes, x.ready,
+                        x.placeholders_ready, x.placeholders_desired, x.students_waiting,
+                        x.students_running)
+            next_log = time.time() + max(10.0, s.wall(30))

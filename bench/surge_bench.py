@@ -1,0 +1,124 @@
+"""Course-surge benchmark (issue 6): do students wait, and what does it cost?
+
+Replays a course surge on fresh test clusters (scripts/testcluster: real apiserver, scheduler
+with preemption, controller-manager, an autoscaler; kwok nodes with a boot delay) under four
+strategies: nothing, static user-sized placeholders, node-sized placeholders scaled at T0
+(no lead), and ours (node-sized, with lead, node-placeholder-scaler run). Every number of
+the scenario is a flag (see --help). Writes <out>/<name>.md, .png and .json.
+
+    .venv/bin/python bench/surge_bench.py --quick                 # CI smoke (20 students)
+    .venv/bin/python bench/surge_bench.py                         # the full scenario (~45 min
+                                                                  # per strategy)
+    .venv/bin/python bench/surge_bench.py --time-scale 0.25 --strategies ours --sweep 4,8,13
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+import sys
+import tempfile
+import time
+from dataclasses import asdict, fields
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from surge import report
+from surge.run import RunResult, run_strategy
+from surge.scenario import STRATEGIES, Scenario
+
+RESULTS = Path(__file__).resolve().parent / "results"
+logger = logging.getLogger("surge")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   help="CI smoke: 20 students, 30 s boot, short windows (flags still apply)")
+    p.add_argument("--strategies", default=",".join(STRATEGIES),
+                   help=f"comma-separated, from {','.join(STRATEGIES)} (default: all)")
+    p.add_argument("--sweep", default="",
+                   help="comma-separated N values: run strategy 'ours' once per N")
+    p.add_argument("--out", type=Path, default=RESULTS, help="output folder")
+    p.add_argument("--out-name", default="", help="file stem (default surge or surge-quick)")
+    p.add_argument("--cluster-prefix", default="nps-surge", help="test cluster name prefix")
+    defaults = Scenario()
+    g = p.add_argument_group("scenario (durations in scenario seconds)")
+    for f in fields(Scenario):
+        value = getattr(defaults, f.name)
+        g.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=type(value),
+                       default=None, help=f"default {value} (quick: "
+                       f"{getattr(Scenario.quick(), f.name)})")
+    return p
+
+
+def scenario_from(args: argparse.Namespace) -> Scenario:
+    base = Scenario.quick() if args.quick else Scenario()
+    changes = {f.name: getattr(args, f.name) for f in fields(Scenario)
+               if getattr(args, f.name) is not None}
+    return base.with_(**changes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    args = _parser().parse_args(argv)
+    s = scenario_from(args)
+    strategies = [x for x in args.strategies.split(",") if x]
+    bad = [x for x in strategies if x not in STRATEGIES]
+    if bad:
+        print(f"error: unknown strategy {bad[0]!r}", file=sys.stderr)
+        return 2
+    runs: list[tuple[str, Scenario]] = [(x, s) for x in strategies]
+    runs += [("ours", s.with_(nodes=int(n))) for n in args.sweep.split(",") if n]
+    stem = args.out_name or ("surge-quick" if args.quick else "surge")
+    args.out.mkdir(parents=True, exist_ok=True)
+    command = shlex.join([".venv/bin/python", "bench/surge_bench.py",
+                          *(sys.argv[1:] if argv is None else argv)])
+    results: list[RunResult] = []
+    bin_dir = None
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="nps-surge-") as tmp:
+        for i, (strategy, sc) in enumerate(runs):
+            name = f"{args.cluster_prefix}-{i}-{strategy}"
+            r = run_strategy(sc, strategy, name, Path(tmp) / name)
+            results.append(r)
+            bin_dir = bin_dir or _bin_dir(Path(tmp))
+            f = r.figures
+            logger.info("[%s] N=%s p50=%.1f p95=%.1f max=%.1f over30=%d node-min=%.1f "
+                        "bound=%.1f ratio=%.2f errors=%s", strategy, r.nodes_asked or "-",
+                        f.p50, f.p95, f.max_wait, f.over_30s, f.node_minutes, f.lower_bound,
+                        f.ratio, r.errors or "none")
+    notes = [f"wall time of the whole run: {(time.time() - started) / 60:.1f} min"]
+    for r in results:
+        notes += [f"{r.strategy}: {e}" for e in r.errors]
+    md = report.markdown(s, results, command, report.machine(bin_dir), notes)
+    (args.out / f"{stem}.md").write_text(md)
+    report.plot(results, s, args.out / f"{stem}.png")
+    (args.out / f"{stem}.json").write_text(json.dumps(
+        {"command": command, "scenario": asdict(s),
+         "runs": [{"strategy": r.strategy, "nodes": r.nodes_asked, "t0": r.t0,
+                   "autoscaler": r.autoscaler, "figures": asdict(r.figures),
+                   "students": [asdict(x) for x in r.students],
+                   "nodes_seen": [asdict(x) for x in r.node_records],
+                   "samples": [asdict(x) for x in r.samples]} for r in results]}, indent=1))
+    print(md)
+    print(f"wrote {args.out / stem}.md, .png, .json")
+    return 0
+
+
+def _bin_dir(_: Path) -> str | None:
+    """The binaries of the test cluster (for their versions)."""
+    import subprocess
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "testcluster"
+    out = subprocess.run([str(script), "build"], capture_output=True, text=True, check=False)
+    lines = out.stdout.strip().splitlines()
+    return lines[-1] if out.returncode == 0 and lines else None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
