@@ -144,9 +144,9 @@ def service_account_api(rel: Release) -> client.ApiClient:
     return config.new_client_from_config(config_file=str(service_account_kubeconfig(rel)))
 
 
-def run_controller_once(rel: Release) -> subprocess.CompletedProcess[str]:
-    """The controller process, locally, as the ServiceAccount, with the chart's config and
-    the feed address from the chart's Secret (as the Deployment's env would give it)."""
+def controller_command(rel: Release, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the controller's CLI locally as the ServiceAccount, with the chart's config and the
+    feed addresses from the chart's Secret (as the Deployment's env gives them)."""
     core = client.CoreV1Api(rel.api)
     config_text = core.read_namespaced_config_map(CONTROLLER, rel.namespace).data["config.yaml"]
     config_file = rel.tmp / "config.yaml"
@@ -155,21 +155,26 @@ def run_controller_once(rel: Release) -> subprocess.CompletedProcess[str]:
     container = deployment.spec.template.spec.containers[0]
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_")}
     env.pop("KUBECONFIG", None)
-
     for var in container.env or []:
         ref = var.value_from.secret_key_ref
         secret = core.read_namespaced_secret(ref.name, rel.namespace)
         env[var.name] = base64.b64decode(secret.data[ref.key]).decode()
-    args = list(container.args)
-    assert args[:3] == ["run", "--config", "/etc/node-placeholder-scaler/config.yaml"]
-    args[2] = str(config_file)
+    argv = [a.replace("/etc/node-placeholder-scaler/config.yaml", str(config_file)) for a in args]
     proc = subprocess.run(
-        [sys.executable, "-m", "node_placeholder_scaler", *args, "--once",
+        [sys.executable, "-m", "node_placeholder_scaler", *argv,
          "--kubeconfig", str(service_account_kubeconfig(rel))],
         capture_output=True, text=True, timeout=120, env=env, cwd=REPO, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
+
+
+def run_controller_once(rel: Release) -> subprocess.CompletedProcess[str]:
+    """One round of the controller, with the Deployment's own arguments plus --once."""
+    deployment = client.AppsV1Api(rel.api).read_namespaced_deployment(CONTROLLER, rel.namespace)
+    args = list(deployment.spec.template.spec.containers[0].args)
+    assert args[:3] == ["run", "--config", "/etc/node-placeholder-scaler/config.yaml"]
+    return controller_command(rel, *args, "--once")
 
 
 def can_i(testcluster: Any, namespace: str, *args: str) -> bool:
@@ -328,3 +333,36 @@ def test_helm_upgrade_during_an_event_keeps_the_replicas(
     run_controller_once(release)
     assert release.replicas("placeholder-user") == 2
     assert release.replicas("placeholder-big") == 0
+
+
+def test_size_as_the_service_account_gives_the_pool_values(
+    testcluster: Any, release: Release
+) -> None:
+    """The README's sizing step: `size --pool user` with the controller's rights prints the
+    values for the chart; an upgrade with them changes the requests and keeps the replicas."""
+    from kube_helpers import create_node, delete_node, node_manifest, unique_name
+
+    run_controller_once(release)
+    assert release.replicas("placeholder-user") == 2
+    node = unique_name("size")
+    selector = release.values["pools"]["user"]["nodeSelector"]
+    create_node(release.api, node_manifest(node, labels=selector, cpu="8", memory="32Gi"))
+    try:
+        proc = controller_command(
+            release, "size", "--config", "/etc/node-placeholder-scaler/config.yaml",
+            "--pool", "user",
+        )  # fmt: skip
+    finally:
+        delete_node(release.api, node)
+    printed = yaml.safe_load(proc.stdout)
+    requests = printed["pools"]["user"]["resources"]["requests"]
+    assert set(requests) == {"cpu", "memory"}
+    values = release.values
+    values["pools"]["user"]["resources"] = printed["pools"]["user"]["resources"]
+    release.helm("upgrade", RELEASE, str(CHART), values=values)
+    user = client.AppsV1Api(release.api).read_namespaced_deployment(
+        "placeholder-user", release.namespace
+    )
+    rendered = user.spec.template.spec.containers[0].resources.requests
+    assert rendered == {k: str(v) for k, v in requests.items()}
+    assert release.replicas("placeholder-user") == 2
