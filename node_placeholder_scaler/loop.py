@@ -120,8 +120,12 @@ class Controller:
         self.metrics.observe_api(requests - requests_before, size - bytes_before)
         api_ok = self.api.answered() > answered_before or self._check_api()
         self.health.round_done(self.clock(), api_ok=api_ok, feeds_ok=all(f.ok for f in feeds))
-        logger.debug("round done in %.3fs: %s API requests, %s bytes", seconds,
-                     requests - requests_before, size - bytes_before)
+        logger.debug(
+            "round done in %.3fs: %s API requests, %s bytes",
+            seconds,
+            requests - requests_before,
+            size - bytes_before,
+        )
         return result
 
     def _check_api(self) -> bool:
@@ -165,28 +169,38 @@ def run_main(settings: Settings, *, once: bool, dry_run: bool, kubeconfig: str |
 
     missing = missing_selectors(settings)
     if missing:
-        print(f"error: bad configuration: {settings.path}: pools.{missing[0]}.nodeSelector: "
-              "is required for run", file=sys.stderr)
+        print(
+            f"error: bad configuration: {settings.path}: pools.{missing[0]}.nodeSelector: "
+            "is required for run",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     try:
         client = kube.Kube(kube.load_api_client(kubeconfig))
     except Exception as error:
-        print(f"error: cannot load the Kubernetes client configuration: {error}",
-              file=sys.stderr)
+        print(f"error: cannot load the Kubernetes client configuration: {error}", file=sys.stderr)
         return EXIT_CONFIG
     namespace = settings.namespace or kube.default_namespace()
     metrics = Metrics()
     metrics.initialise(list(settings.pools), [c.name for c in settings.calendars])
     health = Health(settings.interval, utc_now())
-    controller = Controller(settings, client, client, BookPlanner(settings), metrics, health,
-                            namespace, dry_run)
-    logger.info("starting: namespace=%s pools=%s calendars=%s interval=%ss dry_run=%s once=%s",
-                namespace, ",".join(settings.pools), ",".join(c.name for c in settings.calendars),
-                settings.interval.total_seconds(), dry_run, once)
+    controller = Controller(
+        settings, client, client, BookPlanner(settings), metrics, health, namespace, dry_run
+    )
+    logger.info(
+        "starting: namespace=%s pools=%s calendars=%s interval=%ss dry_run=%s once=%s",
+        namespace,
+        ",".join(settings.pools),
+        ",".join(c.name for c in settings.calendars),
+        settings.interval.total_seconds(),
+        dry_run,
+        once,
+    )
     stop = threading.Event()
     install_signal_handlers(stop)
-    server = None if once else Server(settings.metrics_port, metrics.registry, health,
-                                      utc_now).start()
+    server = (
+        None if once else Server(settings.metrics_port, metrics.registry, health, utc_now).start()
+    )
     try:
         result = loop(controller, stop, once=once)
     finally:

@@ -36,42 +36,70 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         pool, reg = ["pool"], self.registry
-        self.target = Gauge(f"{PREFIX}calendar_target", "Calendar target (warm nodes)", pool,
-                            registry=reg)
-        self.headroom = Gauge(f"{PREFIX}headroom_nodes", "Free node-equivalents in the pool",
-                              pool, registry=reg)
-        self.desired = Gauge(f"{PREFIX}desired_replicas", "Placeholder replicas wanted", pool,
-                             registry=reg)
-        self.current = Gauge(f"{PREFIX}current_replicas", "Placeholder replicas seen", pool,
-                             registry=reg)
-        self.pending = Gauge(f"{PREFIX}pending_placeholders", "Placeholder pods waiting for a "
-                             "node", pool, registry=reg)
-        self.active = Gauge(f"{PREFIX}active_events", "Active calendar events naming the pool",
-                            pool, registry=reg)
-        self.next_start = Gauge(f"{PREFIX}next_event_start_timestamp_seconds", "Start (minus "
-                                "lead) of the next event naming the pool", pool, registry=reg)
-        self.fetches = Counter(f"{PREFIX}feed_fetches", "Feed fetches by result",
-                               ["calendar", "result"], registry=reg)
-        self.feed_ok = Gauge(f"{PREFIX}feed_up", "1 when the feed has a usable good copy",
-                             ["calendar"], registry=reg)
-        self.last_success = Gauge(f"{PREFIX}feed_last_success_timestamp_seconds",
-                                  "Time of the last good fetch", ["calendar"], registry=reg)
-        self.staleness = Gauge(f"{PREFIX}feed_staleness_seconds", "Age of the copy in use",
-                               ["calendar"], registry=reg)
-        self.problems = Gauge(f"{PREFIX}problems", "Problems in the current plan by kind",
-                              ["kind"], registry=reg)
-        self.duration = Histogram(f"{PREFIX}reconcile_duration_seconds", "Time of one round",
-                                  buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30), registry=reg)
-        self.errors = Counter(f"{PREFIX}errors", "Errors by stage", ["stage", "pool"],
-                              registry=reg)
-        self.patches = Counter(f"{PREFIX}scale_patches", "Scale patches",
-                               ["pool", "direction"], registry=reg)
-        self.last_round = Gauge(f"{PREFIX}last_round_timestamp_seconds", "End of the last "
-                                "round", registry=reg)
-        self.api_requests = Counter(f"{PREFIX}api_requests", "Kubernetes API requests",
-                                    registry=reg)
-        self.api_bytes = Counter(f"{PREFIX}api_response_bytes", "Kubernetes API bytes read",
-                                 registry=reg)
+        self.target = Gauge(
+            f"{PREFIX}calendar_target", "Calendar target (warm nodes)", pool, registry=reg
+        )
+        self.headroom = Gauge(
+            f"{PREFIX}headroom_nodes", "Free node-equivalents in the pool", pool, registry=reg
+        )
+        self.desired = Gauge(
+            f"{PREFIX}desired_replicas", "Placeholder replicas wanted", pool, registry=reg
+        )
+        self.current = Gauge(
+            f"{PREFIX}current_replicas", "Placeholder replicas seen", pool, registry=reg
+        )
+        self.pending = Gauge(
+            f"{PREFIX}pending_placeholders",
+            "Placeholder pods waiting for a node",
+            pool,
+            registry=reg,
+        )
+        self.active = Gauge(
+            f"{PREFIX}active_events", "Active calendar events naming the pool", pool, registry=reg
+        )
+        self.next_start = Gauge(
+            f"{PREFIX}next_event_start_timestamp_seconds",
+            "Start (minus lead) of the next event naming the pool",
+            pool,
+            registry=reg,
+        )
+        self.fetches = Counter(
+            f"{PREFIX}feed_fetches", "Feed fetches by result", ["calendar", "result"], registry=reg
+        )
+        self.feed_ok = Gauge(
+            f"{PREFIX}feed_up", "1 when the feed has a usable good copy", ["calendar"], registry=reg
+        )
+        self.last_success = Gauge(
+            f"{PREFIX}feed_last_success_timestamp_seconds",
+            "Time of the last good fetch",
+            ["calendar"],
+            registry=reg,
+        )
+        self.staleness = Gauge(
+            f"{PREFIX}feed_staleness_seconds", "Age of the copy in use", ["calendar"], registry=reg
+        )
+        self.problems = Gauge(
+            f"{PREFIX}problems", "Problems in the current plan by kind", ["kind"], registry=reg
+        )
+        self.duration = Histogram(
+            f"{PREFIX}reconcile_duration_seconds",
+            "Time of one round",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+            registry=reg,
+        )
+        self.errors = Counter(f"{PREFIX}errors", "Errors by stage", ["stage", "pool"], registry=reg)
+        self.patches = Counter(
+            f"{PREFIX}scale_patches", "Scale patches", ["pool", "direction"], registry=reg
+        )
+        self.last_round = Gauge(
+            f"{PREFIX}last_round_timestamp_seconds", "End of the last round", registry=reg
+        )
+        self.api_requests = Counter(
+            f"{PREFIX}api_requests", "Kubernetes API requests", registry=reg
+        )
+        self.api_bytes = Counter(
+            f"{PREFIX}api_response_bytes", "Kubernetes API bytes read", registry=reg
+        )
         self._kinds: set[str] = set()
         self._attempts: dict[str, tuple[datetime | None, str]] = {}
 
@@ -96,7 +124,8 @@ class Metrics:
         self.last_round.set(now.timestamp())
         for decision in result.pools:
             for gauge, value in (
-                (self.headroom, decision.free), (self.desired, decision.desired),
+                (self.headroom, decision.free),
+                (self.desired, decision.desired),
                 (self.current, decision.current),
             ):
                 if value is not None:

@@ -125,7 +125,10 @@ def reconcile_pool(context: RoundContext, pool: PoolSettings, target: PoolTarget
     """Gather, decide and apply for one pool; never raises for cluster errors."""
     cluster, namespace = context.cluster, context.namespace
     base = PoolDecision(
-        pool.name, pool.deployment, "left-alone", target=target.target,
+        pool.name,
+        pool.deployment,
+        "left-alone",
+        target=target.target,
         events=target.event_names,
     )
     if not target.known:
@@ -161,8 +164,13 @@ def _decide(
     current = placeholders.replicas
     pending = sum(1 for p in placeholders.pods if p.pending)
     base = PoolDecision(
-        pool.name, pool.deployment, "unchanged", target=target.target, current=current,
-        pending=pending, events=target.event_names,
+        pool.name,
+        pool.deployment,
+        "unchanged",
+        target=target.target,
+        current=current,
+        pending=pending,
+        events=target.event_names,
     )
     if target.target == 0:  # nothing to subtract headroom from: spare the node and pod reads
         return _replace(base, desired=0)
@@ -177,9 +185,7 @@ def _decide(
         raise _Staged("pods", error) from None
     room = capacity.headroom(nodes, pods, placeholders, settings.headroom, now)
     desired = capacity.desired_replicas(target.target, room.free, current, room.pending)
-    return _replace(
-        base, free=room.free, desired=desired, nodes=len(nodes), eligible=room.eligible
-    )
+    return _replace(base, free=room.free, desired=desired, nodes=len(nodes), eligible=room.eligible)
 
 
 class _Staged(ClusterError):
@@ -200,9 +206,7 @@ def _failed(
 
 def event_message(decision: PoolDecision) -> str:
     """The Kubernetes Event text: the change, the numbers behind it and the calendar events."""
-    reason = (
-        "for: " + "; ".join(decision.events) if decision.events else "no active calendar event"
-    )
+    reason = "for: " + "; ".join(decision.events) if decision.events else "no active calendar event"
     return (
         f"Scaled placeholders of pool {decision.pool} from {decision.current} to "
         f"{decision.desired} (calendar target {decision.target}, free node-equivalents "

@@ -48,7 +48,9 @@ class Health:
     def ready(self) -> tuple[bool, str]:
         with self._lock:
             checks = {
-                "config": self.config_loaded, "api": self.api_ok, "feeds": self.feeds_ok,
+                "config": self.config_loaded,
+                "api": self.api_ok,
+                "feeds": self.feeds_ok,
             }
         failing = [name for name, ok in checks.items() if not ok]
         return not failing, "ok" if not failing else "not ready: " + ", ".join(failing)
@@ -58,7 +60,11 @@ class Server:
     """Serves the probes and metrics until ``stop``."""
 
     def __init__(
-        self, port: int, registry: CollectorRegistry, health: Health, clock: Clock,
+        self,
+        port: int,
+        registry: CollectorRegistry,
+        health: Health,
+        clock: Clock,
         host: str = "",
     ) -> None:
         handler = _handler(registry, health, clock)

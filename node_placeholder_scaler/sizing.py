@@ -78,8 +78,7 @@ def render_values(pool: str, size: Size) -> str:
     lines = [
         f"# node-placeholder-scaler size --pool {pool}: from node {size.node}",
         f"#   allocatable:            {describe(size.allocatable)}",
-        f"#   DaemonSet/static pods:  {describe(size.reserved)} "
-        f"({len(size.reserved_pods)} pods)",
+        f"#   DaemonSet/static pods:  {describe(size.reserved)} ({len(size.reserved_pods)} pods)",
         f"#   margin:                 {describe(size.margin)}",
         "pools:",
         f"  {pool}:",
@@ -124,8 +123,11 @@ def size_main(
         if chosen is None:
             where = f"node {node} is not" if node else "no node is"
             selector = dict(settings_pool.node_selector)
-            print(f"error: {where} in pool {pool} (nodeSelector {selector}); scale the pool "
-                  "to one node first", file=sys.stderr)
+            print(
+                f"error: {where} in pool {pool} (nodeSelector {selector}); scale the pool "
+                "to one node first",
+                file=sys.stderr,
+            )
             return 1
         pods = client.pods_on_node(chosen.name)
     except ClusterError as error:

@@ -26,7 +26,13 @@ GPU_TAINT = Taint("nvidia.com/gpu", "present", "NoSchedule")
 
 def placeholders(requests=USER_PLACEHOLDER, pods=(), tolerations=()) -> Placeholders:
     return Placeholders(
-        "ns", "placeholder-user", "uid", len(pods), "app=p", requests, tuple(tolerations),
+        "ns",
+        "placeholder-user",
+        "uid",
+        len(pods),
+        "app=p",
+        requests,
+        tuple(tolerations),
         tuple(pods),
     )
 
@@ -156,7 +162,10 @@ def test_desired_replicas(target, free, current, pending, desired):
 
 def test_pod_requests_rule():
     app = [Resources(100, 10), Resources(200, 20)]
-    inits = [Container(Resources(500, 5)), Container(Resources(50, 50), sidecar=True),
-             Container(Resources(100, 100))]
+    inits = [
+        Container(Resources(500, 5)),
+        Container(Resources(50, 50), sidecar=True),
+        Container(Resources(100, 100)),
+    ]
     # max(app 300m/30 + sidecar 50m/50, init 500m/5, init 100m/100 + sidecar) + overhead
     assert pod_requests(app, inits, Resources(10, 1)) == Resources(510, 151, {})

@@ -29,12 +29,19 @@ def test_resources(values, expected):
 
 def test_node():
     body = {
-        "metadata": {"name": "n1", "labels": {"pool": "gpu"},
-                     "creationTimestamp": "2026-11-23T08:00:00Z"},
-        "spec": {"unschedulable": True,
-                 "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]},
-        "status": {"allocatable": {"cpu": "8", "memory": "64Gi", "nvidia.com/gpu": "2"},
-                   "conditions": [{"type": "Ready", "status": "True"}]},
+        "metadata": {
+            "name": "n1",
+            "labels": {"pool": "gpu"},
+            "creationTimestamp": "2026-11-23T08:00:00Z",
+        },
+        "spec": {
+            "unschedulable": True,
+            "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}],
+        },
+        "status": {
+            "allocatable": {"cpu": "8", "memory": "64Gi", "nvidia.com/gpu": "2"},
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
     }
     node = objects.node(body)
     assert node.ready and node.unschedulable
@@ -45,15 +52,21 @@ def test_node():
 
 def test_pod_requests_with_init_sidecar_and_overhead():
     body = {
-        "metadata": {"name": "p", "namespace": "ns",
-                     "ownerReferences": [{"kind": "DaemonSet", "controller": True}]},
+        "metadata": {
+            "name": "p",
+            "namespace": "ns",
+            "ownerReferences": [{"kind": "DaemonSet", "controller": True}],
+        },
         "spec": {
             "nodeName": "n1",
-            "containers": [{"resources": {"requests": {"cpu": "100m", "memory": "1Gi"}}},
-                           {"resources": {}}],
-            "initContainers": [{"resources": {"requests": {"cpu": "1", "memory": "100Mi"}}},
-                               {"restartPolicy": "Always",
-                                "resources": {"requests": {"cpu": "50m"}}}],
+            "containers": [
+                {"resources": {"requests": {"cpu": "100m", "memory": "1Gi"}}},
+                {"resources": {}},
+            ],
+            "initContainers": [
+                {"resources": {"requests": {"cpu": "1", "memory": "100Mi"}}},
+                {"restartPolicy": "Always", "resources": {"requests": {"cpu": "50m"}}},
+            ],
             "overhead": {"cpu": "10m"},
         },
         "status": {"phase": "Running"},
@@ -84,10 +97,17 @@ def test_selector_text():
 def test_placeholders_from_deployment():
     body = {
         "metadata": {"name": "placeholder-gpu", "namespace": "np", "uid": "u1"},
-        "spec": {"replicas": 2, "template": {"spec": {
-            "containers": [{"resources": {"requests": {"cpu": "7", "nvidia.com/gpu": "2"}}}],
-            "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
-        }}},
+        "spec": {
+            "replicas": 2,
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"resources": {"requests": {"cpu": "7", "nvidia.com/gpu": "2"}}}
+                    ],
+                    "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
+                }
+            },
+        },
     }
     holders = objects.placeholders(body, "app=x", [])
     assert holders.replicas == 2
@@ -102,8 +122,13 @@ def test_event_body():
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": {"generateName": "placeholder-user.", "namespace": "np"},
-        "involvedObject": {"apiVersion": "apps/v1", "kind": "Deployment",
-                           "name": "placeholder-user", "namespace": "np", "uid": "u1"},
+        "involvedObject": {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": "placeholder-user",
+            "namespace": "np",
+            "uid": "u1",
+        },
         "reason": "PlaceholdersScaled",
         "message": "x" * 1021 + "...",
         "type": "Normal",

@@ -21,7 +21,8 @@ from node_placeholder_scaler.settings import load_settings
 SETTINGS = load_settings(
     "interval: 1s\ncalendars: [{name: c, url: /dev/null}]\n"
     "pools: {user: {nodeSelector: {pool: user}}}\n",
-    "config.yaml", {},
+    "config.yaml",
+    {},
 )
 
 
@@ -62,12 +63,23 @@ class FakeApi:
 
 
 def controller(planner=None, api=None, dry_run=False):
-    fake = FakeCluster(namespace="np", deployments={
-        "placeholder-user": FakeDeployment(0, Resources(3500, 14 * GI))})
+    fake = FakeCluster(
+        namespace="np",
+        deployments={"placeholder-user": FakeDeployment(0, Resources(3500, 14 * GI))},
+    )
     metrics = Metrics(CollectorRegistry())
     health = Health(SETTINGS.interval, T0)
-    return Controller(SETTINGS, fake, api or FakeApi(), planner or FakePlanner(), metrics,
-                      health, "np", dry_run, clock=lambda: T0), fake
+    return Controller(
+        SETTINGS,
+        fake,
+        api or FakeApi(),
+        planner or FakePlanner(),
+        metrics,
+        health,
+        "np",
+        dry_run,
+        clock=lambda: T0,
+    ), fake
 
 
 def test_round_reconciles_and_updates_health_and_metrics():
@@ -85,8 +97,12 @@ def test_round_survives_a_failing_feed_layer_and_reports_unready():
     assert ctl.round() is not None
     assert fake.scales == [("placeholder-user", 2)]
     assert ctl.health.ready() == (False, "not ready: api, feeds")
-    assert ctl.metrics.registry.get_sample_value(
-        "node_placeholder_errors_total", {"stage": "feeds", "pool": ""}) == 1
+    assert (
+        ctl.metrics.registry.get_sample_value(
+            "node_placeholder_errors_total", {"stage": "feeds", "pool": ""}
+        )
+        == 1
+    )
 
 
 def test_once_makes_one_round_and_stop_ends_the_loop():

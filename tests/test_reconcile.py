@@ -41,7 +41,8 @@ def cluster(user_replicas: int = 0, gpu_replicas: int = 0) -> FakeCluster:
         deployments={
             "placeholder-user": FakeDeployment(user_replicas, Resources(3500, 14 * GI)),
             "placeholder-gpu": FakeDeployment(
-                gpu_replicas, Resources(7500, 60 * GI, {"nvidia.com/gpu": 2}),
+                gpu_replicas,
+                Resources(7500, 60 * GI, {"nvidia.com/gpu": 2}),
                 (GPU_TOLERATION,),
             ),
         }
@@ -135,11 +136,23 @@ def test_unknown_plan_leaves_replicas_alone():
 )
 def test_one_pool_failing_does_not_stop_the_other(method, status, stage):
     fake = cluster()
-    fake.nodes = [node("g1", labels={"pool": "gpu"}, cpu=8, memory_gi=64, gpu=2,
-                       taints=[Taint("nvidia.com/gpu", "present", "NoSchedule")])]
+    fake.nodes = [
+        node(
+            "g1",
+            labels={"pool": "gpu"},
+            cpu=8,
+            memory_gi=64,
+            gpu=2,
+            taints=[Taint("nvidia.com/gpu", "present", "NoSchedule")],
+        )
+    ]
     fake.nodes.append(node("u1", labels={"pool": "user"}))
-    key = {"read_placeholders": "placeholder-gpu", "list_nodes": "gpu",
-           "pods_on_node": "g1", "scale": "placeholder-gpu"}[method]
+    key = {
+        "read_placeholders": "placeholder-gpu",
+        "list_nodes": "gpu",
+        "pods_on_node": "g1",
+        "scale": "placeholder-gpu",
+    }[method]
     fake.fail(method, key, status)
     decisions = run(fake, plan(user=2, gpu=2))
     assert decisions["gpu"].action == "error"
@@ -180,8 +193,11 @@ def test_gpu_pool_counts_gpus():
 def test_pods_are_read_only_for_eligible_nodes():
     fake = cluster(user_replicas=1)
     fake.deployments["placeholder-user"].pods = placeholder_pods("p", ["a"])
-    fake.nodes = [node("a", labels={"pool": "user"}), node("b", labels={"pool": "user"}),
-                  node("c", labels={"pool": "user"}, ready=False)]
+    fake.nodes = [
+        node("a", labels={"pool": "user"}),
+        node("b", labels={"pool": "user"}),
+        node("c", labels={"pool": "user"}, ready=False),
+    ]
     run(fake, plan(user=2))
     assert [c for c in fake.calls if c[0] == "pods_on_node"] == [("pods_on_node", "b")]
 
@@ -200,7 +216,11 @@ def test_unexpected_exception_is_contained(monkeypatch):
 def test_log_line_shape():
     fake = cluster()
     decisions = run(fake, plan(user=3, events=[occurrence("Data 8 final", user=3)]))
-    assert decisions["user"].log_line().startswith(
-        'pool=user target=3 free=0 desired=3 current=0 events="Data 8 final" pending=0 '
-        "action=scaled"
+    assert (
+        decisions["user"]
+        .log_line()
+        .startswith(
+            'pool=user target=3 free=0 desired=3 current=0 events="Data 8 final" pending=0 '
+            "action=scaled"
+        )
     )

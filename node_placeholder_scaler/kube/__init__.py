@@ -63,7 +63,7 @@ class ApiUsage:
             return self.requests, self.bytes
 
 
-def load_api_client(kubeconfig: str | None, *, pool_size: int = 32) -> Any:
+def load_api_client(kubeconfig: str | None, *, pool_size: int = 40) -> Any:
     """In-cluster config, else the kubeconfig (KUBECONFIG / ~/.kube/config) or the given file."""
     configuration = client.Configuration()
     if kubeconfig is None:
@@ -91,7 +91,7 @@ def default_namespace() -> str:
 class Kube:
     """Reads and changes the cluster. One instance per process; safe for the loop's threads."""
 
-    def __init__(self, api_client: Any, *, timeout: float = 10.0, workers: int = 16) -> None:
+    def __init__(self, api_client: Any, *, timeout: float = 10.0, workers: int = 32) -> None:
         self.core = client.CoreV1Api(api_client)
         self.apps = client.AppsV1Api(api_client)
         self.version = client.VersionApi(api_client)
@@ -129,14 +129,18 @@ class Kube:
         """The placeholder Deployment (replicas, selector, pod template) and its pods."""
         body = self._call(
             f"get deployment {namespace}/{deployment}",
-            self.apps.read_namespaced_deployment, deployment, namespace,
+            self.apps.read_namespaced_deployment,
+            deployment,
+            namespace,
         )
         selector = kubejson.selector_text(body.get("spec", {}).get("selector") or {})
         if not selector:
             raise KubeError(f"deployment {namespace}/{deployment}", None, "has no selector")
         pods = self._call(
             f"list placeholder pods {namespace}/{deployment}",
-            self.core.list_namespaced_pod, namespace, label_selector=selector,
+            self.core.list_namespaced_pod,
+            namespace,
+            label_selector=selector,
             resource_version="0",
         )
         return kubejson.placeholders(body, selector, [kubejson.pod(p) for p in pods["items"]])
@@ -154,8 +158,10 @@ class Kube:
     def pods_on_node(self, node: str) -> list[PodInfo]:
         """The non-terminated pods bound to a node."""
         body = self._call(
-            f"list pods on {node}", self.core.list_pod_for_all_namespaces,
-            field_selector=kubejson.pods_on_node_selector(node), resource_version="0",
+            f"list pods on {node}",
+            self.core.list_pod_for_all_namespaces,
+            field_selector=kubejson.pods_on_node_selector(node),
+            resource_version="0",
         )
         return [kubejson.pod(item) for item in body["items"]]
 
@@ -169,8 +175,11 @@ class Kube:
     def scale(self, namespace: str, deployment: str, replicas: int) -> None:
         self._call(
             f"scale deployment {namespace}/{deployment}",
-            self.apps.patch_namespaced_deployment_scale, deployment, namespace,
-            {"spec": {"replicas": replicas}}, _content_type=MERGE_PATCH,
+            self.apps.patch_namespaced_deployment_scale,
+            deployment,
+            namespace,
+            {"spec": {"replicas": replicas}},
+            _content_type=MERGE_PATCH,
         )
 
     def record_event(
@@ -178,9 +187,7 @@ class Kube:
     ) -> None:
         """Create a core/v1 Event on the placeholder Deployment."""
         body = kubejson.event(placeholders, reason, message, now)
-        self._call(
-            "create event", self.core.create_namespaced_event, placeholders.namespace, body
-        )
+        self._call("create event", self.core.create_namespaced_event, placeholders.namespace, body)
 
 
 def _reason(error: ApiException) -> str:

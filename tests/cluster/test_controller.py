@@ -73,36 +73,73 @@ class Env:
 
     def add_node(self, pool: str, *, boot_delay: str = "0s", wait: bool = True, **kw: Any) -> str:
         name = unique_name(f"{pool}-node")
-        create_node(self.api, node_manifest(name, labels=self.pool_label(pool),
-                                            boot_delay=boot_delay, **kw))
+        create_node(
+            self.api, node_manifest(name, labels=self.pool_label(pool), boot_delay=boot_delay, **kw)
+        )
         self.nodes.append(name)
         if wait:
-            wait_for(f"node {name} schedulable",
-                     lambda: node_schedulable(self.core.read_node(name)), timeout=60)
+            wait_for(
+                f"node {name} schedulable",
+                lambda: node_schedulable(self.core.read_node(name)),
+                timeout=60,
+            )
         return name
 
-    def placeholders(self, pool: str, *, replicas: int = 0, cpu: str = "3500m",
-                     memory: str = "14Gi", extra: dict[str, str] | None = None,
-                     tolerations: list[dict[str, str]] | None = None) -> str:
+    def placeholders(
+        self,
+        pool: str,
+        *,
+        replicas: int = 0,
+        cpu: str = "3500m",
+        memory: str = "14Gi",
+        extra: dict[str, str] | None = None,
+        tolerations: list[dict[str, str]] | None = None,
+    ) -> str:
         name = f"placeholder-{pool}"
-        pod = pod_manifest(name, cpu=cpu, memory=memory, priority_class=PLACEHOLDER_CLASS,
-                           node_selector=self.pool_label(pool), tolerations=tolerations,
-                           labels={"app": name}, extra_resources=extra)
+        pod = pod_manifest(
+            name,
+            cpu=cpu,
+            memory=memory,
+            priority_class=PLACEHOLDER_CLASS,
+            node_selector=self.pool_label(pool),
+            tolerations=tolerations,
+            labels={"app": name},
+            extra_resources=extra,
+        )
         body = {
-            "apiVersion": "apps/v1", "kind": "Deployment",
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
             "metadata": {"name": name, "labels": {"nps.test/pool": pool}},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": pod["metadata"], "spec": pod["spec"]}},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": {"app": name}},
+                "template": {"metadata": pod["metadata"], "spec": pod["spec"]},
+            },
         }
         self.apps.create_namespaced_deployment(self.ns, body)
         return name
 
-    def user_pod(self, pool: str, name: str, *, cpu: str, memory: str = "1Gi",
-                 extra: dict[str, str] | None = None,
-                 tolerations: list[dict[str, str]] | None = None) -> str:
-        self.core.create_namespaced_pod(self.ns, pod_manifest(
-            name, cpu=cpu, memory=memory, node_selector=self.pool_label(pool),
-            extra_resources=extra, tolerations=tolerations))
+    def user_pod(
+        self,
+        pool: str,
+        name: str,
+        *,
+        cpu: str,
+        memory: str = "1Gi",
+        extra: dict[str, str] | None = None,
+        tolerations: list[dict[str, str]] | None = None,
+    ) -> str:
+        self.core.create_namespaced_pod(
+            self.ns,
+            pod_manifest(
+                name,
+                cpu=cpu,
+                memory=memory,
+                node_selector=self.pool_label(pool),
+                extra_resources=extra,
+                tolerations=tolerations,
+            ),
+        )
         return name
 
     def replicas(self, deployment: str) -> int:
@@ -110,15 +147,21 @@ class Env:
 
     def scale_events(self) -> list[str]:
         events = self.core.list_namespaced_event(
-            self.ns, field_selector="reason=PlaceholdersScaled").items
+            self.ns, field_selector="reason=PlaceholdersScaled"
+        ).items
         return [e.message for e in sorted(events, key=lambda e: e.metadata.creation_timestamp)]
 
     def config(self, pools: dict[str, str], *, calendar: str = "", extra: str = "") -> Path:
         ics = self.tmp / "calendar.ics"
         ics.write_text(calendar or ical([]))
-        lines = [f"namespace: {self.ns}", "interval: 2s",
-                 f"calendars: [{{name: courses, url: {ics}}}]",
-                 "headroom: {nodeGracePeriod: 0s}", extra, "pools:"]
+        lines = [
+            f"namespace: {self.ns}",
+            "interval: 2s",
+            f"calendars: [{{name: courses, url: {ics}}}]",
+            "headroom: {nodeGracePeriod: 0s}",
+            extra,
+            "pools:",
+        ]
         for pool, body in pools.items():
             selector = self.pool_label(pool)
             key, value = next(iter(selector.items()))
@@ -133,15 +176,30 @@ class Env:
 
     def run(self, config: Path, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "node_placeholder_scaler", "run", "--config", str(config),
-             "--once", "--kubeconfig", str(self.cluster.kubeconfig), *args],
-            capture_output=True, text=True, timeout=120, cwd=REPO, check=False,
+            [
+                sys.executable,
+                "-m",
+                "node_placeholder_scaler",
+                "run",
+                "--config",
+                str(config),
+                "--once",
+                "--kubeconfig",
+                str(self.cluster.kubeconfig),
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=REPO,
+            check=False,
         )
 
 
 @pytest.fixture
-def env(testcluster: TestCluster, kube_api: client.ApiClient, namespace: Namespace
-        ) -> Iterator[Env]:
+def env(
+    testcluster: TestCluster, kube_api: client.ApiClient, namespace: Namespace
+) -> Iterator[Env]:
     ensure_priority_class(kube_api, PLACEHOLDER_CLASS, -10)
     with tempfile.TemporaryDirectory() as tmp:
         e = Env(kube_api, testcluster, namespace.name, {}, Path(tmp))
@@ -158,9 +216,16 @@ def ical(events: list[tuple[str, datetime, datetime, str]]) -> str:
 
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//nps tests//EN"]
     for i, (summary, start, end, description) in enumerate(events):
-        lines += ["BEGIN:VEVENT", f"UID:event-{i}@nps", f"DTSTAMP:{stamp(start)}",
-                  f"DTSTART:{stamp(start)}", f"DTEND:{stamp(end)}", f"SUMMARY:{summary}",
-                  "DESCRIPTION:" + description.replace("\n", "\\n"), "END:VEVENT"]
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:event-{i}@nps",
+            f"DTSTAMP:{stamp(start)}",
+            f"DTSTART:{stamp(start)}",
+            f"DTEND:{stamp(end)}",
+            f"SUMMARY:{summary}",
+            "DESCRIPTION:" + description.replace("\n", "\\n"),
+            "END:VEVENT",
+        ]
     return "\r\n".join([*lines, "END:VCALENDAR", ""])
 
 
@@ -181,12 +246,20 @@ class StaticPlanner:
         return [FeedStatus("courses", True, now, 0.0, "ok", now)]
 
 
-def controller(env: Env, settings: Settings, planner: StaticPlanner,
-               api_client: Any = None) -> Controller:
+def controller(
+    env: Env, settings: Settings, planner: StaticPlanner, api_client: Any = None
+) -> Controller:
     cluster = kube.Kube(api_client or kube.load_api_client(str(env.cluster.kubeconfig)))
     now = datetime.now(UTC)
-    return Controller(settings, cluster, cluster, planner, Metrics(CollectorRegistry()),
-                      Health(settings.interval, now), env.ns)
+    return Controller(
+        settings,
+        cluster,
+        cluster,
+        planner,
+        Metrics(CollectorRegistry()),
+        Health(settings.interval, now),
+        env.ns,
+    )
 
 
 def now_utc() -> datetime:
@@ -210,12 +283,14 @@ def test_scale_up_at_the_event_with_lead_and_down_after(env: Env) -> None:
 
     past = now_utc() - timedelta(hours=2)
     (env.tmp / "calendar.ics").write_text(
-        ical([("Data 8 final", past, past + timedelta(hours=1), "user: 2")]))
+        ical([("Data 8 final", past, past + timedelta(hours=1), "user: 2")])
+    )
     done = env.run(config)
     assert done.returncode == 0, done.stderr
     assert env.replicas(deployment) == 0
-    messages = wait_for("two scale Events", lambda: len(env.scale_events()) == 2 and
-                        env.scale_events(), timeout=10)
+    messages = wait_for(
+        "two scale Events", lambda: len(env.scale_events()) == 2 and env.scale_events(), timeout=10
+    )
     assert "from 2 to 0" in messages[1] and "no active calendar event" in messages[1]
 
 
@@ -223,8 +298,9 @@ def test_headroom_from_a_half_full_node_reduces_the_count(env: Env) -> None:
     deployment = env.placeholders("user")
     half, empty = env.add_node("user"), env.add_node("user")
     env.user_pod("user", "student", cpu="2", memory="8Gi")
-    assert wait_for("student running", lambda: running_on(env.core, env.ns, "student"),
-                    timeout=60) in (half, empty)
+    assert wait_for(
+        "student running", lambda: running_on(env.core, env.ns, "student"), timeout=60
+    ) in (half, empty)
     now = now_utc()
     calendar = ical([("Lab", now - timedelta(minutes=1), now + timedelta(hours=1), "user: 3")])
     done = env.run(env.config({"user": ""}, calendar=calendar))
@@ -247,8 +323,9 @@ def test_dry_run_changes_nothing(env: Env) -> None:
 def test_a_deleted_deployment_does_not_stop_the_other_pool(env: Env) -> None:
     deployment = env.placeholders("user")
     now = now_utc()
-    calendar = ical([("Lab", now - timedelta(minutes=1), now + timedelta(hours=1),
-                      "user: 2\ngpu: 1")])
+    calendar = ical(
+        [("Lab", now - timedelta(minutes=1), now + timedelta(hours=1), "user: 2\ngpu: 1")]
+    )
     done = env.run(env.config({"user": "", "gpu": ""}, calendar=calendar))
     assert done.returncode == 1  # --once reports the failed pool
     assert "pool=gpu" in done.stderr and "404" in done.stderr
@@ -263,8 +340,9 @@ def test_forbidden_pool_does_not_stop_the_other_and_rbac_is_enough(env: Env) -> 
     env.placeholders("gpu")
     api = restricted_client(env, allowed=[user])
     try:
-        ctl = controller(env, env.settings({"user": "", "gpu": ""}), StaticPlanner(user=1, gpu=1),
-                         api_client=api)
+        ctl = controller(
+            env, env.settings({"user": "", "gpu": ""}), StaticPlanner(user=1, gpu=1), api_client=api
+        )
         result = ctl.round()
     finally:
         cleanup_cluster_rbac(env)
@@ -312,10 +390,14 @@ def test_preemption_new_node_and_no_oscillation(env: Env) -> None:
     rounds(1)
     # a user arrives: preempts a placeholder, which goes pending (and would add a node)
     env.user_pod("user", "student-2", cpu="3")
-    wait_for("student-2 running (preempted a placeholder)",
-             lambda: running_on(env.core, env.ns, "student-2"), timeout=60)
-    wait_for("the preempted placeholder pending", lambda: pending_placeholders(env) == 1,
-             timeout=30)
+    wait_for(
+        "student-2 running (preempted a placeholder)",
+        lambda: running_on(env.core, env.ns, "student-2"),
+        timeout=60,
+    )
+    wait_for(
+        "the preempted placeholder pending", lambda: pending_placeholders(env) == 1, timeout=30
+    )
     # an empty node too small for a placeholder: one free node-equivalent, but pending
     env.add_node("user", cpu="3")
     rounds(2)
@@ -324,16 +406,18 @@ def test_preemption_new_node_and_no_oscillation(env: Env) -> None:
 
 
 def test_gpu_pool_counts_gpus(env: Env) -> None:
-    deployment = env.placeholders("gpu", cpu="7", memory="60Gi", extra={GPU: "2"},
-                                  tolerations=[GPU_TOLERATION])
+    deployment = env.placeholders(
+        "gpu", cpu="7", memory="60Gi", extra={GPU: "2"}, tolerations=[GPU_TOLERATION]
+    )
     gpu = {"cpu": "8", "memory": "64Gi", "taints": [GPU_TAINT], "extra_resources": {GPU: "2"}}
     busy = env.add_node("gpu", **gpu)
     env.add_node("gpu", **gpu)
     # one GPU user on the first node: little CPU, but all of its GPUs
     name = "gpu-student"
     env.user_pod("gpu", name, cpu="1", extra={GPU: "2"}, tolerations=[GPU_TOLERATION])
-    assert wait_for("gpu student running", lambda: running_on(env.core, env.ns, name),
-                    timeout=60) in (busy, env.nodes[1])
+    assert wait_for(
+        "gpu student running", lambda: running_on(env.core, env.ns, name), timeout=60
+    ) in (busy, env.nodes[1])
     ctl = controller(env, env.settings({"gpu": ""}), StaticPlanner(gpu=2))
     result = ctl.round()
     assert result is not None
@@ -357,8 +441,9 @@ def running_placeholders(env: Env) -> int:
 
 
 def pending_placeholders(env: Env) -> int:
-    return sum(1 for p in placeholder_pods(env) if p.status.phase == "Pending"
-               and not p.spec.node_name)
+    return sum(
+        1 for p in placeholder_pods(env) if p.status.phase == "Pending" and not p.spec.node_name
+    )
 
 
 def restricted_client(env: Env, allowed: list[str]) -> client.ApiClient:
@@ -367,22 +452,61 @@ def restricted_client(env: Env, allowed: list[str]) -> client.ApiClient:
     name = f"nps-{env.ns}"
     env.core.create_namespaced_service_account(env.ns, {"metadata": {"name": "scaler"}})
     subject = [{"kind": "ServiceAccount", "name": "scaler", "namespace": env.ns}]
-    rbac.create_cluster_role({"metadata": {"name": name}, "rules": [
-        {"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["get", "list", "watch"]}]})
-    rbac.create_cluster_role_binding({"metadata": {"name": name}, "subjects": subject,
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                    "name": name}})
-    rbac.create_namespaced_role(env.ns, {"metadata": {"name": "scaler"}, "rules": [
-        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"],
-         "resourceNames": allowed},
-        {"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["get", "patch"],
-         "resourceNames": allowed},
-        {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]}]})
-    rbac.create_namespaced_role_binding(env.ns, {"metadata": {"name": "scaler"},
-        "subjects": subject, "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
-                                         "kind": "Role", "name": "scaler"}})
+    rbac.create_cluster_role(
+        {
+            "metadata": {"name": name},
+            "rules": [
+                {
+                    "apiGroups": [""],
+                    "resources": ["nodes", "pods"],
+                    "verbs": ["get", "list", "watch"],
+                }
+            ],
+        }
+    )
+    rbac.create_cluster_role_binding(
+        {
+            "metadata": {"name": name},
+            "subjects": subject,
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": name,
+            },
+        }
+    )
+    rbac.create_namespaced_role(
+        env.ns,
+        {
+            "metadata": {"name": "scaler"},
+            "rules": [
+                {
+                    "apiGroups": ["apps"],
+                    "resources": ["deployments"],
+                    "verbs": ["get"],
+                    "resourceNames": allowed,
+                },
+                {
+                    "apiGroups": ["apps"],
+                    "resources": ["deployments/scale"],
+                    "verbs": ["get", "patch"],
+                    "resourceNames": allowed,
+                },
+                {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
+            ],
+        },
+    )
+    rbac.create_namespaced_role_binding(
+        env.ns,
+        {
+            "metadata": {"name": "scaler"},
+            "subjects": subject,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "scaler"},
+        },
+    )
     token = env.core.create_namespaced_service_account_token(
-        "scaler", env.ns, {"spec": {"expirationSeconds": 3600}}).status.token
+        "scaler", env.ns, {"spec": {"expirationSeconds": 3600}}
+    ).status.token
     admin = env.api.configuration
     configuration = client.Configuration()
     configuration.host = admin.host
@@ -404,5 +528,3 @@ def cleanup_cluster_rbac(env: Env) -> None:
     name = f"nps-{env.ns}"
     rbac.delete_cluster_role_binding(name)
     rbac.delete_cluster_role(name)
-
-

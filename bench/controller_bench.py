@@ -1,0 +1,308 @@
+"""API cost of one controller round on the test cluster, with big pools and busy neighbours.
+
+    .venv/bin/python bench/controller_bench.py [--kubeconfig K] [--sizes 100,1000]
+                                               [--outside-pods 20000] [--rounds 3]
+
+Without --kubeconfig (or NPS_TESTCLUSTER_KUBECONFIG) it starts its own cluster with
+``scripts/testcluster up --name nps-bench --no-autoscaler`` and stops it at the end.
+
+Setup: a pool of kwok nodes per size (label nps.bench/pool=p<size>), 3 pods bound to each (as a
+DaemonSet pod and two users would be), and ``--outside-pods`` pods bound to other nodes of the
+cluster. The round is the real one (kube.Kube, reconcile_once) with a calendar target of 3 and
+no placeholders running, so every pool node is eligible and its pods are read: the worst case.
+Prints per round the API requests, response bytes and seconds, then per size the last line
+``controller-bench: nodes=<n> requests=<n> bytes=<n> round_s=<x>`` (median round).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from prometheus_client import CollectorRegistry
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from node_placeholder_scaler import kube  # noqa: E402
+from node_placeholder_scaler.loop import Controller  # noqa: E402
+from node_placeholder_scaler.metrics import FeedStatus, Metrics  # noqa: E402
+from node_placeholder_scaler.model import Plan, PoolTarget  # noqa: E402
+from node_placeholder_scaler.server import Health  # noqa: E402
+from node_placeholder_scaler.settings import load_settings  # noqa: E402
+
+NS, USERS = "nps-bench", "nps-bench-users"
+POOL_LABEL, OTHER_LABEL = "nps.bench/pool", "nps.bench/other"
+PODS_PER_POOL_NODE, PODS_PER_OTHER_NODE = 3, 100
+CONFIG = """
+namespace: {ns}
+calendars: [{{name: bench, url: /dev/null}}]
+headroom: {{nodeGracePeriod: 0s}}
+pools:
+  bench: {{deployment: placeholder-bench, nodeSelector: {{{label}: p{size}}}, maxReplicas: 100}}
+"""
+
+
+class Planner:
+    def refresh(self, now: datetime) -> None:
+        pass
+
+    def plan(self, now: datetime) -> Plan:
+        return Plan(now, {"bench": PoolTarget("bench", 3, 3, False, ())}, (), ())
+
+    def feeds(self, now: datetime) -> list[FeedStatus]:
+        return [FeedStatus("bench", True, now, 0.0, "ok", now)]
+
+
+def node_body(name: str, labels: dict[str, str]) -> dict[str, Any]:
+    resources = {"cpu": "4", "memory": "16Gi", "pods": "110"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "labels": {"type": "kwok", **labels},
+            "annotations": {"kwok.x-k8s.io/node": "fake", "nps.testcluster/boot-delay": "0s"},
+        },
+        "status": {"allocatable": resources, "capacity": resources},
+    }
+
+
+def pod_body(name: str, node: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "b"}},
+        "spec": {
+            "nodeName": node,
+            "terminationGracePeriodSeconds": 0,
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "registry.k8s.io/pause:3.10",
+                    "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
+                }
+            ],
+        },
+    }
+
+
+def create_all(what: str, create: Any, items: list[Any], workers: int = 32) -> None:
+    started = time.monotonic()
+
+    def one(item: Any) -> None:
+        try:
+            create(item)
+        except ApiException as error:
+            if error.status != 409:
+                raise
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(one, items))
+    print(f"# created {len(items)} {what} in {time.monotonic() - started:.1f}s", flush=True)
+
+
+def existing(core: client.CoreV1Api, selector: str) -> set[str]:
+    body = core.list_node(label_selector=selector, _preload_content=False)
+    return {n["metadata"]["name"] for n in json.loads(body.data)["items"]}
+
+
+def ensure_pool(core: client.CoreV1Api, size: int) -> None:
+    """A pool of ``size`` nodes of its own (label nps.bench/pool=p<size>)."""
+    have = existing(core, f"{POOL_LABEL}=p{size}")
+    names = [f"bench-p{size}-{i:04d}" for i in range(size)]
+    new = [n for n in names if n not in have]
+    create_all(
+        "pool nodes",
+        lambda n: core.create_node(node_body(n, {POOL_LABEL: f"p{size}"}), _preload_content=False),
+        new,
+    )
+    pods = [(f"{n}-pod-{j}", n) for n in new for j in range(PODS_PER_POOL_NODE)]
+    create_all(
+        "pool pods",
+        lambda p: core.create_namespaced_pod(USERS, pod_body(*p), _preload_content=False),
+        pods,
+    )
+    wait_ready(core, size)
+
+
+def pod_count(core: client.CoreV1Api) -> int:
+    page = json.loads(core.list_namespaced_pod(USERS, limit=1, _preload_content=False).data)
+    return len(page["items"]) + int(page["metadata"].get("remainingItemCount") or 0)
+
+
+def wait_ready(core: client.CoreV1Api, size: int, timeout: float = 600) -> None:
+    """kwok marks new nodes Ready after their boot delay; measure only a settled pool."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        body = core.list_node(
+            label_selector=f"{POOL_LABEL}=p{size}", resource_version="0", _preload_content=False
+        )
+        ready = sum(
+            any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in n["status"].get("conditions") or []
+            )
+            for n in json.loads(body.data)["items"]
+        )
+        if ready >= size:
+            print(f"# {ready} pool nodes Ready after {time.monotonic() - started:.0f}s", flush=True)
+            return
+        time.sleep(2)
+    raise SystemExit(f"pool nodes not Ready after {timeout:.0f}s")
+
+
+def ensure_outside(core: client.CoreV1Api, count: int) -> None:
+    nodes = [f"bench-other-{i:03d}" for i in range(-(-count // PODS_PER_OTHER_NODE))]
+    have = existing(core, f"{OTHER_LABEL}=true")
+    create_all(
+        "outside nodes",
+        lambda n: core.create_node(node_body(n, {OTHER_LABEL: "true"}), _preload_content=False),
+        [n for n in nodes if n not in have],
+    )
+    if pod_count(core) >= count:
+        print(f"# {count} outside pods already there", flush=True)
+        return
+    pods = [(f"other-{i:05d}", nodes[i // PODS_PER_OTHER_NODE]) for i in range(count)]
+    create_all(
+        "outside pods",
+        lambda p: core.create_namespaced_pod(USERS, pod_body(*p), _preload_content=False),
+        pods,
+        workers=48,
+    )
+
+
+def setup(api: client.ApiClient) -> None:
+    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    for ns in (NS, USERS):
+        try:
+            core.create_namespace({"metadata": {"name": ns}})
+        except ApiException as error:
+            if error.status != 409:
+                raise
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "placeholder-bench"},
+        "spec": {
+            "replicas": 0,
+            "selector": {"matchLabels": {"app": "placeholder-bench"}},
+            "template": {
+                "metadata": {"labels": {"app": "placeholder-bench"}},
+                "spec": {
+                    "nodeSelector": {POOL_LABEL: "none"},
+                    "containers": [
+                        {
+                            "name": "pause",
+                            "image": "registry.k8s.io/pause:3.10",
+                            "resources": {"requests": {"cpu": "3500m", "memory": "14Gi"}},
+                        }
+                    ],
+                },
+            },
+        },
+    }
+    try:
+        apps.create_namespaced_deployment(NS, deployment)
+    except ApiException as error:
+        if error.status != 409:
+            raise
+
+
+def measure(kubeconfig: str, nodes: int, rounds: int) -> tuple[int, int, float]:
+    settings = load_settings(CONFIG.format(ns=NS, label=POOL_LABEL, size=nodes), "bench.yaml", {})
+    cluster = kube.Kube(kube.load_api_client(kubeconfig))
+    ctl = Controller(
+        settings,
+        cluster,
+        cluster,
+        Planner(),
+        Metrics(CollectorRegistry()),
+        Health(settings.interval, datetime.now(UTC)),
+        NS,
+        dry_run=True,
+    )
+    seen: list[tuple[int, int, float]] = []
+    for index in range(rounds):
+        before = cluster.usage()
+        started = time.monotonic()
+        result = ctl.round()
+        seconds = time.monotonic() - started
+        after = cluster.usage()
+        assert result is not None and result.pools[0].error is None, result
+        decision = result.pools[0]
+        requests, size = after[0] - before[0], after[1] - before[1]
+        seen.append((requests, size, seconds))
+        print(
+            f"round {index + 1}: nodes={decision.nodes} eligible={decision.eligible} "
+            f"free={decision.free} requests={requests} bytes={size} seconds={seconds:.3f}",
+            flush=True,
+        )
+        assert decision.nodes == nodes, decision
+    median = statistics.median(s for _, _, s in seen)
+    return seen[-1][0], seen[-1][1], median
+
+
+def start_cluster() -> str:
+    out = subprocess.run(
+        [str(REPO / "scripts/testcluster"), "up", "--name", "nps-bench", "--no-autoscaler"],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kubeconfig", default=os.environ.get("NPS_TESTCLUSTER_KUBECONFIG"))
+    parser.add_argument("--sizes", default="100,1000")
+    parser.add_argument("--outside-pods", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    started_here = args.kubeconfig is None
+    kubeconfig = args.kubeconfig or start_cluster()
+    try:
+        api = kube.load_api_client(kubeconfig, pool_size=64)
+        core = client.CoreV1Api(api)
+        setup(api)
+        sizes = sorted(int(s) for s in args.sizes.split(","))
+        ensure_pool(core, sizes[0])
+        print(f"# {sizes[0]} pool nodes, no pods outside the pool", flush=True)
+        quiet = measure(kubeconfig, sizes[0], args.rounds)
+        ensure_outside(core, args.outside_pods)
+        results = []
+        for size in sizes:
+            ensure_pool(core, size)
+            print(f"# {size} pool nodes, {args.outside_pods} pods outside the pool", flush=True)
+            results.append((size, measure(kubeconfig, size, args.rounds)))
+        print(
+            f"# requests per round at {sizes[0]} nodes: {quiet[0]} with no outside pods, "
+            f"{results[0][1][0]} with {args.outside_pods}"
+        )
+        for size, (requests, size_bytes, seconds) in results:
+            print(
+                f"controller-bench: nodes={size} requests={requests} bytes={size_bytes} "
+                f"round_s={seconds:.3f}"
+            )
+    finally:
+        if started_here:
+            subprocess.run(
+                [str(REPO / "scripts/testcluster"), "down", "--name", "nps-bench"], check=False
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
