@@ -7,7 +7,8 @@
 # our package into a virtualenv; the final stage copies that virtualenv onto a fresh slim
 # Python and runs it as a non-root user. tests/helm/test_image_steps.py runs the RUN lines
 # between the "install steps" markers in a fresh venv, so they are tested without a Docker
-# engine. Pin the base image by digest in your own builds (PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:...).
+# engine. Pin the base image by digest in your own builds:
+#   docker build --build-arg PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:... .
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
