@@ -25,15 +25,15 @@ from kubernetes import client
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
-from kube_helpers import (  # noqa: E402
+from kube_helpers import (
     Namespace,
     TestCluster,
     create_namespace,
     delete_namespace,
+    namespace_name_for,
     read_params,
     script_down,
     script_up,
-    test_namespace_name,
 )
 
 
@@ -73,7 +73,7 @@ def kube_api(testcluster: TestCluster) -> Iterator[client.ApiClient]:
 
 @pytest.fixture
 def namespace(kube_api: client.ApiClient, request: pytest.FixtureRequest) -> Iterator[Namespace]:
-    ns = create_namespace(kube_api, test_namespace_name(request.node.nodeid))
+    ns = create_namespace(kube_api, namespace_name_for(request.node.nodeid))
     try:
         yield ns
     finally:

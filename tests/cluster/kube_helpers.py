@@ -138,11 +138,15 @@ def wait_for(
             if last:
                 return last
         if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
+            raise AssertionError(
+                f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}"
+            )
         time.sleep(interval)
 
 
-def holds_for(what: str, probe: Callable[[], object], duration: float, interval: float = 1.0) -> None:
+def holds_for(
+    what: str, probe: Callable[[], object], duration: float, interval: float = 1.0
+) -> None:
     """Assert that ``probe`` stays truthy for ``duration`` seconds."""
     deadline = time.monotonic() + duration
     while True:
@@ -157,9 +161,10 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
-def test_namespace_name(nodeid: str) -> str:
+def namespace_name_for(nodeid: str) -> str:
     """A valid, unique namespace name derived from a pytest node id."""
-    base = re.sub(r"[^a-z0-9-]+", "-", nodeid.split("::")[-1].lower()).strip("-")[:40].strip("-")
+    test = nodeid.rsplit("::", maxsplit=1)[-1].lower()
+    base = re.sub(r"[^a-z0-9-]+", "-", test).strip("-")[:40].strip("-")
     return unique_name(f"t-{base or 'test'}")
 
 
@@ -177,7 +182,9 @@ def create_namespace(api: client.ApiClient, name: str) -> Namespace:
     # The ServiceAccount controller creates "default"; pods need it when admission is on.
     wait_for(
         f"default ServiceAccount in {name}",
-        lambda: any(sa.metadata.name == "default" for sa in core.list_namespaced_service_account(name).items),
+        lambda: any(
+            sa.metadata.name == "default" for sa in core.list_namespaced_service_account(name).items
+        ),
         timeout=30,
     )
     return Namespace(name=name, core=core)
@@ -189,7 +196,6 @@ def delete_namespace(ns: Namespace) -> None:
     except ApiException as e:
         if e.status != 404:
             raise
-
 
 
 def ensure_priority_class(api: client.ApiClient, name: str, value: int) -> None:
@@ -284,7 +290,12 @@ def node_manifest(
             "allocatable": resources,
             "capacity": resources,
             "conditions": [
-                {"type": "Ready", "status": "False", "reason": "KubeletNotReady", "message": "booting"}
+                {
+                    "type": "Ready",
+                    "status": "False",
+                    "reason": "KubeletNotReady",
+                    "message": "booting",
+                }
             ],
         },
     }
@@ -348,6 +359,26 @@ def unschedulable(core: client.CoreV1Api, namespace: str, name: str) -> bool:
 def pool_nodes(api: client.ApiClient, pool: str) -> list[client.V1Node]:
     core = client.CoreV1Api(api)
     return list(core.list_node(label_selector=f"{POOL_LABEL}={pool},!{TEST_NODE_LABEL}").items)
+
+
+def cpu_millis(quantity: str) -> int:
+    if quantity.endswith("m"):
+        return int(quantity[:-1])
+    return int(float(quantity) * 1000)
+
+
+def free_cpu_millis(api: client.ApiClient, node: client.V1Node) -> int:
+    """Allocatable CPU of the node minus the requests of its non-terminated pods."""
+    core = client.CoreV1Api(api)
+    pods = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node.metadata.name}")
+    used = 0
+    for pod in pods.items:
+        if pod.status.phase in ("Succeeded", "Failed"):
+            continue
+        for c in pod.spec.containers:
+            requests = (c.resources and c.resources.requests) or {}
+            used += cpu_millis(requests.get("cpu", "0"))
+    return cpu_millis(node.status.allocatable.get("cpu", "0")) - used
 
 
 def iter_pids(state_dir: Path) -> Iterator[int]:
