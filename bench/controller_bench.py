@@ -142,6 +142,16 @@ def pod_count(core: client.CoreV1Api) -> int:
     return len(page["items"]) + int(page["metadata"].get("remainingItemCount") or 0)
 
 
+def schedulable(node: dict[str, Any]) -> bool:
+    """Ready and free of NoSchedule/NoExecute taints (the node controller lifts not-ready late)."""
+    ready = any(
+        c["type"] == "Ready" and c["status"] == "True"
+        for c in node["status"].get("conditions") or []
+    )
+    taints = node["spec"].get("taints") or []
+    return ready and not any(t.get("effect") in ("NoSchedule", "NoExecute") for t in taints)
+
+
 def wait_ready(core: client.CoreV1Api, size: int, timeout: float = 600) -> None:
     """kwok marks new nodes Ready after their boot delay; measure only a settled pool."""
     started = time.monotonic()
@@ -149,15 +159,12 @@ def wait_ready(core: client.CoreV1Api, size: int, timeout: float = 600) -> None:
         body = core.list_node(
             label_selector=f"{POOL_LABEL}=p{size}", resource_version="0", _preload_content=False
         )
-        ready = sum(
-            any(
-                c["type"] == "Ready" and c["status"] == "True"
-                for c in n["status"].get("conditions") or []
-            )
-            for n in json.loads(body.data)["items"]
-        )
+        ready = sum(1 for n in json.loads(body.data)["items"] if schedulable(n))
         if ready >= size:
-            print(f"# {ready} pool nodes Ready after {time.monotonic() - started:.0f}s", flush=True)
+            print(
+                f"# {ready} pool nodes schedulable after {time.monotonic() - started:.0f}s",
+                flush=True,
+            )
             return
         time.sleep(2)
     raise SystemExit(f"pool nodes not Ready after {timeout:.0f}s")

@@ -102,9 +102,9 @@ class Controller:
         except Exception:
             logger.exception("feed refresh failed")
             self.metrics.error("feeds")
-        feeds = self.planner.feeds(now)
-        self.metrics.observe_feeds(feeds)
         try:
+            feeds = self.planner.feeds(now)
+            self.metrics.observe_feeds(feeds)
             plan = self.planner.plan(now)
             self.metrics.observe_plan(plan)
             result = reconcile_once(

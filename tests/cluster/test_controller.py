@@ -492,7 +492,7 @@ def restricted_client(env: Env, allowed: list[str]) -> client.ApiClient:
                     "verbs": ["get", "patch"],
                     "resourceNames": allowed,
                 },
-                {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
+                {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
             ],
         },
     )
