@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shlex
 import sys
 import tempfile
@@ -27,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from surge import report
+from surge.analysis import percentile, waits
 from surge.run import RunResult, run_strategy
 from surge.scenario import STRATEGIES, Scenario
 
@@ -81,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[RunResult] = []
     bin_dir = None
     started = time.time()
+    load0 = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="nps-surge-") as tmp:
         for i, (strategy, sc) in enumerate(runs):
             name = f"{args.cluster_prefix}-{i}-{strategy}"
@@ -92,9 +95,17 @@ def main(argv: list[str] | None = None) -> int:
                         "bound=%.1f ratio=%.2f errors=%s", strategy, r.nodes_asked or "-",
                         f.p50, f.p95, f.max_wait, f.over_30s, f.node_minutes, f.lower_bound,
                         f.ratio, r.errors or "none")
-    notes = [f"wall time of the whole run: {(time.time() - started) / 60:.1f} min"]
+    notes = [f"wall time of the whole run: {(time.time() - started) / 60:.1f} min; load "
+             f"average at the start {load0[0]:.1f}, at the end {os.getloadavg()[0]:.1f} "
+             f"(1 min; the machine is shared with other test clusters)"]
     for r in results:
         notes += [f"{r.strategy}: {e}" for e in r.errors]
+        if s.time_scale != 1:
+            w = sorted(wait_s * s.time_scale for wait_s in
+                       waits(r.students, r.t0 + s.wall(s.after), s.time_scale))
+            notes.append(f"{report.label(r)}: waits in cluster seconds: p50 "
+                         f"{percentile(w, 0.5):.1f}, p95 {percentile(w, 0.95):.1f}, "
+                         f"max {max(w, default=0):.1f}")
     md = report.markdown(s, results, command, report.machine(bin_dir), notes)
     (args.out / f"{stem}.md").write_text(md)
     report.plot(results, s, args.out / f"{stem}.png")

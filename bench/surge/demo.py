@@ -146,12 +146,15 @@ def _watch(a: argparse.Namespace, s: Scenario, core: client.CoreV1Api, *,
         time.sleep(1)
     screen.show(_status(sampler, port), force=True)
     _report_waits(a, sampler)
-    print(f"==> the preempted placeholders are Pending: the autoscaler adds the next nodes, "
-          f"so warm room rolls ahead of the next arrivals (watching {a.boot_delay + 20}s)",
+    print("==> the preempted placeholders are Pending: the autoscaler adds the next nodes, "
+          "so warm room rolls ahead of the next arrivals (watching until they are Ready)",
           flush=True)
-    until = time.time() + a.boot_delay + 20
+    until = time.time() + 3 * a.boot_delay + 30
     while time.time() < until:
         screen.show(_status(sampler, port))
+        x = sampler.rec.samples[-1]
+        if x.placeholders_ready >= x.placeholders_desired and x.nodes == x.ready:
+            break
         time.sleep(2)
     screen.show(_status(sampler, port), force=True)
 
