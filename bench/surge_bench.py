@@ -100,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
              f"(1 min; the machine is shared with other test clusters)"]
     for r in results:
         notes += [f"{r.strategy}: {e}" for e in r.errors]
+        boots = sorted((n.ready - n.created) / s.time_scale for n in r.node_records
+                       if n.ready is not None and n.created > r.t0 - s.wall(s.before))
+        if boots:
+            notes.append(f"{report.label(r)}: observed boot (creation to Ready, scenario s) "
+                         f"of {len(boots)} new nodes: median {percentile(boots, 0.5):.0f}, "
+                         f"max {boots[-1]:.0f} (configured {s.boot_delay:.0f})")
         if s.time_scale != 1:
             w = sorted(wait_s * s.time_scale for wait_s in
                        waits(r.students, r.t0 + s.wall(s.after), s.time_scale))
