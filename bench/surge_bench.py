@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from surge import report
-from surge.analysis import percentile, waits
+from surge.analysis import NodeRecord, Sample, StudentRecord, figures, percentile, waits
 from surge.run import RunResult, run_strategy
 from surge.scenario import STRATEGIES, Scenario
 
@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="comma-separated N values: run strategy 'ours' once per N")
     p.add_argument("--out", type=Path, default=RESULTS, help="output folder")
     p.add_argument("--out-name", default="", help="file stem (default surge or surge-quick)")
+    p.add_argument("--render", type=Path,
+                   help="no run: write <stem>.md/.png again from <stem>.json")
     p.add_argument("--cluster-prefix", default="nps-surge", help="test cluster name prefix")
     defaults = Scenario()
     g = p.add_argument_group("scenario (durations in scenario seconds)")
@@ -68,6 +70,8 @@ def scenario_from(args: argparse.Namespace) -> Scenario:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     args = _parser().parse_args(argv)
+    if args.render:
+        return render(args.render)
     s = scenario_from(args)
     strategies = [x for x in args.strategies.split(",") if x]
     bad = [x for x in strategies if x not in STRATEGIES]
@@ -100,6 +104,15 @@ def main(argv: list[str] | None = None) -> int:
              f"(1 min; the machine is shared with other test clusters)"]
     for r in results:
         notes += [f"{r.strategy}: {e}" for e in r.errors]
+    write(args.out, stem, s, results, command=command, env=report.machine(bin_dir),
+          notes=notes + derived_notes(s, results))
+    return 0
+
+
+def derived_notes(s: Scenario, results: list[RunResult]) -> list[str]:
+    """Observed boot times and (compressed runs) waits in cluster seconds."""
+    notes = []
+    for r in results:
         boots = sorted((n.ready - n.created) / s.time_scale for n in r.node_records
                        if n.ready is not None and n.created > r.t0 - s.wall(s.before))
         if boots:
@@ -112,20 +125,46 @@ def main(argv: list[str] | None = None) -> int:
             notes.append(f"{report.label(r)}: waits in cluster seconds: p50 "
                          f"{percentile(w, 0.5):.1f}, p95 {percentile(w, 0.95):.1f}, "
                          f"max {max(w, default=0):.1f}")
-    md = report.markdown(s, results, command, report.machine(bin_dir), notes)
-    (args.out / f"{stem}.md").write_text(md)
-    report.plot(results, s, args.out / f"{stem}.png")
-    (args.out / f"{stem}.json").write_text(json.dumps(
-        {"command": command, "scenario": asdict(s),
+    return notes
+
+
+def write(out: Path, stem: str, s: Scenario, results: list[RunResult], *, command: str,
+          env: list[str], notes: list[str]) -> None:
+    """The markdown table, the PNG plot and the raw data (JSON)."""
+    md = report.markdown(s, results, command, env, notes)
+    (out / f"{stem}.md").write_text(md)
+    report.plot(results, s, out / f"{stem}.png")
+    (out / f"{stem}.json").write_text(json.dumps(
+        {"command": command, "scenario": asdict(s), "env": env, "notes": notes,
          "runs": [{"strategy": r.strategy, "nodes": r.nodes_asked, "t0": r.t0,
                    "autoscaler": r.autoscaler, "figures": asdict(r.figures),
                    "students": [asdict(x) for x in r.students],
                    "nodes_seen": [asdict(x) for x in r.node_records],
                    "samples": [asdict(x) for x in r.samples]} for r in results]}, indent=1))
     print(md)
-    print(f"wrote {args.out / stem}.md, .png, .json")
-    return 0
+    print(f"wrote {out / stem}.md, .png, .json")
 
+
+def render(path: Path) -> int:
+    """Write <stem>.md and .png again from <stem>.json of an earlier run (no cluster)."""
+    data = json.loads(path.read_text())
+    s = Scenario(**data["scenario"])
+    results = []
+    for r in data["runs"]:
+        students = [StudentRecord(**x) for x in r["students"]]
+        nodes = [NodeRecord(**x) for x in r["nodes_seen"]]
+        samples = [Sample(**x) for x in r["samples"]]
+        sc = s.with_(nodes=r["nodes"]) if r["nodes"] else s
+        w1 = r["t0"] + sc.wall(sc.after)
+        fig = figures(sc, students=students, nodes=nodes, samples=samples,
+                      w0=r["t0"] - sc.wall(sc.before), w1=w1, end=w1)
+        results.append(RunResult(r["strategy"], r["nodes"], fig, r["t0"], samples, students,
+                                 nodes, r["autoscaler"], []))
+    kept = [n for n in data.get("notes", [])
+            if "waits in cluster" not in n and "observed boot" not in n]
+    write(path.parent, path.stem, s, results, command=data["command"], env=data.get("env", []),
+          notes=kept + derived_notes(s, results))
+    return 0
 
 def _bin_dir(_: Path) -> str | None:
     """The binaries of the test cluster (for their versions)."""
