@@ -10,8 +10,11 @@ Setup: a pool of kwok nodes per size (label nps.bench/pool=p<size>), 3 pods boun
 DaemonSet pod and two users would be), and ``--outside-pods`` pods bound to other nodes of the
 cluster. The round is the real one (kube.Kube, reconcile_once) with a calendar target of 3 and
 no placeholders running, so every pool node is eligible and its pods are read: the worst case.
-Prints per round the API requests, response bytes and seconds, then per size the last line
-``controller-bench: nodes=<n> requests=<n> bytes=<n> round_s=<x>`` (median round).
+Each size is measured twice: as ``run --once`` makes a round (one pod LIST per eligible node)
+and as the ``run`` loop does (pods from the watch-fed cache; its one-time initial sync is
+printed separately). Prints per round the API requests, response bytes and seconds, then per
+size ``controller-bench: nodes=<n> requests=<n> bytes=<n> round_s=<x>`` (the ``run`` loop,
+median round) as the last lines.
 """
 
 from __future__ import annotations
@@ -227,9 +230,23 @@ def setup(api: client.ApiClient) -> None:
             raise
 
 
-def measure(kubeconfig: str, nodes: int, rounds: int) -> tuple[int, int, float]:
+def measure(kubeconfig: str, nodes: int, rounds: int, *, cache: bool) -> tuple[int, int, float]:
+    """Rounds as ``run`` makes them (cache=True: pods from the watch-fed cache) or as
+    ``run --once`` does (one LIST per eligible node); returns the last round's requests and
+    bytes and the median seconds."""
     settings = load_settings(CONFIG.format(ns=NS, label=POOL_LABEL, size=nodes), "bench.yaml", {})
     cluster = kube.Kube(kube.load_api_client(kubeconfig))
+    mode = "run (pod cache)" if cache else "run --once (a LIST per node)"
+    if cache:
+        started = time.monotonic()
+        pod_cache = cluster.start_pod_cache()
+        assert pod_cache.synced.wait(300), "pod cache did not sync"
+        requests, size = cluster.cache_meter.snapshot()
+        print(
+            f"# pod cache initial sync: pods={len(pod_cache)} requests={requests} "
+            f"bytes={size} seconds={time.monotonic() - started:.1f}",
+            flush=True,
+        )
     ctl = Controller(
         settings,
         cluster,
@@ -241,22 +258,26 @@ def measure(kubeconfig: str, nodes: int, rounds: int) -> tuple[int, int, float]:
         dry_run=True,
     )
     seen: list[tuple[int, int, float]] = []
-    for index in range(rounds):
-        before = cluster.usage()
-        started = time.monotonic()
-        result = ctl.round()
-        seconds = time.monotonic() - started
-        after = cluster.usage()
-        assert result is not None and result.pools[0].error is None, result
-        decision = result.pools[0]
-        requests, size = after[0] - before[0], after[1] - before[1]
-        seen.append((requests, size, seconds))
-        print(
-            f"round {index + 1}: nodes={decision.nodes} eligible={decision.eligible} "
-            f"free={decision.free} requests={requests} bytes={size} seconds={seconds:.3f}",
-            flush=True,
-        )
-        assert decision.nodes == nodes, decision
+    try:
+        for index in range(rounds):
+            before = cluster.usage()
+            started = time.monotonic()
+            result = ctl.round()
+            seconds = time.monotonic() - started
+            after = cluster.usage()
+            assert result is not None and result.pools[0].error is None, result
+            decision = result.pools[0]
+            requests, size = after[0] - before[0], after[1] - before[1]
+            seen.append((requests, size, seconds))
+            print(
+                f"{mode} round {index + 1}: nodes={decision.nodes} "
+                f"eligible={decision.eligible} free={decision.free} requests={requests} "
+                f"bytes={size} seconds={seconds:.3f}",
+                flush=True,
+            )
+            assert decision.nodes == nodes, decision
+    finally:
+        cluster.stop_pod_cache()
     median = statistics.median(s for _, _, s in seen)
     return seen[-1][0], seen[-1][1], median
 
@@ -287,18 +308,25 @@ def main() -> int:
         sizes = sorted(int(s) for s in args.sizes.split(","))
         ensure_pool(core, sizes[0])
         print(f"# {sizes[0]} pool nodes, no pods outside the pool", flush=True)
-        quiet = measure(kubeconfig, sizes[0], args.rounds)
+        quiet = measure(kubeconfig, sizes[0], args.rounds, cache=False)
         ensure_outside(core, args.outside_pods)
         results = []
         for size in sizes:
             ensure_pool(core, size)
             print(f"# {size} pool nodes, {args.outside_pods} pods outside the pool", flush=True)
-            results.append((size, measure(kubeconfig, size, args.rounds)))
+            lists = measure(kubeconfig, size, args.rounds, cache=False)
+            watched = measure(kubeconfig, size, args.rounds, cache=True)
+            results.append((size, lists, watched))
         print(
-            f"# requests per round at {sizes[0]} nodes: {quiet[0]} with no outside pods, "
-            f"{results[0][1][0]} with {args.outside_pods}"
+            f"# run --once requests per round at {sizes[0]} nodes: {quiet[0]} with no outside "
+            f"pods, {results[0][1][0]} with {args.outside_pods}"
         )
-        for size, (requests, size_bytes, seconds) in results:
+        for size, (requests, size_bytes, seconds), _ in results:
+            print(
+                f"# run --once (a LIST per node): nodes={size} requests={requests} "
+                f"bytes={size_bytes} round_s={seconds:.3f}"
+            )
+        for size, _, (requests, size_bytes, seconds) in results:
             print(
                 f"controller-bench: nodes={size} requests={requests} bytes={size_bytes} "
                 f"round_s={seconds:.3f}"

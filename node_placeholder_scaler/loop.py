@@ -201,9 +201,13 @@ def run_main(settings: Settings, *, once: bool, dry_run: bool, kubeconfig: str |
     server = (
         None if once else Server(settings.metrics_port, metrics.registry, health, utc_now).start()
     )
+    if not once:
+        cache = client.start_pod_cache()
+        cache.synced.wait(timeout=min(30.0, settings.interval.total_seconds()))
     try:
         result = loop(controller, stop, once=once)
     finally:
+        client.stop_pod_cache()
         if server is not None:
             server.stop()
     logger.info("stopped")

@@ -7,7 +7,10 @@ API cost of a round does not grow with pods outside the pools: nodes are listed 
 label selector, the placeholder pods by their Deployment's selector in its namespace, and the
 pods of the pool's eligible nodes with one ``spec.nodeName=<node>`` field selector each (served
 from the API server's watch cache, ``resourceVersion=0``), in parallel.
-RBAC needed: nodes and pods get/list; deployments get and deployments/scale get/patch (by
+The ``run`` loop starts a watch-fed pod cache (podcache.py): one LIST and one WATCH of the
+cluster's bound pods, so a round reads pods from memory; until the cache is in sync, and for
+``run --once`` and ``size``, pods come from the per-node LISTs above.
+RBAC needed: nodes and pods get/list/watch; deployments get and deployments/scale get/patch (by
 resourceNames); events create.
 """
 
@@ -30,6 +33,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from ..observed import ClusterError, NodeInfo, Placeholders, PodInfo
 from . import objects as kubejson
+from .podcache import PodCache
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +61,10 @@ class ApiUsage:
             self.requests += 1
             self.bytes += size
             self.answered += answered
+
+    def add_bytes(self, size: int) -> None:
+        with self._lock:
+            self.bytes += size
 
     def snapshot(self) -> tuple[int, int]:
         with self._lock:
@@ -98,6 +106,20 @@ class Kube:
         self.timeout = timeout
         self.workers = workers
         self.meter = ApiUsage()
+        self.cache_meter = ApiUsage()  # the pod cache's LIST and WATCH (not part of a round)
+        self.pod_cache: PodCache | None = None
+
+    def start_pod_cache(self) -> PodCache:
+        """Serve pods_on_nodes from a watch-fed cache from now on (the ``run`` loop)."""
+        if self.pod_cache is None:
+            cache = PodCache(self.core.list_pod_for_all_namespaces, self.cache_meter)
+            self.pod_cache = cache.start()
+        return self.pod_cache
+
+    def stop_pod_cache(self) -> None:
+        if self.pod_cache is not None:
+            self.pod_cache.stop()
+            self.pod_cache = None
 
     def usage(self) -> tuple[int, int]:
         """Requests made and response bytes read so far."""
@@ -166,7 +188,11 @@ class Kube:
         return [kubejson.pod(item) for item in body["items"]]
 
     def pods_on_nodes(self, nodes: Sequence[str]) -> dict[str, list[PodInfo]]:
-        """The non-terminated pods of each node, one request per node, in parallel."""
+        """The non-terminated pods of each node: from the pod cache when it is in sync, else
+        one request per node, in parallel."""
+        cached = self.pod_cache.pods_on(nodes) if self.pod_cache is not None else None
+        if cached is not None:
+            return cached
         if len(nodes) <= 1:
             return {n: self.pods_on_node(n) for n in nodes}
         with ThreadPoolExecutor(max_workers=min(self.workers, len(nodes))) as pool:
