@@ -39,7 +39,6 @@ class PodCache:
         self._by_node: dict[str, dict[str, PodInfo]] = {}
         self._stop = threading.Event()
         self.synced = threading.Event()
-        self._response: Any = None
         self._thread = threading.Thread(target=self._run, name="pod-cache", daemon=True)
 
     def start(self) -> PodCache:
@@ -47,11 +46,12 @@ class PodCache:
         return self
 
     def stop(self) -> None:
+        """Stop watching. The reading thread is a daemon blocked in a socket read: closing an
+        SSL socket under it from here would block, so it is left to end with the process (or
+        with its watch's timeout)."""
         self._stop.set()
-        response = self._response
-        if response is not None:
-            response.close()
-        self._thread.join(timeout=5)
+        self.synced.clear()
+        self._thread.join(timeout=0.5)
 
     def pods_on(self, nodes: Sequence[str]) -> dict[str, list[PodInfo]] | None:
         if not self.synced.is_set():
@@ -112,7 +112,6 @@ class PodCache:
             _preload_content=False,
             _request_timeout=(self._timeout, WATCH_SECONDS + 30),
         )
-        self._response = response
         self._meter.add(0)
         try:
             for line in response:
@@ -121,7 +120,6 @@ class PodCache:
                 self._meter.add_bytes(len(line))
                 version = self._apply(json.loads(line), version)
         finally:
-            self._response = None
             response.release_conn()
         return version
 

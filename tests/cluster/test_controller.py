@@ -528,3 +528,65 @@ def cleanup_cluster_rbac(env: Env) -> None:
     name = f"nps-{env.ns}"
     rbac.delete_cluster_role_binding(name)
     rbac.delete_cluster_role(name)
+
+
+def test_run_loop_serves_probes_uses_the_pod_cache_and_stops_on_sigterm(env: Env) -> None:
+    import signal
+    import socket
+    import urllib.error
+    import urllib.request
+
+    deployment = env.placeholders("user")
+    env.add_node("user")
+    env.user_pod("user", "student", cpu="2", memory="8Gi")
+    wait_for("student running", lambda: running_on(env.core, env.ns, "student"), timeout=60)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    now = now_utc()
+    calendar = ical([("Lab", now - timedelta(minutes=1), now + timedelta(hours=1), "user: 3")])
+    config = env.config({"user": ""}, calendar=calendar, extra=f"metricsPort: {port}")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "node_placeholder_scaler",
+            "run",
+            "--config",
+            str(config),
+            "--kubeconfig",
+            str(env.cluster.kubeconfig),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def get(path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(base + path, timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+        except OSError:
+            return 0, ""
+
+    try:
+        wait_for("/readyz 200", lambda: get("/readyz")[0] == 200, timeout=60)
+        assert get("/healthz")[0] == 200
+        wait_for(
+            "3 placeholders (free 0.5 node is not a whole one)",
+            lambda: env.replicas(deployment) == 3,
+            timeout=30,
+        )
+        metrics = get("/metrics")[1]
+        assert 'node_placeholder_desired_replicas{pool="user"} 3.0' in metrics
+        assert 'node_placeholder_calendar_target{pool="user"} 3.0' in metrics
+        assert 'node_placeholder_feed_up{calendar="courses"} 1.0' in metrics
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert "pod cache:" in stderr and "stopped" in stderr
