@@ -28,7 +28,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from surge import report
-from surge.analysis import NodeRecord, Sample, StudentRecord, figures, percentile, waits
+from surge.analysis import (
+    NodeRecord,
+    Sample,
+    StudentRecord,
+    figures,
+    lower_bound,
+    node_minutes,
+    percentile,
+    waits,
+)
 from surge.run import RunResult, run_strategy
 from surge.scenario import STRATEGIES, Scenario
 
@@ -119,6 +128,14 @@ def derived_notes(s: Scenario, results: list[RunResult]) -> list[str]:
             notes.append(f"{report.label(r)}: observed boot (creation to Ready, scenario s) "
                          f"of {len(boots)} new nodes: median {percentile(boots, 0.5):.0f}, "
                          f"max {boots[-1]:.0f} (configured {s.boot_delay:.0f})")
+        sc = s.with_(nodes=r.nodes_asked) if r.nodes_asked else s
+        parts = [(-s.before, 0.0, "before T0"), (0.0, s.event_length, "during the event"),
+                 (s.event_length, s.after, "after the event")]
+        used = [node_minutes(r.node_records, r.t0 + s.wall(a), r.t0 + s.wall(b), s.time_scale)
+                for a, b, _ in parts]
+        split = "; ".join(f"{name} {u:.1f} (bound {lower_bound(sc, a, b):.1f})"
+                          for u, (a, b, name) in zip(used, parts, strict=True))
+        notes.append(f"{report.label(r)}: node-minutes {split}")
         if s.time_scale != 1:
             w = sorted(wait_s * s.time_scale for wait_s in
                        waits(r.students, r.t0 + s.wall(s.after), s.time_scale))
@@ -161,7 +178,7 @@ def render(path: Path) -> int:
         results.append(RunResult(r["strategy"], r["nodes"], fig, r["t0"], samples, students,
                                  nodes, r["autoscaler"], []))
     kept = [n for n in data.get("notes", [])
-            if "waits in cluster" not in n and "observed boot" not in n]
+            if not any(k in n for k in ("waits in cluster", "observed boot", "node-minutes "))]
     write(path.parent, path.stem, s, results, command=data["command"], env=data.get("env", []),
           notes=kept + derived_notes(s, results))
     return 0

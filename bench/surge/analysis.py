@@ -86,18 +86,22 @@ def node_minutes(nodes: Sequence[NodeRecord], w0: float, w1: float, scale: float
     return total / 60.0 / scale
 
 
-def lower_bound(scenario: Scenario) -> float:
+def lower_bound(scenario: Scenario, start: float | None = None,
+                end: float | None = None) -> float:
     """Node-minutes if every node were Ready exactly when its first student arrives.
 
     Demand at t = steady sessions + students present (arrival <= t < arrival + stay); the
     pool needs max(user_min, ceil(demand / per_node)) nodes, integrated over the window
-    (scenario minutes, from the planned arrival times).
+    (scenario minutes, from the planned arrival times). ``start``/``end``: a part of the
+    window (scenario seconds from T0).
     """
+    lo = -scenario.before if start is None else start
+    hi = scenario.after if end is None else end
     arrivals = scenario.arrivals()
-    points = {-scenario.before, scenario.after}
+    points = {lo, hi}
     for a in arrivals:
         points.update((a, a + scenario.stay))
-    edges = sorted(p for p in points if -scenario.before <= p <= scenario.after)
+    edges = sorted(p for p in points if lo <= p <= hi)
     total = 0.0
     for a, b in itertools.pairwise(edges):
         mid = (a + b) / 2
