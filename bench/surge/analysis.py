@@ -110,6 +110,13 @@ def lower_bound(scenario: Scenario, start: float | None = None,
     return total / 60.0
 
 
+def bound_nodes(scenario: Scenario, at: float) -> int:
+    """The lower bound's node count at ``at`` (scenario seconds from T0)."""
+    present = scenario.steady + sum(1 for x in scenario.arrivals()
+                                    if x <= at < x + scenario.stay)
+    return max(scenario.user_min, math.ceil(present / scenario.per_node))
+
+
 def figures(scenario: Scenario, *, students: Sequence[StudentRecord], nodes: Sequence[NodeRecord],
             samples: Sequence[Sample], w0: float, w1: float, end: float) -> Figures:
     w = waits(students, end, scenario.time_scale)

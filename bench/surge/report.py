@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from .analysis import bound_nodes
 from .run import RunResult
 from .scenario import STRATEGY_TITLES, Scenario
 
@@ -132,6 +133,10 @@ def plot(results: Sequence[RunResult], s: Scenario, path: Path) -> None:
                  label="nodes")
         ax2.step(t, [x.ready for x in r.samples], where="post", color="tab:blue",
                  linestyle=":", label="nodes Ready")
+        sc = s.with_(nodes=r.nodes_asked) if r.nodes_asked else s
+        grid = [-s.before + i * (s.before + s.after) / 400 for i in range(401)]
+        ax2.step([g / 60 for g in grid], [bound_nodes(sc, g) for g in grid], where="post",
+                 color="grey", linestyle="--", linewidth=0.8, label="lower bound nodes")
         ax2.set_ylabel("nodes")
         f = r.figures
         ax.set_title(f"{label(r)}: p95 {_f(f.p95)} s, max {_f(f.max_wait)} s, "
