@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -65,8 +66,16 @@ def _status(sampler: cluster.Sampler, port: int) -> str:
             f"students {x.students_running} running, {x.students_waiting} waiting")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     a = _args(argv)
+    # Ctrl-C and SIGTERM end the demo through its cleanup, even where the shell started us
+    # with SIGINT ignored (a background job).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     s = Scenario(boot_delay=a.boot_delay, scan_interval=5, user_min=1, user_max=10,
                  scale_down_unneeded=60)
     print(f"==> test cluster {a.name}: boot delay {a.boot_delay}s, user pool 1..10 nodes "
