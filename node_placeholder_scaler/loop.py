@@ -199,7 +199,11 @@ def run_main(settings: Settings, *, once: bool, dry_run: bool, kubeconfig: str |
     stop = threading.Event()
     install_signal_handlers(stop)
     server = (
-        None if once else Server(settings.metrics_port, metrics.registry, health, utc_now).start()
+        None
+        if once
+        else Server(
+            settings.metrics_port, metrics.registry, health, utc_now, host=settings.metrics_address
+        ).start()
     )
     if not once:
         cache = client.start_pod_cache()

@@ -79,6 +79,7 @@ class Settings:
     max_feed_bytes: int
     feed_timeout: timedelta
     metrics_port: int
+    metrics_address: str
     calendars: tuple[CalendarSource, ...]
     pools: Mapping[str, PoolSettings]  # keyed by lower-case pool name, config order
     headroom: HeadroomSettings
@@ -95,7 +96,8 @@ class Settings:
 
 _TOP_KEYS = {
     "namespace", "timezone", "leadTime", "overlap", "interval", "calendarRefreshInterval",
-    "maxStaleness", "maxFeedBytes", "feedTimeout", "metricsPort", "calendars", "pools",
+    "maxStaleness", "maxFeedBytes", "feedTimeout", "metricsPort", "metricsAddress", "calendars",
+    "pools",
     "headroom",
 }
 _CALENDAR_KEYS = {"name", "url", "urlFromEnv", "timezone", "pools"}
@@ -191,10 +193,18 @@ def load_settings(text: str, path: str, environ: Mapping[str, str]) -> Settings:
         max_feed_bytes=top.integer("maxFeedBytes", DEFAULT_MAX_FEED_BYTES, low=1024),
         feed_timeout=_positive(top, "feedTimeout", timedelta(seconds=30)),
         metrics_port=top.integer("metricsPort", 8080, low=0, high=65535),
+        metrics_address=_address(top),
         calendars=_read_calendars(top, pools, environ),
         pools=pools,
         headroom=_read_headroom(top),
     )
+
+
+def _address(top: _Reader) -> str:
+    value = top.data.get("metricsAddress", "")
+    if not isinstance(value, str) or any(c.isspace() for c in value):
+        raise top.fail("metricsAddress", f"expected an address such as 127.0.0.1, got {value!r}")
+    return value
 
 
 def _positive(reader: _Reader, name: str, default: timedelta) -> timedelta:
