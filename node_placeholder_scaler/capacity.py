@@ -17,6 +17,10 @@ The rule (DESIGN.md "Headroom", stated exactly in the README):
 * desired = max(0, target - headroom); but while a placeholder pod of the pool is Pending
   (unscheduled), headroom may not push desired below the current replicas: desired =
   max(target - headroom, min(current, target)). A lower calendar target still scales down.
+* The surge's tail: with the pool's ``nodeBootTime`` B set, from ``end - B`` on (end = the
+  latest end of the active events naming the pool) a node started now would be Ready only after
+  the surge: desired = min(max(0, target - headroom), scheduled placeholders). No placeholder is
+  added or replaces a preempted one, and pending placeholders are dropped.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 
 from .observed import NodeInfo, Placeholders, PodInfo, Resources, Toleration, total
@@ -142,9 +146,24 @@ def candidate_nodes(
     )
 
 
-def desired_replicas(target: int, free: int, current: int, pending: int) -> int:
-    """Replicas to ask for: max(0, target - free), held at current while placeholders pend."""
+def desired_replicas(
+    target: int, free: int, current: int, pending: int, *, tail_cap: int | None = None
+) -> int:
+    """Replicas to ask for: max(0, target - free), held at current while placeholders pend.
+
+    In the surge's tail, ``tail_cap`` (the scheduled placeholders) caps it.
+    """
     desired = max(0, target - free)
+    if tail_cap is not None:
+        return min(desired, tail_cap)
     if pending > 0:
         desired = max(desired, min(current, target))
     return desired
+
+
+def in_tail(
+    ends: Iterable[datetime], boot_time: timedelta | None, now: datetime
+) -> bool:
+    """True from ``latest end - boot_time`` on: a node started now comes too late."""
+    latest = max(ends, default=None)
+    return boot_time is not None and latest is not None and now >= latest - boot_time

@@ -63,6 +63,7 @@ class PoolDecision:
     stage: str | None = None
     error: str | None = None
     event_error: str | None = None  # scaled, but the Kubernetes Event could not be created
+    tail: bool = False  # in the surge's tail: no new or replacement placeholders
 
     @property
     def direction(self) -> str | None:
@@ -77,6 +78,8 @@ class PoolDecision:
             f'desired={_show(self.desired)} current={_show(self.current)} events="{events}" '
             f"pending={self.pending} action={self.action}"
         )
+        if self.tail:
+            line += " tail=yes"
         if self.error:
             line += f' stage={self.stage} error="{self.error}"'
         return line
@@ -184,8 +187,14 @@ def _decide(
     except ClusterError as error:
         raise _Staged("pods", error) from None
     room = capacity.headroom(nodes, pods, placeholders, settings.headroom, now)
-    desired = capacity.desired_replicas(target.target, room.free, current, room.pending)
-    return _replace(base, free=room.free, desired=desired, nodes=len(nodes), eligible=room.eligible)
+    tail = capacity.in_tail((o.end for o in target.occurrences), pool.node_boot_time, now)
+    scheduled = sum(1 for p in placeholders.pods if p.node and not p.terminated and not p.deleting)
+    desired = capacity.desired_replicas(
+        target.target, room.free, current, room.pending, tail_cap=scheduled if tail else None
+    )
+    return _replace(
+        base, free=room.free, desired=desired, nodes=len(nodes), eligible=room.eligible, tail=tail
+    )
 
 
 class _Staged(ClusterError):

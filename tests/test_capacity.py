@@ -160,6 +160,23 @@ def test_desired_replicas(target, free, current, pending, desired):
     assert capacity.desired_replicas(target, free, current, pending) == desired
 
 
+@pytest.mark.parametrize(
+    ("target", "free", "cap", "desired"),
+    [(5, 0, 3, 3), (5, 3, 3, 2), (2, 0, 3, 2), (5, 0, 0, 0)],
+)
+def test_tail_caps_at_scheduled_placeholders(target, free, cap, desired):
+    assert capacity.desired_replicas(target, free, 5, 2, tail_cap=cap) == desired
+
+
+def test_in_tail():
+    ends = [T0 + timedelta(minutes=5), T0 + timedelta(minutes=3)]
+    boot = timedelta(minutes=2)
+    assert not capacity.in_tail(ends, boot, T0 + timedelta(minutes=2, seconds=59))
+    assert capacity.in_tail(ends, boot, T0 + timedelta(minutes=3))
+    assert not capacity.in_tail(ends, None, T0 + timedelta(minutes=4))
+    assert not capacity.in_tail([], boot, T0)
+
+
 def test_pod_requests_rule():
     app = [Resources(100, 10), Resources(200, 20)]
     inits = [

@@ -224,3 +224,46 @@ def test_log_line_shape():
             "action=scaled"
         )
     )
+
+
+TAIL_SETTINGS = load_settings(
+    CONFIG.replace("maxReplicas: 10}", "maxReplicas: 10, nodeBootTime: 2m}"), "config.yaml", {}
+)
+
+
+@pytest.mark.parametrize(
+    ("minutes_before_end", "desired", "tail"),
+    [
+        (3, 4, False),  # a node started now is Ready before the end: replace the preempted one
+        (2, 2, True),  # the tail: keep the two scheduled placeholders, drop the pending ones
+        (1, 2, True),
+    ],
+)
+def test_surge_tail_stops_replacing_placeholders(minutes_before_end, desired, tail):
+    fake = cluster(user_replicas=4)
+    fake.deployments["placeholder-user"].pods = placeholder_pods("p", ["a", "b", None, None])
+    fake.nodes = [node(n, labels={"pool": "user"}) for n in "ab"]
+    end = T0 + timedelta(minutes=minutes_before_end)
+    surge = Occurrence("courses", "surge", "Data 8 surge", T0 - timedelta(minutes=10), end,
+                       {"user": 4})
+    the_plan = Plan(T0, {
+        "user": PoolTarget("user", 4, 4, False, (surge,)),
+        "gpu": PoolTarget("gpu", 0, None, False, ()),
+    }, (surge,), ())
+    result = reconcile_once(fake, the_plan, TAIL_SETTINGS, "node-placeholder")
+    decision = result.pools[0]
+    assert (decision.desired, decision.tail) == (desired, tail)
+    assert ("tail=yes" in decision.log_line()) == tail
+
+
+def test_without_node_boot_time_there_is_no_tail():
+    fake = cluster(user_replicas=4)
+    fake.deployments["placeholder-user"].pods = placeholder_pods("p", ["a", "b", None, None])
+    fake.nodes = [node(n, labels={"pool": "user"}) for n in "ab"]
+    surge = Occurrence("courses", "surge", "surge", T0 - timedelta(minutes=10),
+                       T0 + timedelta(seconds=30), {"user": 4})
+    decisions = run(fake, Plan(T0, {
+        "user": PoolTarget("user", 4, 4, False, (surge,)),
+        "gpu": PoolTarget("gpu", 0, None, False, ()),
+    }, (surge,), ()))
+    assert (decisions["user"].desired, decisions["user"].tail) == (4, False)
