@@ -17,17 +17,6 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 POOL_SELECTOR = {"hub.jupyter.org/pool-name": "user-pool"}
 
-# The controller's /metrics server binds every interface; the benchmark and the demo run it
-# through this shim so that it listens on loopback only (see NOTES-surge-for-lead.md).
-_SHIM = (
-    "import functools, sys\n"
-    "import node_placeholder_scaler.loop as loop\n"
-    "loop.Server = functools.partial(loop.Server, host='127.0.0.1')\n"
-    "from node_placeholder_scaler.cli import main\n"
-    "sys.exit(main(sys.argv[1:]))\n"
-)
-
-
 def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
@@ -78,16 +67,20 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 def write_config(path: Path, *, namespace: str, feed_url: str, interval_s: int, max_nodes: int,
-                 grace_s: int, metrics_port: int) -> Path:
+                 grace_s: int, metrics_port: int, node_boot_s: int | None = None) -> Path:
+    pool: dict[str, object] = {"nodeSelector": POOL_SELECTOR, "minReplicas": 0,
+                               "maxReplicas": max_nodes}
+    if node_boot_s:
+        pool["nodeBootTime"] = node_boot_s
     config = {
         "namespace": namespace,
         "leadTime": 0,
         "interval": max(1, interval_s),
         "calendarRefreshInterval": max(1, interval_s),
         "metricsPort": metrics_port,
+        "metricsAddress": "127.0.0.1",
         "calendars": [{"name": "course", "url": feed_url}],
-        "pools": {"user": {"nodeSelector": POOL_SELECTOR, "minReplicas": 0,
-                           "maxReplicas": max_nodes}},
+        "pools": {"user": pool},
         "headroom": {"nodeGracePeriod": max(1, grace_s)},
     }
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -99,7 +92,7 @@ def start_controller(config: Path, kubeconfig: Path, log: Path) -> subprocess.Po
     env = dict(os.environ, KUBECONFIG=str(kubeconfig))
     out = log.open("wb")
     return subprocess.Popen(
-        [sys.executable, "-c", _SHIM, "run", "--config", str(config),
+        [sys.executable, "-m", "node_placeholder_scaler", "run", "--config", str(config),
          "--kubeconfig", str(kubeconfig)],
         stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO,
     )
