@@ -19,8 +19,10 @@ The rule (DESIGN.md "Headroom", stated exactly in the README):
   max(target - headroom, min(current, target)). A lower calendar target still scales down.
 * The surge's tail: with the pool's ``nodeBootTime`` B set, from ``end - B`` on (end = the
   latest end of the active events naming the pool) a node started now would be Ready only after
-  the surge: desired = min(max(0, target - headroom), scheduled placeholders). No placeholder is
-  added or replaces a preempted one, and pending placeholders are dropped.
+  the surge. Then desired = min(max(0, target - headroom), current - late), where late counts
+  the Pending placeholders created at or after ``end - B`` (the replacements of preempted ones,
+  whose nodes would come too late). No placeholder is added; the Pending ones created earlier
+  stay, since their nodes are already on their way.
 """
 
 from __future__ import annotations
@@ -161,9 +163,16 @@ def desired_replicas(
     return desired
 
 
-def in_tail(
-    ends: Iterable[datetime], boot_time: timedelta | None, now: datetime
-) -> bool:
-    """True from ``latest end - boot_time`` on: a node started now comes too late."""
+def tail_start(ends: Iterable[datetime], boot_time: timedelta | None) -> datetime | None:
+    """``latest end - boot_time``: from then on a node started comes after the surge."""
     latest = max(ends, default=None)
-    return boot_time is not None and latest is not None and now >= latest - boot_time
+    return None if boot_time is None or latest is None else latest - boot_time
+
+
+def tail_cap(placeholders: Placeholders, since: datetime) -> int:
+    """Replicas left in the tail: all but the Pending placeholders created since ``since``."""
+    late = sum(
+        1 for p in placeholders.pods
+        if p.pending and (p.created is None or p.created >= since)
+    )
+    return max(0, placeholders.replicas - late)

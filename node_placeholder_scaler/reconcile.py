@@ -187,10 +187,14 @@ def _decide(
     except ClusterError as error:
         raise _Staged("pods", error) from None
     room = capacity.headroom(nodes, pods, placeholders, settings.headroom, now)
-    tail = capacity.in_tail((o.end for o in target.occurrences), pool.node_boot_time, now)
-    scheduled = sum(1 for p in placeholders.pods if p.node and not p.terminated and not p.deleting)
+    since = capacity.tail_start((o.end for o in target.occurrences), pool.node_boot_time)
+    tail = since is not None and now >= since
     desired = capacity.desired_replicas(
-        target.target, room.free, current, room.pending, tail_cap=scheduled if tail else None
+        target.target,
+        room.free,
+        current,
+        room.pending,
+        tail_cap=capacity.tail_cap(placeholders, since) if since is not None and tail else None,
     )
     return _replace(
         base, free=room.free, desired=desired, nodes=len(nodes), eligible=room.eligible, tail=tail

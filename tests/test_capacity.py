@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from fractions import Fraction
 
@@ -168,13 +169,22 @@ def test_tail_caps_at_scheduled_placeholders(target, free, cap, desired):
     assert capacity.desired_replicas(target, free, 5, 2, tail_cap=cap) == desired
 
 
-def test_in_tail():
+def test_tail_start():
     ends = [T0 + timedelta(minutes=5), T0 + timedelta(minutes=3)]
-    boot = timedelta(minutes=2)
-    assert not capacity.in_tail(ends, boot, T0 + timedelta(minutes=2, seconds=59))
-    assert capacity.in_tail(ends, boot, T0 + timedelta(minutes=3))
-    assert not capacity.in_tail(ends, None, T0 + timedelta(minutes=4))
-    assert not capacity.in_tail([], boot, T0)
+    assert capacity.tail_start(ends, timedelta(minutes=2)) == T0 + timedelta(minutes=3)
+    assert capacity.tail_start(ends, None) is None
+    assert capacity.tail_start([], timedelta(minutes=2)) is None
+
+
+def test_tail_cap_drops_only_late_pending_placeholders():
+    early, late = T0 - timedelta(minutes=1), T0 + timedelta(seconds=10)
+    pods = [
+        *placeholder_pods("p", ["a", "b"]),
+        replace(placeholder_pods("q", [None])[0], created=early),  # its node is on its way
+        replace(placeholder_pods("r", [None])[0], created=late),  # a replacement, too late
+    ]
+    assert capacity.tail_cap(placeholders(pods=pods), T0) == 3
+
 
 
 def test_pod_requests_rule():

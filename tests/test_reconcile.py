@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -232,16 +233,22 @@ TAIL_SETTINGS = load_settings(
 
 
 @pytest.mark.parametrize(
-    ("minutes_before_end", "desired", "tail"),
+    ("minutes_before_end", "pending_age_s", "desired", "tail"),
     [
-        (3, 4, False),  # a node started now is Ready before the end: replace the preempted one
-        (2, 2, True),  # the tail: keep the two scheduled placeholders, drop the pending ones
-        (1, 2, True),
+        (3, 0, 4, False),  # a node started now is Ready before the end: replace preempted ones
+        (2, 0, 2, True),  # the tail: replacements created in it are dropped
+        (1, 0, 2, True),
+        (1, 90, 3, True),  # created 90 s ago, before the tail began: its node is on its way
     ],
 )
-def test_surge_tail_stops_replacing_placeholders(minutes_before_end, desired, tail):
+def test_surge_tail_stops_replacing_placeholders(
+    minutes_before_end, pending_age_s, desired, tail
+):
     fake = cluster(user_replicas=4)
-    fake.deployments["placeholder-user"].pods = placeholder_pods("p", ["a", "b", None, None])
+    pods = placeholder_pods("p", ["a", "b", None, None])
+    pods[2] = replace(pods[2], created=T0 - timedelta(seconds=pending_age_s))
+    pods[3] = replace(pods[3], created=T0)
+    fake.deployments["placeholder-user"].pods = pods
     fake.nodes = [node(n, labels={"pool": "user"}) for n in "ab"]
     end = T0 + timedelta(minutes=minutes_before_end)
     surge = Occurrence("courses", "surge", "Data 8 surge", T0 - timedelta(minutes=10), end,
