@@ -16,11 +16,11 @@ import pytest
 from kube_helpers import Namespace, TestCluster, ensure_priority_class, pod_manifest, wait_for
 from kubernetes import client
 from prometheus_client import CollectorRegistry
+from test_controller import StaticPlanner
 
 from node_placeholder_scaler import kube
 from node_placeholder_scaler.loop import Controller
-from node_placeholder_scaler.metrics import FeedStatus, Metrics
-from node_placeholder_scaler.model import Plan, PoolTarget
+from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.server import Health
 from node_placeholder_scaler.settings import load_settings
 
@@ -28,19 +28,6 @@ pytestmark = pytest.mark.cluster
 
 POOL = {"hub.jupyter.org/pool-name": "user-pool"}
 PLACEHOLDER_CLASS = "nps-placeholder"
-
-
-class OneTarget:
-    """The calendar side: target 1 for pool user (the calendar is tested elsewhere)."""
-
-    def refresh(self, now: datetime) -> None:
-        pass
-
-    def plan(self, now: datetime) -> Plan:
-        return Plan(now, {"user": PoolTarget("user", 1, 1, False, ())}, (), ())
-
-    def feeds(self, now: datetime) -> list[FeedStatus]:
-        return [FeedStatus("courses", True, now, 0.0, "ok", now)]
 
 
 def _placeholder_deployment(core_ns: str, apps: client.AppsV1Api) -> None:
@@ -83,7 +70,8 @@ def test_placeholder_rolls_ahead_of_a_user_with_the_real_autoscaler(
         settings = load_settings(path.read_text(), str(path), {})
     cluster = kube.Kube(kube.load_api_client(str(testcluster.kubeconfig)))
     now = datetime.now(UTC)
-    ctl = Controller(settings, cluster, cluster, OneTarget(), Metrics(CollectorRegistry()),
+    metrics = Metrics(CollectorRegistry())
+    ctl = Controller(settings, cluster, cluster, StaticPlanner(user=1), metrics,
                      Health(settings.interval, now), ns)
     patches: list[int] = []
 
