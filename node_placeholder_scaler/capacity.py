@@ -17,12 +17,6 @@ The rule (DESIGN.md "Headroom", stated exactly in the README):
 * desired = max(0, target - headroom); but while a placeholder pod of the pool is Pending
   (unscheduled), headroom may not push desired below the current replicas: desired =
   max(target - headroom, min(current, target)). A lower calendar target still scales down.
-* The surge's tail: with the pool's ``nodeBootTime`` B set, from ``end - B`` on (end = the
-  latest end of the active events naming the pool) a node started now would be Ready only after
-  the surge. Then desired = min(max(0, target - headroom), current - late), where late counts
-  the Pending placeholders created at or after ``end - B`` (the replacements of preempted ones,
-  whose nodes would come too late). No placeholder is added; the Pending ones created earlier
-  stay, since their nodes are already on their way.
 """
 
 from __future__ import annotations
@@ -30,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from fractions import Fraction
 
 from .observed import NodeInfo, Placeholders, PodInfo, Resources, Toleration, total
@@ -148,31 +142,9 @@ def candidate_nodes(
     )
 
 
-def desired_replicas(
-    target: int, free: int, current: int, pending: int, *, tail_cap: int | None = None
-) -> int:
-    """Replicas to ask for: max(0, target - free), held at current while placeholders pend.
-
-    In the surge's tail, ``tail_cap`` (the scheduled placeholders) caps it.
-    """
+def desired_replicas(target: int, free: int, current: int, pending: int) -> int:
+    """Replicas to ask for: max(0, target - free), held at current while placeholders pend."""
     desired = max(0, target - free)
-    if tail_cap is not None:
-        return min(desired, tail_cap)
     if pending > 0:
         desired = max(desired, min(current, target))
     return desired
-
-
-def tail_start(ends: Iterable[datetime], boot_time: timedelta | None) -> datetime | None:
-    """``latest end - boot_time``: from then on a node started comes after the surge."""
-    latest = max(ends, default=None)
-    return None if boot_time is None or latest is None else latest - boot_time
-
-
-def tail_cap(placeholders: Placeholders, since: datetime) -> int:
-    """Replicas left in the tail: all but the Pending placeholders created since ``since``."""
-    late = sum(
-        1 for p in placeholders.pods
-        if p.pending and (p.created is None or p.created >= since)
-    )
-    return max(0, placeholders.replicas - late)

@@ -128,7 +128,6 @@ class PodInfo:
     owner_kind: str | None = None  # kind of the controller owner (DaemonSet, ReplicaSet, ...)
     mirror: bool = False  # a static pod's mirror
     deleting: bool = False  # has a deletionTimestamp
-    created: datetime | None = None
 
     @property
     def terminated(self) -> bool:

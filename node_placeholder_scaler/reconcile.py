@@ -63,7 +63,6 @@ class PoolDecision:
     stage: str | None = None
     error: str | None = None
     event_error: str | None = None  # scaled, but the Kubernetes Event could not be created
-    tail: bool = False  # in the surge's tail: no new or replacement placeholders
 
     @property
     def direction(self) -> str | None:
@@ -78,8 +77,6 @@ class PoolDecision:
             f'desired={_show(self.desired)} current={_show(self.current)} events="{events}" '
             f"pending={self.pending} action={self.action}"
         )
-        if self.tail:
-            line += " tail=yes"
         if self.error:
             line += f' stage={self.stage} error="{self.error}"'
         return line
@@ -187,18 +184,8 @@ def _decide(
     except ClusterError as error:
         raise _Staged("pods", error) from None
     room = capacity.headroom(nodes, pods, placeholders, settings.headroom, now)
-    since = capacity.tail_start((o.end for o in target.occurrences), pool.node_boot_time)
-    tail = since is not None and now >= since
-    desired = capacity.desired_replicas(
-        target.target,
-        room.free,
-        current,
-        room.pending,
-        tail_cap=capacity.tail_cap(placeholders, since) if since is not None and tail else None,
-    )
-    return _replace(
-        base, free=room.free, desired=desired, nodes=len(nodes), eligible=room.eligible, tail=tail
-    )
+    desired = capacity.desired_replicas(target.target, room.free, current, room.pending)
+    return _replace(base, free=room.free, desired=desired, nodes=len(nodes), eligible=room.eligible)
 
 
 class _Staged(ClusterError):

@@ -57,7 +57,6 @@ class PoolSettings:
     min_replicas: int
     max_replicas: int
     lead_time: timedelta | None
-    node_boot_time: timedelta | None = None  # how long a new node of the pool takes to be Ready
 
 
 @dataclass(frozen=True)
@@ -102,9 +101,7 @@ _TOP_KEYS = {
     "headroom",
 }
 _CALENDAR_KEYS = {"name", "url", "urlFromEnv", "timezone", "pools"}
-_POOL_KEYS = {
-    "deployment", "nodeSelector", "minReplicas", "maxReplicas", "leadTime", "nodeBootTime",
-}
+_POOL_KEYS = {"deployment", "nodeSelector", "minReplicas", "maxReplicas", "leadTime"}
 _HEADROOM_KEYS = {"strategy", "threshold", "nodeGracePeriod"}
 
 
@@ -253,7 +250,6 @@ def _read_pool(reader: _Reader, name: str) -> PoolSettings:
         min_replicas=minimum,
         max_replicas=maximum,
         lead_time=reader.duration("leadTime", None),
-        node_boot_time=reader.duration("nodeBootTime", None),
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from fractions import Fraction
 
@@ -159,32 +158,6 @@ def test_pending_counted():
 )
 def test_desired_replicas(target, free, current, pending, desired):
     assert capacity.desired_replicas(target, free, current, pending) == desired
-
-
-@pytest.mark.parametrize(
-    ("target", "free", "cap", "desired"),
-    [(5, 0, 3, 3), (5, 3, 3, 2), (2, 0, 3, 2), (5, 0, 0, 0)],
-)
-def test_tail_caps_at_scheduled_placeholders(target, free, cap, desired):
-    assert capacity.desired_replicas(target, free, 5, 2, tail_cap=cap) == desired
-
-
-def test_tail_start():
-    ends = [T0 + timedelta(minutes=5), T0 + timedelta(minutes=3)]
-    assert capacity.tail_start(ends, timedelta(minutes=2)) == T0 + timedelta(minutes=3)
-    assert capacity.tail_start(ends, None) is None
-    assert capacity.tail_start([], timedelta(minutes=2)) is None
-
-
-def test_tail_cap_drops_only_late_pending_placeholders():
-    early, late = T0 - timedelta(minutes=1), T0 + timedelta(seconds=10)
-    pods = [
-        *placeholder_pods("p", ["a", "b"]),
-        replace(placeholder_pods("q", [None])[0], created=early),  # its node is on its way
-        replace(placeholder_pods("r", [None])[0], created=late),  # a replacement, too late
-    ]
-    assert capacity.tail_cap(placeholders(pods=pods), T0) == 3
-
 
 
 def test_pod_requests_rule():

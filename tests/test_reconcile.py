@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -225,52 +224,3 @@ def test_log_line_shape():
             "action=scaled"
         )
     )
-
-
-TAIL_SETTINGS = load_settings(
-    CONFIG.replace("maxReplicas: 10}", "maxReplicas: 10, nodeBootTime: 2m}"), "config.yaml", {}
-)
-
-
-@pytest.mark.parametrize(
-    ("minutes_before_end", "pending_age_s", "desired", "tail"),
-    [
-        (3, 0, 4, False),  # a node started now is Ready before the end: replace preempted ones
-        (2, 0, 2, True),  # the tail: replacements created in it are dropped
-        (1, 0, 2, True),
-        (1, 90, 3, True),  # created 90 s ago, before the tail began: its node is on its way
-    ],
-)
-def test_surge_tail_stops_replacing_placeholders(
-    minutes_before_end, pending_age_s, desired, tail
-):
-    fake = cluster(user_replicas=4)
-    pods = placeholder_pods("p", ["a", "b", None, None])
-    pods[2] = replace(pods[2], created=T0 - timedelta(seconds=pending_age_s))
-    pods[3] = replace(pods[3], created=T0)
-    fake.deployments["placeholder-user"].pods = pods
-    fake.nodes = [node(n, labels={"pool": "user"}) for n in "ab"]
-    end = T0 + timedelta(minutes=minutes_before_end)
-    surge = Occurrence("courses", "surge", "Data 8 surge", T0 - timedelta(minutes=10), end,
-                       {"user": 4})
-    the_plan = Plan(T0, {
-        "user": PoolTarget("user", 4, 4, False, (surge,)),
-        "gpu": PoolTarget("gpu", 0, None, False, ()),
-    }, (surge,), ())
-    result = reconcile_once(fake, the_plan, TAIL_SETTINGS, "node-placeholder")
-    decision = result.pools[0]
-    assert (decision.desired, decision.tail) == (desired, tail)
-    assert ("tail=yes" in decision.log_line()) == tail
-
-
-def test_without_node_boot_time_there_is_no_tail():
-    fake = cluster(user_replicas=4)
-    fake.deployments["placeholder-user"].pods = placeholder_pods("p", ["a", "b", None, None])
-    fake.nodes = [node(n, labels={"pool": "user"}) for n in "ab"]
-    surge = Occurrence("courses", "surge", "surge", T0 - timedelta(minutes=10),
-                       T0 + timedelta(seconds=30), {"user": 4})
-    decisions = run(fake, Plan(T0, {
-        "user": PoolTarget("user", 4, 4, False, (surge,)),
-        "gpu": PoolTarget("gpu", 0, None, False, ()),
-    }, (surge,), ()))
-    assert (decisions["user"].desired, decisions["user"].tail) == (4, False)

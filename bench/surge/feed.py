@@ -67,11 +67,8 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 def write_config(path: Path, *, namespace: str, feed_url: str, interval_s: int, max_nodes: int,
-                 grace_s: int, metrics_port: int, node_boot_s: int | None = None) -> Path:
-    pool: dict[str, object] = {"nodeSelector": POOL_SELECTOR, "minReplicas": 0,
-                               "maxReplicas": max_nodes}
-    if node_boot_s:
-        pool["nodeBootTime"] = node_boot_s
+                 grace_s: int, metrics_port: int) -> Path:
+    pool = {"nodeSelector": POOL_SELECTOR, "minReplicas": 0, "maxReplicas": max_nodes}
     config = {
         "namespace": namespace,
         "leadTime": 0,

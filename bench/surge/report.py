@@ -91,8 +91,7 @@ def markdown(s: Scenario, results: Sequence[RunResult], command: str, env: list[
         f"{s.scan_interval:.0f} s, scale-down of unneeded nodes after "
         f"{s.scale_down_unneeded:.0f} s. Real clouds boot in 5-10 minutes.",
         f"- Event: T0 .. T0+{s.event_length:.0f} s, `user: N`, lead {s.lead:.0f} s "
-        f"(strategy 3: lead 0); controller interval {s.controller_interval:.0f} s; the pool's "
-        f"nodeBootTime {_hint(s)}. "
+        f"(strategy 3: lead 0); controller interval {s.controller_interval:.0f} s. "
         f"N by default = ceil(arrival rate x (boot + scan + controller interval) / students "
         f"per node) = {s.chosen_nodes() if not s.nodes else s.nodes}.",
         f"- Static placeholders: {s.static_placeholders} user-sized pause pods at -10.",
@@ -114,11 +113,6 @@ def markdown(s: Scenario, results: Sequence[RunResult], command: str, env: list[
     if notes:
         out += ["## Notes", "", *[f"- {n}" for n in notes], ""]
     return "\n".join(out) + "\n"
-
-
-def _hint(s: Scenario) -> str:
-    hint = s.boot_time_hint()
-    return "unset (no surge-tail rule)" if hint is None else f"{hint:.0f} s (surge-tail rule on)"
 
 
 def plot(results: Sequence[RunResult], s: Scenario, path: Path) -> None:

@@ -92,8 +92,7 @@ def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path) -> RunResu
                 workdir / "config.yaml", namespace=NAMESPACE,
                 feed_url=server.url("course.ics"),
                 interval_s=round(s.wall(s.controller_interval)), max_nodes=s.user_max,
-                grace_s=round(s.wall(600)), metrics_port=feed.free_port(),
-                node_boot_s=round(s.wall(hint)) if (hint := s.boot_time_hint()) else None)
+                grace_s=round(s.wall(600)), metrics_port=feed.free_port())
             proc = feed.start_controller(config_path, kubeconfig, workdir / "controller.log")
         students = cluster.Students(api, NAMESPACE, s, t0)
         with cluster.Sampler(api, NAMESPACE, deployment, s.wall(s.sample_interval)) as sampler:

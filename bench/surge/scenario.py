@@ -39,7 +39,6 @@ class Scenario:
     nodes: int = 0  # the event's `user: N`; 0 = choose (see chosen_nodes)
     static_placeholders: int = 8
     controller_interval: float = 30.0
-    node_boot_time: float = -1.0  # the pool's nodeBootTime given to the controller; -1: boot delay
     before: float = 600.0  # measurement window: T0 - before .. T0 + after
     after: float = 1800.0
     sample_interval: float = 2.0
@@ -52,11 +51,6 @@ class Scenario:
         return cls(students=20, arrival_spread=60.0, stay=120.0, boot_delay=30.0,
                    scale_down_unneeded=60.0, event_length=90.0, lead=60.0, user_max=10,
                    controller_interval=10.0, before=90.0, after=240.0)
-
-    def boot_time_hint(self) -> float | None:
-        """The nodeBootTime an operator would configure (None: not set)."""
-        hint = self.boot_delay if self.node_boot_time < 0 else self.node_boot_time
-        return hint or None
 
     def with_(self, **changes: object) -> Scenario:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -94,8 +94,6 @@ def pod(body: Json) -> PodInfo:
         owner_kind=owner,
         mirror="kubernetes.io/config.mirror" in (metadata.get("annotations") or {}),
         deleting=bool(metadata.get("deletionTimestamp")),
-        created=timestamp(metadata.get("creationTimestamp")) if metadata.get(
-            "creationTimestamp") else None,
     )
 
 

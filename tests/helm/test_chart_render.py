@@ -51,9 +51,7 @@ CONFIG_KEYS = {
     "pools",
     "headroom",
 }
-POOL_CONFIG_KEYS = {
-    "deployment", "nodeSelector", "minReplicas", "maxReplicas", "leadTime", "nodeBootTime",
-}
+POOL_CONFIG_KEYS = {"deployment", "nodeSelector", "minReplicas", "maxReplicas", "leadTime"}
 CALENDAR_CONFIG_KEYS = {"name", "url", "urlFromEnv", "timezone", "pools"}
 FEED_URL = "https://calendar.example.org/private-0123456789abcdef/basic.ics"
 
@@ -323,7 +321,6 @@ def test_config_has_only_controller_keys_and_the_release_namespace(all_docs: lis
         "minReplicas": 0,
         "maxReplicas": 4,
         "leadTime": "30m",
-        "nodeBootTime": "8m",
     }
     for calendar in config["calendars"]:
         assert set(calendar) <= CALENDAR_CONFIG_KEYS

@@ -177,7 +177,7 @@ The name of a pool's placeholder Deployment: its `deployment` value, else placeh
 {{- range $name, $p := .Values.pools }}
 {{- $p = $p | default dict }}
 {{- $entry := dict "deployment" (include "nps.placeholderName" (list $name $p)) }}
-{{- range $key := list "nodeSelector" "minReplicas" "maxReplicas" "leadTime" "nodeBootTime" }}
+{{- range $key := list "nodeSelector" "minReplicas" "maxReplicas" "leadTime" }}
 {{- if not (kindIs "invalid" (index $p $key)) }}
 {{- $_ := set $entry $key (index $p $key) }}
 {{- end }}
