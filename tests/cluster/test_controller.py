@@ -545,7 +545,8 @@ def test_run_loop_serves_probes_uses_the_pod_cache_and_stops_on_sigterm(env: Env
         port = sock.getsockname()[1]
     now = now_utc()
     calendar = ical([("Lab", now - timedelta(minutes=1), now + timedelta(hours=1), "user: 3")])
-    config = env.config({"user": ""}, calendar=calendar, extra=f"metricsPort: {port}")
+    listen = f"metricsPort: {port}\nmetricsAddress: 127.0.0.1"
+    config = env.config({"user": ""}, calendar=calendar, extra=listen)
     process = subprocess.Popen(
         [
             sys.executable,
