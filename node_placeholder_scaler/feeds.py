@@ -11,7 +11,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -96,9 +96,9 @@ def _fetch_http(url: str, settings: Settings, previous: Fetched | None) -> Fetch
         raise FeedError("network-error", f"{type(error).__name__}") from None
 
 
-def _read_capped(chunks: object, limit: int, deadline: float) -> bytes:
+def _read_capped(chunks: Iterable[bytes], limit: int, deadline: float) -> bytes:
     body = bytearray()
-    for chunk in chunks:  # type: ignore[attr-defined]
+    for chunk in chunks:
         body.extend(chunk)
         if len(body) > limit:
             raise FeedError("too-large", f"feed larger than the cap of {limit} bytes")

@@ -7,7 +7,7 @@ Pure: no I/O, no clock. An occurrence is active for pool P at t when
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from .calendar import ParsedCalendar
@@ -46,13 +46,12 @@ def plan(views: Sequence[CalendarView], settings: Settings, at: datetime) -> Pla
     horizon = max(settings.max_lead(), MAX_EVENT_LEAD)
     occurrences = _collect(views, at, at + horizon + NEXT_EVENT_HORIZON)
     requests, notes = _requests(occurrences, views, settings)
-    result = _plan_at(at, requests, notes, views, settings)
     next_start = {
         pool: min((r.active_from for r in requests if r.pool == pool and r.active_from > at),
                   default=None)
         for pool in settings.pools
     }
-    return Plan(result.at, result.pools, result.events, result.problems, next_start)
+    return replace(_plan_at(at, requests, notes, views, settings), next_start=next_start)
 
 
 def timeline(
@@ -173,10 +172,7 @@ def _known_pools(views: Sequence[CalendarView], settings: Settings) -> set[str]:
 
 
 def _with_known(target: PoolTarget, known: bool) -> PoolTarget:
-    if known:
-        return target
-    return PoolTarget(target.pool, target.target, target.requested, target.clamped,
-                      target.occurrences, known=False)
+    return target if known else replace(target, known=False)
 
 
 def _unique(problems: Iterable[Problem]) -> list[Problem]:
