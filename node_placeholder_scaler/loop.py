@@ -1,32 +1,27 @@
-"""``run``: a dumb loop around one reconcile round; it catches, logs, counts and goes on.
+"""A dumb loop around one reconcile round; it catches, logs, counts and goes on.
 
 Each round: refresh the feeds that are due (the CalendarBook decides), plan at ``now``,
-reconcile every pool, export metrics, update the probes. ``--once`` makes one round;
-SIGTERM/SIGINT end the loop between rounds.
+reconcile every pool, export metrics, update the probes. ``once`` makes one round; setting
+``stop`` ends the loop between rounds. The ``run`` command (cli/run.py) builds the Controller.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
-import sys
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import FrameType
 from typing import Protocol
 
 from .metrics import FeedStatus, Metrics
 from .model import Plan
 from .reconcile import Cluster, RoundResult, reconcile_once
-from .server import Clock, Health, Server, utc_now
+from .server import Clock, Health, utc_now
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
-
-EXIT_OK, EXIT_ERRORS, EXIT_CONFIG = 0, 1, 2
 
 
 class Planner(Protocol):
@@ -80,7 +75,7 @@ class BookPlanner:
 
 @dataclass
 class Controller:
-    """Everything a round needs, built once by run_main (or by a test)."""
+    """Everything a round needs, built once by the ``run`` command (or by a test)."""
 
     settings: Settings
     cluster: Cluster
@@ -148,73 +143,3 @@ def loop(controller: Controller, stop: threading.Event, *, once: bool) -> RoundR
             break
         stop.wait(max(0.0, interval - (time.monotonic() - started)))
     return result
-
-
-def install_signal_handlers(stop: threading.Event) -> None:
-    def handle(signum: int, frame: FrameType | None) -> None:
-        logger.info("received %s: stopping after this round", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handle)
-    signal.signal(signal.SIGINT, handle)
-
-
-def missing_selectors(settings: Settings) -> list[str]:
-    return [name for name, pool in settings.pools.items() if not pool.node_selector]
-
-
-def run_main(settings: Settings, *, once: bool, dry_run: bool, kubeconfig: str | None) -> int:
-    """``node-placeholder-scaler run``; returns the exit code."""
-    from . import kube
-
-    missing = missing_selectors(settings)
-    if missing:
-        print(
-            f"error: bad configuration: {settings.path}: pools.{missing[0]}.nodeSelector: "
-            "is required for run",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
-    try:
-        client = kube.Kube(kube.load_api_client(kubeconfig))
-    except Exception as error:
-        print(f"error: cannot load the Kubernetes client configuration: {error}", file=sys.stderr)
-        return EXIT_CONFIG
-    namespace = settings.namespace or kube.default_namespace()
-    metrics = Metrics()
-    metrics.initialise(list(settings.pools), [c.name for c in settings.calendars])
-    health = Health(settings.interval, utc_now())
-    controller = Controller(
-        settings, client, client, BookPlanner(settings), metrics, health, namespace, dry_run
-    )
-    logger.info(
-        "starting: namespace=%s pools=%s calendars=%s interval=%ss dry_run=%s once=%s",
-        namespace,
-        ",".join(settings.pools),
-        ",".join(c.name for c in settings.calendars),
-        settings.interval.total_seconds(),
-        dry_run,
-        once,
-    )
-    stop = threading.Event()
-    install_signal_handlers(stop)
-    server = (
-        None
-        if once
-        else Server(
-            settings.metrics_port, metrics.registry, health, utc_now, host=settings.metrics_address
-        ).start()
-    )
-    if not once:
-        cache = client.start_pod_cache()
-        cache.synced.wait(timeout=min(30.0, settings.interval.total_seconds()))
-    try:
-        result = loop(controller, stop, once=once)
-    finally:
-        client.stop_pod_cache()
-        if server is not None:
-            server.stop()
-    logger.info("stopped")
-    if once and (result is None or result.errors()):
-        return EXIT_ERRORS
-    return EXIT_OK

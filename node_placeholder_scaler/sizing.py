@@ -3,20 +3,15 @@
 requests = node allocatable - requests of the node's DaemonSet pods and static (mirror) pods
 (they run on every node, so a placeholder must leave their room) - a margin; for every
 extended resource the node offers (a domain-qualified name such as ``nvidia.com/gpu``) all of
-it. The pure part computes and renders; ``size_main`` reads a live node through kube.
+it. Pure: computes and renders; the ``size`` command (cli/size.py) reads the live node.
 """
 
 from __future__ import annotations
 
-import logging
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .observed import ClusterError, NodeInfo, PodInfo, Resources, total
-from .settings import Settings
-
-logger = logging.getLogger(__name__)
+from .observed import NodeInfo, PodInfo, Resources, total
 
 MI = 1024**2
 DEFAULT_MARGIN = "cpu=0,memory=256Mi"
@@ -97,45 +92,6 @@ def pick_node(nodes: Sequence[NodeInfo], wanted: str | None) -> NodeInfo | None:
         return next((n for n in nodes if n.name == wanted), None)
     ready = [n for n in nodes if n.ready] or list(nodes)
     return max(ready, key=lambda n: (n.allocatable.memory, n.name), default=None)
-
-
-def size_main(
-    settings: Settings, *, pool: str, node: str | None, margin: str, kubeconfig: str | None
-) -> int:
-    """``node-placeholder-scaler size``: print the chart values; 0 ok, 1 cluster, 2 usage."""
-    from . import kube
-    from .kube import objects
-
-    settings_pool = settings.pools.get(pool.lower())
-    if settings_pool is None or not settings_pool.node_selector:
-        what = "is not a configured pool" if settings_pool is None else "has no nodeSelector"
-        print(f"error: {settings.path}: pools.{pool}: {what}", file=sys.stderr)
-        return 2
-    try:
-        margin_resources = parse_margin(margin, objects.resources)
-    except (ValueError, ArithmeticError) as error:
-        print(f"error: --margin {margin!r}: {error}", file=sys.stderr)
-        return 2
-    try:
-        client = kube.Kube(kube.load_api_client(kubeconfig))
-        nodes = client.list_nodes(settings_pool.node_selector)
-        chosen = pick_node(nodes, node)
-        if chosen is None:
-            where = f"node {node} is not" if node else "no node is"
-            selector = dict(settings_pool.node_selector)
-            print(
-                f"error: {where} in pool {pool} (nodeSelector {selector}); scale the pool "
-                "to one node first",
-                file=sys.stderr,
-            )
-            return 1
-        pods = client.pods_on_node(chosen.name)
-    except ClusterError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    size = placeholder_size(chosen, pods, margin_resources)
-    sys.stdout.write(render_values(settings_pool.name, size))
-    return 0
 
 
 def parse_margin(text: str, parse: Callable[[Mapping[str, str]], Resources]) -> Resources:

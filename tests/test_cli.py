@@ -1,29 +1,65 @@
-"""The plan and validate commands as a user runs them (a subprocess, real files)."""
+"""The commands as a user runs them: real files, the exit code, stdout and stderr.
+
+In process (``cli.main(argv)``); one test starts the installed console script.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from node_placeholder_scaler import cli
 from tests.conftest import FIXTURES
 
 CONFIG = FIXTURES / "config-fixtures.yaml"
-ROOT = Path(__file__).parent.parent
 
 
-def cli(*args: str, config: Path | str = CONFIG) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "node_placeholder_scaler", *args, "--config", str(config)],
-        capture_output=True, text=True, cwd=ROOT, timeout=60, check=False,
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(autouse=True)
+def _keep_root_logger() -> Iterator[None]:
+    """main() configures the root logger, as a process should; give it back to pytest."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
+
+
+@pytest.fixture()
+def run(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    def run(*args: str, config: Path | str = CONFIG) -> Result:
+        code = cli.main([*args, "--config", str(config)])
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run
+
+
+def test_console_script_starts():
+    script = Path(sys.executable).parent / "node-placeholder-scaler"
+    result = subprocess.run(
+        [str(script), "plan", "--at", "2026-03-10T16:15:00Z", "--config", str(CONFIG)],
+        capture_output=True, text=True, timeout=60, check=False,
     )
+    assert result.returncode == 0, result.stderr
+    assert "Data 8 midterm" in result.stdout
 
 
-def test_plan_json_shape():
-    result = cli("plan", "--at", "2026-03-10T16:15:00Z", "--output", "json")
+def test_plan_json_shape(run):
+    result = run("plan", "--at", "2026-03-10T16:15:00Z", "--output", "json")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert set(doc) == {"at", "pools", "events", "problems"}
@@ -34,15 +70,15 @@ def test_plan_json_shape():
     assert [p["kind"] for p in doc["problems"]] == ["unknown-pool"]
 
 
-def test_plan_at_without_offset_uses_config_zone():
-    result = cli("plan", "--at", "2026-03-03T07:45", "--output", "json")
+def test_plan_at_without_offset_uses_config_zone(run):
+    result = run("plan", "--at", "2026-03-03T07:45", "--output", "json")
     assert json.loads(result.stdout)["pools"]["user"] == 4  # 07:45 Zurich = 06:45Z
 
 
-def test_plan_table_and_timeline():
-    table = cli("plan", "--at", "2026-03-10T16:15:00Z")
+def test_plan_table_and_timeline(run):
+    table = run("plan", "--at", "2026-03-10T16:15:00Z")
     assert "user" in table.stdout and "Data 8 midterm" in table.stdout
-    timeline = cli("plan", "--from", "2026-03-24T00:00", "--to", "2026-03-25T00:00")
+    timeline = run("plan", "--from", "2026-03-24T00:00", "--to", "2026-03-25T00:00")
     assert timeline.returncode == 0
     lines = timeline.stdout.splitlines()
     assert lines[0].split()[:3] == ["TIME", "USER", "GPU"]
@@ -50,18 +86,24 @@ def test_plan_table_and_timeline():
     assert any("[clamped]" in line for line in lines)
 
 
-def test_validate_lists_problems_and_exits_1():
-    result = cli("validate")
+def test_timeline_end_before_start_is_a_usage_error(run):
+    result = run("plan", "--from", "2026-03-24T00:00", "--to", "2026-03-23T00:00")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert "--to must be after --from" in result.stderr
+
+
+def test_validate_lists_problems_and_exits_1(run):
+    result = run("validate")
     assert result.returncode == 1
     assert "'gpuu' is not a pool" in result.stdout
     assert "Prüfung Lineare Algebra" in result.stdout
 
 
-def test_validate_clean_exits_0(tmp_path):  # type: ignore[no-untyped-def]
+def test_validate_clean_exits_0(run, tmp_path):
     conf = tmp_path / "c.yaml"
     conf.write_text(f"calendars: [{{url: {FIXTURES}/nextcloud.ics}}]\n"
                     "pools: {user: {}, gpu: {maxReplicas: 5}}\n")
-    result = cli("validate", config=conf)
+    result = run("validate", config=conf)
     assert result.returncode == 0, result.stdout
 
 
@@ -70,36 +112,101 @@ def test_validate_clean_exits_0(tmp_path):  # type: ignore[no-untyped-def]
     ("calendars: [{url: a.ics}]\npools: {user: {maxReplicas: many}}\n", "pools.user.maxReplicas"),
     ("calendars: [\n", "not valid YAML"),
 ])
-def test_bad_config_exit_2_no_traceback(tmp_path, body, needle):  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("command", ["plan", "validate", "run", "size"])
+def test_bad_config_exit_2_no_traceback(run, tmp_path, body, needle, command):
     conf = tmp_path / "bad.yaml"
     conf.write_text(body)
-    for command in ("plan", "validate", "run"):
-        result = cli(command, config=conf)
-        assert result.returncode == 2
-        assert needle in result.stderr and str(conf) in result.stderr
-        assert "Traceback" not in result.stderr
+    extra = ("--pool", "user") if command == "size" else ()
+    result = run(command, *extra, config=conf)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: bad configuration: {conf}: ")
+    assert needle in result.stderr
+    assert "Traceback" not in result.stderr
 
 
-def test_missing_config_file():
-    result = cli("plan", config="/nonexistent/config.yaml")
+def test_missing_config_file(run):
+    result = run("plan", config="/nonexistent/config.yaml")
     assert result.returncode == 2 and "cannot read" in result.stderr
 
 
-def test_bad_time_is_a_message():
-    result = cli("plan", "--at", "next tuesday")
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero", "directory"])
+def test_config_must_be_a_regular_file(run, tmp_path, special):
+    """A named pipe nobody writes to, an endless device or a directory: an answer, at once."""
+    path = tmp_path / "config.yaml"
+    if special == "fifo":
+        os.mkfifo(path)
+    elif special == "directory":
+        path.mkdir()
+    else:
+        path = Path(special)
+    result = run("validate", config=path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: bad configuration: {path}: ")
+    assert "not a regular file" in result.stderr or "cannot read" in result.stderr
+
+
+def test_config_size_is_capped(run, tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("calendars: [{url: a.ics}]\npools: {user: {}}\n" + "#" * (1024 * 1024))
+    result = run("plan", config=path)
+    assert result.returncode == 2
+    assert result.stderr == f"error: bad configuration: {path}: larger than 1024 KiB; " \
+        "not a configuration file\n"
+
+
+def test_config_not_utf8(run, tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"calendars: [{url: \xff.ics}]\n")
+    result = run("plan", config=path)
+    assert result.returncode == 2 and "not UTF-8" in result.stderr
+
+
+def test_bad_time_is_a_message(run):
+    result = run("plan", "--at", "next tuesday")
     assert result.returncode == 2 and "bad time" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_broken_feed_gives_problem_not_traceback(tmp_path):  # type: ignore[no-untyped-def]
+def test_broken_feed_gives_problem_not_traceback(run, tmp_path):
     feed = tmp_path / "broken.ics"
     feed.write_bytes(b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:notadate\n")
     conf = tmp_path / "c.yaml"
     conf.write_text(f"calendars: [{{url: {feed}}}]\npools: {{user: {{}}}}\n")
-    result = cli("plan", "--at", "2026-03-10T16:15:00Z", "--output", "json")
+    result = run("plan", "--at", "2026-03-10T16:15:00Z", "--output", "json")
     assert result.returncode == 0
-    plan = cli("plan", "--at", "2026-03-10T16:15:00Z", "--output", "json", config=conf)
+    plan = run("plan", "--at", "2026-03-10T16:15:00Z", "--output", "json", config=conf)
     doc = json.loads(plan.stdout)
     assert doc["pools"] == {"user": 0}
     assert doc["problems"][0]["kind"] == "feed-error"
     assert "Traceback" not in plan.stderr
+
+
+def test_run_needs_a_node_selector_for_every_pool(run, tmp_path):
+    conf = tmp_path / "c.yaml"
+    conf.write_text("calendars: [{url: a.ics}]\npools: {user: {nodeSelector: {p: u}}, gpu: {}}\n")
+    result = run("run", "--once", config=conf)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: bad configuration: {conf}: pools.gpu.nodeSelector: is required for run\n"
+    )
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (("--pool", "nope"), "pools.nope: is not a configured pool"),
+    (("--pool", "user", "--margin", "gpu=1"), "--margin 'gpu=1': unknown resource 'gpu'"),
+])
+def test_size_usage_errors_exit_2_before_any_cluster_call(run, tmp_path, args, needle):
+    conf = tmp_path / "c.yaml"
+    conf.write_text("calendars: [{url: a.ics}]\npools: {user: {nodeSelector: {p: u}}}\n")
+    result = run("size", *args, "--kubeconfig", "/nonexistent/kubeconfig", config=conf)
+    assert result.returncode == 2
+    assert needle in result.stderr and "Kubernetes client" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [("run", "--once"), ("size", "--pool", "user")])
+def test_unreadable_kubeconfig_exit_2(run, tmp_path, command):
+    conf = tmp_path / "c.yaml"
+    conf.write_text("calendars: [{url: a.ics}]\npools: {user: {nodeSelector: {p: u}}}\n")
+    result = run(*command, "--kubeconfig", str(tmp_path / "missing"), config=conf)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: cannot load the Kubernetes client configuration: ")

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 
-from node_placeholder_scaler.loop import Controller, loop, missing_selectors
+from node_placeholder_scaler.loop import Controller, loop
 from node_placeholder_scaler.metrics import FeedStatus, Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget
 from node_placeholder_scaler.observed import Resources
@@ -145,11 +145,6 @@ def test_server_serves_metrics_and_probes():
         assert urllib.request.urlopen(f"{base}/readyz", timeout=5).status == 200
     finally:
         server.stop()
-
-
-def test_missing_selectors():
-    settings = load_settings("calendars: [{url: /dev/null}]\npools: {user: {}}\n", "c.yaml", {})
-    assert missing_selectors(settings) == ["user"]
 
 
 def test_book_planner_adapts_the_calendar_book(tmp_path):

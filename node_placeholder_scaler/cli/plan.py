@@ -1,0 +1,88 @@
+"""``plan`` and ``validate``: the calendar side alone (no cluster needed)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ..feeds import CalendarBook
+from ..model import Problem
+from ..planning import timeline
+from ..report import plan_json, plan_table, problem_line, timeline_json, timeline_table
+from ..settings import Settings
+from .common import CommandError, Exit
+
+UTC = ZoneInfo("UTC")
+
+
+def plan_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--at", help="instant (ISO 8601; no offset = the config's timezone)")
+    parser.add_argument("--from", dest="start", help="start of a timeline (ISO 8601)")
+    parser.add_argument("--to", dest="end", help="end of the timeline (default: start + 7 days)")
+    parser.add_argument("--output", choices=("table", "json"), default="table")
+
+
+def no_arguments(parser: argparse.ArgumentParser) -> None:
+    """``validate`` has only the common flags."""
+
+
+def parse_instant(text: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """ISO 8601 (a trailing Z is UTC; no offset means ``zone``) or 'now'."""
+    if text.strip().lower() == "now":
+        return now
+    value = datetime.fromisoformat(text.strip())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(UTC)
+
+
+def _instants(
+    args: argparse.Namespace, zone: ZoneInfo, now: datetime
+) -> tuple[datetime | None, datetime | None, datetime | None]:
+    try:
+        at, start, end = (
+            parse_instant(text, zone, now) if text else None
+            for text in (args.at, args.start, args.end)
+        )
+    except ValueError as error:
+        raise CommandError(
+            f"bad time: {error} (use ISO 8601, e.g. 2026-03-10T09:00)", Exit.CONFIG
+        ) from None
+    return at, start, end
+
+
+def plan_command(settings: Settings, args: argparse.Namespace) -> int:
+    zone, now = settings.default_zone, datetime.now(UTC)
+    at, start, end = _instants(args, zone, now)
+    book = CalendarBook(settings)
+    book.refresh(now, force=True)
+    if at is not None or (start is None and args.output == "json"):
+        plan = book.plan(at or now, now=now)
+        print(plan_json(plan) if args.output == "json" else plan_table(plan, zone))
+        return Exit.OK
+    start = start or now
+    end = end or start + timedelta(days=7)
+    if end <= start:
+        raise CommandError("--to must be after --from", Exit.CONFIG)
+    plans = timeline(book.views(now), settings, start, end)
+    print(timeline_json(plans) if args.output == "json" else timeline_table(plans, zone))
+    return Exit.OK
+
+
+def validate_command(settings: Settings, args: argparse.Namespace) -> int:
+    now = datetime.now(UTC)
+    book = CalendarBook(settings)
+    book.refresh(now, force=True)
+    problems: list[Problem] = []
+    for state, view in zip(book.states(), book.views(now), strict=True):
+        problems.extend(view.problems)
+        count = state.calendar.event_count if state.calendar else 0
+        print(f"calendar {state.name}: {state.last_result} ({count} events)")
+        if state.calendar is not None:
+            problems.extend(p for p in state.calendar.problems() if p not in view.problems)
+    for problem in problems:
+        print(f"  {problem_line(problem, settings.default_zone)}")
+    print(f"{len(problems)} problem(s) in {len(settings.calendars)} calendar(s), "
+          f"{len(settings.pools)} pool(s)")
+    return Exit.PROBLEMS if problems else Exit.OK

@@ -1,0 +1,87 @@
+"""``run``: build the controller once (client, metrics, probes, pod cache) and loop.
+
+SIGTERM/SIGINT end the loop between rounds. Exit 0; 1 when ``--once`` made a round with
+errors; 2 for a configuration the loop cannot run with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from types import FrameType
+
+from ..loop import BookPlanner, Controller, loop
+from ..metrics import Metrics
+from ..server import Health, Server, utc_now
+from ..settings import ConfigError, Settings
+from .common import CommandError, Exit, load_client
+
+logger = logging.getLogger(__name__)
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--once", action="store_true", help="make one round and exit")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="patch nothing; say what would change"
+    )
+    parser.add_argument(
+        "--kubeconfig", help="kubeconfig file (default: in-cluster, then KUBECONFIG)"
+    )
+
+
+def missing_selectors(settings: Settings) -> list[str]:
+    """Pools without a nodeSelector (``run`` needs one per pool to find its nodes)."""
+    return [name for name, pool in settings.pools.items() if not pool.node_selector]
+
+
+def command(settings: Settings, args: argparse.Namespace) -> int:
+    from .. import kube
+
+    missing = missing_selectors(settings)
+    if missing:
+        key = f"pools.{missing[0]}.nodeSelector"
+        error = ConfigError(settings.path, key, "is required for run")
+        raise CommandError(f"bad configuration: {error}", Exit.CONFIG)
+    client = load_client(args.kubeconfig)
+    namespace = settings.namespace or kube.default_namespace()
+    metrics = Metrics()
+    metrics.initialise(list(settings.pools), [c.name for c in settings.calendars])
+    health = Health(settings.interval, utc_now())
+    controller = Controller(
+        settings, client, client, BookPlanner(settings), metrics, health, namespace, args.dry_run
+    )
+    logger.info(
+        "starting: namespace=%s pools=%s calendars=%s interval=%ss dry_run=%s once=%s",
+        namespace, ",".join(settings.pools), ",".join(c.name for c in settings.calendars),
+        settings.interval.total_seconds(), args.dry_run, args.once,
+    )
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    server = None
+    if not args.once:
+        address = settings.metrics_address
+        server = Server(settings.metrics_port, metrics.registry, health, utc_now, host=address)
+        server.start()
+        cache = client.start_pod_cache()
+        cache.synced.wait(timeout=min(30.0, settings.interval.total_seconds()))
+    try:
+        result = loop(controller, stop, once=args.once)
+    finally:
+        client.stop_pod_cache()
+        if server is not None:
+            server.stop()
+    logger.info("stopped")
+    if args.once and (result is None or result.errors()):
+        return Exit.PROBLEMS
+    return Exit.OK
+
+
+def install_signal_handlers(stop: threading.Event) -> None:
+    def handle(signum: int, frame: FrameType | None) -> None:
+        logger.info("received %s: stopping after this round", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
