@@ -98,8 +98,31 @@ def free_fraction(allocatable: Resources, used: Resources, resources: Iterable[s
     return min(fractions, default=Fraction(0))
 
 
-def placeholder_nodes(placeholders: Iterable[PodInfo]) -> frozenset[str]:
-    return frozenset(p.node for p in placeholders if p.node and not p.terminated)
+@dataclass(frozen=True)
+class Screen:
+    """Which pool nodes may count as headroom, decided from the nodes alone (before any pod
+    is read); computed once per pool and round."""
+
+    excluded: Mapping[str, str]  # node name -> why it does not count
+    candidates: tuple[str, ...]  # the other nodes, sorted: only their pods need reading
+
+
+def screen(
+    nodes: Sequence[NodeInfo], placeholders: Placeholders, settings: HeadroomSettings, now: datetime
+) -> Screen:
+    hosting = frozenset(p.node for p in placeholders.pods if p.node and not p.terminated)
+    reasons = {
+        n.name: exclusion(n, now, settings, placeholders.tolerations, hosting) for n in nodes
+    }
+    excluded = {name: why for name, why in reasons.items() if why is not None}
+    return Screen(excluded, tuple(sorted(name for name in reasons if name not in excluded)))
+
+
+def candidate_nodes(
+    nodes: Sequence[NodeInfo], placeholders: Placeholders, settings: HeadroomSettings, now: datetime
+) -> list[str]:
+    """The nodes whose pods must be read (all others are excluded without looking at pods)."""
+    return list(screen(nodes, placeholders, settings, now).candidates)
 
 
 def headroom(
@@ -108,38 +131,30 @@ def headroom(
     placeholders: Placeholders,
     settings: HeadroomSettings,
     now: datetime,
+    *,
+    screened: Screen | None = None,
 ) -> Headroom:
-    """Free node-equivalents of a pool. ``pods_by_node`` needs only the eligible nodes."""
+    """Free node-equivalents of a pool. ``pods_by_node`` needs only the candidate nodes;
+    ``screened``: the pool's Screen when the caller already has it."""
+    if screened is None:
+        screened = screen(nodes, placeholders, settings, now)
     resources = counted_resources(settings.strategy, placeholders.requests)
-    hosting = placeholder_nodes(placeholders.pods)
-    tolerations = placeholders.tolerations
+    threshold = Fraction(str(settings.threshold))
     rows: list[NodeHeadroom] = []
     counted: list[Fraction] = []
     for node in sorted(nodes, key=lambda n: n.name):
-        reason = exclusion(node, now, settings, tolerations, hosting)
+        reason = screened.excluded.get(node.name)
         if reason is not None:
             rows.append(NodeHeadroom(node.name, reason))
             continue
         pods = pods_by_node.get(node.name, ())
         used = total(p.requests for p in pods if not p.terminated)
         fraction = free_fraction(node.allocatable, used, resources)
-        count = fraction > Fraction(str(settings.threshold))
-        if count:
+        if fraction > threshold:
             counted.append(fraction)
-        rows.append(NodeHeadroom(node.name, None, float(fraction), count))
-    pending = sum(1 for p in placeholders.pods if p.pending)
-    return Headroom(math.floor(sum(counted, Fraction(0))), tuple(rows), pending, resources)
-
-
-def candidate_nodes(
-    nodes: Sequence[NodeInfo], placeholders: Placeholders, settings: HeadroomSettings, now: datetime
-) -> list[str]:
-    """The nodes whose pods must be read (all others are excluded without looking at pods)."""
-    hosting = placeholder_nodes(placeholders.pods)
-    tolerations = placeholders.tolerations
-    return sorted(
-        n.name for n in nodes if exclusion(n, now, settings, tolerations, hosting) is None
-    )
+        rows.append(NodeHeadroom(node.name, None, float(fraction), fraction > threshold))
+    free = math.floor(sum(counted, Fraction(0)))
+    return Headroom(free, tuple(rows), placeholders.pending, resources)
 
 
 def desired_replicas(target: int, free: int, current: int, pending: int) -> int:

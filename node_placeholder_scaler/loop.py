@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from .decisions import RoundResult, Stage
 from .metrics import FeedStatus, Metrics
 from .model import Plan
-from .reconcile import Cluster, RoundResult, reconcile_once
+from .reconcile import Cluster, reconcile_once
 from .server import Clock, Health, utc_now
 from .settings import Settings
 
@@ -96,7 +97,7 @@ class Controller:
             self.planner.refresh(now)
         except Exception:
             logger.exception("feed refresh failed")
-            self.metrics.error("feeds")
+            self.metrics.error(Stage.FEEDS)
         try:
             feeds = self.planner.feeds(now)
             self.metrics.observe_feeds(feeds)
@@ -107,7 +108,7 @@ class Controller:
             )
         except Exception:
             logger.exception("round failed")
-            self.metrics.error("round")
+            self.metrics.error(Stage.ROUND)
             return None
         seconds = time.monotonic() - started
         requests, size = self.api.usage()

@@ -13,11 +13,15 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from .decisions import POOL_STAGES, ROUND_STAGES, Action, Direction, RoundResult, Stage
 from .model import Plan
-from .reconcile import STAGES, RoundResult
 
 PREFIX = "node_placeholder_"
-FETCH_RESULTS = ("ok", "unchanged", "not-modified", "error", "too-large", "timeout")
+# What feeds.CalendarBook records as a feed's last result after an attempt.
+FETCH_RESULTS = (
+    "ok", "unchanged", "not-modified", "http-error", "timeout", "network-error", "too-large",
+    "file-error", "parse-error",
+)
 
 
 @dataclass(frozen=True)
@@ -134,11 +138,11 @@ class Metrics:
             if decision.error and decision.stage:
                 self.error(decision.stage, decision.pool)
             if decision.event_error:
-                self.error("event", decision.pool)
-            if decision.action == "scaled" and decision.direction:
+                self.error(Stage.EVENT, decision.pool)
+            if decision.action == Action.SCALED and decision.direction:
                 self.patches.labels(decision.pool, decision.direction).inc()
 
-    def error(self, stage: str, pool: str = "") -> None:
+    def error(self, stage: Stage, pool: str = "") -> None:
         self.errors.labels(stage, pool).inc()
 
     def observe_feeds(self, states: Sequence[FeedStatus]) -> None:
@@ -163,10 +167,12 @@ class Metrics:
 
     def initialise(self, pools: Sequence[str], calendars: Sequence[str]) -> None:
         """Create the labelled series up front so dashboards see zeros, not gaps."""
+        for stage in ROUND_STAGES:
+            self.errors.labels(stage, "")
         for pool in pools:
-            for direction in ("up", "down"):
+            for direction in Direction:
                 self.patches.labels(pool, direction)
-            for stage in STAGES[1:]:
+            for stage in POOL_STAGES:
                 self.errors.labels(stage, pool)
         for calendar in calendars:
             for result in FETCH_RESULTS:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 TERMINATED_PHASES = frozenset({"Succeeded", "Failed"})
 
@@ -28,9 +29,6 @@ class Resources:
         if name == "memory":
             return self.memory
         return self.extended.get(name, 0)
-
-    def names(self) -> frozenset[str]:
-        return frozenset({"cpu", "memory", *self.extended})
 
     def __add__(self, other: Resources) -> Resources:
         return _combine(self, other, lambda a, b: a + b)
@@ -151,6 +149,11 @@ class Placeholders:
     requests: Resources  # of one placeholder pod (from the pod template)
     tolerations: tuple[Toleration, ...]
     pods: tuple[PodInfo, ...] = ()
+
+    @cached_property
+    def pending(self) -> int:
+        """Placeholder pods waiting for a node (counted once per read of the Deployment)."""
+        return sum(1 for p in self.pods if p.pending)
 
 
 class ClusterError(Exception):

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from node_placeholder_scaler.metrics import FeedStatus, Metrics
+from node_placeholder_scaler.decisions import (
+    POOL_STAGES,
+    ROUND_STAGES,
+    Action,
+    Direction,
+    PoolDecision,
+    RoundResult,
+    Stage,
+)
+from node_placeholder_scaler.feeds import CalendarBook
+from node_placeholder_scaler.metrics import FETCH_RESULTS, FeedStatus, Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget, Problem
-from node_placeholder_scaler.reconcile import PoolDecision, RoundResult
+from tests.conftest import make_settings
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -21,11 +34,15 @@ def test_round_metrics():
     metrics = Metrics(CollectorRegistry())
     decisions = (
         PoolDecision(
-            "user", "placeholder-user", "scaled", target=3, free=1, desired=2, current=0, pending=1
+            "user", "placeholder-user", Action.SCALED, target=3, free=1, desired=2, current=0,
+            pending=1,
         ),
-        PoolDecision("gpu", "placeholder-gpu", "error", target=1, stage="deployment", error="404"),
         PoolDecision(
-            "big", "placeholder-big", "scaled", target=0, desired=0, current=2, event_error="403"
+            "gpu", "placeholder-gpu", Action.ERROR, target=1, stage=Stage.DEPLOYMENT, error="404"
+        ),
+        PoolDecision(
+            "big", "placeholder-big", Action.SCALED, target=0, desired=0, current=2,
+            event_error="403",
         ),
     )
     metrics.initialise(["user", "gpu", "big"], ["courses"])
@@ -75,11 +92,12 @@ def test_feed_metrics_count_each_attempt_once():
     metrics.observe_feeds([ok])
     metrics.observe_feeds([ok])  # same attempt seen again
     later = T0 + timedelta(minutes=5)
-    metrics.observe_feeds([FeedStatus("courses", True, T0, 300.0, "error", later)])
+    metrics.observe_feeds([FeedStatus("courses", True, T0, 300.0, "timeout", later)])
     reg = metrics.registry
     assert value(reg, "node_placeholder_feed_fetches_total", calendar="courses", result="ok") == 1
     assert (
-        value(reg, "node_placeholder_feed_fetches_total", calendar="courses", result="error") == 1
+        value(reg, "node_placeholder_feed_fetches_total", calendar="courses", result="timeout")
+        == 1
     )
     assert value(reg, "node_placeholder_feed_staleness_seconds", calendar="courses") == 300
     assert value(reg, "node_placeholder_feed_up", calendar="courses") == 1
@@ -87,3 +105,115 @@ def test_feed_metrics_count_each_attempt_once():
         value(reg, "node_placeholder_feed_last_success_timestamp_seconds", calendar="courses")
         == T0.timestamp()
     )
+
+
+def series(registry: CollectorRegistry, name: str, label: str) -> set[str]:
+    """The values of ``label`` among the samples of ``name``."""
+    return {
+        sample.labels[label]
+        for family in registry.collect()
+        for sample in family.samples
+        if sample.name == name
+    }
+
+
+def test_initialise_creates_exactly_every_stage_and_direction():
+    metrics = Metrics(CollectorRegistry())
+    metrics.initialise(["user", "gpu"], ["courses"])
+    reg = metrics.registry
+    assert set(ROUND_STAGES) | set(POOL_STAGES) == set(Stage)
+    assert series(reg, "node_placeholder_errors_total", "stage") == set(Stage)
+    for stage in ROUND_STAGES:
+        assert value(reg, "node_placeholder_errors_total", stage=stage, pool="") == 0
+    for pool in ("user", "gpu"):
+        for stage in POOL_STAGES:
+            assert value(reg, "node_placeholder_errors_total", stage=stage, pool=pool) == 0
+        for direction in Direction:
+            assert value(
+                reg, "node_placeholder_scale_patches_total", pool=pool, direction=direction
+            ) == 0
+    assert series(reg, "node_placeholder_scale_patches_total", "direction") == set(Direction)
+
+
+def test_fetch_results_the_feeds_report_are_created_up_front(tmp_path):
+    """Each result a real refresh comes to is a series at 0 before it happens, then 1."""
+    broken = tmp_path / "broken.ics"
+    broken.write_bytes(b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:notadate\n")
+    good = tmp_path / "good.ics"
+    good.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:1\r\n"
+        "DTSTAMP:20261123T085500Z\r\nDTSTART:20261123T085500Z\r\nDTEND:20261123T100000Z\r\n"
+        "SUMMARY:Lab\r\nDESCRIPTION:user: 3\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    big = tmp_path / "big.ics"
+    big.write_bytes(b"x" * 2048)
+    settings = make_settings(
+        "maxFeedBytes: 1024\ncalendars:\n"
+        f"  - {{name: good, url: {good}}}\n"
+        f"  - {{name: missing, url: {tmp_path / 'missing.ics'}}}\n"
+        f"  - {{name: broken, url: {broken}}}\n"
+        f"  - {{name: big, url: {big}}}\n"
+        "pools: {user: {}}\n"
+    )
+    book = CalendarBook(settings)
+    book.refresh(T0, force=True)
+    statuses = [
+        FeedStatus(s.name, s.usable(T0, settings.max_staleness), s.last_success,
+                   s.staleness(T0), s.last_result, s.last_attempt)
+        for s in book.states()
+    ]
+    assert len({s.last_result for s in statuses}) == 4, statuses
+    metrics = Metrics(CollectorRegistry())
+    metrics.initialise(["user"], [s.name for s in statuses])
+    reg = metrics.registry
+    name = "node_placeholder_feed_fetches_total"
+    for status in statuses:
+        assert value(reg, name, calendar=status.name, result=status.last_result) == 0
+    metrics.observe_feeds(statuses)
+    for status in statuses:
+        assert value(reg, name, calendar=status.name, result=status.last_result) == 1
+
+
+DASHBOARD = Path(__file__).parent.parent / "helm/node-placeholder-scaler/files/dashboard.json"
+MATCHER = re.compile(r'\b(\w+)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
+VOCABULARIES: dict[str, set[str]] = {
+    "stage": set(Stage),
+    "direction": set(Direction),
+    "action": set(Action),
+    "result": set(FETCH_RESULTS),
+}
+
+
+def unknown_label_values(expr: str) -> list[str]:
+    """``label="value"`` matchers (a regex matcher: each alternative) naming no vocabulary value."""
+    unknown = []
+    for label, op, text in MATCHER.findall(expr):
+        if label not in VOCABULARIES or text.startswith("$"):
+            continue
+        values = text.split("|") if op in ("=~", "!~") else [text]
+        unknown += [f"{label}={v}" for v in values if v not in VOCABULARIES[label]]
+    return unknown
+
+
+def expressions(node: object) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["expr"]] if isinstance(node.get("expr"), str) else []
+        return found + [e for child in node.values() for e in expressions(child)]
+    if isinstance(node, list):
+        return [e for child in node for e in expressions(child)]
+    return []
+
+
+def test_dashboard_names_only_label_values_that_exist():
+    exprs = expressions(json.loads(DASHBOARD.read_text()))
+    assert any("node_placeholder_errors_total" in e for e in exprs)
+    assert [u for e in exprs for u in unknown_label_values(e)] == []
+
+
+def test_unknown_label_values_finds_phantoms():
+    expr = (
+        'sum(rate(node_placeholder_feed_fetches_total{result=~"ok|error", job=~"$job"}[5m]))'
+        ' + node_placeholder_errors_total{stage="plan", pool="user"}'
+        ' + node_placeholder_scale_patches_total{direction="up"}'
+    )
+    assert unknown_label_values(expr) == ["result=error", "stage=plan"]

@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 from fake_kube import GI, T0, FakeCluster, FakeDeployment, node, placeholder_pods, pod
 
+from node_placeholder_scaler.decisions import event_message
 from node_placeholder_scaler.model import Occurrence, Plan, PoolTarget
 from node_placeholder_scaler.observed import Resources, Taint, Toleration
-from node_placeholder_scaler.reconcile import event_message, reconcile_once
+from node_placeholder_scaler.reconcile import reconcile_once
 from node_placeholder_scaler.settings import load_settings
 
 CONFIG = """
@@ -24,8 +25,9 @@ SETTINGS = load_settings(CONFIG, "config.yaml", {})
 GPU_TOLERATION = Toleration("nvidia.com/gpu", "Exists", effect="NoSchedule")
 
 
-def occurrence(summary: str, **requests: int) -> Occurrence:
-    return Occurrence("courses", summary, summary, T0, T0 + timedelta(hours=1), requests)
+def occurrence(summary: str, uid: str | None = None, start=T0, **requests: int) -> Occurrence:
+    end = start + timedelta(hours=1)
+    return Occurrence("courses", uid or summary, summary, start, end, requests)
 
 
 def plan(user: int = 0, gpu: int = 0, *, known: bool = True, events=()) -> Plan:
@@ -224,3 +226,20 @@ def test_log_line_shape():
             "action=scaled"
         )
     )
+
+
+def test_two_events_with_one_title_stay_apart_in_the_event_and_the_log(caplog):
+    fake = cluster()
+    early = occurrence("Lab", "lab-a@school", T0 - timedelta(minutes=30), user=2)
+    late = occurrence("Lab", "lab-b@school", T0, user=2)
+    with caplog.at_level(logging.INFO, logger="node_placeholder_scaler"):
+        decisions = run(fake, plan(user=4, events=[early, late]))
+    ((_, _, message),) = fake.events
+    assert "Lab (courses/lab-a@school@2026-11-23T08:30Z)" in message
+    assert "Lab (courses/lab-b@school@2026-11-23T09:00Z)" in message
+    (record,) = [r for r in caplog.records if "pool=user" in r.getMessage()]
+    assert (
+        'event_ids="courses/lab-a@school@2026-11-23T08:30Z; courses/lab-b@school@2026-11-23T09:00Z"'
+        in record.getMessage()
+    )
+    assert decisions["user"].occurrences == (early, late)

@@ -1,0 +1,130 @@
+"""What a round decided, as plain data: the vocabularies (actions, error stages, scale
+directions) and the per-pool decision that the loop logs, counts and writes as an Event.
+
+The vocabularies are the only values of their metric labels and log fields; metrics.py
+pre-creates every one of them, and the shipped dashboard may name only these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from .model import Occurrence
+
+REASON = "PlaceholdersScaled"  # the Kubernetes Event reason
+
+
+class Action(StrEnum):
+    """What a round did with one pool."""
+
+    SCALED = "scaled"  # patched the placeholder Deployment's scale
+    WOULD_SCALE = "would-scale"  # dry run: would have patched
+    UNCHANGED = "unchanged"
+    LEFT_ALONE = "left-alone"  # no good copy of a feed that may name the pool
+    ERROR = "error"  # see the decision's stage and error
+
+
+class Stage(StrEnum):
+    """Where an error happened (the ``stage`` label of ``node_placeholder_errors_total``)."""
+
+    FEEDS = "feeds"  # the feed layer raised (pool label empty)
+    ROUND = "round"  # the round itself raised (pool label empty)
+    DEPLOYMENT = "deployment"  # reading the placeholder Deployment and its pods
+    NODES = "nodes"
+    PODS = "pods"
+    SCALE = "scale"
+    EVENT = "event"  # scaled, but the Kubernetes Event could not be written
+
+
+ROUND_STAGES = (Stage.FEEDS, Stage.ROUND)  # counted with pool=""
+POOL_STAGES = tuple(s for s in Stage if s not in ROUND_STAGES)  # counted per pool
+
+
+class Direction(StrEnum):
+    """Of a scale patch (the ``direction`` label of ``node_placeholder_scale_patches_total``)."""
+
+    UP = "up"
+    DOWN = "down"
+
+
+@dataclass(frozen=True)
+class PoolDecision:
+    """What a round decided for one pool, and why (the occurrences behind the target)."""
+
+    pool: str
+    deployment: str
+    action: Action
+    target: int | None = None
+    free: int | None = None  # free node-equivalents; None when not measured
+    desired: int | None = None
+    current: int | None = None
+    pending: int = 0
+    nodes: int | None = None  # nodes of the pool
+    eligible: int | None = None  # nodes that could count as headroom
+    occurrences: tuple[Occurrence, ...] = ()  # the active calendar occurrences naming the pool
+    stage: Stage | None = None
+    error: str | None = None
+    event_error: str | None = None  # scaled, but the Kubernetes Event could not be created
+
+    @property
+    def events(self) -> tuple[str, ...]:
+        """The titles of the occurrences."""
+        return tuple(o.summary for o in self.occurrences)
+
+    @property
+    def direction(self) -> Direction | None:
+        if self.desired is None or self.current is None or self.desired == self.current:
+            return None
+        return Direction.UP if self.desired > self.current else Direction.DOWN
+
+    def log_line(self) -> str:
+        events = "; ".join(self.events).replace('"', "'")
+        line = (
+            f"pool={self.pool} target={_show(self.target)} free={_show(self.free)} "
+            f'desired={_show(self.desired)} current={_show(self.current)} events="{events}" '
+            f"pending={self.pending} action={self.action}"
+        )
+        if self.occurrences:
+            ids = "; ".join(identity(o) for o in self.occurrences).replace('"', "'")
+            line += f' event_ids="{ids}"'
+        if self.error:
+            line += f' stage={self.stage} error="{self.error}"'
+        return line
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    at: datetime
+    dry_run: bool
+    pools: tuple[PoolDecision, ...]
+
+    def errors(self) -> list[PoolDecision]:
+        return [d for d in self.pools if d.error or d.event_error]
+
+
+def identity(occurrence: Occurrence) -> str:
+    """Tells two occurrences with one title apart: calendar/UID@start (UTC)."""
+    start = occurrence.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+    uid = "".join(c if c.isprintable() else "?" for c in occurrence.uid)
+    return f"{occurrence.calendar}/{uid}@{start}"
+
+
+def event_message(decision: PoolDecision) -> str:
+    """The Kubernetes Event text: the change, the numbers behind it and the calendar events."""
+    if decision.occurrences:
+        reason = "for: " + "; ".join(
+            f"{o.summary} ({identity(o)})" for o in decision.occurrences
+        )
+    else:
+        reason = "no active calendar event"
+    return (
+        f"Scaled placeholders of pool {decision.pool} from {decision.current} to "
+        f"{decision.desired} (calendar target {decision.target}, free node-equivalents "
+        f"{_show(decision.free)}) {reason}"
+    )
+
+
+def _show(value: int | None) -> str:
+    return "-" if value is None else str(value)
