@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from .calendar import CalendarError, ParsedCalendar, parse_calendar
-from .model import Plan, Problem
+from .model import Plan, Problem, ProblemKind
 from .planning import CalendarView, plan
 from .settings import CalendarSource, Settings
 
@@ -170,7 +170,7 @@ class CalendarBook:
         started = time.monotonic()
         try:
             fetched = self._fetch(state.source, self.settings, state.fetched)
-            state.last_result = self._accept(state, fetched)
+            state.last_result = self._accept(state, fetched, now)
             state.last_success, state.last_error = now, None
         except FeedError as error:
             state.last_result, state.last_error = error.result, str(error)
@@ -181,7 +181,7 @@ class CalendarBook:
                    redact(state.source.url), state.last_result, time.monotonic() - started,
                    f" error={state.last_error!r}" if state.last_error else "")
 
-    def _accept(self, state: FeedState, fetched: Fetched) -> str:
+    def _accept(self, state: FeedState, fetched: Fetched, now: datetime) -> str:
         if fetched.content is None:
             return "not-modified"
         digest = hashlib.sha256(fetched.content).hexdigest()
@@ -191,6 +191,7 @@ class CalendarBook:
         calendar = parse_calendar(
             fetched.content, name=state.name, pools=list(self.settings.pools),
             source_zone=state.source.timezone, default_zone=self.settings.timezone,
+            window=(now - timedelta(days=1), now + timedelta(days=15)),
         )
         state.calendar, state.fetched, state.digest = calendar, fetched, digest
         return "ok"
@@ -206,10 +207,11 @@ class CalendarBook:
             kept = "" if age is None else f"; using the copy from {age:.0f}s ago"
             if not state.usable(now, max_staleness):
                 kept = "; no usable copy, its pools are left as they are"
-            problems.append(Problem("feed-error", f"{state.last_error}{kept}", state.name))
+            problems.append(Problem(ProblemKind.FEED_ERROR, f"{state.last_error}{kept}",
+                                    state.name))
         elif state.calendar is not None and not state.usable(now, max_staleness):
-            problems.append(Problem("feed-stale", "last good copy is older than maxStaleness; "
-                                    "its pools are left as they are", state.name))
+            problems.append(Problem(ProblemKind.FEED_STALE, "last good copy is older than "
+                                    "maxStaleness; its pools are left as they are", state.name))
         calendar = state.calendar if state.usable(now, max_staleness) else None
         if calendar is not None:
             problems.extend(calendar.warnings)

@@ -5,21 +5,45 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class ProblemKind(StrEnum):
+    """The fixed vocabulary of problem kinds (a metric label: keep it small)."""
+
+    BAD_VALUE = "bad-value"  # a pool line whose number is not a whole number >= 0
+    UNKNOWN_POOL = "unknown-pool"  # WORD: NUMBER where WORD is no pool
+    BAD_LEAD = "bad-lead"  # a lead: line that is no duration, or too long
+    DUPLICATE = "duplicate"  # a pool named twice in one description
+    BAD_TEXT = "bad-text"  # a description over the size cap (read truncated)
+    CLAMPED = "clamped"  # more requested than maxReplicas
+    NOT_ALLOWED = "not-allowed"  # a calendar names a pool outside its allow-list
+    FEED_ERROR = "feed-error"  # the feed could not be fetched or read at all
+    FEED_STALE = "feed-stale"  # the last good copy is older than maxStaleness
+    CALENDAR_ERROR = "calendar-error"  # feed-level: unknown X-WR-TIMEZONE, no DTSTART, ...
+    BAD_COMPONENT = "bad-component"  # a component (event, zone, alarm) that cannot be read
+    BAD_RULE = "bad-rule"  # an unreadable or refused recurrence: DTSTART only
+    OVER_LIMIT = "over-limit"  # an expansion limit or the time budget was reached
+    BAD_TIME = "bad-time"  # DTEND before DTSTART, a duration that overflows
+    UNKNOWN_ZONE = "unknown-zone"  # a TZID that names no zone: read in the calendar's zone
+    DUPLICATE_UID = "duplicate-uid"  # events sharing a UID without RECURRENCE-ID
 
 
 @dataclass(frozen=True)
 class Problem:
     """Something wrong in the input, reported (log, metric, plan output), never raised.
 
-    kind is one of a small fixed set (it is a metric label): bad-value, unknown-pool,
-    bad-lead, duplicate, clamped, not-allowed, feed-error, feed-stale, calendar-error.
+    ``kind`` is a ProblemKind (a plain string of that vocabulary is converted).
     """
 
-    kind: str
+    kind: ProblemKind
     message: str
     calendar: str | None = None
     event: str | None = None
     start: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", ProblemKind(self.kind))
 
     def as_dict(self) -> dict[str, str | None]:
         return {

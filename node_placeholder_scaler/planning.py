@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from .calendar import ParsedCalendar
 from .descriptions import MAX_EVENT_LEAD
-from .model import Occurrence, Plan, PoolTarget, Problem
+from .model import Occurrence, Plan, PoolTarget, Problem, ProblemKind
 from .settings import CalendarSource, PoolSettings, Settings
 
 NEXT_EVENT_HORIZON = timedelta(days=7)
@@ -106,7 +106,7 @@ def _requests(
         for pool, count in occurrence.requests.items():
             if allowed is not None and pool not in allowed:
                 problems.append(Problem(
-                    "not-allowed",
+                    ProblemKind.NOT_ALLOWED,
                     f"calendar {occurrence.calendar!r} may not request pool {pool!r}; ignored",
                     occurrence.calendar, occurrence.summary, occurrence.start,
                 ))
@@ -155,7 +155,7 @@ def _target(
         return PoolTarget(name, requested, requested, False, occurrences), None
     events = ", ".join(o.summary for o in occurrences)
     problem = Problem(
-        "clamped",
+        ProblemKind.CLAMPED,
         f"pool {name!r}: {requested} requested by {events}; clamped to maxReplicas "
         f"{pool.max_replicas}",
     )

@@ -35,11 +35,12 @@ def test_any_description_lines(lines: list[str]) -> None:
 
 
 def _plan_on(data: bytes) -> None:
+    start = datetime(2026, 3, 1, tzinfo=UTC)
     try:
-        calendar = parse_calendar(data, name="x", pools=["user"])
+        calendar = parse_calendar(data, name="x", pools=["user"],
+                                  window=(start, start + timedelta(days=30)))
     except CalendarError:
         return
-    start = datetime(2026, 3, 1, tzinfo=UTC)
     for occurrence in calendar.occurrences(start, start + timedelta(days=30)):
         assert occurrence.start.tzinfo is not None and occurrence.end >= occurrence.start
     calendar.problems()
