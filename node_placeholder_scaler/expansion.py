@@ -27,7 +27,6 @@ from .model import Occurrence, Problem, ProblemKind
 from .timezones import short
 
 
-
 @dataclass(frozen=True)
 class Limits:
     """Hard limits of one feed's parse and expansion (published in the README)."""

@@ -74,7 +74,7 @@ def cases() -> list[Case]:
         _case("user: 5000 digits", [event(f"DESCRIPTION:user: {digits}")], {"bad-value"}, 0),
         _case("lead: overflowing duration",
               [event("DESCRIPTION:user: 1\\nlead: 99999999999999999999d")], {"bad-lead"}, 1),
-        _case("user：3 (full-width colon)", [event("DESCRIPTION:user：3")], set(), 3),
+        _case("user\uff1a3 (full-width colon)", [event("DESCRIPTION:user\uff1a3")], set(), 3),
         _case("zero-width joiner in user", [event("DESCRIPTION:us\u200der: 2")], set(), 2),
         _case("RRULE FREQ=SECONDLY", [event("RRULE:FREQ=SECONDLY", "DESCRIPTION:user: 1")],
               {"bad-rule"}, 1),
