@@ -113,9 +113,9 @@ class Controller:
         seconds = time.monotonic() - started
         requests, size = self.api.usage()
         self.metrics.observe_round(result, seconds, self.clock())
-        self.metrics.observe_api(requests - requests_before, size - bytes_before)
         api_ok = self.api.answered() > answered_before or self._check_api()
-        self.health.round_done(self.clock(), api_ok=api_ok, feeds_ok=all(f.ok for f in feeds))
+        self.metrics.observe_api(requests - requests_before, size - bytes_before, up=api_ok)
+        self.health.round_done(self.clock())
         logger.debug(
             "round done in %.3fs: %s API requests, %s bytes",
             seconds,

@@ -104,6 +104,11 @@ class Metrics:
         self.api_bytes = Counter(
             f"{PREFIX}api_response_bytes", "Kubernetes API bytes read", registry=reg
         )
+        self.api_up = Gauge(
+            f"{PREFIX}api_up",
+            "1 when the Kubernetes API answered during the last round",
+            registry=reg,
+        )
         self._kinds: set[str] = set()
         self._attempts: dict[str, tuple[datetime | None, str]] = {}
 
@@ -161,9 +166,10 @@ class Metrics:
     def count_fetch(self, calendar: str, result: str) -> None:
         self.fetches.labels(calendar, result).inc()
 
-    def observe_api(self, requests: int, size: int) -> None:
+    def observe_api(self, requests: int, size: int, *, up: bool) -> None:
         self.api_requests.inc(requests)
         self.api_bytes.inc(size)
+        self.api_up.set(1 if up else 0)
 
     def initialise(self, pools: Sequence[str], calendars: Sequence[str]) -> None:
         """Create the labelled series up front so dashboards see zeros, not gaps."""

@@ -35,10 +35,16 @@ class _Request:
     active_from: datetime
 
 
-def lead_for(occurrence: Occurrence, pool: PoolSettings, settings: Settings) -> timedelta:
+def lead_for(occurrence: Occurrence, pool: PoolSettings | None, settings: Settings) -> timedelta:
+    """The event's ``lead:``, else the pool's leadTime, else the global one (``0s`` is a lead).
+
+    ``pool`` None: the lead of an occurrence as a whole (when its problems start to show).
+    """
     if occurrence.lead is not None:
         return occurrence.lead
-    return pool.lead_time if pool.lead_time is not None else settings.lead_time
+    if pool is not None and pool.lead_time is not None:
+        return pool.lead_time
+    return settings.lead_time
 
 
 def plan(views: Sequence[CalendarView], settings: Settings, at: datetime) -> Plan:
@@ -102,7 +108,7 @@ def _requests(
     for occurrence in occurrences:
         allowed = sources[occurrence.calendar].pools
         problems = list(occurrence.problems)
-        opens = occurrence.start - (occurrence.lead or settings.lead_time)
+        opens = occurrence.start - lead_for(occurrence, None, settings)
         for pool, count in occurrence.requests.items():
             if allowed is not None and pool not in allowed:
                 problems.append(Problem(

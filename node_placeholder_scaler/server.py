@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+POLL_SECONDS = 0.05  # how soon serve_forever notices stop(); a select() call each time
 
 
 def utc_now() -> datetime:
@@ -22,19 +23,21 @@ def utc_now() -> datetime:
 
 @dataclass
 class Health:
-    """What the probes report; the loop updates it after every round (thread-safe)."""
+    """What the probes report; the loop updates it after every round (thread-safe).
+
+    Both probes depend only on this process: the controller started and completes rounds.
+    Feed and API health are in the metrics, ``plan``/``validate`` and Events, never here, so
+    an outage of a calendar server or of the API cannot fail a rollout or restart the pod.
+    """
 
     interval: timedelta
     started: datetime
     last_round: datetime | None = None
-    api_ok: bool = False
-    feeds_ok: bool = False
-    config_loaded: bool = True
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def round_done(self, at: datetime, *, api_ok: bool, feeds_ok: bool) -> None:
+    def round_done(self, at: datetime) -> None:
         with self._lock:
-            self.last_round, self.api_ok, self.feeds_ok = at, api_ok, feeds_ok
+            self.last_round = at
 
     def healthy(self, now: datetime) -> tuple[bool, str]:
         """A round was made within three intervals (counted from the start before the first)."""
@@ -45,15 +48,16 @@ class Health:
         what = "last round" if self.last_round else "started, no round yet,"
         return ok, f"{what} {age.total_seconds():.0f}s ago"
 
-    def ready(self) -> tuple[bool, str]:
+    def ready(self, now: datetime) -> tuple[bool, str]:
+        """Started and completing rounds: a round finished, the last within three intervals."""
         with self._lock:
-            checks = {
-                "config": self.config_loaded,
-                "api": self.api_ok,
-                "feeds": self.feeds_ok,
-            }
-        failing = [name for name, ok in checks.items() if not ok]
-        return not failing, "ok" if not failing else "not ready: " + ", ".join(failing)
+            last = self.last_round
+        if last is None:
+            return False, "not ready: started, no round completed yet"
+        age = (now - last).total_seconds()
+        if now - last > 3 * self.interval:
+            return False, f"not ready: last round {age:.0f}s ago"
+        return True, f"ok: last round {age:.0f}s ago"
 
 
 class Server:
@@ -71,7 +75,12 @@ class Server:
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": POLL_SECONDS},
+            name="http",
+            daemon=True,
+        )
 
     def start(self) -> Server:
         self.thread.start()
@@ -81,6 +90,7 @@ class Server:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+        self.thread.join(timeout=5)
 
 
 def _handler(
@@ -95,7 +105,7 @@ def _handler(
                 ok, text = health.healthy(clock())
                 self._send(200 if ok else 503, (text + "\n").encode(), "text/plain")
             elif path == "/readyz":
-                ok, text = health.ready()
+                ok, text = health.ready(clock())
                 self._send(200 if ok else 503, (text + "\n").encode(), "text/plain")
             else:
                 self._send(404, b"not found\n", "text/plain")

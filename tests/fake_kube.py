@@ -88,6 +88,7 @@ class FakeCluster:
     calls: list[tuple[str, str]] = field(default_factory=list)
     scales: list[tuple[str, int]] = field(default_factory=list)
     events: list[tuple[str, str, str]] = field(default_factory=list)  # deployment, reason, message
+    answers: int = 0  # calls that got an answer (any status), as kube.Kube counts them
 
     def fail(self, method: str, key: str, status: int | None, reason: str = "boom") -> None:
         """Make ``method`` fail for ``key`` (a deployment, node or selector value)."""
@@ -96,8 +97,20 @@ class FakeCluster:
     def _enter(self, method: str, key: str) -> None:
         self.calls.append((method, key))
         error = self.failures.get((method, key))
+        self.answers += error is None or error.status is not None
         if error is not None:
             raise error
+
+    # The API usage probe (kube.Kube is both the Cluster and the probe): every call above is
+    # one request of 100 bytes.
+    def usage(self) -> tuple[int, int]:
+        return len(self.calls), 100 * len(self.calls)
+
+    def answered(self) -> int:
+        return self.answers
+
+    def check(self) -> None:
+        self._enter("check", "")
 
     def read_placeholders(self, namespace: str, deployment: str) -> Placeholders:
         self._enter("read_placeholders", deployment)

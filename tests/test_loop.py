@@ -1,4 +1,4 @@
-"""loop.py and server.py: a round with fakes, probes over real HTTP, --once and stopping."""
+"""loop.py and server.py: rounds against the fake cluster, probes over real HTTP, stopping."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ class FakePlanner:
     ok: bool = True
     refreshed: list[datetime] = field(default_factory=list)
     fail_refresh: bool = False
+    fail_plan: bool = False
 
     def refresh(self, now: datetime) -> None:
         self.refreshed.append(now)
@@ -39,40 +40,27 @@ class FakePlanner:
             raise RuntimeError("feed layer bug")
 
     def plan(self, now: datetime) -> Plan:
+        if self.fail_plan:
+            raise RuntimeError("planner bug")
         return Plan(now, {"user": PoolTarget("user", self.target, self.target, False, ())}, (), ())
 
     def feeds(self, now: datetime) -> list[FeedStatus]:
         return [FeedStatus("c", self.ok, now, 0.0, "ok", now)]
 
 
-@dataclass
-class FakeApi:
-    requests: int = 0
-    reachable: bool = True
-
-    def usage(self) -> tuple[int, int]:
-        self.requests += 3
-        return self.requests, self.requests * 100
-
-    def answered(self) -> int:
-        return 0
-
-    def check(self) -> None:
-        if not self.reachable:
-            raise OSError("no route")
-
-
-def controller(planner=None, api=None, dry_run=False):
+def controller(planner=None, dry_run=False):
+    """A Controller on the fake cluster, which is also its API probe (as kube.Kube is)."""
     fake = FakeCluster(
         namespace="np",
         deployments={"placeholder-user": FakeDeployment(0, Resources(3500, 14 * GI))},
     )
     metrics = Metrics(CollectorRegistry())
+    metrics.initialise(["user"], ["c"])
     health = Health(SETTINGS.interval, T0)
     return Controller(
         SETTINGS,
         fake,
-        api or FakeApi(),
+        fake,
         planner or FakePlanner(),
         metrics,
         health,
@@ -82,27 +70,56 @@ def controller(planner=None, api=None, dry_run=False):
     ), fake
 
 
-def test_round_reconciles_and_updates_health_and_metrics():
+def sample(ctl: Controller, name: str, **labels: str) -> float | None:
+    return ctl.metrics.registry.get_sample_value(name, labels)
+
+
+def test_round_reconciles_and_counts_the_api_requests_it_made():
     ctl, fake = controller()
     result = ctl.round()
     assert result is not None and fake.scales == [("placeholder-user", 2)]
-    assert ctl.health.last_round == T0 and ctl.health.ready() == (True, "ok")
-    reg = ctl.metrics.registry
-    assert reg.get_sample_value("node_placeholder_desired_replicas", {"pool": "user"}) == 2
-    assert reg.get_sample_value("node_placeholder_api_requests_total") == 3
+    assert ctl.health.last_round == T0 and ctl.health.ready(T0)[0]
+    assert sample(ctl, "node_placeholder_desired_replicas", pool="user") == 2
+    assert [method for method, _ in fake.calls] == [
+        "read_placeholders", "list_nodes", "scale", "record_event"
+    ]
+    assert sample(ctl, "node_placeholder_api_requests_total") == 4
+    assert sample(ctl, "node_placeholder_api_response_bytes_total") == 400
+    assert sample(ctl, "node_placeholder_api_up") == 1
+    ctl.round()  # unchanged now: it reads the Deployment and the nodes, nothing else
+    assert [method for method, _ in fake.calls[4:]] == ["read_placeholders", "list_nodes"]
+    assert sample(ctl, "node_placeholder_api_requests_total") == 6
 
 
-def test_round_survives_a_failing_feed_layer_and_reports_unready():
-    ctl, fake = controller(FakePlanner(fail_refresh=True, ok=False), FakeApi(reachable=False))
+def test_round_survives_a_failing_feed_layer():
+    ctl, fake = controller(FakePlanner(fail_refresh=True, ok=False))
     assert ctl.round() is not None
     assert fake.scales == [("placeholder-user", 2)]
-    assert ctl.health.ready() == (False, "not ready: api, feeds")
-    assert (
-        ctl.metrics.registry.get_sample_value(
-            "node_placeholder_errors_total", {"stage": "feeds", "pool": ""}
-        )
-        == 1
-    )
+    assert sample(ctl, "node_placeholder_errors_total", stage="feeds", pool="") == 1
+    assert sample(ctl, "node_placeholder_feed_up", calendar="c") == 0
+
+
+def test_feed_and_api_outages_stay_out_of_readiness():
+    """A calendar server or the API down shows in the metrics, not in /readyz: the pod stays
+    ready while rounds complete (a rollout must not fail on someone else's outage)."""
+    ctl, fake = controller(FakePlanner(fail_refresh=True, ok=False))
+    fake.fail("read_placeholders", "placeholder-user", None, "connection refused")
+    fake.fail("check", "", None, "connection refused")
+    result = ctl.round()
+    assert result is not None and result.pools[0].stage == "deployment"
+    assert [method for method, _ in fake.calls] == ["read_placeholders", "check"]
+    assert ctl.health.ready(T0) == (True, "ok: last round 0s ago")
+    assert ctl.health.healthy(T0)[0]
+    assert sample(ctl, "node_placeholder_api_up") == 0
+    assert sample(ctl, "node_placeholder_feed_up", calendar="c") == 0
+    assert sample(ctl, "node_placeholder_errors_total", stage="deployment", pool="user") == 1
+
+
+def test_a_round_that_fails_is_not_a_completed_round():
+    ctl, _ = controller(FakePlanner(fail_plan=True))
+    assert ctl.round() is None
+    assert ctl.health.ready(T0) == (False, "not ready: started, no round completed yet")
+    assert sample(ctl, "node_placeholder_errors_total", stage="round", pool="") == 1
 
 
 def test_once_makes_one_round_and_stop_ends_the_loop():
@@ -122,29 +139,42 @@ def test_health_windows():
     health = Health(timedelta(seconds=30), T0)
     assert health.healthy(T0 + timedelta(seconds=60))[0]
     assert not health.healthy(T0 + timedelta(seconds=91))[0]
-    health.round_done(T0 + timedelta(seconds=80), api_ok=True, feeds_ok=True)
+    assert not health.ready(T0 + timedelta(seconds=60))[0]  # started, no round yet
+    health.round_done(T0 + timedelta(seconds=80))
     assert health.healthy(T0 + timedelta(seconds=160))[0]
+    assert health.ready(T0 + timedelta(seconds=170)) == (True, "ok: last round 90s ago")
+    assert health.ready(T0 + timedelta(seconds=171)) == (False, "not ready: last round 91s ago")
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
 
 
 def test_server_serves_metrics_and_probes():
     metrics = Metrics(CollectorRegistry())
     metrics.initialise(["user"], ["c"])
     health = Health(timedelta(seconds=30), T0)
-    server = Server(0, metrics.registry, health, lambda: T0, host="127.0.0.1").start()
+    now = [T0]
+    server = Server(0, metrics.registry, health, lambda: now[0], host="127.0.0.1").start()
     base = f"http://127.0.0.1:{server.port}"
     try:
-        body = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
-        assert "node_placeholder_scale_patches_total" in body
-        assert urllib.request.urlopen(f"{base}/healthz", timeout=5).status == 200
-        try:
-            urllib.request.urlopen(f"{base}/readyz", timeout=5)
-            raise AssertionError("expected 503")
-        except urllib.error.HTTPError as error:
-            assert error.code == 503
-        health.round_done(T0, api_ok=True, feeds_ok=True)
-        assert urllib.request.urlopen(f"{base}/readyz", timeout=5).status == 200
+        status, body = get(f"{base}/metrics")
+        assert status == 200 and "node_placeholder_scale_patches_total" in body
+        assert get(f"{base}/healthz") == (200, "started, no round yet, 0s ago\n")
+        assert get(f"{base}/readyz") == (503, "not ready: started, no round completed yet\n")
+        health.round_done(T0)
+        assert get(f"{base}/readyz") == (200, "ok: last round 0s ago\n")
+        now[0] = T0 + timedelta(seconds=91)  # rounds stopped completing
+        assert get(f"{base}/readyz") == (503, "not ready: last round 91s ago\n")
+        assert get(f"{base}/healthz") == (503, "last round 91s ago\n")
+        assert get(f"{base}/nope")[0] == 404
     finally:
         server.stop()
+    assert not server.thread.is_alive()
 
 
 def test_book_planner_adapts_the_calendar_book(tmp_path):

@@ -174,9 +174,6 @@ class Kube:
         )
         return [kubejson.node(item) for item in body["items"]]
 
-    def read_node(self, name: str) -> NodeInfo:
-        return kubejson.node(self._call(f"get node {name}", self.core.read_node, name))
-
     def pods_on_node(self, node: str) -> list[PodInfo]:
         """The non-terminated pods bound to a node."""
         body = self._call(
