@@ -14,7 +14,7 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from .decisions import POOL_STAGES, ROUND_STAGES, Action, Direction, RoundResult, Stage
-from .model import Plan
+from .model import Plan, ProblemKind
 
 PREFIX = "node_placeholder_"
 # What feeds.CalendarBook records as a feed's last result after an attempt.
@@ -109,7 +109,6 @@ class Metrics:
             "1 when the Kubernetes API answered during the last round",
             registry=reg,
         )
-        self._kinds: set[str] = set()
         self._attempts: dict[str, tuple[datetime | None, str]] = {}
 
     def observe_plan(self, plan: Plan) -> None:
@@ -121,12 +120,11 @@ class Metrics:
                 _remove(self.next_start, name)
             else:
                 self.next_start.labels(name).set(start.timestamp())
-        counts: dict[str, int] = {}
+        counts = dict.fromkeys(ProblemKind, 0)
         for problem in plan.problems:
-            counts[problem.kind] = counts.get(problem.kind, 0) + 1
-        self._kinds |= set(counts)
-        for kind in self._kinds:
-            self.problems.labels(kind).set(counts.get(kind, 0))
+            counts[problem.kind] += 1
+        for kind, count in counts.items():
+            self.problems.labels(kind).set(count)
 
     def observe_round(self, result: RoundResult, seconds: float, now: datetime) -> None:
         self.duration.observe(seconds)
@@ -173,6 +171,8 @@ class Metrics:
 
     def initialise(self, pools: Sequence[str], calendars: Sequence[str]) -> None:
         """Create the labelled series up front so dashboards see zeros, not gaps."""
+        for kind in ProblemKind:
+            self.problems.labels(kind)
         for stage in ROUND_STAGES:
             self.errors.labels(stage, "")
         for pool in pools:

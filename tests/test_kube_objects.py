@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -115,27 +115,23 @@ def test_placeholders_from_deployment():
     assert holders.tolerations == (Toleration("nvidia.com/gpu", "Exists"),)
 
 
-def test_event_body():
+def test_event_is_about_the_deployment_and_fits_the_api_limits():
+    """What `kubectl describe deployment` relies on: the Event names the Deployment (by UID, so
+    a recreated Deployment does not inherit it), its message fits the API's 1024 characters,
+    its times are the round's (the real API server accepts it: tests/cluster)."""
     holders = Placeholders("np", "placeholder-user", "u1", 0, "app=x", Resources(), ())
-    now = datetime(2026, 11, 23, 9, 0, 5, tzinfo=UTC)
-    assert objects.event(holders, "PlaceholdersScaled", "x" * 2000, now) == {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"generateName": "placeholder-user.", "namespace": "np"},
-        "involvedObject": {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "name": "placeholder-user",
-            "namespace": "np",
-            "uid": "u1",
-        },
-        "reason": "PlaceholdersScaled",
-        "message": "x" * 1021 + "...",
-        "type": "Normal",
-        "source": {"component": "node-placeholder-scaler"},
-        "reportingComponent": "node-placeholder-scaler",
-        "reportingInstance": "node-placeholder-scaler",
-        "firstTimestamp": "2026-11-23T09:00:05Z",
-        "lastTimestamp": "2026-11-23T09:00:05Z",
-        "count": 1,
-    }
+    now = datetime(2026, 11, 23, 10, 0, 5, tzinfo=timezone(timedelta(hours=1)))
+    body = objects.event(holders, "PlaceholdersScaled", "x" * 2000, now)
+    about = body["involvedObject"]
+    assert (about["kind"], about["name"], about["namespace"], about["uid"]) == (
+        "Deployment", "placeholder-user", "np", "u1"
+    )
+    assert body["metadata"]["namespace"] == "np"  # an Event lives beside its object
+    assert (body["reason"], body["type"]) == ("PlaceholdersScaled", "Normal")
+    assert len(body["message"]) == 1024 and body["message"].endswith("...")
+    assert body["firstTimestamp"] == body["lastTimestamp"] == "2026-11-23T09:00:05Z"
+    short = objects.event(holders, "PlaceholdersScaled", "Scaled 0 to 2", now)
+    assert short["message"] == "Scaled 0 to 2"
+    # the API server names each Event, so two Events of one round never clash
+    assert "name" not in short["metadata"]
+    assert short["metadata"]["generateName"].startswith("placeholder-user.")

@@ -20,7 +20,7 @@ from node_placeholder_scaler.decisions import (
 )
 from node_placeholder_scaler.feeds import CalendarBook
 from node_placeholder_scaler.metrics import FETCH_RESULTS, FeedStatus, Metrics
-from node_placeholder_scaler.model import Plan, PoolTarget, Problem
+from node_placeholder_scaler.model import Plan, PoolTarget, Problem, ProblemKind
 from tests.conftest import make_settings
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -117,7 +117,7 @@ def series(registry: CollectorRegistry, name: str, label: str) -> set[str]:
     }
 
 
-def test_initialise_creates_exactly_every_stage_and_direction():
+def test_initialise_creates_exactly_every_stage_direction_and_problem_kind():
     metrics = Metrics(CollectorRegistry())
     metrics.initialise(["user", "gpu"], ["courses"])
     reg = metrics.registry
@@ -133,6 +133,9 @@ def test_initialise_creates_exactly_every_stage_and_direction():
                 reg, "node_placeholder_scale_patches_total", pool=pool, direction=direction
             ) == 0
     assert series(reg, "node_placeholder_scale_patches_total", "direction") == set(Direction)
+    assert series(reg, "node_placeholder_problems", "kind") == set(ProblemKind)
+    for kind in ProblemKind:
+        assert value(reg, "node_placeholder_problems", kind=kind) == 0
 
 
 def test_fetch_results_the_feeds_report_are_created_up_front(tmp_path):
@@ -181,6 +184,7 @@ VOCABULARIES: dict[str, set[str]] = {
     "direction": set(Direction),
     "action": set(Action),
     "result": set(FETCH_RESULTS),
+    "kind": set(ProblemKind),
 }
 
 
@@ -215,5 +219,6 @@ def test_unknown_label_values_finds_phantoms():
         'sum(rate(node_placeholder_feed_fetches_total{result=~"ok|error", job=~"$job"}[5m]))'
         ' + node_placeholder_errors_total{stage="plan", pool="user"}'
         ' + node_placeholder_scale_patches_total{direction="up"}'
+        ' + node_placeholder_problems{kind!="feed-eror"}'
     )
-    assert unknown_label_values(expr) == ["result=error", "stage=plan"]
+    assert unknown_label_values(expr) == ["result=error", "stage=plan", "kind=feed-eror"]
