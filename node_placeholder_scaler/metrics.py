@@ -37,79 +37,70 @@ class FeedStatus:
 
 
 class Metrics:
+    """Every metric of the controller; ``observe_*`` export what a round saw and decided."""
+
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
-        pool, reg = ["pool"], self.registry
-        self.target = Gauge(
-            f"{PREFIX}calendar_target", "Calendar target (warm nodes)", pool, registry=reg
+        self._pool_metrics()
+        self._feed_metrics()
+        self._round_metrics()
+        self._attempts: dict[str, tuple[datetime | None, str]] = {}
+
+    def _gauge(self, name: str, text: str, *labels: str) -> Gauge:
+        return Gauge(f"{PREFIX}{name}", text, labels, registry=self.registry)
+
+    def _counter(self, name: str, text: str, *labels: str) -> Counter:
+        return Counter(f"{PREFIX}{name}", text, labels, registry=self.registry)
+
+    def _pool_metrics(self) -> None:
+        self.target = self._gauge("calendar_target", "Calendar target (warm nodes)", "pool")
+        self.headroom = self._gauge(
+            "headroom_nodes", "Free node-equivalents in the pool", "pool"
         )
-        self.headroom = Gauge(
-            f"{PREFIX}headroom_nodes", "Free node-equivalents in the pool", pool, registry=reg
+        self.desired = self._gauge("desired_replicas", "Placeholder replicas wanted", "pool")
+        self.current = self._gauge("current_replicas", "Placeholder replicas seen", "pool")
+        self.pending = self._gauge(
+            "pending_placeholders", "Placeholder pods waiting for a node", "pool"
         )
-        self.desired = Gauge(
-            f"{PREFIX}desired_replicas", "Placeholder replicas wanted", pool, registry=reg
+        self.active = self._gauge(
+            "active_events", "Active calendar events naming the pool", "pool"
         )
-        self.current = Gauge(
-            f"{PREFIX}current_replicas", "Placeholder replicas seen", pool, registry=reg
-        )
-        self.pending = Gauge(
-            f"{PREFIX}pending_placeholders",
-            "Placeholder pods waiting for a node",
-            pool,
-            registry=reg,
-        )
-        self.active = Gauge(
-            f"{PREFIX}active_events", "Active calendar events naming the pool", pool, registry=reg
-        )
-        self.next_start = Gauge(
-            f"{PREFIX}next_event_start_timestamp_seconds",
+        self.next_start = self._gauge(
+            "next_event_start_timestamp_seconds",
             "Start (minus lead) of the next event naming the pool",
-            pool,
-            registry=reg,
+            "pool",
         )
-        self.fetches = Counter(
-            f"{PREFIX}feed_fetches", "Feed fetches by result", ["calendar", "result"], registry=reg
+        self.patches = self._counter("scale_patches", "Scale patches", "pool", "direction")
+
+    def _feed_metrics(self) -> None:
+        self.fetches = self._counter(
+            "feed_fetches", "Feed fetches by result", "calendar", "result"
         )
-        self.feed_ok = Gauge(
-            f"{PREFIX}feed_up", "1 when the feed has a usable good copy", ["calendar"], registry=reg
+        self.feed_ok = self._gauge(
+            "feed_up", "1 when the feed has a usable good copy", "calendar"
         )
-        self.last_success = Gauge(
-            f"{PREFIX}feed_last_success_timestamp_seconds",
-            "Time of the last good fetch",
-            ["calendar"],
-            registry=reg,
+        self.last_success = self._gauge(
+            "feed_last_success_timestamp_seconds", "Time of the last good fetch", "calendar"
         )
-        self.staleness = Gauge(
-            f"{PREFIX}feed_staleness_seconds", "Age of the copy in use", ["calendar"], registry=reg
+        self.staleness = self._gauge(
+            "feed_staleness_seconds", "Age of the copy in use", "calendar"
         )
-        self.problems = Gauge(
-            f"{PREFIX}problems", "Problems in the current plan by kind", ["kind"], registry=reg
-        )
+        self.problems = self._gauge("problems", "Problems in the current plan by kind", "kind")
+
+    def _round_metrics(self) -> None:
         self.duration = Histogram(
             f"{PREFIX}reconcile_duration_seconds",
             "Time of one round",
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
-            registry=reg,
+            registry=self.registry,
         )
-        self.errors = Counter(f"{PREFIX}errors", "Errors by stage", ["stage", "pool"], registry=reg)
-        self.patches = Counter(
-            f"{PREFIX}scale_patches", "Scale patches", ["pool", "direction"], registry=reg
+        self.errors = self._counter("errors", "Errors by stage", "stage", "pool")
+        self.last_round = self._gauge("last_round_timestamp_seconds", "End of the last round")
+        self.api_requests = self._counter("api_requests", "Kubernetes API requests")
+        self.api_bytes = self._counter("api_response_bytes", "Kubernetes API bytes read")
+        self.api_up = self._gauge(
+            "api_up", "1 when the Kubernetes API answered during the last round"
         )
-        self.last_round = Gauge(
-            f"{PREFIX}last_round_timestamp_seconds", "End of the last round", registry=reg
-        )
-        self.api_requests = Counter(
-            f"{PREFIX}api_requests", "Kubernetes API requests", registry=reg
-        )
-        self.api_bytes = Counter(
-            f"{PREFIX}api_response_bytes", "Kubernetes API bytes read", registry=reg
-        )
-        self.api_up = Gauge(
-            f"{PREFIX}api_up",
-            "1 when the Kubernetes API answered during the last round",
-            registry=reg,
-        )
-        self._attempts: dict[str, tuple[datetime | None, str]] = {}
 
     def observe_plan(self, plan: Plan) -> None:
         for name, target in plan.pools.items():
