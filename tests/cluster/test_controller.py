@@ -280,6 +280,7 @@ def test_scale_up_at_the_event_with_lead_and_down_after(env: Env) -> None:
     assert "pool=user target=2 free=0 desired=2 current=0" in done.stderr
     messages = wait_for("the scale Event", env.scale_events, timeout=10)
     assert "from 0 to 2" in messages[0] and "Data 8 final" in messages[0]
+    assert f"Data 8 final (courses/event-0@nps@{start:%Y-%m-%dT%H:%M}Z)" in messages[0]
 
     past = now_utc() - timedelta(hours=2)
     (env.tmp / "calendar.ics").write_text(
