@@ -1,225 +1,266 @@
-"""Fetching feeds: the only module that does HTTP for calendars.
+"""Every configured feed, refreshed off the reconcile round, and the plan they give.
 
-Timeouts, a size cap, conditional GET (ETag / Last-Modified), content hashing so an
-unchanged feed is never parsed twice, and a last good copy used up to maxStaleness.
-A feed URL is a secret: only ``redact(url)`` is ever logged or printed.
+A refresh (fetch + parse + expand) runs in a bounded worker process (worker.py); the book keeps
+each feed's last good copy: the parsed calendar expanded over a window, and the feed's bytes
+(zlib) to re-expand without a fetch when the window no longer covers the planning horizon.
+``FeedRefresher`` drives the book from a background thread on calendarRefreshInterval; a round
+only reads ``views``/``plan``/``statuses`` and never waits on a feed server. ``load_once`` is the
+same bounded path for `plan` and `validate`. A feed URL is a secret: only ``redact(url)`` is
+ever logged or printed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
-import requests
-
-from .calendar import CalendarError, ParsedCalendar, parse_calendar
+from .calendar import ParsedCalendar
+from .descriptions import MAX_EVENT_LEAD
+from .feedtypes import FeedStatus, FetchResult
 from .model import Plan, Problem, ProblemKind
-from .planning import CalendarView, plan
+from .planning import NEXT_EVENT_HORIZON, CalendarView, plan
 from .settings import CalendarSource, Settings
+from .urls import printable, redact
+from .worker import Job, Outcome, Runner, run_bounded
 
 logger = logging.getLogger(__name__)
-# urllib3 logs every request line, secret path included, at DEBUG: keep it quieter.
-logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO)
-USER_AGENT = "node-placeholder-scaler (+calendar pre-warming)"
+
+# Until the settings table has keys for them (house): the worker's bounds.
+PARSE_BUDGET = timedelta(seconds=40)  # parse + expand (the engine's own budget is 20 s)
+WORKER_MEMORY_BYTES = 192 * 1024 * 1024  # the worker's address-space cap (RLIMIT_AS)
+BEHIND = timedelta(days=1)  # an expansion starts this long before now
+AHEAD = timedelta(days=14)  # ... and runs this long past the planning horizon
+TICK = 10.0  # the refresher looks at least this often (seconds) for due feeds
 
 
-class FeedError(Exception):
-    """A fetch that failed; ``result`` is a short metric label."""
+def horizon(settings: Settings) -> timedelta:
+    """How far past ``now`` a plan looks at occurrences (leads and the next-event gauge)."""
+    return max(settings.max_lead(), MAX_EVENT_LEAD) + NEXT_EVENT_HORIZON
 
-    def __init__(self, result: str, message: str) -> None:
-        super().__init__(message)
-        self.result = result
+
+def expansion_window(settings: Settings, first: datetime, last: datetime
+                     ) -> tuple[datetime, datetime]:
+    """The window to expand so that plans at any instant in [first, last] are complete."""
+    return first - BEHIND, last + horizon(settings) + AHEAD
 
 
 @dataclass(frozen=True)
-class Fetched:
-    """Bytes of a feed, or None when the server said it has not changed."""
+class GoodCopy:
+    """A feed's last good content: parsed, and its bytes (zlib) to re-expand."""
 
-    content: bytes | None
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-def redact(url: str) -> str:
-    """scheme://host/… : enough to tell feeds apart, never the secret path or query."""
-    parts = urlsplit(url)
-    if parts.scheme in ("http", "https", "webcal", "webcals"):
-        tail = parts.path.rstrip("/").rsplit("/", 1)[-1]
-        shown = tail if tail.endswith(".ics") and len(tail) <= 20 else "…"
-        return f"{parts.scheme}://{parts.hostname or '?'}/…/{shown}"
-    return f"file://…/{Path(unquote(parts.path) if parts.scheme == 'file' else url).name}"
+    calendar: ParsedCalendar
+    packed: bytes
+    etag: str | None
+    last_modified: str | None
+    digest: str | None
+    success: datetime
 
 
-def fetch(source: CalendarSource, settings: Settings, previous: Fetched | None) -> Fetched:
-    """Fetch one feed (HTTP(S), webcal, file:// or a path); raise FeedError on failure."""
-    parts = urlsplit(source.url)
-    if parts.scheme in ("http", "https", "webcal", "webcals"):
-        url = source.url
-        if parts.scheme.startswith("webcal"):  # webcal:// is https:// for calendar apps
-            url = "https" + source.url[len(parts.scheme):]
-        return _fetch_http(url, settings, previous)
-    path = Path(unquote(parts.path) if parts.scheme == "file" else source.url)
-    if not path.is_absolute() and (Path(source.base_dir) / path).exists():
-        path = Path(source.base_dir) / path  # relative to the config file first, then cwd
-    return _read_file(path, settings.max_feed_bytes)
-
-
-def _fetch_http(url: str, settings: Settings, previous: Fetched | None) -> Fetched:
-    headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"}
-    if previous is not None and previous.etag:
-        headers["If-None-Match"] = previous.etag
-    if previous is not None and previous.last_modified:
-        headers["If-Modified-Since"] = previous.last_modified
-    timeout = settings.feed_timeout.total_seconds()
-    deadline = time.monotonic() + timeout
-    try:
-        with requests.get(url, headers=headers, timeout=(min(10.0, timeout), timeout),
-                          stream=True) as response:
-            if response.status_code == 304:
-                return Fetched(None, previous.etag if previous else None,
-                               previous.last_modified if previous else None)
-            if response.status_code != 200:
-                raise FeedError("http-error", f"HTTP {response.status_code} {response.reason}")
-            body = _read_capped(response.iter_content(65536), settings.max_feed_bytes, deadline)
-            return Fetched(body, response.headers.get("ETag"),
-                           response.headers.get("Last-Modified"))
-    except requests.Timeout:
-        raise FeedError("timeout", f"no answer within {timeout:g}s") from None
-    except requests.RequestException as error:
-        raise FeedError("network-error", f"{type(error).__name__}") from None
-
-
-def _read_capped(chunks: Iterable[bytes], limit: int, deadline: float) -> bytes:
-    body = bytearray()
-    for chunk in chunks:
-        body.extend(chunk)
-        if len(body) > limit:
-            raise FeedError("too-large", f"feed larger than the cap of {limit} bytes")
-        if time.monotonic() > deadline:
-            raise FeedError("timeout", "the feed took longer than feedTimeout to download")
-    return bytes(body)
-
-
-def _read_file(path: Path, limit: int) -> Fetched:
-    try:
-        with path.open("rb") as handle:
-            body = handle.read(limit + 1)
-    except OSError as error:
-        raise FeedError("file-error", f"cannot read file: {error.strerror or error}") from None
-    if len(body) > limit:
-        raise FeedError("too-large", f"feed larger than the cap of {limit} bytes")
-    return Fetched(body)
-
-
-@dataclass
-class FeedState:
-    """What we know of one feed (mutable: owned by CalendarBook)."""
+@dataclass(frozen=True)
+class Feed:
+    """What the book knows of one feed (replaced whole on every change)."""
 
     source: CalendarSource
-    calendar: ParsedCalendar | None = None
-    fetched: Fetched | None = None
-    digest: str | None = None
+    copy: GoodCopy | None = None
     last_attempt: datetime | None = None
-    last_success: datetime | None = None
     last_result: str = "never"
     last_error: str | None = None
-
-    @property
-    def name(self) -> str:
-        return self.source.name
-
-    def staleness(self, now: datetime) -> float | None:
-        return None if self.last_success is None else (now - self.last_success).total_seconds()
+    seconds: float | None = None
 
     def usable(self, now: datetime, max_staleness: timedelta) -> bool:
-        return self.calendar is not None and self.last_success is not None and (
-            now - self.last_success <= max_staleness)
+        return self.copy is not None and now - self.copy.success <= max_staleness
 
-
-Fetcher = Callable[[CalendarSource, Settings, Fetched | None], Fetched]
+    def status(self, now: datetime, max_staleness: timedelta) -> FeedStatus:
+        success = self.copy.success if self.copy else None
+        return FeedStatus(
+            name=self.source.name, ok=self.usable(now, max_staleness), last_success=success,
+            staleness_seconds=None if success is None else (now - success).total_seconds(),
+            last_result=self.last_result, last_attempt=self.last_attempt,
+            last_error=self.last_error,
+            event_count=self.copy.calendar.event_count if self.copy else 0, seconds=self.seconds)
 
 
 class CalendarBook:
-    """Every configured feed, refreshed when due, and the plan they give."""
+    """The feeds' states; ``refresh`` runs the due refreshes one after another (one worker
+    at a time, so the memory bound is the parent plus one worker)."""
 
-    def __init__(self, settings: Settings, fetcher: Fetcher = fetch) -> None:
+    def __init__(self, settings: Settings, runner: Runner = run_bounded,
+                 window: tuple[datetime, datetime] | None = None) -> None:
         self.settings = settings
-        self._fetch = fetcher
-        self._states = {s.name: FeedState(s) for s in settings.calendars}
+        self._run = runner
+        self._window = window
+        self._lock = threading.Lock()
+        self._feeds = {s.name: Feed(s) for s in settings.calendars}
 
-    def states(self) -> list[FeedState]:
-        return list(self._states.values())
+    def feeds(self) -> list[Feed]:
+        with self._lock:
+            return list(self._feeds.values())
 
-    def refresh(self, now: datetime, force: bool = False) -> None:
-        """Fetch each feed whose refresh interval has passed (all of them if force)."""
-        for state in self._states.values():
-            due = state.last_attempt is None or (
-                now - state.last_attempt >= self.settings.calendar_refresh_interval)
-            if force or due:
-                self._refresh_one(state, now)
+    def statuses(self, now: datetime) -> list[FeedStatus]:
+        return [f.status(now, self.settings.max_staleness) for f in self.feeds()]
 
-    def _refresh_one(self, state: FeedState, now: datetime) -> None:
-        state.last_attempt = now
-        started = time.monotonic()
+    def window(self, now: datetime) -> tuple[datetime, datetime]:
+        return self._window or expansion_window(self.settings, now, now)
+
+    def due(self, feed: Feed, now: datetime) -> bool:
+        interval = self.settings.calendar_refresh_interval
+        return feed.last_attempt is None or now - feed.last_attempt >= interval
+
+    def short(self, feed: Feed, now: datetime) -> bool:
+        """The copy's expansion no longer covers [now - 1d, now + horizon + 1d]."""
+        if feed.copy is None or self._window is not None:
+            return False
+        start, end = feed.copy.calendar.window
+        return start > now - BEHIND or end < now + horizon(self.settings) + timedelta(days=1)
+
+    def seconds_to_next(self, now: datetime) -> float:
+        """Seconds until the next feed is due (at most TICK)."""
+        interval = self.settings.calendar_refresh_interval
+        waits = [((f.last_attempt + interval) - now).total_seconds()
+                 for f in self.feeds() if f.last_attempt is not None]
+        return max(0.0, min([TICK, *waits]))
+
+    def refresh(self, now: datetime, *, force: bool = False,
+                cancel: threading.Event | None = None) -> None:
+        """Fetch every due feed (all if ``force``); re-expand those whose window is short."""
+        for feed in self.feeds():
+            if cancel is not None and cancel.is_set():
+                return
+            if force or self.due(feed, now):
+                self._refresh(feed, now, cancel, expand_only=False)
+            elif self.short(feed, now):
+                self._refresh(feed, now, cancel, expand_only=True)
+
+    def _refresh(self, feed: Feed, now: datetime, cancel: threading.Event | None,
+                 expand_only: bool) -> None:
         try:
-            fetched = self._fetch(state.source, self.settings, state.fetched)
-            state.last_result = self._accept(state, fetched, now)
-            state.last_success, state.last_error = now, None
-        except FeedError as error:
-            state.last_result, state.last_error = error.result, str(error)
-        except CalendarError as error:
-            state.last_result, state.last_error = "parse-error", str(error)
-        level = logging.INFO if state.last_error is None else logging.WARNING
-        logger.log(level, "calendar=%s feed=%s result=%s seconds=%.2f%s", state.name,
-                   redact(state.source.url), state.last_result, time.monotonic() - started,
-                   f" error={state.last_error!r}" if state.last_error else "")
+            outcome = self._run(self._job(feed, now, expand_only), cancel)
+        except Exception as error:  # the worker could not even start: this feed, this time
+            logger.exception("calendar=%s: the feed worker failed", printable(feed.source.name))
+            outcome = Outcome(FetchResult.WORKER_ERROR,
+                              f"the feed worker could not run ({type(error).__name__})")
+        updated = _apply(feed, outcome, now, expand_only)
+        with self._lock:
+            self._feeds[feed.source.name] = updated
+        _log(updated, outcome, expand_only)
 
-    def _accept(self, state: FeedState, fetched: Fetched, now: datetime) -> str:
-        if fetched.content is None:
-            return "not-modified"
-        digest = hashlib.sha256(fetched.content).hexdigest()
-        if digest == state.digest and state.calendar is not None:
-            state.fetched = fetched
-            return "unchanged"
-        calendar = parse_calendar(
-            fetched.content, name=state.name, pools=list(self.settings.pools),
-            source_zone=state.source.timezone, default_zone=self.settings.timezone,
-            window=(now - timedelta(days=1), now + timedelta(days=15)),
+    def _job(self, feed: Feed, now: datetime, expand_only: bool) -> Job:
+        source, settings, copy = feed.source, self.settings, feed.copy
+        return Job(
+            name=source.name, url=source.url, base_dir=source.base_dir,
+            pools=tuple(settings.pools), source_zone=source.timezone,
+            default_zone=settings.timezone, window=self.window(now),
+            max_bytes=settings.max_feed_bytes,
+            fetch_seconds=settings.feed_timeout.total_seconds(),
+            parse_seconds=PARSE_BUDGET.total_seconds(), memory_bytes=WORKER_MEMORY_BYTES,
+            etag=copy.etag if copy else None,
+            last_modified=copy.last_modified if copy else None,
+            digest=copy.digest if copy else None,
+            packed=copy.packed if copy and expand_only else None,
         )
-        state.calendar, state.fetched, state.digest = calendar, fetched, digest
-        return "ok"
 
     def views(self, now: datetime) -> list[CalendarView]:
-        return [self._view(state, now) for state in self._states.values()]
+        return [self._view(feed, now) for feed in self.feeds()]
 
-    def _view(self, state: FeedState, now: datetime) -> CalendarView:
-        max_staleness = self.settings.max_staleness
+    def _view(self, feed: Feed, now: datetime) -> CalendarView:
+        usable = feed.usable(now, self.settings.max_staleness)
         problems: list[Problem] = []
-        if state.last_error is not None:
-            age = state.staleness(now)
+        if feed.last_error is not None:
+            age = None if feed.copy is None else (now - feed.copy.success).total_seconds()
             kept = "" if age is None else f"; using the copy from {age:.0f}s ago"
-            if not state.usable(now, max_staleness):
+            if not usable:
                 kept = "; no usable copy, its pools are left as they are"
-            problems.append(Problem(ProblemKind.FEED_ERROR, f"{state.last_error}{kept}",
-                                    state.name))
-        elif state.calendar is not None and not state.usable(now, max_staleness):
+            problems.append(Problem(ProblemKind.FEED_ERROR, f"{feed.last_error}{kept}",
+                                    feed.source.name))
+        elif feed.copy is not None and not usable:
             problems.append(Problem(ProblemKind.FEED_STALE, "last good copy is older than "
-                                    "maxStaleness; its pools are left as they are", state.name))
-        calendar = state.calendar if state.usable(now, max_staleness) else None
+                                    "maxStaleness; its pools are left as they are",
+                                    feed.source.name))
+        calendar = feed.copy.calendar if feed.copy is not None and usable else None
         if calendar is not None:
             problems.extend(calendar.warnings)
-        return CalendarView(state.source, calendar, tuple(problems))
+        return CalendarView(feed.source, calendar, tuple(problems))
 
     def plan(self, at: datetime, now: datetime | None = None) -> Plan:
         """The plan at ``at``; feed staleness is judged at ``now`` (default: ``at``)."""
         return plan(self.views(now or at), self.settings, at)
+
+
+def _apply(feed: Feed, outcome: Outcome, now: datetime, expand_only: bool) -> Feed:
+    """The feed after one refresh: a new copy, a confirmed one, or the old one and an error."""
+    copy, result = feed.copy, outcome.result
+    if result is FetchResult.OK and outcome.calendar is not None and outcome.packed is not None:
+        copy = GoodCopy(outcome.calendar, outcome.packed, outcome.etag, outcome.last_modified,
+                        outcome.digest, copy.success if expand_only and copy else now)
+    elif result in (FetchResult.UNCHANGED, FetchResult.NOT_MODIFIED) and copy is not None:
+        copy = replace(copy, etag=outcome.etag or copy.etag, success=now,
+                       last_modified=outcome.last_modified or copy.last_modified)
+    elif result.good:  # a 304 or "unchanged" with no copy to confirm: not silence
+        result = FetchResult.WORKER_ERROR
+    error = None if result.good else (outcome.message or result.value)
+    if expand_only:
+        error = None if error is None else f"re-expanding the stored copy: {error}"
+        return replace(feed, copy=copy, last_error=error or feed.last_error,
+                       last_result=result.value if error else feed.last_result)
+    return replace(feed, copy=copy, last_attempt=now, last_result=result.value,
+                   last_error=error, seconds=round(outcome.seconds, 3))
+
+
+def _log(feed: Feed, outcome: Outcome, expand_only: bool) -> None:
+    name = printable(feed.source.name, 60)
+    for line in outcome.logs:
+        logger.warning("calendar=%s worker: %s", name, line)
+    level = logging.INFO if outcome.result.good else logging.WARNING
+    logger.log(level, "calendar=%s feed=%s %s=%s seconds=%.2f worker_peak_mib=%d%s", name,
+               redact(feed.source.url), "expand" if expand_only else "result",
+               outcome.result.value, outcome.seconds, outcome.peak_rss >> 20,
+               f" error={printable(outcome.message or '')!r}" if not outcome.result.good else "")
+
+
+def load_once(settings: Settings, now: datetime, window: tuple[datetime, datetime] | None = None,
+              runner: Runner = run_bounded) -> CalendarBook:
+    """Every feed refreshed once through the bounded worker (`plan`, `validate`, `run --once`)."""
+    book = CalendarBook(settings, runner, window)
+    book.refresh(now, force=True)
+    return book
+
+
+class FeedRefresher:
+    """A background thread that keeps a CalendarBook fresh (what the pod cache does for pods)."""
+
+    def __init__(self, book: CalendarBook, clock: Callable[[], datetime]) -> None:
+        self.book, self._clock = book, clock
+        self.loaded = threading.Event()  # every feed attempted once
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="feed-refresher", daemon=True)
+
+    def start(self) -> FeedRefresher:
+        self._thread.start()
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the current refresh (its worker is killed at once)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.book.refresh(self._clock(), cancel=self._stop)
+            except Exception:  # a bug must not end the refreshes
+                logger.exception("feed refresher: unexpected error; going on")
+            if not self._stop.is_set():
+                self.loaded.set()
+            self._stop.wait(self.book.seconds_to_next(self._clock()))
 
 
 def environment() -> Mapping[str, str]:

@@ -1,6 +1,6 @@
 """A dumb loop around one reconcile round; it catches, logs, counts and goes on.
 
-Each round: refresh the feeds that are due (the CalendarBook decides), plan at ``now``,
+Each round: plan at ``now`` from the feeds' last good copies (refreshed in the background),
 reconcile every pool, export metrics, update the probes. ``once`` makes one round; setting
 ``stop`` ends the loop between rounds. The ``run`` command (cli/run.py) builds the Controller.
 """
@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Protocol
 
 from .decisions import RoundResult, Stage
-from .metrics import FeedStatus, Metrics
+from .feedtypes import FeedStatus
+from .metrics import Metrics
 from .model import Plan
 from .reconcile import Cluster, reconcile_once
 from .server import Clock, Health, utc_now
@@ -46,32 +47,36 @@ class ApiProbe(Protocol):
 
 
 class BookPlanner:
-    """feeds.CalendarBook as a Planner."""
+    """feeds.CalendarBook as a Planner: refreshed in the background by a FeedRefresher, so a
+    round only reads the last good copies and never waits on a feed server."""
 
-    def __init__(self, settings: Settings) -> None:
-        from .feeds import CalendarBook
+    def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
+        from .feeds import CalendarBook, FeedRefresher
 
         self.settings = settings
         self.book = CalendarBook(settings)
+        self.refresher = FeedRefresher(self.book, clock)
+
+    def start(self, wait: float) -> None:
+        """Start refreshing; wait up to ``wait`` seconds for every feed's first attempt."""
+        self.refresher.start()
+        self.refresher.loaded.wait(wait)
+
+    def stop(self) -> None:
+        self.refresher.stop()
+
+    def load(self, now: datetime) -> None:
+        """Refresh every feed now, in this thread (``run --once``)."""
+        self.book.refresh(now, force=True)
 
     def refresh(self, now: datetime) -> None:
-        self.book.refresh(now)
+        """Nothing: feeds are refreshed in the background (start/stop)."""
 
     def plan(self, now: datetime) -> Plan:
         return self.book.plan(now)
 
     def feeds(self, now: datetime) -> list[FeedStatus]:
-        return [
-            FeedStatus(
-                name=s.name,
-                ok=s.usable(now, self.settings.max_staleness),
-                last_success=s.last_success,
-                staleness_seconds=s.staleness(now),
-                last_result=s.last_result,
-                last_attempt=s.last_attempt,
-            )
-            for s in self.book.states()
-        ]
+        return self.book.statuses(now)
 
 
 @dataclass

@@ -8,32 +8,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from .decisions import POOL_STAGES, ROUND_STAGES, Action, Direction, RoundResult, Stage
+from .feedtypes import FeedStatus, FetchResult
 from .model import Plan, ProblemKind
 
 PREFIX = "node_placeholder_"
-# What feeds.CalendarBook records as a feed's last result after an attempt.
-FETCH_RESULTS = (
-    "ok", "unchanged", "not-modified", "http-error", "timeout", "network-error", "too-large",
-    "file-error", "parse-error",
-)
-
-
-@dataclass(frozen=True)
-class FeedStatus:
-    """One feed's state as the metrics and /readyz need it (the loop builds it from feeds)."""
-
-    name: str
-    ok: bool  # has a usable good copy
-    last_success: datetime | None
-    staleness_seconds: float | None
-    last_result: str
-    last_attempt: datetime | None
+FETCH_RESULTS = tuple(result.value for result in FetchResult)
 
 
 class Metrics:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from node_placeholder_scaler.feeds import CalendarBook
+from node_placeholder_scaler.feeds import CalendarBook, load_once
 from node_placeholder_scaler.model import Plan
 from node_placeholder_scaler.settings import Settings, load_settings
 
@@ -36,8 +36,9 @@ class FixedBook:
 
 
 def book_for(body: str, fetched: datetime) -> FixedBook:
-    book = CalendarBook(make_settings(body))
-    book.refresh(fetched, force=True)
+    """Every feed loaded once at ``fetched`` (bounded worker), expanded a year either side."""
+    year = timedelta(days=366)
+    book = load_once(make_settings(body), fetched, (fetched - year, fetched + year))
     return FixedBook(book, fetched)
 
 

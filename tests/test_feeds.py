@@ -11,7 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from node_placeholder_scaler.feeds import CalendarBook, redact
+from node_placeholder_scaler.feeds import CalendarBook
+from node_placeholder_scaler.urls import redact
 from tests.conftest import FIXTURES, make_settings, utc
 
 GOOGLE = (FIXTURES / "google.ics").read_bytes()
@@ -61,14 +62,15 @@ def config(url: str, extra: str = "") -> str:
 def test_conditional_get_and_no_reparse(server):  # type: ignore[no-untyped-def]
     book = CalendarBook(make_settings(config(server.url)))
     book.refresh(utc("2026-03-02T00:00"))
-    first = book.states()[0].calendar
-    assert book.states()[0].last_result == "ok"
+    first = book.feeds()[0].copy
+    assert book.feeds()[0].last_result == "ok"
     book.refresh(utc("2026-03-02T00:01"))  # not due yet (5m)
     assert len(server.requests) == 1
     book.refresh(utc("2026-03-02T00:06"))
     assert server.requests[-1]["If-None-Match"] == '"v1"'
-    assert book.states()[0].last_result == "not-modified"
-    assert book.states()[0].calendar is first
+    assert book.feeds()[0].last_result == "not-modified"
+    assert first is not None and book.feeds()[0].copy is not None
+    assert book.feeds()[0].copy.calendar is first.calendar  # not parsed again
     assert book.plan(utc("2026-03-02T16:55")).pools["user"].target == 3
 
 
@@ -89,8 +91,9 @@ def test_broken_feed_is_a_problem_not_an_exception(server):  # type: ignore[no-u
     server.body = b"<html>Sign in to Google</html>"
     book = CalendarBook(make_settings(config(server.url)))
     book.refresh(utc("2026-03-02T16:00"))
-    state = book.states()[0]
-    assert state.last_result == "parse-error" and state.calendar is None
+    feed = book.feeds()[0]
+    assert feed.last_result == "not-a-calendar" and feed.copy is None
+    assert feed.last_error is not None and "Sign in" not in feed.last_error  # body not echoed
     plan = book.plan(utc("2026-03-02T16:55"))
     assert not plan.pools["user"].known
     assert plan.problems[0].kind == "feed-error"
@@ -100,14 +103,14 @@ def test_size_cap(server):  # type: ignore[no-untyped-def]
     server.body = GOOGLE * 2
     book = CalendarBook(make_settings(config(server.url, f"maxFeedBytes: {len(GOOGLE)}\n")))
     book.refresh(utc("2026-03-02T16:00"))
-    assert book.states()[0].last_result == "too-large"
+    assert book.feeds()[0].last_result == "too-large"
 
 
 def test_timeout(server):  # type: ignore[no-untyped-def]
     server.delay = 2.0
     book = CalendarBook(make_settings(config(server.url, "feedTimeout: 1s\n")))
     book.refresh(utc("2026-03-02T16:00"))
-    assert book.states()[0].last_result == "timeout"
+    assert book.feeds()[0].last_result == "timeout"
 
 
 def test_unreachable_and_missing_file():
@@ -116,7 +119,7 @@ def test_unreachable_and_missing_file():
         " {name: b, url: /nonexistent.ics}]\n"
         "pools: {user: {}}\n"))
     book.refresh(utc("2026-03-02T16:00"))
-    assert [s.last_result for s in book.states()] == ["network-error", "file-error"]
+    assert [f.last_result for f in book.feeds()] == ["network-error", "file-error"]
 
 
 def test_url_is_never_logged_whole(server, caplog):  # type: ignore[no-untyped-def]

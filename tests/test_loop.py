@@ -175,27 +175,3 @@ def test_server_serves_metrics_and_probes():
     finally:
         server.stop()
     assert not server.thread.is_alive()
-
-
-def test_book_planner_adapts_the_calendar_book(tmp_path):
-    from node_placeholder_scaler.loop import BookPlanner
-
-    start = T0 - timedelta(minutes=5)
-    ics = tmp_path / "c.ics"
-    ics.write_text(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:1\r\n"
-        "DTSTAMP:20261123T085500Z\r\nDTSTART:20261123T085500Z\r\nDTEND:20261123T100000Z\r\n"
-        "SUMMARY:Data 8 final\r\nDESCRIPTION:user: 3\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-    )
-    settings = load_settings(
-        f"calendars: [{{name: c, url: {ics}}}]\npools: {{user: {{nodeSelector: {{p: u}}}}}}\n",
-        "config.yaml",
-        {},
-    )
-    planner = BookPlanner(settings)
-    assert not planner.plan(start).pools["user"].known  # nothing fetched yet
-    planner.refresh(T0)
-    target = planner.plan(T0).pools["user"]
-    assert (target.target, target.known, target.event_names) == (3, True, ("Data 8 final",))
-    (feed,) = planner.feeds(T0)
-    assert (feed.name, feed.ok, feed.last_result, feed.last_attempt) == ("c", True, "ok", T0)

@@ -160,11 +160,7 @@ def test_fetch_results_the_feeds_report_are_created_up_front(tmp_path):
     )
     book = CalendarBook(settings)
     book.refresh(T0, force=True)
-    statuses = [
-        FeedStatus(s.name, s.usable(T0, settings.max_staleness), s.last_success,
-                   s.staleness(T0), s.last_result, s.last_attempt)
-        for s in book.states()
-    ]
+    statuses = book.statuses(T0)  # the one FeedStatus type, as the loop hands it to metrics
     assert len({s.last_result for s in statuses}) == 4, statuses
     metrics = Metrics(CollectorRegistry())
     metrics.initialise(["user"], [s.name for s in statuses])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,8 +12,9 @@ from hypothesis import strategies as st
 
 from node_placeholder_scaler.calendar import CalendarError, parse_calendar
 from node_placeholder_scaler.descriptions import parse_description
-from node_placeholder_scaler.feeds import CalendarBook, Fetched
+from node_placeholder_scaler.feeds import CalendarBook
 from node_placeholder_scaler.settings import ConfigError, load_settings
+from node_placeholder_scaler.worker import work
 from tests.conftest import FIXTURES, make_settings
 
 UTC = ZoneInfo("UTC")
@@ -65,7 +68,8 @@ def test_mangled_real_feed(cut: int, at: int, junk: bytes) -> None:
 @given(st.binary(max_size=3000))
 def test_book_never_raises_on_any_feed(data: bytes) -> None:
     settings_ = make_settings("calendars: [{name: a, url: a.ics}]\npools: {user: {}}\n")
-    book = CalendarBook(settings_, fetcher=lambda source, s, previous: Fetched(data))
+    packed = zlib.compress(data)  # the worker's work, inline, on these bytes instead of a fetch
+    book = CalendarBook(settings_, runner=lambda job, cancel: work(replace(job, packed=packed)))
     now = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)
     book.refresh(now)
     plan = book.plan(now)

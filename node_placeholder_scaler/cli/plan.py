@@ -6,7 +6,7 @@ import argparse
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..feeds import CalendarBook
+from ..feeds import expansion_window, load_once
 from ..model import Problem
 from ..planning import timeline
 from ..report import plan_json, plan_table, problem_line, timeline_json, timeline_table
@@ -55,8 +55,8 @@ def _instants(
 def plan_command(settings: Settings, args: argparse.Namespace) -> int:
     zone, now = settings.default_zone, datetime.now(UTC)
     at, start, end = _instants(args, zone, now)
-    book = CalendarBook(settings)
-    book.refresh(now, force=True)
+    instants = [t for t in (now, at, start, end, start and start + timedelta(days=7)) if t]
+    book = load_once(settings, now, expansion_window(settings, min(instants), max(instants)))
     if at is not None or (start is None and args.output == "json"):
         plan = book.plan(at or now, now=now)
         print(plan_json(plan) if args.output == "json" else plan_table(plan, zone))
@@ -72,15 +72,14 @@ def plan_command(settings: Settings, args: argparse.Namespace) -> int:
 
 def validate_command(settings: Settings, args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
-    book = CalendarBook(settings)
-    book.refresh(now, force=True)
+    book = load_once(settings, now, expansion_window(settings, now, now))
     problems: list[Problem] = []
-    for state, view in zip(book.states(), book.views(now), strict=True):
+    for feed, view in zip(book.feeds(), book.views(now), strict=True):
         problems.extend(view.problems)
-        count = state.calendar.event_count if state.calendar else 0
-        print(f"calendar {state.name}: {state.last_result} ({count} events)")
-        if state.calendar is not None:
-            problems.extend(p for p in state.calendar.problems() if p not in view.problems)
+        count = feed.copy.calendar.event_count if feed.copy else 0
+        print(f"calendar {feed.source.name}: {feed.last_result} ({count} events)")
+        if feed.copy is not None:
+            problems.extend(p for p in feed.copy.calendar.problems() if p not in view.problems)
     for problem in problems:
         print(f"  {problem_line(problem, settings.default_zone)}")
     print(f"{len(problems)} problem(s) in {len(settings.calendars)} calendar(s), "

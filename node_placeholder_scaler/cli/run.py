@@ -49,8 +49,9 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     metrics = Metrics()
     metrics.initialise(list(settings.pools), [c.name for c in settings.calendars])
     health = Health(settings.interval, utc_now())
+    planner = BookPlanner(settings)
     controller = Controller(
-        settings, client, client, BookPlanner(settings), metrics, health, namespace, args.dry_run
+        settings, client, client, planner, metrics, health, namespace, args.dry_run
     )
     logger.info(
         "starting: namespace=%s pools=%s calendars=%s interval=%ss dry_run=%s once=%s",
@@ -60,15 +61,19 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     stop = threading.Event()
     install_signal_handlers(stop)
     server = None
-    if not args.once:
+    if args.once:
+        planner.load(utc_now())
+    else:
         address = settings.metrics_address
         server = Server(settings.metrics_port, metrics.registry, health, utc_now, host=address)
         server.start()
         cache = client.start_pod_cache()
+        planner.start(wait=min(30.0, settings.interval.total_seconds()))
         cache.synced.wait(timeout=min(30.0, settings.interval.total_seconds()))
     try:
         result = loop(controller, stop, once=args.once)
     finally:
+        planner.stop()
         client.stop_pod_cache()
         if server is not None:
             server.stop()

@@ -1,0 +1,205 @@
+"""Every hostile feed server scenario against the real bounded worker on loopback.
+
+Each refresh runs in the worker process exactly as in the controller. The checks are the
+result label, the message a user sees, the last good copy, and that the secret in the URL
+never reaches a log line, a message, a problem or the metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from prometheus_client import generate_latest
+
+from node_placeholder_scaler.feeds import CalendarBook, load_once
+from node_placeholder_scaler.feedtypes import FetchResult
+from node_placeholder_scaler.metrics import Metrics
+from testkit.hostile_feed import SECRET, HostileFeedServer, special_files
+from tests.conftest import make_settings, utc
+
+NOW = utc("2026-03-02T08:00")
+EVENT = utc("2026-03-02T08:55")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[HostileFeedServer]:
+    with HostileFeedServer(every=0.5) as feed:
+        yield feed
+
+
+def book_on(url: str, extra: str = "") -> CalendarBook:
+    return CalendarBook(make_settings(
+        f"feedTimeout: 2s\ncalendars: [{{name: courses, url: '{url}'}}]\n"
+        f"pools: {{user: {{}}}}\n{extra}"))
+
+
+def once(url: str, extra: str = "") -> tuple[CalendarBook, str, str | None]:
+    book = book_on(url, extra)
+    book.refresh(NOW, force=True)
+    (status,) = book.statuses(NOW)
+    return book, status.last_result, status.last_error
+
+
+def leaked(book: CalendarBook, caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Every place a secret could reach: logs, errors, problems, metrics."""
+    metrics = Metrics()
+    metrics.initialise(["user"], ["courses"])
+    metrics.observe_feeds(book.statuses(NOW))
+    texts = {
+        "logs": caplog.text,
+        "statuses": repr(book.statuses(NOW)),
+        "problems": repr(book.plan(EVENT, now=NOW).problems),
+        "metrics": generate_latest(metrics.registry).decode(),
+    }
+    return [where for where, text in texts.items() if SECRET in text]
+
+
+@pytest.mark.parametrize(("scenario", "result", "says"), [
+    ("trickle", FetchResult.TIMEOUT, "feedTimeout"),
+    ("trickle-no-length", FetchResult.TIMEOUT, "feedTimeout"),
+    ("drip-headers", FetchResult.TIMEOUT, "feedTimeout"),
+    ("continue-flood", FetchResult.TIMEOUT, "feedTimeout"),
+    ("huge", FetchResult.TOO_LARGE, "maxFeedBytes"),
+    ("gzip-bomb", FetchResult.TOO_LARGE, "maxFeedBytes"),
+    ("redirect-loop", FetchResult.BAD_REDIRECT, "more than 5 redirects"),
+    ("redirect-other-host", FetchResult.BAD_REDIRECT, "another host (localhost)"),
+    ("redirect-to-file", FetchResult.BAD_REDIRECT, "non-http Location"),
+    ("redirect-bad-ipv6", FetchResult.BAD_REDIRECT, "malformed"),
+    ("redirect-bad-port", FetchResult.BAD_REDIRECT, "malformed"),
+    ("redirect-empty", FetchResult.BAD_REDIRECT, "malformed"),
+    ("redirect-to-error", FetchResult.HTTP_ERROR, "HTTP 403 Forbidden"),
+    ("html-login", FetchResult.NOT_A_CALENDAR, "an HTML page (a login page?"),
+    ("binary", FetchResult.NOT_A_CALENDAR, "does not start with BEGIN:VCALENDAR"),
+    ("not-modified", FetchResult.HTTP_ERROR, "304 Not Modified to a request without"),
+    ("secret-reason", FetchResult.HTTP_ERROR, "HTTP 403 Forbidden"),
+    ("reset", FetchResult.NETWORK_ERROR, "the server"),  # reset by / closed the connection
+])
+def test_hostile_server_is_a_clear_problem(  # type: ignore[no-untyped-def]
+        server, caplog, scenario, result, says):
+    caplog.set_level(logging.DEBUG)
+    extra = "maxFeedBytes: 65536\n" if scenario in ("huge", "gzip-bomb") else ""
+    book, got, error = once(server.url(scenario), extra)
+    assert (got, says in (error or "")) == (result.value, True), error
+    (status,) = book.statuses(NOW)
+    assert not status.ok  # no copy: feed_up 0, its pools are left as they are
+    plan = book.plan(EVENT, now=NOW)
+    assert not plan.pools["user"].known
+    assert [p.kind for p in plan.problems] == ["feed-error"]
+    assert leaked(book, caplog) == []
+
+
+def test_redirect_on_the_same_host_is_followed(server):  # type: ignore[no-untyped-def]
+    book, result, error = once(server.url("redirect-ok"))
+    assert (result, error) == ("ok", None)
+    assert book.plan(EVENT, now=NOW).pools["user"].target == 3
+
+
+@pytest.mark.parametrize("mode", ["trickle", "redirect-other-host", "html-login", "gzip-bomb"])
+def test_failure_after_a_good_copy_keeps_it(  # type: ignore[no-untyped-def]
+        server, caplog, mode):
+    caplog.set_level(logging.DEBUG)
+    server.mode = "ok"
+    book = book_on(server.url("switch"), "feedTimeout: 1s\nmaxFeedBytes: 65536\n")
+    book.refresh(NOW, force=True)
+    server.mode = mode  # the same address now misbehaves
+    later = NOW + timedelta(minutes=5)
+    try:
+        book.refresh(later, force=True)
+    finally:
+        server.mode = "ok"
+    (status,) = book.statuses(later)
+    assert status.last_result != "ok" and status.ok  # the copy is kept, feed_up stays 1
+    plan = book.plan(EVENT, now=later)
+    assert plan.pools["user"].target == 3
+    assert "using the copy from 300s ago" in plan.problems[0].message
+    assert leaked(book, caplog) == []
+
+
+def test_flapping_etag_with_the_same_bytes_is_not_parsed_again(server):  # type: ignore[no-untyped-def]
+    book = book_on(server.url("flapping-etag"))
+    book.refresh(NOW, force=True)
+    first = book.feeds()[0].copy
+    book.refresh(NOW + timedelta(minutes=5), force=True)
+    feed = book.feeds()[0]
+    assert feed.last_result == "unchanged"
+    assert feed.copy is not None and first is not None
+    assert feed.copy.calendar is first.calendar and feed.copy.success > first.success
+
+
+def test_flapping_content_follows_the_server(server):  # type: ignore[no-untyped-def]
+    book = book_on(server.url("flapping-content"))
+    targets = []
+    for minutes in (0, 5, 10):
+        now = NOW + timedelta(minutes=minutes)
+        book.refresh(now, force=True)
+        target = book.plan(EVENT, now=now).pools["user"].target
+        targets.append((book.feeds()[0].last_result, target))
+    assert [r for r, _ in targets] == ["ok", "ok", "ok"]
+    assert {t for _, t in targets} == {3, 5}
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "directory"])
+def test_special_files_do_not_block(tmp_path: Path, kind: str) -> None:
+    path = special_files(tmp_path)[kind]
+    _, result, error = once(path)
+    assert result == "file-error" and error is not None
+    assert "not a regular file" in error
+
+
+@pytest.mark.parametrize("url", [
+    f"htps://calendar.google.com/calendar/ical/x/private-{SECRET}/basic.ics?token={SECRET}",
+    f"ftp://example.org/private-{SECRET}/basic.ics",
+])
+def test_scheme_typo_is_not_a_file_path(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    book, result, error = once(url)
+    assert result == "bad-url" and error is not None
+    assert "unsupported address scheme" in error
+    assert leaked(book, caplog) == []
+
+
+def test_unreachable_host_names_the_cause_not_the_url(caplog):  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.DEBUG)
+    book, result, error = once(f"http://127.0.0.1:9/private-{SECRET}/basic.ics")
+    assert (result, error) == ("network-error", "connection refused")
+    assert leaked(book, caplog) == []
+
+
+def test_load_once_is_the_bounded_path(server):  # type: ignore[no-untyped-def]
+    settings = make_settings(
+        f"feedTimeout: 1s\ncalendars: [{{name: a, url: '{server.url('trickle')}'}},"
+        f" {{name: b, url: '{server.url('ok')}'}}]\npools: {{user: {{}}}}\n")
+    book = load_once(settings, NOW, (NOW - timedelta(days=1), NOW + timedelta(days=30)))
+    assert [s.last_result for s in book.statuses(NOW)] == ["timeout", "ok"]
+    assert book.plan(EVENT, now=NOW).pools["user"].target == 3
+
+
+def test_worker_memory_cap_is_a_memory_result(tmp_path: Path) -> None:
+    from node_placeholder_scaler import feeds
+
+    big = tmp_path / "big.ics"
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:x"]
+    for index in range(4000):
+        lines += ["BEGIN:VEVENT", f"UID:{index}", "DTSTART:20260302T080000Z",
+                  "DTEND:20260302T090000Z", f"SUMMARY:event {index}", "DESCRIPTION:user: 1",
+                  "END:VEVENT"]
+    big.write_text("\r\n".join([*lines, "END:VCALENDAR", ""]))
+    cap = feeds.WORKER_MEMORY_BYTES
+    try:
+        feeds.WORKER_MEMORY_BYTES = 60 * 1024 * 1024  # below what 4,000 events need
+        _, result, error = once(str(big))
+    finally:
+        feeds.WORKER_MEMORY_BYTES = cap
+    assert result == "memory" and error is not None
+    assert "memory" in error
+
+
+def test_first_refresh_with_no_copy_is_not_silent(server):  # type: ignore[no-untyped-def]
+    """The day-one outage: a 304 or an error before any good copy is a visible problem."""
+    book, _, _ = once(server.url("not-modified"))
+    plan = book.plan(EVENT, now=NOW)
+    assert "no usable copy" in plan.problems[0].message
