@@ -31,7 +31,7 @@ LOGIN_PAGE = (
     "</body></html>"
 ).encode()
 
-Handler = Callable[["Connection"], None]
+Handler = Callable[["HostileFeedServer", "Connection"], None]
 
 
 class Connection:
