@@ -14,7 +14,8 @@ from collections.abc import Collection, Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from .expansion import BudgetExhausted, Expander, Limits
+from .bounds import BudgetExhausted, Limits, SeriesTimeout, time_limit
+from .expansion import Expander
 from .icsplit import Block, SplitFeed, split_feed
 from .model import Occurrence, Problem, ProblemKind
 from .timezones import choose_zone, feed_scope, load_zones, parse_block, short
@@ -102,7 +103,7 @@ def parse_calendar(
                         utc_to_zone=feed_zone is not None and warning is None)
     with feed_scope():
         warnings += [Problem(ProblemKind.BAD_COMPONENT, text, name)
-                     for text in load_zones(feed.zones)]
+                     for text in load_zones(feed.zones, limits.series_seconds)]
         warnings += _expand_all(feed, expander)
     occurrences = sorted(expander.occurrences, key=lambda o: (o.start, o.end, o.summary))
     source = _Source(data, name, tuple(pools), (source_zone, default_zone), limits)
@@ -142,11 +143,15 @@ def _parse_blocks(blocks: list[Block], expander: Expander) -> list[object]:
     components: list[object] = []
     for block in blocks:
         try:
-            parsed, _ = parse_block(block)
+            with time_limit(expander.series_seconds()):
+                parsed, _ = parse_block(block)
             components.extend(c for c in parsed if getattr(c, "name", "") == "VEVENT")
-        except Exception as error:  # the library raises many kinds on bad input
+        except (Exception, SeriesTimeout) as error:  # the library raises many kinds
+            if isinstance(error, BudgetExhausted):
+                raise
+            reason = "it takes too long" if isinstance(error, SeriesTimeout) else short(error)
             expander.problems.append(Problem(
-                ProblemKind.BAD_COMPONENT, f"the event cannot be read: {short(error)}",
+                ProblemKind.BAD_COMPONENT, f"the event cannot be read: {reason}",
                 expander.name, block.field("SUMMARY")[:200] or "(no title)", None))
     return components
 

@@ -115,10 +115,15 @@ class Cleaner:
                 self.report(ProblemKind.BAD_TIME, f"{name} cannot be read; the event is read "
                             "without an end", component)
         start = instant(component.decoded("DTSTART"), self.zone)
-        if "DTEND" in component and instant(component.decoded("DTEND"), self.zone) < start:
+        end = instant(component.decoded("DTEND"), self.zone) if "DTEND" in component else None
+        if end is not None and end < start:
             component.pop("DTEND")
             self.report(ProblemKind.BAD_TIME, "DTEND is before DTSTART; the event is read "
                         "without an end", component)
+        elif end == start and not isinstance(component.decoded("DTSTART"), datetime):
+            component.pop("DTEND")
+            self.report(ProblemKind.BAD_TIME, "an all-day event whose DTEND is its DTSTART; "
+                        "read as one day", component)
         duration = component.get("DURATION")
         if duration is not None and not (
                 isinstance(duration.dt, timedelta) and duration.dt >= timedelta(0)):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,26 +20,11 @@ import icalendar
 import x_wr_timezone
 from recurring_ical_events import EventAdapter, Series
 
+from .bounds import BudgetExhausted, Limits, SeriesTimeout, time_limit
 from .components import Cleaner, as_text, instant, is_cancelled, summary
 from .descriptions import ParsedDescription, parse_description
 from .model import Occurrence, Problem, ProblemKind
 from .timezones import short
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Hard limits of one feed's parse and expansion (published in the README)."""
-
-    max_events: int = 50_000  # VEVENTs read per feed; the rest are one problem
-    max_per_series: int = 1_000  # occurrences of one series in the window
-    max_occurrences: int = 100_000  # occurrences of the whole feed in the window
-    max_rule_steps: int = 200_000  # FREQ periods from DTSTART to the window's end
-    time_budget: float = 20.0  # seconds of parse + expansion per feed
-    max_problems: int = 500  # problems kept per feed (then one "and N more")
-
-
-class BudgetExhausted(Exception):
-    """The feed's time budget or occurrence cap is used up: stop expanding."""
 
 
 class _Rules(Series.RecurrenceRules):  # type: ignore[misc]
@@ -117,17 +101,30 @@ class Expander:
             return
         for group in groups:
             try:
-                self._expand(group)
+                with time_limit(self.series_seconds()):
+                    self._expand(group)
             except BudgetExhausted:
                 raise
-            except Exception as error:  # a series the library cannot expand: DTSTART only
+            except (Exception, SeriesTimeout) as error:  # cannot expand: DTSTART only
+                reason = (f"its expansion took longer than {self.limits.series_seconds:g}s"
+                          if isinstance(error, SeriesTimeout) else
+                          f"the series cannot be expanded ({short(error)})")
                 del self.occurrences[before:]
-                self.cleaner.report(ProblemKind.BAD_RULE, (
-                    f"the series cannot be expanded ({short(error)}); only its first "
-                    "occurrence and its moved occurrences count"), group[0])
+                self.cleaner.report(
+                    ProblemKind.OVER_LIMIT if isinstance(error, SeriesTimeout)
+                    else ProblemKind.BAD_RULE,
+                    f"{reason}; only its first occurrence and its moved occurrences count",
+                    group[0])
                 for component in group:
                     self.add(component)
             before = len(self.occurrences)
+
+    def series_seconds(self) -> float:
+        """The time limit of the next series: its own limit, within the feed's budget."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise BudgetExhausted(f"the time budget of {self.limits.time_budget:g}s is used up")
+        return min(self.limits.series_seconds, left)
 
     def _expand(self, group: list[Any]) -> None:
         calendar = icalendar.Calendar()

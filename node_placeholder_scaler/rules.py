@@ -50,7 +50,25 @@ def check_rule(text: str) -> dict[str, str]:
     for key in ("BYSECOND", "BYMINUTE"):
         if len(parts.get(key, "").split(",")) > 1:
             raise RuleError(f"{key} with several values is sub-hourly recurrence")
+    _check_possible(parts)
     return parts
+
+
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _check_possible(parts: dict[str, str]) -> None:
+    """Refuse the rules that can never match (dateutil would walk to the year 9999)."""
+    if "BYMONTHDAY" in parts:
+        months = [int(m) for m in parts.get("BYMONTH", "1,2,3,4,5,6,7,8,9,10,11,12").split(",")]
+        days = [abs(int(d)) for d in parts["BYMONTHDAY"].split(",")]
+        if not any(d <= _DAYS_IN_MONTH[m - 1] for m in months for d in days):
+            raise RuleError("BYMONTHDAY never falls in BYMONTH: the rule never matches")
+    most = {"MONTHLY": 5, "YEARLY": 53}.get(parts["FREQ"], 0)
+    for item in parts.get("BYDAY", "").split(","):
+        ordinal = item[:-2]
+        if ordinal and abs(int(ordinal)) > most:
+            raise RuleError(f"BYDAY={item} never matches with FREQ={parts['FREQ']}")
 
 
 def _check_part(key: str, value: str) -> None:

@@ -22,6 +22,7 @@ from icalendar.parser.ical.component import ComponentIcalParser
 from icalendar.prop import TypesFactory
 from icalendar.timezone import tzp
 
+from .bounds import SeriesTimeout, time_limit
 from .icsplit import Block
 from .rules import screen_zone_rule
 
@@ -71,7 +72,7 @@ def parse_block(block: Block) -> tuple[list[Any], list[str]]:
     return components, parser.zone_errors
 
 
-def load_zones(zones: list[Block]) -> list[str]:
+def load_zones(zones: list[Block], seconds: float) -> list[str]:
     """Parse the feed's VTIMEZONEs into the (feed-scoped) cache; return problem texts."""
     problems = []
     for block in zones:
@@ -81,7 +82,10 @@ def load_zones(zones: list[Block]) -> list[str]:
             problems.append(f"time zone {tzid!r} is ignored: {refused}")
             continue
         try:
-            _, errors = parse_block(block)
+            with time_limit(seconds):
+                _, errors = parse_block(block)
+        except SeriesTimeout:
+            errors = [f"building its rules takes longer than {seconds:g}s"]
         except Exception as error:  # a zone that cannot be parsed at all
             errors = [short(error)]
         problems.extend(f"time zone {tzid!r} cannot be read: {e}" for e in errors)

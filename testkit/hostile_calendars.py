@@ -97,6 +97,9 @@ def cases() -> list[Case]:
         _case("RRULE never matching (Feb 30)",
               [event("RRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "DESCRIPTION:user: 1")],
               set(), 1),
+        _case("RRULE hourly, BYSETPOS never matching",
+              [event("RRULE:FREQ=HOURLY;BYHOUR=5;BYSETPOS=2", "DESCRIPTION:user: 1")],
+              {"over-limit"}, 1),
         _case("RRULE hourly from year 1900",
               [event("RRULE:FREQ=HOURLY", "DESCRIPTION:user: 1",
                      start="DTSTART:19000101T100000Z").replace(

@@ -1,0 +1,139 @@
+"""Hostile calendar inputs (issue #9) through parse + plan: outcome, time and peak memory.
+
+Each input runs in its own child process (so a crash or a hang cannot hide, and the peak
+resident memory is that input's own): parse_calendar for a 15-day window, then one plan.
+Prints a Markdown table (input, outcome = problem kinds, seconds, peak RSS growth over the
+child's baseline) and a summary line; then, with --scaling, memory and time per MB of feed
+and per event for ordinary feeds of growing size.
+
+Run: .venv/bin/python bench/hostile_calendar.py [--quick] [--scaling] [--timeout 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import resource
+import sys
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from node_placeholder_scaler.calendar import CalendarError, parse_calendar
+from node_placeholder_scaler.planning import CalendarView, plan
+from node_placeholder_scaler.settings import load_settings
+from testkit.hostile_calendars import (
+    GOOD_AT,
+    WINDOW,
+    Case,
+    calendar,
+    cases,
+    event,
+    large_cases,
+)
+
+CONFIG = "calendars: [{name: c, url: c.ics}]\npools: {user: {maxReplicas: 1000000}}\n"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    outcome: str
+    seconds: float
+    peak_mib: float
+    good: int | None = None
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _run(data: bytes, conn: object) -> None:
+    settings = load_settings(CONFIG, "bench.yaml", {})
+    base = _rss_mib()
+    started = time.perf_counter()
+    try:
+        parsed = parse_calendar(data, name="c", pools=["user"], window=WINDOW)
+        result = plan([CalendarView(settings.calendars[0], parsed, parsed.warnings)],
+                      settings, GOOD_AT)
+        kinds = sorted({p.kind.value for p in parsed.problems()})
+        outcome = ", ".join(kinds) or "no problem"
+        good: int | None = result.pools["user"].target
+    except CalendarError as error:
+        outcome, good = f"feed rejected: {error}", None
+    seconds = time.perf_counter() - started
+    conn.send(Outcome(outcome, seconds, _rss_mib() - base, good))  # type: ignore[attr-defined]
+
+
+def measure(data: bytes, timeout: float) -> Outcome:
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe(duplex=False)
+    process = context.Process(target=_run, args=(data, child))
+    started = time.perf_counter()
+    process.start()
+    if not parent.poll(timeout):
+        process.kill()
+        process.join()
+        return Outcome(f"HANG (killed after {timeout:g} s)", time.perf_counter() - started, 0)
+    try:
+        result: Outcome = parent.recv()
+    except EOFError:
+        result = Outcome(f"CRASH (exit {process.exitcode})", time.perf_counter() - started, 0)
+    process.join()
+    return result
+
+
+def hostile_table(selected: list[Case], timeout: float) -> None:
+    print("| input | outcome (problem kinds) | good event planned | parse+plan s | peak MiB |")
+    print("|---|---|---|---|---|")
+    worst_s, worst_mib, crashes, hangs = 0.0, 0.0, 0, 0
+    for case in selected:
+        result = measure(case.data, timeout)
+        crashes += result.outcome.startswith("CRASH")
+        hangs += result.outcome.startswith("HANG")
+        worst_s, worst_mib = max(worst_s, result.seconds), max(worst_mib, result.peak_mib)
+        good = "yes" if result.good == 3 else f"no ({result.good})"
+        print(f"| {case.name} | {result.outcome} | {good} | {result.seconds:.2f} "
+              f"| {result.peak_mib:.1f} |", flush=True)
+    print(f"\nhostile-calendar: inputs={len(selected)} crashes={crashes} hangs={hangs} "
+          f"worst_s={worst_s:.2f} worst_peak_mib={worst_mib:.1f}")
+
+
+def ordinary_feed(events: int) -> bytes:
+    """Single events over a year, two lines of description each (like a course export)."""
+    start = WINDOW[0] - timedelta(days=180)
+    return calendar(*(event(
+        f"DESCRIPTION:Lecture {i}\\nuser: {i % 5}", uid=f"ordinary-{i}",
+        start=f"DTSTART:{(start + timedelta(hours=3 * i)).strftime('%Y%m%dT%H%M%SZ')}",
+        summary=f"Course {i % 40}").replace("DTEND:20260303T110000Z", "DURATION:PT1H")
+        for i in range(events)))
+
+
+def scaling(sizes: list[int], timeout: float) -> None:
+    print("\n| events | feed MB | parse+plan s | peak MiB | MiB per MB | KiB per event |")
+    print("|---|---|---|---|---|---|")
+    for count in sizes:
+        data = ordinary_feed(count)
+        result = measure(data, timeout)
+        megabytes = len(data) / 1e6
+        print(f"| {count} | {megabytes:.1f} | {result.seconds:.2f} | {result.peak_mib:.1f} | "
+              f"{result.peak_mib / megabytes:.1f} | {result.peak_mib * 1024 / count:.2f} |",
+              flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip the multi-MB inputs")
+    parser.add_argument("--scaling", action="store_true", help="also memory per MB and event")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds before a hang")
+    args = parser.parse_args()
+    selected = cases() + ([] if args.quick else large_cases())
+    hostile_table(selected, args.timeout)
+    if args.scaling:
+        scaling([1_000, 10_000, 35_000, 50_000, 60_000], args.timeout)
+
+
+if __name__ == "__main__":
+    main()
