@@ -44,14 +44,17 @@ class FeedServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/calendar/ical/s3cr3t/basic.ics"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        ).start()
 
 
 @pytest.fixture()
 def server() -> Iterator[FeedServer]:
     feed = FeedServer()
     yield feed
-    feed.httpd.shutdown()
+    feed.httpd.shutdown()  # serve_forever notices within its poll_interval
+    feed.httpd.server_close()
 
 
 def config(url: str, extra: str = "") -> str:
