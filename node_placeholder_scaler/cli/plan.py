@@ -55,16 +55,17 @@ def _instants(
 def plan_command(settings: Settings, args: argparse.Namespace) -> int:
     zone, now = settings.default_zone, datetime.now(UTC)
     at, start, end = _instants(args, zone, now)
-    instants = [t for t in (now, at, start, end, start and start + timedelta(days=7)) if t]
-    book = load_once(settings, now, expansion_window(settings, min(instants), max(instants)))
     if at is not None or (start is None and args.output == "json"):
-        plan = book.plan(at or now, now=now)
+        when = at or now
+        book = load_once(settings, now, expansion_window(settings, min(now, when), max(now, when)))
+        plan = book.plan(when, now=now)
         print(plan_json(plan) if args.output == "json" else plan_table(plan, zone))
         return Exit.OK
     start = start or now
     end = end or start + timedelta(days=7)
-    if end <= start:
+    if end <= start:  # a usage error: said before any feed is fetched
         raise CommandError("--to must be after --from", Exit.CONFIG)
+    book = load_once(settings, now, expansion_window(settings, min(now, start), max(now, end)))
     plans = timeline(book.views(now), settings, start, end)
     print(timeline_json(plans) if args.output == "json" else timeline_table(plans, zone))
     return Exit.OK
