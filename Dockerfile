@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The node-placeholder-scaler controller image.
 #
 #   docker build -t node-placeholder-scaler:0.1.0 .
@@ -7,8 +6,11 @@
 # our package into a virtualenv; the final stage copies that virtualenv onto a fresh slim
 # Python and runs it as a non-root user. tests/helm/test_image_steps.py runs the RUN lines
 # between the "install steps" markers in a fresh venv, so they are tested without a Docker
-# engine. Pin the base image by digest in your own builds:
+# engine; tests/delivery/test_image.py builds this file for real (scripts/image) and runs the
+# result read-only as UID 10001. Pin the base image by digest in your own builds:
 #   docker build --build-arg PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:... .
+# Where Docker Hub cannot be reached, any Debian bookworm image with python3 and python3-venv
+# serves as PYTHON_IMAGE (scripts/image makes one with mmdebstrap).
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
@@ -27,6 +29,11 @@ COPY node_placeholder_scaler ./node_placeholder_scaler
 RUN "$VIRTUAL_ENV/bin/pip" install --no-deps . && "$VIRTUAL_ENV/bin/pip" check
 RUN "$VIRTUAL_ENV/bin/node-placeholder-scaler" --help > /dev/null
 # <<< install steps
+# The runtime needs neither pip nor setuptools (25 MB), nor kubernetes.aio (66 MB: the client's
+# asyncio twin, which the controller never imports; tests/delivery imports every module of ours
+# in the built image).
+RUN "$VIRTUAL_ENV/bin/python" -m pip uninstall --yes --quiet pip setuptools \
+    && rm -rf "$VIRTUAL_ENV"/lib/python3.*/site-packages/kubernetes/aio
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="node-placeholder-scaler" \
@@ -36,7 +43,7 @@ LABEL org.opencontainers.image.title="node-placeholder-scaler" \
 # ca-certificates: HTTPS feeds. Nothing else: no compilers, no package lists left behind.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends tzdata ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
+    && apt-get clean && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 nps \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin nps

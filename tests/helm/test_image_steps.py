@@ -1,8 +1,9 @@
 """The Dockerfile without a Docker engine.
 
-No Docker engine runs in CI, so this test runs the build stage's install steps (the COPY and
-RUN lines between the `# >>> install steps` and `# <<< install steps` markers) literally, in a
-fresh directory and virtualenv, and checks that the console script runs `--help`. It needs the
+Without an engine, this test runs the build stage's install steps (the COPY and RUN lines
+between the `# >>> install steps` and `# <<< install steps` markers) literally, in a fresh
+directory and virtualenv, and checks that the console script runs `--help` and the pins hold
+(tests/delivery/test_image.py builds the whole Dockerfile with a real engine). It needs the
 network to PyPI (as the image build does). The rest of the Dockerfile is checked statically.
 """
 
