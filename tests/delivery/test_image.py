@@ -108,9 +108,11 @@ def test_validate_in_the_container_reports_what_the_host_reports(image: Image) -
     assert "unknown-pool" in inside.stdout
 
 
-def test_no_writable_tmp_gives_a_clear_message_not_a_traceback(image: Image) -> None:
-    """Without the chart's /tmp emptyDir the root is read-only everywhere: validate must still
-    answer or say clearly why not."""
+def test_without_the_charts_tmp_validate_names_the_failing_feed_and_exits(image: Image) -> None:
+    """The feed workers (multiprocessing forkserver) need a writable /tmp for their socket: the
+    chart mounts an emptyDir there. Without it, validate must still answer, promptly, with the
+    feed's problem and a non-zero exit, not hang or die."""
     out = run(image, "validate", "--config", CONFIG, extra=CONFIG_MOUNT)
-    assert "Traceback" not in out.stderr, out.stderr[-2000:]
-    assert out.returncode in (0, 1, 2), out.stderr
+    assert out.returncode == 1, out.stderr[-2000:]
+    assert "[feed-error] courses: the feed worker could not run" in out.stdout
+    assert "1 problem(s) in 1 calendar(s)" in out.stdout
