@@ -1,7 +1,13 @@
 """The configuration file -> one frozen, validated Settings object.
 
-Pure: the caller reads the file and passes its text and the environment.
-Every error names the file and the key (``config.yaml: pools.user.maxReplicas: ...``).
+Pure: the caller reads the file and passes its text and the environment. Every error names
+the file and the key (``config.yaml: pools.user.maxReplicas: ...``).
+
+The tables below (TOP, HEADROOM, POOL, CALENDAR) are the one declaration of every key: its
+name, kind, default and meaning. The reader, the dataclass defaults, the Helm chart's
+``values.schema.json`` (tests/test_settings.py keeps it in step) and the README's checked
+"Configuration" block all derive from them. To add a key: a row here, its use, the README
+block and a test.
 """
 
 from __future__ import annotations
@@ -12,29 +18,79 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-import yaml
+from .configkeys import ConfigError, Key, Reader, load_yaml
+from .urls import UrlError, classify
 
-from .durations import DurationError, parse_duration
+__all__ = ["ConfigError", "Key", "Settings", "load_settings"]
 
 Overlap = Literal["sum", "max"]
 Strategy = Literal["balanced", "cpu", "memory"]
 
 RESERVED_WORDS = frozenset({"lead"})
-DEFAULT_MAX_FEED_BYTES = 20 * 1024 * 1024
 _POOL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+TOP: tuple[Key, ...] = (
+    Key("namespace", "text", None, "Where the placeholder Deployments live (unset: the "
+        "controller's own namespace)", chart=False),
+    Key("timezone", "zone", None, "Default IANA time zone of floating and all-day event times "
+        "(unset: UTC)"),
+    Key("leadTime", "duration", "0s", "Default lead: placeholders come up this long before an "
+        "event starts; a pool's leadTime and an event's lead: line override it"),
+    Key("overlap", "choice", "sum", "How overlapping events of one pool combine: sum (room for "
+        "both) or max", choices=("sum", "max")),
+    Key("interval", "duration", "30s", "Reconcile period", positive=True),
+    Key("calendarRefreshInterval", "duration", "5m", "How often each feed is fetched "
+        "(conditional GET)", positive=True),
+    Key("maxStaleness", "duration", "24h", "How long the last good copy of a failing feed is "
+        "still used", positive=True),
+    Key("maxFeedBytes", "integer", 20 * 1024 * 1024, "Largest feed accepted, in bytes",
+        low=1024),
+    Key("feedTimeout", "duration", "30s", "Total time cap of one feed fetch", positive=True),
+    Key("metricsPort", "integer", 8080, "The one HTTP port: /metrics, /healthz, /readyz",
+        low=1, high=65535),
+    Key("metricsAddress", "address", "", "Listen address of that port: empty = every "
+        "interface (in a pod), 127.0.0.1 locally"),
+    Key("calendars", "section", None, "The iCal feeds (list)", chart=False),
+    Key("pools", "section", None, "The node pools, by name", chart=False),
+    Key("headroom", "section", None, "How free room on a pool's nodes counts"),
+)
+HEADROOM: tuple[Key, ...] = (
+    Key("strategy", "choice", "balanced", "Which resources count as free room: balanced (cpu "
+        "and memory, and GPU where requested), cpu or memory",
+        choices=("balanced", "cpu", "memory")),
+    Key("threshold", "number", 0.2, "A node counts as free room only above this free fraction",
+        low=0, below=1),
+    Key("nodeGracePeriod", "duration", "10m", "A new node counts as free room only after this "
+        "time (it may be about to fill up)"),
+)
+POOL: tuple[Key, ...] = (
+    Key("deployment", "dnslabel", None, "Name of the placeholder Deployment (unset: "
+        "placeholder-<pool>)"),
+    Key("nodeSelector", "labels", None, "Labels of the pool's nodes (texts: quote numbers)"),
+    Key("minReplicas", "integer", 0, "Placeholders outside events", low=0),
+    Key("maxReplicas", "integer", 10, "Upper bound of placeholders (at least minReplicas)",
+        low=0),
+    Key("leadTime", "duration", None, "Lead of this pool (unset: the global leadTime)"),
+)
+CALENDAR: tuple[Key, ...] = (
+    Key("name", "text", None, "Name in logs and metrics (unset: calendar-<index>)"),
+    Key("url", "text", None, "Feed address: http(s)://, webcal://, file:// or a path",
+        secret=True, chart=False),
+    Key("urlFromEnv", "text", None, "Instead of url: the environment variable holding it",
+        chart=False),
+    Key("timezone", "zone", None, "IANA time zone of floating and all-day times of this feed"),
+    Key("pools", "names", None, "Pools this feed may request (unset: all)"),
+)
+SECTIONS: Mapping[str, tuple[Key, ...]] = {
+    "": TOP, "headroom.": HEADROOM, "pools.<pool>.": POOL, "calendars[]": CALENDAR,
+}
 
 
-class ConfigError(Exception):
-    """A bad configuration: names the file and the key."""
-
-    def __init__(self, path: str, key: str, message: str) -> None:
-        super().__init__(f"{path}: {key}: {message}" if key else f"{path}: {message}")
-        self.path = path
-        self.key = key
-        self.message = message
+def default(table: tuple[Key, ...], name: str) -> Any:
+    """A key's default as the program uses it (a duration as timedelta, ...)."""
+    return Reader("defaults", "", {}, table).value(name)
 
 
 @dataclass(frozen=True)
@@ -59,11 +115,16 @@ class PoolSettings:
     lead_time: timedelta | None
 
 
+_STRATEGY: Strategy = default(HEADROOM, "strategy")
+_THRESHOLD: float = default(HEADROOM, "threshold")
+_GRACE: timedelta = default(HEADROOM, "nodeGracePeriod")
+
+
 @dataclass(frozen=True)
 class HeadroomSettings:
-    strategy: Strategy = "balanced"
-    threshold: float = 0.2
-    node_grace_period: timedelta = timedelta(minutes=10)
+    strategy: Strategy = _STRATEGY
+    threshold: float = _THRESHOLD
+    node_grace_period: timedelta = _GRACE
 
 
 @dataclass(frozen=True)
@@ -94,131 +155,46 @@ class Settings:
         return max(leads)
 
 
-_TOP_KEYS = {
-    "namespace", "timezone", "leadTime", "overlap", "interval", "calendarRefreshInterval",
-    "maxStaleness", "maxFeedBytes", "feedTimeout", "metricsPort", "metricsAddress", "calendars",
-    "pools",
-    "headroom",
-}
-_CALENDAR_KEYS = {"name", "url", "urlFromEnv", "timezone", "pools"}
-_POOL_KEYS = {"deployment", "nodeSelector", "minReplicas", "maxReplicas", "leadTime"}
-_HEADROOM_KEYS = {"strategy", "threshold", "nodeGracePeriod"}
-
-
-class _Reader:
-    """Typed access to one mapping of the file, with the key path for messages."""
-
-    def __init__(self, path: str, prefix: str, data: Mapping[str, Any], allowed: set[str]):
-        self.path, self.prefix, self.data = path, prefix, data
-        unknown = sorted(str(k) for k in set(data) - allowed)
-        if unknown:
-            known = ", ".join(sorted(allowed))
-            raise ConfigError(path, self.key(unknown[0]), f"unknown key (known keys: {known})")
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}{name}"
-
-    def fail(self, name: str, message: str) -> ConfigError:
-        return ConfigError(self.path, self.key(name), message)
-
-    def duration(self, name: str, default: timedelta | None) -> timedelta | None:
-        if self.data.get(name) is None:
-            return default
-        try:
-            return parse_duration(self.data[name])
-        except DurationError as error:
-            raise self.fail(name, str(error)) from None
-
-    def integer(self, name: str, default: int, low: int = 0, high: int | None = None) -> int:
-        value = self.data.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(name, f"expected a whole number, got {value!r}")
-        if value < low or (high is not None and value > high):
-            limit = f"between {low} and {high}" if high is not None else f">= {low}"
-            raise self.fail(name, f"must be {limit}, got {value}")
-        return value
-
-    def string(self, name: str, default: str | None = None) -> str | None:
-        value = self.data.get(name, default)
-        if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise self.fail(name, f"expected a non-empty text, got {value!r}")
-        return value
-
-    def zone(self, name: str) -> ZoneInfo | None:
-        value = self.string(name)
-        if value is None:
-            return None
-        try:
-            return ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise self.fail(name, f"unknown IANA time zone {value!r}") from None
-
-    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
-        value = self.data.get(name, default)
-        if value not in choices:
-            raise self.fail(name, f"must be one of {', '.join(choices)}, got {value!r}")
-        return str(value)
-
-    def mapping(self, name: str) -> Mapping[str, Any]:
-        value = self.data.get(name) or {}
-        if not isinstance(value, Mapping):
-            raise self.fail(name, f"expected a mapping, got {type(value).__name__}")
-        return value
-
-
 def load_settings(text: str, path: str, environ: Mapping[str, str]) -> Settings:
     """Parse and validate a configuration file's text."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConfigError(path, "", f"not valid YAML: {error}") from None
+    data = load_yaml(text, path)
     if not isinstance(data, Mapping):
         raise ConfigError(path, "", "expected a mapping of keys (calendars, pools, ...)")
-    top = _Reader(path, "", data, _TOP_KEYS)
+    top = Reader(path, "", data, TOP)
     for required in ("calendars", "pools"):
         if not data.get(required):
             raise top.fail(required, "is required and must not be empty")
     pools = _read_pools(top)
-    lead = top.duration("leadTime", timedelta(0))
-    assert lead is not None
     return Settings(
         path=path,
-        namespace=top.string("namespace"),
-        timezone=top.zone("timezone"),
-        lead_time=lead,
-        overlap=top.choice("overlap", "sum", ("sum", "max")),  # type: ignore[arg-type]
-        interval=_positive(top, "interval", timedelta(seconds=30)),
-        calendar_refresh_interval=_positive(top, "calendarRefreshInterval", timedelta(minutes=5)),
-        max_staleness=_positive(top, "maxStaleness", timedelta(hours=24)),
-        max_feed_bytes=top.integer("maxFeedBytes", DEFAULT_MAX_FEED_BYTES, low=1024),
-        feed_timeout=_positive(top, "feedTimeout", timedelta(seconds=30)),
-        metrics_port=top.integer("metricsPort", 8080, low=0, high=65535),
-        metrics_address=_address(top),
+        namespace=top.value("namespace"),
+        timezone=top.value("timezone"),
+        lead_time=top.value("leadTime"),
+        overlap=top.value("overlap"),
+        interval=top.value("interval"),
+        calendar_refresh_interval=top.value("calendarRefreshInterval"),
+        max_staleness=top.value("maxStaleness"),
+        max_feed_bytes=top.value("maxFeedBytes"),
+        feed_timeout=top.value("feedTimeout"),
+        metrics_port=top.value("metricsPort"),
+        metrics_address=top.value("metricsAddress"),
         calendars=_read_calendars(top, pools, environ),
         pools=pools,
         headroom=_read_headroom(top),
     )
 
 
-def _address(top: _Reader) -> str:
-    value = top.data.get("metricsAddress", "")
-    if not isinstance(value, str) or any(c.isspace() for c in value):
-        raise top.fail("metricsAddress", f"expected an address such as 127.0.0.1, got {value!r}")
+def _mapping(top: Reader, name: str) -> Mapping[Any, Any]:
+    value = top.data.get(name) or {}
+    if not isinstance(value, Mapping):
+        raise top.fail(name, f"expected a mapping, got {type(value).__name__}")
     return value
 
 
-def _positive(reader: _Reader, name: str, default: timedelta) -> timedelta:
-    value = reader.duration(name, default)
-    if value is None or value <= timedelta(0):
-        raise reader.fail(name, "must be longer than 0s")
-    return value
-
-
-def _read_pools(top: _Reader) -> dict[str, PoolSettings]:
-    raw = top.mapping("pools")
+def _read_pools(top: Reader) -> dict[str, PoolSettings]:
     pools: dict[str, PoolSettings] = {}
-    for name, body in raw.items():
-        key = f"pools.{name}"
+    for name, body in _mapping(top, "pools").items():
+        key = f"pools.{str(name)[:40]}"
         if not isinstance(name, str) or not _POOL_NAME.fullmatch(name):
             raise ConfigError(top.path, key, "a pool name is a word of letters, digits, _ . -")
         if name.lower() in RESERVED_WORDS:
@@ -227,34 +203,29 @@ def _read_pools(top: _Reader) -> dict[str, PoolSettings]:
             raise ConfigError(top.path, key, "pool names are case-insensitive: duplicate")
         if body is not None and not isinstance(body, Mapping):
             raise ConfigError(top.path, key, "expected a mapping of pool settings")
-        pools[name.lower()] = _read_pool(_Reader(top.path, f"{key}.", body or {}, _POOL_KEYS), name)
+        pools[name.lower()] = _read_pool(Reader(top.path, f"{key}.", body or {}, POOL), name)
     return pools
 
 
-def _read_pool(reader: _Reader, name: str) -> PoolSettings:
-    deployment = reader.string("deployment", f"placeholder-{name.lower()}")
-    assert deployment is not None
-    if not _DNS_LABEL.fullmatch(deployment) or len(deployment) > 63:
-        raise reader.fail("deployment", f"not a valid Deployment name: {deployment!r}")
-    selector = reader.mapping("nodeSelector")
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in selector.items()):
-        raise reader.fail("nodeSelector", "keys and values must be texts (quote numbers)")
-    minimum = reader.integer("minReplicas", 0)
-    maximum = reader.integer("maxReplicas", max(10, minimum))
+def _read_pool(reader: Reader, name: str) -> PoolSettings:
+    minimum = reader.value("minReplicas")
+    maximum = reader.value("maxReplicas")
+    if reader.data.get("maxReplicas") is None:
+        maximum = max(maximum, minimum)
     if maximum < minimum:
         raise reader.fail("maxReplicas", f"must be >= minReplicas ({minimum}), got {maximum}")
     return PoolSettings(
         name=name,
-        deployment=deployment,
-        node_selector=dict(selector),
+        deployment=reader.value("deployment") or f"placeholder-{name.lower()}",
+        node_selector=reader.value("nodeSelector") or {},
         min_replicas=minimum,
         max_replicas=maximum,
-        lead_time=reader.duration("leadTime", None),
+        lead_time=reader.value("leadTime"),
     )
 
 
 def _read_calendars(
-    top: _Reader, pools: Mapping[str, PoolSettings], environ: Mapping[str, str]
+    top: Reader, pools: Mapping[str, PoolSettings], environ: Mapping[str, str]
 ) -> tuple[CalendarSource, ...]:
     raw = top.data["calendars"]
     if not isinstance(raw, list):
@@ -264,7 +235,7 @@ def _read_calendars(
         key = f"calendars[{index}]"
         if not isinstance(body, Mapping):
             raise ConfigError(top.path, key, "expected a mapping with url or urlFromEnv")
-        reader = _Reader(top.path, f"{key}.", body, _CALENDAR_KEYS)
+        reader = Reader(top.path, f"{key}.", body, CALENDAR)
         sources.append(_read_calendar(reader, index, pools, environ))
     names = [s.name for s in sources]
     for name in names:
@@ -274,44 +245,37 @@ def _read_calendars(
 
 
 def _read_calendar(
-    reader: _Reader, index: int, pools: Mapping[str, PoolSettings], environ: Mapping[str, str]
+    reader: Reader, index: int, pools: Mapping[str, PoolSettings], environ: Mapping[str, str]
 ) -> CalendarSource:
-    url, from_env = reader.string("url"), reader.string("urlFromEnv")
+    url, from_env = reader.value("url"), reader.value("urlFromEnv")
     if (url is None) == (from_env is None):
         raise reader.fail("url", "give exactly one of url and urlFromEnv")
+    where = "url"
     if from_env is not None:
-        url = environ.get(from_env, "").strip()
+        url, where = environ.get(from_env, "").strip(), "urlFromEnv"
         if not url:
             raise reader.fail("urlFromEnv", f"environment variable {from_env} is not set")
-    allowed = reader.data.get("pools")
+    try:
+        classify(url)  # a scheme typo (htps://...) is an error now, not a file path later
+    except UrlError as error:
+        raise reader.fail(where, str(error)) from None
+    allowed = reader.value("pools")
     allow: frozenset[str] | None = None
     if allowed is not None:
-        if not isinstance(allowed, list) or not all(isinstance(p, str) for p in allowed):
-            raise reader.fail("pools", "expected a list of pool names")
         unknown = [p for p in allowed if p.lower() not in pools]
         if unknown:
-            raise reader.fail("pools", f"unknown pool {unknown[0]!r}")
+            raise reader.fail("pools", f"unknown pool {unknown[0][:40]!r}")
         allow = frozenset(p.lower() for p in allowed)
-    name = reader.string("name", f"calendar-{index}")
-    assert name is not None and url is not None
     return CalendarSource(
-        name=name, url=url, url_from_env=from_env, timezone=reader.zone("timezone"), pools=allow,
-        base_dir=posixpath.dirname(reader.path),
+        name=reader.value("name") or f"calendar-{index}", url=url, url_from_env=from_env,
+        timezone=reader.value("timezone"), pools=allow, base_dir=posixpath.dirname(reader.path),
     )
 
 
-def _read_headroom(top: _Reader) -> HeadroomSettings:
-    reader = _Reader(top.path, "headroom.", top.mapping("headroom"), _HEADROOM_KEYS)
-    threshold = reader.data.get("threshold", 0.2)
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-        raise reader.fail("threshold", f"expected a number between 0 and 1, got {threshold!r}")
-    if not 0 <= threshold < 1:
-        raise reader.fail("threshold", f"must be >= 0 and < 1, got {threshold}")
-    grace = reader.duration("nodeGracePeriod", timedelta(minutes=10))
-    assert grace is not None
-    strategy = reader.choice("strategy", "balanced", ("balanced", "cpu", "memory"))
+def _read_headroom(top: Reader) -> HeadroomSettings:
+    reader = Reader(top.path, "headroom.", _mapping(top, "headroom"), HEADROOM)
     return HeadroomSettings(
-        strategy=strategy,  # type: ignore[arg-type]
-        threshold=float(threshold),
-        node_grace_period=grace,
+        strategy=reader.value("strategy"),
+        threshold=reader.value("threshold"),
+        node_grace_period=reader.value("nodeGracePeriod"),
     )

@@ -18,6 +18,7 @@ from prometheus_client import generate_latest
 from node_placeholder_scaler.feeds import CalendarBook, load_once
 from node_placeholder_scaler.feedtypes import FetchResult
 from node_placeholder_scaler.metrics import Metrics
+from node_placeholder_scaler.settings import ConfigError
 from testkit.hostile_feed import SECRET, HostileFeedServer, special_files
 from tests.conftest import make_settings, utc
 
@@ -154,12 +155,12 @@ def test_special_files_do_not_block(tmp_path: Path, kind: str) -> None:
     f"htps://calendar.google.com/calendar/ical/x/private-{SECRET}/basic.ics?token={SECRET}",
     f"ftp://example.org/private-{SECRET}/basic.ics",
 ])
-def test_scheme_typo_is_not_a_file_path(url: str, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-    book, result, error = once(url)
-    assert result == "bad-url" and error is not None
-    assert "unsupported address scheme" in error
-    assert leaked(book, caplog) == []
+def test_scheme_typo_is_not_a_file_path(url: str) -> None:
+    # Refused when the configuration is loaded (settings classifies with urls.classify).
+    with pytest.raises(ConfigError) as caught:
+        book_on(url)
+    assert "unsupported address scheme" in str(caught.value)
+    assert SECRET not in str(caught.value)
 
 
 def test_unreachable_host_names_the_cause_not_the_url(caplog):  # type: ignore[no-untyped-def]

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
+from node_placeholder_scaler.configkeys import Key, Reader
 from node_placeholder_scaler.durations import DurationError, format_duration, parse_duration
-from node_placeholder_scaler.settings import ConfigError, load_settings
+from node_placeholder_scaler.settings import (
+    CALENDAR,
+    HEADROOM,
+    POOL,
+    TOP,
+    ConfigError,
+    HeadroomSettings,
+    default,
+    load_settings,
+)
+from testkit import chart_schema
 
 MINIMAL = "calendars: [{url: a.ics}]\npools: {user: {}}\n"
 
@@ -92,3 +108,155 @@ def test_format_duration_round_trips():
     for seconds in (0, 59, 60, 5400, 90061):
         text = format_duration(timedelta(seconds=seconds))
         assert parse_duration(text).total_seconds() == seconds
+
+
+# --- hostile files: nothing of the file is echoed, nothing grows without bound ---------------
+
+SECRET = "private-s3cr3tT0KEN"
+BOMB = """calendars: [{url: a.ics}]
+pools: {user: {}}
+a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+"""
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    (BOMB, "aliases (*name) are not allowed"),
+    ("defaults: &d {minReplicas: 1}\ncalendars: [{url: a.ics}]\npools: {user: {<<: *d}}\n",
+     "aliases (*name) are not allowed"),
+    ("calendars: [{url: a.ics}]\npools: {user: {}}\nx: " + "[" * 100_000, "nested deeper than"),
+    ("calendars: [{url: a.ics}]\npools: {user: {}}\nx: " + "{a: " * 50 + "1" + "}" * 50,
+     "nested deeper than"),
+])
+def test_aliases_and_deep_nesting_are_refused_before_they_grow(body: str, says: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(body, "c.yaml", {})
+    assert caught.value.key == ""
+    assert says in str(caught.value)
+
+
+def test_an_anchor_without_alias_is_harmless() -> None:
+    s = load_settings("calendars: [{url: a.ics}]\npools: &p {user: {}}\n", "c.yaml", {})
+    assert list(s.pools) == ["user"]
+
+
+@pytest.mark.parametrize("body", [
+    # a YAML syntax error on the url line (an unclosed quote, a tab, a stray colon)
+    f"calendars:\n  - url: 'https://calendar.example/{SECRET}/basic.ics\npools: {{user: {{}}}}\n",
+    f"calendars:\n  - url: https://calendar.example/{SECRET}/basic.ics: x\npools: {{user: {{}}}}\n",
+    f"calendars:\n\t- url: https://calendar.example/{SECRET}/basic.ics\npools: {{user: {{}}}}\n",
+    f'calendars: [{{url: "https://calendar.example/{SECRET}/\\q.ics"}}]\npools: {{user: {{}}}}\n',
+    # a url given as a list or a mapping
+    f"calendars: [{{url: [https://calendar.example/{SECRET}/basic.ics]}}]\npools: {{user: {{}}}}",
+    f"calendars: [{{url: {{x: https://calendar.example/{SECRET}}}}}]\npools: {{user: {{}}}}",
+    # a scheme typo, in the file and through urlFromEnv
+    f"calendars: [{{url: 'htps://calendar.example/{SECRET}/basic.ics?t={SECRET}'}}]\n"
+    "pools: {user: {}}",
+    "calendars: [{urlFromEnv: FEED}]\npools: {user: {}}",
+    # an unknown key that is itself the secret
+    f"calendars: [{{url: a.ics, 'https://calendar.example/{SECRET}': 1}}]\npools: {{user: {{}}}}",
+])
+def test_errors_never_echo_a_feed_url(body: str) -> None:
+    environ = {"FEED": f"htps://calendar.example/{SECRET}/basic.ics"}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(body, "c.yaml", environ)
+    assert SECRET not in str(caught.value)
+    assert "s3cr3t" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("url", "key"), [
+    ("htps://calendar.example/private-x/basic.ics", "calendars[0].url"),
+    ("ftp://example.org/basic.ics", "calendars[0].url"),
+    ("https:///basic.ics", "calendars[0].url"),
+])
+def test_an_unknown_scheme_is_refused_at_load_time(url: str, key: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(f"calendars: [{{url: '{url}'}}]\npools: {{user: {{}}}}", "c.yaml", {})
+    assert caught.value.key == key
+
+
+@pytest.mark.parametrize("url", [
+    "https://calendar.example/basic.ics", "webcal://calendar.example/basic.ics",
+    "file:///srv/basic.ics", "courses.ics", "/srv/courses.ics", "./odd:name.ics",
+])
+def test_known_schemes_and_paths_load(url: str) -> None:
+    s = load_settings(f"calendars: [{{url: '{url}'}}]\npools: {{user: {{}}}}", "c.yaml", {})
+    assert s.calendars[0].url == url
+
+
+# --- one table: everything else derives from it or is checked against it ---------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = {"": TOP, "headroom": HEADROOM, "pools": POOL, "calendars": CALENDAR}
+
+
+def test_every_key_is_documented_and_its_default_is_valid() -> None:
+    for table in SECTIONS.values():
+        for key in table:
+            assert key.doc and key.doc[0].isupper(), key.name
+            if key.kind != "section":
+                default(table, key.name)  # raises ConfigError if the default is not valid
+
+
+def test_the_defaults_are_the_tables() -> None:
+    s = load_settings(MINIMAL, "c.yaml", {})
+    assert s.lead_time == default(TOP, "leadTime") == timedelta(0)
+    assert s.interval == default(TOP, "interval")
+    assert s.max_feed_bytes == default(TOP, "maxFeedBytes")
+    assert s.metrics_port == default(TOP, "metricsPort")
+    assert s.headroom == HeadroomSettings()
+    assert s.pools["user"].max_replicas == default(POOL, "maxReplicas")
+
+
+def readme_configuration() -> dict[str, Any]:
+    """The YAML block of the README's "Configuration" section."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("\n## Configuration\n", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    loaded = yaml.safe_load(block)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def test_the_readme_shows_every_key_with_its_default() -> None:
+    """The README's Configuration block names every key of the table, and a key that has a
+    default shows that default."""
+    shown = readme_configuration()
+    where: dict[str, tuple[dict[str, Any], tuple[Key, ...]]] = {
+        "": (shown, TOP),
+        "headroom": (shown["headroom"], HEADROOM),
+        "pools": (next(iter(shown["pools"].values())), POOL),
+        "calendars": (shown["calendars"][0], CALENDAR),
+    }
+    for section, (body, table) in where.items():
+        assert set(body) == {key.name for key in table}, section
+        reader = Reader("README.md", f"{section}.", body, table)
+        for key in table:
+            if key.default is not None:
+                assert reader.value(key.name) == default(table, key.name), (section, key.name)
+
+
+def test_the_charts_values_state_no_default_of_their_own() -> None:
+    values = yaml.safe_load((ROOT / "helm/node-placeholder-scaler/values.yaml").read_text())
+    assert values["config"] == {}
+
+
+def test_the_chart_schema_is_in_step_with_the_table() -> None:
+    """values.schema.json carries every key of the table (config, pools, calendars) with its
+    kind, bounds and default; `python -m testkit.chart_schema --write` updates it."""
+    current = json.loads(chart_schema.SCHEMA.read_text())
+    assert chart_schema.in_step(current) == current
+    config = current["properties"]["config"]["properties"]
+    assert config["leadTime"]["default"] == "0s"
+    assert set(config) == {k.name for k in TOP if k.chart and k.name != "headroom"} | {"headroom"}
+
+
+def test_the_chart_template_omits_exactly_the_charts_own_pool_keys() -> None:
+    schema = json.loads(chart_schema.SCHEMA.read_text())
+    helpers = (ROOT / "helm/node-placeholder-scaler/templates/_helpers.tpl").read_text()
+    line = next(t for t in helpers.splitlines() if t.startswith('{{- list "resources"'))
+    listed = set(re.findall(r'"([A-Za-z]+)"', line))
+    assert listed == chart_schema.chart_pool_keys(schema)

@@ -24,6 +24,8 @@ from helm_helpers import (
     values_args,
 )
 
+from node_placeholder_scaler.settings import CALENDAR, POOL, TOP, default, load_settings
+
 pytestmark = pytest.mark.helm
 
 RELEASE, NAMESPACE = "nps", "nps-system"
@@ -35,24 +37,10 @@ STANDARD_LABELS = {
     "app.kubernetes.io/managed-by",
     "helm.sh/chart",
 }
-# The keys the controller's config file accepts (node_placeholder_scaler/settings.py).
-CONFIG_KEYS = {
-    "namespace",
-    "timezone",
-    "leadTime",
-    "overlap",
-    "interval",
-    "calendarRefreshInterval",
-    "maxStaleness",
-    "maxFeedBytes",
-    "feedTimeout",
-    "metricsPort",
-    "calendars",
-    "pools",
-    "headroom",
-}
-POOL_CONFIG_KEYS = {"deployment", "nodeSelector", "minReplicas", "maxReplicas", "leadTime"}
-CALENDAR_CONFIG_KEYS = {"name", "url", "urlFromEnv", "timezone", "pools"}
+# The keys the controller's config file accepts: its settings table.
+CONFIG_KEYS = {key.name for key in TOP}
+POOL_CONFIG_KEYS = {key.name for key in POOL}
+CALENDAR_CONFIG_KEYS = {key.name for key in CALENDAR}
 FEED_URL = "https://calendar.example.org/private-0123456789abcdef/basic.ics"
 
 
@@ -329,8 +317,44 @@ def test_config_has_only_controller_keys_and_the_release_namespace(all_docs: lis
 
 def test_default_config_leaves_unset_keys_to_the_controller(default_docs: list[Doc]) -> None:
     config = config_of(default_docs)
-    assert "maxFeedBytes" not in config and "feedTimeout" not in config and "timezone" not in config
-    assert config["leadTime"] == "15m"
+    assert set(config) == {"namespace", "calendars", "pools"}
+
+
+def test_the_chart_and_the_controller_share_every_default(minimal_docs: list[Doc]) -> None:
+    """Without `config` values, the rendered config file is what a user of the bare controller
+    would write for the same feed and pool: the chart adds no default of its own (its
+    placeholder Deployment name is the controller's default too), and the container port is
+    the controller's default metricsPort."""
+    rendered = config_of(minimal_docs)
+    values = minimal_values()
+    pool = {k: v for k, v in values["pools"]["user"].items() if k in POOL_CONFIG_KEYS}
+    bare = {
+        "namespace": NAMESPACE,
+        "calendars": [{"name": "courses", "urlFromEnv": "NPS_CALENDAR_0_URL"}],
+        "pools": {"user": pool},
+    }
+    environ = {"NPS_CALENDAR_0_URL": "https://feeds.example.org/a.ics"}
+    from_chart = load_settings(yaml.safe_dump(rendered), "config.yaml", environ)
+    assert from_chart == load_settings(yaml.safe_dump(bare), "config.yaml", environ)
+    assert from_chart.pools["user"].deployment == placeholders(minimal_docs)["user"]["metadata"][
+        "name"
+    ]
+    ports = container(controller(minimal_docs))["ports"]
+    assert [p["containerPort"] for p in ports] == [default(TOP, "metricsPort")]
+
+
+def test_a_pool_key_of_the_controller_passes_through(helm: str) -> None:
+    """Pool keys that are not the chart's own reach the controller unchanged, so a key added
+    to the settings table needs no template change."""
+    values = minimal_values()
+    values["pools"]["user"]["leadTime"] = "25m"
+    config = config_of(render(values))
+    assert config["pools"]["user"] == {
+        "deployment": "placeholder-user",
+        "nodeSelector": {"hub.jupyter.org/pool-name": "user-pool"},
+        "maxReplicas": 5,
+        "leadTime": "25m",
+    }
 
 
 def test_feed_urls_are_only_in_the_secret(all_docs: list[Doc]) -> None:
@@ -356,11 +380,10 @@ def test_no_secret_when_every_feed_uses_an_existing_secret(helm: str) -> None:
 
 
 def test_rendered_config_passes_the_controllers_own_validation(all_docs: list[Doc]) -> None:
-    settings = pytest.importorskip("node_placeholder_scaler.settings")
     env = container(controller(all_docs))["env"]
     environ = {e["name"]: f"https://feeds.example.org/{e['name']}.ics" for e in env}
     cm = next(d for d in find(all_docs, "ConfigMap") if "config.yaml" in d.get("data", {}))
-    loaded = settings.load_settings(cm["data"]["config.yaml"], "config.yaml", environ)
+    loaded = load_settings(cm["data"]["config.yaml"], "config.yaml", environ)
     assert loaded.namespace == NAMESPACE
     assert {p.deployment for p in loaded.pools.values()} == {
         d["metadata"]["name"] for d in placeholders(all_docs).values()

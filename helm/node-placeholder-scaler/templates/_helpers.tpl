@@ -138,50 +138,44 @@ The name of a pool's placeholder Deployment: its `deployment` value, else placeh
 {{- end }}
 {{- end }}
 
-{{/* A whole number parsed as float (Helm reads YAML numbers as float64) rendered as an integer. */}}
-{{- define "nps.normalize" -}}
-{{- if and (kindIs "float64" .) (eq . (float64 (int64 .))) }}{{ int64 . }}{{ else }}{{ . }}{{ end }}
+{{/* The controller's HTTP port (its metricsPort; the controller's default when unset). */}}
+{{- define "nps.metricsPort" -}}
+{{- .Values.config.metricsPort | default 8080 }}
 {{- end }}
 
-{{/* The controller's config file (YAML), from values. Feed URLs only by environment variable. */}}
+{{/* The keys of a pool that are the chart's own (the placeholder pods'); every other key of a
+pool belongs to the controller and is passed through to its config file. */}}
+{{- define "nps.chartPoolKeys" -}}
+{{- list "resources" "tolerations" "affinity" "podLabels" "podAnnotations" "prePuller" | toJson }}
+{{- end }}
+
+{{/*
+The controller's config file (YAML): `config` passed through as it is (the controller validates
+it and owns its defaults), plus the release namespace, the calendars (their feed address only by
+environment variable, from the Secret) and the controller's keys of each pool.
+*/}}
 {{- define "nps.config" -}}
 {{- include "nps.validateCalendars" . }}
-{{- $cfg := dict "namespace" .Release.Namespace }}
-{{- range $key := list "timezone" "leadTime" "overlap" "interval" "calendarRefreshInterval" "maxStaleness" "maxFeedBytes" "feedTimeout" "metricsPort" }}
-{{- $v := index $.Values.config $key }}
-{{- if not (kindIs "invalid" $v) }}
-{{- $_ := set $cfg $key $v }}
-{{- end }}
-{{- end }}
-{{- $headroom := dict }}
-{{- range $key, $v := .Values.config.headroom | default dict }}
-{{- if not (kindIs "invalid" $v) }}
-{{- $_ := set $headroom $key $v }}
-{{- end }}
-{{- end }}
-{{- if $headroom }}
-{{- $_ := set $cfg "headroom" $headroom }}
-{{- end }}
+{{- $cfg := deepCopy (.Values.config | default dict) }}
+{{- $_ := set $cfg "namespace" .Release.Namespace }}
 {{- $calendars := list }}
 {{- range $i, $c := .Values.calendars }}
-{{- $entry := dict "urlFromEnv" (include "nps.calendarEnv" $i) }}
-{{- range $key := list "name" "timezone" "pools" }}
-{{- if not (kindIs "invalid" (index $c $key)) }}
-{{- $_ := set $entry $key (index $c $key) }}
-{{- end }}
-{{- end }}
+{{- $entry := omit $c "url" "existingSecret" }}
+{{- $_ := set $entry "urlFromEnv" (include "nps.calendarEnv" $i) }}
 {{- $calendars = append $calendars $entry }}
 {{- end }}
 {{- $_ := set $cfg "calendars" $calendars }}
 {{- $pools := dict }}
+{{- $chartKeys := include "nps.chartPoolKeys" . | fromJsonArray }}
 {{- range $name, $p := .Values.pools }}
 {{- $p = $p | default dict }}
-{{- $entry := dict "deployment" (include "nps.placeholderName" (list $name $p)) }}
-{{- range $key := list "nodeSelector" "minReplicas" "maxReplicas" "leadTime" }}
-{{- if not (kindIs "invalid" (index $p $key)) }}
-{{- $_ := set $entry $key (index $p $key) }}
+{{- $entry := dict }}
+{{- range $key, $v := $p }}
+{{- if not (has $key $chartKeys) }}
+{{- $_ := set $entry $key $v }}
 {{- end }}
 {{- end }}
+{{- $_ := set $entry "deployment" (include "nps.placeholderName" (list $name $p)) }}
 {{- $_ := set $pools $name $entry }}
 {{- end }}
 {{- $_ := set $cfg "pools" $pools }}
