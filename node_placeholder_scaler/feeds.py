@@ -31,9 +31,9 @@ logger = logging.getLogger(__name__)
 
 # Until the settings table has keys for them (house): the worker's bounds.
 PARSE_BUDGET = timedelta(seconds=40)  # parse + expand (the engine's own budget is 20 s)
-WORKER_MEMORY_BYTES = 192 * 1024 * 1024  # the worker's address-space cap (RLIMIT_AS)
+WORKER_MEMORY_BYTES = 160 * 1024 * 1024  # the worker's address-space cap (RLIMIT_AS)
 BEHIND = timedelta(days=1)  # an expansion starts this long before now
-AHEAD = timedelta(days=14)  # ... and runs this long past the planning horizon
+AHEAD = timedelta(days=3)  # ... and this long past the horizon (re-expanded about every 2 days)
 TICK = 10.0  # the refresher looks at least this often (seconds) for due feeds
 
 
@@ -70,6 +70,7 @@ class Feed:
     last_result: str = "never"
     last_error: str | None = None
     seconds: float | None = None
+    worker_peak: int = 0  # bytes: the worker's peak resident size in the last refresh
 
     def usable(self, now: datetime, max_staleness: timedelta) -> bool:
         return self.copy is not None and now - self.copy.success <= max_staleness
@@ -207,7 +208,8 @@ def _apply(feed: Feed, outcome: Outcome, now: datetime, expand_only: bool) -> Fe
         return replace(feed, copy=copy, last_error=error or feed.last_error,
                        last_result=result.value if error else feed.last_result)
     return replace(feed, copy=copy, last_attempt=now, last_result=result.value,
-                   last_error=error, seconds=round(outcome.seconds, 3))
+                   last_error=error, seconds=round(outcome.seconds, 3),
+                   worker_peak=outcome.peak_rss)
 
 
 def _log(feed: Feed, outcome: Outcome, expand_only: bool) -> None:

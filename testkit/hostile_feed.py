@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+CHUNK = 64 * 1024
 SECRET = "s3cr3tT0KEN"  # in every URL path and query; must never appear in any output
 CALENDAR = (
     b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//hostile//EN\r\n"
@@ -31,6 +32,35 @@ LOGIN_PAGE = (
     "</body></html>"
 ).encode()
 
+
+
+def ordinary_calendar(events: int) -> bytes:
+    """``events`` ordinary 50-minute events three hours apart from 2026-01-01 (about 230 bytes
+    each: 35,000 events are about 8 MB), each with ``user: 1``."""
+    return b"".join(_ordinary(events))
+
+
+def write_ordinary_calendar(path: Path, events: int) -> Path:
+    """The same calendar written piece by piece (the writer never holds it whole)."""
+    with path.open("wb") as file:
+        for piece in _ordinary(events):
+            file.write(piece)
+    return path
+
+
+def _ordinary(events: int) -> Iterator[bytes]:
+    yield b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//hostile//EN\r\n"
+    for index in range(events):
+        day, hour = divmod(3 * index, 24)
+        stamp = f"2026{1 + day // 28 % 12:02d}{1 + day % 28:02d}T{hour:02d}"
+        yield "\r\n".join([
+            "BEGIN:VEVENT", f"UID:ordinary-{index}@hostile", "DTSTAMP:20260101T000000Z",
+            f"DTSTART:{stamp}0000Z", f"DTEND:{stamp}5000Z",
+            f"SUMMARY:Lecture {index} of course {index % 97}", "LOCATION:Room HG F 1",
+            "DESCRIPTION:user: 1\\nBring your laptop", "END:VEVENT", ""]).encode()
+    yield b"END:VCALENDAR\r\n"
+
+
 Handler = Callable[["HostileFeedServer", "Connection"], None]
 
 
@@ -40,6 +70,7 @@ class Connection:
     def __init__(self, sock: socket.socket, stopping: threading.Event, request: bytes) -> None:
         self.sock, self.stopping, self.request = sock, stopping, request
         self.headers = _headers(request)
+        self.count = 0  # this request's number among its scenario's requests (from 1)
 
     def send(self, data: bytes) -> bool:
         if self.stopping.is_set():
@@ -68,8 +99,11 @@ class HostileFeedServer:
     def __init__(self, every: float = 1.0) -> None:
         self.every = every  # seconds between trickled bytes
         self.requests: list[tuple[str, dict[str, str]]] = []
-        self.counter = 0
+        self.counter = 0  # requests served, all scenarios
+        self.counts: dict[str, int] = {}  # requests served, by scenario
         self.mode = "ok"  # what the "switch" scenario serves (a test changes it)
+        self.raw = b""  # what the "raw" scenario sends, byte for byte, before it closes
+        self.big: Path | None = None  # the file the "big" scenario streams (a benchmark sets it)
         self._stopping = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -121,6 +155,7 @@ class HostileFeedServer:
                 scenario = path.strip("/").split("/", 1)[0]
                 with self._lock:
                     self.counter += 1
+                    conn.count = self.counts[scenario] = self.counts.get(scenario, 0) + 1
                     self.requests.append((path, conn.headers))
                 SCENARIOS.get(scenario, _not_found)(self, conn)
         finally:
@@ -178,6 +213,18 @@ def _ok(server: HostileFeedServer, conn: Connection) -> None:
     conn.answer("200 OK", CALENDAR, ('ETag: "v1"', "Content-Type: text/calendar"))
 
 
+def _big(server: HostileFeedServer, conn: Connection) -> None:
+    if server.big is None:
+        conn.answer("404 Not Found")
+        return
+    size = server.big.stat().st_size
+    conn.send(f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
+              .encode())
+    with server.big.open("rb") as file:
+        while (chunk := file.read(CHUNK)) and conn.send(chunk):
+            pass
+
+
 def _trickle(server: HostileFeedServer, conn: Connection) -> None:
     conn.send(f"HTTP/1.1 200 OK\r\nContent-Length: {len(CALENDAR)}\r\n\r\n".encode())
     conn.trickle(CALENDAR, server.every)
@@ -226,12 +273,12 @@ def _html_login(server: HostileFeedServer, conn: Connection) -> None:
 
 
 def _flapping_etag(server: HostileFeedServer, conn: Connection) -> None:
-    conn.answer("200 OK", CALENDAR, (f'ETag: "v{server.counter}"',))
+    conn.answer("200 OK", CALENDAR, (f'ETag: "v{conn.count}"',))
 
 
 def _flapping_content(server: HostileFeedServer, conn: Connection) -> None:
-    body = CALENDAR if server.counter % 2 else OTHER
-    conn.answer("200 OK", body, (f'ETag: "v{server.counter % 2}"',))
+    body = CALENDAR if conn.count % 2 else OTHER
+    conn.answer("200 OK", body, (f'ETag: "v{conn.count % 2}"',))
 
 
 def _not_modified(server: HostileFeedServer, conn: Connection) -> None:
@@ -251,12 +298,18 @@ def _binary(server: HostileFeedServer, conn: Connection) -> None:
     conn.answer("200 OK", bytes(range(256)) * 64, ("Content-Type: application/octet-stream",))
 
 
+def _raw(server: HostileFeedServer, conn: Connection) -> None:
+    conn.send(server.raw)
+
+
 def _switch(server: HostileFeedServer, conn: Connection) -> None:
     SCENARIOS[server.mode](server, conn)
 
 
 SCENARIOS: dict[str, Handler] = {
     "switch": _switch,
+    "raw": _raw,
+    "big": _big,
     "ok": _ok,
     "trickle": _trickle,
     "trickle-no-length": _trickle_no_length,

@@ -19,7 +19,7 @@ from node_placeholder_scaler.feeds import CalendarBook, load_once
 from node_placeholder_scaler.feedtypes import FetchResult
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.settings import ConfigError
-from testkit.hostile_feed import SECRET, HostileFeedServer, special_files
+from testkit.hostile_feed import SECRET, HostileFeedServer, ordinary_calendar, special_files
 from tests.conftest import make_settings, utc
 
 NOW = utc("2026-03-02T08:00")
@@ -183,12 +183,7 @@ def test_worker_memory_cap_is_a_memory_result(tmp_path: Path) -> None:
     from node_placeholder_scaler import feeds
 
     big = tmp_path / "big.ics"
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:x"]
-    for index in range(4000):
-        lines += ["BEGIN:VEVENT", f"UID:{index}", "DTSTART:20260302T080000Z",
-                  "DTEND:20260302T090000Z", f"SUMMARY:event {index}", "DESCRIPTION:user: 1",
-                  "END:VEVENT"]
-    big.write_text("\r\n".join([*lines, "END:VCALENDAR", ""]))
+    big.write_bytes(ordinary_calendar(4000))
     cap = feeds.WORKER_MEMORY_BYTES
     try:
         feeds.WORKER_MEMORY_BYTES = 60 * 1024 * 1024  # below what 4,000 events need
