@@ -1,10 +1,10 @@
 """Hostile calendar inputs (issue #9) through parse + plan: outcome, time and peak memory.
 
-Each input runs in its own child process (so a crash or a hang cannot hide, and the peak
-resident memory is that input's own): parse_calendar for a 15-day window, then one plan.
-Prints a Markdown table (input, outcome = problem kinds, seconds, peak RSS growth over the
-child's baseline) and a summary line; then, with --scaling, memory and time per MB of feed
-and per event for ordinary feeds of growing size.
+Each input runs in its own child process (so a crash or a hang cannot hide): parse_calendar
+for a 15-day window, then one plan, timed; then the same again under tracemalloc for the
+peak of the Python heap during parse + plan. Prints a Markdown table (input, outcome = problem
+kinds, seconds, heap peak, the child's peak RSS including the interpreter) and a summary line;
+with --scaling, memory and time per MB of feed and per event for feeds of growing size.
 
 Run: .venv/bin/python bench/hostile_calendar.py [--quick] [--scaling] [--timeout 120]
 """
@@ -16,6 +16,7 @@ import multiprocessing
 import resource
 import sys
 import time
+import tracemalloc
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -44,27 +45,34 @@ class Outcome:
     seconds: float
     peak_mib: float
     good: int | None = None
+    rss_mib: float = 0.0
 
 
 def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _run(data: bytes, conn: object) -> None:
+def _parse_and_plan(data: bytes) -> tuple[str, int | None]:
     settings = load_settings(CONFIG, "bench.yaml", {})
-    base = _rss_mib()
-    started = time.perf_counter()
     try:
         parsed = parse_calendar(data, name="c", pools=["user"], window=WINDOW)
         result = plan([CalendarView(settings.calendars[0], parsed, parsed.warnings)],
                       settings, GOOD_AT)
-        kinds = sorted({p.kind.value for p in parsed.problems()})
-        outcome = ", ".join(kinds) or "no problem"
-        good: int | None = result.pools["user"].target
     except CalendarError as error:
-        outcome, good = f"feed rejected: {error}", None
+        return f"feed rejected: {error}", None
+    kinds = sorted({p.kind.value for p in parsed.problems()})
+    return ", ".join(kinds) or "no problem", result.pools["user"].target
+
+
+def _run(data: bytes, conn: object) -> None:
+    started = time.perf_counter()
+    outcome, good = _parse_and_plan(data)
     seconds = time.perf_counter() - started
-    conn.send(Outcome(outcome, seconds, _rss_mib() - base, good))  # type: ignore[attr-defined]
+    tracemalloc.start()
+    _parse_and_plan(data)
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    conn.send(Outcome(outcome, seconds, peak, good, _rss_mib()))  # type: ignore[attr-defined]
 
 
 def measure(data: bytes, timeout: float) -> Outcome:
@@ -86,8 +94,9 @@ def measure(data: bytes, timeout: float) -> Outcome:
 
 
 def hostile_table(selected: list[Case], timeout: float) -> None:
-    print("| input | outcome (problem kinds) | good event planned | parse+plan s | peak MiB |")
-    print("|---|---|---|---|---|")
+    print("| input | outcome (problem kinds) | good event planned | parse+plan s "
+          "| heap peak MiB | child RSS MiB |")
+    print("|---|---|---|---|---|---|")
     worst_s, worst_mib, crashes, hangs = 0.0, 0.0, 0, 0
     for case in selected:
         result = measure(case.data, timeout)
@@ -96,7 +105,7 @@ def hostile_table(selected: list[Case], timeout: float) -> None:
         worst_s, worst_mib = max(worst_s, result.seconds), max(worst_mib, result.peak_mib)
         good = "yes" if result.good == 3 else f"no ({result.good})"
         print(f"| {case.name} | {result.outcome} | {good} | {result.seconds:.2f} "
-              f"| {result.peak_mib:.1f} |", flush=True)
+              f"| {result.peak_mib:.1f} | {result.rss_mib:.0f} |", flush=True)
     print(f"\nhostile-calendar: inputs={len(selected)} crashes={crashes} hangs={hangs} "
           f"worst_s={worst_s:.2f} worst_peak_mib={worst_mib:.1f}")
 
@@ -112,15 +121,16 @@ def ordinary_feed(events: int) -> bytes:
 
 
 def scaling(sizes: list[int], timeout: float) -> None:
-    print("\n| events | feed MB | parse+plan s | peak MiB | MiB per MB | KiB per event |")
-    print("|---|---|---|---|---|---|")
+    print("\n| events | feed MB | parse+plan s | heap peak MiB | MiB per MB | KiB per event "
+          "| child RSS MiB |")
+    print("|---|---|---|---|---|---|---|")
     for count in sizes:
         data = ordinary_feed(count)
         result = measure(data, timeout)
         megabytes = len(data) / 1e6
         print(f"| {count} | {megabytes:.1f} | {result.seconds:.2f} | {result.peak_mib:.1f} | "
-              f"{result.peak_mib / megabytes:.1f} | {result.peak_mib * 1024 / count:.2f} |",
-              flush=True)
+              f"{result.peak_mib / megabytes:.1f} | {result.peak_mib * 1024 / count:.2f} "
+              f"| {result.rss_mib:.0f} |", flush=True)
 
 
 def main() -> None:

@@ -15,9 +15,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from .bounds import BudgetExhausted, Limits, SeriesTimeout, time_limit
+from .components import summary_text
 from .expansion import Expander
-from .icsplit import Block, SplitFeed, split_feed
+from .icsplit import MAX_LINE, Block, SplitFeed, split_feed
 from .model import Occurrence, Problem, ProblemKind
+from .rawevents import far_from, start_of, text_of
 from .timezones import choose_zone, feed_scope, load_zones, parse_block, short
 
 __all__ = ["CalendarError", "Limits", "ParsedCalendar", "choose_zone", "parse_calendar"]
@@ -121,7 +123,10 @@ def _expand_all(feed: SplitFeed, expander: Expander) -> list[Problem]:
     try:
         for blocks in series:
             expander.check_budget()
-            expander.series(_parse_blocks(blocks, expander))
+            if len(blocks) == 1 and far_from(blocks[0], expander.window):
+                _describe_raw(blocks[0], expander)
+            else:
+                expander.series(_parse_blocks(blocks, expander))
             done += 1
     except BudgetExhausted as error:
         left = len(series) - done
@@ -129,6 +134,15 @@ def _expand_all(feed: SplitFeed, expander: Expander) -> list[Problem]:
         return [Problem(ProblemKind.OVER_LIMIT, f"{error}; {left} of {len(series)} series "
                         "are not planned", expander.name)]
     return []
+
+
+def _describe_raw(block: Block, expander: Expander) -> None:
+    """A lone event far from the window: only its description's problems are kept."""
+    if block.field("STATUS").upper() == "CANCELLED":
+        return
+    text = text_of(block, "DESCRIPTION") or text_of(block, "X-ALT-DESC")
+    expander.describe_raw(text, summary_text(text_of(block, "SUMMARY")),
+                          start_of(block, expander.zone))
 
 
 def _by_uid(blocks: list[Block]) -> list[list[Block]]:
@@ -147,7 +161,7 @@ def _parse_blocks(blocks: list[Block], expander: Expander) -> list[object]:
                 parsed, _ = parse_block(block)
             components.extend(c for c in parsed if getattr(c, "name", "") == "VEVENT")
         except (Exception, SeriesTimeout) as error:  # the library raises many kinds
-            if isinstance(error, BudgetExhausted):
+            if isinstance(error, (BudgetExhausted, MemoryError)):
                 raise
             reason = "it takes too long" if isinstance(error, SeriesTimeout) else short(error)
             expander.problems.append(Problem(
@@ -157,6 +171,9 @@ def _parse_blocks(blocks: list[Block], expander: Expander) -> list[object]:
 
 
 def _feed_problems(feed: SplitFeed, name: str) -> Iterator[Problem]:
+    if feed.cut_lines:
+        yield Problem(ProblemKind.BAD_TEXT, (
+            f"{feed.cut_lines} content line(s) longer than {MAX_LINE} characters were cut"), name)
     if feed.skipped_events:
         yield Problem(ProblemKind.OVER_LIMIT, (
             f"the feed has {len(feed.events) + feed.skipped_events} events; only the first "

@@ -36,7 +36,11 @@ def as_text(value: Any) -> str:
 
 def summary(component: Any) -> str:
     """The event's title, one line without control characters, at most 200 characters."""
-    text = _CONTROL.sub(" ", as_text(component.get("SUMMARY"))).strip()
+    return summary_text(as_text(component.get("SUMMARY")))
+
+
+def summary_text(text: str) -> str:
+    text = _CONTROL.sub(" ", text[:1000]).strip()
     return text[:200] or "(no title)"
 
 

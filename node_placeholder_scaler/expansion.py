@@ -95,6 +95,8 @@ class Expander:
             for component in kept:
                 self._describe_all(component)
             groups = self.cleaner.split_duplicates(kept)
+        except MemoryError:
+            raise
         except Exception as error:  # a component the checks themselves cannot read
             self.cleaner.report(ProblemKind.BAD_COMPONENT,
                                 f"the event cannot be read: {short(error)}", components[0])
@@ -103,7 +105,7 @@ class Expander:
             try:
                 with time_limit(self.series_seconds()):
                     self._expand(group)
-            except BudgetExhausted:
+            except (BudgetExhausted, MemoryError):
                 raise
             except (Exception, SeriesTimeout) as error:  # cannot expand: DTSTART only
                 reason = (f"its expansion took longer than {self.limits.series_seconds:g}s"
@@ -173,7 +175,9 @@ class Expander:
         return max(end, start)
 
     def _describe(self, component: Any) -> ParsedDescription:
-        text = _description_text(component)
+        return self._describe_text(_description_text(component))
+
+    def _describe_text(self, text: str) -> ParsedDescription:
         parsed = self._descriptions.get(text)
         if parsed is None:
             parsed = parse_description(text, self.pools)
@@ -187,6 +191,12 @@ class Expander:
         if parsed.problems:
             start = instant(component.decoded("DTSTART"), self.zone)
             self.described.extend(self._in_context(parsed.problems, component, start))
+
+    def describe_raw(self, text: str, event: str, start: datetime | None) -> None:
+        """The description problems of an event that is not parsed (far from the window)."""
+        parsed = self._describe_text(text)
+        self.described.extend(
+            Problem(p.kind, p.message, self.name, event, start) for p in parsed.problems)
 
     def _in_context(self, problems: tuple[Problem, ...], component: Any,
                     start: datetime) -> tuple[Problem, ...]:

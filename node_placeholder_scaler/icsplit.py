@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 _NEWLINE = re.compile(r"\r\n|\n|\r")
+MAX_LINE = 200_000  # characters of one unfolded content line (the rest is cut, reported)
 TOP_LEVEL = frozenset({"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VTIMEZONE",
                        "VAVAILABILITY"})
 
@@ -43,25 +44,29 @@ class SplitFeed:
     events: list[Block] = field(default_factory=list)
     unclosed: list[Block] = field(default_factory=list)
     skipped_events: int = 0  # VEVENTs over the cap, not kept
+    cut_lines: int = 0  # content lines longer than MAX_LINE, cut
 
 
-_FIELDS = ("UID", "SUMMARY", "DTSTART", "RECURRENCE-ID")
+_FIELDS = ("UID", "SUMMARY", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE",
+           "RECURRENCE-ID", "STATUS")
 
 
-def unfold(text: str) -> list[str]:
-    """Content lines with folds (a line break then a space or tab) joined; empty ones dropped."""
+def unfold(text: str) -> tuple[list[str], int]:
+    """Content lines with folds (a line break then a space or tab) joined, empty ones
+    dropped, each cut at MAX_LINE characters; and how many were cut."""
     lines: list[str] = []
     parts: list[str] = []
-    for raw in _NEWLINE.split(text):
+    cut = 0
+    for raw in [*_NEWLINE.split(text), ""]:
         if raw[:1] in (" ", "\t") and parts:
             parts.append(raw[1:])
             continue
         if parts:
-            lines.append("".join(parts))
+            line = "".join(parts)
+            cut += len(line) > MAX_LINE
+            lines.append(line[:MAX_LINE])
         parts = [raw] if raw else []
-    if parts:
-        lines.append("".join(parts))
-    return lines
+    return lines, cut
 
 
 def split_feed(data: bytes, max_events: int) -> SplitFeed:
@@ -70,7 +75,8 @@ def split_feed(data: bytes, max_events: int) -> SplitFeed:
     feed = SplitFeed()
     current: Block | None = None
     stack: list[str] = []
-    for line in unfold(text):
+    lines, feed.cut_lines = unfold(text)
+    for line in lines:
         head = line[:6].upper()
         if head == "BEGIN:":
             current, stack = _begin(feed, current, stack, line,

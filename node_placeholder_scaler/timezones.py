@@ -86,6 +86,8 @@ def load_zones(zones: list[Block], seconds: float) -> list[str]:
                 _, errors = parse_block(block)
         except SeriesTimeout:
             errors = [f"building its rules takes longer than {seconds:g}s"]
+        except MemoryError:
+            raise
         except Exception as error:  # a zone that cannot be parsed at all
             errors = [short(error)]
         problems.extend(f"time zone {tzid!r} cannot be read: {e}" for e in errors)
