@@ -49,6 +49,12 @@ class Outcome:
 
 
 def _rss_mib() -> float:
+    """This process's peak RSS: VmHWM (per address space, so not the parent's), else maxrss."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

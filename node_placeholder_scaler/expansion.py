@@ -26,6 +26,8 @@ from .descriptions import ParsedDescription, parse_description
 from .model import Occurrence, Problem, ProblemKind
 from .timezones import short
 
+_RECURRENCE = ("RRULE", "RDATE", "EXDATE", "RECURRENCE-ID")
+
 
 class _Rules(Series.RecurrenceRules):  # type: ignore[misc]
     """r-i-e's rules, each given an UNTIL at the end of the queried span.
@@ -129,6 +131,9 @@ class Expander:
         return min(self.limits.series_seconds, left)
 
     def _expand(self, group: list[Any]) -> None:
+        if len(group) == 1 and not any(key in group[0] for key in _RECURRENCE):
+            self.add(group[0])  # a lone event: its one occurrence, no expansion needed
+            return
         calendar = icalendar.Calendar()
         calendar.subcomponents = group
         if self.utc_to_zone:

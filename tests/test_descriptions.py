@@ -6,7 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from node_placeholder_scaler.descriptions import normalise, parse_description
+from node_placeholder_scaler.descriptions import (
+    MAX_PROBLEMS,
+    MAX_TEXT,
+    normalise,
+    parse_description,
+)
 
 POOLS = ["user", "GPU"]
 
@@ -40,6 +45,28 @@ CASES = [
     ("free text only", {}, None, []),
     ("user: 0", {"user": 0}, None, []),
     ("user: 007", {"user": 7}, None, []),
+    # only ASCII digits are numbers (issue #9)
+    ("user: \u00b2", {}, None, ["bad-value"]),
+    ("user: \u0663", {}, None, ["bad-value"]),
+    ("user: \uff13", {}, None, ["bad-value"]),
+    ("user: " + "9" * 5000, {}, None, ["bad-value"]),
+    ("user: 1000000", {}, None, ["bad-value"]),
+    ("user: 999999", {"user": 999999}, None, []),
+    ("lead: \u00b2", {}, None, ["bad-lead"]),
+    ("lead: 1\u00b2m", {}, None, ["bad-lead"]),
+    ("lead: 99999999999999999999d", {}, None, ["bad-lead"]),
+    ("lead: " + "9" * 5000, {}, None, ["bad-lead"]),
+    # Unicode decisions: full-width colon is a colon; zero-width characters are removed
+    ("user\uff1a3", {"user": 3}, None, []),
+    ("us\u200der: 2", {"user": 2}, None, []),
+    ("\ufeffuser: 2\u200b", {"user": 2}, None, []),
+    # HTML that hides lines, and unbalanced markup
+    ("<style>user: 9</style>user: 2", {"user": 2}, None, []),
+    ("<!-- user: 9 -->user: 1", {"user": 1}, None, []),
+    ("<a<a<a<br>user: 1", {"user": 1}, None, []),
+    ("<!-- never closed user: 9", {}, None, []),
+    ("&#178;user: 2", {}, None, []),
+    ("user: &#50;", {"user": 2}, None, []),
 ]
 
 
@@ -59,6 +86,24 @@ def test_problem_message_names_the_line():
 def test_normalise_turns_blocks_into_lines_and_unescapes():
     text = "<p>A &lt;b&gt;</p><div>x&nbsp;y</div>z<br>w"
     assert [line for line in normalise(text).split("\n") if line] == ["A <b>", "x y", "z", "w"]
+
+
+def test_description_over_the_cap_is_read_truncated_and_reported():
+    text = "user: 2\n" + "x" * MAX_TEXT + "\ngpu: 1"
+    parsed = parse_description(text, POOLS)
+    assert dict(parsed.requests) == {"user": 2}
+    assert [p.kind for p in parsed.problems] == ["bad-text"]
+
+
+def test_many_problem_lines_are_capped():
+    parsed = parse_description("\n".join(f"room{i}: {i}" for i in range(50)), POOLS)
+    assert len(parsed.problems) == MAX_PROBLEMS
+    assert "41 more" in parsed.problems[-1].message
+
+
+def test_problem_quotes_a_long_line_shortened():
+    (problem,) = parse_description("user: " + "x" * 500, POOLS).problems
+    assert len(problem.message) < 200
 
 
 def test_plain_text_with_angle_brackets_is_kept():
