@@ -19,7 +19,8 @@ from node_placeholder_scaler.decisions import (
     Stage,
 )
 from node_placeholder_scaler.feeds import CalendarBook
-from node_placeholder_scaler.metrics import FETCH_RESULTS, FeedStatus, Metrics
+from node_placeholder_scaler.feedtypes import FetchResult
+from node_placeholder_scaler.metrics import FeedStatus, Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget, Problem, ProblemKind
 from tests.conftest import make_settings
 
@@ -117,7 +118,7 @@ def series(registry: CollectorRegistry, name: str, label: str) -> set[str]:
     }
 
 
-def test_initialise_creates_exactly_every_stage_direction_and_problem_kind():
+def test_initialise_creates_exactly_every_value_of_every_vocabulary():
     metrics = Metrics(CollectorRegistry())
     metrics.initialise(["user", "gpu"], ["courses"])
     reg = metrics.registry
@@ -136,6 +137,11 @@ def test_initialise_creates_exactly_every_stage_direction_and_problem_kind():
     assert series(reg, "node_placeholder_problems", "kind") == set(ProblemKind)
     for kind in ProblemKind:
         assert value(reg, "node_placeholder_problems", kind=kind) == 0
+    assert series(reg, "node_placeholder_feed_fetches_total", "result") == set(FetchResult)
+    for result in FetchResult:
+        assert value(
+            reg, "node_placeholder_feed_fetches_total", calendar="courses", result=result
+        ) == 0
 
 
 def test_fetch_results_the_feeds_report_are_created_up_front(tmp_path):
@@ -179,7 +185,7 @@ VOCABULARIES: dict[str, set[str]] = {
     "stage": set(Stage),
     "direction": set(Direction),
     "action": set(Action),
-    "result": set(FETCH_RESULTS),
+    "result": set(FetchResult),
     "kind": set(ProblemKind),
 }
 
