@@ -22,6 +22,7 @@ from node_placeholder_scaler.feeds import CalendarBook
 from node_placeholder_scaler.feedtypes import FetchResult
 from node_placeholder_scaler.metrics import FeedStatus, Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget, Problem, ProblemKind
+from testkit.hostile_calendars import calendar
 from tests.conftest import make_settings
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -149,11 +150,7 @@ def test_fetch_results_the_feeds_report_are_created_up_front(tmp_path):
     broken = tmp_path / "broken.ics"
     broken.write_bytes(b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:notadate\n")
     good = tmp_path / "good.ics"
-    good.write_text(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:1\r\n"
-        "DTSTAMP:20261123T085500Z\r\nDTSTART:20261123T085500Z\r\nDTEND:20261123T100000Z\r\n"
-        "SUMMARY:Lab\r\nDESCRIPTION:user: 3\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-    )
+    good.write_bytes(calendar())
     big = tmp_path / "big.ics"
     big.write_bytes(b"x" * 2048)
     settings = make_settings(

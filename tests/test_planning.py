@@ -6,23 +6,18 @@ from datetime import timedelta
 
 import pytest
 
+from testkit.hostile_calendars import calendar, event
 from tests.conftest import book_for, utc
 
-HEAD = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n"
-EVENT = (
-    "BEGIN:VEVENT\r\nUID:{uid}\r\n"
-    "DTSTAMP:20260301T000000Z\r\nDTSTART:20260310T160000Z\r\nDTEND:20260310T170000Z\r\n"
-    "SUMMARY:{summary}\r\nDESCRIPTION:{description}\r\nEND:VEVENT\r\n"
-)
-START = utc("2026-03-10T16:00")
+START = utc("2026-03-03T10:00")  # the test kit's event start (its good event is a day before)
 
 
 def book(tmp_path, *events: tuple[str, str]):  # type: ignore[no-untyped-def]
     feed = tmp_path / "c.ics"
-    body = "".join(
-        EVENT.format(uid=f"e{i}", summary=s, description=d) for i, (s, d) in enumerate(events)
-    )
-    feed.write_text(f"{HEAD}{body}END:VCALENDAR\r\n")
+    feed.write_bytes(calendar(*(
+        event(f"DESCRIPTION:{description}", uid=f"e{i}", summary=summary)
+        for i, (summary, description) in enumerate(events)
+    )))
     return book_for(
         f"leadTime: 15m\ncalendars: [{{name: c, url: {feed}}}]\n"
         "pools: {user: {}, gpu: {leadTime: 30m}}\n",
