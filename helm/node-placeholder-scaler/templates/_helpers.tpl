@@ -181,3 +181,26 @@ environment variable, from the Secret) and the controller's keys of each pool.
 {{- $_ := set $cfg "pools" $pools }}
 {{- toYaml $cfg }}
 {{- end }}
+
+{{/*
+The replicas of the placeholder Deployments belong to the controller; the chart must never
+reset them. Returns JSON: {} when rendered offline (`helm template`, as Argo CD does, or a
+client-side --dry-run), where lookup sees no cluster; then `replicas` is left out of the
+Deployments, so a GitOps sync neither owns nor resets it (a Deployment created so starts at the
+Kubernetes default of 1 until the controller's first round). Rendered against a cluster (helm
+install/upgrade, Flux's helm-controller): {"connected": true, "<deployment>": <live replicas>},
+and each Deployment renders its live replicas, or 0 when it is new, so an upgrade keeps them.
+One list of the release namespace's Deployments tells the two apart: against a cluster it is a
+List object even when empty.
+*/}}
+{{- define "nps.liveReplicas" -}}
+{{- $found := lookup "apps/v1" "Deployment" .Release.Namespace "" }}
+{{- $live := dict }}
+{{- if $found }}
+{{- $_ := set $live "connected" true }}
+{{- range $deployment := $found.items | default list }}
+{{- $_ := set $live $deployment.metadata.name (int64 (dig "spec" "replicas" 1 $deployment)) }}
+{{- end }}
+{{- end }}
+{{- toJson $live }}
+{{- end }}
