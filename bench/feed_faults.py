@@ -127,7 +127,9 @@ def helper_peaks() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feed-timeout", type=int, default=5, help="seconds")
-    parser.add_argument("--max-feed-bytes", type=int, default=20 * 2**20)
+    parser.add_argument("--max-feed-bytes", type=int, default=20 * 2**20,
+                        help="default 20 MiB, twice the setting's default: big feeds reach "
+                        "the worker's memory cap")
     parser.add_argument("--quick", action="store_true", help="three scenarios (a smoke test)")
     parser.add_argument("--only", help="comma-separated scenario names")
     args = parser.parse_args()

@@ -45,7 +45,7 @@ TOP: tuple[Key, ...] = (
         "(conditional GET)", positive=True),
     Key("maxStaleness", "duration", "24h", "How long the last good copy of a failing feed is "
         "still used", positive=True),
-    Key("maxFeedBytes", "integer", 20 * 1024 * 1024, "Largest feed accepted, in bytes",
+    Key("maxFeedBytes", "integer", 10 * 1024 * 1024, "Largest feed accepted, in bytes",
         low=1024),
     Key("feedTimeout", "duration", "30s", "Total time cap of one feed fetch", positive=True),
     Key("metricsPort", "integer", 8080, "The one HTTP port: /metrics, /healthz, /readyz",

@@ -183,10 +183,10 @@ def test_worker_memory_cap_is_a_memory_result(tmp_path: Path) -> None:
     from node_placeholder_scaler import feeds
 
     big = tmp_path / "big.ics"
-    big.write_bytes(ordinary_calendar(4000))
+    big.write_bytes(ordinary_calendar(20_000))  # 4.6 MB: about 75 MiB to parse
     cap = feeds.WORKER_MEMORY_BYTES
     try:
-        feeds.WORKER_MEMORY_BYTES = 60 * 1024 * 1024  # below what 4,000 events need
+        feeds.WORKER_MEMORY_BYTES = 60 * 1024 * 1024  # below what 20,000 events need
         _, result, error = once(str(big))
     finally:
         feeds.WORKER_MEMORY_BYTES = cap
