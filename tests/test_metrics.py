@@ -221,3 +221,31 @@ def test_unknown_label_values_finds_phantoms():
         ' + node_placeholder_problems{kind!="feed-eror"}'
     )
     assert unknown_label_values(expr) == ["result=error", "stage=plan", "kind=feed-eror"]
+
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+def test_readme_lists_exactly_the_metrics_with_their_labels():
+    text = README.read_text().split("\n### Metrics\n", 1)[1].split("\n### ", 1)[0]
+    listed = {
+        name: set(filter(None, labels.split(",")))
+        for name, labels in re.findall(r"`(\w+)(?:\{([\w,]*)\})?`", text)
+        if not name.startswith(("node_placeholder", "decisions", "model", "feedtypes"))
+    }
+    metrics = Metrics(CollectorRegistry())
+    metrics.initialise(["user"], ["courses"])
+    user = PoolTarget("user", 3, 3, False, ())
+    metrics.observe_plan(Plan(T0, {"user": user}, (), (), {"user": T0}))
+    decision = PoolDecision(
+        "user", "placeholder-user", Action.SCALED, target=3, free=1, desired=2, current=0
+    )
+    metrics.observe_round(RoundResult(T0, False, (decision,)), 0.1, T0)
+    metrics.observe_feeds([FeedStatus("courses", True, T0, 1.0, "ok", T0)])
+    exported = {}
+    for family in metrics.registry.collect():
+        name = family.name.removeprefix("node_placeholder_")
+        name += "_total" if family.type == "counter" else ""
+        labels = {k for s in family.samples for k in s.labels if k not in ("le",)}
+        exported[name] = labels
+    assert listed == exported
