@@ -118,13 +118,6 @@ def screen(
     return Screen(excluded, tuple(sorted(name for name in reasons if name not in excluded)))
 
 
-def candidate_nodes(
-    nodes: Sequence[NodeInfo], placeholders: Placeholders, settings: HeadroomSettings, now: datetime
-) -> list[str]:
-    """The nodes whose pods must be read (all others are excluded without looking at pods)."""
-    return list(screen(nodes, placeholders, settings, now).candidates)
-
-
 def headroom(
     nodes: Sequence[NodeInfo],
     pods_by_node: Mapping[str, Sequence[PodInfo]],

@@ -136,7 +136,9 @@ def test_exact_sums_no_float_error():
 def test_candidates_skip_nodes_that_cannot_count():
     holders = placeholders(pods=placeholder_pods("p", ["a"]))
     nodes = [node("a"), node("b"), node("c", ready=False)]
-    assert capacity.candidate_nodes(nodes, holders, HeadroomSettings(), T0) == ["b"]
+    screened = capacity.screen(nodes, holders, HeadroomSettings(), T0)
+    assert list(screened.candidates) == ["b"]
+    assert screened.excluded == {"a": "placeholder", "c": "not-ready"}
 
 
 def test_pending_counted():
