@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from surge import report
 from surge.analysis import (
     NodeRecord,
+    PodRecord,
     Sample,
     StudentRecord,
     figures,
@@ -157,7 +158,9 @@ def write(out: Path, stem: str, s: Scenario, results: list[RunResult], *, comman
                    "autoscaler": r.autoscaler, "figures": asdict(r.figures),
                    "students": [asdict(x) for x in r.students],
                    "nodes_seen": [asdict(x) for x in r.node_records],
-                   "samples": [asdict(x) for x in r.samples]} for r in results]}, indent=1))
+                   "samples": [asdict(x) for x in r.samples],
+                   "pods": [asdict(x) for x in r.pods],
+                   "reports": r.reports} for r in results]}, indent=1))
     print(md)
     print(f"wrote {out / stem}.md, .png, .json")
 
@@ -175,8 +178,9 @@ def render(path: Path) -> int:
         w1 = r["t0"] + sc.wall(sc.after)
         fig = figures(sc, students=students, nodes=nodes, samples=samples,
                       w0=r["t0"] - sc.wall(sc.before), w1=w1, end=w1)
+        pods = [PodRecord(**x) for x in r.get("pods", [])]
         results.append(RunResult(r["strategy"], r["nodes"], fig, r["t0"], samples, students,
-                                 nodes, r["autoscaler"], []))
+                                 nodes, r["autoscaler"], [], pods, r.get("reports", [])))
     kept = [n for n in data.get("notes", [])
             if not any(k in n for k in ("waits in cluster", "observed boot", "node-minutes "))]
     write(path.parent, path.stem, s, results, command=data["command"], env=data.get("env", []),

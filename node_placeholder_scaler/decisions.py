@@ -36,6 +36,7 @@ class Stage(StrEnum):
     PODS = "pods"
     SCALE = "scale"
     EVENT = "event"  # scaled, but the Kubernetes Event could not be written
+    REPORT = "report"  # an event report could not be stored or written as an Event
 
 
 ROUND_STAGES = (Stage.FEEDS, Stage.ROUND)  # counted with pool=""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -92,6 +92,7 @@ class Controller:
     namespace: str
     dry_run: bool = False
     clock: Clock = utc_now
+    after_round: Callable[[Plan, RoundResult, datetime], None] | None = None  # event reports
 
     def round(self) -> RoundResult | None:
         """One round; never raises (except KeyboardInterrupt/SystemExit)."""
@@ -115,6 +116,12 @@ class Controller:
             logger.exception("round failed")
             self.metrics.error(Stage.ROUND)
             return None
+        if self.after_round is not None:
+            try:
+                self.after_round(plan, result, now)
+            except Exception:  # a report's bug must not stop the controller
+                logger.exception("event reports failed")
+                self.metrics.error(Stage.ROUND)
         seconds = time.monotonic() - started
         requests, size = self.api.usage()
         self.metrics.observe_round(result, seconds, self.clock())

@@ -7,8 +7,9 @@ Never event titles, UIDs or feed URLs.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -18,6 +19,7 @@ from .model import Plan, ProblemKind
 
 PREFIX = "node_placeholder_"
 FETCH_RESULTS = tuple(result.value for result in FetchResult)
+WAIT_BUCKETS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1200)  # user waits (event reports)
 
 
 class Metrics:
@@ -28,6 +30,7 @@ class Metrics:
         self._pool_metrics()
         self._feed_metrics()
         self._round_metrics()
+        self._report_metrics()
         self._attempts: dict[str, tuple[datetime | None, str]] = {}
 
     def _gauge(self, name: str, text: str, *labels: str) -> Gauge:
@@ -86,6 +89,24 @@ class Metrics:
             "api_up", "1 when the Kubernetes API answered during the last round"
         )
 
+    def _report_metrics(self) -> None:
+        self.user_wait = Histogram(
+            f"{PREFIX}user_wait_seconds",
+            "Wait of each user pod that arrived during an event, to PodScheduled (event reports)",
+            ["pool"],
+            buckets=WAIT_BUCKETS,
+            registry=self.registry,
+        )
+        self.ready_in_time = self._gauge(
+            "capacity_ready_in_time",
+            "Last event report: 1 when the warm capacity was ready in time, else 0",
+            "pool",
+        )
+        self.recommended = self._gauge(
+            "recommended_nodes", "Last event report: warm nodes advised for the next occurrence",
+            "pool",
+        )
+
     def observe_plan(self, plan: Plan) -> None:
         for name, target in plan.pools.items():
             self.target.labels(name).set(target.target)
@@ -119,6 +140,19 @@ class Metrics:
                 self.error(Stage.EVENT, decision.pool)
             if decision.action == Action.SCALED and decision.direction:
                 self.patches.labels(decision.pool, decision.direction).inc()
+
+    def observe_report(self, pool: str, report: Mapping[str, Any],
+                       waits: Sequence[float] = ()) -> None:
+        """An event report (eventreport/advice summary); ``waits``: its arrivals' waits (empty
+        when restored from the store after a restart)."""
+        for wait in waits:
+            self.user_wait.labels(pool).observe(wait)
+        self.ready_in_time.labels(pool).set(1 if report.get("capacity_ready_in_time") else 0)
+        nodes = (report.get("advice") or {}).get("nodes")
+        if nodes is None:
+            _remove(self.recommended, pool)
+        else:
+            self.recommended.labels(pool).set(nodes)
 
     def error(self, stage: Stage, pool: str = "") -> None:
         self.errors.labels(stage, pool).inc()
@@ -155,6 +189,7 @@ class Metrics:
                 self.patches.labels(pool, direction)
             for stage in POOL_STAGES:
                 self.errors.labels(stage, pool)
+            self.user_wait.labels(pool)
         for calendar in calendars:
             for result in FETCH_RESULTS:
                 self.fetches.labels(calendar, result)

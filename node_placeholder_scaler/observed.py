@@ -113,6 +113,7 @@ class NodeInfo:
     unschedulable: bool
     taints: tuple[Taint, ...]
     created: datetime
+    ready_since: datetime | None = None  # the Ready condition's lastTransitionTime when Ready
 
 
 @dataclass(frozen=True)

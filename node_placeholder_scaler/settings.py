@@ -55,6 +55,8 @@ TOP: tuple[Key, ...] = (
     Key("calendars", "section", None, "The iCal feeds (list)", chart=False),
     Key("pools", "section", None, "The node pools, by name", chart=False),
     Key("headroom", "section", None, "How free room on a pool's nodes counts"),
+    Key("reports", "section", None, "The event reports after each event (README, Event "
+        "reports)"),
 )
 HEADROOM: tuple[Key, ...] = (
     Key("strategy", "choice", "balanced", "Which resources count as free room: balanced (cpu "
@@ -64,6 +66,14 @@ HEADROOM: tuple[Key, ...] = (
         low=0, below=1),
     Key("nodeGracePeriod", "duration", "10m", "A new node counts as free room only after this "
         "time (it may be about to fill up)"),
+)
+REPORTS: tuple[Key, ...] = (
+    Key("waitTarget", "duration", "30s", "A user pod waiting longer counts as a wait to "
+        "avoid; the advice keeps every wait under it", positive=True),
+    Key("settleTime", "duration", "5m", "The report is made this long after the event's end "
+        "(late nodes and waits are in)"),
+    Key("retention", "integer", 20, "Reports kept per pool (in its ConfigMap)", low=1,
+        high=200),
 )
 POOL: tuple[Key, ...] = (
     Key("deployment", "dnslabel", None, "Name of the placeholder Deployment (unset: "
@@ -84,7 +94,8 @@ CALENDAR: tuple[Key, ...] = (
     Key("pools", "names", None, "Pools this feed may request (unset: all)"),
 )
 SECTIONS: Mapping[str, tuple[Key, ...]] = {
-    "": TOP, "headroom.": HEADROOM, "pools.<pool>.": POOL, "calendars[]": CALENDAR,
+    "": TOP, "headroom.": HEADROOM, "reports.": REPORTS, "pools.<pool>.": POOL,
+    "calendars[]": CALENDAR,
 }
 
 
@@ -127,6 +138,20 @@ class HeadroomSettings:
     node_grace_period: timedelta = _GRACE
 
 
+_WAIT_TARGET: timedelta = default(REPORTS, "waitTarget")
+_SETTLE: timedelta = default(REPORTS, "settleTime")
+_RETENTION: int = default(REPORTS, "retention")
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """The event reports (README "Event reports")."""
+
+    wait_target: timedelta = _WAIT_TARGET
+    settle: timedelta = _SETTLE
+    retention: int = _RETENTION
+
+
 @dataclass(frozen=True)
 class Settings:
     path: str
@@ -144,6 +169,7 @@ class Settings:
     calendars: tuple[CalendarSource, ...]
     pools: Mapping[str, PoolSettings]  # keyed by lower-case pool name, config order
     headroom: HeadroomSettings
+    reports: ReportSettings = ReportSettings()
 
     @property
     def default_zone(self) -> ZoneInfo:
@@ -181,6 +207,7 @@ def load_settings(text: str, path: str, environ: Mapping[str, str]) -> Settings:
         calendars=_read_calendars(top, pools, environ),
         pools=pools,
         headroom=_read_headroom(top),
+        reports=_read_reports(top),
     )
 
 
@@ -278,4 +305,13 @@ def _read_headroom(top: Reader) -> HeadroomSettings:
         strategy=reader.value("strategy"),
         threshold=reader.value("threshold"),
         node_grace_period=reader.value("nodeGracePeriod"),
+    )
+
+
+def _read_reports(top: Reader) -> ReportSettings:
+    reader = Reader(top.path, "reports.", _mapping(top, "reports"), REPORTS)
+    return ReportSettings(
+        wait_target=reader.value("waitTarget"),
+        settle=reader.value("settleTime"),
+        retention=reader.value("retention"),
     )

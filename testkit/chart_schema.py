@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from node_placeholder_scaler.settings import CALENDAR, HEADROOM, POOL, TOP, Key
+from node_placeholder_scaler.settings import CALENDAR, HEADROOM, POOL, REPORTS, TOP, Key
 
 CHART = Path(__file__).resolve().parent.parent / "helm" / "node-placeholder-scaler"
 SCHEMA = CHART / "values.schema.json"
@@ -27,14 +27,15 @@ def _properties(keys: tuple[Key, ...]) -> dict[str, Any]:
 
 def config_schema() -> dict[str, Any]:
     """The schema of the chart's ``config`` value."""
-    headroom = next(key for key in TOP if key.name == "headroom")
     properties = _properties(TOP)
-    properties["headroom"] = {
-        "description": headroom.doc,
-        "type": "object",
-        "additionalProperties": False,
-        "properties": _properties(HEADROOM),
-    }
+    for name, table in (("headroom", HEADROOM), ("reports", REPORTS)):
+        section = next(key for key in TOP if key.name == name)
+        properties[name] = {
+            "description": section.doc,
+            "type": "object",
+            "additionalProperties": False,
+            "properties": _properties(table),
+        }
     return {
         "description": "Settings of the controller's config file, passed through (README, "
                        "Configuration); unset keys take the controller's defaults",

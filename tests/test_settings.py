@@ -17,9 +17,11 @@ from node_placeholder_scaler.settings import (
     CALENDAR,
     HEADROOM,
     POOL,
+    REPORTS,
     TOP,
     ConfigError,
     HeadroomSettings,
+    ReportSettings,
     default,
     load_settings,
 )
@@ -190,7 +192,8 @@ def test_known_schemes_and_paths_load(url: str) -> None:
 # --- one table: everything else derives from it or is checked against it ---------------------
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = {"": TOP, "headroom": HEADROOM, "pools": POOL, "calendars": CALENDAR}
+SECTIONS = {"": TOP, "headroom": HEADROOM, "reports": REPORTS, "pools": POOL,
+            "calendars": CALENDAR}
 
 
 def test_every_key_is_documented_and_its_default_is_valid() -> None:
@@ -208,6 +211,7 @@ def test_the_defaults_are_the_tables() -> None:
     assert s.max_feed_bytes == default(TOP, "maxFeedBytes")
     assert s.metrics_port == default(TOP, "metricsPort")
     assert s.headroom == HeadroomSettings()
+    assert s.reports == ReportSettings() and s.reports.wait_target == timedelta(seconds=30)
     assert s.pools["user"].max_replicas == default(POOL, "maxReplicas")
 
 
@@ -228,6 +232,7 @@ def test_the_readme_shows_every_key_with_its_default() -> None:
     where: dict[str, tuple[dict[str, Any], tuple[Key, ...]]] = {
         "": (shown, TOP),
         "headroom": (shown["headroom"], HEADROOM),
+        "reports": (shown["reports"], REPORTS),
         "pools": (next(iter(shown["pools"].values())), POOL),
         "calendars": (shown["calendars"][0], CALENDAR),
     }
@@ -251,7 +256,8 @@ def test_the_chart_schema_is_in_step_with_the_table() -> None:
     assert chart_schema.in_step(current) == current
     config = current["properties"]["config"]["properties"]
     assert config["leadTime"]["default"] == "0s"
-    assert set(config) == {k.name for k in TOP if k.chart and k.name != "headroom"} | {"headroom"}
+    sections = {"headroom", "reports"}
+    assert set(config) == {k.name for k in TOP if k.chart and k.name not in sections} | sections
 
 
 def test_the_chart_template_omits_exactly_the_charts_own_pool_keys() -> None:

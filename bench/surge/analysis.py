@@ -22,6 +22,23 @@ class StudentRecord:
 
 
 @dataclass(frozen=True)
+class PodRecord:
+    """Every pod of the benchmark's namespace (students, steady sessions, placeholders), as
+    sampled: the raw timeline the controller's event report is checked against."""
+
+    name: str
+    role: str  # the pod's surge.nps/role label: student, steady, placeholder
+    created: float
+    priority: int
+    node_selector: dict[str, str]
+    scheduled: float | None = None  # PodScheduled=True lastTransitionTime
+    ready: float | None = None  # Ready=True lastTransitionTime
+    node: str | None = None
+    deleted: float | None = None  # deletionTimestamp, else the first sample without it
+    unschedulable: str | None = None  # the scheduler's last PodScheduled=False message
+
+
+@dataclass(frozen=True)
 class NodeRecord:
     name: str
     created: float

@@ -6,6 +6,7 @@ Talks to the cluster through the ``kubernetes`` client and the helpers of tests/
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import heapq
 import threading
 import time
@@ -22,7 +23,7 @@ from kube_helpers import (
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from .analysis import NodeRecord, Sample, StudentRecord
+from .analysis import NodeRecord, PodRecord, Sample, StudentRecord
 from .scenario import Scenario
 
 PLACEHOLDER_CLASS = "nps-placeholder"  # -10, as the chart sets it
@@ -66,10 +67,17 @@ def create_deployment(api: client.ApiClient, namespace: str, body: dict[str, Any
     client.AppsV1Api(api).create_namespaced_deployment(namespace, body)
 
 
-def user_pod(name: str, scenario: Scenario, role: str) -> dict[str, Any]:
+# A hub profile that asks for a label the pool's nodes do not carry (z2jh's node-purpose):
+# the pod targets the pool but fits no node, and no autoscaler can add one for it.
+MISMATCH = {**SELECTOR, "hub.jupyter.org/node-purpose": "user"}
+
+
+def user_pod(name: str, scenario: Scenario, role: str, *, blocked: bool = False
+             ) -> dict[str, Any]:
     return pod_manifest(name, cpu=f"{round(scenario.student_cpu * 1000)}m",
                         memory=_gi(scenario.student_memory_gi), priority_class=USER_CLASS,
-                        node_selector=SELECTOR, labels={"app": role, ROLE: role})
+                        node_selector=MISMATCH if blocked else SELECTOR,
+                        labels={"app": role, ROLE: role})
 
 
 def scheduled(pod: client.V1Pod) -> bool:
@@ -112,8 +120,9 @@ class Students:
             name = f"student-{i:03d}"
             try:
                 if what == "create":
-                    self.core.create_namespaced_pod(
-                        self.namespace, user_pod(name, self.scenario, "student"))
+                    k = self.scenario.blocked_every
+                    self.core.create_namespaced_pod(self.namespace, user_pod(
+                        name, self.scenario, "student", blocked=bool(k) and i % k == k - 1))
                 else:
                     self.core.delete_namespaced_pod(name, self.namespace, grace_period_seconds=0)
             except ApiException as e:
@@ -132,6 +141,7 @@ class Recording:
     nodes: dict[str, _NodeState] = field(default_factory=dict)
     students: dict[str, StudentRecord] = field(default_factory=dict)
     samples: list[Sample] = field(default_factory=list)
+    pods: dict[str, PodRecord] = field(default_factory=dict)  # by uid, placeholders included
 
     def node_records(self) -> list[NodeRecord]:
         return [NodeRecord(n, s.created, s.ready, s.deleted) for n, s in self.nodes.items()]
@@ -189,6 +199,7 @@ class Sampler:
             for name, st in self.rec.nodes.items():
                 if name not in seen and st.deleted is None:
                     st.deleted = now
+            self._record_pods(pods, now)
             waiting = running = 0
             for p in pods:
                 if p.metadata.labels.get(ROLE) != "student":
@@ -210,6 +221,31 @@ class Sampler:
             self.rec.samples.append(s)
             return s
 
+    def _record_pods(self, pods: list[client.V1Pod], now: float) -> None:
+        """Each pod's timeline; a pod no longer listed was deleted by ``now``."""
+        seen = set()
+        for p in pods:
+            uid = p.metadata.uid
+            seen.add(uid)
+            old = self.rec.pods.get(uid) or PodRecord(
+                p.metadata.name, (p.metadata.labels or {}).get(ROLE, ""),
+                _ts(p.metadata.creation_timestamp), int(p.spec.priority or 0),
+                dict(p.spec.node_selector or {}))
+            changes: dict[str, Any] = {"node": p.spec.node_name or old.node}
+            for c in p.status.conditions or []:
+                if c.type == "PodScheduled" and c.status == "True" and old.scheduled is None:
+                    changes["scheduled"] = _ts(c.last_transition_time)
+                elif c.type == "PodScheduled" and c.status == "False":
+                    changes["unschedulable"] = c.message
+                elif c.type == "Ready" and c.status == "True" and old.ready is None:
+                    changes["ready"] = _ts(c.last_transition_time)
+            if p.metadata.deletion_timestamp is not None and old.deleted is None:
+                changes["deleted"] = _ts(p.metadata.deletion_timestamp)
+            self.rec.pods[uid] = dataclasses.replace(old, **changes)
+        for uid, old in self.rec.pods.items():
+            if uid not in seen and old.deleted is None:
+                self.rec.pods[uid] = dataclasses.replace(old, deleted=now)
+
     def __enter__(self) -> Sampler:
         self.thread.start()
         return self
@@ -217,3 +253,21 @@ class Sampler:
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
         self.thread.join(timeout=30)
+
+
+def event_reports(api: client.ApiClient, namespace: str, deployment: str | None
+                  ) -> list[dict[str, Any]]:
+    """The controller's stored event reports (issue 13) and its EventReport Events."""
+    import json
+
+    core = client.CoreV1Api(api)
+    out: list[dict[str, Any]] = []
+    with contextlib.suppress(ApiException):
+        cm = core.read_namespaced_config_map(f"{deployment}-reports", namespace)
+        out = list(json.loads((cm.data or {}).get("reports.json", "[]")))
+    with contextlib.suppress(ApiException):
+        events = core.list_namespaced_event(namespace, field_selector="reason=EventReport")
+        for i, e in enumerate(events.items):
+            if i < len(out):
+                out[i]["event_message"] = e.message
+    return out

@@ -67,7 +67,8 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 def write_config(path: Path, *, namespace: str, feed_url: str, interval_s: int, max_nodes: int,
-                 grace_s: int, metrics_port: int) -> Path:
+                 grace_s: int, metrics_port: int, reports: dict[str, object] | None = None
+                 ) -> Path:
     pool = {"nodeSelector": POOL_SELECTOR, "minReplicas": 0, "maxReplicas": max_nodes}
     config = {
         "namespace": namespace,
@@ -80,6 +81,8 @@ def write_config(path: Path, *, namespace: str, feed_url: str, interval_s: int, 
         "pools": {"user": pool},
         "headroom": {"nodeGracePeriod": max(1, grace_s)},
     }
+    if reports:
+        config["reports"] = reports
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 

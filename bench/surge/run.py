@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from kube_helpers import read_params, script_down, script_up
 
 from . import cluster, feed
-from .analysis import Figures, NodeRecord, Sample, StudentRecord, figures
+from .analysis import Figures, NodeRecord, PodRecord, Sample, StudentRecord, figures
 from .scenario import Scenario, go_duration
 
 logger = logging.getLogger("surge")
@@ -29,6 +30,8 @@ class RunResult:
     node_records: list[NodeRecord]
     autoscaler: str
     errors: list[str]
+    pods: list[PodRecord] = field(default_factory=list)  # every pod's timeline (for reports)
+    reports: list[dict[str, Any]] = field(default_factory=list)  # the controller's (issue 13)
 
 
 def cluster_args(s: Scenario) -> list[str]:
@@ -92,7 +95,11 @@ def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path) -> RunResu
                 workdir / "config.yaml", namespace=NAMESPACE,
                 feed_url=server.url("course.ics"),
                 interval_s=round(s.wall(s.controller_interval)), max_nodes=s.user_max,
-                grace_s=round(s.wall(600)), metrics_port=feed.free_port())
+                grace_s=round(s.wall(600)), metrics_port=feed.free_port(),
+                # the event report (issue 13), compressed like the rest: a 30 s wait target,
+                # reported 5 minutes after the event's end
+                reports={"waitTarget": max(1, round(s.wall(30))),
+                         "settleTime": max(1, round(s.wall(300)))})
             proc = feed.start_controller(config_path, kubeconfig, workdir / "controller.log")
         students = cluster.Students(api, NAMESPACE, s, t0)
         with cluster.Sampler(api, NAMESPACE, deployment, s.wall(s.sample_interval)) as sampler:
@@ -102,6 +109,7 @@ def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path) -> RunResu
             _progress(sampler, t0, w1, strategy, s)
             students.stop.set()
         rec = sampler.rec
+        reports = cluster.event_reports(api, NAMESPACE, deployment) if proc else []
     finally:
         feed.stop_controller(proc)
         if server is not None:
@@ -113,7 +121,8 @@ def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path) -> RunResu
     if proc is not None and proc.returncode not in (0, -15, None):
         errors.append(f"controller exited with {proc.returncode}")
     return RunResult(strategy, nodes, fig, t0, rec.samples, studs, rec.node_records(),
-                     autoscaler, errors)
+                     autoscaler, errors, sorted(rec.pods.values(), key=lambda p: p.created),
+                     reports)
 
 
 def _progress(sampler: cluster.Sampler, t0: float, w1: float, strategy: str,

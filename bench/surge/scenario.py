@@ -44,6 +44,7 @@ class Scenario:
     sample_interval: float = 2.0
     seed: int = 6
     time_scale: float = 1.0  # cluster seconds per scenario second (0.25 = 4x faster)
+    blocked_every: int = 0  # every k-th student asks for a node label no node has (0: none)
 
     @classmethod
     def quick(cls) -> Scenario:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..settings import ConfigError
-from . import plan, run, size
+from . import plan, report, run, size
 from .common import DEFAULT_CONFIG, Arguments, Command, CommandError, Exit, read_settings
 
 __all__ = ["CommandError", "Exit", "main"]
@@ -27,9 +27,11 @@ COMMANDS: tuple[tuple[str, str, Arguments, Command], ...] = (
     ("plan", "calendar targets (no cluster needed)", plan.plan_arguments, plan.plan_command),
     ("validate", "fetch every feed and list problems", plan.no_arguments, plan.validate_command),
     ("size", "placeholder requests from a live node", size.arguments, size.command),
+    ("report", "recent event reports: waits, warm capacity, advice", report.arguments,
+     report.command),
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-QUIET = frozenset({"plan", "validate"})  # INFO logs would mix with the output
+QUIET = frozenset({"plan", "validate", "report"})  # INFO logs would mix with the output
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -11,12 +11,17 @@ import logging
 import signal
 import threading
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from ..loop import BookPlanner, Controller, loop
 from ..metrics import Metrics
+from ..reporting import Observing, Reporter, Tracker
 from ..server import Health, Server, utc_now
 from ..settings import ConfigError, Settings
 from .common import CommandError, Exit, load_client
+
+if TYPE_CHECKING:
+    from ..kube import Kube
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +55,12 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     metrics.initialise(list(settings.pools), [c.name for c in settings.calendars])
     health = Health(settings.interval, utc_now())
     planner = BookPlanner(settings)
+    reporter = None if args.once else reports_for(settings, client, namespace, metrics, planner,
+                                                   dry_run=args.dry_run)
+    cluster = reporter.observing if reporter else client
     controller = Controller(
-        settings, client, client, planner, metrics, health, namespace, args.dry_run
+        settings, cluster, client, planner, metrics, health, namespace, args.dry_run,
+        after_round=reporter.after_round if reporter else None,
     )
     logger.info(
         "starting: namespace=%s pools=%s calendars=%s interval=%ss dry_run=%s once=%s",
@@ -67,7 +76,11 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
         address = settings.metrics_address
         server = Server(settings.metrics_port, metrics.registry, health, utc_now, host=address)
         server.start()
-        cache = client.start_pod_cache()
+        assert reporter is not None
+        reporter.restore()
+        from ..kube.reports import listener
+
+        cache = client.start_pod_cache(listener(reporter.tracker.observe, utc_now))
         planner.start(wait=min(30.0, settings.interval.total_seconds()))
         cache.synced.wait(timeout=min(30.0, settings.interval.total_seconds()))
     try:
@@ -81,6 +94,15 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     if args.once and (result is None or result.errors()):
         return Exit.PROBLEMS
     return Exit.OK
+
+
+def reports_for(settings: Settings, client: Kube, namespace: str, metrics: Metrics,
+                planner: BookPlanner, *, dry_run: bool) -> Reporter:
+    """The event reports of ``run`` (README "Event reports")."""
+    from ..kube.reports import ReportStore
+    return Reporter(settings, settings.reports, Tracker(), Observing(client),
+                    store=ReportStore(client.core, namespace), metrics=metrics,
+                    plan_at=planner.plan, write=not dry_run)
 
 
 def install_signal_handlers(stop: threading.Event) -> None:

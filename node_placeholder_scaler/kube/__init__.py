@@ -33,7 +33,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from ..observed import ClusterError, NodeInfo, Placeholders, PodInfo
 from . import objects as kubejson
-from .podcache import PodCache
+from .podcache import Listener, PodCache
 
 logger = logging.getLogger(__name__)
 
@@ -109,10 +109,12 @@ class Kube:
         self.cache_meter = ApiUsage()  # the pod cache's LIST and WATCH (not part of a round)
         self.pod_cache: PodCache | None = None
 
-    def start_pod_cache(self) -> PodCache:
-        """Serve pods_on_nodes from a watch-fed cache from now on (the ``run`` loop)."""
+    def start_pod_cache(self, listener: Listener | None = None) -> PodCache:
+        """Serve pods_on_nodes from a watch-fed cache from now on (the ``run`` loop);
+        ``listener`` is told of every pod change (the event reports)."""
         if self.pod_cache is None:
-            cache = PodCache(self.core.list_pod_for_all_namespaces, self.cache_meter)
+            cache = PodCache(self.core.list_pod_for_all_namespaces, self.cache_meter,
+                             listener=listener)
             self.pod_cache = cache.start()
         return self.pod_cache
 

@@ -50,7 +50,8 @@ def timestamp(text: str | None) -> datetime:
 def node(body: Json) -> NodeInfo:
     metadata, spec, status = body.get("metadata", {}), body.get("spec", {}), body.get("status", {})
     conditions = status.get("conditions") or []
-    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    ready_condition: Json = next((c for c in conditions if c.get("type") == "Ready"), {})
+    ready = ready_condition.get("status") == "True"
     taints = tuple(
         Taint(t.get("key", ""), t.get("value") or "", t.get("effect", ""))
         for t in spec.get("taints") or []
@@ -63,6 +64,7 @@ def node(body: Json) -> NodeInfo:
         unschedulable=bool(spec.get("unschedulable")),
         taints=taints,
         created=timestamp(metadata.get("creationTimestamp")),
+        ready_since=timestamp(ready_condition.get("lastTransitionTime")) if ready else None,
     )
 
 

@@ -19,7 +19,8 @@ from . import objects
 
 logger = logging.getLogger(__name__)
 
-SELECTOR = "spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed"
+# Pending pods are watched too (for the event reports' waits); the cache keeps bound ones.
+SELECTOR = "status.phase!=Succeeded,status.phase!=Failed"
 PAGE = 500
 WATCH_SECONDS = 300
 
@@ -28,10 +29,16 @@ class Gone(Exception):
     """The watch's resourceVersion is too old (410): relist."""
 
 
+Listener = Callable[[str, dict[str, Any]], None]
+
+
 class PodCache:
-    def __init__(self, list_pods: Callable[..., Any], meter: Any, *, timeout: float = 30) -> None:
-        """``list_pods``: CoreV1Api.list_pod_for_all_namespaces; ``meter``: an ApiUsage."""
+    def __init__(self, list_pods: Callable[..., Any], meter: Any, *, timeout: float = 30,
+                 listener: Listener | None = None) -> None:
+        """``list_pods``: CoreV1Api.list_pod_for_all_namespaces; ``meter``: an ApiUsage;
+        ``listener(kind, pod JSON)``: told of every pod listed (kind SYNC) or watched."""
         self._list = list_pods
+        self._listener = listener
         self._meter = meter
         self._timeout = timeout
         self._lock = threading.Lock()
@@ -98,6 +105,8 @@ class PodCache:
             if not token:
                 break
         self._replace((item["metadata"]["uid"], objects.pod(item)) for item in items)
+        for item in items:
+            self._tell("SYNC", item)
         self.synced.set()
         logger.info("pod cache: %s bound pods listed", len(items))
         return str(body["metadata"]["resourceVersion"])
@@ -131,6 +140,8 @@ class PodCache:
             raise RuntimeError(f"watch error: {body.get('message')}")
         metadata = body.get("metadata") or {}
         uid = metadata.get("uid", "")
+        if kind in ("ADDED", "MODIFIED", "DELETED"):
+            self._tell(str(kind), body)
         if kind in ("ADDED", "MODIFIED"):
             pod = objects.pod(body)
             with self._lock:
@@ -142,11 +153,20 @@ class PodCache:
                 self._remove(uid)
         return str(metadata.get("resourceVersion") or version)
 
+    def _tell(self, kind: str, body: dict[str, Any]) -> None:
+        if self._listener is None:
+            return
+        try:
+            self._listener(kind, body)
+        except Exception:  # a listener's bug must not stop the watch
+            logger.exception("pod cache: listener failed")
+
     def _replace(self, pods: Iterable[tuple[str, PodInfo]]) -> None:
         with self._lock:
             self._pods, self._by_node = {}, {}
             for uid, pod in pods:
-                self._add(uid, pod)
+                if pod.node:
+                    self._add(uid, pod)
 
     def _add(self, uid: str, pod: PodInfo) -> None:
         self._pods[uid] = pod
