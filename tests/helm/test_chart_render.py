@@ -275,7 +275,7 @@ def test_grafana_dashboard_shows_targets_replicas_staleness_problems(all_docs: l
     assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert cm["metadata"]["annotations"] == {"grafana_folder": "Autoscaling"}
     dashboard = json.loads(cm["data"]["node-placeholder-scaler.json"])
-    exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
+    exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p.get("targets", []))
     for metric in (
         "node_placeholder_calendar_target",
         "node_placeholder_desired_replicas",
@@ -286,6 +286,9 @@ def test_grafana_dashboard_shows_targets_replicas_staleness_problems(all_docs: l
         "node_placeholder_problems",
         "node_placeholder_errors_total",
         "node_placeholder_feed_up",
+        "node_placeholder_user_wait_seconds_bucket",  # the event reports' row
+        "node_placeholder_capacity_ready_in_time",
+        "node_placeholder_recommended_nodes",
     ):
         assert metric in exprs
     assert dashboard["uid"] == "node-placeholder-scaler"
@@ -416,6 +419,13 @@ def test_rbac_is_least_privilege(all_docs: list[Doc]) -> None:
             "resourceNames": names,
             "verbs": ["get", "patch"],
         },
+        {  # the event reports: one ConfigMap per pool, by name (create cannot be limited)
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "resourceNames": [f"{n}-reports" for n in names],
+            "verbs": ["get", "update"],
+        },
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]},
         {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
         {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"]},
     ]
