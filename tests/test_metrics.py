@@ -242,6 +242,7 @@ def test_readme_lists_exactly_the_metrics_with_their_labels():
     )
     metrics.observe_round(RoundResult(T0, False, (decision,)), 0.1, T0)
     metrics.observe_feeds([FeedStatus("courses", True, T0, 1.0, "ok", T0)])
+    metrics.observe_report("user", {"capacity_ready_in_time": False, "advice": {"nodes": 4}})
     exported = {}
     for family in metrics.registry.collect():
         name = family.name.removeprefix("node_placeholder_")
