@@ -13,11 +13,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import http
-import os
 import signal
 import socket
 import ssl
-import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +28,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from .feedtypes import FetchResult
+from .files import FileTooLarge, NotRegularFile, read_regular
 from .urls import UrlError, classify, printable
 
 USER_AGENT = "node-placeholder-scaler (+calendar pre-warming)"
@@ -244,21 +243,13 @@ def _known(error: BaseException) -> str | None:
 def read_file(path: Path, limit: int) -> Fetched:
     """A regular file of at most ``limit`` bytes; a FIFO, device or directory is refused."""
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise FeedError(FetchResult.FILE_ERROR,
-                            "not a regular file (a directory, a pipe or a device)")
-        if info.st_size > limit:
-            raise FeedError(FetchResult.TOO_LARGE,
-                            f"the feed is larger than maxFeedBytes ({limit})")
-        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
-        with os.fdopen(handle, "rb") as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):  # swapped since the stat
-                raise FeedError(FetchResult.FILE_ERROR, "not a regular file")
-            body = file.read(limit + 1)
+        return Fetched(read_regular(path, limit))
+    except NotRegularFile:
+        raise FeedError(FetchResult.FILE_ERROR,
+                        "not a regular file (a directory, a pipe or a device)") from None
+    except FileTooLarge:
+        raise FeedError(FetchResult.TOO_LARGE,
+                        f"the feed is larger than maxFeedBytes ({limit})") from None
     except OSError as error:
         text = error.strerror or errno.errorcode.get(error.errno or 0, type(error).__name__)
         raise FeedError(FetchResult.FILE_ERROR, f"cannot read the file: {text}") from None
-    if len(body) > limit:
-        raise FeedError(FetchResult.TOO_LARGE, f"the feed is larger than maxFeedBytes ({limit})")
-    return Fetched(body)

@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import argparse
-import os
-import stat
 from collections.abc import Callable
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
 from ..feeds import environment
+from ..files import FileTooLarge, NotRegularFile, read_regular
 from ..settings import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -43,7 +42,13 @@ class CommandError(Exception):
 def read_settings(path: str) -> Settings:
     """The settings from the config file; ConfigError for anything but a small UTF-8 file."""
     try:
-        data = read_bounded(path, MAX_CONFIG_BYTES)
+        data = read_regular(path, MAX_CONFIG_BYTES)
+    except NotRegularFile:
+        raise ConfigError(path, "", "not a regular file") from None
+    except FileTooLarge:
+        raise ConfigError(
+            path, "", f"larger than {MAX_CONFIG_BYTES // 1024} KiB; not a configuration file"
+        ) from None
     except OSError as error:
         raise ConfigError(path, "", f"cannot read the file: {error.strerror or error}") from None
     try:
@@ -51,23 +56,6 @@ def read_settings(path: str) -> Settings:
     except UnicodeDecodeError:
         raise ConfigError(path, "", "the file is not UTF-8 text") from None
     return load_settings(text, path, environment())
-
-
-def read_bounded(path: str, limit: int) -> bytes:
-    """A regular file's bytes; ConfigError when it is not a regular file or exceeds ``limit``.
-
-    Opened non-blocking so that a named pipe cannot block; a device (/dev/zero) or a FIFO is
-    refused before anything is read.
-    """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(path, "", "not a regular file")
-        data = file.read(limit + 1)
-    if len(data) > limit:
-        raise ConfigError(path, "", f"larger than {limit // 1024} KiB; not a configuration file")
-    return data
 
 
 def load_client(kubeconfig: str | None) -> Kube:
