@@ -33,13 +33,9 @@ from node_placeholder_scaler import feeds
 from node_placeholder_scaler.feeds import CalendarBook, FeedRefresher
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import ProblemKind
-from node_placeholder_scaler.settings import load_settings
-from testkit.hostile_feed import (
-    SECRET,
-    HostileFeedServer,
-    special_files,
-    write_ordinary_calendar,
-)
+from node_placeholder_scaler.settings import ConfigError, load_settings
+from testkit.feed_files import special_files, write_ordinary_calendar
+from testkit.hostile_feed import SECRET, HostileFeedServer
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 BOUNDS = {
@@ -50,7 +46,7 @@ BOUNDS = {
     "bad-url": "scheme check", "ok": "-", "unchanged": "-", "not-modified": "-",
     "parse-error": "parse", "worker-error": "worker wall deadline",
 }
-BIG = {"big-35k-events": 35_000, "big-70k-events": 70_000}
+BIG = {"big-35k-events": 35_000, "big-45k-events": 45_000, "big-70k-events": 70_000}
 
 
 def scenarios(server: HostileFeedServer, folder: Path, quick: bool) -> dict[str, str]:
@@ -64,6 +60,7 @@ def scenarios(server: HostileFeedServer, folder: Path, quick: bool) -> dict[str,
     found |= {f"file:{kind}": path for kind, path in special_files(folder).items()}
     found["scheme-typo"] = f"htps://127.0.0.1/private-{SECRET}/basic.ics?token={SECRET}"
     found["unreachable"] = f"http://127.0.0.1:9/private-{SECRET}/basic.ics"
+    found["tls-to-plain-http"] = server.url("ok").replace("http://", "https://")
     for name in ([] if quick else BIG):
         found[name] = server.url("big")
     return found
@@ -73,11 +70,17 @@ def run_one(name: str, url: str, server: HostileFeedServer, args: argparse.Names
             *, log: io.StringIO, folder: Path) -> dict[str, object]:
     if name in BIG:  # streamed from a file: the parent's memory is the controller's alone
         server.big = write_ordinary_calendar(folder / f"{name}.ics", BIG[name])
-    settings = load_settings(
-        f"feedTimeout: {args.feed_timeout}s\ncalendarRefreshInterval: 1h\n"
-        f"maxFeedBytes: {args.max_feed_bytes}\n"
-        f"calendars: [{{name: hostile, url: '{url}'}}, {{name: good, url: '{server.url('ok')}'}}]\n"
-        "pools: {user: {maxReplicas: 50}}\n", "bench.yaml", {})
+    try:
+        settings = load_settings(
+            f"feedTimeout: {args.feed_timeout}s\ncalendarRefreshInterval: 1h\n"
+            f"maxFeedBytes: {args.max_feed_bytes}\ncalendars: [{{name: hostile, url: '{url}'}},"
+            f" {{name: good, url: '{server.url('ok')}'}}]\npools: {{user: {{maxReplicas: 50}}}}\n",
+            "bench.yaml", {})
+    except ConfigError as error:  # refused when the configuration is loaded
+        logging.getLogger(__name__).error("bad configuration: %s", error)
+        return {"scenario": name, "result": "config error", "seconds": 0.0,
+                "bound": "settings: scheme check at load", "round_ms": 0.0, "worker_mib": 0.0,
+                "leaks": log.getvalue().count(SECRET) + str(error).count(SECRET)}
     book = CalendarBook(settings)
     metrics = Metrics()
     metrics.initialise(["user"], ["hostile", "good"])
@@ -127,9 +130,8 @@ def helper_peaks() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feed-timeout", type=int, default=5, help="seconds")
-    parser.add_argument("--max-feed-bytes", type=int, default=20 * 2**20,
-                        help="default 20 MiB, twice the setting's default: big feeds reach "
-                        "the worker's memory cap")
+    parser.add_argument("--max-feed-bytes", type=int, default=10 * 2**20,
+                        help="default: the setting's default, 10 MiB")
     parser.add_argument("--quick", action="store_true", help="three scenarios (a smoke test)")
     parser.add_argument("--only", help="comma-separated scenario names")
     args = parser.parse_args()
@@ -147,8 +149,9 @@ def main() -> int:
             print(f"  {name}: {rows[-1]['result']} in {rows[-1]['seconds']:.2f}s",
                   file=sys.stderr)
     parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worker_cap = feeds.WORKER_BASE_BYTES + feeds.WORKER_BYTES_PER_FEED_BYTE * args.max_feed_bytes
     print(f"feedTimeout {args.feed_timeout:g}s, maxFeedBytes {args.max_feed_bytes}, worker cap "
-          f"{feeds.WORKER_MEMORY_BYTES >> 20} MiB, parse budget {feeds.PARSE_BUDGET}\n")
+          f"{worker_cap >> 20} MiB, parse budget {feeds.PARSE_BUDGET}\n")
     print("| scenario | result | fetch wall s | bounded by | worst round ms | worker peak MiB"
           " | secrets leaked |")
     print("|---|---|---:|---|---:|---:|---:|")

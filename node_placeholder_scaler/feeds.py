@@ -29,9 +29,12 @@ from .worker import Job, Outcome, Runner, run_bounded
 
 logger = logging.getLogger(__name__)
 
-# Until the settings table has keys for them (house): the worker's bounds.
 PARSE_BUDGET = timedelta(seconds=40)  # parse + expand (the engine's own budget is 20 s)
-WORKER_MEMORY_BYTES = 160 * 1024 * 1024  # the worker's address-space cap (RLIMIT_AS)
+# The worker's address-space cap (RLIMIT_AS) follows maxFeedBytes: an ordinary feed was
+# measured at 35 MiB + 9 MiB per MB; 40 MiB + 12 per byte leaves a third more (160 MiB at the
+# default 10 MiB), so that raising maxFeedBytes raises the cap with it (and the pod's memory).
+WORKER_BASE_BYTES = 40 * 1024 * 1024
+WORKER_BYTES_PER_FEED_BYTE = 12
 BEHIND = timedelta(days=1)  # an expansion starts this long before now
 AHEAD = timedelta(days=3)  # ... and this long past the horizon (re-expanded about every 2 days)
 TICK = 10.0  # the refresher looks at least this often (seconds) for due feeds
@@ -46,6 +49,11 @@ def expansion_window(settings: Settings, first: datetime, last: datetime
                      ) -> tuple[datetime, datetime]:
     """The window to expand so that plans at any instant in [first, last] are complete."""
     return first - BEHIND, last + horizon(settings) + AHEAD
+
+
+def worker_memory(settings: Settings) -> int:
+    """The worker's memory cap in bytes (160 MiB at the default maxFeedBytes of 10 MiB)."""
+    return WORKER_BASE_BYTES + WORKER_BYTES_PER_FEED_BYTE * settings.max_feed_bytes
 
 
 @dataclass(frozen=True)
@@ -157,7 +165,7 @@ class CalendarBook:
             default_zone=settings.timezone, window=self.window(now),
             max_bytes=settings.max_feed_bytes,
             fetch_seconds=settings.feed_timeout.total_seconds(),
-            parse_seconds=PARSE_BUDGET.total_seconds(), memory_bytes=WORKER_MEMORY_BYTES,
+            parse_seconds=PARSE_BUDGET.total_seconds(), memory_bytes=worker_memory(settings),
             etag=copy.etag if copy else None,
             last_modified=copy.last_modified if copy else None,
             digest=copy.digest if copy else None,

@@ -101,7 +101,7 @@ def work(job: Job) -> Outcome:
     except MemoryError:
         outcome = Outcome(FetchResult.MEMORY, _memory_text(job))
     except Exception as error:  # a bug or a library's surprise: this feed only
-        outcome = Outcome(FetchResult.PARSE_ERROR, f"unexpected {type(error).__name__}")
+        outcome = Outcome(FetchResult.WORKER_ERROR, f"unexpected {type(error).__name__}")
     return replace(outcome, seconds=time.monotonic() - started)
 
 

@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 CHUNK = 64 * 1024
@@ -32,33 +32,6 @@ LOGIN_PAGE = (
     "</body></html>"
 ).encode()
 
-
-
-def ordinary_calendar(events: int) -> bytes:
-    """``events`` ordinary 50-minute events three hours apart from 2026-01-01 (about 230 bytes
-    each: 35,000 events are about 8 MB), each with ``user: 1``."""
-    return b"".join(_ordinary(events))
-
-
-def write_ordinary_calendar(path: Path, events: int) -> Path:
-    """The same calendar written piece by piece (the writer never holds it whole)."""
-    with path.open("wb") as file:
-        for piece in _ordinary(events):
-            file.write(piece)
-    return path
-
-
-def _ordinary(events: int) -> Iterator[bytes]:
-    yield b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//hostile//EN\r\n"
-    for index in range(events):
-        day, hour = divmod(3 * index, 24)
-        stamp = f"2026{1 + day // 28 % 12:02d}{1 + day % 28:02d}T{hour:02d}"
-        yield "\r\n".join([
-            "BEGIN:VEVENT", f"UID:ordinary-{index}@hostile", "DTSTAMP:20260101T000000Z",
-            f"DTSTART:{stamp}0000Z", f"DTEND:{stamp}5000Z",
-            f"SUMMARY:Lecture {index} of course {index % 97}", "LOCATION:Room HG F 1",
-            "DESCRIPTION:user: 1\\nBring your laptop", "END:VEVENT", ""]).encode()
-    yield b"END:VCALENDAR\r\n"
 
 
 Handler = Callable[["HostileFeedServer", "Connection"], None]
@@ -149,7 +122,9 @@ class HostileFeedServer:
             self._open.add(sock)
         try:
             request = _read_request(sock)
-            if request is not None:
+            if request is not None and request[:1] == b"\x16":
+                sock.sendall(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+            elif request is not None:
                 conn = Connection(sock, self._stopping, request)
                 path = request.split(b" ", 2)[1].decode("latin-1") if b" " in request else "/"
                 scenario = path.strip("/").split("/", 1)[0]
@@ -174,6 +149,8 @@ def _read_request(sock: socket.socket) -> bytes | None:
             if not chunk:
                 return None
             data += chunk
+            if data[:1] == b"\x16":  # a TLS ClientHello: answered in plain HTTP, as servers do
+                break
     return data or None
 
 
@@ -333,19 +310,3 @@ SCENARIOS: dict[str, Handler] = {
     "reset": _reset,
     "binary": _binary,
 }
-
-
-@contextlib.contextmanager
-def serving(every: float = 1.0) -> Iterator[HostileFeedServer]:
-    with HostileFeedServer(every) as server:
-        yield server
-
-
-def special_files(folder: Path) -> dict[str, str]:
-    """Paths a feed must not block on: a named pipe, /dev/zero, a directory."""
-    import os
-
-    fifo = folder / "feed.fifo"
-    if not fifo.exists():
-        os.mkfifo(fifo)
-    return {"fifo": str(fifo), "dev-zero": "/dev/zero", "directory": str(folder)}

@@ -19,7 +19,8 @@ from node_placeholder_scaler.feeds import CalendarBook, load_once
 from node_placeholder_scaler.feedtypes import FetchResult
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.settings import ConfigError
-from testkit.hostile_feed import SECRET, HostileFeedServer, ordinary_calendar, special_files
+from testkit.feed_files import ordinary_calendar, special_files
+from testkit.hostile_feed import SECRET, HostileFeedServer
 from tests.conftest import make_settings, utc
 
 NOW = utc("2026-03-02T08:00")
@@ -179,17 +180,15 @@ def test_load_once_is_the_bounded_path(server):  # type: ignore[no-untyped-def]
     assert book.plan(EVENT, now=NOW).pools["user"].target == 3
 
 
-def test_worker_memory_cap_is_a_memory_result(tmp_path: Path) -> None:
+def test_worker_memory_cap_is_a_memory_result(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from node_placeholder_scaler import feeds
 
     big = tmp_path / "big.ics"
     big.write_bytes(ordinary_calendar(20_000))  # 4.6 MB: about 75 MiB to parse
-    cap = feeds.WORKER_MEMORY_BYTES
-    try:
-        feeds.WORKER_MEMORY_BYTES = 60 * 1024 * 1024  # below what 20,000 events need
-        _, result, error = once(str(big))
-    finally:
-        feeds.WORKER_MEMORY_BYTES = cap
+    monkeypatch.setattr(feeds, "WORKER_BASE_BYTES", 0)
+    monkeypatch.setattr(feeds, "WORKER_BYTES_PER_FEED_BYTE", 6)  # 60 MiB at 10 MiB
+    _, result, error = once(str(big))
     assert result == "memory" and error is not None
     assert "memory" in error
 
@@ -199,3 +198,11 @@ def test_first_refresh_with_no_copy_is_not_silent(server):  # type: ignore[no-un
     book, _, _ = once(server.url("not-modified"))
     plan = book.plan(EVENT, now=NOW)
     assert "no usable copy" in plan.problems[0].message
+
+
+def test_tls_to_a_plain_http_server_names_the_tls_error(server, caplog):  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.DEBUG)
+    book, result, error = once(server.url("ok").replace("http://", "https://"))
+    assert result == "network-error" and error is not None
+    assert error.startswith("TLS error: "), error
+    assert leaked(book, caplog) == []

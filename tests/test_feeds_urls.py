@@ -86,3 +86,14 @@ def test_cause_finds_the_readable_root() -> None:
     except RuntimeError as error:
         assert cause(error) == "connection refused"
     assert cause(ValueError(f"bad {TOKEN}")) == "ValueError (no further detail)"
+
+
+def test_cause_names_dns_and_tls_failures() -> None:
+    import socket
+    import ssl
+
+    assert cause(socket.gaierror(-2, "Name or service not known")) == (
+        "cannot resolve the host name")
+    verify = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    verify.verify_message = "self-signed certificate"
+    assert cause(verify) == "TLS certificate not accepted: self-signed certificate"
