@@ -5,13 +5,15 @@ CalendarBook with two feeds (the hostile one and a good one) is refreshed by a F
 in the background, exactly as in the controller, while this thread runs the calendar side of a
 round (plan + feed statuses + metrics) every 20 ms. Prints a Markdown table:
 
-scenario | result | fetch wall s | bounded by | worst round ms | parent peak MiB |
+scenario | result | refresh wall s (fetch + parse) | bounded by | worst round ms |
 worker peak MiB | secrets leaked
+
+then the controller's peak over the whole run and the forkserver's.
 
 "secrets leaked" counts the secret token of the URL in every log line (DEBUG), every feed
 error, every plan problem and the metrics exposition. The last line sums it up.
 
-Run: .venv/bin/python bench/feed_faults.py [--feed-timeout 5] [--quick]
+Run: .venv/bin/python bench/feed_faults.py [--feed-timeout 5] [--quick] [--only a,b]
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ BOUNDS = {
     "timeout": "feedTimeout (total)", "too-large": "maxFeedBytes (decompressed)",
     "bad-redirect": "redirect policy", "memory": "worker memory cap",
     "not-a-calendar": "content check", "http-error": "status check",
-    "network-error": "socket error", "file-error": "regular files only",
+    "network-error": "socket or TLS error", "file-error": "regular files only",
     "bad-url": "scheme check", "ok": "-", "unchanged": "-", "not-modified": "-",
     "parse-error": "parse", "worker-error": "worker wall deadline",
 }
@@ -152,7 +154,7 @@ def main() -> int:
     worker_cap = feeds.WORKER_BASE_BYTES + feeds.WORKER_BYTES_PER_FEED_BYTE * args.max_feed_bytes
     print(f"feedTimeout {args.feed_timeout:g}s, maxFeedBytes {args.max_feed_bytes}, worker cap "
           f"{worker_cap >> 20} MiB, parse budget {feeds.PARSE_BUDGET}\n")
-    print("| scenario | result | fetch wall s | bounded by | worst round ms | worker peak MiB"
+    print("| scenario | result | refresh wall s | bounded by | worst round ms | worker peak MiB"
           " | secrets leaked |")
     print("|---|---|---:|---|---:|---:|---:|")
     for row in rows:

@@ -30,11 +30,11 @@ from .worker import Job, Outcome, Runner, run_bounded
 logger = logging.getLogger(__name__)
 
 PARSE_BUDGET = timedelta(seconds=40)  # parse + expand (the engine's own budget is 20 s)
-# The worker's address-space cap (RLIMIT_AS) follows maxFeedBytes: an ordinary feed was
-# measured at 35 MiB + 9 MiB per MB; 40 MiB + 12 per byte leaves a third more (160 MiB at the
-# default 10 MiB), so that raising maxFeedBytes raises the cap with it (and the pod's memory).
-WORKER_BASE_BYTES = 40 * 1024 * 1024
-WORKER_BYTES_PER_FEED_BYTE = 12
+# The worker's address-space cap (RLIMIT_AS) follows maxFeedBytes: a worker starts at about
+# 45 MiB of address space and an ordinary feed needs about 9 MiB more per MB; 64 MiB + 10 per
+# byte leaves room (164 MiB at the default 10 MiB), and raising maxFeedBytes raises the cap.
+WORKER_BASE_BYTES = 64 * 1024 * 1024
+WORKER_BYTES_PER_FEED_BYTE = 10
 BEHIND = timedelta(days=1)  # an expansion starts this long before now
 AHEAD = timedelta(days=3)  # ... and this long past the horizon (re-expanded about every 2 days)
 TICK = 10.0  # the refresher looks at least this often (seconds) for due feeds
@@ -52,7 +52,7 @@ def expansion_window(settings: Settings, first: datetime, last: datetime
 
 
 def worker_memory(settings: Settings) -> int:
-    """The worker's memory cap in bytes (160 MiB at the default maxFeedBytes of 10 MiB)."""
+    """The worker's memory cap in bytes (164 MiB at the default maxFeedBytes of 10 MiB)."""
     return WORKER_BASE_BYTES + WORKER_BYTES_PER_FEED_BYTE * settings.max_feed_bytes
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ import pytest
 from node_placeholder_scaler.feeds import CalendarBook, load_once
 from node_placeholder_scaler.model import Plan
 from node_placeholder_scaler.settings import Settings, load_settings
+from testkit.hostile_feed import HostileFeedServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 UTC = ZoneInfo("UTC")
@@ -40,6 +42,13 @@ def book_for(body: str, fetched: datetime) -> FixedBook:
     year = timedelta(days=366)
     book = load_once(make_settings(body), fetched, (fetched - year, fetched + year))
     return FixedBook(book, fetched)
+
+
+@pytest.fixture(scope="module")
+def hostile() -> Iterator[HostileFeedServer]:
+    """The hostile loopback feed server (testkit.hostile_feed), one per test module."""
+    with HostileFeedServer(every=0.5) as server:
+        yield server
 
 
 @pytest.fixture()

@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from node_placeholder_scaler.feeds import CalendarBook
-from node_placeholder_scaler.urls import redact
 from tests.conftest import FIXTURES, make_settings, utc
 
 GOOGLE = (FIXTURES / "google.ics").read_bytes()
@@ -133,19 +132,6 @@ def test_url_is_never_logged_whole(server, caplog):  # type: ignore[no-untyped-d
     assert "s3cr3t" not in caplog.text
     assert "127.0.0.1" in caplog.text
     assert "s3cr3t" not in str(book.plan(utc("2026-03-02T16:00")).problems)
-
-
-@pytest.mark.parametrize(("url", "shown"), [
-    ("https://calendar.google.com/calendar/ical/abc%40group/private-xyz/basic.ics",
-     "https://calendar.google.com/…/basic.ics"),
-    ("https://outlook.office365.com/owa/calendar/123/456/reachcalendar.ics?token=t",
-     "https://outlook.office365.com/…/reachcalendar.ics"),
-    ("webcal://cloud.example.org/remote.php/dav/public-calendars/TOKEN?export",
-     "webcal://cloud.example.org/…/…"),
-    ("/etc/calendars/courses.ics", "file://…/courses.ics"),
-])
-def test_redact(url, shown):  # type: ignore[no-untyped-def]
-    assert redact(url) == shown
 
 
 def test_refresh_interval_is_respected(server):  # type: ignore[no-untyped-def]

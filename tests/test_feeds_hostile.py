@@ -8,7 +8,6 @@ never reaches a log line, a message, a problem or the metrics.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,17 +19,11 @@ from node_placeholder_scaler.feedtypes import FetchResult
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.settings import ConfigError
 from testkit.feed_files import ordinary_calendar, special_files
-from testkit.hostile_feed import SECRET, HostileFeedServer
+from testkit.hostile_feed import SECRET
 from tests.conftest import make_settings, utc
 
 NOW = utc("2026-03-02T08:00")
 EVENT = utc("2026-03-02T08:55")
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[HostileFeedServer]:
-    with HostileFeedServer(every=0.5) as feed:
-        yield feed
 
 
 def book_on(url: str, extra: str = "") -> CalendarBook:
@@ -81,10 +74,10 @@ def leaked(book: CalendarBook, caplog: pytest.LogCaptureFixture) -> list[str]:
     ("reset", FetchResult.NETWORK_ERROR, "the server"),  # reset by / closed the connection
 ])
 def test_hostile_server_is_a_clear_problem(  # type: ignore[no-untyped-def]
-        server, caplog, scenario, result, says):
+        hostile, caplog, scenario, result, says):
     caplog.set_level(logging.DEBUG)
     extra = "maxFeedBytes: 65536\n" if scenario in ("huge", "gzip-bomb") else ""
-    book, got, error = once(server.url(scenario), extra)
+    book, got, error = once(hostile.url(scenario), extra)
     assert (got, says in (error or "")) == (result.value, True), error
     (status,) = book.statuses(NOW)
     assert not status.ok  # no copy: feed_up 0, its pools are left as they are
@@ -94,25 +87,25 @@ def test_hostile_server_is_a_clear_problem(  # type: ignore[no-untyped-def]
     assert leaked(book, caplog) == []
 
 
-def test_redirect_on_the_same_host_is_followed(server):  # type: ignore[no-untyped-def]
-    book, result, error = once(server.url("redirect-ok"))
+def test_redirect_on_the_same_host_is_followed(hostile):  # type: ignore[no-untyped-def]
+    book, result, error = once(hostile.url("redirect-ok"))
     assert (result, error) == ("ok", None)
     assert book.plan(EVENT, now=NOW).pools["user"].target == 3
 
 
 @pytest.mark.parametrize("mode", ["trickle", "redirect-other-host", "html-login", "gzip-bomb"])
 def test_failure_after_a_good_copy_keeps_it(  # type: ignore[no-untyped-def]
-        server, caplog, mode):
+        hostile, caplog, mode):
     caplog.set_level(logging.DEBUG)
-    server.mode = "ok"
-    book = book_on(server.url("switch"), "feedTimeout: 1s\nmaxFeedBytes: 65536\n")
+    hostile.mode = "ok"
+    book = book_on(hostile.url("switch"), "feedTimeout: 1s\nmaxFeedBytes: 65536\n")
     book.refresh(NOW, force=True)
-    server.mode = mode  # the same address now misbehaves
+    hostile.mode = mode  # the same address now misbehaves
     later = NOW + timedelta(minutes=5)
     try:
         book.refresh(later, force=True)
     finally:
-        server.mode = "ok"
+        hostile.mode = "ok"
     (status,) = book.statuses(later)
     assert status.last_result != "ok" and status.ok  # the copy is kept, feed_up stays 1
     plan = book.plan(EVENT, now=later)
@@ -121,8 +114,8 @@ def test_failure_after_a_good_copy_keeps_it(  # type: ignore[no-untyped-def]
     assert leaked(book, caplog) == []
 
 
-def test_flapping_etag_with_the_same_bytes_is_not_parsed_again(server):  # type: ignore[no-untyped-def]
-    book = book_on(server.url("flapping-etag"))
+def test_flapping_etag_with_the_same_bytes_is_not_parsed_again(hostile):  # type: ignore[no-untyped-def]
+    book = book_on(hostile.url("flapping-etag"))
     book.refresh(NOW, force=True)
     first = book.feeds()[0].copy
     book.refresh(NOW + timedelta(minutes=5), force=True)
@@ -132,8 +125,8 @@ def test_flapping_etag_with_the_same_bytes_is_not_parsed_again(server):  # type:
     assert feed.copy.calendar is first.calendar and feed.copy.success > first.success
 
 
-def test_flapping_content_follows_the_server(server):  # type: ignore[no-untyped-def]
-    book = book_on(server.url("flapping-content"))
+def test_flapping_content_follows_the_server(hostile):  # type: ignore[no-untyped-def]
+    book = book_on(hostile.url("flapping-content"))
     targets = []
     for minutes in (0, 5, 10):
         now = NOW + timedelta(minutes=minutes)
@@ -171,10 +164,10 @@ def test_unreachable_host_names_the_cause_not_the_url(caplog):  # type: ignore[n
     assert leaked(book, caplog) == []
 
 
-def test_load_once_is_the_bounded_path(server):  # type: ignore[no-untyped-def]
+def test_load_once_is_the_bounded_path(hostile):  # type: ignore[no-untyped-def]
     settings = make_settings(
-        f"feedTimeout: 1s\ncalendars: [{{name: a, url: '{server.url('trickle')}'}},"
-        f" {{name: b, url: '{server.url('ok')}'}}]\npools: {{user: {{}}}}\n")
+        f"feedTimeout: 1s\ncalendars: [{{name: a, url: '{hostile.url('trickle')}'}},"
+        f" {{name: b, url: '{hostile.url('ok')}'}}]\npools: {{user: {{}}}}\n")
     book = load_once(settings, NOW, (NOW - timedelta(days=1), NOW + timedelta(days=30)))
     assert [s.last_result for s in book.statuses(NOW)] == ["timeout", "ok"]
     assert book.plan(EVENT, now=NOW).pools["user"].target == 3
@@ -193,16 +186,16 @@ def test_worker_memory_cap_is_a_memory_result(tmp_path: Path,
     assert "memory" in error
 
 
-def test_first_refresh_with_no_copy_is_not_silent(server):  # type: ignore[no-untyped-def]
+def test_first_refresh_with_no_copy_is_not_silent(hostile):  # type: ignore[no-untyped-def]
     """The day-one outage: a 304 or an error before any good copy is a visible problem."""
-    book, _, _ = once(server.url("not-modified"))
+    book, _, _ = once(hostile.url("not-modified"))
     plan = book.plan(EVENT, now=NOW)
     assert "no usable copy" in plan.problems[0].message
 
 
-def test_tls_to_a_plain_http_server_names_the_tls_error(server, caplog):  # type: ignore[no-untyped-def]
+def test_tls_to_a_plain_http_server_names_the_tls_error(hostile, caplog):  # type: ignore[no-untyped-def]
     caplog.set_level(logging.DEBUG)
-    book, result, error = once(server.url("ok").replace("http://", "https://"))
+    book, result, error = once(hostile.url("ok").replace("http://", "https://"))
     assert result == "network-error" and error is not None
     assert error.startswith("TLS error: "), error
     assert leaked(book, caplog) == []

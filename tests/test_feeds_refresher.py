@@ -7,10 +7,8 @@ in-memory cluster fake while a feed server trickles.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 
@@ -28,15 +26,9 @@ NOW = utc("2026-03-02T08:00")
 EVENT = utc("2026-03-02T08:55")
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[HostileFeedServer]:
-    with HostileFeedServer(every=0.5) as feed:
-        yield feed
-
-
-def two_feeds(server: HostileFeedServer, slow: str = "trickle") -> str:
-    return (f"feedTimeout: 3s\ncalendars: [{{name: good, url: '{server.url('ok')}'}},"
-            f" {{name: slow, url: '{server.url(slow)}'}}]\n"
+def two_feeds(hostile: HostileFeedServer, slow: str = "trickle") -> str:
+    return (f"feedTimeout: 3s\ncalendars: [{{name: good, url: '{hostile.url('ok')}'}},"
+            f" {{name: slow, url: '{hostile.url(slow)}'}}]\n"
             "pools: {user: {nodeSelector: {pool: user}}}\n")
 
 
@@ -49,8 +41,8 @@ def wait_for(condition, seconds: float = 20.0) -> bool:  # type: ignore[no-untyp
     return False
 
 
-def test_a_plan_is_read_while_a_feed_is_still_refreshing(server):  # type: ignore[no-untyped-def]
-    book = CalendarBook(make_settings(two_feeds(server)))
+def test_a_plan_is_read_while_a_feed_is_still_refreshing(hostile):  # type: ignore[no-untyped-def]
+    book = CalendarBook(make_settings(two_feeds(hostile)))
     refresher = FeedRefresher(book, lambda: NOW).start()
     try:
         assert wait_for(lambda: book.feeds()[0].copy is not None)
@@ -64,8 +56,8 @@ def test_a_plan_is_read_while_a_feed_is_still_refreshing(server):  # type: ignor
     assert not refresher.alive
 
 
-def test_stop_kills_the_running_worker(server):  # type: ignore[no-untyped-def]
-    slow = two_feeds(server).replace("feedTimeout: 3s", "feedTimeout: 60s")
+def test_stop_kills_the_running_worker(hostile):  # type: ignore[no-untyped-def]
+    slow = two_feeds(hostile).replace("feedTimeout: 3s", "feedTimeout: 60s")
     book = CalendarBook(make_settings(slow))
     refresher = FeedRefresher(book, lambda: NOW).start()
     assert wait_for(lambda: book.feeds()[0].copy is not None)
@@ -74,8 +66,8 @@ def test_stop_kills_the_running_worker(server):  # type: ignore[no-untyped-def]
     assert book.feeds()[1].last_error == "the refresh was cancelled (stopping)"
 
 
-def test_controller_rounds_go_on_while_a_feed_trickles(server):  # type: ignore[no-untyped-def]
-    settings = make_settings(two_feeds(server))
+def test_controller_rounds_go_on_while_a_feed_trickles(hostile):  # type: ignore[no-untyped-def]
+    settings = make_settings(two_feeds(hostile))
     fake = FakeCluster(
         namespace="np",
         deployments={"placeholder-user": FakeDeployment(0, Resources(3500, 14 * GI))},
@@ -108,19 +100,19 @@ def fake_api():  # type: ignore[no-untyped-def]
     return Api()
 
 
-def test_reexpands_stored_bytes_without_a_fetch(server):  # type: ignore[no-untyped-def]
-    body = (f"calendarRefreshInterval: 400d\ncalendars: [{{name: c, url: '{server.url('ok')}'}}]"
+def test_reexpands_stored_bytes_without_a_fetch(hostile):  # type: ignore[no-untyped-def]
+    body = (f"calendarRefreshInterval: 400d\ncalendars: [{{name: c, url: '{hostile.url('ok')}'}}]"
             "\npools: {user: {}}\n")
     book = CalendarBook(make_settings(body))
     book.refresh(NOW)
     copy = book.feeds()[0].copy
     assert copy is not None
-    fetched = server.counter
+    fetched = hostile.counter
     later = NOW + timedelta(days=20)
     assert book.short(book.feeds()[0], later)
     book.refresh(later)
     again = book.feeds()[0].copy
-    assert again is not None and server.counter == fetched  # no request to the server
+    assert again is not None and hostile.counter == fetched  # no request to the server
     assert again.calendar.window[0] > copy.calendar.window[0]
     assert (again.success, book.feeds()[0].last_result) == (copy.success, "ok")
 
@@ -159,14 +151,14 @@ def test_every_fetch_result_is_a_precreated_metric() -> None:
         ) == 0
 
 
-def test_refresher_survives_a_bug_in_a_refresh(server):  # type: ignore[no-untyped-def]
+def test_refresher_survives_a_bug_in_a_refresh(hostile):  # type: ignore[no-untyped-def]
     calls = []
 
     def broken(job, cancel):  # type: ignore[no-untyped-def]
         calls.append(job.name)
         raise RuntimeError("boom")
 
-    book = CalendarBook(make_settings(two_feeds(server)), runner=broken)
+    book = CalendarBook(make_settings(two_feeds(hostile)), runner=broken)
     refresher = FeedRefresher(book, lambda: NOW).start()
     try:
         assert wait_for(refresher.loaded.is_set)
