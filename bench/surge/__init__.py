@@ -6,11 +6,3 @@ cluster    the test cluster: objects, students, and the sampler (kubernetes clie
 feed       the calendar (.ics over loopback HTTP), the controller's config and process
 report     markdown table and PNG plot
 """
-
-import sys
-from pathlib import Path
-
-# The helpers of tests/cluster (kube_helpers) are imported as a top-level module.
-_HELPERS = str(Path(__file__).resolve().parents[2] / "tests" / "cluster")
-if _HELPERS not in sys.path:
-    sys.path.insert(0, _HELPERS)

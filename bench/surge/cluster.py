@@ -13,15 +13,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from kube_helpers import (
-    POOL_LABEL,
-    USER_POOL,
-    ensure_priority_class,
-    pod_manifest,
-    wait_for,
-)
 from kubernetes import client
 from kubernetes.client.rest import ApiException
+
+from testkit.cluster import ensure_priority_class, wait_for
+from testkit.manifests import POOL_LABEL, USER_POOL, pod_manifest
 
 from .analysis import NodeRecord, PodRecord, Sample, StudentRecord
 from .scenario import Scenario

@@ -19,8 +19,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from kube_helpers import read_params, script_down, script_up
 from kubernetes import client, config
+
+from testkit.cluster import read_params, script_down, script_up
 
 from . import cluster, feed
 from .scenario import Scenario

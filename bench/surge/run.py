@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kube_helpers import read_params, script_down, script_up
+from testkit.cluster import read_params, script_down, script_up
 
 from . import cluster, feed
 from .analysis import Figures, NodeRecord, PodRecord, Sample, StudentRecord, figures

@@ -13,19 +13,13 @@ come from the environment (``NPS_TESTCLUSTER_BOOT_DELAY`` and friends, see
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes import client
 
-# Tests in this directory import the helpers as a top-level module, whatever
-# pytest's import mode: ``from kube_helpers import ...``.
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))
-
-from kube_helpers import (
+from testkit.cluster import (
     Namespace,
     TestCluster,
     create_namespace,

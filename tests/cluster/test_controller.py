@@ -17,19 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kube_helpers import (
-    Namespace,
-    TestCluster,
-    create_node,
-    delete_node,
-    ensure_priority_class,
-    node_manifest,
-    node_schedulable,
-    pod_manifest,
-    running_on,
-    unique_name,
-    wait_for,
-)
 from kubernetes import client
 from prometheus_client import CollectorRegistry
 
@@ -39,6 +26,18 @@ from node_placeholder_scaler.metrics import FeedStatus, Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget
 from node_placeholder_scaler.server import Health
 from node_placeholder_scaler.settings import Settings, load_settings
+from testkit.cluster import (
+    Namespace,
+    TestCluster,
+    create_node,
+    delete_node,
+    ensure_priority_class,
+    node_schedulable,
+    running_on,
+    unique_name,
+    wait_for,
+)
+from testkit.manifests import node_manifest, pod_manifest
 
 pytestmark = pytest.mark.cluster
 

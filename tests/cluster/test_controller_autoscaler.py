@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kube_helpers import Namespace, TestCluster, ensure_priority_class, pod_manifest, wait_for
 from kubernetes import client
 from prometheus_client import CollectorRegistry
 from test_controller import StaticPlanner
@@ -23,6 +22,8 @@ from node_placeholder_scaler.loop import Controller
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.server import Health
 from node_placeholder_scaler.settings import load_settings
+from testkit.cluster import Namespace, TestCluster, ensure_priority_class, wait_for
+from testkit.manifests import pod_manifest
 
 pytestmark = pytest.mark.cluster
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from kube_helpers import (
-    NOT_READY_TAINT,
-    POOL_LABEL,
-    USER_POOL,
+from kubernetes import client
+
+from testkit.cluster import (
     Namespace,
     TestCluster,
     create_node,
@@ -24,19 +23,17 @@ from kube_helpers import (
     ensure_priority_class,
     free_cpu_millis,
     holds_for,
-    node_manifest,
     node_ready,
     node_schedulable,
     node_taint_keys,
     pod_gone,
-    pod_manifest,
     pool_nodes,
     running_on,
     unique_name,
     unschedulable,
     wait_for,
 )
-from kubernetes import client
+from testkit.manifests import NOT_READY_TAINT, POOL_LABEL, USER_POOL, node_manifest, pod_manifest
 
 pytestmark = pytest.mark.cluster
 

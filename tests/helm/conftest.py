@@ -37,36 +37,36 @@ if (_CLUSTER_DIR / "conftest.py").is_file():
     kube_api = _module.kube_api
     namespace = _module.namespace
 
-    import kube_helpers  # tests/cluster is on sys.path now
+    from testkit import cluster
 
     @pytest.fixture(scope="session")
-    def testcluster() -> Iterator[kube_helpers.TestCluster]:
+    def testcluster() -> Iterator[cluster.TestCluster]:
         reuse = os.environ.get("NPS_TESTCLUSTER_KUBECONFIG")
         if reuse:
             kubeconfig = Path(reuse)
             if not kubeconfig.is_file():
                 pytest.fail(f"NPS_TESTCLUSTER_KUBECONFIG={reuse} does not exist")
-            params = kube_helpers.read_params(kubeconfig)
-            yield kube_helpers.TestCluster(
+            params = cluster.read_params(kubeconfig)
+            yield cluster.TestCluster(
                 kubeconfig=kubeconfig, name=params.get("NAME", "external"), params=params
             )
             return
         name = os.environ.get("NPS_TESTCLUSTER_NAME", "nps-pytest") + "-helm"
         try:
-            kubeconfig = kube_helpers.script_up(name, ["--no-autoscaler"])
+            kubeconfig = cluster.script_up(name, ["--no-autoscaler"])
         except Exception as error:
-            kube_helpers.script_down(name)
+            cluster.script_down(name)
             pytest.fail(f"could not bring the test cluster up: {error}")
         try:
-            yield kube_helpers.TestCluster(
+            yield cluster.TestCluster(
                 kubeconfig=kubeconfig,
                 name=name,
-                params=kube_helpers.read_params(kubeconfig),
+                params=cluster.read_params(kubeconfig),
                 started_here=True,
             )
         finally:
             if os.environ.get("NPS_TESTCLUSTER_KEEP") != "1":
-                kube_helpers.script_down(name)
+                cluster.script_down(name)
 
 
 @pytest.fixture(scope="session")

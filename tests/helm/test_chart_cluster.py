@@ -340,7 +340,8 @@ def test_size_as_the_service_account_gives_the_pool_values(
 ) -> None:
     """The README's sizing step: `size --pool user` with the controller's rights prints the
     values for the chart; an upgrade with them changes the requests and keeps the replicas."""
-    from kube_helpers import create_node, delete_node, node_manifest, unique_name
+    from testkit.cluster import create_node, delete_node, unique_name
+    from testkit.manifests import node_manifest
 
     run_controller_once(release)
     assert release.replicas("placeholder-user") == 2
