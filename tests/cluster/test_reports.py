@@ -23,10 +23,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from testkit.cluster import running_on, wait_for
-from testkit.manifests import pod_manifest
 from test_controller import REPO, Env, ical
 from test_controller import env as env  # noqa: PLC0414  (the fixture, re-exported)
+
+from testkit.cluster import running_on, wait_for
+from testkit.manifests import pod_manifest
 
 pytestmark = pytest.mark.cluster
 
