@@ -195,12 +195,13 @@ def measure(window: Window, pods: Sequence[PodTimeline], nodes: Sequence[NodeTim
 
 
 def _reasons(pods: Iterable[PodTimeline], limit: int = 3) -> tuple[str, ...]:
-    """The scheduler's most frequent messages (node counts stripped), most frequent first."""
+    """The scheduler's most frequent reasons, most frequent first: the first sentence of its
+    PodScheduled=False message without the node counts ("0/5 nodes are available: 5 node(s)
+    didn't match ..." -> "node(s) didn't match ...")."""
     counts: dict[str, int] = {}
     for p in pods:
         if p.unschedulable:
-            text = p.unschedulable.split(": ", 1)[-1] if p.unschedulable.startswith("0/") \
-                else p.unschedulable
+            text = p.unschedulable.split("available: ", 1)[-1].split(". ", 1)[0]
+            text = text.split(" ", 1)[-1] if text[:1].isdigit() else text
             counts[text[:200]] = counts.get(text[:200], 0) + 1
     return tuple(sorted(counts, key=lambda m: -counts[m])[:limit])
-

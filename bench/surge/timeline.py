@@ -90,6 +90,7 @@ def fixture(data: dict[str, Any], index: int) -> dict[str, Any]:
         "time_scale": scale,
         "bench_waits_cluster_s": {k: figures[k] * scale for k in ("p50", "p95", "max_wait")},
         "bench_students": figures["students"],
+        "live_reports": run.get("reports", []),  # what the controller itself reported
         **timeline_to_dict(pods(scenario, run), nodes(run)),
     }
 
