@@ -9,7 +9,6 @@ terminal, so it cannot carry escape codes or forge log lines.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -43,13 +42,21 @@ def classify(url: str) -> Target:
     match = _SCHEME.match(text)
     scheme = match.group(1).lower() if match else ""
     if scheme in HTTP_SCHEMES:
-        if not urlsplit(text).hostname:
+        try:
+            parts = urlsplit(text)
+            host, _port = parts.hostname, parts.port
+        except ValueError:  # "http://[x": an IPv6 bracket left open, a bad port
+            raise UrlError(f"not a valid {scheme}:// address: {redact(text)}") from None
+        if not host:
             raise UrlError(f"a {scheme}:// address needs a host name: {redact(text)}")
         if scheme.startswith("webcal"):  # webcal:// is https:// for calendar apps
             text = "https" + text[len(scheme):]
         return Target("http", text)
     if scheme == "file":
-        return Target("file", unquote(urlsplit(text).path))
+        try:
+            return Target("file", unquote(urlsplit(text).path))
+        except ValueError:
+            raise UrlError(f"not a valid file:// address: {redact(text)}") from None
     if scheme and (text[len(scheme) + 1:].startswith("//") or len(scheme) > 1):
         raise UrlError(
             f"unsupported address scheme {scheme[:12]!r} (use http, https, webcal, file or a "
@@ -75,9 +82,14 @@ def redact(url: str) -> str:
         return printable(f"{scheme[:12]}://{host}/…/{shown}", 120)
     if scheme and scheme != "file" and len(scheme) > 1:
         return printable(f"{scheme[:12]}:…", 40)
-    path = unquote(urlsplit(text).path) if scheme == "file" else text
+    path = text
+    if scheme == "file":
+        try:
+            path = unquote(urlsplit(text).path)
+        except ValueError:
+            return "file://…"
     name = Path(path.split("?", 1)[0]).name
-    shown = name if len(name) <= 40 else "…"
+    shown = name if name.lower().endswith(".ics") and len(name) <= 40 else "…"
     return printable(f"file://…/{shown}", 80)
 
 
@@ -85,11 +97,10 @@ _CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\
 
 
 def printable(text: str, limit: int = 200) -> str:
-    """One line of plain text: escape sequences removed, control and format characters
-    (newlines, tabs, bidi overrides, zero-width joiners) shown as spaces, cut at ``limit``."""
+    """One line of plain text: escape sequences removed, every character Python does not call
+    printable (controls, newlines, tabs, bidi overrides, zero-width joiners, unassigned code
+    points) shown as a space, runs of spaces as one, cut at ``limit``."""
     text = _CONTROL.sub("", text)
-    cleaned = "".join(
-        " " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text
-    )
+    cleaned = "".join(c if c.isprintable() else " " for c in text)
     cleaned = " ".join(cleaned.split())
     return cleaned if len(cleaned) <= limit else cleaned[: max(0, limit - 1)] + "…"

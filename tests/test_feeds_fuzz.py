@@ -85,3 +85,26 @@ def test_any_answer_is_a_result_of_the_vocabulary(  # type: ignore[no-untyped-de
     if fetched.content is not None:
         reason_text = not_a_calendar(fetched.content)
         assert reason_text is None or SECRET not in reason_text
+
+
+URL_PARTS = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]),
+                    max_size=30)
+
+
+@settings(max_examples=EXAMPLES * 4, deadline=None, database=None)
+@given(scheme=st.one_of(st.sampled_from(["http", "https", "webcal", "htps", "file", "ftp", ""]),
+                        URL_PARTS),
+       host=URL_PARTS, tail=URL_PARTS, separator=st.sampled_from(["://", ":/", ":", "/", ""]))
+def test_any_address_is_classified_or_refused_and_redacted_without_the_secret(
+        scheme: str, host: str, tail: str, separator: str) -> None:
+    from node_placeholder_scaler.urls import UrlError, classify, redact
+
+    url = f"{scheme}{separator}{host}/private-{SECRET}/{tail}?token={SECRET}"
+    shown = redact(url)
+    assert SECRET not in shown and shown.isprintable() and len(shown) <= 140
+    try:
+        target = classify(url)
+    except UrlError as error:
+        assert SECRET not in str(error)
+        return
+    assert target.kind in ("http", "file")

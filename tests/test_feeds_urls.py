@@ -97,3 +97,14 @@ def test_cause_names_dns_and_tls_failures() -> None:
     verify = ssl.SSLCertVerificationError(1, "certificate verify failed")
     verify.verify_message = "self-signed certificate"
     assert cause(verify) == "TLS certificate not accepted: self-signed certificate"
+
+
+@pytest.mark.parametrize("url", [
+    f"http://[/private-{TOKEN}", f"https://host:99999999/private-{TOKEN}",
+    f"https://host:port/private-{TOKEN}", f"file://[/private-{TOKEN}.ics",
+])
+def test_classify_refuses_malformed_addresses(url: str) -> None:
+    """Found by the address fuzz: urlsplit raised ValueError out of classify (and settings)."""
+    with pytest.raises(UrlError) as error:
+        classify(url)
+    assert TOKEN not in str(error.value)
