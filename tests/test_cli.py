@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from node_placeholder_scaler import cli
+from node_placeholder_scaler import __version__, cli
 from tests.conftest import FIXTURES
 
 CONFIG = FIXTURES / "config-fixtures.yaml"
+ROOT = Path(__file__).parent.parent
 
 
 @dataclass
@@ -210,3 +212,23 @@ def test_unreadable_kubeconfig_exit_2(run, tmp_path, command):
     result = run(*command, "--kubeconfig", str(tmp_path / "missing"), config=conf)
     assert result.returncode == 2
     assert result.stderr.startswith("error: cannot load the Kubernetes client configuration: ")
+
+
+@pytest.mark.parametrize(("argv", "code", "needle"), [
+    (["plan", "--output", "xml"], 2, "invalid choice: 'xml'"),
+    (["size"], 2, "the following arguments are required: --pool"),
+    (["nonsense"], 2, "invalid choice: 'nonsense'"),
+    (["--version"], 0, ""),
+])
+def test_flags_are_checked_before_anything_runs(capsys, argv, code, needle):
+    assert cli.main(argv) == code
+    out, err = capsys.readouterr()
+    assert needle in err and "Traceback" not in err
+    if argv == ["--version"]:
+        assert out.strip() == __version__
+
+
+def test_readme_exit_codes_are_the_programs():
+    text = (ROOT / "README.md").read_text().split("\n## Commands\n", 1)[1].split("\n## ", 1)[0]
+    listed = {int(code) for code in re.findall(r"^\| (\d+) \|", text, flags=re.MULTILINE)}
+    assert listed == {int(code) for code in cli.Exit}

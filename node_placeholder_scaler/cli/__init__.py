@@ -66,7 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error argparse printed
+        return Exit.OK if done.code in (0, None) else Exit.CONFIG
     _setup_logging(args.log_level, args.log_format, quiet=args.name in QUIET)
     try:
         settings = read_settings(args.config)
