@@ -123,8 +123,9 @@ def _expand_all(feed: SplitFeed, expander: Expander) -> list[Problem]:
     try:
         for blocks in series:
             expander.check_budget()
-            if len(blocks) == 1 and far_from(blocks[0], expander.window):
-                _describe_raw(blocks[0], expander)
+            fields = blocks[0].fields if len(blocks) == 1 else None
+            if fields is not None and far_from(fields, expander.window):
+                _describe_raw(blocks[0], fields, expander)
             else:
                 expander.series(_parse_blocks(blocks, expander))
             done += 1
@@ -136,19 +137,20 @@ def _expand_all(feed: SplitFeed, expander: Expander) -> list[Problem]:
     return []
 
 
-def _describe_raw(block: Block, expander: Expander) -> None:
+def _describe_raw(block: Block, fields: dict[str, str], expander: Expander) -> None:
     """A lone event far from the window: only its description's problems are kept."""
-    if block.field("STATUS").upper() == "CANCELLED":
+    if fields.get("STATUS", "").upper() == "CANCELLED":
         return
-    text = text_of(block, "DESCRIPTION") or text_of(block, "X-ALT-DESC")
-    expander.describe_raw(text, summary_text(text_of(block, "SUMMARY")),
-                          start_of(block, expander.zone))
+    lines = block.lines
+    text = text_of(lines, "DESCRIPTION") or text_of(lines, "X-ALT-DESC")
+    expander.describe_raw(text, summary_text(text_of(lines, "SUMMARY")),
+                          start_of(fields.get("DTSTART", ""), expander.zone))
 
 
 def _by_uid(blocks: list[Block]) -> list[list[Block]]:
     groups: dict[str, list[Block]] = {}
     for index, block in enumerate(blocks):
-        groups.setdefault(block.field("UID") or f"\0{index}", []).append(block)
+        groups.setdefault(block.uid or f"\0{index}", []).append(block)
     return list(groups.values())
 
 

@@ -8,6 +8,7 @@ itself. A component that is not closed ends at the next top-level BEGIN and is r
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 _NEWLINE = re.compile(r"\r\n|\n|\r")
@@ -16,18 +17,52 @@ TOP_LEVEL = frozenset({"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VTIMEZONE",
                        "VAVAILABILITY"})
 
 
-@dataclass
 class Block:
-    """The unfolded content lines of one top-level component (BEGIN to END)."""
+    """One top-level component (BEGIN to END) as its unfolded lines in one string.
 
-    name: str
-    lines: list[str]
-    closed: bool = False
-    fields: dict[str, str] = field(default_factory=dict)  # UID, SUMMARY, DTSTART (raw)
+    One string per component, not a list of lines: a 5.8 MB feed of 35,000 events takes
+    a few MB here. Fields are read from the text when asked (raw values, unescaped not).
+    """
+
+    __slots__ = ("_lines", "closed", "name", "raw", "uid")
+
+    def __init__(self, name: str, first: str) -> None:
+        self.name, self.raw, self.uid, self.closed = name, "", "", False
+        self._lines: list[str] | None = [first]
+
+    def append(self, line: str, top: bool) -> None:
+        if self._lines is not None:
+            self._lines.append(line)
+            if top and not self.uid and line[:4].upper() == "UID:":
+                self.uid = line[4:].strip()[:500]
+
+    def finish(self, closed: bool) -> None:
+        """The component is complete: keep its text as one string."""
+        if self._lines is not None:
+            self.closed = closed
+            self.raw = "\r\n".join(self._lines)
+            self._lines = None
+
+    @property
+    def lines(self) -> list[str]:
+        return self.raw.split("\r\n") if self._lines is None else self._lines
 
     def text(self) -> str:
-        end = [] if self.closed else [f"END:{self.name}"]
-        return "\r\n".join([*self.lines, *end]) + "\r\n"
+        end = "" if self.closed else f"\r\nEND:{self.name}"
+        return f"{self.raw}{end}\r\n"
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """The raw values of UID, SUMMARY, DTSTART, ... of the component itself."""
+        found: dict[str, str] = {}
+        for line in self.lines[1:]:
+            if line[:6].upper() == "BEGIN:":
+                break  # a subcomponent (VALARM): its properties are not the event's
+            for name in _FIELDS:
+                if name not in found and line[:len(name)].upper() == name and (
+                        line[len(name):len(name) + 1] in (":", ";")):
+                    found[name] = line.split(":", 1)[-1].strip()[:200]
+        return found
 
     def field(self, name: str) -> str:
         return self.fields.get(name, "")
@@ -51,22 +86,31 @@ _FIELDS = ("UID", "SUMMARY", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE",
            "RECURRENCE-ID", "STATUS")
 
 
-def unfold(text: str) -> tuple[list[str], int]:
+def _physical(text: str) -> Iterator[str]:
+    """The text's lines, one at a time (no list of them all: memory stays one copy)."""
+    at = 0
+    for match in _NEWLINE.finditer(text):
+        yield text[at:match.start()]
+        at = match.end()
+    yield text[at:]
+    yield ""
+
+
+def unfold(text: str, cut: list[int]) -> Iterator[str]:
     """Content lines with folds (a line break then a space or tab) joined, empty ones
-    dropped, each cut at MAX_LINE characters; and how many were cut."""
-    lines: list[str] = []
+    dropped, each cut at MAX_LINE characters (counted in ``cut[0]``)."""
     parts: list[str] = []
-    cut = 0
-    for raw in [*_NEWLINE.split(text), ""]:
+    for raw in _physical(text):
         if raw[:1] in (" ", "\t") and parts:
             parts.append(raw[1:])
             continue
         if parts:
             line = "".join(parts)
-            cut += len(line) > MAX_LINE
-            lines.append(line[:MAX_LINE])
+            if len(line) > MAX_LINE:
+                cut[0] += 1
+                line = line[:MAX_LINE]
+            yield line
         parts = [raw] if raw else []
-    return lines, cut
 
 
 def split_feed(data: bytes, max_events: int) -> SplitFeed:
@@ -75,8 +119,8 @@ def split_feed(data: bytes, max_events: int) -> SplitFeed:
     feed = SplitFeed()
     current: Block | None = None
     stack: list[str] = []
-    lines, feed.cut_lines = unfold(text)
-    for line in lines:
+    cut = [0]
+    for line in unfold(text, cut):
         head = line[:6].upper()
         if head == "BEGIN:":
             current, stack = _begin(feed, current, stack, line,
@@ -84,35 +128,39 @@ def split_feed(data: bytes, max_events: int) -> SplitFeed:
         elif head[:4] == "END:":
             current, stack = _end(feed, current, stack, line, line[4:].strip().upper())
         elif current is not None:
-            current.lines.append(line)
-            if len(stack) == 1:
-                _note_field(current, line)
+            current.append(line, top=len(stack) == 1)
         elif feed.calendars:
             feed.properties.append(line)
     if current is not None:
-        feed.unclosed.append(current)
+        _unclosed(feed, current)
+    feed.cut_lines = cut[0]
     return feed
+
+
+def _unclosed(feed: SplitFeed, block: Block) -> None:
+    block.finish(closed=False)
+    feed.unclosed.append(block)
 
 
 def _begin(feed: SplitFeed, current: Block | None, stack: list[str], line: str, *,
            name: str, max_events: int) -> tuple[Block | None, list[str]]:
     if name == "VCALENDAR":
         if current is not None:
-            feed.unclosed.append(current)
+            _unclosed(feed, current)
         feed.calendars += 1
         return None, []
     if not feed.calendars:
         return current, stack  # text before any VCALENDAR: not ours to read
     if current is not None and name not in TOP_LEVEL:
-        current.lines.append(line)
+        current.append(line, top=False)
         return current, [*stack, name]
     if current is not None:
-        feed.unclosed.append(current)
-    block = Block(name, [line])
+        _unclosed(feed, current)
+    block = Block(name, line)
     if name == "VEVENT":
         if len(feed.events) >= max_events:
             feed.skipped_events += 1
-            block = Block(name, [line])  # read to its END, then dropped
+            block = Block(name, line)  # read to its END, then dropped
         else:
             feed.events.append(block)
     elif name == "VTIMEZONE":
@@ -124,26 +172,17 @@ def _end(feed: SplitFeed, current: Block | None, stack: list[str], line: str,
          name: str) -> tuple[Block | None, list[str]]:
     if name == "VCALENDAR":
         if current is not None:
-            feed.unclosed.append(current)
+            _unclosed(feed, current)
         feed.ended = True
         return None, []
     if current is None:
         return None, []
-    current.lines.append(line)
+    current.append(line, top=False)
     if name not in stack:
         return current, stack  # a stray END inside a component: the parser reports it
     while stack and stack.pop() != name:
         pass
     if not stack:
-        current.closed = True
+        current.finish(closed=True)
         return None, []
     return current, stack
-
-
-def _note_field(block: Block, line: str) -> None:
-    for name in _FIELDS:
-        if name in block.fields or line[:len(name)].upper() != name:
-            continue
-        rest = line[len(name):]
-        if rest[:1] in (":", ";"):
-            block.fields[name] = rest.split(":", 1)[-1].strip()[:200]

@@ -13,8 +13,6 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .icsplit import Block
-
 MARGIN = timedelta(days=2)  # more than any UTC offset, so a local date is safely outside
 _DATE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})(?:T([0-9]{2})([0-9]{2})([0-9]{2})(Z?))?")
 _ESCAPE = re.compile(r"\\(.)")
@@ -23,17 +21,17 @@ _DURATION = re.compile(r"\+?P(?:([0-9]{1,6})W)?(?:([0-9]{1,6})D)?"
                        r"(?:T(?:([0-9]{1,6})H)?(?:([0-9]{1,6})M)?(?:([0-9]{1,6})S)?)?")
 
 
-def far_from(block: Block, window: tuple[datetime, datetime]) -> bool:
-    """Whether this lone event certainly does not overlap the window."""
-    if any(name in block.fields for name in _RECURRING):
+def far_from(fields: dict[str, str], window: tuple[datetime, datetime]) -> bool:
+    """Whether this lone event (its raw ``Block.fields``) certainly misses the window."""
+    if any(name in fields for name in _RECURRING):
         return False
-    start = _day(block.field("DTSTART"))
+    start = _day(fields.get("DTSTART", ""))
     if start is None:
         return False
     if start > (window[1] + MARGIN).date():
         return True
-    end = _day(block.field("DTEND")) if "DURATION" not in block.fields else _plus(
-        start, block.field("DURATION"))
+    end = _day(fields.get("DTEND", "")) if "DURATION" not in fields else _plus(
+        start, fields["DURATION"])
     return end is not None and end < (window[0] - MARGIN).date()
 
 
@@ -59,9 +57,9 @@ def _day(text: str) -> date | None:
         return None
 
 
-def start_of(block: Block, zone: ZoneInfo) -> datetime | None:
-    """The raw DTSTART as a UTC instant (floating and TZID times read in ``zone``)."""
-    match = _DATE.fullmatch(block.field("DTSTART"))
+def start_of(raw: str, zone: ZoneInfo) -> datetime | None:
+    """A raw DTSTART as a UTC instant (floating and TZID times read in ``zone``)."""
+    match = _DATE.fullmatch(raw)
     if match is None:
         return None
     try:
@@ -73,9 +71,9 @@ def start_of(block: Block, zone: ZoneInfo) -> datetime | None:
         return None
 
 
-def text_of(block: Block, name: str) -> str:
-    """The unescaped TEXT value of the block's first ``name`` property ("" if none)."""
-    for line in block.lines[1:]:
+def text_of(lines: list[str], name: str) -> str:
+    """The unescaped TEXT value of a component's first ``name`` property ("" if none)."""
+    for line in lines[1:]:
         if line[:len(name)].upper() == name and line[len(name):len(name) + 1] in (":", ";"):
             return _ESCAPE.sub(_unescape, line[_value_start(line):])
         if line[:6].upper() == "BEGIN:":
