@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from icalendar.prop import vBroken, vRecur
 
 from .model import Problem, ProblemKind
-from .rules import RuleError, check_rule, steps_to
+from .rules import RuleError, check_rule, steps_to, until_of
 
 UTC = ZoneInfo("UTC")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
@@ -36,7 +36,8 @@ def as_text(value: Any) -> str:
 
 def summary(component: Any) -> str:
     """The event's title, one line without control characters, at most 200 characters."""
-    return summary_text(as_text(component.get("SUMMARY")))
+    value = component.get("SUMMARY")
+    return summary_text(as_text(value[0] if isinstance(value, list) and value else value))
 
 
 def summary_text(text: str) -> str:
@@ -179,6 +180,9 @@ class Cleaner:
                         f"{repaired[:80]!r}", component)
             text = repaired
         start = instant(component.decoded("DTSTART"), self.zone).astimezone(self.zone)
+        until = until_of(parts, self.zone)
+        if until is not None and until < start:
+            raise RuleError("UNTIL is before DTSTART, so the rule adds nothing")
         steps = steps_to(parts, start.replace(tzinfo=None), self.stop)
         if steps > self.max_rule_steps:
             raise RuleError(f"it needs {steps} steps from DTSTART to reach the window "

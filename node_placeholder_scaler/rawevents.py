@@ -32,7 +32,8 @@ def far_from(fields: dict[str, str], window: tuple[datetime, datetime]) -> bool:
         return True
     end = _day(fields.get("DTEND", "")) if "DURATION" not in fields else _plus(
         start, fields["DURATION"])
-    return end is not None and end < (window[0] - MARGIN).date()
+    # an end before the start is a problem of the event: parse it so that it is reported
+    return end is not None and start <= end < (window[0] - MARGIN).date()
 
 
 def _plus(start: date, text: str) -> date | None:

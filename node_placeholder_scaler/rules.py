@@ -9,7 +9,8 @@ readable reason; its series then keeps only its DTSTART occurrence.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 _UNIT = {"HOURLY": timedelta(hours=1), "DAILY": timedelta(days=1),
          "WEEKLY": timedelta(days=7), "MONTHLY": timedelta(days=28),
@@ -120,6 +121,21 @@ def steps_to(parts: dict[str, str], start: datetime, stop: datetime) -> int:
         return 0
     period = _UNIT[parts["FREQ"]] * int(parts.get("INTERVAL", "1"))
     return int((stop - start) / period)
+
+
+def until_of(parts: dict[str, str], zone: ZoneInfo) -> datetime | None:
+    """UNTIL as an aware instant (a date or floating time read in ``zone``), or None."""
+    text = parts.get("UNTIL")
+    if text is None:
+        return None
+    timed = "T" in text
+    year, month, day = int(text[:4]), int(text[4:6]), int(text[6:8])
+    hour, minute, second = (int(text[a:a + 2]) if timed else 0 for a in (9, 11, 13))
+    try:
+        return datetime(year, month, day, hour, minute, second,
+                        tzinfo=UTC if text.endswith("Z") else zone)
+    except ValueError:
+        raise RuleError(f"UNTIL={text} is not a date or date-time") from None
 
 
 def screen_zone_rule(text: str) -> str | None:

@@ -149,3 +149,41 @@ def test_mutated_calendar_keeps_the_good_event(zones: list[str], events: list[st
         assert occurrence.start < WINDOW[1] and occurrence.end > WINDOW[0]
     assert all(isinstance(p.kind, ProblemKind) for p in parsed.problems())
     assert pickle.loads(pickle.dumps(parsed)).occurrences(*WINDOW) == occurrences
+
+
+# --- no silent loss: every mutated event occurs or is named by a problem ------------------
+
+IN_WINDOW = st.sampled_from(["20260303T100000Z", "20260303T100000", "20260303",
+                             "20260308T233000Z"])
+LOSSLESS_EXTRA = st.one_of(
+    st.builds(lambda r: f"RRULE:{r}", RRULE),
+    st.builds(lambda tz, s: f"RDATE{tz}:{s}", TZIDS, STAMP),
+    st.builds(lambda tz, s: f"DTEND{tz}:{s}", TZIDS, STAMP),
+    DURATIONS.map(lambda d: f"DURATION:{d}"),
+    TRIGGERS.map(lambda t: f"BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER{t}\nEND:VALARM"),
+    st.sampled_from(["SEQUENCE:٣", "X-FOO;VALUE=DATE:x", "DESCRIPTION:user: ²",
+                     "DESCRIPTION:lead: 99999999999999999999d", "SUMMARY:ignored second"]),
+)
+
+
+def _lossless_event(index: int, tz: str, start: str, extra: list[str]) -> str:
+    return "\n".join(["BEGIN:VEVENT", f"UID:m{index}", f"SUMMARY:M{index}",
+                      f"DTSTART{tz}:{start}", *extra, "END:VEVENT"])
+
+
+LOSSLESS = st.lists(st.tuples(TZIDS, IN_WINDOW, st.lists(LOSSLESS_EXTRA, max_size=4)),
+                    min_size=1, max_size=4)
+
+
+@fuzz(150)
+@given(st.lists(ZONE, max_size=1), LOSSLESS, HEADER)
+def test_no_event_is_lost_silently(zones: list[str], specs: list[tuple[str, str, list[str]]],
+                                   header: str) -> None:
+    events = [_lossless_event(i, *spec) for i, spec in enumerate(specs)]
+    parsed = parse_calendar(calendar(*zones, *events, header=header), name="c",
+                            pools=["user"], window=WINDOW)
+    occurring = {o.uid for o in parsed.occurrences(*WINDOW)}
+    named = {p.event for p in parsed.problems()}
+    for index in range(len(specs)):
+        assert f"m{index}" in occurring or f"M{index}" in named, (
+            f"event M{index} vanished without a problem: {events[index]!r}")
