@@ -35,15 +35,15 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from prometheus_client import CollectorRegistry
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from node_placeholder_scaler import kube
+from node_placeholder_scaler.loop import Controller
+from node_placeholder_scaler.metrics import Metrics
+from node_placeholder_scaler.server import Health
+from node_placeholder_scaler.settings import load_settings
+from testkit.manifests import node_manifest, pod_manifest
+from testkit.planners import StaticPlanner
 
-from node_placeholder_scaler import kube  # noqa: E402
-from node_placeholder_scaler.loop import Controller  # noqa: E402
-from node_placeholder_scaler.metrics import FeedStatus, Metrics  # noqa: E402
-from node_placeholder_scaler.model import Plan, PoolTarget  # noqa: E402
-from node_placeholder_scaler.server import Health  # noqa: E402
-from node_placeholder_scaler.settings import load_settings  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 NS, USERS = "nps-bench", "nps-bench-users"
 POOL_LABEL, OTHER_LABEL = "nps.bench/pool", "nps.bench/other"
@@ -57,48 +57,12 @@ pools:
 """
 
 
-class Planner:
-    def refresh(self, now: datetime) -> None:
-        pass
-
-    def plan(self, now: datetime) -> Plan:
-        return Plan(now, {"bench": PoolTarget("bench", 3, 3, False, ())}, (), ())
-
-    def feeds(self, now: datetime) -> list[FeedStatus]:
-        return [FeedStatus("bench", True, now, 0.0, "ok", now)]
+def pool_node(name: str, labels: dict[str, str]) -> dict[str, Any]:
+    return node_manifest(name, labels=labels, boot_delay="0s")
 
 
-def node_body(name: str, labels: dict[str, str]) -> dict[str, Any]:
-    resources = {"cpu": "4", "memory": "16Gi", "pods": "110"}
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {
-            "name": name,
-            "labels": {"type": "kwok", **labels},
-            "annotations": {"kwok.x-k8s.io/node": "fake", "nps.testcluster/boot-delay": "0s"},
-        },
-        "status": {"allocatable": resources, "capacity": resources},
-    }
-
-
-def pod_body(name: str, node: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "labels": {"app": "b"}},
-        "spec": {
-            "nodeName": node,
-            "terminationGracePeriodSeconds": 0,
-            "containers": [
-                {
-                    "name": "c",
-                    "image": "registry.k8s.io/pause:3.10",
-                    "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
-                }
-            ],
-        },
-    }
+def bound_pod(name: str, node: str) -> dict[str, Any]:
+    return pod_manifest(name, memory="256Mi", labels={"app": "b"}, node_name=node)
 
 
 def create_all(what: str, create: Any, items: list[Any], workers: int = 32) -> None:
@@ -128,13 +92,13 @@ def ensure_pool(core: client.CoreV1Api, size: int) -> None:
     new = [n for n in names if n not in have]
     create_all(
         "pool nodes",
-        lambda n: core.create_node(node_body(n, {POOL_LABEL: f"p{size}"}), _preload_content=False),
+        lambda n: core.create_node(pool_node(n, {POOL_LABEL: f"p{size}"}), _preload_content=False),
         new,
     )
     pods = [(f"{n}-pod-{j}", n) for n in new for j in range(PODS_PER_POOL_NODE)]
     create_all(
         "pool pods",
-        lambda p: core.create_namespaced_pod(USERS, pod_body(*p), _preload_content=False),
+        lambda p: core.create_namespaced_pod(USERS, bound_pod(*p), _preload_content=False),
         pods,
     )
     wait_ready(core, size)
@@ -178,7 +142,7 @@ def ensure_outside(core: client.CoreV1Api, count: int) -> None:
     have = existing(core, f"{OTHER_LABEL}=true")
     create_all(
         "outside nodes",
-        lambda n: core.create_node(node_body(n, {OTHER_LABEL: "true"}), _preload_content=False),
+        lambda n: core.create_node(pool_node(n, {OTHER_LABEL: "true"}), _preload_content=False),
         [n for n in nodes if n not in have],
     )
     if pod_count(core) >= count:
@@ -187,7 +151,7 @@ def ensure_outside(core: client.CoreV1Api, count: int) -> None:
     pods = [(f"other-{i:05d}", nodes[i // PODS_PER_OTHER_NODE]) for i in range(count)]
     create_all(
         "outside pods",
-        lambda p: core.create_namespaced_pod(USERS, pod_body(*p), _preload_content=False),
+        lambda p: core.create_namespaced_pod(USERS, bound_pod(*p), _preload_content=False),
         pods,
         workers=48,
     )
@@ -251,7 +215,7 @@ def measure(kubeconfig: str, nodes: int, rounds: int, *, cache: bool) -> tuple[i
         settings,
         cluster,
         cluster,
-        Planner(),
+        StaticPlanner(bench=3, feed="bench"),
         Metrics(CollectorRegistry()),
         Health(settings.interval, datetime.now(UTC)),
         NS,

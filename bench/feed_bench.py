@@ -14,13 +14,12 @@ import argparse
 import random
 import statistics
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from node_placeholder_scaler.feeds import CalendarBook
 from node_placeholder_scaler.settings import load_settings
+from testkit.feedserver import FeedServer
 
 ZONE = "Europe/Zurich"
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -77,32 +76,6 @@ def build_calendar(series: int, singles: int, seed: int = 7) -> tuple[bytes, int
     return ("\r\n".join(lines) + "\r\n").encode(), count
 
 
-class _Server:
-    def __init__(self, body: bytes) -> None:
-        self.body, self.version = body, 1
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                etag = f'"v{owner.version}"'
-                if self.headers.get("If-None-Match") == etag:
-                    self.send_response(304)
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("ETag", etag)
-                self.send_header("Content-Length", str(len(owner.body)))
-                self.end_headers()
-                self.wfile.write(owner.body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/courses/basic.ics"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, default=300)
@@ -111,7 +84,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=500)
     args = parser.parse_args()
     body, events = build_calendar(args.series, args.singles)
-    server = _Server(body)
+    server = FeedServer(body, path="/courses/basic.ics")
     settings = load_settings(
         f"timezone: {ZONE}\nleadTime: 15m\ncalendarRefreshInterval: 5m\n"
         f"calendars: [{{name: bench, url: '{server.url}'}}]\n"
@@ -120,7 +93,7 @@ def main() -> int:
     parse_times = []
     for attempt in range(args.repeat):
         book = CalendarBook(settings)
-        server.version += 1  # a changed feed: new ETag, full download and parse
+        server.publish(body)  # a changed feed: new ETag, full download and parse
         began = time.perf_counter()
         book.refresh(now, force=True)
         book.plan(now)
@@ -138,7 +111,7 @@ def main() -> int:
           f"{ {p: t.target for p, t in plan.pools.items()} }, "
           f"p50 {statistics.median(round_times) * 1000:.2f} ms, "
           f"max {max(round_times) * 1000:.2f} ms (fetches run in the background)")
-    server.httpd.shutdown()
+    server.stop()
     print(f"feed-bench: events={events} bytes={len(body)} parse_s={min(parse_times):.3f} "
           f"replan_ms={statistics.median(round_times) * 1000:.3f}")
     return 0

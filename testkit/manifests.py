@@ -27,7 +27,9 @@ def pod_manifest(
     tolerations: list[dict[str, str]] | None = None,
     labels: dict[str, str] | None = None,
     extra_resources: dict[str, str] | None = None,
+    node_name: str | None = None,
 ) -> dict[str, Any]:
+    """A pause Pod with these requests; ``node_name`` binds it to a node (no scheduler)."""
     requests = {"cpu": cpu, "memory": memory, **(extra_resources or {})}
     spec: dict[str, Any] = {
         "containers": [
@@ -47,6 +49,8 @@ def pod_manifest(
         spec["nodeSelector"] = node_selector
     if tolerations:
         spec["tolerations"] = tolerations
+    if node_name:
+        spec["nodeName"] = node_name
     return {
         "apiVersion": "v1",
         "kind": "Pod",

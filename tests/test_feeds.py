@@ -3,57 +3,22 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from node_placeholder_scaler.feeds import CalendarBook
+from testkit.feedserver import FeedServer
 from tests.conftest import FIXTURES, make_settings, utc
 
 GOOGLE = (FIXTURES / "google.ics").read_bytes()
 
 
-class FeedServer:
-    """A tiny calendar server whose answers a test can change."""
-
-    def __init__(self) -> None:
-        self.body, self.status, self.delay, self.requests = GOOGLE, 200, 0.0, []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.requests.append(dict(self.headers))
-                time.sleep(server.delay)
-                if self.headers.get("If-None-Match") == '"v1"' and server.status == 200:
-                    self.send_response(304)
-                    self.end_headers()
-                    return
-                self.send_response(server.status)
-                self.send_header("ETag", '"v1"')
-                self.send_header("Content-Length", str(len(server.body)))
-                self.end_headers()
-                self.wfile.write(server.body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/calendar/ical/s3cr3t/basic.ics"
-        threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        ).start()
-
-
 @pytest.fixture()
 def server() -> Iterator[FeedServer]:
-    feed = FeedServer()
-    yield feed
-    feed.httpd.shutdown()  # serve_forever notices within its poll_interval
-    feed.httpd.server_close()
+    with FeedServer(GOOGLE) as feed:
+        yield feed
 
 
 def config(url: str, extra: str = "") -> str:

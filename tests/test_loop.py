@@ -5,18 +5,17 @@ from __future__ import annotations
 import threading
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler.loop import Controller, loop
-from node_placeholder_scaler.metrics import FeedStatus, Metrics
-from node_placeholder_scaler.model import Plan, PoolTarget
+from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.server import Health, Server
 from node_placeholder_scaler.settings import load_settings
+from testkit.planners import StaticPlanner
 
 SETTINGS = load_settings(
     "interval: 1s\ncalendars: [{name: c, url: /dev/null}]\n"
@@ -26,26 +25,13 @@ SETTINGS = load_settings(
 )
 
 
-@dataclass
-class FakePlanner:
-    target: int = 2
-    ok: bool = True
-    refreshed: list[datetime] = field(default_factory=list)
-    fail_refresh: bool = False
-    fail_plan: bool = False
-
-    def refresh(self, now: datetime) -> None:
-        self.refreshed.append(now)
-        if self.fail_refresh:
-            raise RuntimeError("feed layer bug")
-
-    def plan(self, now: datetime) -> Plan:
-        if self.fail_plan:
-            raise RuntimeError("planner bug")
-        return Plan(now, {"user": PoolTarget("user", self.target, self.target, False, ())}, (), ())
-
-    def feeds(self, now: datetime) -> list[FeedStatus]:
-        return [FeedStatus("c", self.ok, now, 0.0, "ok", now)]
+def faulty(
+    *, ok: bool = True, fail_refresh: bool = False, fail_plan: bool = False
+) -> StaticPlanner:
+    """Two placeholders for pool user, from feed "c", with the given faults."""
+    result = StaticPlanner(user=2, feed="c")
+    result.ok, result.fail_refresh, result.fail_plan = ok, fail_refresh, fail_plan
+    return result
 
 
 def controller(planner=None, dry_run=False):
@@ -61,7 +47,7 @@ def controller(planner=None, dry_run=False):
         SETTINGS,
         fake,
         fake,
-        planner or FakePlanner(),
+        planner or StaticPlanner(user=2, feed="c"),
         metrics,
         health,
         "np",
@@ -92,7 +78,7 @@ def test_round_reconciles_and_counts_the_api_requests_it_made():
 
 
 def test_round_survives_a_failing_feed_layer():
-    ctl, fake = controller(FakePlanner(fail_refresh=True, ok=False))
+    ctl, fake = controller(faulty(fail_refresh=True, ok=False))
     assert ctl.round() is not None
     assert fake.scales == [("placeholder-user", 2)]
     assert sample(ctl, "node_placeholder_errors_total", stage="feeds", pool="") == 1
@@ -102,7 +88,7 @@ def test_round_survives_a_failing_feed_layer():
 def test_feed_and_api_outages_stay_out_of_readiness():
     """A calendar server or the API down shows in the metrics, not in /readyz: the pod stays
     ready while rounds complete (a rollout must not fail on someone else's outage)."""
-    ctl, fake = controller(FakePlanner(fail_refresh=True, ok=False))
+    ctl, fake = controller(faulty(fail_refresh=True, ok=False))
     fake.fail("read_placeholders", "placeholder-user", None, "connection refused")
     fake.fail("check", "", None, "connection refused")
     result = ctl.round()
@@ -116,7 +102,7 @@ def test_feed_and_api_outages_stay_out_of_readiness():
 
 
 def test_a_round_that_fails_is_not_a_completed_round():
-    ctl, _ = controller(FakePlanner(fail_plan=True))
+    ctl, _ = controller(faulty(fail_plan=True))
     assert ctl.round() is None
     assert ctl.health.ready(T0) == (False, "not ready: started, no round completed yet")
     assert sample(ctl, "node_placeholder_errors_total", stage="round", pool="") == 1

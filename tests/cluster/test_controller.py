@@ -22,8 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler import kube
 from node_placeholder_scaler.loop import Controller
-from node_placeholder_scaler.metrics import FeedStatus, Metrics
-from node_placeholder_scaler.model import Plan, PoolTarget
+from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.server import Health
 from node_placeholder_scaler.settings import Settings, load_settings
 from testkit.cluster import (
@@ -37,7 +36,9 @@ from testkit.cluster import (
     unique_name,
     wait_for,
 )
+from testkit.ics import Event, calendar
 from testkit.manifests import node_manifest, pod_manifest
+from testkit.planners import StaticPlanner
 
 pytestmark = pytest.mark.cluster
 
@@ -210,39 +211,8 @@ def env(
 
 
 def ical(events: list[tuple[str, datetime, datetime, str]]) -> str:
-    def stamp(t: datetime) -> str:
-        return t.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//nps tests//EN"]
-    for i, (summary, start, end, description) in enumerate(events):
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:event-{i}@nps",
-            f"DTSTAMP:{stamp(start)}",
-            f"DTSTART:{stamp(start)}",
-            f"DTEND:{stamp(end)}",
-            f"SUMMARY:{summary}",
-            "DESCRIPTION:" + description.replace("\n", "\\n"),
-            "END:VEVENT",
-        ]
-    return "\r\n".join([*lines, "END:VCALENDAR", ""])
-
-
-class StaticPlanner:
-    """A planner whose targets the test sets (the calendar side is tested elsewhere)."""
-
-    def __init__(self, **targets: int) -> None:
-        self.targets = targets
-
-    def refresh(self, now: datetime) -> None:
-        pass
-
-    def plan(self, now: datetime) -> Plan:
-        pools = {p: PoolTarget(p, t, t, False, ()) for p, t in self.targets.items()}
-        return Plan(now, pools, (), ())
-
-    def feeds(self, now: datetime) -> list[FeedStatus]:
-        return [FeedStatus("courses", True, now, 0.0, "ok", now)]
+    """(summary, start, end, description) events as a feed (testkit.ics builds it)."""
+    return calendar(Event(*event) for event in events).decode()
 
 
 def controller(

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from kubernetes import client
 from prometheus_client import CollectorRegistry
-from test_controller import StaticPlanner
 
 from node_placeholder_scaler import kube
 from node_placeholder_scaler.loop import Controller
@@ -24,6 +23,7 @@ from node_placeholder_scaler.server import Health
 from node_placeholder_scaler.settings import load_settings
 from testkit.cluster import Namespace, TestCluster, ensure_priority_class, wait_for
 from testkit.manifests import pod_manifest
+from testkit.planners import StaticPlanner
 
 pytestmark = pytest.mark.cluster
 

@@ -25,6 +25,8 @@ from helm_helpers import CHART, run_helm, values_args
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from testkit.ics import Event, calendar
+
 pytestmark = [pytest.mark.cluster, pytest.mark.helm]
 
 RELEASE = "nps"
@@ -80,24 +82,15 @@ def chart_values(namespace: str, feed: Path) -> dict[str, Any]:
 def write_feed(path: Path, description: str) -> None:
     """One event, active now, whose description asks for warm nodes."""
     now = datetime.now(UTC)
-
-    def stamp(t: datetime) -> str:
-        return t.strftime("%Y%m%dT%H%M%SZ")
-
-    lines = [
-        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//node-placeholder-scaler//chart test//EN",
-        "BEGIN:VEVENT", "UID:chart-test@example.org", f"DTSTAMP:{stamp(now)}",
-        f"DTSTART:{stamp(now - timedelta(minutes=10))}",
-        f"DTEND:{stamp(now + timedelta(hours=2))}",
-        "SUMMARY:Data 8 lab", f"DESCRIPTION:{description}", "END:VEVENT", "END:VCALENDAR",
-    ]  # fmt: skip
-    path.write_text("\r\n".join(lines) + "\r\n")
+    event = Event("Data 8 lab", now - timedelta(minutes=10), now + timedelta(hours=2),
+                  description, uid="chart-test@example.org")
+    path.write_bytes(calendar([event]))
 
 
 @pytest.fixture
 def release(testcluster: Any, namespace: Any, helm: str, tmp_path: Path) -> Iterator[Release]:
     feed = tmp_path / "courses.ics"
-    write_feed(feed, "user: 2\\ngpu: 1")
+    write_feed(feed, "user: 2\ngpu: 1")
     values = chart_values(namespace.name, feed)
     api = testcluster.api_client()
     rel = Release(namespace.name, testcluster.kubeconfig, api, values, tmp_path)
