@@ -25,10 +25,9 @@ import time
 from dataclasses import asdict, fields
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import surge_report as report
 
-from surge import report
-from surge.analysis import (
+from testkit.surge.analysis import (
     NodeRecord,
     PodRecord,
     Sample,
@@ -39,8 +38,8 @@ from surge.analysis import (
     percentile,
     waits,
 )
-from surge.run import RunResult, run_strategy
-from surge.scenario import STRATEGIES, Scenario
+from testkit.surge.run import RunResult, run_strategy
+from testkit.surge.scenario import STRATEGIES, Scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
 logger = logging.getLogger("surge")
@@ -151,7 +150,8 @@ def write(out: Path, stem: str, s: Scenario, results: list[RunResult], *, comman
     """The markdown table, the PNG plot and the raw data (JSON)."""
     md = report.markdown(s, results, command, env, notes)
     (out / f"{stem}.md").write_text(md)
-    report.plot(results, s, out / f"{stem}.png")
+    if not report.plot(results, s, out / f"{stem}.png"):
+        print("no plot: matplotlib is not installed (pip install -e 'testkit[plots]')")
     (out / f"{stem}.json").write_text(json.dumps(
         {"command": command, "scenario": asdict(s), "env": env, "notes": notes,
          "runs": [{"strategy": r.strategy, "nodes": r.nodes_asked, "t0": r.t0,

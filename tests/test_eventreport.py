@@ -1,7 +1,7 @@
 """The event report as pure functions over recorded pod/node timelines (issue 13).
 
 The fixtures in tests/fixtures/timelines/ are real recordings of the surge benchmark on the
-test cluster (bench/surge/timeline.py wrote them from bench/results/*.json); each carries the
+test cluster (bench/surge_timeline.py wrote them from bench/results/*.json); each carries the
 benchmark's own measured waits, the ground truth the report must match.
 """
 

@@ -212,7 +212,7 @@ def env(
 
 def ical(events: list[tuple[str, datetime, datetime, str]]) -> str:
     """(summary, start, end, description) events as a feed (testkit.ics builds it)."""
-    return calendar(Event(*event) for event in events).decode()
+    return calendar(Event(*e, uid=f"event-{i}@nps") for i, e in enumerate(events)).decode()
 
 
 def controller(

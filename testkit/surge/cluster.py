@@ -1,6 +1,6 @@
 """The test cluster side: objects of the scenario, the students, and the sampler.
 
-Talks to the cluster through the ``kubernetes`` client and the helpers of tests/cluster.
+Talks to the cluster through the ``kubernetes`` client and testkit.cluster.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes import client
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 from testkit.cluster import ensure_priority_class, wait_for
 from testkit.manifests import POOL_LABEL, USER_POOL, pod_manifest

@@ -22,9 +22,9 @@ from pathlib import Path
 from kubernetes import client, config
 
 from testkit.cluster import read_params, script_down, script_up
-
-from . import cluster, feed
-from .scenario import Scenario
+from testkit.feedserver import FeedServer
+from testkit.surge import cluster, feed
+from testkit.surge.scenario import Scenario
 
 NAMESPACE = "nps-demo"
 
@@ -114,15 +114,15 @@ def _demo(a: argparse.Namespace, s: Scenario, kubeconfig: Path, tmp: Path) -> No
           f"{s.placeholder_memory} each: one per node)", flush=True)
     t0 = time.time() + a.lead + 20
     start = datetime.fromtimestamp(t0, UTC)
-    (tmp / "course.ics").write_text(feed.course_ics(
-        start, timedelta(minutes=3), a.nodes, timedelta(seconds=a.lead), "Demo course"))
+    body = feed.course_ics(start, timedelta(minutes=3), a.nodes, timedelta(seconds=a.lead),
+                           "Demo course")
     port = feed.free_port()
-    with feed.FeedServer(tmp) as server, cluster.Sampler(api, NAMESPACE, "placeholder-user",
-                                                         3600) as sampler:
+    sampler_of = cluster.Sampler(api, NAMESPACE, "placeholder-user", 3600)
+    with FeedServer(body, path="/course.ics") as server, sampler_of as sampler:
         cfg = feed.write_config(tmp / "config.yaml", namespace=NAMESPACE,
-                                feed_url=server.url("course.ics"), interval_s=5, max_nodes=10,
+                                feed_url=server.url, interval_s=5, max_nodes=10,
                                 grace_s=600, metrics_port=port)
-        print(f"==> calendar at {server.url('course.ics')}: \"Demo course\" "
+        print(f"==> calendar at {server.url}: \"Demo course\" "
               f"{start:%H:%M:%S}Z for 3 min, description `user: {a.nodes}` and "
               f"`lead: {a.lead}s`", flush=True)
         print(f"==> running: node-placeholder-scaler run --config {cfg.name} "

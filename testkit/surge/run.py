@@ -11,6 +11,7 @@ from typing import Any
 
 from testkit.cluster import read_params, script_down, script_up
 
+from ..feedserver import FeedServer
 from . import cluster, feed
 from .analysis import Figures, NodeRecord, PodRecord, Sample, StudentRecord, figures
 from .scenario import Scenario, go_duration
@@ -52,14 +53,14 @@ def run_strategy(s: Scenario, strategy: str, name: str, workdir: Path) -> RunRes
 
 
 def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path) -> RunResult:
-    from kubernetes import config
+    from kubernetes import client, config
 
     params = read_params(kubeconfig)
     autoscaler = params.get("AUTOSCALER", "none")
     if autoscaler == "none":
         logger.warning("the test cluster has no autoscaler: no node will be added")
     api = config.new_client_from_config(config_file=str(kubeconfig))
-    core = cluster.client.CoreV1Api(api)
+    core = client.CoreV1Api(api)
     cluster.setup_namespace(api, NAMESPACE)
     for i in range(s.steady):
         core.create_namespaced_pod(NAMESPACE, cluster.user_pod(f"steady-{i}", s, "steady"))
@@ -87,13 +88,12 @@ def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path) -> RunResu
     try:
         if nodes:
             lead = 0.0 if strategy == "no-lead" else s.wall(s.lead)
-            (workdir / "course.ics").write_text(feed.course_ics(
+            server = FeedServer(feed.course_ics(
                 datetime.fromtimestamp(t0, UTC), timedelta(seconds=s.wall(s.event_length)),
-                nodes, timedelta(seconds=round(lead))))
-            server = feed.FeedServer(workdir).__enter__()
+                nodes, timedelta(seconds=round(lead))), path="/course.ics")
             config_path = feed.write_config(
                 workdir / "config.yaml", namespace=NAMESPACE,
-                feed_url=server.url("course.ics"),
+                feed_url=server.url,
                 interval_s=round(s.wall(s.controller_interval)), max_nodes=s.user_max,
                 grace_s=round(s.wall(600)), metrics_port=feed.free_port(),
                 # the event report (issue 13), compressed like the rest: a 30 s wait target,
@@ -113,7 +113,7 @@ def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path) -> RunResu
     finally:
         feed.stop_controller(proc)
         if server is not None:
-            server.__exit__()
+            server.stop()
     studs = sorted(rec.students.values(), key=lambda r: r.name)
     fig = figures(s, students=studs, nodes=rec.node_records(), samples=rec.samples,
                   w0=w0, w1=w1, end=w1)

@@ -8,9 +8,9 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from .analysis import bound_nodes
-from .run import RunResult
-from .scenario import STRATEGY_TITLES, Scenario
+from testkit.surge.analysis import bound_nodes
+from testkit.surge.run import RunResult
+from testkit.surge.scenario import STRATEGY_TITLES, Scenario
 
 
 def _f(x: float, digits: int = 1) -> str:
@@ -115,8 +115,13 @@ def markdown(s: Scenario, results: Sequence[RunResult], command: str, env: list[
     return "\n".join(out) + "\n"
 
 
-def plot(results: Sequence[RunResult], s: Scenario, path: Path) -> None:
-    import matplotlib
+def plot(results: Sequence[RunResult], s: Scenario, path: Path) -> bool:
+    """The PNG plot; False (and no file) when matplotlib is not installed: it is optional
+    (`pip install -e 'testkit[plots]'`)."""
+    try:
+        import matplotlib
+    except ImportError:
+        return False
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -149,3 +154,4 @@ def plot(results: Sequence[RunResult], s: Scenario, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return True

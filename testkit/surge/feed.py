@@ -2,68 +2,33 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import socket
 import subprocess
 import sys
-import threading
-from datetime import UTC, datetime, timedelta
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import yaml
 
+from testkit.ics import Event, calendar
+
 REPO = Path(__file__).resolve().parents[2]
 POOL_SELECTOR = {"hub.jupyter.org/pool-name": "user-pool"}
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
+SERIES = "surge-1@node-placeholder-scaler"  # the event's UID
 
 def course_ics(start: datetime, length: timedelta, nodes: int, lead: timedelta,
-               title: str = "Course login surge") -> str:
+               title: str = "Course login surge") -> bytes:
     """One event, T0 .. T0 + length, asking for `user: nodes` with its own lead."""
-    description = f"{title}\\nuser: {nodes}\\nlead: {int(lead.total_seconds())}s"
-    lines = [
-        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//node-placeholder-scaler//surge//EN",
-        "BEGIN:VEVENT", "UID:surge-1@node-placeholder-scaler", f"DTSTAMP:{_stamp(start)}",
-        f"DTSTART:{_stamp(start)}", f"DTEND:{_stamp(start + length)}",
-        f"SUMMARY:{title}", f"DESCRIPTION:{description}", "END:VEVENT", "END:VCALENDAR", "",
-    ]
-    return "\r\n".join(lines)
+    description = f"{title}\nuser: {nodes}\nlead: {int(lead.total_seconds())}s"
+    event = Event(title, start, start + length, description, uid=SERIES)
+    return calendar([event], prodid="-//node-placeholder-scaler//surge//EN")
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-class FeedServer:
-    """Serves a directory over HTTP on 127.0.0.1 (a stand-in for Google Calendar)."""
-
-    def __init__(self, directory: Path) -> None:
-        handler = functools.partial(_QuietHandler, directory=str(directory))
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.port = int(self.httpd.server_address[1])
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{name}"
-
-    def __enter__(self) -> FeedServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 def write_config(path: Path, *, namespace: str, feed_url: str, interval_s: int, max_nodes: int,

@@ -3,7 +3,7 @@
 The recorded timelines become unit-test fixtures (tests/fixtures/timelines/) and give the
 offline report that the live controller's report is checked against:
 
-    .venv/bin/python bench/surge/timeline.py bench/results/X.json 0 tests/fixtures/timelines/X.json
+    .venv/bin/python bench/surge_timeline.py bench/results/X.json 0 tests/fixtures/timelines/X.json
 """
 
 from __future__ import annotations
