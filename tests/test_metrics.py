@@ -22,7 +22,7 @@ from node_placeholder_scaler.feeds import CalendarBook
 from node_placeholder_scaler.feedtypes import FetchResult
 from node_placeholder_scaler.metrics import FeedStatus, Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget, Problem, ProblemKind
-from testkit.hostile_calendars import calendar
+from testkit.ics import Event, calendar
 from tests.conftest import make_settings
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -150,7 +150,7 @@ def test_fetch_results_the_feeds_report_are_created_up_front(tmp_path):
     broken = tmp_path / "broken.ics"
     broken.write_bytes(b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:notadate\n")
     good = tmp_path / "good.ics"
-    good.write_bytes(calendar())
+    good.write_bytes(calendar([Event("Lab", T0, T0 + timedelta(hours=1), "user: 3")]))
     big = tmp_path / "big.ics"
     big.write_bytes(b"x" * 2048)
     settings = make_settings(
