@@ -1,24 +1,37 @@
-"""Fixtures of the delivery tests: the controller image built for real from the Dockerfile.
+"""Fixtures of the delivery tests: the image built for real, a cluster with a real node.
 
 ``image`` (session): builds the Dockerfile with ``scripts/image build`` (Debian's Docker Engine,
 a locally made base where Docker Hub cannot be reached) and yields the tag and a docker client.
 The engine is started for the session and stopped afterwards when the fixture started it.
 ``NPS_IMAGE_TAG`` names the tag (default ``node-placeholder-scaler:test``).
+
+``node_cluster`` (session): ``scripts/testcluster up --real-node`` (its own cluster, name
+``NPS_DELIVERY_CLUSTER_NAME``, default ``nps-delivery-pytest``), taken down at the end; with
+``NPS_DELIVERY_KUBECONFIG`` it reuses a running one and leaves it alone.
+``node_image`` (session): the built image, loaded into the real node's containerd.
+``calendars`` (session): an HTTP server for .ics feeds on the host end of the node's link.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+# Helpers imported as top-level modules, as tests/cluster does: ours, the cluster's, helm's.
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
+if str(Path(__file__).parents[1] / "cluster") not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parents[1] / "cluster"))
+if str(Path(__file__).parents[1] / "helm") not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parents[1] / "helm"))
 
-from delivery_helpers import Image, script
+from delivery_helpers import CalendarServer, Image, script
+from kube_helpers import TestCluster, read_params, script_down, script_up
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +44,62 @@ def image() -> Iterator[Image]:
     finally:
         if started:
             script("stop")
+
+
+@pytest.fixture(scope="session")
+def node_cluster() -> Iterator[TestCluster]:
+    reuse = os.environ.get("NPS_DELIVERY_KUBECONFIG")
+    if reuse:
+        kubeconfig = Path(reuse)
+        params = read_params(kubeconfig)
+        assert params.get("REAL_NODE"), f"{reuse}: not a cluster with a real node"
+        yield TestCluster(kubeconfig=kubeconfig, name=params["NAME"], params=params)
+        return
+    name = os.environ.get("NPS_DELIVERY_CLUSTER_NAME", "nps-delivery-pytest")
+    try:
+        kubeconfig = script_up(name, ["--real-node", "--boot-delay", "20s"])
+    except Exception as e:
+        script_down(name)
+        pytest.fail(f"could not bring the real-node cluster up: {e}")
+    try:
+        yield TestCluster(
+            kubeconfig=kubeconfig, name=name, params=read_params(kubeconfig), started_here=True
+        )
+    finally:
+        if os.environ.get("NPS_TESTCLUSTER_KEEP") != "1":
+            script_down(name)
+
+
+@pytest.fixture(scope="session")
+def node_image(
+    image: Image, node_cluster: TestCluster, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """The image in the node's containerd, as `docker save | ctr images import` puts it."""
+    archive = tmp_path_factory.mktemp("image") / "image.tar"
+    image.docker("save", "-o", str(archive), image.tag, timeout=300)
+    subprocess.run(
+        [
+            "ctr",
+            "--address",
+            node_cluster.params["REAL_NODE_CONTAINERD"],
+            "-n",
+            "k8s.io",
+            "images",
+            "import",
+            str(archive),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    archive.unlink()
+    return image.tag
+
+
+@pytest.fixture(scope="session")
+def calendars(node_cluster: TestCluster) -> Iterator[CalendarServer]:
+    server = CalendarServer(node_cluster.params["REAL_NODE_HOST_IP"])
+    try:
+        yield server
+    finally:
+        server.close()

@@ -1,0 +1,301 @@
+"""The chart installed as a user installs it, the controller running as its pod on a real node.
+
+The image is built from the Dockerfile (scripts/image) and loaded into the real node's
+containerd; `helm install` gets values as a user writes them: the image, a calendar feed URL
+(the chart keeps it in its Secret and hands it over as an environment variable), a pool on the
+autoscaled kwok nodes, and a nodeSelector/toleration that put the controller on the real node.
+The pod runs with the chart's own security settings (read-only root, UID 10001, no
+capabilities, RuntimeDefault seccomp), its ServiceAccount's token and in-cluster configuration
+through kube-proxy. The tests run in file order on one release.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from delivery_helpers import CalendarServer, ics
+from helm_helpers import CHART, run_helm
+from kube_helpers import TestCluster, create_namespace, delete_namespace, wait_for
+from kubernetes import client, watch
+
+pytestmark = [pytest.mark.delivery, pytest.mark.cluster, pytest.mark.helm]
+
+RELEASE = "nps"
+FULLNAME = "nps-node-placeholder-scaler"
+PLACEHOLDERS = "placeholder-user"
+SELECTOR = "app.kubernetes.io/instance=nps,app.kubernetes.io/component=controller"
+
+
+@dataclass
+class Release:
+    cluster: TestCluster
+    api: client.ApiClient
+    namespace: str
+    values_file: Path
+    values: dict[str, Any]
+    replicas_seen: list[tuple[float, int]] = field(default_factory=list)
+
+    def helm(self, *args: str) -> str:
+        return run_helm(
+            [*args, "--namespace", self.namespace],
+            env={"KUBECONFIG": str(self.cluster.kubeconfig)},
+            timeout=600,
+        )
+
+    def write_values(self) -> None:
+        self.values_file.write_text(yaml.safe_dump(self.values, sort_keys=False))
+
+    def kubectl(self, *args: str, timeout: float = 120) -> str:
+        proc = subprocess.run(
+            ["kubectl", "--namespace", self.namespace, *args],
+            capture_output=True,
+            text=True,
+            env=self.cluster.env(),
+            timeout=timeout,
+            check=False,
+        )
+        assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
+        return proc.stdout
+
+    def controller_pods(self) -> list[client.V1Pod]:
+        core = client.CoreV1Api(self.api)
+        pods = core.list_namespaced_pod(self.namespace, label_selector=SELECTOR).items
+        return [p for p in pods if p.metadata.deletion_timestamp is None]
+
+    def ready_pod(self) -> client.V1Pod | None:
+        for pod in self.controller_pods():
+            conditions = {c.type: c.status for c in pod.status.conditions or []}
+            if conditions.get("Ready") == "True":
+                return pod
+        return None
+
+    def replicas(self) -> int:
+        scale = client.AppsV1Api(self.api).read_namespaced_deployment_scale(
+            PLACEHOLDERS, self.namespace
+        )
+        return int(scale.spec.replicas or 0)
+
+
+def user_values(tag: str, feed_url: str, cluster: TestCluster) -> dict[str, Any]:
+    """What a user writes: image, calendar, pool, where the controller runs."""
+    repository, _, version = tag.rpartition(":")
+    label = cluster.params["REAL_NODE_LABEL"]
+    return {
+        "image": {"repository": repository, "tag": version},
+        "calendars": [{"name": "courses", "url": feed_url}],
+        "pools": {
+            "user": {
+                "nodeSelector": {"hub.jupyter.org/pool-name": "user-pool"},
+                "maxReplicas": 4,
+                "resources": {"requests": {"cpu": "3500m", "memory": "13Gi"}},
+            }
+        },
+        "config": {"interval": "10s", "leadTime": "15m"},
+        "controller": {
+            "nodeSelector": {label: "true"},
+            "tolerations": [{"key": label, "operator": "Exists", "effect": "NoSchedule"}],
+        },
+    }
+
+
+def event_feed(uid: str, users: int) -> bytes:
+    """One event starting in 10 minutes (inside the 15 minute lead time), lasting an hour."""
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
+    return ics((uid, start, start + timedelta(hours=1), f"user: {users}"))
+
+
+def watch_replicas(rel: Release, stop: threading.Event) -> threading.Thread:
+    """Record every spec.replicas of the placeholder Deployment the API reports."""
+
+    def run() -> None:
+        apps = client.AppsV1Api(rel.api)
+        while not stop.is_set():
+            w = watch.Watch()
+            for ev in w.stream(
+                apps.list_namespaced_deployment,
+                rel.namespace,
+                field_selector=f"metadata.name={PLACEHOLDERS}",
+                timeout_seconds=5,
+            ):
+                rel.replicas_seen.append((time.monotonic(), int(ev["object"].spec.replicas or 0)))
+                if stop.is_set():
+                    w.stop()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.fixture(scope="module")
+def release(
+    node_cluster: TestCluster,
+    node_image: str,
+    calendars: CalendarServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Release]:
+    api = node_cluster.api_client()
+    ns = create_namespace(api, "nps-delivery")
+    url = calendars.put("/courses.ics", event_feed("lecture-1", 2))
+    values = user_values(node_image, url, node_cluster)
+    rel = Release(node_cluster, api, ns.name, tmp_path_factory.mktemp("values") / "values.yaml",
+                  values)  # fmt: skip
+    rel.write_values()
+    rel.helm("install", RELEASE, str(CHART), "-f", str(rel.values_file))
+    try:
+        yield rel
+    finally:
+        try:
+            rel.helm("uninstall", RELEASE, "--wait")
+        except Exception:  # already uninstalled by the last test
+            pass
+        delete_namespace(ns)
+        api.close()
+
+
+def test_controller_pod_is_ready_on_the_real_node_with_the_charts_settings(
+    release: Release,
+) -> None:
+    pod = wait_for("a Ready controller pod", release.ready_pod, timeout=240, interval=2)
+    assert pod.spec.node_name == release.cluster.params["REAL_NODE"]
+    status = pod.status.container_statuses[0]
+    assert status.container_id.startswith("containerd://")  # a real container, not kwok's
+    assert status.ready and status.restart_count == 0
+    assert pod.spec.service_account_name == FULLNAME
+    # The chart's settings reached the container: non-root, read-only root, no capabilities.
+    ident = release.kubectl("exec", pod.metadata.name, "--", "id", "-u").split()
+    assert ident == ["10001"]
+    proc = subprocess.run(
+        ["kubectl", "--namespace", release.namespace, "exec", pod.metadata.name, "--",
+         "touch", "/opt/x"],
+        capture_output=True, text=True, env=release.cluster.env(), timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode != 0 and "Read-only file system" in proc.stderr
+    caps = release.kubectl("exec", pod.metadata.name, "--", "grep", "^CapEff", "/proc/1/status")
+    assert caps.split()[-1] == "0000000000000000"
+
+
+def test_probes_pass_as_the_kubelet_runs_them(release: Release) -> None:
+    """The kubelet's own probe counters for this container: successes, no failures."""
+    pod = wait_for("a Ready controller pod", release.ready_pod, timeout=120, interval=2)
+    node = release.cluster.params["REAL_NODE"]
+
+    def counts() -> dict[tuple[str, str], float] | None:
+        text = release.kubectl(
+            "get", "--raw", f"/api/v1/nodes/{node}/proxy/metrics/probes"
+        )
+        found: dict[tuple[str, str], float] = {}
+        for line in text.splitlines():
+            if line.startswith("prober_probe_total{") and f'pod="{pod.metadata.name}"' in line:
+                labels = dict(
+                    part.split("=", 1) for part in line[line.index("{") + 1 : line.index("}")]
+                    .replace('"', "").split(",")
+                )  # fmt: skip
+                found[(labels["probe_type"], labels["result"])] = float(line.split()[-1])
+        ok = found.get(("Liveness", "successful"), 0) > 0
+        return found if ok and found.get(("Readiness", "successful"), 0) > 0 else None
+
+    # Liveness starts after 10 s and runs every 20 s.
+    found = wait_for("successful liveness and readiness probes", counts, timeout=90, interval=5)
+    assert found.get(("Liveness", "failed"), 0) == 0
+    assert found.get(("Readiness", "failed"), 0) == 0
+
+
+def test_scales_the_kwok_pool_ahead_of_the_event(release: Release) -> None:
+    wait_for("placeholders scaled to 2", lambda: release.replicas() == 2, timeout=120)
+    core = client.CoreV1Api(release.api)
+    events = core.list_namespaced_event(
+        release.namespace, field_selector=f"involvedObject.name={PLACEHOLDERS}"
+    ).items
+    scaled = [e for e in events if e.reason == "PlaceholdersScaled"]
+    assert scaled and scaled[0].involved_object.kind == "Deployment"
+    assert "lecture-1" in scaled[0].message or "2" in scaled[0].message
+    pod = release.ready_pod()
+    assert pod is not None
+    logs = release.kubectl("logs", pod.metadata.name)
+    decision = [ln for ln in logs.splitlines() if "pool=user" in ln and "action=scaled" in ln]
+    assert decision, logs[-3000:]
+    assert "target=2" in decision[0] and "desired=2" in decision[0]
+    assert release.cluster.params["REAL_NODE_HOST_IP"] not in logs  # the feed URL is a secret
+    # The placeholders land on nodes the autoscaler adds to the kwok pool.
+    def placeholders_running() -> bool:
+        pods = core.list_namespaced_pod(
+            release.namespace, label_selector="app.kubernetes.io/component=placeholder"
+        ).items
+        running = [p for p in pods if p.status.phase == "Running"]
+        return len(running) == 2 and all(
+            p.spec.node_name != release.cluster.params["REAL_NODE"] for p in running
+        )
+
+    wait_for("2 placeholders running on new kwok nodes", placeholders_running, timeout=240,
+             interval=3)  # fmt: skip
+
+
+def test_survives_kubectl_delete_pod_without_a_scale_down_blip(release: Release) -> None:
+    old = wait_for("a Ready controller pod", release.ready_pod, timeout=60, interval=2)
+    assert release.replicas() == 2
+    stop = threading.Event()
+    thread = watch_replicas(release, stop)
+    try:
+        time.sleep(2)
+        release.kubectl("delete", "pod", old.metadata.name, "--wait=false")
+
+        def new_pod_ready() -> client.V1Pod | None:
+            pod = release.ready_pod()
+            return pod if pod and pod.metadata.uid != old.metadata.uid else None
+
+        new = wait_for("the new controller pod Ready", new_pod_ready, timeout=240, interval=2)
+        # A few reconcile rounds of the new pod (interval 10 s).
+        time.sleep(30)
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+    seen = [r for _, r in release.replicas_seen]
+    assert seen, "the watch saw nothing"
+    assert set(seen) == {2}, f"replicas seen while the controller was replaced: {seen}"
+    logs = release.kubectl("logs", new.metadata.name)
+    assert "pool=user target=2" in logs
+
+
+def test_helm_upgrade_with_a_changed_calendar_rolls_the_controller(
+    release: Release, calendars: CalendarServer
+) -> None:
+    old = wait_for("a Ready controller pod", release.ready_pod, timeout=60, interval=2)
+    url = calendars.put("/courses-v2.ics", event_feed("lecture-2", 3))
+    release.values["calendars"][0]["url"] = url
+    release.write_values()
+    release.helm("upgrade", RELEASE, str(CHART), "-f", str(release.values_file))
+
+    def rolled() -> client.V1Pod | None:
+        pod = release.ready_pod()
+        return pod if pod and pod.metadata.uid != old.metadata.uid else None
+
+    new = wait_for("the controller rolled after the upgrade", rolled, timeout=240, interval=2)
+    assert new.metadata.labels["pod-template-hash"] != old.metadata.labels["pod-template-hash"]
+    wait_for("placeholders scaled to 3", lambda: release.replicas() == 3, timeout=120)
+    logs = release.kubectl("logs", new.metadata.name)
+    assert "lecture-2" in logs
+
+
+def test_helm_uninstall_leaves_nothing_behind(release: Release) -> None:
+    release.helm("uninstall", RELEASE, "--wait")
+    kinds = release.kubectl("api-resources", "--verbs=list", "-o", "name").split()
+    leftovers = json.loads(
+        release.kubectl(
+            "get", ",".join(kinds), "--all-namespaces", "-l",
+            f"app.kubernetes.io/instance={RELEASE}", "-o", "json", "--ignore-not-found",
+        ) or '{"items": []}'
+    )["items"]  # fmt: skip
+    assert [f"{o['kind']}/{o['metadata']['name']}" for o in leftovers] == []
+    wait_for("no pods left in the namespace",
+             lambda: not client.CoreV1Api(release.api).list_namespaced_pod(
+                 release.namespace).items, timeout=120, interval=2)  # fmt: skip
