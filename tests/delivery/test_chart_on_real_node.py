@@ -11,6 +11,7 @@ through kube-proxy. The tests run in file order on one release.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import threading
@@ -154,10 +155,8 @@ def release(
     try:
         yield rel
     finally:
-        try:
+        with contextlib.suppress(Exception):  # already uninstalled by the last test
             rel.helm("uninstall", RELEASE, "--wait")
-        except Exception:  # already uninstalled by the last test
-            pass
         delete_namespace(ns)
         api.close()
 
@@ -190,9 +189,7 @@ def test_probes_pass_as_the_kubelet_runs_them(release: Release) -> None:
     node = release.cluster.params["REAL_NODE"]
 
     def counts() -> dict[tuple[str, str], float] | None:
-        text = release.kubectl(
-            "get", "--raw", f"/api/v1/nodes/{node}/proxy/metrics/probes"
-        )
+        text = release.kubectl("get", "--raw", f"/api/v1/nodes/{node}/proxy/metrics/probes")
         found: dict[tuple[str, str], float] = {}
         for line in text.splitlines():
             if line.startswith("prober_probe_total{") and f'pod="{pod.metadata.name}"' in line:
@@ -226,6 +223,7 @@ def test_scales_the_kwok_pool_ahead_of_the_event(release: Release) -> None:
     assert decision, logs[-3000:]
     assert "target=2" in decision[0] and "desired=2" in decision[0]
     assert release.cluster.params["REAL_NODE_HOST_IP"] not in logs  # the feed URL is a secret
+
     # The placeholders land on nodes the autoscaler adds to the kwok pool.
     def placeholders_running() -> bool:
         pods = core.list_namespaced_pod(

@@ -119,6 +119,7 @@ def test_all_features_render_every_template(all_docs: list[Doc]) -> None:
             ("Deployment", "placeholder-user"),
             ("PriorityClass", "course-image-pullers"),
             ("PriorityClass", "course-placeholders"),
+            ("PrometheusRule", FULLNAME),
             ("Role", FULLNAME),
             ("RoleBinding", FULLNAME),
             ("Secret", f"{FULLNAME}-calendars"),
