@@ -70,7 +70,9 @@ realnode_net_up() {
     -m comment --comment "$REALNODE_COMMENT" -j DNAT --to-destination "$REALNODE_HOST_IP:$port"
 }
 
-# kwokctl arguments of a cluster with a real node.
+# kwokctl arguments of a cluster with a real node. The component arguments go through a
+# KwokctlConfiguration (componentsPatches): kwokctl v0.8.0's --extra-args parser indexes its
+# patches wrongly once a component's arguments are not adjacent (a panic).
 realnode_kwokctl_args() {
   local port=$1 st=$2
   cat >"$st/realnode-kwokctl.yaml" <<EOF
@@ -78,15 +80,18 @@ apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 options:
   kubeApiserverCertSANs: ["$SERVICE_IP", "$REALNODE_HOST_IP"]
+componentsPatches:
+  - name: kube-apiserver
+    extraArgs:
+      - {key: bind-address, value: "$REALNODE_HOST_IP", override: true}
+      - {key: advertise-address, value: "$REALNODE_HOST_IP"}
+      - {key: kubelet-preferred-address-types, value: "InternalIP"}   # logs/exec: no DNS here
+  - name: kwok-controller
+    extraArgs:
+      - {key: manage-all-nodes, value: "false", override: true}
+      - {key: manage-nodes-with-label-selector, value: "!$REALNODE_LABEL"}
 EOF
-  REALNODE_KWOKCTL_ARGS=(
-    --kube-apiserver-port "$port"
-    --config "$st/realnode-kwokctl.yaml"
-    --extra-args "kube-apiserver=bind-address=$REALNODE_HOST_IP"
-    --extra-args "kube-apiserver=advertise-address=$REALNODE_HOST_IP"
-    --extra-args "kwok-controller=manage-all-nodes=false"
-    --extra-args "kwok-controller=manage-nodes-with-label-selector=!$REALNODE_LABEL"
-  )
+  REALNODE_KWOKCTL_ARGS=(--kube-apiserver-port "$port" --config "$st/realnode-kwokctl.yaml")
 }
 
 # The node's kubeconfig: the admin one, pointed at the apiserver's address on the node's link.
@@ -115,6 +120,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE_IMAGE"
   netns_mounts_under_state_dir = true
+  # Root here lacks CAP_SYS_RESOURCE (a sandboxed VM): runc may not lower oom_score_adj below
+  # containerd's own (pause asks for -998), so the CRI keeps scores at or above it.
+  restrict_oom_score_adj = true
   enable_cdi = false
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
@@ -164,6 +172,8 @@ podLogsDir: $d/pod-logs
 cgroupDriver: cgroupfs
 cgroupRoot: /$REALNODE_CGROUP
 failSwapOn: false
+# This VM has cgroup v1; kubelet 1.35+ refuses it unless told (the node below is a test node).
+failCgroupV1: false
 resolvConf: /etc/resolv.conf
 clusterDomain: cluster.local
 maxPods: 30
