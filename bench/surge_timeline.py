@@ -4,6 +4,7 @@ The recorded timelines become unit-test fixtures (tests/fixtures/timelines/) and
 offline report that the live controller's report is checked against:
 
     .venv/bin/python bench/surge_timeline.py bench/results/X.json 0 tests/fixtures/timelines/X.json
+    .venv/bin/python bench/surge_timeline.py --table bench/results/reports-*.json
 """
 
 from __future__ import annotations
@@ -95,7 +96,36 @@ def fixture(data: dict[str, Any], index: int) -> dict[str, Any]:
     }
 
 
+def table(paths: list[Path]) -> str:
+    """The proof table of issue 13: the benchmark's own waits beside the controller's report."""
+    head = ("| run | `user: N` | bench p50/p95/max s (scenario) | bench p95/max s (cluster) | "
+            "report p95/max s (cluster) | capacity ready in time | bottleneck | waits while "
+            "placeholders free | advice | node-min | file |\n|" + "---|" * 11 + "\n")
+    rows = []
+    for path in paths:
+        data = json.loads(path.read_text())
+        scale = data["scenario"]["time_scale"]
+        for run in data["runs"]:
+            f = run["figures"]
+            for r in run.get("reports") or [{}]:
+                wait = r.get("wait_s") or {}
+                advice = (r.get("advice") or {}).get("nodes")
+                rows.append(
+                    f"| {run['strategy']} | {run['nodes']} | {f['p50']:.1f}/{f['p95']:.1f}/"
+                    f"{f['max_wait']:.1f} | {f['p95'] * scale:.1f}/{f['max_wait'] * scale:.1f} | "
+                    f"{wait.get('p95', '-')}/{wait.get('max', '-')} | "
+                    f"{'yes' if r.get('capacity_ready_in_time') else 'no'} | "
+                    f"{r.get('bottleneck', '-')} | {r.get('while_free', '-')} of "
+                    f"{r.get('over_target', '-')} over {r.get('target_s', '-')} s | "
+                    f"{'-' if advice is None else advice} | {f['node_minutes']:.1f} | "
+                    f"{path.stem} |")
+    return head + "\n".join(rows) + "\n"
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--table"]:
+        print(table([Path(a) for a in argv[1:]]), end="")
+        return 0
     source, index, out = Path(argv[0]), int(argv[1]), Path(argv[2])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(fixture(json.loads(source.read_text()), index), indent=1) + "\n")

@@ -218,6 +218,9 @@ ALLOWED = [
     ("get", "pods"),
     ("create", "events"),
     ("create", "events.events.k8s.io"),
+    ("get", "configmaps/placeholder-user-reports"),  # the event reports of pool user
+    ("update", "configmaps/placeholder-user-reports"),
+    ("create", "configmaps"),
 ]
 DENIED = [
     ("patch", "deployments.apps/nps-node-placeholder-scaler", "--subresource=scale"),
@@ -235,6 +238,8 @@ DENIED = [
     ("get", "secrets"),
     ("list", "secrets"),
     ("get", "configmaps"),
+    ("update", "configmaps/other"),
+    ("delete", "configmaps/placeholder-user-reports"),
     ("update", "events"),
     ("create", "pods/eviction"),
     ("patch", "deployments.apps/placeholder-user", "--subresource=scale", "--namespace=default"),
