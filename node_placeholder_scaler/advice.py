@@ -5,7 +5,8 @@ Pure: a Measurement (eventreport.py) in, an Advice out. The rule (README, "Event
     U = the 90th percentile of the observed node-up times of the nodes the event asked for
         (a pod Pending for the pool -> its node Ready); the slowest tenth are outliers
     W = the wait target (default 30 s)
-    A = the most arrivals in any window of max(U - W, 0) seconds (the arrival curve)
+    A = the most arrivals in any window of max(U - W, 0) seconds (the arrival curve; arrivals
+        that waited while placeholders were free are left out: no node would help them)
     N = ceil(A / users per node), at least 1, at most the nodes of every arrival
 
 A preempted placeholder makes the autoscaler add the next node, which is usable U later; the
@@ -64,8 +65,8 @@ def recommend(m: Measurement, users_per_node: int, *, interval_s: float = 30.0,
     assert m.node_up is not None
     up = percentile(m.node_ups, NODE_UP_QUANTILE)
     width = max(0.0, up - m.target_s)
-    most = most_in_window(m.arrival_times, width)
-    whole = math.ceil(m.arrivals / per_node)
+    most = most_in_window(m.demand_times, width)
+    whole = math.ceil(len(m.demand_times) / per_node)
     nodes = max(1, min(whole, math.ceil(most / per_node)))
     lead = None
     if not m.asked_ready:

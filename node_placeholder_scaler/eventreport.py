@@ -9,6 +9,7 @@ Times are aware UTC datetimes with the API's 1 s resolution; durations are secon
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +42,7 @@ class Measurement:
     arrivals: int
     scheduled: int
     arrival_times: tuple[datetime, ...]  # creation times of the arrivals
+    demand_times: tuple[datetime, ...]  # of those that needed a node (not the while_free)
     waits: tuple[float, ...]  # per arrival, s to PodScheduled (unscheduled: to deletion or at)
     wait: Stats | None
     ready_wait: Stats | None  # to Ready, where a kubelet reported it
@@ -177,6 +179,7 @@ def measure(window: Window, pods: Sequence[PodTimeline], nodes: Sequence[NodeTim
         arrivals=len(came),
         scheduled=sum(1 for p in came if p.scheduled is not None),
         arrival_times=tuple(p.created for p in came),
+        demand_times=tuple(p.created for p in came if id(p) not in {id(f) for f in free}),
         waits=tuple(waits),
         wait=Stats.of(waits),
         ready_wait=Stats.of([(p.ready - p.created).total_seconds() for p in came if p.ready]),
@@ -197,11 +200,11 @@ def measure(window: Window, pods: Sequence[PodTimeline], nodes: Sequence[NodeTim
 def _reasons(pods: Iterable[PodTimeline], limit: int = 3) -> tuple[str, ...]:
     """The scheduler's most frequent reasons, most frequent first: the first sentence of its
     PodScheduled=False message without the node counts ("0/5 nodes are available: 5 node(s)
-    didn't match ..." -> "node(s) didn't match ...")."""
+    didn't match ..., 2 node(s) had ..." -> "node(s) didn't match ..., node(s) had ...")."""
     counts: dict[str, int] = {}
     for p in pods:
         if p.unschedulable:
             text = p.unschedulable.split("available: ", 1)[-1].split(". ", 1)[0]
-            text = text.split(" ", 1)[-1] if text[:1].isdigit() else text
+            text = re.sub(r"\b\d+ node", "node", text)
             counts[text[:200]] = counts.get(text[:200], 0) + 1
     return tuple(sorted(counts, key=lambda m: -counts[m])[:limit])
