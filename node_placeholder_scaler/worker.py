@@ -13,6 +13,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import pickle
 import resource
 import threading
 import time
@@ -31,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 START_GRACE = 5.0  # seconds for the child to start before its own deadlines run
 MEMORY_EXIT = 86  # the child's exit code after a MemoryError it could not report
+# The largest answer the controller reads from a worker (pickled): a parsed calendar of
+# 100,000 occurrences is about 12 MB pickled and 60 MiB in memory.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 _PRELOAD = ["__main__", "node_placeholder_scaler.worker"]  # main: imported once, not per child
 
 
@@ -192,15 +196,25 @@ def _await(process: multiprocessing.process.BaseProcess, receiver: Connection, e
                            "+ the parse budget; the worker was killed")
         ready = wait([receiver, process.sentinel], timeout=min(left, 0.2))
         if receiver in ready:
-            try:
-                answer = receiver.recv()
-            except (EOFError, OSError):
-                answer = None
-            if isinstance(answer, Outcome):
+            answer = _receive(receiver)
+            if answer is not None:
                 return answer
         if process.sentinel in ready or receiver in ready:
             process.join(1)
             return _died(process.exitcode)
+
+
+def _receive(receiver: Connection) -> Outcome | None:
+    """The worker's answer, read only up to MAX_ANSWER_BYTES (the controller's memory)."""
+    try:
+        data = receiver.recv_bytes(MAX_ANSWER_BYTES)
+    except OSError:  # longer than the cap ("bad message length")
+        return Outcome(FetchResult.TOO_LARGE, "the parsed calendar is over the controller's "
+                       f"cap of {MAX_ANSWER_BYTES:,} bytes (too many occurrences in the window)")
+    except EOFError:
+        return None
+    answer = pickle.loads(data)  # our own child's Outcome, over our own pipe
+    return answer if isinstance(answer, Outcome) else None
 
 
 def _died(code: int | None) -> Outcome:

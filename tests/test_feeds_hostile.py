@@ -199,3 +199,15 @@ def test_tls_to_a_plain_http_server_names_the_tls_error(hostile, caplog):  # typ
     assert result == "network-error" and error is not None
     assert error.startswith("TLS error: "), error
     assert leaked(book, caplog) == []
+
+
+def test_an_answer_over_the_cap_is_not_read(  # type: ignore[no-untyped-def]
+        hostile, monkeypatch):
+    """The controller reads at most MAX_ANSWER_BYTES of a worker's answer (its own memory)."""
+    from node_placeholder_scaler import worker
+
+    monkeypatch.setattr(worker, "MAX_ANSWER_BYTES", 512)  # smaller than any parsed calendar
+    book, result, error = once(hostile.url("ok"))
+    assert (result, error) == ("too-large", "the parsed calendar is over the controller's cap "
+                               "of 512 bytes (too many occurrences in the window)")
+    assert book.feeds()[0].copy is None
