@@ -121,23 +121,28 @@ class HostileFeedServer:
         with self._lock:
             self._open.add(sock)
         try:
-            request = _read_request(sock)
-            if request is not None and request[:1] == b"\x16":
-                sock.sendall(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
-            elif request is not None:
-                conn = Connection(sock, self._stopping, request)
-                path = request.split(b" ", 2)[1].decode("latin-1") if b" " in request else "/"
-                scenario = path.strip("/").split("/", 1)[0]
-                with self._lock:
-                    self.counter += 1
-                    conn.count = self.counts[scenario] = self.counts.get(scenario, 0) + 1
-                    self.requests.append((path, conn.headers))
-                SCENARIOS.get(scenario, _not_found)(self, conn)
+            self._answer(sock)
+        except OSError:  # the client went away: nothing to do (and no thread exception)
+            pass
         finally:
             with self._lock:
                 self._open.discard(sock)
             with contextlib.suppress(OSError):
                 sock.close()
+
+    def _answer(self, sock: socket.socket) -> None:
+        request = _read_request(sock)
+        if request is not None and request[:1] == b"\x16":
+            sock.sendall(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+        elif request is not None:
+            conn = Connection(sock, self._stopping, request)
+            path = request.split(b" ", 2)[1].decode("latin-1") if b" " in request else "/"
+            scenario = path.strip("/").split("/", 1)[0]
+            with self._lock:
+                self.counter += 1
+                conn.count = self.counts[scenario] = self.counts.get(scenario, 0) + 1
+                self.requests.append((path, conn.headers))
+            SCENARIOS.get(scenario, _not_found)(self, conn)
 
 
 def _read_request(sock: socket.socket) -> bytes | None:
