@@ -121,6 +121,8 @@ def cases() -> list[Case]:
               [event("DESCRIPTION:user: 1", "X-FOO;VALUE=DATE:notadate")], set(), 1),
         _case("DTEND before DTSTART",
               [event("DTEND:20260303T090000Z", "DESCRIPTION:user: 1")], {"bad-time"}),
+        _case("DTEND far before DTSTART (fuzz finding)",
+              [event("DTEND:19000101T000000Z", "DESCRIPTION:user: 1")], {"bad-time"}),
         _case("duplicate UID", [event("DESCRIPTION:user: 1"),
                                 event("DESCRIPTION:user: 2", start="DTSTART:20260303T100500Z")],
               {"duplicate-uid"}, 3),
@@ -150,5 +152,5 @@ def large_cases() -> list[Case]:
     return [
         _case("description: 2 MB of spaces", [event(f"DESCRIPTION:{spaces}")], {"bad-text"}),
         _case("description: 2 MB of tags", [event(f"DESCRIPTION:{tags}")], {"bad-text"}),
-        _case("35,000 events", many, set()),
+        _case("35,000 events, all in the 15-day window", many, {"over-limit"}),
     ]

@@ -41,6 +41,12 @@ def test_unreadable_rule_names_event_and_date() -> None:
     assert "COUNT" in problem.message
 
 
+def test_first_summary_names_the_event() -> None:
+    """Fuzz finding: two SUMMARY lines named the event by both titles joined."""
+    parsed = _parse(calendar(event("SUMMARY:second title", "DTEND:19000101T000000Z")))
+    assert {p.event for p in parsed.warnings} == {"Hostile"}
+
+
 def test_one_unexpandable_series_does_not_zero_the_calendar() -> None:
     """Issue: INTERVAL=-1 beside a valid event gave every pool a target of 0."""
     parsed = _parse(calendar(event("RRULE:FREQ=DAILY;INTERVAL=-1", "DESCRIPTION:user: 1")))
