@@ -17,9 +17,9 @@ from icalendar.prop import vBroken, vRecur
 
 from .model import Problem, ProblemKind
 from .rules import RuleError, check_rule, steps_to, until_of
+from .urls import printable
 
 UTC = ZoneInfo("UTC")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _SPACE = re.compile(r"\s+")
 _DIGITS = re.compile(r"[0-9]{1,9}")
 
@@ -41,8 +41,7 @@ def summary(component: Any) -> str:
 
 
 def summary_text(text: str) -> str:
-    text = _CONTROL.sub(" ", text[:1000]).strip()
-    return text[:200] or "(no title)"
+    return printable(text[:1000], 200) or "(no title)"  # the one rule for untrusted text
 
 
 def is_cancelled(component: Any) -> bool:

@@ -108,3 +108,13 @@ def test_classify_refuses_malformed_addresses(url: str) -> None:
     with pytest.raises(UrlError) as error:
         classify(url)
     assert TOKEN not in str(error.value)
+
+
+def test_event_titles_go_through_the_same_rule() -> None:
+    """One rule for untrusted text: the calendar's titles are printable() too (a line or
+    paragraph separator and a bidi override used to pass into titles, logs and the plan)."""
+    from node_placeholder_scaler.components import summary_text
+
+    assert summary_text("Evil \x1b[2Jred\n2026 INFO forged\u2028line \u202eevil") == (
+        "Evil red 2026 INFO forged line evil")
+    assert summary_text("\x1b[0m \u200b") == "(no title)"
