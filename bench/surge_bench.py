@@ -53,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--strategies", default=",".join(STRATEGIES),
                    help=f"comma-separated, from {','.join(STRATEGIES)} (default: all)")
     p.add_argument("--sweep", default="",
-                   help="comma-separated N values: run strategy 'ours' once per N")
+                   help="comma-separated N values: run the sweep strategies once per N")
+    p.add_argument("--sweep-strategies", default="ours",
+                   help="strategies of the sweep (default ours; e.g. ours,buffer)")
     p.add_argument("--out", type=Path, default=RESULTS, help="output folder")
     p.add_argument("--out-name", default="", help="file stem (default surge or surge-quick)")
     p.add_argument("--render", type=Path,
@@ -88,7 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown strategy {bad[0]!r}", file=sys.stderr)
         return 2
     runs: list[tuple[str, Scenario]] = [(x, s) for x in strategies]
-    runs += [("ours", s.with_(nodes=int(n))) for n in args.sweep.split(",") if n]
+    sweep = [x for x in args.sweep_strategies.split(",") if x]
+    if any(x not in STRATEGIES for x in sweep):
+        print(f"error: unknown sweep strategy in {args.sweep_strategies!r}", file=sys.stderr)
+        return 2
+    runs += [(x, s.with_(nodes=int(n))) for n in args.sweep.split(",") if n for x in sweep]
     stem = args.out_name or ("surge-quick" if args.quick else "surge")
     args.out.mkdir(parents=True, exist_ok=True)
     command = shlex.join([".venv/bin/python", "bench/surge_bench.py",
@@ -156,6 +162,7 @@ def write(out: Path, stem: str, s: Scenario, results: list[RunResult], *, comman
         {"command": command, "scenario": asdict(s), "env": env, "notes": notes,
          "runs": [{"strategy": r.strategy, "nodes": r.nodes_asked, "t0": r.t0,
                    "autoscaler": r.autoscaler, "figures": asdict(r.figures),
+                   "preemptions": r.preemptions,
                    "students": [asdict(x) for x in r.students],
                    "nodes_seen": [asdict(x) for x in r.node_records],
                    "samples": [asdict(x) for x in r.samples],
@@ -180,7 +187,8 @@ def render(path: Path) -> int:
                       w0=r["t0"] - sc.wall(sc.before), w1=w1, end=w1)
         pods = [PodRecord(**x) for x in r.get("pods", [])]
         results.append(RunResult(r["strategy"], r["nodes"], fig, r["t0"], samples, students,
-                                 nodes, r["autoscaler"], [], pods, r.get("reports", [])))
+                                 nodes, r["autoscaler"], [], pods, r.get("reports", []),
+                                 r.get("preemptions")))
     kept = [n for n in data.get("notes", [])
             if not any(k in n for k in ("waits in cluster", "observed boot", "node-minutes "))]
     write(path.parent, path.stem, s, results, command=data["command"], env=data.get("env", []),

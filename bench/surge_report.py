@@ -23,16 +23,23 @@ def label(r: RunResult) -> str:
 
 
 def table(results: Sequence[RunResult]) -> str:
+    """One row per run. "vs nothing": node-minutes minus those of the run of strategy 1 in the
+    same table (when there is one); "first warm node": scenario seconds from T0 to the first
+    Ready node added in the window (negative: before the event starts)."""
     head = ("| strategy | students scheduled | p50 wait s | p95 wait s | max wait s "
-            "| waited > 30 s | node-min | lower bound | above bound | ratio | peak nodes |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|\n")
+            "| waited > 30 s | node-min | lower bound | above bound | ratio | vs nothing "
+            "| peak nodes | first warm node Ready s | preemptions |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+    nothing = next((r.figures.node_minutes for r in results if r.strategy == "nothing"), None)
     rows = []
     for r in results:
         f = r.figures
+        versus = "-" if nothing is None else f"{f.node_minutes - nothing:+.1f}"
         rows.append(f"| {label(r)} | {f.scheduled}/{f.students} | {_f(f.p50)} | {_f(f.p95)} | "
                     f"{_f(f.max_wait)} | {f.over_30s} | {_f(f.node_minutes)} | "
-                    f"{_f(f.lower_bound)} | {_f(f.above_bound)} | {_f(f.ratio, 2)} | "
-                    f"{f.peak_nodes} |")
+                    f"{_f(f.lower_bound)} | {_f(f.above_bound)} | {_f(f.ratio, 2)} | {versus} | "
+                    f"{f.peak_nodes} | {_f(f.first_warm_ready, 0)} | "
+                    f"{'-' if r.preemptions is None else r.preemptions} |")
     return head + "\n".join(rows) + "\n"
 
 

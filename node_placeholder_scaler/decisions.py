@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from .buffers import BufferState
 from .model import Occurrence
 
 REASON = "PlaceholdersScaled"  # the Kubernetes Event reason
@@ -37,6 +38,7 @@ class Stage(StrEnum):
     SCALE = "scale"
     EVENT = "event"  # scaled, but the Kubernetes Event could not be written
     REPORT = "report"  # an event report could not be stored or written as an Event
+    BUFFER = "buffer"  # backend capacityBuffer: reading it, or it cannot warm (backends.py)
 
 
 ROUND_STAGES = (Stage.FEEDS, Stage.ROUND)  # counted with pool=""
@@ -68,6 +70,7 @@ class PoolDecision:
     stage: Stage | None = None
     error: str | None = None
     event_error: str | None = None  # scaled, but the Kubernetes Event could not be created
+    buffer: BufferState | None = None  # backend capacityBuffer: its status conditions
 
     @property
     def events(self) -> tuple[str, ...]:
@@ -90,6 +93,8 @@ class PoolDecision:
         if self.occurrences:
             ids = "; ".join(identity(o) for o in self.occurrences).replace('"', "'")
             line += f' event_ids="{ids}"'
+        if self.buffer is not None:
+            line += f" {self.buffer.log_fields()}"
         if self.error:
             line += f' stage={self.stage} error="{self.error}"'
         return line

@@ -13,6 +13,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from .buffer_metrics import BufferMetrics
 from .decisions import POOL_STAGES, ROUND_STAGES, Action, Direction, RoundResult, Stage
 from .feedtypes import FeedStatus, FetchResult
 from .model import Plan, ProblemKind
@@ -31,6 +32,7 @@ class Metrics:
         self._feed_metrics()
         self._round_metrics()
         self._report_metrics()
+        self.buffers = BufferMetrics(self.registry)  # buffer pools' CapacityBuffer conditions
         self._attempts: dict[str, tuple[datetime | None, str]] = {}
 
     def _gauge(self, name: str, text: str, *labels: str) -> Gauge:
@@ -140,6 +142,8 @@ class Metrics:
                 self.error(Stage.EVENT, decision.pool)
             if decision.action == Action.SCALED and decision.direction:
                 self.patches.labels(decision.pool, decision.direction).inc()
+            if decision.buffer is not None:
+                self.buffers.observe(decision.pool, decision.buffer)
 
     def observe_report(self, pool: str, report: Mapping[str, Any],
                        waits: Sequence[float] = ()) -> None:
@@ -178,8 +182,11 @@ class Metrics:
         self.api_bytes.inc(size)
         self.api_up.set(1 if up else 0)
 
-    def initialise(self, pools: Sequence[str], calendars: Sequence[str]) -> None:
+    def initialise(
+        self, pools: Sequence[str], calendars: Sequence[str], buffer_pools: Sequence[str] = ()
+    ) -> None:
         """Create the labelled series up front so dashboards see zeros, not gaps."""
+        self.buffers.initialise(buffer_pools)
         for kind in ProblemKind:
             self.problems.labels(kind)
         for stage in ROUND_STAGES:

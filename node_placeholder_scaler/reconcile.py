@@ -77,6 +77,10 @@ def reconcile_pool(context: RoundContext, pool: PoolSettings, target: PoolTarget
     )
     if not target.known:
         return base
+    if pool.backend == "capacityBuffer":
+        from .backends import reconcile_buffer_pool  # backends builds on this module's types
+
+        return reconcile_buffer_pool(context, pool, target)
     stage = Stage.DEPLOYMENT
     try:
         placeholders = cluster.read_placeholders(namespace, pool.deployment)

@@ -61,6 +61,10 @@ class Observing:
                      now: datetime) -> None:
         self.cluster.record_event(placeholders, reason, message, now)
 
+    def __getattr__(self, name: str) -> Any:
+        """Anything else (a buffer pool's CapacityBuffer calls, backends.py) goes through."""
+        return getattr(self.cluster, name)
+
 
 class Tracker:
     """Pod records (from the watch), node timelines and open occurrences. Thread-safe."""

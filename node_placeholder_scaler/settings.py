@@ -27,6 +27,8 @@ __all__ = ["ConfigError", "Key", "Settings", "load_settings"]
 
 Overlap = Literal["sum", "max"]
 Strategy = Literal["balanced", "cpu", "memory"]
+Backend = Literal["placeholders", "capacityBuffer"]
+BACKENDS: tuple[Backend, ...] = ("placeholders", "capacityBuffer")
 
 RESERVED_WORDS = frozenset({"lead"})
 _POOL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
@@ -83,6 +85,11 @@ POOL: tuple[Key, ...] = (
     Key("maxReplicas", "integer", 10, "Upper bound of placeholders (at least minReplicas)",
         low=0),
     Key("leadTime", "duration", None, "Lead of this pool (unset: the global leadTime)"),
+    Key("backend", "choice", "placeholders", "How the pool keeps warm room: placeholders "
+        "(a Deployment of pause pods) or capacityBuffer (an upstream CapacityBuffer; README, "
+        "Backends)", choices=BACKENDS),
+    Key("buffer", "dnslabel", None, "Name of the pool's CapacityBuffer with backend "
+        "capacityBuffer (unset: buffer-<pool>)"),
 )
 CALENDAR: tuple[Key, ...] = (
     Key("name", "text", None, "Name in logs and metrics (unset: calendar-<index>)"),
@@ -124,6 +131,8 @@ class PoolSettings:
     min_replicas: int
     max_replicas: int
     lead_time: timedelta | None
+    backend: Backend = "placeholders"
+    buffer: str = ""  # backend capacityBuffer: the pool's CapacityBuffer (default buffer-<pool>)
 
 
 _STRATEGY: Strategy = default(HEADROOM, "strategy")
@@ -248,6 +257,8 @@ def _read_pool(reader: Reader, name: str) -> PoolSettings:
         min_replicas=minimum,
         max_replicas=maximum,
         lead_time=reader.value("leadTime"),
+        backend=reader.value("backend"),
+        buffer=reader.value("buffer") or f"buffer-{name.lower()}",
     )
 
 

@@ -234,7 +234,7 @@ def test_readme_lists_exactly_the_metrics_with_their_labels():
         if not name.startswith(("node_placeholder", "decisions", "model", "feedtypes"))
     }
     metrics = Metrics(CollectorRegistry())
-    metrics.initialise(["user"], ["courses"])
+    metrics.initialise(["user"], ["courses"], buffer_pools=["user"])
     user = PoolTarget("user", 3, 3, False, ())
     metrics.observe_plan(Plan(T0, {"user": user}, (), (), {"user": T0}))
     decision = PoolDecision(

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..settings import ConfigError
-from . import plan, report, run, size
+from . import plan, preflight, report, run, size
 from .common import DEFAULT_CONFIG, Arguments, Command, CommandError, Exit, read_settings
 
 __all__ = ["CommandError", "Exit", "main"]
@@ -25,7 +25,8 @@ __all__ = ["CommandError", "Exit", "main"]
 COMMANDS: tuple[tuple[str, str, Arguments, Command], ...] = (
     ("run", "run the controller", run.arguments, run.command),
     ("plan", "calendar targets (no cluster needed)", plan.plan_arguments, plan.plan_command),
-    ("validate", "fetch every feed and list problems", plan.no_arguments, plan.validate_command),
+    ("validate", "fetch every feed and list problems (--cluster: and preflight the cluster)",
+     preflight.arguments, preflight.command),
     ("size", "placeholder requests from a live node", size.arguments, size.command),
     ("report", "recent event reports: waits, warm capacity, advice", report.arguments,
      report.command),

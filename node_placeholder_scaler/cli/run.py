@@ -52,7 +52,8 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     client = load_client(args.kubeconfig)
     namespace = settings.namespace or kube.default_namespace()
     metrics = Metrics()
-    metrics.initialise(list(settings.pools), [c.name for c in settings.calendars])
+    metrics.initialise(list(settings.pools), [c.name for c in settings.calendars],
+                       [p for p, s in settings.pools.items() if s.backend == "capacityBuffer"])
     health = Health(settings.interval, utc_now())
     planner = BookPlanner(settings)
     reporter = None if args.once else reports_for(settings, client, namespace, metrics, planner,

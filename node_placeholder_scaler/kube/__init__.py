@@ -11,7 +11,7 @@ The ``run`` loop starts a watch-fed pod cache (podcache.py): one LIST and one WA
 cluster's bound pods, so a round reads pods from memory; until the cache is in sync, and for
 ``run --once`` and ``size``, pods come from the per-node LISTs above.
 RBAC needed: nodes and pods get/list/watch; deployments get and deployments/scale get/patch (by
-resourceNames); events create.
+resourceNames); events create; for buffer pools capacitybuffers get/patch (kube/buffers.py).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from ..observed import ClusterError, NodeInfo, Placeholders, PodInfo
 from . import objects as kubejson
+from .buffers import BufferCalls
 from .podcache import Listener, PodCache
 
 logger = logging.getLogger(__name__)
@@ -96,13 +97,14 @@ def default_namespace() -> str:
         return "default"
 
 
-class Kube:
+class Kube(BufferCalls):
     """Reads and changes the cluster. One instance per process; safe for the loop's threads."""
 
     def __init__(self, api_client: Any, *, timeout: float = 10.0, workers: int = 32) -> None:
         self.core = client.CoreV1Api(api_client)
         self.apps = client.AppsV1Api(api_client)
         self.version = client.VersionApi(api_client)
+        self._init_buffers(api_client)  # CapacityBuffer calls (buffers.py)
         self.timeout = timeout
         self.workers = workers
         self.meter = ApiUsage()

@@ -68,6 +68,8 @@ class Figures:
     node_minutes: float
     lower_bound: float
     peak_nodes: int
+    first_warm_ready: float = math.nan  # first node added in the window Ready, s after T0
+
 
     @property
     def above_bound(self) -> float:
@@ -146,4 +148,13 @@ def figures(scenario: Scenario, *, students: Sequence[StudentRecord], nodes: Seq
         node_minutes=node_minutes(nodes, w0, w1, scenario.time_scale),
         lower_bound=lower_bound(scenario),
         peak_nodes=max((s.nodes for s in samples), default=0),
+        first_warm_ready=first_warm_ready(nodes, w0, w0 + scenario.wall(scenario.before),
+                                          scenario.time_scale),
     )
+
+
+def first_warm_ready(nodes: Sequence[NodeRecord], w0: float, t0: float, scale: float) -> float:
+    """Scenario seconds from T0 (the event's start) to the first Ready node that was added in
+    the window (negative: warm before the event starts); NaN when no node was added."""
+    ready = [n.ready for n in nodes if n.created >= w0 and n.ready is not None]
+    return (min(ready) - t0) / scale if ready else math.nan

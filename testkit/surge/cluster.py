@@ -59,6 +59,30 @@ def deployment(name: str, replicas: int, cpu: str, memory: str, role: str) -> di
     }
 
 
+def create_buffer(api: client.ApiClient, namespace: str, name: str, cpu: str,
+                  memory: str) -> None:
+    """A node-sized PodTemplate and its CapacityBuffer (replicas 0), as the chart renders them
+    for a pool with backend capacityBuffer."""
+    pod = pod_manifest(name, cpu=cpu, memory=memory, node_selector=SELECTOR,
+                       labels={"app": name, ROLE: "buffer"})
+    client.CoreV1Api(api).create_namespaced_pod_template(namespace, {
+        "apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": name},
+        "template": {"metadata": pod["metadata"], "spec": pod["spec"]}})
+    client.CustomObjectsApi(api).create_namespaced_custom_object(
+        "autoscaling.x-k8s.io", "v1beta1", namespace, "capacitybuffers", {
+            "apiVersion": "autoscaling.x-k8s.io/v1beta1", "kind": "CapacityBuffer",
+            "metadata": {"name": name},
+            "spec": {"provisioningStrategy": "buffer.x-k8s.io/active-capacity",
+                     "podTemplateRef": {"name": name}, "replicas": 0}})
+
+
+def preemptions(api: client.ApiClient, namespace: str) -> int:
+    """Pods of the namespace the scheduler preempted (its ``Preempted`` Events)."""
+    events = client.CoreV1Api(api).list_namespaced_event(namespace,
+                                                         field_selector="reason=Preempted")
+    return sum(int(e.count or 1) for e in events.items)
+
+
 def create_deployment(api: client.ApiClient, namespace: str, body: dict[str, Any]) -> None:
     client.AppsV1Api(api).create_namespaced_deployment(namespace, body)
 
@@ -151,7 +175,9 @@ class Sampler:
     """Every ``interval`` s: the pool's nodes, the placeholders and the students."""
 
     def __init__(self, api: client.ApiClient, namespace: str, deployment: str | None,
-                 interval: float) -> None:
+                 interval: float, buffer: str | None = None) -> None:
+        self.buffer = buffer  # a CapacityBuffer: its spec.replicas is the "desired" column
+        self.custom = client.CustomObjectsApi(api)
         self.core = client.CoreV1Api(api)
         self.apps = client.AppsV1Api(api)
         self.namespace = namespace
@@ -180,6 +206,10 @@ class Sampler:
             except ApiException as e:
                 if e.status != 404:
                     raise
+        if self.buffer:
+            body = self.custom.get_namespaced_custom_object(
+                "autoscaling.x-k8s.io", "v1beta1", self.namespace, "capacitybuffers", self.buffer)
+            desired = int((body.get("spec") or {}).get("replicas") or 0)
         with self.lock:
             seen = set()
             ready_nodes = 0

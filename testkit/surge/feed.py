@@ -32,9 +32,12 @@ def free_port() -> int:
 
 
 def write_config(path: Path, *, namespace: str, feed_url: str, interval_s: int, max_nodes: int,
-                 grace_s: int, metrics_port: int, reports: dict[str, object] | None = None
-                 ) -> Path:
-    pool = {"nodeSelector": POOL_SELECTOR, "minReplicas": 0, "maxReplicas": max_nodes}
+                 grace_s: int, metrics_port: int, reports: dict[str, object] | None = None,
+                 buffer: str | None = None) -> Path:
+    pool: dict[str, object] = {"nodeSelector": POOL_SELECTOR, "minReplicas": 0,
+                               "maxReplicas": max_nodes}
+    if buffer:
+        pool.update(backend="capacityBuffer", buffer=buffer)
     config = {
         "namespace": namespace,
         "leadTime": 0,

@@ -14,7 +14,7 @@ from testkit.cluster import read_params, script_down, script_up
 from ..feedserver import FeedServer
 from . import cluster, feed
 from .analysis import Figures, NodeRecord, PodRecord, Sample, StudentRecord, figures
-from .scenario import Scenario, go_duration
+from .scenario import CALENDAR_STRATEGIES, Scenario, go_duration
 
 logger = logging.getLogger("surge")
 NAMESPACE = "surge"
@@ -33,6 +33,7 @@ class RunResult:
     errors: list[str]
     pods: list[PodRecord] = field(default_factory=list)  # every pod's timeline (for reports)
     reports: list[dict[str, Any]] = field(default_factory=list)  # the controller's (issue 13)
+    preemptions: int | None = None  # pods of the namespace the scheduler preempted
 
 
 def cluster_args(s: Scenario) -> list[str]:
@@ -74,6 +75,9 @@ def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path) -> RunResu
         deployment = "placeholder-user"
         cluster.create_deployment(api, NAMESPACE, cluster.deployment(
             deployment, 0, s.placeholder_cpu, s.placeholder_memory, "placeholder"))
+    buffer = "buffer-user" if strategy == "buffer" else None
+    if buffer:
+        cluster.create_buffer(api, NAMESPACE, buffer, s.placeholder_cpu, s.placeholder_memory)
     settle = s.wall(s.boot_delay) + 300
     logger.info("[%s] settling: waiting for the steady sessions%s", strategy,
                 " and the static placeholders" if strategy == "static" else "")
@@ -82,7 +86,7 @@ def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path) -> RunResu
     w0 = time.time()
     t0 = w0 + s.wall(s.before)
     w1 = t0 + s.wall(s.after)
-    nodes = s.chosen_nodes() if strategy in ("no-lead", "ours") else 0
+    nodes = s.chosen_nodes() if strategy in CALENDAR_STRATEGIES else 0
     proc = None
     server = None
     try:
@@ -99,17 +103,19 @@ def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path) -> RunResu
                 # the event report (issue 13), compressed like the rest: a 30 s wait target,
                 # reported 5 minutes after the event's end
                 reports={"waitTarget": max(1, round(s.wall(30))),
-                         "settleTime": max(1, round(s.wall(300)))})
+                         "settleTime": max(1, round(s.wall(300)))}, buffer=buffer)
             proc = feed.start_controller(config_path, kubeconfig, workdir / "controller.log")
         students = cluster.Students(api, NAMESPACE, s, t0)
-        with cluster.Sampler(api, NAMESPACE, deployment, s.wall(s.sample_interval)) as sampler:
+        with cluster.Sampler(api, NAMESPACE, deployment, s.wall(s.sample_interval),
+                             buffer) as sampler:
             students.thread.start()
             logger.info("[%s] T0 in %.0f s; window ends in %.0f s (N=%s)", strategy,
                         t0 - time.time(), w1 - time.time(), nodes or "-")
             _progress(sampler, t0, w1, strategy, s)
             students.stop.set()
         rec = sampler.rec
-        reports = cluster.event_reports(api, NAMESPACE, deployment) if proc else []
+        reports = cluster.event_reports(api, NAMESPACE, deployment) if proc and deployment else []
+        preempted = cluster.preemptions(api, NAMESPACE)
     finally:
         feed.stop_controller(proc)
         if server is not None:
@@ -122,7 +128,7 @@ def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path) -> RunResu
         errors.append(f"controller exited with {proc.returncode}")
     return RunResult(strategy, nodes, fig, t0, rec.samples, studs, rec.node_records(),
                      autoscaler, errors, sorted(rec.pods.values(), key=lambda p: p.created),
-                     reports)
+                     reports, preempted)
 
 
 def _progress(sampler: cluster.Sampler, t0: float, w1: float, strategy: str,

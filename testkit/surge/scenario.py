@@ -6,12 +6,14 @@ import math
 import random
 from dataclasses import dataclass, replace
 
-STRATEGIES = ("nothing", "static", "no-lead", "ours")
+STRATEGIES = ("nothing", "static", "no-lead", "ours", "buffer")
+CALENDAR_STRATEGIES = ("no-lead", "ours", "buffer")  # a controller run from the calendar
 STRATEGY_TITLES = {
     "nothing": "1 nothing",
     "static": "2 static user-sized placeholders",
     "no-lead": "3 node-sized placeholders at T0 (no lead)",
     "ours": "4 ours (node-sized, with lead)",
+    "buffer": "5 ours with CapacityBuffer (node-sized, with lead)",
 }
 
 

@@ -176,6 +176,9 @@ environment variable, from the Secret) and the controller's keys of each pool.
 {{- end }}
 {{- end }}
 {{- $_ := set $entry "deployment" (include "nps.placeholderName" (list $name $p)) }}
+{{- if eq (include "nps.backend" $p) "capacityBuffer" }}
+{{- $_ := set $entry "buffer" (include "nps.bufferName" (list $name $p)) }}
+{{- end }}
 {{- $_ := set $pools $name $entry }}
 {{- end }}
 {{- $_ := set $cfg "pools" $pools }}
