@@ -97,7 +97,15 @@ def test_chart_objects_warm_and_rbac_allows_only_the_named_buffer(
                      Metrics(CollectorRegistry()), Health(settings.interval, now), ns)
     result = ctl.round()
     assert result is not None and result.pools[0].error is None, result
-    assert result.pools[0].action == "unchanged"  # the chart installs it at 0
+    # Rendered offline (helm template), the chart leaves replicas to the controller: its first
+    # round sets 0 (a PATCH, and the BufferScaled Event, both under the chart's RBAC).
+    assert (result.pools[0].action, result.pools[0].current) == ("scaled", None)
+    assert read_buffer(kube_api, ns, "warm-user")["spec"]["replicas"] == 0
+    events = client.CoreV1Api(kube_api).list_namespaced_event(
+        ns, field_selector="reason=BufferScaled").items
+    assert [e.involved_object.name for e in events] == ["warm-user"]
+    again = ctl.round()
+    assert again is not None and again.pools[0].action == "unchanged"
 
     with pytest.raises(ClusterError) as read_other:
         cluster.read_buffer(ns, "other-team")
