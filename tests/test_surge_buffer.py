@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from testkit.surge.analysis import Figures, NodeRecord, first_warm_ready
+from testkit.surge.run import RunResult
+from testkit.surge.scenario import STRATEGIES, STRATEGY_TITLES
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from surge.analysis import Figures, NodeRecord, first_warm_ready  # noqa: E402
-from surge.report import table  # noqa: E402
-from surge.run import RunResult  # noqa: E402
-from surge.scenario import STRATEGIES, STRATEGY_TITLES  # noqa: E402
+from surge_report import table  # noqa: E402
 
 
 def test_first_warm_ready_counts_only_nodes_added_in_the_window() -> None:

@@ -207,7 +207,7 @@ class Sampler:
                 if e.status != 404:
                     raise
         if self.buffer:
-            body = self.custom.get_namespaced_custom_object(
+            body: Any = self.custom.get_namespaced_custom_object(
                 "autoscaling.x-k8s.io", "v1beta1", self.namespace, "capacitybuffers", self.buffer)
             desired = int((body.get("spec") or {}).get("replicas") or 0)
         with self.lock:
