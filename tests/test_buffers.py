@@ -273,3 +273,15 @@ def test_settings_of_the_backend():
     with pytest.raises(ConfigError, match=r"pools\.user\.buffer: not a valid"):
         load_settings("calendars: [{url: x}]\npools: {user: {buffer: Big_Buffer}}\n", "c.yaml",
                       {})
+
+
+def test_the_event_names_the_capacitybuffer():
+    from node_placeholder_scaler.kube.buffers import buffer_event
+
+    buffer = parse_buffer(recorded("karpenter-fits"))
+    body = buffer_event(buffer, "BufferNotReady", "x" * 2000, T0, warning=True)
+    assert body["involvedObject"] == {
+        "apiVersion": "autoscaling.x-k8s.io/v1beta1", "kind": "CapacityBuffer",
+        "name": buffer.name, "namespace": buffer.namespace, "uid": buffer.uid}
+    assert body["type"] == "Warning" and len(body["message"]) == 1024
+    assert body["metadata"] == {"generateName": f"{buffer.name}.", "namespace": buffer.namespace}

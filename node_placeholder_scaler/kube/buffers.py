@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from kubernetes import client
 
 from ..buffers import API_VERSION, GROUP, KIND, PLURAL, VERSION, CapacityBuffer, parse_buffer
 from ..observed import ClusterError
+from .objects import event_about
 
 MERGE_PATCH = "application/merge-patch+json"
-COMPONENT = "node-placeholder-scaler"
-MAX_MESSAGE = 1024
 
 
 class BufferCalls:
@@ -100,27 +99,6 @@ def buffer_event(
     buffer: CapacityBuffer, reason: str, message: str, now: datetime, *, warning: bool = False
 ) -> dict[str, Any]:
     """A core/v1 Event about a CapacityBuffer."""
-    stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if len(message) > MAX_MESSAGE:
-        message = message[: MAX_MESSAGE - 3] + "..."
-    return {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"generateName": f"{buffer.name}.", "namespace": buffer.namespace},
-        "involvedObject": {
-            "apiVersion": API_VERSION,
-            "kind": KIND,
-            "name": buffer.name,
-            "namespace": buffer.namespace,
-            "uid": buffer.uid,
-        },
-        "reason": reason,
-        "message": message,
-        "type": "Warning" if warning else "Normal",
-        "source": {"component": COMPONENT},
-        "reportingComponent": COMPONENT,
-        "reportingInstance": COMPONENT,
-        "firstTimestamp": stamp,
-        "lastTimestamp": stamp,
-        "count": 1,
-    }
+    involved = {"apiVersion": API_VERSION, "kind": KIND, "name": buffer.name,
+                "namespace": buffer.namespace, "uid": buffer.uid}
+    return event_about(involved, reason, message, now, warning=warning)

@@ -150,26 +150,27 @@ def pods_on_node_selector(node_name: str) -> str:
 
 def event(placeholders: Placeholders, reason: str, message: str, now: datetime) -> dict[str, Any]:
     """A core/v1 Event about the placeholder Deployment."""
+    involved = {"apiVersion": "apps/v1", "kind": "Deployment", "name": placeholders.deployment,
+                "namespace": placeholders.namespace, "uid": placeholders.uid}
+    return event_about(involved, reason, message, now)
+
+
+def event_about(
+    involved: Mapping[str, str], reason: str, message: str, now: datetime, *,
+    warning: bool = False,
+) -> dict[str, Any]:
+    """A core/v1 Event about ``involved`` (apiVersion, kind, name, namespace, uid)."""
     stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if len(message) > MAX_MESSAGE:
         message = message[: MAX_MESSAGE - 3] + "..."
     return {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {
-            "generateName": f"{placeholders.deployment}.",
-            "namespace": placeholders.namespace,
-        },
-        "involvedObject": {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "name": placeholders.deployment,
-            "namespace": placeholders.namespace,
-            "uid": placeholders.uid,
-        },
+        "metadata": {"generateName": f"{involved['name']}.", "namespace": involved["namespace"]},
+        "involvedObject": dict(involved),
         "reason": reason,
         "message": message,
-        "type": "Normal",
+        "type": "Warning" if warning else "Normal",
         "source": {"component": COMPONENT},
         "reportingComponent": COMPONENT,
         "reportingInstance": COMPONENT,
