@@ -7,7 +7,7 @@ in-memory cluster fake while a feed server trickles.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
@@ -20,6 +20,7 @@ from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.server import Health
 from node_placeholder_scaler.settings import load_settings
 from testkit.hostile_feed import HostileFeedServer
+from testkit.ics import Event, calendar
 from tests.conftest import make_settings, utc
 
 NOW = utc("2026-03-02T08:00")
@@ -119,11 +120,8 @@ def test_reexpands_stored_bytes_without_a_fetch(hostile):  # type: ignore[no-unt
 
 def test_book_planner_adapts_the_calendar_book(tmp_path):  # type: ignore[no-untyped-def]
     ics = tmp_path / "c.ics"
-    ics.write_text(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:1\r\n"
-        "DTSTAMP:20261123T085500Z\r\nDTSTART:20261123T085500Z\r\nDTEND:20261123T100000Z\r\n"
-        "SUMMARY:Data 8 final\r\nDESCRIPTION:user: 3\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-    )
+    start = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+    ics.write_bytes(calendar([Event("Data 8 final", start, start.replace(hour=10), "user: 3")]))
     settings = load_settings(
         f"calendars: [{{name: c, url: {ics}}}]\npools: {{user: {{nodeSelector: {{p: u}}}}}}\n",
         "config.yaml",
