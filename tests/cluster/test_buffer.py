@@ -17,18 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kube_helpers import (
-    POOL_LABEL,
-    USER_POOL,
-    Namespace,
-    TestCluster,
-    pod_manifest,
-    wait_for,
-)
 from kubernetes import client
 from test_controller import Env, ical, now_utc
 
 from node_placeholder_scaler.buffers import GROUP, PLURAL, VERSION
+from testkit.cluster import Namespace, TestCluster, wait_for
+from testkit.manifests import POOL_LABEL, USER_POOL, pod_manifest
 
 pytestmark = pytest.mark.cluster
 

@@ -17,18 +17,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from kube_helpers import (
-    POOL_LABEL,
-    USER_POOL,
-    Namespace,
-    TestCluster,
-    ensure_priority_class,
-    pod_manifest,
-    wait_for,
-)
 from kubernetes import client
 from test_buffer import condition, create_buffer, read_buffer
 from test_controller import ical, now_utc
+
+from testkit.cluster import Namespace, TestCluster, ensure_priority_class, wait_for
+from testkit.manifests import POOL_LABEL, USER_POOL, pod_manifest
 
 pytestmark = pytest.mark.cluster
 

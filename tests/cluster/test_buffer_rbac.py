@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kube_helpers import Namespace, TestCluster, wait_for
 from kubernetes import client, config
 from prometheus_client import CollectorRegistry
 from test_buffer import condition, create_buffer, read_buffer
@@ -26,6 +25,7 @@ from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.observed import ClusterError
 from node_placeholder_scaler.server import Health
 from node_placeholder_scaler.settings import load_settings
+from testkit.cluster import Namespace, TestCluster, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helm"))
 from helm_helpers import render

@@ -25,13 +25,12 @@ import pytest
 # Helpers imported as top-level modules, as tests/cluster does: ours, the cluster's, helm's.
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
-if str(Path(__file__).parents[1] / "cluster") not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parents[1] / "cluster"))
 if str(Path(__file__).parents[1] / "helm") not in sys.path:
     sys.path.insert(0, str(Path(__file__).parents[1] / "helm"))
 
 from delivery_helpers import CalendarServer, Image, script
-from kube_helpers import TestCluster, read_params, script_down, script_up
+
+from testkit.cluster import TestCluster, read_params, script_down, script_up
 
 
 @pytest.fixture(scope="session")

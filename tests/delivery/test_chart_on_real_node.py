@@ -26,8 +26,9 @@ import pytest
 import yaml
 from delivery_helpers import CalendarServer, ics
 from helm_helpers import CHART, run_helm
-from kube_helpers import TestCluster, create_namespace, delete_namespace, wait_for
 from kubernetes import client, watch
+
+from testkit.cluster import TestCluster, create_namespace, delete_namespace, wait_for
 
 pytestmark = [pytest.mark.delivery, pytest.mark.cluster, pytest.mark.helm]
 
