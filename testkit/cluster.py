@@ -6,6 +6,7 @@ polls with deadlines; nothing sleeps blindly.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -112,6 +113,37 @@ def script_up(name: str, extra_args: list[str] | None = None, timeout: float = 5
 
 def script_down(name: str) -> None:
     subprocess.run([str(SCRIPT), "down", "--name", name], check=False, timeout=300)
+
+
+class ClusterUnavailable(Exception):
+    """The test cluster could not be reused or brought up; the message says why."""
+
+
+@contextlib.contextmanager
+def session(name: str, up_args: list[str] | None = None, *, reuse: str | None = None
+            ) -> Iterator[TestCluster]:
+    """A test cluster for one test session: the running cluster whose kubeconfig is ``reuse``
+    (left as it is), or else ``name`` brought up by ``scripts/testcluster up`` (with
+    ``up_args``) and taken down at the end unless NPS_TESTCLUSTER_KEEP=1."""
+    if reuse:
+        kubeconfig = Path(reuse)
+        if not kubeconfig.is_file():
+            raise ClusterUnavailable(f"{reuse} does not exist")
+        params = read_params(kubeconfig)
+        yield TestCluster(kubeconfig=kubeconfig, name=params.get("NAME", "external"), params=params)
+        return
+    try:
+        kubeconfig = script_up(name, up_args)
+    except Exception as error:
+        script_down(name)
+        raise ClusterUnavailable(f"could not bring the test cluster {name} up: {error}") from None
+    try:
+        yield TestCluster(
+            kubeconfig=kubeconfig, name=name, params=read_params(kubeconfig), started_here=True
+        )
+    finally:
+        if os.environ.get("NPS_TESTCLUSTER_KEEP") != "1":
+            script_down(name)
 
 
 def wait_for(

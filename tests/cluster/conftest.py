@@ -14,46 +14,29 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from kubernetes import client
 
 from testkit.cluster import (
+    ClusterUnavailable,
     Namespace,
     TestCluster,
     create_namespace,
     delete_namespace,
     namespace_name_for,
-    read_params,
-    script_down,
-    script_up,
+    session,
 )
 
 
 @pytest.fixture(scope="session")
 def testcluster() -> Iterator[TestCluster]:
-    reuse = os.environ.get("NPS_TESTCLUSTER_KUBECONFIG")
-    if reuse:
-        kubeconfig = Path(reuse)
-        if not kubeconfig.is_file():
-            pytest.fail(f"NPS_TESTCLUSTER_KUBECONFIG={reuse} does not exist")
-        params = read_params(kubeconfig)
-        yield TestCluster(kubeconfig=kubeconfig, name=params.get("NAME", "external"), params=params)
-        return
     name = os.environ.get("NPS_TESTCLUSTER_NAME", "nps-pytest")
     try:
-        kubeconfig = script_up(name)
-    except Exception as e:
-        script_down(name)
-        pytest.fail(f"could not bring the test cluster up: {e}")
-    try:
-        yield TestCluster(
-            kubeconfig=kubeconfig, name=name, params=read_params(kubeconfig), started_here=True
-        )
-    finally:
-        if os.environ.get("NPS_TESTCLUSTER_KEEP") != "1":
-            script_down(name)
+        with session(name, reuse=os.environ.get("NPS_TESTCLUSTER_KUBECONFIG")) as cluster:
+            yield cluster
+    except ClusterUnavailable as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture(scope="session")

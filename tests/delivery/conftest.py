@@ -30,7 +30,7 @@ if str(Path(__file__).parents[1] / "helm") not in sys.path:
 
 from delivery_helpers import CalendarServer, Image, script
 
-from testkit.cluster import TestCluster, read_params, script_down, script_up
+from testkit.cluster import ClusterUnavailable, TestCluster, session
 
 
 @pytest.fixture(scope="session")
@@ -47,26 +47,15 @@ def image() -> Iterator[Image]:
 
 @pytest.fixture(scope="session")
 def node_cluster() -> Iterator[TestCluster]:
-    reuse = os.environ.get("NPS_DELIVERY_KUBECONFIG")
-    if reuse:
-        kubeconfig = Path(reuse)
-        params = read_params(kubeconfig)
-        assert params.get("REAL_NODE"), f"{reuse}: not a cluster with a real node"
-        yield TestCluster(kubeconfig=kubeconfig, name=params["NAME"], params=params)
-        return
     name = os.environ.get("NPS_DELIVERY_CLUSTER_NAME", "nps-delivery-pytest")
+    reuse = os.environ.get("NPS_DELIVERY_KUBECONFIG")
     try:
-        kubeconfig = script_up(name, ["--real-node", "--boot-delay", "20s"])
-    except Exception as e:
-        script_down(name)
-        pytest.fail(f"could not bring the real-node cluster up: {e}")
-    try:
-        yield TestCluster(
-            kubeconfig=kubeconfig, name=name, params=read_params(kubeconfig), started_here=True
-        )
-    finally:
-        if os.environ.get("NPS_TESTCLUSTER_KEEP") != "1":
-            script_down(name)
+        with session(name, ["--real-node", "--boot-delay", "20s"], reuse=reuse) as cluster:
+            if reuse:
+                assert cluster.params.get("REAL_NODE"), f"{reuse}: not a cluster with a real node"
+            yield cluster
+    except ClusterUnavailable as error:
+        pytest.fail(f"the real-node cluster: {error}")
 
 
 @pytest.fixture(scope="session")

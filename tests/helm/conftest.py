@@ -41,32 +41,13 @@ if (_CLUSTER_DIR / "conftest.py").is_file():
 
     @pytest.fixture(scope="session")
     def testcluster() -> Iterator[cluster.TestCluster]:
-        reuse = os.environ.get("NPS_TESTCLUSTER_KUBECONFIG")
-        if reuse:
-            kubeconfig = Path(reuse)
-            if not kubeconfig.is_file():
-                pytest.fail(f"NPS_TESTCLUSTER_KUBECONFIG={reuse} does not exist")
-            params = cluster.read_params(kubeconfig)
-            yield cluster.TestCluster(
-                kubeconfig=kubeconfig, name=params.get("NAME", "external"), params=params
-            )
-            return
         name = os.environ.get("NPS_TESTCLUSTER_NAME", "nps-pytest") + "-helm"
+        reuse = os.environ.get("NPS_TESTCLUSTER_KUBECONFIG")
         try:
-            kubeconfig = cluster.script_up(name, ["--no-autoscaler"])
-        except Exception as error:
-            cluster.script_down(name)
-            pytest.fail(f"could not bring the test cluster up: {error}")
-        try:
-            yield cluster.TestCluster(
-                kubeconfig=kubeconfig,
-                name=name,
-                params=cluster.read_params(kubeconfig),
-                started_here=True,
-            )
-        finally:
-            if os.environ.get("NPS_TESTCLUSTER_KEEP") != "1":
-                cluster.script_down(name)
+            with cluster.session(name, ["--no-autoscaler"], reuse=reuse) as running:
+                yield running
+        except cluster.ClusterUnavailable as error:
+            pytest.fail(str(error))
 
 
 @pytest.fixture(scope="session")
