@@ -75,3 +75,24 @@ def test_the_stored_list_survives_garbage() -> None:
     assert _reports({"data": {KEY: "not json"}, "metadata": {"name": "x"}}) == []
     assert _reports({"data": {KEY: '{"a": 1}'}}) == []
     assert _reports({"data": {KEY: '[{"a": 1}, 3]'}}) == [{"a": 1}]
+
+
+class _Unreachable:
+    """A CoreV1Api whose server does not answer (what urllib3 raises on a refused port)."""
+
+    def read_namespaced_config_map(self, *args: Any, **kwargs: Any) -> Any:
+        import urllib3
+
+        raise urllib3.exceptions.MaxRetryError(None, "/api", "refused")  # type: ignore[arg-type]
+
+
+def test_an_unreachable_server_is_a_cluster_error_not_a_crash() -> None:
+    import pytest
+
+    from node_placeholder_scaler.kube.reports import ReportStore
+    from node_placeholder_scaler.observed import ClusterError
+
+    with pytest.raises(ClusterError, match="no answer"):
+        ReportStore(_Unreachable(), "ns").load("placeholder-user")
+    with pytest.raises(ClusterError, match="no answer"):
+        ReportStore(_Unreachable(), "ns").add("placeholder-user", {"series": "s", "start": "t"}, 3)

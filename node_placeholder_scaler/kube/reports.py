@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+import urllib3
 from kubernetes.client.exceptions import ApiException
 
 from ..observed import ClusterError
@@ -120,6 +121,9 @@ class ReportStore:
                 if error.status != 409 or attempt == 2:  # 409: changed or created meanwhile
                     raise ClusterError(f"store report {name}", error.status,
                                        str(error.reason)) from None
+            except urllib3.exceptions.HTTPError as error:
+                raise ClusterError(f"store report {name}", None,
+                                   f"no answer ({type(error).__name__})") from None
 
     def _get(self, name: str) -> dict[str, Any] | None:
         try:
@@ -129,7 +133,13 @@ class ReportStore:
             if error.status == 404:
                 return None
             raise ClusterError(f"read reports {name}", error.status, str(error.reason)) from None
-        return dict(json.loads(response.data))
+        except urllib3.exceptions.HTTPError as error:
+            raise ClusterError(f"read reports {name}", None,
+                               f"no answer ({type(error).__name__})") from None
+        try:
+            return dict(json.loads(response.data))
+        except ValueError:
+            raise ClusterError(f"read reports {name}", None, "not JSON") from None
 
 
 def _reports(body: Json) -> list[dict[str, Any]]:
