@@ -40,20 +40,33 @@ class SeriesTimeout(BaseException):
     library's ``except Exception`` swallows it)."""
 
 
+_ARMED = {"on": False}
+REPEAT = 0.05  # seconds between repeated alarms
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise SeriesTimeout
+    if _ARMED["on"]:
+        raise SeriesTimeout
+    signal.setitimer(signal.ITIMER_REAL, 0)  # a late alarm after the body ended
 
 
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Raise SeriesTimeout in the body after ``seconds`` (main thread only, else no-op)."""
+    """Raise SeriesTimeout in the body after ``seconds`` (main thread only, else no-op).
+
+    The alarm repeats every REPEAT seconds until the body ends: a SeriesTimeout raised while
+    a finaliser or a gc callback runs is swallowed by Python (found by the long fuzz run),
+    and the next alarm raises it again.
+    """
     if threading.current_thread() is not threading.main_thread() or seconds <= 0:
         yield
         return
     previous = signal.signal(signal.SIGALRM, _interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    _ARMED["on"] = True
+    signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT)
     try:
         yield
     finally:
+        _ARMED["on"] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -98,3 +98,25 @@ def test_cut_off_feed_is_rejected_whole() -> None:
 
     with pytest.raises(CalendarError, match="END:VCALENDAR"):
         _parse(calendar()[:-20])
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_series_time_limit_survives_a_swallowed_alarm() -> None:
+    """Long fuzz finding: a SeriesTimeout raised inside a finaliser is swallowed by Python;
+    the alarm repeats, so the limit still ends the body (a single alarm would let the loop
+    run its 10 s and end without SeriesTimeout)."""
+    import gc
+    import time
+
+    from node_placeholder_scaler.bounds import SeriesTimeout, time_limit
+
+    class Swallower:
+        def __del__(self) -> None:
+            time.sleep(0.2)  # the first alarm fires here and is swallowed
+
+    started = time.monotonic()
+    with pytest.raises(SeriesTimeout), time_limit(0.1):
+        Swallower()
+        gc.collect()
+        while time.monotonic() - started < 10:
+            pass
