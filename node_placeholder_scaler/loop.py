@@ -36,6 +36,12 @@ class Planner(Protocol):
     def feeds(self, now: datetime) -> Sequence[FeedStatus]: ...
 
 
+class Leadership(Protocol):
+    """leadership.Elector: may this replica write now?"""
+
+    def is_leader(self) -> bool: ...
+
+
 class ApiProbe(Protocol):
     """API usage counters and a reachability check (kube.Kube)."""
 
@@ -93,6 +99,7 @@ class Controller:
     dry_run: bool = False
     clock: Clock = utc_now
     after_round: Callable[[Plan, RoundResult, datetime], None] | None = None  # event reports
+    leader: Leadership | None = None  # None: the only replica (no election), always writes
 
     def round(self) -> RoundResult | None:
         """One round; never raises (except KeyboardInterrupt/SystemExit)."""
@@ -109,14 +116,18 @@ class Controller:
             self.metrics.observe_feeds(feeds)
             plan = self.planner.plan(now)
             self.metrics.observe_plan(plan)
-            result = reconcile_once(
-                self.cluster, plan, self.settings, self.namespace, dry_run=self.dry_run
-            )
+            leading = self.leader is None or self.leader.is_leader()
+            if not leading:
+                result = RoundResult(now, self.dry_run, ())  # standby: feeds warm, no writes
+            else:
+                result = reconcile_once(
+                    self.cluster, plan, self.settings, self.namespace, dry_run=self.dry_run
+                )
         except Exception:
             logger.exception("round failed")
             self.metrics.error(Stage.ROUND)
             return None
-        if self.after_round is not None:
+        if self.after_round is not None and leading:  # the leader reports (it writes them)
             try:
                 self.after_round(plan, result, now)
             except Exception:  # a report's bug must not stop the controller

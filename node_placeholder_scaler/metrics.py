@@ -90,6 +90,8 @@ class Metrics:
         self.api_up = self._gauge(
             "api_up", "1 when the Kubernetes API answered during the last round"
         )
+        self.leader = self._gauge("leader", "1 while this replica holds the Lease (it writes)")
+        self.leader.set(1)  # no election (run --once): this process is the writer
 
     def _report_metrics(self) -> None:
         self.user_wait = Histogram(

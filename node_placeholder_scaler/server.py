@@ -33,6 +33,7 @@ class Health:
     interval: timedelta
     started: datetime
     last_round: datetime | None = None
+    role: Callable[[], str] = field(default=lambda: "")  # leader election: leader / standby
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def round_done(self, at: datetime) -> None:
@@ -57,7 +58,8 @@ class Health:
         age = (now - last).total_seconds()
         if now - last > 3 * self.interval:
             return False, f"not ready: last round {age:.0f}s ago"
-        return True, f"ok: last round {age:.0f}s ago"
+        role = self.role()  # leader election: ready as leader and as standby
+        return True, f"ok: last round {age:.0f}s ago" + (f" ({role})" if role else "")
 
 
 class Server:

@@ -13,6 +13,7 @@ import threading
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from ..leadership import ElectionTiming, Elector, GatedCluster, identity
 from ..loop import BookPlanner, Controller, loop
 from ..metrics import Metrics
 from ..reporting import Observing, Reporter, Tracker
@@ -22,8 +23,11 @@ from .common import CommandError, Exit, load_client
 
 if TYPE_CHECKING:
     from ..kube import Kube
+    from ..reconcile import Cluster
 
 logger = logging.getLogger(__name__)
+LEASE_NAME = "node-placeholder-scaler"  # until the settings table has leaderElection.*
+ELECTION = ElectionTiming()
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,12 +60,15 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
                        [p for p, s in settings.pools.items() if s.backend == "capacityBuffer"])
     health = Health(settings.interval, utc_now())
     planner = BookPlanner(settings)
-    reporter = None if args.once else reports_for(settings, client, namespace, metrics, planner,
-                                                   dry_run=args.dry_run)
-    cluster = reporter.observing if reporter else client
+    # --dry-run writes nothing: it never takes the Lease from a running controller
+    elector = None if args.dry_run else campaign(client, namespace, metrics, health, args.once)
+    gated = client if elector is None else GatedCluster(client, elector.is_leader)
+    reporter = None if args.once else reports_for(settings, client, gated, namespace, metrics,
+                                                   planner, dry_run=args.dry_run)
+    cluster = reporter.observing if reporter else gated
     controller = Controller(
         settings, cluster, client, planner, metrics, health, namespace, args.dry_run,
-        after_round=reporter.after_round if reporter else None,
+        after_round=reporter.after_round if reporter else None, leader=elector,
     )
     logger.info(
         "starting: namespace=%s pools=%s calendars=%s interval=%ss dry_run=%s once=%s",
@@ -84,9 +91,13 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
         cache = client.start_pod_cache(listener(reporter.tracker.observe, utc_now))
         planner.start(wait=min(30.0, settings.interval.total_seconds()))
         cache.synced.wait(timeout=min(30.0, settings.interval.total_seconds()))
+    if elector is not None:  # a fresh start (or a released Lease) leads from its first round
+        elector.wait_first_step(ELECTION.renew_deadline.total_seconds())
     try:
         result = loop(controller, stop, once=args.once)
     finally:
+        if elector is not None:
+            elector.stop(release=True)  # the loop has ended: no write is in flight
         planner.stop()
         client.stop_pod_cache()
         if server is not None:
@@ -97,11 +108,12 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     return Exit.OK
 
 
-def reports_for(settings: Settings, client: Kube, namespace: str, metrics: Metrics,
-                planner: BookPlanner, *, dry_run: bool) -> Reporter:
-    """The event reports of ``run`` (README "Event reports")."""
+def reports_for(settings: Settings, client: Kube, cluster: Cluster, namespace: str,
+                metrics: Metrics, planner: BookPlanner, *, dry_run: bool) -> Reporter:
+    """The event reports of ``run`` (README "Event reports"); ``cluster``: the leader-gated
+    client (only the leader reports, see loop.Controller)."""
     from ..kube.reports import ReportStore
-    return Reporter(settings, settings.reports, Tracker(), Observing(client),
+    return Reporter(settings, settings.reports, Tracker(), Observing(cluster),
                     store=ReportStore(client.core, namespace), metrics=metrics,
                     plan_at=planner.plan, write=not dry_run)
 
@@ -113,3 +125,28 @@ def install_signal_handlers(stop: threading.Event) -> None:
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
+
+
+def campaign(
+    client: Kube, namespace: str, metrics: Metrics, health: Health, once: bool
+) -> Elector:
+    """Campaign for the Lease beside the placeholder Deployments it guards: in a thread for
+    ``run``; one attempt for ``run --once``, which fails when another replica leads."""
+    from ..kube.leases import elector
+
+    candidate = elector(client.core.api_client, namespace, LEASE_NAME, identity(), ELECTION)
+    metrics.leader.set_function(lambda: float(candidate.is_leader()))
+    health.role = candidate.role
+    lease = candidate.store.describe()
+    logger.info("leader election: %s campaigns for lease %s", candidate.identity, lease)
+    if not once:
+        return candidate.start()
+    candidate.step()
+    if not candidate.is_leader():
+        holder = candidate.holder() or "another controller"
+        raise CommandError(
+            f"{holder} holds the Lease {lease}: run --once writes nothing beside a running "
+            "controller (use --dry-run to see its decisions)",
+            Exit.PROBLEMS,
+        )
+    return candidate

@@ -133,19 +133,7 @@ class Kube(BufferCalls):
         return self.meter.answered
 
     def _call(self, action: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            response = method(
-                *args, _preload_content=False, _request_timeout=self.timeout, **kwargs
-            )
-            data = response.data
-        except ApiException as error:
-            self.meter.add(len(error.body or b""))
-            raise KubeError(action, error.status, _reason(error)) from None
-        except urllib3.exceptions.HTTPError as error:
-            self.meter.add(0, answered=False)
-            raise KubeError(action, None, f"no answer ({type(error).__name__})") from None
-        self.meter.add(len(data))
-        return json.loads(data) if data else {}
+        return call(self.meter, self.timeout, action, method, *args, **kwargs)
 
     def check(self) -> None:
         """Raise KubeError unless the API server answers."""
@@ -215,6 +203,29 @@ class Kube(BufferCalls):
         """Create a core/v1 Event on the placeholder Deployment."""
         body = kubejson.event(placeholders, reason, message, now)
         self._call("create event", self.core.create_namespaced_event, placeholders.namespace, body)
+
+
+
+def call(
+    meter: ApiUsage,
+    timeout: float,
+    action: str,
+    method: Callable[..., Any],
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """One API call, raw JSON in and out, counted in ``meter``; KubeError on any failure."""
+    try:
+        response = method(*args, _preload_content=False, _request_timeout=timeout, **kwargs)
+        data = response.data
+    except ApiException as error:
+        meter.add(len(error.body or b""))
+        raise KubeError(action, error.status, _reason(error)) from None
+    except urllib3.exceptions.HTTPError as error:
+        meter.add(0, answered=False)
+        raise KubeError(action, None, f"no answer ({type(error).__name__})") from None
+    meter.add(len(data))
+    return json.loads(data) if data else {}
 
 
 def _reason(error: ApiException) -> str:

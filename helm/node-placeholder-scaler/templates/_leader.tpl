@@ -1,0 +1,4 @@
+{{/* The leader-election Lease: its name (the controller's default, in the release namespace). */}}
+{{- define "nps.leaseName" -}}
+node-placeholder-scaler
+{{- end }}
