@@ -135,6 +135,7 @@ def campaign(
     from ..kube.leases import elector
 
     candidate = elector(client.core.api_client, namespace, LEASE_NAME, identity(), ELECTION)
+    client.instance = candidate.identity  # Events name the replica that wrote them
     metrics.leader.set_function(lambda: float(candidate.is_leader()))
     health.role = candidate.role
     lease = candidate.store.describe()

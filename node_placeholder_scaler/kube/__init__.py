@@ -110,6 +110,7 @@ class Kube(BufferCalls):
         self.meter = ApiUsage()
         self.cache_meter = ApiUsage()  # the pod cache's LIST and WATCH (not part of a round)
         self.pod_cache: PodCache | None = None
+        self.instance = kubejson.COMPONENT  # the Events' reportingInstance (the elected identity)
 
     def start_pod_cache(self, listener: Listener | None = None) -> PodCache:
         """Serve pods_on_nodes from a watch-fed cache from now on (the ``run`` loop);
@@ -201,7 +202,7 @@ class Kube(BufferCalls):
         self, placeholders: Placeholders, reason: str, message: str, now: datetime
     ) -> None:
         """Create a core/v1 Event on the placeholder Deployment."""
-        body = kubejson.event(placeholders, reason, message, now)
+        body = kubejson.event(placeholders, reason, message, now, self.instance)
         self._call("create event", self.core.create_namespaced_event, placeholders.namespace, body)
 
 

@@ -148,16 +148,19 @@ def pods_on_node_selector(node_name: str) -> str:
     return f"spec.nodeName={node_name},status.phase!=Succeeded,status.phase!=Failed"
 
 
-def event(placeholders: Placeholders, reason: str, message: str, now: datetime) -> dict[str, Any]:
-    """A core/v1 Event about the placeholder Deployment."""
+def event(
+    placeholders: Placeholders, reason: str, message: str, now: datetime,
+    instance: str = COMPONENT,
+) -> dict[str, Any]:
+    """A core/v1 Event about the placeholder Deployment; ``instance``: the writing replica."""
     involved = {"apiVersion": "apps/v1", "kind": "Deployment", "name": placeholders.deployment,
                 "namespace": placeholders.namespace, "uid": placeholders.uid}
-    return event_about(involved, reason, message, now)
+    return event_about(involved, reason, message, now, instance=instance)
 
 
 def event_about(
     involved: Mapping[str, str], reason: str, message: str, now: datetime, *,
-    warning: bool = False,
+    warning: bool = False, instance: str = COMPONENT,
 ) -> dict[str, Any]:
     """A core/v1 Event about ``involved`` (apiVersion, kind, name, namespace, uid)."""
     stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -173,7 +176,7 @@ def event_about(
         "type": "Warning" if warning else "Normal",
         "source": {"component": COMPONENT},
         "reportingComponent": COMPONENT,
-        "reportingInstance": COMPONENT,
+        "reportingInstance": instance,
         "firstTimestamp": stamp,
         "lastTimestamp": stamp,
         "count": 1,

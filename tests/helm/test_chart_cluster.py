@@ -149,6 +149,8 @@ def controller_command(rel: Release, *args: str) -> subprocess.CompletedProcess[
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_")}
     env.pop("KUBECONFIG", None)
     for var in container.env or []:
+        if var.value_from is None or var.value_from.secret_key_ref is None:
+            continue  # POD_NAME (downward API): the local process has its own identity
         ref = var.value_from.secret_key_ref
         secret = core.read_namespaced_secret(ref.name, rel.namespace)
         env[var.name] = base64.b64decode(secret.data[ref.key]).decode()
@@ -221,6 +223,9 @@ ALLOWED = [
     ("get", "configmaps/placeholder-user-reports"),  # the event reports of pool user
     ("update", "configmaps/placeholder-user-reports"),
     ("create", "configmaps"),
+    ("create", "leases.coordination.k8s.io"),
+    ("get", "leases.coordination.k8s.io/node-placeholder-scaler"),
+    ("update", "leases.coordination.k8s.io/node-placeholder-scaler"),
 ]
 DENIED = [
     ("patch", "deployments.apps/nps-node-placeholder-scaler", "--subresource=scale"),
@@ -243,6 +248,9 @@ DENIED = [
     ("update", "events"),
     ("create", "pods/eviction"),
     ("patch", "deployments.apps/placeholder-user", "--subresource=scale", "--namespace=default"),
+    ("update", "leases.coordination.k8s.io/kube-scheduler"),  # only its own Lease
+    ("delete", "leases.coordination.k8s.io/node-placeholder-scaler"),
+    ("list", "leases.coordination.k8s.io"),
 ]
 
 
@@ -294,7 +302,7 @@ def test_controller_scales_its_placeholders_and_nothing_else(
     finally:
         core_admin.delete_namespace(other_ns)
     assert release.replicas("other") == 0
-    assert release.replicas(CONTROLLER) == 1
+    assert release.replicas(CONTROLLER) == 2  # controller.replicaCount: a leader and a standby
     # and what it may do works with the token
     apps.patch_namespaced_deployment_scale("placeholder-user", ns, {"spec": {"replicas": 3}})
     assert release.replicas("placeholder-user") == 3

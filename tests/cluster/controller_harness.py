@@ -1,0 +1,179 @@
+"""The real controller (``node-placeholder-scaler run``) as a process against the test cluster,
+and the witnesses the HA and fault tests judge it by: its /metrics, and a watch on the
+placeholder Deployment that records every value of ``spec.replicas`` (resuming from the last
+resourceVersion after a lost connection, so no change is missed even across an API outage).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client, watch
+from kubernetes.client.rest import ApiException
+from prometheus_client.parser import text_string_to_metric_families
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ControllerProcess:
+    """``run`` with its own config copy (metrics on a loopback port) and identity."""
+
+    def __init__(self, config: Path, kubeconfig: Path, identity: str, tmp: Path) -> None:
+        self.identity, self.kubeconfig = identity, kubeconfig
+        self.port = free_port()
+        self.config = tmp / f"config-{identity}.yaml"
+        listen = f"\nmetricsPort: {self.port}\nmetricsAddress: 127.0.0.1\n"
+        self.config.write_text(config.read_text() + listen)
+        self.log = tmp / f"controller-{identity}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ControllerProcess:
+        env = dict(os.environ, POD_NAME=self.identity)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "node_placeholder_scaler", "run", "--config",
+                 str(self.config), "--kubeconfig", str(self.kubeconfig)],
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        return self
+
+    def kill(self) -> None:
+        """kill -9: no release of the Lease, no last round."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    def stop(self) -> int:
+        """SIGTERM, as the kubelet stops a pod; the exit code."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            url = f"http://127.0.0.1:{self.port}{path}"
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+        except OSError:
+            return 0, ""
+
+    def metrics(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        status, text = self.get("/metrics")
+        if status != 200:
+            return {}
+        return {
+            (s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+
+    def sample(self, name: str, **labels: str) -> float | None:
+        return self.metrics().get((name, frozenset(labels.items())))
+
+
+@dataclass
+class ReplicaWatch:
+    """Every ``spec.replicas`` of one Deployment, with the time it was seen (monotonic)."""
+
+    api: client.ApiClient
+    namespace: str
+    name: str
+    seen: list[tuple[float, int | None]] = field(default_factory=list)
+    errors: int = 0
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="replica-watch", daemon=True)
+        self._lock = threading.Lock()
+
+    def start(self) -> ReplicaWatch:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=15)
+
+    def values(self) -> list[int | None]:
+        with self._lock:
+            return [v for _, v in self.seen]
+
+    def since(self, start: float) -> list[int | None]:
+        with self._lock:
+            return [v for t, v in self.seen if t >= start]
+
+    def last(self) -> int | None:
+        with self._lock:
+            return self.seen[-1][1] if self.seen else None
+
+    def _record(self, value: int | None) -> None:
+        with self._lock:
+            if not self.seen or self.seen[-1][1] != value:
+                self.seen.append((time.monotonic(), value))
+
+    def _run(self) -> None:
+        apps = client.AppsV1Api(self.api)
+        version: str | None = None
+        while not self._stop.is_set():
+            try:
+                if version is None:
+                    version = self._list(apps)
+                version = self._follow(apps, version)
+            except ApiException as error:
+                self.errors += 1
+                if error.status == 410:  # too old: list again
+                    version = None
+                self._stop.wait(0.5)
+            except Exception:  # connection refused / reset while the API server is down
+                self.errors += 1
+                self._stop.wait(0.5)
+
+    def _list(self, apps: client.AppsV1Api) -> str:
+        found = apps.list_namespaced_deployment(
+            self.namespace, field_selector=f"metadata.name={self.name}"
+        )
+        self._record(found.items[0].spec.replicas if found.items else None)
+        return str(found.metadata.resource_version)
+
+    def _follow(self, apps: client.AppsV1Api, version: str) -> str:
+        stream = watch.Watch().stream(
+            apps.list_namespaced_deployment,
+            self.namespace,
+            field_selector=f"metadata.name={self.name}",
+            resource_version=version,
+            timeout_seconds=5,
+            _request_timeout=10,
+        )
+        for event in stream:
+            item: Any = event["object"]
+            version = str(item.metadata.resource_version)
+            self._record(None if event["type"] == "DELETED" else item.spec.replicas)
+            if self._stop.is_set():
+                break
+        return version
