@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from .observed import ClusterError, NodeInfo, Placeholders, PodInfo
+from .outages import Notice
 from .reconcile import Cluster
 from .server import Clock, utc_now
 
@@ -276,6 +277,12 @@ def identity() -> str:
     return f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
 
 
+class NoticedCluster(Cluster, Protocol):
+    """A Cluster that also writes outage Events (kube.Kube)."""
+
+    def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None: ...
+
+
 class NotLeader(ClusterError):
     """A write refused because this replica does not hold the Lease (any more)."""
 
@@ -283,7 +290,7 @@ class NotLeader(ClusterError):
 class GatedCluster:
     """A reconcile.Cluster whose writes (scale, Events) pass only while ``is_leader()``."""
 
-    def __init__(self, cluster: Cluster, leader: Callable[[], bool]) -> None:
+    def __init__(self, cluster: NoticedCluster, leader: Callable[[], bool]) -> None:
         self.cluster, self.leader = cluster, leader
 
     def read_placeholders(self, namespace: str, deployment: str) -> Placeholders:
@@ -304,6 +311,10 @@ class GatedCluster:
     ) -> None:
         self._check("create event")
         self.cluster.record_event(placeholders, reason, message, now)
+
+    def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None:
+        self._check("create event")
+        self.cluster.record_notice(namespace, notice, now)
 
     def _check(self, action: str) -> None:
         if not self.leader():

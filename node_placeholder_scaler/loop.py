@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -19,6 +19,7 @@ from .decisions import RoundResult, Stage
 from .feedtypes import FeedStatus
 from .metrics import Metrics
 from .model import Plan
+from .outages import Notice, Outages
 from .reconcile import Cluster, reconcile_once
 from .server import Clock, Health, utc_now
 from .settings import Settings
@@ -40,6 +41,12 @@ class Leadership(Protocol):
     """leadership.Elector: may this replica write now?"""
 
     def is_leader(self) -> bool: ...
+
+
+class Notices(Protocol):
+    """Writes outage Events (kube.Kube, or leadership.GatedCluster around it)."""
+
+    def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None: ...
 
 
 class ApiProbe(Protocol):
@@ -100,6 +107,8 @@ class Controller:
     clock: Clock = utc_now
     after_round: Callable[[Plan, RoundResult, datetime], None] | None = None  # event reports
     leader: Leadership | None = None  # None: the only replica (no election), always writes
+    notices: Notices | None = None  # None: no outage Events (tests that do not need them)
+    outages: Outages = field(default_factory=Outages)
 
     def round(self) -> RoundResult | None:
         """One round; never raises (except KeyboardInterrupt/SystemExit)."""
@@ -119,10 +128,12 @@ class Controller:
             leading = self.leader is None or self.leader.is_leader()
             if not leading:
                 result = RoundResult(now, self.dry_run, ())  # standby: feeds warm, no writes
+                self.outages.open.clear()  # the leader tells the outages
             else:
                 result = reconcile_once(
                     self.cluster, plan, self.settings, self.namespace, dry_run=self.dry_run
                 )
+                self._tell(self.outages.observe(result), now)
         except Exception:
             logger.exception("round failed")
             self.metrics.error(Stage.ROUND)
@@ -146,6 +157,18 @@ class Controller:
             size - bytes_before,
         )
         return result
+
+    def _tell(self, notices: list[Notice], now: datetime) -> None:
+        """Write the outage Events (never in a dry run); a failed write is counted."""
+        if self.notices is None or self.dry_run:
+            return
+        for notice in notices:
+            try:
+                self.notices.record_notice(self.namespace, notice, now)
+            except Exception as error:
+                logger.warning("pool=%s could not write the %s Event: %s",
+                               notice.pool, notice.reason, error)  # fmt: skip
+                self.metrics.error(Stage.EVENT, notice.pool)
 
     def _check_api(self) -> bool:
         try:

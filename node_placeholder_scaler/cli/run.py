@@ -69,6 +69,7 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     controller = Controller(
         settings, cluster, client, planner, metrics, health, namespace, args.dry_run,
         after_round=reporter.after_round if reporter else None, leader=elector,
+        notices=gated,
     )
     logger.info(
         "starting: namespace=%s pools=%s calendars=%s interval=%ss dry_run=%s once=%s",

@@ -32,6 +32,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from ..observed import ClusterError, NodeInfo, Placeholders, PodInfo
+from ..outages import Notice
 from . import objects as kubejson
 from .buffers import BufferCalls
 from .podcache import Listener, PodCache
@@ -204,6 +205,28 @@ class Kube(BufferCalls):
         """Create a core/v1 Event on the placeholder Deployment."""
         body = kubejson.event(placeholders, reason, message, now, self.instance)
         self._call("create event", self.core.create_namespaced_event, placeholders.namespace, body)
+
+    def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None:
+        """An outage Event (outages.Notice) on the pool's Deployment, with its uid if it
+        can be read (``kubectl describe`` matches Events by uid)."""
+        try:
+            uid = self.read_placeholders_uid(namespace, notice.deployment)
+        except KubeError:
+            uid = ""
+        involved = {"apiVersion": "apps/v1", "kind": "Deployment", "name": notice.deployment,
+                    "namespace": namespace, "uid": uid}
+        body = kubejson.event_about(involved, notice.reason, notice.message, now,
+                                    warning=notice.warning, instance=self.instance)
+        self._call("create event", self.core.create_namespaced_event, namespace, body)
+
+    def read_placeholders_uid(self, namespace: str, deployment: str) -> str:
+        body = self._call(
+            f"get deployment {namespace}/{deployment}",
+            self.apps.read_namespaced_deployment,
+            deployment,
+            namespace,
+        )
+        return str(body.get("metadata", {}).get("uid") or "")
 
 
 

@@ -170,7 +170,7 @@ def event_about(
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": {"generateName": f"{involved['name']}.", "namespace": involved["namespace"]},
-        "involvedObject": dict(involved),
+        "involvedObject": {k: v for k, v in involved.items() if v},  # no uid: not known
         "reason": reason,
         "message": message,
         "type": "Warning" if warning else "Normal",

@@ -1,0 +1,87 @@
+"""A pool's failure streaks, told as Kubernetes Events: one Warning when a pool's rounds start
+failing, one Normal when a round succeeds again (with the count and the length of the outage).
+
+Pure: ``Outages.observe`` takes a round's result and returns the Notices to write; the loop
+writes them on the placeholder Deployment (only the leader does). One Event per streak, not per
+round: an API server down for two minutes at a 30 s interval is one Warning and one recovery,
+not eight Warnings; the per-round count is in ``node_placeholder_errors_total``. While the
+API server is down the Warning cannot be written; the recovery Event names the outage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from .decisions import Action, PoolDecision, RoundResult, Stage
+
+FAILED, RECOVERED = "ReconcileFailed", "ReconcileRecovered"
+MAX_ERROR = 300  # characters of the first error quoted in an Event
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An Event to write on a pool's placeholder Deployment."""
+
+    pool: str
+    deployment: str
+    reason: str
+    message: str
+    warning: bool
+
+
+@dataclass(frozen=True)
+class Streak:
+    since: datetime
+    stage: Stage | None
+    error: str
+    rounds: int = 1
+    replicas: int | None = None  # the scale last seen before or during the streak
+
+
+class Outages:
+    """Open failure streaks per pool (state carried from round to round)."""
+
+    def __init__(self) -> None:
+        self.open: dict[str, Streak] = {}
+
+    def observe(self, result: RoundResult) -> list[Notice]:
+        notices = []
+        for decision in result.pools:
+            notice = self._pool(decision, result.at)
+            if notice is not None:
+                notices.append(notice)
+        return notices
+
+    def _pool(self, decision: PoolDecision, at: datetime) -> Notice | None:
+        streak = self.open.get(decision.pool)
+        if decision.action == Action.ERROR:
+            if streak is not None:
+                self.open[decision.pool] = replace(streak, rounds=streak.rounds + 1)
+                return None
+            error = (decision.error or "")[:MAX_ERROR]
+            self.open[decision.pool] = Streak(at, decision.stage, error, 1, decision.current)
+            return Notice(decision.pool, decision.deployment, FAILED, failed(decision), True)
+        if streak is None or decision.action == Action.LEFT_ALONE:
+            return None
+        del self.open[decision.pool]
+        return Notice(
+            decision.pool, decision.deployment, RECOVERED, recovered(decision, streak, at), False
+        )
+
+
+def failed(decision: PoolDecision) -> str:
+    kept = "unknown" if decision.current is None else str(decision.current)
+    return (
+        f"Pool {decision.pool}: {decision.stage} failed: {(decision.error or '')[:MAX_ERROR]}. "
+        f"Placeholders left as they are ({kept} replicas); retried every round"
+    )
+
+
+def recovered(decision: PoolDecision, streak: Streak, at: datetime) -> str:
+    seconds = max(0, round((at - streak.since).total_seconds()))
+    return (
+        f"Pool {decision.pool}: recovered after {streak.rounds} failed round(s) over {seconds} s "
+        f"(first error: {streak.stage}: {streak.error}); now {decision.current} replicas, "
+        f"desired {decision.desired}"
+    )

@@ -1,0 +1,144 @@
+"""outages.py and its place in the loop: one Warning Event per failure streak of a pool, one
+Normal Event when it recovers, written by the leader only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pytest
+from fake_kube import GI, T0, FakeCluster, FakeDeployment
+from prometheus_client import CollectorRegistry
+from test_loop import SETTINGS, FakeApi, FakePlanner
+
+from node_placeholder_scaler.decisions import Action, PoolDecision, RoundResult, Stage
+from node_placeholder_scaler.kube.objects import event_about
+from node_placeholder_scaler.leadership import GatedCluster, NotLeader
+from node_placeholder_scaler.loop import Controller
+from node_placeholder_scaler.metrics import Metrics
+from node_placeholder_scaler.observed import Resources
+from node_placeholder_scaler.outages import FAILED, RECOVERED, Notice, Outages
+from node_placeholder_scaler.server import Health
+
+NS = "node-placeholder"
+
+
+def decision(action: Action, **kw: object) -> PoolDecision:
+    return PoolDecision("user", "placeholder-user", action, **kw)  # type: ignore[arg-type]
+
+
+def at(seconds: int, *decisions: PoolDecision) -> RoundResult:
+    return RoundResult(T0 + timedelta(seconds=seconds), False, decisions)
+
+
+def test_one_warning_per_streak_and_one_recovery_naming_the_outage() -> None:
+    outages = Outages()
+    down = decision(
+        Action.ERROR, stage=Stage.DEPLOYMENT, error="get deployment: no answer", current=None
+    )
+    first = outages.observe(at(0, decision(Action.UNCHANGED, current=2, desired=2)))
+    assert first == []
+    warnings = [outages.observe(at(s, down)) for s in (30, 60, 90, 120)]
+    assert [len(w) for w in warnings] == [1, 0, 0, 0]
+    warning = warnings[0][0]
+    assert (warning.reason, warning.warning) == (FAILED, True)
+    assert warning.message == (
+        "Pool user: deployment failed: get deployment: no answer. Placeholders left as they are "
+        "(unknown replicas); retried every round"
+    )
+    back = outages.observe(at(150, decision(Action.UNCHANGED, current=2, desired=2)))
+    assert back == [
+        Notice(
+            "user",
+            "placeholder-user",
+            RECOVERED,
+            "Pool user: recovered after 4 failed round(s) over 120 s (first error: deployment: "
+            "get deployment: no answer); now 2 replicas, desired 2",
+            False,
+        )
+    ]
+    assert outages.observe(at(180, decision(Action.UNCHANGED, current=2, desired=2))) == []
+
+
+def test_left_alone_neither_opens_nor_closes_a_streak() -> None:
+    outages = Outages()
+    outages.observe(at(0, decision(Action.ERROR, stage=Stage.SCALE, error="denied", current=2)))
+    assert outages.observe(at(30, decision(Action.LEFT_ALONE))) == []
+    assert "user" in outages.open
+    assert outages.observe(at(60, decision(Action.LEFT_ALONE))) == []
+
+
+def test_the_warning_event_is_a_warning_on_the_deployment_even_without_a_uid() -> None:
+    involved = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "placeholder-user",
+                "namespace": "ns", "uid": ""}
+    body = event_about(involved, FAILED, "Pool user: ...", T0, warning=True, instance="pod-a")
+    assert body["type"] == "Warning" and body["reportingInstance"] == "pod-a"
+    assert body["involvedObject"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "placeholder-user",
+        "namespace": "ns",
+    }
+
+
+@dataclass
+class Sink:
+    written: list[Notice] = field(default_factory=list)
+
+    def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None:
+        self.written.append(notice)
+
+
+def test_the_loop_writes_the_streak_events_and_a_standby_writes_none() -> None:
+    fake = FakeCluster(
+        namespace=NS, deployments={"placeholder-user": FakeDeployment(0, Resources(3500, 14 * GI))}
+    )
+    fake.fail("read_placeholders", "placeholder-user", 403, "forbidden")
+    sink, leading = Sink(), [True]
+    metrics = Metrics(CollectorRegistry())
+    controller = Controller(
+        SETTINGS, fake, FakeApi(), FakePlanner(target=2), metrics, Health(SETTINGS.interval, T0),
+        NS, clock=lambda: T0, leader=Leader(leading), notices=sink,
+    )  # fmt: skip
+    for _ in range(3):
+        controller.round()
+    assert [n.reason for n in sink.written] == [FAILED]
+    del fake.failures[("read_placeholders", "placeholder-user")]
+    controller.round()
+    assert [n.reason for n in sink.written] == [FAILED, RECOVERED]
+    assert fake.scales == [("placeholder-user", 2)]
+    fake.fail("read_placeholders", "placeholder-user", 403, "forbidden")
+    leading[0] = False
+    controller.round()
+    assert [n.reason for n in sink.written] == [FAILED, RECOVERED]  # a standby tells nothing
+
+
+@dataclass
+class Leader:
+    leading: list[bool]
+
+    def is_leader(self) -> bool:
+        return self.leading[0]
+
+
+def test_a_lost_lease_stops_the_warning_too() -> None:
+    fake = FakeCluster(namespace=NS)
+    sink = Sink()
+    gated = GatedCluster(Noticed(fake, sink), lambda: False)
+    with pytest.raises(NotLeader, match="not the leader"):
+        gated.record_notice(NS, Notice("user", "placeholder-user", FAILED, "x", True), T0)
+    assert sink.written == []
+
+
+@dataclass
+class Noticed:
+    """FakeCluster plus the outage-Event writer (kube.Kube has both)."""
+
+    fake: FakeCluster
+    sink: Sink
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.fake, name)
+
+    def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None:
+        self.sink.record_notice(namespace, notice, now)
