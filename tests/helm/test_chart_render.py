@@ -96,6 +96,7 @@ def test_default_values_render_the_controller_without_pools(default_docs: list[D
             ("ClusterRoleBinding", f"{FULLNAME}-{NAMESPACE}"),
             ("ConfigMap", FULLNAME),
             ("Deployment", FULLNAME),
+            ("PodDisruptionBudget", FULLNAME),
             ("PriorityClass", f"{FULLNAME}-placeholder"),
             ("Role", FULLNAME),
             ("RoleBinding", FULLNAME),
@@ -117,6 +118,7 @@ def test_all_features_render_every_template(all_docs: list[Doc]) -> None:
             ("Deployment", FULLNAME),
             ("Deployment", "gpu-warmers"),
             ("Deployment", "placeholder-user"),
+            ("PodDisruptionBudget", FULLNAME),
             ("PriorityClass", "course-image-pullers"),
             ("PriorityClass", "course-placeholders"),
             ("PrometheusRule", FULLNAME),
@@ -185,8 +187,11 @@ def test_common_labels_and_name_overrides(helm: str) -> None:
 def test_controller_is_hardened(minimal_docs: list[Doc]) -> None:
     deployment = controller(minimal_docs)
     spec = deployment["spec"]["template"]["spec"]
-    assert deployment["spec"]["replicas"] == 1
-    assert deployment["spec"]["strategy"]["type"] == "Recreate"
+    assert deployment["spec"]["replicas"] == 2  # a leader and a warm standby
+    assert deployment["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
     assert spec["serviceAccountName"] == FULLNAME
     pod_sc = spec["securityContext"]
     assert pod_sc["runAsNonRoot"] is True
@@ -429,6 +434,13 @@ def test_rbac_is_least_privilege(all_docs: list[Doc]) -> None:
         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]},
         {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
         {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"]},
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": ["node-placeholder-scaler"],
+            "verbs": ["get", "update"],
+        },
     ]
     for rule in cluster_role["rules"] + role["rules"]:
         assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"]
@@ -678,3 +690,18 @@ def test_helm_lint_strict(helm: str, values_file: Any) -> None:
         args += ["-f", str(values_file)]
     out = run_helm(args)
     assert "0 chart(s) failed" in out
+
+
+def test_replicas_elect_a_leader_with_their_pod_name(helm: str) -> None:
+    docs = render({**minimal_values(), "controller": {"replicaCount": 1}})
+    deployment = controller(docs)
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"  # safe: one writer
+    assert find(docs, "PodDisruptionBudget") == []  # would block every drain with one pod
+    env = {e["name"]: e for e in container(deployment)["env"]}
+    assert env["POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    pdb = one(render(minimal_values()), "PodDisruptionBudget")
+    assert pdb["spec"] == {
+        "maxUnavailable": 1,
+        "selector": {"matchLabels": deployment["spec"]["selector"]["matchLabels"]},
+    }
