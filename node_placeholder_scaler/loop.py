@@ -128,7 +128,6 @@ class Controller:
             leading = self.leader is None or self.leader.is_leader()
             if not leading:
                 result = RoundResult(now, self.dry_run, ())  # standby: feeds warm, no writes
-                self.outages.open.clear()  # the leader tells the outages
             else:
                 result = reconcile_once(
                     self.cluster, plan, self.settings, self.namespace, dry_run=self.dry_run

@@ -177,3 +177,57 @@ class ReplicaWatch:
             if self._stop.is_set():
                 break
         return version
+
+
+def kubeconfig_for(api: client.ApiClient, path: Path) -> Path:
+    """A kubeconfig file with the client's server, CA and bearer token (a ServiceAccount's,
+    e.g. test_controller.restricted_client), so the CLI process runs with exactly that RBAC."""
+    cfg = api.configuration
+    token = cfg.api_key["authorization"].removeprefix("Bearer ")
+    path.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: sa\n"
+        f"clusters: [{{name: c, cluster: {{server: '{cfg.host}', "
+        f"certificate-authority: '{cfg.ssl_ca_cert}'}}}}]\n"
+        f"users: [{{name: sa, user: {{token: '{token}'}}}}]\n"
+        "contexts: [{name: sa, context: {cluster: c, user: sa}}]\n"
+    )
+    path.chmod(0o600)
+    return path
+
+
+@dataclass
+class Figures:
+    """One fault's figures for the README table "Cluster faults"."""
+
+    fault: str
+    detect_s: float | None  # fault injected -> first failed round seen in /metrics
+    recover_s: float | None  # fault removed -> target replicas and a clean round
+    error_rounds: int  # failed rounds counted in node_placeholder_errors_total
+    replicas: tuple[int | None, int | None]  # min and max spec.replicas from injection to recovery
+    note: str = ""
+
+    def row(self) -> str:
+        def show(value: float | None) -> str:
+            return "-" if value is None else f"{value:.1f}"
+
+        low, high = self.replicas
+        return (
+            f"| {self.fault} | {show(self.detect_s)} | {show(self.recover_s)} | "
+            f"{self.error_rounds} | {low} / {high} | {self.note} |"
+        )
+
+
+class Probe:
+    """The counters of one controller that the figures are read from."""
+
+    def __init__(self, process: ControllerProcess, stage: str, pool: str = "user") -> None:
+        self.process, self.stage, self.pool = process, stage, pool
+
+    def errors(self) -> float:
+        value = self.process.sample(
+            "node_placeholder_errors_total", stage=self.stage, pool=self.pool
+        )
+        return value or 0.0
+
+    def rounds(self) -> float:
+        return self.process.sample("node_placeholder_reconcile_duration_seconds_count") or 0.0

@@ -463,6 +463,17 @@ def restricted_client(env: Env, allowed: list[str]) -> client.ApiClient:
                     "resourceNames": allowed,
                 },
                 {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+                {
+                    "apiGroups": ["coordination.k8s.io"],
+                    "resources": ["leases"],
+                    "verbs": ["create"],
+                },
+                {
+                    "apiGroups": ["coordination.k8s.io"],
+                    "resources": ["leases"],
+                    "resourceNames": ["node-placeholder-scaler"],
+                    "verbs": ["get", "update"],
+                },
             ],
         },
     )

@@ -58,9 +58,10 @@ def test_one_writer_takeover_after_kill_and_handover_on_sigterm(env: Env) -> Non
     deployment = env.placeholders("user")
     set_target(env, 2)
     config = env.config(
-        {"user": ""}, calendar=(env.tmp / "calendar.ics").read_text(),
+        {"user": ""},
+        calendar=(env.tmp / "calendar.ics").read_text(),
         extra="calendarRefreshInterval: 2s",
-    )  # fmt: skip
+    )
     witness = ReplicaWatch(env.api, env.ns, deployment).start()
     a, b, c = (ControllerProcess(config, env.cluster.kubeconfig, n, env.tmp) for n in "abc")
     try:
