@@ -87,10 +87,10 @@ def test_one_writer_takeover_after_kill_and_handover_on_sigterm(env: Env) -> Non
 
         c.start()
         wait_for("c is a ready standby", lambda: c.get("/readyz")[0] == 200, timeout=60)
-        assert b.stop() == 0  # SIGTERM: last round, then the Lease is released
-        stopped = time.monotonic()
+        stopping = time.monotonic()
+        assert b.stop() == 0  # SIGTERM: the round ends, then the Lease is released
         wait_for("c leads", lambda: leader_gauge(c) == 1, timeout=LEASE_SECONDS + 30)
-        handover = time.monotonic() - stopped
+        handover = time.monotonic() - stopping
         set_target(env, 4)
         wait_for("4 placeholders", lambda: env.replicas(deployment) == 4, timeout=30)
         assert c.stop() == 0
