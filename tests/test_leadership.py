@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fake_kube import GI, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
-from test_loop import SETTINGS, FakeApi, FakePlanner
+from test_loop import SETTINGS, FakePlanner
 
 from node_placeholder_scaler.leadership import (
     ElectionTiming,
@@ -309,7 +309,7 @@ def test_a_standby_round_plans_and_reports_but_touches_no_deployment() -> None:
     controller = Controller(
         SETTINGS,
         fake,
-        FakeApi(),
+        fake,
         FakePlanner(target=2),
         metrics,
         health,
@@ -319,7 +319,7 @@ def test_a_standby_round_plans_and_reports_but_touches_no_deployment() -> None:
     )
     result = controller.round()
     assert result is not None and result.pools == ()
-    assert fake.calls == [] and fake.scales == []
+    assert fake.calls == [("check", "")] and fake.scales == []  # only "is the API there?"
     assert (
         metrics.registry.get_sample_value("node_placeholder_calendar_target", {"pool": "user"}) == 2
     )
