@@ -16,7 +16,7 @@ from datetime import datetime
 from .decisions import Action, PoolDecision, RoundResult, Stage
 
 FAILED, RECOVERED = "ReconcileFailed", "ReconcileRecovered"
-MAX_ERROR = 300  # characters of the first error quoted in an Event
+MAX_ERROR = 600  # characters of the first error quoted in an Event (admission messages are long)
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,10 @@ class Outages:
 
 
 def failed(decision: PoolDecision) -> str:
-    kept = "unknown" if decision.current is None else str(decision.current)
+    kept = "" if decision.current is None else f" ({decision.current} replicas)"
     return (
         f"Pool {decision.pool}: {decision.stage} failed: {(decision.error or '')[:MAX_ERROR]}. "
-        f"Placeholders left as they are ({kept} replicas); retried every round"
+        f"Placeholders left as they are{kept}; retried every round"
     )
 
 

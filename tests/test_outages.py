@@ -43,8 +43,8 @@ def test_one_warning_per_streak_and_one_recovery_naming_the_outage() -> None:
     warning = warnings[0][0]
     assert (warning.reason, warning.warning) == (FAILED, True)
     assert warning.message == (
-        "Pool user: deployment failed: get deployment: no answer. Placeholders left as they are "
-        "(unknown replicas); retried every round"
+        "Pool user: deployment failed: get deployment: no answer. Placeholders left as they are; "
+        "retried every round"
     )
     back = outages.observe(at(150, decision(Action.UNCHANGED, current=2, desired=2)))
     assert back == [

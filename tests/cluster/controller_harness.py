@@ -125,8 +125,10 @@ class ReplicaWatch:
             return [v for _, v in self.seen]
 
     def since(self, start: float) -> list[int | None]:
+        """The value in force at ``start`` and every later one."""
         with self._lock:
-            return [v for t, v in self.seen if t >= start]
+            before = [v for t, v in self.seen if t < start][-1:]
+            return before + [v for t, v in self.seen if t >= start]
 
     def last(self) -> int | None:
         with self._lock:
@@ -231,3 +233,90 @@ class Probe:
 
     def rounds(self) -> float:
         return self.process.sample("node_placeholder_reconcile_duration_seconds_count") or 0.0
+
+
+class ControlPlane:
+    """The test cluster's processes: kwokctl's components (binary runtime) and the autoscaler,
+    each with a pid file under the state dir; their command line, directory and environment
+    are read from /proc, so a process can be stopped and started again exactly as it was."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        self.state = kubeconfig.parent
+        self.saved: dict[str, tuple[list[str], str, dict[str, str]]] = {}
+        self.held: dict[str, socket.socket] = {}
+
+    def pidfile(self, component: str) -> Path:
+        return next(self.state.rglob(f"{component}.pid"))
+
+    def pid(self, component: str) -> int:
+        return int(self.pidfile(component).read_text().strip())
+
+    def running(self, component: str) -> bool:
+        try:
+            os.kill(self.pid(component), 0)
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def remember(self) -> None:
+        """Command lines of every running process of the cluster (before a fault)."""
+        for pidfile in self.state.rglob("*.pid"):
+            component = pidfile.stem
+            if not self.running(component):
+                continue
+            proc = Path(f"/proc/{self.pid(component)}")
+            argv = proc.joinpath("cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+            environ = proc.joinpath("environ").read_bytes().rstrip(b"\0").split(b"\0")
+            self.saved[component] = (
+                [a.decode() for a in argv],
+                os.readlink(proc / "cwd"),
+                dict(e.decode().split("=", 1) for e in environ if b"=" in e),
+            )
+
+    def stop(self, component: str, *, hold_port: bool = False) -> None:
+        """SIGTERM (SIGKILL after 30 s). ``hold_port``: keep its ``--secure-port`` bound (not
+        listening: clients are refused) until ``start``, so that no other process on this
+        machine (another test cluster picking free ports) takes it meanwhile."""
+        pid = self.pid(component)
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while self.running(component) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if self.running(component):
+            os.kill(pid, signal.SIGKILL)
+        port = next((a.split("=", 1)[1] for a in self.saved[component][0]
+                     if a.startswith("--secure-port=")), None)  # fmt: skip
+        if hold_port and port:
+            held = socket.socket()
+            held.bind(("0.0.0.0", int(port)))
+            self.held[component] = held
+
+    def start(self, component: str) -> None:
+        """Start it again with the remembered command line, appending to its log, with a new
+        pid in its pid file (so ``scripts/testcluster down`` stops it)."""
+        argv, cwd, environ = self.saved[component]
+        held = self.held.pop(component, None)
+        if held is not None:
+            held.close()
+        pidfile = self.pidfile(component)
+        kwok = pidfile.parent.name == "pids"
+        log = (
+            pidfile.parent.parent / "logs" / f"{component}.log"
+            if kwok
+            else pidfile.with_suffix(".log")
+        )
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                argv, cwd=cwd, env=environ, stdin=subprocess.DEVNULL, stdout=out,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        pidfile.write_text(f"{process.pid}\n")
+
+    def restart_dead(self) -> list[str]:
+        """Start every remembered process that is no longer running (kube-scheduler and
+        kube-controller-manager exit when they lose their own leader Lease during an API
+        outage); their names."""
+        dead = [c for c in self.saved if not self.running(c)]
+        for component in dead:
+            self.start(component)
+        return dead
