@@ -243,7 +243,7 @@ class ControlPlane:
     def __init__(self, kubeconfig: Path) -> None:
         self.state = kubeconfig.parent
         self.saved: dict[str, tuple[list[str], str, dict[str, str]]] = {}
-        self.held: dict[str, socket.socket] = {}
+        self.held: dict[str, PortHolder] = {}
 
     def pidfile(self, component: str) -> Path:
         return next(self.state.rglob(f"{component}.pid"))
@@ -274,12 +274,12 @@ class ControlPlane:
             )
 
     def stop(self, component: str, *, hold_port: bool = False) -> None:
-        """SIGTERM (SIGKILL after 30 s). ``hold_port``: keep its ``--secure-port`` bound (not
+        """SIGTERM (SIGKILL after 90 s). ``hold_port``: keep its ``--secure-port`` bound (not
         listening: clients are refused) until ``start``, so that no other process on this
         machine (another test cluster picking free ports) takes it meanwhile."""
         pid = self.pid(component)
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # the API server drains its requests first
         while self.running(component) and time.monotonic() < deadline:
             time.sleep(0.2)
         if self.running(component):
@@ -287,9 +287,7 @@ class ControlPlane:
         port = next((a.split("=", 1)[1] for a in self.saved[component][0]
                      if a.startswith("--secure-port=")), None)  # fmt: skip
         if hold_port and port:
-            held = socket.socket()
-            held.bind(("0.0.0.0", int(port)))
-            self.held[component] = held
+            self.held[component] = PortHolder(int(port))
 
     def start(self, component: str) -> None:
         """Start it again with the remembered command line, appending to its log, with a new
@@ -320,3 +318,32 @@ class ControlPlane:
         for component in dead:
             self.start(component)
         return dead
+
+
+class PortHolder:
+    """Listens on a port and closes every connection at once (clients see it reset, as with
+    no server), until ``close``."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="port-holder", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
