@@ -63,8 +63,8 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     # --dry-run writes nothing: it never takes the Lease from a running controller
     elector = None if args.dry_run else campaign(client, namespace, metrics, health, args.once)
     gated = client if elector is None else GatedCluster(client, elector.is_leader)
-    reporter = None if args.once else reports_for(settings, client, gated, namespace, metrics,
-                                                   planner, dry_run=args.dry_run)
+    reporter = None if args.once else reports_for(settings, client, namespace, metrics, planner,
+                                                   cluster=gated, dry_run=args.dry_run)
     cluster = reporter.observing if reporter else gated
     controller = Controller(
         settings, cluster, client, planner, metrics, health, namespace, args.dry_run,
@@ -109,8 +109,8 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     return Exit.OK
 
 
-def reports_for(settings: Settings, client: Kube, cluster: Cluster, namespace: str,
-                metrics: Metrics, planner: BookPlanner, *, dry_run: bool) -> Reporter:
+def reports_for(settings: Settings, client: Kube, namespace: str, metrics: Metrics,
+                planner: BookPlanner, *, cluster: Cluster, dry_run: bool) -> Reporter:
     """The event reports of ``run`` (README "Event reports"); ``cluster``: the leader-gated
     client (only the leader reports, see loop.Controller)."""
     from ..kube.reports import ReportStore
