@@ -26,6 +26,15 @@ from prometheus_client.parser import text_string_to_metric_families
 REPO = Path(__file__).resolve().parents[2]
 
 
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -296,6 +305,9 @@ class ControlPlane:
         held = self.held.pop(component, None)
         if held is not None:
             held.close()
+        else:  # its own serving port (metrics, health) may have been taken meanwhile
+            argv = [f"--secure-port={free_port()}" if a.startswith("--secure-port=") and
+                    not port_free(int(a.split("=", 1)[1])) else a for a in argv]  # fmt: skip
         pidfile = self.pidfile(component)
         kwok = pidfile.parent.name == "pids"
         log = (
