@@ -35,36 +35,18 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from .observed import ClusterError, NodeInfo, Placeholders, PodInfo
 from .outages import Notice
 from .reconcile import Cluster
 from .server import Clock, utc_now
+from .settings import RETRY_JITTER as JITTER
+from .settings import LeaderElectionSettings as Timing
 
 logger = logging.getLogger(__name__)
 
-JITTER = 0.2  # standbys retry after retryPeriod * (1 + up to 20 %), as client-go does
-
-
-@dataclass(frozen=True)
-class ElectionTiming:
-    """client-go's defaults: a standby may take over 15 s after the leader's last renewal."""
-
-    lease_duration: timedelta = timedelta(seconds=15)
-    renew_deadline: timedelta = timedelta(seconds=10)
-    retry_period: timedelta = timedelta(seconds=2)
-
-    def problem(self) -> str | None:
-        """Why these values are unsafe, or None."""
-        if not self.lease_duration > self.renew_deadline:
-            return "leaseDuration must be longer than renewDeadline"
-        if not self.renew_deadline > self.retry_period * (1 + JITTER):
-            return "renewDeadline must be longer than 1.2 x retryPeriod"
-        if self.retry_period <= timedelta(0):
-            return "retryPeriod must be longer than 0s"
-        return None
 
 
 @dataclass(frozen=True)
@@ -111,7 +93,7 @@ class Elector:
         self,
         store: LeaseStore,
         identity: str,
-        timing: ElectionTiming,
+        timing: Timing,
         *,
         clock: Callable[[], float] = time.monotonic,
         wall: Clock = utc_now,

@@ -59,6 +59,8 @@ TOP: tuple[Key, ...] = (
     Key("headroom", "section", None, "How free room on a pool's nodes counts"),
     Key("reports", "section", None, "The event reports after each event (README, Event "
         "reports)"),
+    Key("leaderElection", "section", None, "Leader election among the controller's replicas "
+        "(README, High availability)"),
 )
 HEADROOM: tuple[Key, ...] = (
     Key("strategy", "choice", "balanced", "Which resources count as free room: balanced (cpu "
@@ -76,6 +78,16 @@ REPORTS: tuple[Key, ...] = (
         "(late nodes and waits are in)"),
     Key("retention", "integer", 20, "Reports kept per pool (in its ConfigMap)", low=1,
         high=200),
+)
+LEADER: tuple[Key, ...] = (
+    Key("leaseName", "dnslabel", "node-placeholder-scaler", "Name of the Lease the replicas "
+        "elect their leader on, in the placeholders' namespace (the chart sets its full name)"),
+    Key("leaseDuration", "duration", "15s", "A standby takes over when the Lease has not "
+        "changed for this long", positive=True),
+    Key("renewDeadline", "duration", "10s", "The leader writes only while its last renewal "
+        "started less than this long ago (shorter than leaseDuration)", positive=True),
+    Key("retryPeriod", "duration", "2s", "How often the leader renews and a standby tries "
+        "(renewDeadline is longer than 1.2 x retryPeriod)", positive=True),
 )
 POOL: tuple[Key, ...] = (
     Key("deployment", "dnslabel", None, "Name of the placeholder Deployment (unset: "
@@ -101,7 +113,8 @@ CALENDAR: tuple[Key, ...] = (
     Key("pools", "names", None, "Pools this feed may request (unset: all)"),
 )
 SECTIONS: Mapping[str, tuple[Key, ...]] = {
-    "": TOP, "headroom.": HEADROOM, "reports.": REPORTS, "pools.<pool>.": POOL,
+    "": TOP, "headroom.": HEADROOM, "reports.": REPORTS, "leaderElection.": LEADER,
+    "pools.<pool>.": POOL,
     "calendars[]": CALENDAR,
 }
 
@@ -161,6 +174,25 @@ class ReportSettings:
     retention: int = _RETENTION
 
 
+RETRY_JITTER = 0.2  # standbys retry after retryPeriod x (1 + up to 20 %), as client-go does
+
+
+_LEASE_NAME: str = default(LEADER, "leaseName")
+_LEASE: timedelta = default(LEADER, "leaseDuration")
+_RENEW: timedelta = default(LEADER, "renewDeadline")
+_RETRY: timedelta = default(LEADER, "retryPeriod")
+
+
+@dataclass(frozen=True)
+class LeaderElectionSettings:
+    """The Lease and its timing (README "High availability"); client-go's defaults."""
+
+    lease_name: str = _LEASE_NAME
+    lease_duration: timedelta = _LEASE
+    renew_deadline: timedelta = _RENEW
+    retry_period: timedelta = _RETRY
+
+
 @dataclass(frozen=True)
 class Settings:
     path: str
@@ -179,6 +211,7 @@ class Settings:
     pools: Mapping[str, PoolSettings]  # keyed by lower-case pool name, config order
     headroom: HeadroomSettings
     reports: ReportSettings = ReportSettings()
+    leader_election: LeaderElectionSettings = LeaderElectionSettings()
 
     @property
     def default_zone(self) -> ZoneInfo:
@@ -217,6 +250,7 @@ def load_settings(text: str, path: str, environ: Mapping[str, str]) -> Settings:
         pools=pools,
         headroom=_read_headroom(top),
         reports=_read_reports(top),
+        leader_election=_read_leader_election(top),
     )
 
 
@@ -326,3 +360,19 @@ def _read_reports(top: Reader) -> ReportSettings:
         settle=reader.value("settleTime"),
         retention=reader.value("retention"),
     )
+
+
+def _read_leader_election(top: Reader) -> LeaderElectionSettings:
+    reader = Reader(top.path, "leaderElection.", _mapping(top, "leaderElection"), LEADER)
+    found = LeaderElectionSettings(
+        lease_name=reader.value("leaseName"),
+        lease_duration=reader.value("leaseDuration"),
+        renew_deadline=reader.value("renewDeadline"),
+        retry_period=reader.value("retryPeriod"),
+    )
+    if found.renew_deadline >= found.lease_duration:
+        raise reader.fail("renewDeadline", "must be shorter than leaseDuration (a leader that "
+                          "cannot renew must stop writing before a standby may take over)")
+    if found.renew_deadline <= found.retry_period * (1 + RETRY_JITTER):
+        raise reader.fail("renewDeadline", "must be longer than 1.2 x retryPeriod")
+    return found

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from node_placeholder_scaler.settings import CALENDAR, HEADROOM, POOL, REPORTS, TOP, Key
+from node_placeholder_scaler.settings import CALENDAR, HEADROOM, LEADER, POOL, REPORTS, TOP, Key
 
 CHART = Path(__file__).resolve().parent.parent / "helm" / "node-placeholder-scaler"
 SCHEMA = CHART / "values.schema.json"
@@ -28,7 +28,7 @@ def _properties(keys: tuple[Key, ...]) -> dict[str, Any]:
 def config_schema() -> dict[str, Any]:
     """The schema of the chart's ``config`` value."""
     properties = _properties(TOP)
-    for name, table in (("headroom", HEADROOM), ("reports", REPORTS)):
+    for name, table in (("headroom", HEADROOM), ("reports", REPORTS), ("leaderElection", LEADER)):
         section = next(key for key in TOP if key.name == name)
         properties[name] = {
             "description": section.doc,

@@ -13,7 +13,6 @@ from prometheus_client import CollectorRegistry
 from test_loop import SETTINGS, FakePlanner
 
 from node_placeholder_scaler.leadership import (
-    ElectionTiming,
     Elector,
     GatedCluster,
     LeaseConflict,
@@ -26,8 +25,9 @@ from node_placeholder_scaler.model import Plan, PoolTarget
 from node_placeholder_scaler.observed import ClusterError, Resources
 from node_placeholder_scaler.reconcile import reconcile_once
 from node_placeholder_scaler.server import Health
+from node_placeholder_scaler.settings import ConfigError, LeaderElectionSettings, load_settings
 
-TIMING = ElectionTiming()  # 15 s lease, 10 s renew deadline, 2 s retry
+TIMING = LeaderElectionSettings()  # 15 s lease, 10 s renew deadline, 2 s retry
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 NS = "node-placeholder"  # FakeCluster's
 
@@ -246,20 +246,29 @@ def test_an_api_error_is_logged_once_per_outage(caplog: pytest.LogCaptureFixture
 
 
 @pytest.mark.parametrize(
-    ("timing", "problem"),
+    ("election", "problem"),
     [
-        (ElectionTiming(), None),
-        (ElectionTiming(timedelta(seconds=10), timedelta(seconds=10)), "leaseDuration"),
-        (ElectionTiming(renew_deadline=timedelta(seconds=2)), "renewDeadline"),
-        (
-            ElectionTiming(retry_period=timedelta(0), renew_deadline=timedelta(seconds=1)),
-            "retryPeriod",
-        ),
+        ("{leaseDuration: 10s, renewDeadline: 10s}", "renewDeadline: must be shorter"),
+        ("{renewDeadline: 2s}", "renewDeadline: must be longer than 1.2 x retryPeriod"),
+        ("{retryPeriod: 0s}", "retryPeriod: must be longer than 0s"),
+        ("{leaseName: Bad_Name}", "leaseName"),
     ],
 )
-def test_unsafe_timings_are_named(timing: ElectionTiming, problem: str | None) -> None:
-    found = timing.problem()
-    assert (found is None) if problem is None else (found is not None and problem in found)
+def test_unsafe_election_settings_are_refused_with_the_key(election: str, problem: str) -> None:
+    text = f"leaderElection: {election}\ncalendars: [{{url: c.ics}}]\npools: {{user: {{}}}}\n"
+    with pytest.raises(ConfigError, match=problem):
+        load_settings(text, "c.yaml", {})
+
+
+def test_short_election_settings_for_tests_load() -> None:
+    text = (
+        "leaderElection: {leaseName: nps, leaseDuration: 4s, renewDeadline: 3s, retryPeriod: 1s}"
+        "\ncalendars: [{url: c.ics}]\npools: {user: {}}\n"
+    )
+    election = load_settings(text, "c.yaml", {}).leader_election
+    assert election == LeaderElectionSettings(
+        "nps", timedelta(seconds=4), timedelta(seconds=3), timedelta(seconds=1)
+    )
 
 
 # --- the write gate ----------------------------------------------------------------------

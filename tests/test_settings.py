@@ -16,6 +16,7 @@ from node_placeholder_scaler.durations import DurationError, format_duration, pa
 from node_placeholder_scaler.settings import (
     CALENDAR,
     HEADROOM,
+    LEADER,
     POOL,
     REPORTS,
     TOP,
@@ -192,8 +193,8 @@ def test_known_schemes_and_paths_load(url: str) -> None:
 # --- one table: everything else derives from it or is checked against it ---------------------
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = {"": TOP, "headroom": HEADROOM, "reports": REPORTS, "pools": POOL,
-            "calendars": CALENDAR}
+SECTIONS = {"": TOP, "headroom": HEADROOM, "reports": REPORTS, "leaderElection": LEADER,
+            "pools": POOL, "calendars": CALENDAR}
 
 
 def test_every_key_is_documented_and_its_default_is_valid() -> None:
@@ -233,6 +234,7 @@ def test_the_readme_shows_every_key_with_its_default() -> None:
         "": (shown, TOP),
         "headroom": (shown["headroom"], HEADROOM),
         "reports": (shown["reports"], REPORTS),
+        "leaderElection": (shown["leaderElection"], LEADER),
         "pools": (next(iter(shown["pools"].values())), POOL),
         "calendars": (shown["calendars"][0], CALENDAR),
     }
@@ -256,7 +258,7 @@ def test_the_chart_schema_is_in_step_with_the_table() -> None:
     assert chart_schema.in_step(current) == current
     config = current["properties"]["config"]["properties"]
     assert config["leadTime"]["default"] == "0s"
-    sections = {"headroom", "reports"}
+    sections = {"headroom", "reports", "leaderElection"}
     assert set(config) == {k.name for k in TOP if k.chart and k.name not in sections} | sections
 
 

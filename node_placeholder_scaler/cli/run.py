@@ -13,7 +13,7 @@ import threading
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from ..leadership import ElectionTiming, Elector, GatedCluster, identity
+from ..leadership import Elector, GatedCluster, identity
 from ..loop import BookPlanner, Controller, loop
 from ..metrics import Metrics
 from ..reporting import Observing, Reporter, Tracker
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from ..reconcile import Cluster
 
 logger = logging.getLogger(__name__)
-LEASE_NAME = "node-placeholder-scaler"  # until the settings table has leaderElection.*
-ELECTION = ElectionTiming()
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +59,8 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     health = Health(settings.interval, utc_now())
     planner = BookPlanner(settings)
     # --dry-run writes nothing: it never takes the Lease from a running controller
-    elector = None if args.dry_run else campaign(client, namespace, metrics, health, args.once)
+    elector = None if args.dry_run else campaign(settings, client, namespace, metrics, health,
+                                                 once=args.once)
     gated = client if elector is None else GatedCluster(client, elector.is_leader)
     reporter = None if args.once else reports_for(settings, client, namespace, metrics, planner,
                                                    cluster=gated, dry_run=args.dry_run)
@@ -93,7 +92,7 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
         planner.start(wait=min(30.0, settings.interval.total_seconds()))
         cache.synced.wait(timeout=min(30.0, settings.interval.total_seconds()))
     if elector is not None:  # a fresh start (or a released Lease) leads from its first round
-        elector.wait_first_step(ELECTION.renew_deadline.total_seconds())
+        elector.wait_first_step(settings.leader_election.renew_deadline.total_seconds())
     try:
         result = loop(controller, stop, once=args.once)
     finally:
@@ -129,13 +128,14 @@ def install_signal_handlers(stop: threading.Event) -> None:
 
 
 def campaign(
-    client: Kube, namespace: str, metrics: Metrics, health: Health, once: bool
+    settings: Settings, client: Kube, namespace: str, metrics: Metrics, health: Health, *,
+    once: bool,
 ) -> Elector:
     """Campaign for the Lease beside the placeholder Deployments it guards: in a thread for
     ``run``; one attempt for ``run --once``, which fails when another replica leads."""
     from ..kube.leases import elector
 
-    candidate = elector(client.core.api_client, namespace, LEASE_NAME, identity(), ELECTION)
+    candidate = elector(client.core.api_client, namespace, identity(), settings.leader_election)
     client.instance = candidate.identity  # Events name the replica that wrote them
     metrics.leader.set_function(lambda: float(candidate.is_leader()))
     health.role = candidate.role

@@ -14,7 +14,8 @@ from typing import Any
 
 from kubernetes import client
 
-from ..leadership import ElectionTiming, Elector, LeaseConflict, LeaseRecord
+from ..leadership import Elector, LeaseConflict, LeaseRecord
+from ..settings import LeaderElectionSettings
 from . import ApiUsage, KubeError, call
 
 Json = Mapping[str, Any]
@@ -107,9 +108,10 @@ class KubeLeases:
 
 
 def elector(
-    api_client: Any, namespace: str, name: str, identity: str, timing: ElectionTiming
+    api_client: Any, namespace: str, identity: str, election: LeaderElectionSettings
 ) -> Elector:
-    """An Elector on the Lease ``namespace/name``; each request is bounded by half the renew
-    deadline, so a hung request never outlasts the leader's right to write."""
-    timeout = timing.renew_deadline.total_seconds() / 2
-    return Elector(KubeLeases(api_client, namespace, name, timeout=timeout), identity, timing)
+    """An Elector on the Lease ``namespace/<leaseName>``; each request is bounded by half the
+    renew deadline, so a hung request never outlasts the leader's right to write."""
+    timeout = election.renew_deadline.total_seconds() / 2
+    store = KubeLeases(api_client, namespace, election.lease_name, timeout=timeout)
+    return Elector(store, identity, election)

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.cluster
 __all__ = ["env"]  # the fixture, shared with test_controller
 
 LEASE = "node-placeholder-scaler"
-LEASE_SECONDS, RETRY_SECONDS = 15, 2  # the election's timing (leadership.ElectionTiming)
+LEASE_SECONDS, RETRY_SECONDS = 4, 1  # short, so that the test is quick (defaults 15 s, 2 s)
+ELECTION = "leaderElection: {leaseDuration: 4s, renewDeadline: 3s, retryPeriod: 1s}"
 
 
 def leader_gauge(process: ControllerProcess) -> float | None:
@@ -60,7 +61,7 @@ def test_one_writer_takeover_after_kill_and_handover_on_sigterm(env: Env) -> Non
     config = env.config(
         {"user": ""},
         calendar=(env.tmp / "calendar.ics").read_text(),
-        extra="calendarRefreshInterval: 2s",
+        extra=f"calendarRefreshInterval: 2s\n{ELECTION}",
     )
     witness = ReplicaWatch(env.api, env.ns, deployment).start()
     a, b, c = (ControllerProcess(config, env.cluster.kubeconfig, n, env.tmp) for n in "abc")

@@ -224,8 +224,8 @@ ALLOWED = [
     ("update", "configmaps/placeholder-user-reports"),
     ("create", "configmaps"),
     ("create", "leases.coordination.k8s.io"),
-    ("get", "leases.coordination.k8s.io/node-placeholder-scaler"),
-    ("update", "leases.coordination.k8s.io/node-placeholder-scaler"),
+    ("get", f"leases.coordination.k8s.io/{CONTROLLER}"),
+    ("update", f"leases.coordination.k8s.io/{CONTROLLER}"),
 ]
 DENIED = [
     ("patch", "deployments.apps/nps-node-placeholder-scaler", "--subresource=scale"),
@@ -249,7 +249,8 @@ DENIED = [
     ("create", "pods/eviction"),
     ("patch", "deployments.apps/placeholder-user", "--subresource=scale", "--namespace=default"),
     ("update", "leases.coordination.k8s.io/kube-scheduler"),  # only its own Lease
-    ("delete", "leases.coordination.k8s.io/node-placeholder-scaler"),
+    ("delete", f"leases.coordination.k8s.io/{CONTROLLER}"),
+    ("update", "leases.coordination.k8s.io/node-placeholder-scaler"),  # not the default name
     ("list", "leases.coordination.k8s.io"),
 ]
 

@@ -326,7 +326,8 @@ def test_config_has_only_controller_keys_and_the_release_namespace(all_docs: lis
 
 def test_default_config_leaves_unset_keys_to_the_controller(default_docs: list[Doc]) -> None:
     config = config_of(default_docs)
-    assert set(config) == {"namespace", "calendars", "pools"}
+    assert set(config) == {"namespace", "calendars", "pools", "leaderElection"}
+    assert config["leaderElection"] == {"leaseName": FULLNAME}  # the release's own Lease
 
 
 def test_the_chart_and_the_controller_share_every_default(minimal_docs: list[Doc]) -> None:
@@ -339,6 +340,7 @@ def test_the_chart_and_the_controller_share_every_default(minimal_docs: list[Doc
     pool = {k: v for k, v in values["pools"]["user"].items() if k in POOL_CONFIG_KEYS}
     bare = {
         "namespace": NAMESPACE,
+        "leaderElection": {"leaseName": FULLNAME},  # set by the chart, as the namespace is
         "calendars": [{"name": "courses", "urlFromEnv": "NPS_CALENDAR_0_URL"}],
         "pools": {"user": pool},
     }
@@ -438,7 +440,7 @@ def test_rbac_is_least_privilege(all_docs: list[Doc]) -> None:
         {
             "apiGroups": ["coordination.k8s.io"],
             "resources": ["leases"],
-            "resourceNames": ["node-placeholder-scaler"],
+            "resourceNames": [FULLNAME],  # the config's leaderElection.leaseName
             "verbs": ["get", "update"],
         },
     ]
@@ -705,3 +707,10 @@ def test_replicas_elect_a_leader_with_their_pod_name(helm: str) -> None:
         "maxUnavailable": 1,
         "selector": {"matchLabels": deployment["spec"]["selector"]["matchLabels"]},
     }
+
+
+def test_the_lease_is_the_releases_and_its_timing_passes_through(helm: str) -> None:
+    values = {**minimal_values(), "config": {"leaderElection": {"leaseDuration": "30s"}}}
+    election = config_of(render(values))["leaderElection"]
+    assert election == {"leaseName": FULLNAME, "leaseDuration": "30s"}
+    assert config_of(render(minimal_values()))["leaderElection"] == {"leaseName": FULLNAME}

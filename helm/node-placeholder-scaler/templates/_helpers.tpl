@@ -158,6 +158,9 @@ environment variable, from the Secret) and the controller's keys of each pool.
 {{- include "nps.validateCalendars" . }}
 {{- $cfg := deepCopy (.Values.config | default dict) }}
 {{- $_ := set $cfg "namespace" .Release.Namespace }}
+{{- $election := deepCopy (get $cfg "leaderElection" | default dict) }}
+{{- $_ := set $election "leaseName" (include "nps.leaseName" .) }}
+{{- $_ := set $cfg "leaderElection" $election }}
 {{- $calendars := list }}
 {{- range $i, $c := .Values.calendars }}
 {{- $entry := omit $c "url" "existingSecret" }}

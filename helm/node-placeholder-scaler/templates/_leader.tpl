@@ -1,4 +1,4 @@
-{{/* The leader-election Lease: its name (the controller's default, in the release namespace). */}}
+{{/* The leader-election Lease: one per release (two releases in a namespace do not share it). */}}
 {{- define "nps.leaseName" -}}
-node-placeholder-scaler
+{{ include "nps.fullname" . }}
 {{- end }}
