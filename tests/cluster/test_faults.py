@@ -19,15 +19,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from controller_harness import (
-    ControllerProcess,
-    ControlPlane,
-    Figures,
-    Probe,
-    ReplicaWatch,
-    kubeconfig_for,
-)
-from kube_helpers import wait_for
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 from test_controller import (
@@ -37,6 +28,16 @@ from test_controller import (
     ical,
     now_utc,
     restricted_client,
+)
+
+from testkit.cluster import wait_for
+from testkit.controller import (
+    ControllerProcess,
+    ControlPlane,
+    Figures,
+    Probe,
+    ReplicaWatch,
+    kubeconfig_for,
 )
 
 pytestmark = pytest.mark.cluster

@@ -14,10 +14,11 @@ import time
 from datetime import timedelta
 
 import pytest
-from controller_harness import ControllerProcess, ReplicaWatch
-from kube_helpers import wait_for
 from kubernetes import client
 from test_controller import Env, env, ical, now_utc
+
+from testkit.cluster import wait_for
+from testkit.controller import ControllerProcess, ReplicaWatch
 
 pytestmark = pytest.mark.cluster
 __all__ = ["env"]  # the fixture, shared with test_controller
