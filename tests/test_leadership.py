@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fake_kube import GI, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
-from test_loop import SETTINGS, FakePlanner
+from test_loop import SETTINGS
 
 from node_placeholder_scaler.leadership import (
     Elector,
@@ -26,6 +26,7 @@ from node_placeholder_scaler.observed import ClusterError, Resources
 from node_placeholder_scaler.reconcile import reconcile_once
 from node_placeholder_scaler.server import Health
 from node_placeholder_scaler.settings import ConfigError, LeaderElectionSettings, load_settings
+from testkit.planners import StaticPlanner
 
 TIMING = LeaderElectionSettings()  # 15 s lease, 10 s renew deadline, 2 s retry
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -319,7 +320,7 @@ def test_a_standby_round_plans_and_reports_but_touches_no_deployment() -> None:
         SETTINGS,
         fake,
         fake,
-        FakePlanner(target=2),
+        StaticPlanner(user=2),
         metrics,
         health,
         NS,

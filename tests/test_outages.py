@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
-from test_loop import SETTINGS, FakePlanner
+from test_loop import SETTINGS
 
 from node_placeholder_scaler.decisions import Action, PoolDecision, RoundResult, Stage
 from node_placeholder_scaler.kube.objects import event_about
@@ -19,6 +19,7 @@ from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.outages import FAILED, RECOVERED, Notice, Outages
 from node_placeholder_scaler.server import Health
+from testkit.planners import StaticPlanner
 
 NS = "node-placeholder"
 
@@ -97,7 +98,7 @@ def test_the_loop_writes_the_streak_events_and_a_standby_writes_none() -> None:
     sink, leading = Sink(), [True]
     metrics = Metrics(CollectorRegistry())
     controller = Controller(
-        SETTINGS, fake, fake, FakePlanner(target=2), metrics, Health(SETTINGS.interval, T0),
+        SETTINGS, fake, fake, StaticPlanner(user=2), metrics, Health(SETTINGS.interval, T0),
         NS, clock=lambda: T0, leader=Leader(leading), notices=sink,
     )  # fmt: skip
     for _ in range(3):
