@@ -38,6 +38,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
+from .backends import BufferCluster
+from .buffers import CapacityBuffer
 from .observed import ClusterError, NodeInfo, Placeholders, PodInfo
 from .outages import Notice
 from .reconcile import Cluster
@@ -259,8 +261,8 @@ def identity() -> str:
     return f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
 
 
-class NoticedCluster(Cluster, Protocol):
-    """A Cluster that also writes outage Events (kube.Kube)."""
+class NoticedCluster(Cluster, BufferCluster, Protocol):
+    """A Cluster that also drives CapacityBuffers and writes outage Events (kube.Kube)."""
 
     def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None: ...
 
@@ -293,6 +295,23 @@ class GatedCluster:
     ) -> None:
         self._check("create event")
         self.cluster.record_event(placeholders, reason, message, now)
+
+    def read_buffer(self, namespace: str, name: str) -> CapacityBuffer:
+        return self.cluster.read_buffer(namespace, name)
+
+    def scale_buffer(self, namespace: str, name: str, replicas: int) -> None:
+        self._check(f"scale capacitybuffer {namespace}/{name}")
+        self.cluster.scale_buffer(namespace, name, replicas)
+
+    def record_buffer_event(
+        self, buffer: CapacityBuffer, reason: str, message: str, now: datetime, *,
+        warning: bool = False,
+    ) -> None:
+        self._check("create event")
+        self.cluster.record_buffer_event(buffer, reason, message, now, warning=warning)
+
+    def clear_buffer_warning(self, buffer: CapacityBuffer) -> None:
+        self.cluster.clear_buffer_warning(buffer)  # local state only
 
     def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None:
         self._check("create event")

@@ -338,3 +338,24 @@ def test_a_standby_round_plans_and_reports_but_touches_no_deployment() -> None:
     result = controller.round()
     assert result is not None and result.pools[0].action == "scaled"
     assert fake.scales == [("placeholder-user", 2)]
+
+
+def test_the_gate_drives_capacity_buffers_only_as_leader() -> None:
+    """A pool with backend capacityBuffer works through the gate (it is a BufferCluster), and
+    its buffer's replicas are written only by the leader."""
+    from test_buffers import SETTINGS as BUFFER_SETTINGS
+    from test_buffers import fake_with
+    from test_buffers import plan as buffer_plan
+
+    from node_placeholder_scaler.backends import BufferCluster
+
+    fake = fake_with(("karpenter-fits", 1), None)
+    leading = [False]
+    gated = GatedCluster(fake, lambda: leading[0])
+    assert isinstance(gated, BufferCluster)
+    decision = reconcile_once(gated, buffer_plan(user=3), BUFFER_SETTINGS, NS).pools[0]
+    assert decision.action == "error" and "not the leader" in (decision.error or "")
+    assert fake.scales == []
+    leading[0] = True
+    decision = reconcile_once(gated, buffer_plan(user=3), BUFFER_SETTINGS, NS).pools[0]
+    assert decision.action == "scaled" and fake.scales == [("buffer-user", 3)]
