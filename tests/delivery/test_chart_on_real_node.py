@@ -94,7 +94,11 @@ def user_values(tag: str, feed_url: str, cluster: TestCluster) -> dict[str, Any]
     label = cluster.params["REAL_NODE_LABEL"]
     return {
         "image": {"repository": repository, "tag": version},
-        "calendars": [{"name": "courses", "url": feed_url}],
+        "calendars": [
+            {"name": "courses", "url": feed_url},
+            # A feed that fails (404): the others go on; its gauges say so.
+            {"name": "exams", "url": feed_url.rsplit("/", 1)[0] + "/gone.ics", "pools": ["user"]},
+        ],
         "pools": {
             "user": {
                 "nodeSelector": {"hub.jupyter.org/pool-name": "user-pool"},
@@ -138,6 +142,27 @@ def watch_replicas(rel: Release, stop: threading.Event) -> threading.Thread:
     return thread
 
 
+def _release(
+    node_cluster: TestCluster,
+    node_image: str,
+    calendars: CalendarServer,
+    tmp_path_factory: pytest.TempPathFactory,
+    api: client.ApiClient,
+    namespace: str,
+) -> Iterator[Release]:
+    url = calendars.put("/courses.ics", event_feed("lecture-1", 2))
+    values = user_values(node_image, url, node_cluster)
+    rel = Release(node_cluster, api, namespace, tmp_path_factory.mktemp("values") / "values.yaml",
+                  values)  # fmt: skip
+    rel.write_values()
+    try:
+        rel.helm("install", RELEASE, str(CHART), "-f", str(rel.values_file))
+        yield rel
+    finally:
+        with contextlib.suppress(Exception):  # already uninstalled by the last test
+            rel.helm("uninstall", RELEASE, "--wait")
+
+
 @pytest.fixture(scope="module")
 def release(
     node_cluster: TestCluster,
@@ -147,17 +172,9 @@ def release(
 ) -> Iterator[Release]:
     api = node_cluster.api_client()
     ns = create_namespace(api, "nps-delivery")
-    url = calendars.put("/courses.ics", event_feed("lecture-1", 2))
-    values = user_values(node_image, url, node_cluster)
-    rel = Release(node_cluster, api, ns.name, tmp_path_factory.mktemp("values") / "values.yaml",
-                  values)  # fmt: skip
-    rel.write_values()
-    rel.helm("install", RELEASE, str(CHART), "-f", str(rel.values_file))
     try:
-        yield rel
+        yield from _release(node_cluster, node_image, calendars, tmp_path_factory, api, ns.name)
     finally:
-        with contextlib.suppress(Exception):  # already uninstalled by the last test
-            rel.helm("uninstall", RELEASE, "--wait")
         delete_namespace(ns)
         api.close()
 
