@@ -10,6 +10,7 @@ import argparse
 import logging
 import signal
 import threading
+from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -43,15 +44,42 @@ def missing_selectors(settings: Settings) -> list[str]:
     return [name for name, pool in settings.pools.items() if not pool.node_selector]
 
 
-def command(settings: Settings, args: argparse.Namespace) -> int:
-    from .. import kube
+@dataclass
+class Parts:
+    """What ``run`` builds once and stops at the end."""
 
+    client: Kube
+    controller: Controller
+    planner: BookPlanner
+    reporter: Reporter | None
+    elector: Elector | None
+    server: Server | None = None
+
+
+def command(settings: Settings, args: argparse.Namespace) -> int:
     missing = missing_selectors(settings)
     if missing:
         key = f"pools.{missing[0]}.nodeSelector"
         error = ConfigError(settings.path, key, "is required for run")
         raise CommandError(f"bad configuration: {error}", Exit.CONFIG)
-    client = load_client(args.kubeconfig)
+    parts = build(settings, args, load_client(args.kubeconfig))
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    try:
+        start(settings, parts, once=args.once)
+        result = loop(parts.controller, stop, once=args.once)
+    finally:
+        shut_down(parts)
+    logger.info("stopped")
+    if args.once and (result is None or result.errors()):
+        return Exit.PROBLEMS
+    return Exit.OK
+
+
+def build(settings: Settings, args: argparse.Namespace, client: Kube) -> Parts:
+    """The controller and what it needs: metrics, probes, feeds, the Lease, the reports."""
+    from .. import kube
+
     namespace = settings.namespace or kube.default_namespace()
     metrics = Metrics()
     metrics.initialise(list(settings.pools), [c.name for c in settings.calendars],
@@ -75,37 +103,37 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
         namespace, ",".join(settings.pools), ",".join(c.name for c in settings.calendars),
         settings.interval.total_seconds(), args.dry_run, args.once,
     )
-    stop = threading.Event()
-    install_signal_handlers(stop)
-    server = None
-    if args.once:
-        planner.load(utc_now())
+    return Parts(client, controller, planner, reporter, elector)
+
+
+def start(settings: Settings, parts: Parts, *, once: bool) -> None:
+    """Load the feeds once (``--once``), or serve the probes and start the pod cache and the
+    feed refresher; then wait for the Lease's first step."""
+    if once:
+        parts.planner.load(utc_now())
     else:
-        address = settings.metrics_address
-        server = Server(settings.metrics_port, metrics.registry, health, utc_now, host=address)
-        server.start()
-        assert reporter is not None
-        reporter.restore()
+        controller, wait = parts.controller, min(30.0, settings.interval.total_seconds())
+        parts.server = Server(settings.metrics_port, controller.metrics.registry,
+                              controller.health, utc_now, host=settings.metrics_address)
+        parts.server.start()
+        assert parts.reporter is not None
+        parts.reporter.restore()
         from ..kube.reports import listener
 
-        cache = client.start_pod_cache(listener(reporter.tracker.observe, utc_now))
-        planner.start(wait=min(30.0, settings.interval.total_seconds()))
-        cache.synced.wait(timeout=min(30.0, settings.interval.total_seconds()))
-    if elector is not None:  # a fresh start (or a released Lease) leads from its first round
-        elector.wait_first_step(settings.leader_election.renew_deadline.total_seconds())
-    try:
-        result = loop(controller, stop, once=args.once)
-    finally:
-        if elector is not None:
-            elector.stop(release=True)  # the loop has ended: no write is in flight
-        planner.stop()
-        client.stop_pod_cache()
-        if server is not None:
-            server.stop()
-    logger.info("stopped")
-    if args.once and (result is None or result.errors()):
-        return Exit.PROBLEMS
-    return Exit.OK
+        cache = parts.client.start_pod_cache(listener(parts.reporter.tracker.observe, utc_now))
+        parts.planner.start(wait=wait)
+        cache.synced.wait(timeout=wait)
+    if parts.elector is not None:  # a fresh start (or a released Lease) leads from round one
+        parts.elector.wait_first_step(settings.leader_election.renew_deadline.total_seconds())
+
+
+def shut_down(parts: Parts) -> None:
+    if parts.elector is not None:
+        parts.elector.stop(release=True)  # the loop has ended: no write is in flight
+    parts.planner.stop()
+    parts.client.stop_pod_cache()
+    if parts.server is not None:
+        parts.server.stop()
 
 
 def reports_for(settings: Settings, client: Kube, namespace: str, metrics: Metrics,
