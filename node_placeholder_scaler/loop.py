@@ -113,26 +113,14 @@ class Controller:
     def round(self) -> RoundResult | None:
         """One round; never raises (except KeyboardInterrupt/SystemExit)."""
         started, now = time.monotonic(), self.clock()
-        requests_before, bytes_before = self.api.usage()
-        answered_before = self.api.answered()
+        usage_before, answered_before = self.api.usage(), self.api.answered()
         try:
             self.planner.refresh(now)
         except Exception:
             logger.exception("feed refresh failed")
             self.metrics.error(Stage.FEEDS)
         try:
-            feeds = self.planner.feeds(now)
-            self.metrics.observe_feeds(feeds)
-            plan = self.planner.plan(now)
-            self.metrics.observe_plan(plan)
-            leading = self.leader is None or self.leader.is_leader()
-            if not leading:
-                result = RoundResult(now, self.dry_run, ())  # standby: feeds warm, no writes
-            else:
-                result = reconcile_once(
-                    self.cluster, plan, self.settings, self.namespace, dry_run=self.dry_run
-                )
-                self._tell(self.outages.observe(result), now)
+            plan, result, leading = self._reconcile(now)
         except Exception:
             logger.exception("round failed")
             self.metrics.error(Stage.ROUND)
@@ -143,19 +131,33 @@ class Controller:
             except Exception:  # a report's bug must not stop the controller
                 logger.exception("event reports failed")
                 self.metrics.error(Stage.ROUND)
-        seconds = time.monotonic() - started
-        requests, size = self.api.usage()
-        self.metrics.observe_round(result, seconds, self.clock())
-        api_ok = self.api.answered() > answered_before or self._check_api()
-        self.metrics.observe_api(requests - requests_before, size - bytes_before, up=api_ok)
-        self.health.round_done(self.clock())
-        logger.debug(
-            "round done in %.3fs: %s API requests, %s bytes",
-            seconds,
-            requests - requests_before,
-            size - bytes_before,
-        )
+        self._account(result, started, usage_before, answered_before)
         return result
+
+    def _reconcile(self, now: datetime) -> tuple[Plan, RoundResult, bool]:
+        """Plan and reconcile (the leader only); the plan, the result, and whether it led."""
+        self.metrics.observe_feeds(self.planner.feeds(now))
+        plan = self.planner.plan(now)
+        self.metrics.observe_plan(plan)
+        if self.leader is not None and not self.leader.is_leader():
+            return plan, RoundResult(now, self.dry_run, ()), False  # standby: no writes
+        result = reconcile_once(
+            self.cluster, plan, self.settings, self.namespace, dry_run=self.dry_run
+        )
+        self._tell(self.outages.observe(result), now)
+        return plan, result, True
+
+    def _account(
+        self, result: RoundResult, started: float, before: tuple[int, int], answered: int
+    ) -> None:
+        """The round's metrics (time, API use, API reachability) and the probes."""
+        seconds = time.monotonic() - started
+        requests, size = (now - then for now, then in zip(self.api.usage(), before, strict=True))
+        self.metrics.observe_round(result, seconds, self.clock())
+        api_ok = self.api.answered() > answered or self._check_api()
+        self.metrics.observe_api(requests, size, up=api_ok)
+        self.health.round_done(self.clock())
+        logger.debug("round done in %.3fs: %s API requests, %s bytes", seconds, requests, size)
 
     def _tell(self, notices: list[Notice], now: datetime) -> None:
         """Write the outage Events (never in a dry run); a failed write is counted."""
