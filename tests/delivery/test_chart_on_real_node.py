@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 import yaml
-from delivery_helpers import CalendarServer, ics
-from helm_helpers import CHART, run_helm
+from delivery_helpers import CalendarServer, Prometheus, ics, service_monitor_scrape_config
+from helm_helpers import CHART, one, render, run_helm
 from kubernetes import client, watch
 
 from testkit.cluster import TestCluster, create_namespace, delete_namespace, wait_for
@@ -36,6 +36,9 @@ RELEASE = "nps"
 FULLNAME = "nps-node-placeholder-scaler"
 PLACEHOLDERS = "placeholder-user"
 SELECTOR = "app.kubernetes.io/instance=nps,app.kubernetes.io/component=controller"
+DASHBOARD = CHART / "files" / "dashboard.json"
+# Panels of the last event report: data only once an event has ended and settled (reports).
+AFTER_AN_EVENT_REPORT = ("user_wait_seconds", "capacity_ready_in_time", "recommended_nodes")
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Release:
     namespace: str
     values_file: Path
     values: dict[str, Any]
+    prometheus: Prometheus
     replicas_seen: list[tuple[float, int]] = field(default_factory=list)
 
     def helm(self, *args: str) -> str:
@@ -152,13 +156,23 @@ def _release(
 ) -> Iterator[Release]:
     url = calendars.put("/courses.ics", event_feed("lecture-1", 2))
     values = user_values(node_image, url, node_cluster)
-    rel = Release(node_cluster, api, namespace, tmp_path_factory.mktemp("values") / "values.yaml",
-                  values)  # fmt: skip
+    # Prometheus first, so that it sees the controller from its start: it scrapes what the
+    # chart's ServiceMonitor selects (rendered from the same values).
+    monitor = one(render({**values, "serviceMonitor": {"enabled": True}}, release=RELEASE,
+                         namespace=namespace), "ServiceMonitor")  # fmt: skip
+    workdir = tmp_path_factory.mktemp("prometheus")
+    assert node_cluster.bin_dir is not None
+    scrape = service_monitor_scrape_config(
+        monitor, node_cluster.kubeconfig, f"serviceMonitor/{namespace}/{FULLNAME}/0"
+    )
+    prometheus = Prometheus(node_cluster.bin_dir / "prometheus", workdir, [scrape])
+    rel = Release(node_cluster, api, namespace, workdir / "values.yaml", values, prometheus)
     rel.write_values()
     try:
         rel.helm("install", RELEASE, str(CHART), "-f", str(rel.values_file))
         yield rel
     finally:
+        prometheus.close()
         with contextlib.suppress(Exception):  # already uninstalled by the last test
             rel.helm("uninstall", RELEASE, "--wait")
 
@@ -262,6 +276,57 @@ def test_scales_the_kwok_pool_ahead_of_the_event(release: Release) -> None:
              interval=3)  # fmt: skip
 
 
+def test_prometheus_scrapes_the_controller_through_the_charts_service(release: Release) -> None:
+    prom = release.prometheus
+    sel = f'job="{FULLNAME}", namespace="{release.namespace}"'
+
+    def target_up() -> list[dict[str, Any]] | None:
+        targets = prom.api("targets", state="active")["activeTargets"]
+        ours = [t for t in targets if t["labels"].get("job") == FULLNAME]
+        return ours if ours and all(t["health"] == "up" for t in ours) else None
+
+    targets = wait_for("the controller's target up", target_up, timeout=120, interval=3)
+    pod = release.ready_pod()
+    assert pod is not None
+    assert [t["labels"]["pod"] for t in targets] == [pod.metadata.name]
+    assert targets[0]["scrapeUrl"].startswith(f"http://{pod.status.pod_ip}:")
+    for metric in ("calendar_target", "desired_replicas", "current_replicas"):
+        expr = f'node_placeholder_{metric}{{{sel}, pool="user"}}'
+        wait_for(f"{metric} = 2", lambda e=expr: prom.value(e) == 2, timeout=90, interval=3)
+    assert prom.value(f'node_placeholder_feed_up{{{sel}, calendar="courses"}}') == 1
+    assert prom.value(f'node_placeholder_feed_up{{{sel}, calendar="exams"}}') == 0
+
+
+def dashboard_queries() -> list[tuple[str, str]]:
+    """(panel title, expr) of every query of the shipped dashboard, rows included."""
+
+    def panels(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for p in items:
+            yield p
+            yield from panels(p.get("panels", []))
+
+    board = json.loads(DASHBOARD.read_text())
+    return [(p.get("title", ""), t["expr"]) for p in panels(board["panels"])
+            for t in p.get("targets", []) if t.get("expr")]  # fmt: skip
+
+
+def test_every_dashboard_query_returns_data(release: Release) -> None:
+    queries = dashboard_queries()
+    variables = [v["name"] for v in json.loads(DASHBOARD.read_text())["templating"]["list"]]
+    assert set(variables) <= {"datasource", "job", "pool"}, variables
+    empty = []
+    for title, expr in queries:
+        concrete = expr.replace("$job", FULLNAME).replace("$pool", "user")
+        assert "$" not in concrete, concrete
+        if any(m in concrete for m in AFTER_AN_EVENT_REPORT):
+            release.prometheus.query(concrete)  # valid PromQL, at least
+            continue
+        if not release.prometheus.query(concrete):
+            empty.append(f"{title}: {concrete}")
+    assert len(queries) >= 10
+    assert empty == [], "dashboard queries without data:\n" + "\n".join(empty)
+
+
 def test_survives_kubectl_delete_pod_without_a_scale_down_blip(release: Release) -> None:
     old = wait_for("a Ready controller pod", release.ready_pod, timeout=60, interval=2)
     assert release.replicas() == 2
@@ -307,6 +372,19 @@ def test_helm_upgrade_with_a_changed_calendar_rolls_the_controller(
     wait_for("placeholders scaled to 3", lambda: release.replicas() == 3, timeout=120)
     logs = release.kubectl("logs", new.metadata.name)
     assert "lecture-2" in logs
+
+
+def test_prometheus_shows_the_target_following_the_calendar(release: Release) -> None:
+    prom = release.prometheus
+    sel = f'job="{FULLNAME}", namespace="{release.namespace}", pool="user"'
+    for metric in ("calendar_target", "desired_replicas", "current_replicas"):
+        expr = f"max(node_placeholder_{metric}{{{sel}}})"
+        wait_for(f"{metric} = 3", lambda e=expr: prom.value(e) == 3, timeout=90, interval=3)
+        # Over the whole test: 2 for the first event, then 3 after the upgrade.
+        span = prom.api("query_range", query=expr, start=str(time.time() - 900),
+                        end=str(time.time()), step="5")["result"]  # fmt: skip
+        seen = [float(v) for _, v in span[0]["values"]]
+        assert seen[-1] == 3 and 2 in seen[: seen.index(3)], seen
 
 
 def test_helm_uninstall_leaves_nothing_behind(release: Release) -> None:
