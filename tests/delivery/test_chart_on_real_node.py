@@ -112,6 +112,8 @@ def user_values(tag: str, feed_url: str, cluster: TestCluster) -> dict[str, Any]
         },
         "config": {"interval": "10s", "leadTime": "15m"},
         "controller": {
+            # One replica: these tests follow the one pod (two, with the Lease: tests/cluster).
+            "replicaCount": 1,
             "nodeSelector": {label: "true"},
             "tolerations": [{"key": label, "operator": "Exists", "effect": "NoSchedule"}],
         },
