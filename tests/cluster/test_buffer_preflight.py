@@ -115,7 +115,14 @@ def test_placeholders_below_the_cluster_autoscalers_cutoff(preflight: Preflight)
                 "name": "cluster-autoscaler",
                 "image": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.34.0",
                 "command": ["./cluster-autoscaler", "--expendable-pods-priority-cutoff=-10"]}]}}}})
-    out = preflight.validate(USER)
+    try:
+        out = preflight.validate(USER)
+    finally:  # gone before the next test (a namespace is deleted in the background)
+        apps = client.AppsV1Api(preflight.api)
+        apps.delete_namespaced_deployment("cluster-autoscaler", preflight.ns)
+        wait_for("the stand-in cluster-autoscaler gone", lambda: not any(
+            d.metadata.name == "cluster-autoscaler"
+            for d in apps.list_namespaced_deployment(preflight.ns).items), timeout=60)
     assert out.returncode == 1
     assert (f"error: PriorityClass {LOW_CLASS} (value -20, pool user): below Cluster "
             "Autoscaler's expendable cutoff (-10)") in out.stdout

@@ -206,7 +206,12 @@ def test_placeholder_scale_up_then_scale_down(
     node = new_nodes[0].metadata.name
     added = time.monotonic()
     assert not node_ready(new_nodes[0])
-    assert NOT_READY_TAINT in node_taint_keys(new_nodes[0])
+
+    def booting() -> bool:  # Karpenter's karpenter.sh/unregistered taint may come first
+        current = core.read_node(node)
+        return not node_ready(current) and NOT_READY_TAINT in node_taint_keys(current)
+
+    wait_for("the new node booting (NotReady, with the not-ready taint)", booting, timeout=30)
     # It boots for the boot delay, then is Ready and the placeholder runs on it.
     holds_for(
         "new node still NotReady",
