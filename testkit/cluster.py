@@ -146,6 +146,21 @@ def session(name: str, up_args: list[str] | None = None, *, reuse: str | None = 
             script_down(name)
 
 
+def service_account_client(api: client.ApiClient, namespace: str, account: str
+                           ) -> client.ApiClient:
+    """A client on ``api``'s server that authenticates as ServiceAccount ``namespace/account``
+    (a fresh one-hour token): requests get exactly that account's RBAC."""
+    token = client.CoreV1Api(api).create_namespaced_service_account_token(
+        account, namespace, {"spec": {"expirationSeconds": 3600}}).status.token
+    admin = api.configuration
+    configuration = client.Configuration()
+    configuration.host = admin.host
+    configuration.ssl_ca_cert = admin.ssl_ca_cert
+    configuration.verify_ssl = admin.verify_ssl
+    configuration.api_key = {"authorization": "Bearer " + token}
+    return client.ApiClient(configuration)
+
+
 def wait_for(
     what: str,
     probe: Callable[[], T],

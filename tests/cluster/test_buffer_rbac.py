@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 from prometheus_client import CollectorRegistry
 from test_buffer import condition, create_buffer, read_buffer
 from test_controller import StaticPlanner
@@ -25,7 +25,7 @@ from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.observed import ClusterError
 from node_placeholder_scaler.server import Health
 from node_placeholder_scaler.settings import load_settings
-from testkit.cluster import Namespace, TestCluster, wait_for
+from testkit.cluster import Namespace, TestCluster, service_account_client, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helm"))
 from helm_helpers import render
@@ -59,17 +59,6 @@ def apply(api: client.ApiClient, ns: str, doc: dict[str, Any]) -> None:
                                                                      doc)
 
 
-def token_client(cluster: TestCluster, api: client.ApiClient, ns: str, sa: str) -> Any:
-    token = client.CoreV1Api(api).create_namespaced_service_account_token(
-        sa, ns, {"spec": {"expirationSeconds": 3600}}).status.token
-    configuration = client.Configuration()
-    config.load_kube_config(config_file=str(cluster.kubeconfig),
-                            client_configuration=configuration)
-    configuration.cert_file = configuration.key_file = None
-    configuration.api_key = {"authorization": "Bearer " + token}
-    return client.ApiClient(configuration)
-
-
 def test_chart_objects_warm_and_rbac_allows_only_the_named_buffer(
     testcluster: TestCluster, kube_api: client.ApiClient, namespace: Namespace
 ) -> None:
@@ -86,7 +75,7 @@ def test_chart_objects_warm_and_rbac_allows_only_the_named_buffer(
         read_buffer(kube_api, ns, "warm-user"), "ReadyForProvisioning") == ("True", "Resolved"),
         timeout=60)
 
-    restricted = token_client(testcluster, kube_api, ns, sa)
+    restricted = service_account_client(kube_api, ns, sa)
     cluster = kube.Kube(restricted)
     settings = load_settings(
         f"namespace: {ns}\ncalendars: [{{url: x.ics}}]\npools: {{user: {{nodeSelector: "

@@ -33,6 +33,7 @@ from testkit.cluster import (
     ensure_priority_class,
     node_schedulable,
     running_on,
+    service_account_client,
     unique_name,
     wait_for,
 )
@@ -485,17 +486,9 @@ def restricted_client(env: Env, allowed: list[str]) -> client.ApiClient:
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "scaler"},
         },
     )
-    token = env.core.create_namespaced_service_account_token(
-        "scaler", env.ns, {"spec": {"expirationSeconds": 3600}}
-    ).status.token
-    admin = env.api.configuration
-    configuration = client.Configuration()
-    configuration.host = admin.host
-    configuration.ssl_ca_cert = admin.ssl_ca_cert
-    configuration.verify_ssl = admin.verify_ssl
-    configuration.api_key = {"authorization": "Bearer " + token}
-    wait_for("RBAC in force", lambda: can_list_nodes(configuration), timeout=30)
-    return client.ApiClient(configuration)
+    restricted = service_account_client(env.api, env.ns, "scaler")
+    wait_for("RBAC in force", lambda: can_list_nodes(restricted.configuration), timeout=30)
+    return restricted
 
 
 def can_list_nodes(configuration: client.Configuration) -> bool:
