@@ -1,11 +1,11 @@
-"""A calendar feed on loopback HTTP (a stand-in for Google or Outlook), for tests, benchmarks
-and the demo.
+"""A calendar feed over HTTP, on loopback unless told (a stand-in for Google or Outlook), for
+tests, benchmarks and the demo.
 
-It serves ``body`` at every path with an ETag (``"v<version>"``) and answers a conditional GET
-with that ETag by 304; a test changes ``body``, ``status`` and ``delay`` as it goes (``publish``
-also moves the ETag on, as a calendar app does when the calendar changes) and reads
-``requests`` (the headers of each request). It stops at once (no half-second poll).
-Hostile answers are testkit.hostile_feed's job.
+It serves ``body`` at its ``path`` (other paths: 404) with an ETag (``"v<version>"``) and
+answers a conditional GET with that ETag by 304; a test changes ``body``, ``status`` and
+``delay`` as it goes (``publish`` also moves the ETag on, as a calendar app does when the
+calendar changes) and reads ``requests`` (the headers of each request). It stops at once (no
+half-second poll). Hostile answers are testkit.hostile_feed's job.
 """
 
 from __future__ import annotations
@@ -17,11 +17,19 @@ from types import TracebackType
 
 
 class FeedServer:
-    def __init__(self, body: bytes = b"", path: str = "/calendar/ical/s3cr3t/basic.ics") -> None:
+    """``host``: the address to listen on (loopback unless a pod must reach it)."""
+
+    def __init__(
+        self,
+        body: bytes = b"",
+        path: str = "/calendar/ical/s3cr3t/basic.ics",
+        host: str = "127.0.0.1",
+    ) -> None:
         self.body, self.status, self.delay, self.version = body, 200, 0.0, 1
+        self.path = path
         self.requests: list[dict[str, str]] = []
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+        self.httpd = ThreadingHTTPServer((host, 0), _handler(self))
+        self.url = f"http://{host}:{self.httpd.server_address[1]}{path}"
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         )
@@ -57,6 +65,9 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             server.requests.append(dict(self.headers))
             time.sleep(server.delay)
+            if self.path != server.path:
+                self.send_error(404)
+                return
             if self.headers.get("If-None-Match") == server.etag and server.status == 200:
                 self.send_response(304)
                 self.end_headers()

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import socket
 import subprocess
-import threading
 import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from testkit.feedserver import FeedServer
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE_SCRIPT = REPO / "scripts" / "image"
@@ -52,62 +51,22 @@ def script(*args: str, timeout: float = 1800) -> str:
 
 
 class CalendarServer:
-    """Serves .ics bodies over plain HTTP on one address (the host end of the real node's link:
-    host-internal, reachable from pods, not from outside). ``put(path, body)`` changes a feed."""
+    """Calendar feeds over plain HTTP on one address (the host end of the real node's link:
+    host-internal, reachable from pods, not from outside): one testkit FeedServer per feed,
+    each serving its own path (others: 404). ``put(path, body)`` starts one, returns its URL."""
 
     def __init__(self, host: str) -> None:
-        feeds: dict[str, bytes] = {}
-        self.feeds = feeds
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = feeds.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "text/calendar; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer((host, 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.1,), daemon=True)
-        self.thread.start()
-
-    def url(self, path: str) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}{path}"
+        self.host = host
+        self.servers: list[FeedServer] = []
 
     def put(self, path: str, body: bytes) -> str:
-        self.feeds[path] = body
-        return self.url(path)
+        server = FeedServer(body, path=path, host=self.host)
+        self.servers.append(server)
+        return server.url
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def ics(*events: tuple[str, datetime, datetime, str]) -> bytes:
-    """A calendar of (uid, start, end, description) events, times in UTC."""
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//nps delivery tests//EN"]
-    for uid, start, end, description in events:
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{uid}",
-            f"DTSTAMP:{start:%Y%m%dT%H%M%SZ}",
-            f"DTSTART:{start:%Y%m%dT%H%M%SZ}",
-            f"DTEND:{end:%Y%m%dT%H%M%SZ}",
-            f"SUMMARY:{uid}",
-            f"DESCRIPTION:{description}",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return ("\r\n".join(lines) + "\r\n").encode()
+        for server in self.servers:
+            server.stop()
 
 
 class Prometheus:

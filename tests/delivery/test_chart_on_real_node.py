@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import subprocess
 import threading
 import time
@@ -24,11 +25,13 @@ from typing import Any
 
 import pytest
 import yaml
-from delivery_helpers import CalendarServer, Prometheus, ics, service_monitor_scrape_config
+from delivery_helpers import CalendarServer, Prometheus, service_monitor_scrape_config
 from helm_helpers import CHART, one, render, run_helm
 from kubernetes import client, watch
 
 from testkit.cluster import TestCluster, create_namespace, delete_namespace, wait_for
+from testkit.ics import Event, calendar
+from testkit.manifests import pod_manifest
 
 pytestmark = [pytest.mark.delivery, pytest.mark.cluster, pytest.mark.helm]
 
@@ -37,8 +40,9 @@ FULLNAME = "nps-node-placeholder-scaler"
 PLACEHOLDERS = "placeholder-user"
 SELECTOR = "app.kubernetes.io/instance=nps,app.kubernetes.io/component=controller"
 DASHBOARD = CHART / "files" / "dashboard.json"
-# Panels of the last event report: data only once an event has ended and settled (reports).
-AFTER_AN_EVENT_REPORT = ("user_wait_seconds", "capacity_ready_in_time", "recommended_nodes")
+# The last event's report: data once an event has ended and settled (the event-report test).
+REPORT_METRICS = ("user_wait_seconds", "capacity_ready_in_time", "recommended_nodes")
+POOL = {"hub.jupyter.org/pool-name": "user-pool"}
 
 
 @dataclass
@@ -105,7 +109,7 @@ def user_values(tag: str, feed_url: str, cluster: TestCluster) -> dict[str, Any]
         ],
         "pools": {
             "user": {
-                "nodeSelector": {"hub.jupyter.org/pool-name": "user-pool"},
+                "nodeSelector": POOL,
                 "maxReplicas": 4,
                 "resources": {"requests": {"cpu": "3500m", "memory": "13Gi"}},
             }
@@ -123,7 +127,7 @@ def user_values(tag: str, feed_url: str, cluster: TestCluster) -> dict[str, Any]
 def event_feed(uid: str, users: int) -> bytes:
     """One event starting in 10 minutes (inside the 15 minute lead time), lasting an hour."""
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
-    return ics((uid, start, start + timedelta(hours=1), f"user: {users}"))
+    return calendar([Event(uid, start, start + timedelta(hours=1), f"user: {users}", uid)])
 
 
 def watch_replicas(rel: Release, stop: threading.Event) -> threading.Thread:
@@ -299,36 +303,6 @@ def test_prometheus_scrapes_the_controller_through_the_charts_service(release: R
     assert prom.value(f'node_placeholder_feed_up{{{sel}, calendar="exams"}}') == 0
 
 
-def dashboard_queries() -> list[tuple[str, str]]:
-    """(panel title, expr) of every query of the shipped dashboard, rows included."""
-
-    def panels(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        for p in items:
-            yield p
-            yield from panels(p.get("panels", []))
-
-    board = json.loads(DASHBOARD.read_text())
-    return [(p.get("title", ""), t["expr"]) for p in panels(board["panels"])
-            for t in p.get("targets", []) if t.get("expr")]  # fmt: skip
-
-
-def test_every_dashboard_query_returns_data(release: Release) -> None:
-    queries = dashboard_queries()
-    variables = [v["name"] for v in json.loads(DASHBOARD.read_text())["templating"]["list"]]
-    assert set(variables) <= {"datasource", "job", "pool"}, variables
-    empty = []
-    for title, expr in queries:
-        concrete = expr.replace("$job", FULLNAME).replace("$pool", "user")
-        assert "$" not in concrete, concrete
-        if any(m in concrete for m in AFTER_AN_EVENT_REPORT):
-            release.prometheus.query(concrete)  # valid PromQL, at least
-            continue
-        if not release.prometheus.query(concrete):
-            empty.append(f"{title}: {concrete}")
-    assert len(queries) >= 10
-    assert empty == [], "dashboard queries without data:\n" + "\n".join(empty)
-
-
 def test_survives_kubectl_delete_pod_without_a_scale_down_blip(release: Release) -> None:
     old = wait_for("a Ready controller pod", release.ready_pod, timeout=60, interval=2)
     assert release.replicas() == 2
@@ -387,6 +361,130 @@ def test_prometheus_shows_the_target_following_the_calendar(release: Release) ->
                         end=str(time.time()), step="5")["result"]  # fmt: skip
         seen = [float(v) for _, v in span[0]["values"]]
         assert seen[-1] == 3 and 2 in seen[: seen.index(3)], seen
+
+
+def dashboard_queries() -> list[tuple[str, str]]:
+    """(panel title, expr) of every query of the shipped dashboard, rows included."""
+
+    def panels(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for p in items:
+            yield p
+            yield from panels(p.get("panels", []))
+
+    board = json.loads(DASHBOARD.read_text())
+    return [(p.get("title", ""), t["expr"]) for p in panels(board["panels"])
+            for t in p.get("targets", []) if t.get("expr")]  # fmt: skip
+
+
+def test_an_event_that_ended_is_reported_on_the_deployment_and_in_prometheus(
+    release: Release, calendars: CalendarServer
+) -> None:
+    """A short lab: the operator shortens the settle time (helm upgrade), 12 students arrive at
+    its start on the warm kwok nodes and preempt the placeholders, the autoscaler adds the next
+    nodes; after the end + settle time the pod reports it: an EventReport Event on the
+    placeholder Deployment, the report ConfigMap (`report` in the pod prints it) and the
+    report metrics, which Prometheus scrapes."""
+    old = wait_for("a Ready controller pod", release.ready_pod, timeout=60, interval=2)
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=90)
+    end = start + timedelta(seconds=90)
+    lab = calendar([Event("lab-1", start, end, "user: 3", "lab-1")])
+    url = calendars.put("/courses-v3.ics", lab)
+    release.values["calendars"][0]["url"] = url
+    release.values["config"]["reports"] = {"settleTime": "30s"}
+    release.write_values()
+    release.helm("upgrade", RELEASE, str(CHART), "-f", str(release.values_file))
+
+    def rolled() -> client.V1Pod | None:
+        pod = release.ready_pod()
+        return pod if pod and pod.metadata.uid != old.metadata.uid else None
+
+    pod = wait_for("the controller rolled after the upgrade", rolled, timeout=240, interval=2)
+    assert datetime.now(UTC) < start - timedelta(seconds=10), "the roll took too long"
+    wait_for("3 placeholders running", lambda: _placeholders_running(release) == 3, timeout=60)
+    core = client.CoreV1Api(release.api)
+    wait_for("the lab's start", lambda: datetime.now(UTC) >= start, timeout=120)
+    students = [f"student-{i}" for i in range(12)]
+    try:
+        for name in students:  # 4 fit on a 4-CPU node once its placeholder is preempted
+            core.create_namespaced_pod(release.namespace, pod_manifest(
+                name, cpu="900m", memory="2Gi", node_selector=POOL))  # fmt: skip
+        report = wait_for(
+            "the EventReport Event",
+            lambda: _report_events(release),
+            timeout=(end - datetime.now(UTC)).total_seconds() + 150,
+            interval=5,
+        )
+        [message] = report
+        print(f"EventReport: {message}")  # the figures, with -s
+        assert "lab-1" in message and "12 arrivals" in message, message
+        assert "capacity ready in time: yes (3/3 warm at start)" in message, message
+        assert "next time ask for user: " in message, message
+        logs = release.kubectl("logs", pod.metadata.name)
+        assert "lab-1" in logs and release.values["calendars"][0]["url"] not in logs
+        printed = json.loads(release.kubectl(
+            "exec", pod.metadata.name, "--", "node-placeholder-scaler", "report", "--config",
+            "/etc/node-placeholder-scaler/config.yaml", "--output", "json"))  # fmt: skip
+        [stored] = printed["reports"]
+        assert stored["title"] == "lab-1" and stored["arrivals"] == 12, stored
+        assert stored["preempted"] >= 3 and stored["nodes_added"] >= 1, stored
+        nodes = stored["advice"]["nodes"]
+        assert isinstance(nodes, int) and nodes >= 1, stored
+
+        prom = release.prometheus
+        sel = f'job="{FULLNAME}", namespace="{release.namespace}", pool="user"'
+        wait_for(
+            "the report's metrics scraped",
+            lambda: prom.value(f"node_placeholder_recommended_nodes{{{sel}}}") == nodes,
+            timeout=60,
+            interval=3,
+        )
+        assert prom.value(f"node_placeholder_capacity_ready_in_time{{{sel}}}") == 1
+        assert prom.value(f"node_placeholder_user_wait_seconds_count{{{sel}}}") == 12
+    finally:
+        for name in students:
+            with contextlib.suppress(client.ApiException):
+                core.delete_namespaced_pod(name, release.namespace, grace_period_seconds=0)
+
+
+def test_every_dashboard_query_returns_data(release: Release) -> None:
+    """After an event and its report: every panel of the shipped dashboard has data, the
+    report panels numbers (a histogram of zeros would give NaN)."""
+    queries = dashboard_queries()
+    variables = [v["name"] for v in json.loads(DASHBOARD.read_text())["templating"]["list"]]
+    assert set(variables) <= {"datasource", "job", "pool"}, variables
+    assert len(queries) >= 10
+    empty = []
+    for title, expr in queries:
+        concrete = expr.replace("$job", FULLNAME).replace("$pool", "user")
+        assert "$" not in concrete, concrete
+        result = release.prometheus.query(concrete)
+        values = [float(r["value"][1]) for r in result]
+        if not values or (any(m in concrete for m in REPORT_METRICS)
+                          and not all(math.isfinite(v) for v in values)):  # fmt: skip
+            empty.append(f"{title}: {concrete} -> {values}")
+    assert empty == [], "dashboard queries without data:\n" + "\n".join(empty)
+
+
+def _report_events(release: Release) -> list[str]:
+    events = (
+        client.CoreV1Api(release.api)
+        .list_namespaced_event(release.namespace, field_selector="reason=EventReport")
+        .items
+    )
+    return [str(e.message) for e in events if e.involved_object.name == PLACEHOLDERS]
+
+
+def _placeholders_running(release: Release) -> int:
+    pods = (
+        client.CoreV1Api(release.api)
+        .list_namespaced_pod(
+            release.namespace, label_selector="app.kubernetes.io/component=placeholder"
+        )
+        .items
+    )
+    return len(
+        [p for p in pods if p.status.phase == "Running" and not p.metadata.deletion_timestamp]
+    )
 
 
 def test_helm_uninstall_leaves_nothing_behind(release: Release) -> None:
