@@ -28,7 +28,7 @@ from datetime import datetime
 from fractions import Fraction
 
 from .observed import NodeInfo, Placeholders, PodInfo, Resources, Toleration, total
-from .settings import HeadroomSettings, Strategy
+from .sections import HeadroomSettings, Strategy
 
 BLOCKING_EFFECTS = frozenset({"NoSchedule", "NoExecute"})
 

@@ -159,6 +159,17 @@ class Reader:
     def fail(self, name: str, message: str) -> ConfigError:
         return ConfigError(self.path, f"{self.prefix}{name}", message)
 
+    def mapping(self, name: str) -> Mapping[Any, Any]:
+        """The mapping under key ``name`` (empty when unset or null)."""
+        value = self.data.get(name) or {}
+        if not isinstance(value, Mapping):
+            raise self.fail(name, f"expected a mapping, got {type(value).__name__}")
+        return value
+
+    def section(self, name: str, keys: tuple[Key, ...]) -> Reader:
+        """A Reader of the mapping under key ``name``, against its own table."""
+        return Reader(self.path, f"{self.prefix}{name}.", self.mapping(name), keys)
+
     def value(self, name: str) -> Any:
         """The key's value read and validated by its kind; its default when unset or null."""
         key = self.keys[name]
@@ -168,6 +179,11 @@ class Reader:
         if raw is None:
             return None
         return _READERS[key.kind](self, key, raw)
+
+
+def default(table: tuple[Key, ...], name: str) -> Any:
+    """A key's default as the program uses it (a duration as timedelta, ...)."""
+    return Reader("defaults", "", {}, table).value(name)
 
 
 def _duration(reader: Reader, key: Key, raw: object) -> Any:

@@ -43,9 +43,9 @@ from .buffers import CapacityBuffer
 from .observed import ClusterError, NodeInfo, Placeholders, PodInfo
 from .outages import Notice
 from .reconcile import Cluster
+from .sections import RETRY_JITTER as JITTER
+from .sections import LeaderElectionSettings as Timing
 from .server import Clock, utc_now
-from .settings import RETRY_JITTER as JITTER
-from .settings import LeaderElectionSettings as Timing
 
 logger = logging.getLogger(__name__)
 

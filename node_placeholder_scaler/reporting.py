@@ -24,7 +24,8 @@ from .model import Plan
 from .observed import NodeInfo, Placeholders, PodInfo, Resources
 from .planning import lead_for
 from .reconcile import Cluster
-from .settings import ReportSettings, Settings
+from .sections import ReportSettings
+from .settings import Settings
 from .timelines import NodeTimeline, PodRecord, Window, selector_labels
 
 logger = logging.getLogger(__name__)

@@ -3,11 +3,11 @@
 Pure: the caller reads the file and passes its text and the environment. Every error names
 the file and the key (``config.yaml: pools.user.maxReplicas: ...``).
 
-The tables below (TOP, HEADROOM, POOL, CALENDAR) are the one declaration of every key: its
-name, kind, default and meaning. The reader, the dataclass defaults, the Helm chart's
-``values.schema.json`` (tests/test_settings.py keeps it in step) and the README's checked
-"Configuration" block all derive from them. To add a key: a row here, its use, the README
-block and a test.
+The tables below (TOP, POOL, CALENDAR) and those of sections.py (HEADROOM, REPORTS, LEADER)
+are the one declaration of every key: its name, kind, default and meaning. The reader, the
+dataclass defaults, the Helm chart's ``values.schema.json`` (tests/test_settings.py keeps it
+in step) and the README's checked "Configuration" block all derive from them. To add a key: a
+row in its table, its use, the README block and a test.
 """
 
 from __future__ import annotations
@@ -17,16 +17,24 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from .configkeys import ConfigError, Key, Reader, load_yaml
+from .sections import (
+    SECTION_TABLES,
+    HeadroomSettings,
+    LeaderElectionSettings,
+    ReportSettings,
+    read_headroom,
+    read_leader_election,
+    read_reports,
+)
 from .urls import UrlError, classify
 
 __all__ = ["ConfigError", "Key", "Settings", "load_settings"]
 
 Overlap = Literal["sum", "max"]
-Strategy = Literal["balanced", "cpu", "memory"]
 Backend = Literal["placeholders", "capacityBuffer"]
 BACKENDS: tuple[Backend, ...] = ("placeholders", "capacityBuffer")
 
@@ -62,33 +70,6 @@ TOP: tuple[Key, ...] = (
     Key("leaderElection", "section", None, "Leader election among the controller's replicas "
         "(README, High availability)"),
 )
-HEADROOM: tuple[Key, ...] = (
-    Key("strategy", "choice", "balanced", "Which resources count as free room: balanced (cpu "
-        "and memory, and GPU where requested), cpu or memory",
-        choices=("balanced", "cpu", "memory")),
-    Key("threshold", "number", 0.2, "A node counts as free room only above this free fraction",
-        low=0, below=1),
-    Key("nodeGracePeriod", "duration", "10m", "A new node counts as free room only after this "
-        "time (it may be about to fill up)"),
-)
-REPORTS: tuple[Key, ...] = (
-    Key("waitTarget", "duration", "30s", "A user pod waiting longer counts as a wait to "
-        "avoid; the advice keeps every wait under it", positive=True),
-    Key("settleTime", "duration", "5m", "The report is made this long after the event's end "
-        "(late nodes and waits are in)"),
-    Key("retention", "integer", 20, "Reports kept per pool (in its ConfigMap)", low=1,
-        high=200),
-)
-LEADER: tuple[Key, ...] = (
-    Key("leaseName", "dnslabel", "node-placeholder-scaler", "Name of the Lease the replicas "
-        "elect their leader on, in the placeholders' namespace (the chart sets its full name)"),
-    Key("leaseDuration", "duration", "15s", "A standby takes over when the Lease has not "
-        "changed for this long", positive=True),
-    Key("renewDeadline", "duration", "10s", "The leader writes only while its last renewal "
-        "started less than this long ago (shorter than leaseDuration)", positive=True),
-    Key("retryPeriod", "duration", "2s", "How often the leader renews and a standby tries "
-        "(renewDeadline is longer than 1.2 x retryPeriod)", positive=True),
-)
 POOL: tuple[Key, ...] = (
     Key("deployment", "dnslabel", None, "Name of the placeholder Deployment (unset: "
         "placeholder-<pool>)"),
@@ -113,15 +94,9 @@ CALENDAR: tuple[Key, ...] = (
     Key("pools", "names", None, "Pools this feed may request (unset: all)"),
 )
 SECTIONS: Mapping[str, tuple[Key, ...]] = {
-    "": TOP, "headroom.": HEADROOM, "reports.": REPORTS, "leaderElection.": LEADER,
-    "pools.<pool>.": POOL,
-    "calendars[]": CALENDAR,
+    "": TOP, **{f"{name}.": table for name, table in SECTION_TABLES.items()},
+    "pools.<pool>.": POOL, "calendars[]": CALENDAR,
 }
-
-
-def default(table: tuple[Key, ...], name: str) -> Any:
-    """A key's default as the program uses it (a duration as timedelta, ...)."""
-    return Reader("defaults", "", {}, table).value(name)
 
 
 @dataclass(frozen=True)
@@ -148,51 +123,6 @@ class PoolSettings:
     buffer: str = ""  # backend capacityBuffer: the pool's CapacityBuffer (default buffer-<pool>)
 
 
-_STRATEGY: Strategy = default(HEADROOM, "strategy")
-_THRESHOLD: float = default(HEADROOM, "threshold")
-_GRACE: timedelta = default(HEADROOM, "nodeGracePeriod")
-
-
-@dataclass(frozen=True)
-class HeadroomSettings:
-    strategy: Strategy = _STRATEGY
-    threshold: float = _THRESHOLD
-    node_grace_period: timedelta = _GRACE
-
-
-_WAIT_TARGET: timedelta = default(REPORTS, "waitTarget")
-_SETTLE: timedelta = default(REPORTS, "settleTime")
-_RETENTION: int = default(REPORTS, "retention")
-
-
-@dataclass(frozen=True)
-class ReportSettings:
-    """The event reports (README "Event reports")."""
-
-    wait_target: timedelta = _WAIT_TARGET
-    settle: timedelta = _SETTLE
-    retention: int = _RETENTION
-
-
-RETRY_JITTER = 0.2  # standbys retry after retryPeriod x (1 + up to 20 %), as client-go does
-
-
-_LEASE_NAME: str = default(LEADER, "leaseName")
-_LEASE: timedelta = default(LEADER, "leaseDuration")
-_RENEW: timedelta = default(LEADER, "renewDeadline")
-_RETRY: timedelta = default(LEADER, "retryPeriod")
-
-
-@dataclass(frozen=True)
-class LeaderElectionSettings:
-    """The Lease and its timing (README "High availability"); client-go's defaults."""
-
-    lease_name: str = _LEASE_NAME
-    lease_duration: timedelta = _LEASE
-    renew_deadline: timedelta = _RENEW
-    retry_period: timedelta = _RETRY
-
-
 @dataclass(frozen=True)
 class Settings:
     path: str
@@ -210,8 +140,8 @@ class Settings:
     calendars: tuple[CalendarSource, ...]
     pools: Mapping[str, PoolSettings]  # keyed by lower-case pool name, config order
     headroom: HeadroomSettings
-    reports: ReportSettings = ReportSettings()
-    leader_election: LeaderElectionSettings = LeaderElectionSettings()
+    reports: ReportSettings = field(default_factory=ReportSettings)
+    leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)
 
     @property
     def default_zone(self) -> ZoneInfo:
@@ -248,22 +178,15 @@ def load_settings(text: str, path: str, environ: Mapping[str, str]) -> Settings:
         metrics_address=top.value("metricsAddress"),
         calendars=_read_calendars(top, pools, environ),
         pools=pools,
-        headroom=_read_headroom(top),
-        reports=_read_reports(top),
-        leader_election=_read_leader_election(top),
+        headroom=read_headroom(top),
+        reports=read_reports(top),
+        leader_election=read_leader_election(top),
     )
-
-
-def _mapping(top: Reader, name: str) -> Mapping[Any, Any]:
-    value = top.data.get(name) or {}
-    if not isinstance(value, Mapping):
-        raise top.fail(name, f"expected a mapping, got {type(value).__name__}")
-    return value
 
 
 def _read_pools(top: Reader) -> dict[str, PoolSettings]:
     pools: dict[str, PoolSettings] = {}
-    for name, body in _mapping(top, "pools").items():
+    for name, body in top.mapping("pools").items():
         key = f"pools.{str(name)[:40]}"
         if not isinstance(name, str) or not _POOL_NAME.fullmatch(name):
             raise ConfigError(top.path, key, "a pool name is a word of letters, digits, _ . -")
@@ -342,37 +265,3 @@ def _read_calendar(
         name=reader.value("name") or f"calendar-{index}", url=url, url_from_env=from_env,
         timezone=reader.value("timezone"), pools=allow, base_dir=posixpath.dirname(reader.path),
     )
-
-
-def _read_headroom(top: Reader) -> HeadroomSettings:
-    reader = Reader(top.path, "headroom.", _mapping(top, "headroom"), HEADROOM)
-    return HeadroomSettings(
-        strategy=reader.value("strategy"),
-        threshold=reader.value("threshold"),
-        node_grace_period=reader.value("nodeGracePeriod"),
-    )
-
-
-def _read_reports(top: Reader) -> ReportSettings:
-    reader = Reader(top.path, "reports.", _mapping(top, "reports"), REPORTS)
-    return ReportSettings(
-        wait_target=reader.value("waitTarget"),
-        settle=reader.value("settleTime"),
-        retention=reader.value("retention"),
-    )
-
-
-def _read_leader_election(top: Reader) -> LeaderElectionSettings:
-    reader = Reader(top.path, "leaderElection.", _mapping(top, "leaderElection"), LEADER)
-    found = LeaderElectionSettings(
-        lease_name=reader.value("leaseName"),
-        lease_duration=reader.value("leaseDuration"),
-        renew_deadline=reader.value("renewDeadline"),
-        retry_period=reader.value("retryPeriod"),
-    )
-    if found.renew_deadline >= found.lease_duration:
-        raise reader.fail("renewDeadline", "must be shorter than leaseDuration (a leader that "
-                          "cannot renew must stop writing before a standby may take over)")
-    if found.renew_deadline <= found.retry_period * (1 + RETRY_JITTER):
-        raise reader.fail("renewDeadline", "must be longer than 1.2 x retryPeriod")
-    return found

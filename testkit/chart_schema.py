@@ -2,9 +2,9 @@
 
 ``config`` (the controller's own keys, passed through to its config file), the controller's
 keys of ``pools.<pool>`` and of ``calendars[]`` are generated from ``settings.TOP``,
-``HEADROOM``, ``POOL`` and ``CALENDAR``; the chart's own keys (``resources``, ``url``,
-``existingSecret``, ...) are written by hand. ``tests/test_settings.py`` fails when the file
-is out of step; ``python -m testkit.chart_schema --write`` brings it in step.
+``sections.SECTION_TABLES``, ``POOL`` and ``CALENDAR``; the chart's own keys (``resources``,
+``url``, ``existingSecret``, ...) are written by hand. ``tests/test_settings.py`` fails when
+the file is out of step; ``python -m testkit.chart_schema --write`` brings it in step.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from node_placeholder_scaler.settings import CALENDAR, HEADROOM, LEADER, POOL, REPORTS, TOP, Key
+from node_placeholder_scaler.configkeys import Key
+from node_placeholder_scaler.sections import SECTION_TABLES
+from node_placeholder_scaler.settings import CALENDAR, POOL, TOP
 
 CHART = Path(__file__).resolve().parent.parent / "helm" / "node-placeholder-scaler"
 SCHEMA = CHART / "values.schema.json"
@@ -28,7 +30,7 @@ def _properties(keys: tuple[Key, ...]) -> dict[str, Any]:
 def config_schema() -> dict[str, Any]:
     """The schema of the chart's ``config`` value."""
     properties = _properties(TOP)
-    for name, table in (("headroom", HEADROOM), ("reports", REPORTS), ("leaderElection", LEADER)):
+    for name, table in SECTION_TABLES.items():
         section = next(key for key in TOP if key.name == name)
         properties[name] = {
             "description": section.doc,

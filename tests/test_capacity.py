@@ -17,7 +17,7 @@ from node_placeholder_scaler.observed import (
     Toleration,
     pod_requests,
 )
-from node_placeholder_scaler.settings import HeadroomSettings
+from node_placeholder_scaler.sections import HeadroomSettings
 
 USER_PLACEHOLDER = Resources(3500, 14 * GI)
 GPU_PLACEHOLDER = Resources(7500, 60 * GI, {"nvidia.com/gpu": 2})

@@ -24,8 +24,9 @@ from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget
 from node_placeholder_scaler.observed import ClusterError, Resources
 from node_placeholder_scaler.reconcile import reconcile_once
+from node_placeholder_scaler.sections import LeaderElectionSettings
 from node_placeholder_scaler.server import Health
-from node_placeholder_scaler.settings import ConfigError, LeaderElectionSettings, load_settings
+from node_placeholder_scaler.settings import ConfigError, load_settings
 from testkit.planners import StaticPlanner
 
 TIMING = LeaderElectionSettings()  # 15 s lease, 10 s renew deadline, 2 s retry

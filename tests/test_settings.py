@@ -11,21 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from node_placeholder_scaler.configkeys import Key, Reader
+from node_placeholder_scaler.configkeys import Key, Reader, default
 from node_placeholder_scaler.durations import DurationError, format_duration, parse_duration
-from node_placeholder_scaler.settings import (
-    CALENDAR,
-    HEADROOM,
-    LEADER,
-    POOL,
-    REPORTS,
-    TOP,
-    ConfigError,
-    HeadroomSettings,
-    ReportSettings,
-    default,
-    load_settings,
-)
+from node_placeholder_scaler.sections import SECTION_TABLES, HeadroomSettings, ReportSettings
+from node_placeholder_scaler.settings import CALENDAR, POOL, TOP, ConfigError, load_settings
 from testkit import chart_schema
 
 MINIMAL = "calendars: [{url: a.ics}]\npools: {user: {}}\n"
@@ -193,8 +182,7 @@ def test_known_schemes_and_paths_load(url: str) -> None:
 # --- one table: everything else derives from it or is checked against it ---------------------
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = {"": TOP, "headroom": HEADROOM, "reports": REPORTS, "leaderElection": LEADER,
-            "pools": POOL, "calendars": CALENDAR}
+SECTIONS = {"": TOP, **SECTION_TABLES, "pools": POOL, "calendars": CALENDAR}
 
 
 def test_every_key_is_documented_and_its_default_is_valid() -> None:
@@ -232,9 +220,7 @@ def test_the_readme_shows_every_key_with_its_default() -> None:
     shown = readme_configuration()
     where: dict[str, tuple[dict[str, Any], tuple[Key, ...]]] = {
         "": (shown, TOP),
-        "headroom": (shown["headroom"], HEADROOM),
-        "reports": (shown["reports"], REPORTS),
-        "leaderElection": (shown["leaderElection"], LEADER),
+        **{name: (shown[name], table) for name, table in SECTION_TABLES.items()},
         "pools": (next(iter(shown["pools"].values())), POOL),
         "calendars": (shown["calendars"][0], CALENDAR),
     }

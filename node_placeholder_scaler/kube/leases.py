@@ -15,7 +15,7 @@ from typing import Any
 from kubernetes import client
 
 from ..leadership import Elector, LeaseConflict, LeaseRecord
-from ..settings import LeaderElectionSettings
+from ..sections import LeaderElectionSettings
 from . import ApiUsage, KubeError, call
 
 Json = Mapping[str, Any]

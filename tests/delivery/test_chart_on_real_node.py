@@ -65,6 +65,19 @@ class Release:
     def write_values(self) -> None:
         self.values_file.write_text(yaml.safe_dump(self.values, sort_keys=False))
 
+    def upgrade(self) -> tuple[client.V1Pod, client.V1Pod]:
+        """`helm upgrade` with ``values`` as they are now: (the old pod, the rolled Ready one)."""
+        old = wait_for("a Ready controller pod", self.ready_pod, timeout=60, interval=2)
+        self.write_values()
+        self.helm("upgrade", RELEASE, str(CHART), "-f", str(self.values_file))
+
+        def rolled() -> client.V1Pod | None:
+            pod = self.ready_pod()
+            return pod if pod and pod.metadata.uid != old.metadata.uid else None
+
+        return old, wait_for("the controller rolled after the upgrade", rolled, timeout=240,
+                             interval=2)  # fmt: skip
+
     def kubectl(self, *args: str, timeout: float = 120) -> str:
         proc = subprocess.run(
             ["kubectl", "--namespace", self.namespace, *args],
@@ -333,17 +346,10 @@ def test_survives_kubectl_delete_pod_without_a_scale_down_blip(release: Release)
 def test_helm_upgrade_with_a_changed_calendar_rolls_the_controller(
     release: Release, calendars: CalendarServer
 ) -> None:
-    old = wait_for("a Ready controller pod", release.ready_pod, timeout=60, interval=2)
-    url = calendars.put("/courses-v2.ics", event_feed("lecture-2", 3))
-    release.values["calendars"][0]["url"] = url
-    release.write_values()
-    release.helm("upgrade", RELEASE, str(CHART), "-f", str(release.values_file))
-
-    def rolled() -> client.V1Pod | None:
-        pod = release.ready_pod()
-        return pod if pod and pod.metadata.uid != old.metadata.uid else None
-
-    new = wait_for("the controller rolled after the upgrade", rolled, timeout=240, interval=2)
+    release.values["calendars"][0]["url"] = calendars.put(
+        "/courses-v2.ics", event_feed("lecture-2", 3)
+    )
+    old, new = release.upgrade()
     assert new.metadata.labels["pod-template-hash"] != old.metadata.labels["pod-template-hash"]
     wait_for("placeholders scaled to 3", lambda: release.replicas() == 3, timeout=120)
     logs = release.kubectl("logs", new.metadata.name)
@@ -384,21 +390,12 @@ def test_an_event_that_ended_is_reported_on_the_deployment_and_in_prometheus(
     nodes; after the end + settle time the pod reports it: an EventReport Event on the
     placeholder Deployment, the report ConfigMap (`report` in the pod prints it) and the
     report metrics, which Prometheus scrapes."""
-    old = wait_for("a Ready controller pod", release.ready_pod, timeout=60, interval=2)
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=90)
     end = start + timedelta(seconds=90)
     lab = calendar([Event("lab-1", start, end, "user: 3", "lab-1")])
-    url = calendars.put("/courses-v3.ics", lab)
-    release.values["calendars"][0]["url"] = url
+    release.values["calendars"][0]["url"] = calendars.put("/courses-v3.ics", lab)
     release.values["config"]["reports"] = {"settleTime": "30s"}
-    release.write_values()
-    release.helm("upgrade", RELEASE, str(CHART), "-f", str(release.values_file))
-
-    def rolled() -> client.V1Pod | None:
-        pod = release.ready_pod()
-        return pod if pod and pod.metadata.uid != old.metadata.uid else None
-
-    pod = wait_for("the controller rolled after the upgrade", rolled, timeout=240, interval=2)
+    _, pod = release.upgrade()
     assert datetime.now(UTC) < start - timedelta(seconds=10), "the roll took too long"
     wait_for("3 placeholders running", lambda: _placeholders_running(release) == 3, timeout=60)
     core = client.CoreV1Api(release.api)
