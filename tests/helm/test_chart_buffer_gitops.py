@@ -1,6 +1,8 @@
 """A buffer pool's replicas belong to the controller, whoever deploys the chart.
 
-On the test cluster (Karpenter 1.15, the CapacityBuffer CRD): the offline rendering (`helm
+On the chart tests' cluster, with the CapacityBuffer CRD that the test cluster's Karpenter 1.15
+serves (that cluster runs no autoscaler: the test applies the CRD from the built Karpenter
+module's CRD folder for its run, and removes it after): the offline rendering (`helm
 template`, as Argo CD renders) applied client-side and server-side leaves spec.replicas to the
 controller (`limits: {}` stands in, zero chunks); after the controller's merge patch a second
 sync keeps it and `kubectl diff` is clean. Rendered against the cluster (`helm template
@@ -9,6 +11,7 @@ sync keeps it and `kubectl diff` is clean. Rendered against the cluster (`helm t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +23,28 @@ from test_chart_gitops import kubectl, values
 pytestmark = [pytest.mark.cluster, pytest.mark.helm]
 
 GROUP, VERSION, PLURAL = "autoscaling.x-k8s.io", "v1beta1", "capacitybuffers"
+CRD = f"{PLURAL}.{GROUP}"
+
+
+@pytest.fixture
+def capacity_buffer_crd(testcluster: Any) -> Iterator[None]:
+    """The CapacityBuffer CRD served: Karpenter's (a cluster with it), else applied from the
+    CRD folder that scripts/testcluster build keeps of the Karpenter module, then removed."""
+    if kubectl(testcluster, "get", "crd", CRD).returncode == 0:
+        yield
+        return
+    assert testcluster.bin_dir is not None, "no bin dir of the test cluster"
+    crd = testcluster.bin_dir / "karpenter-crds" / f"{GROUP}_{PLURAL}.yaml"
+    assert crd.is_file(), f"{crd} is missing (scripts/testcluster build makes it)"
+    applied = kubectl(testcluster, "apply", "--server-side", "-f", str(crd))
+    assert applied.returncode == 0, applied.stderr
+    try:
+        ready = kubectl(testcluster, "wait", "--for=condition=Established", "--timeout=60s",
+                        "-f", str(crd))  # fmt: skip
+        assert ready.returncode == 0, ready.stderr
+        yield
+    finally:
+        kubectl(testcluster, "delete", "--wait=true", "-f", str(crd))
 
 
 def buffer_values(namespace: str) -> dict[str, Any]:
@@ -39,10 +64,8 @@ def spec(api: client.ApiClient, namespace: str) -> dict[str, Any]:
 
 
 def test_a_gitops_sync_never_resets_the_buffers_replicas(
-    testcluster: Any, kube_api: client.ApiClient, namespace: Any
+    testcluster: Any, kube_api: client.ApiClient, namespace: Any, capacity_buffer_crd: None
 ) -> None:
-    if testcluster.autoscaler != "karpenter":
-        pytest.skip("needs the CapacityBuffer CRD of the test cluster's Karpenter")
     ns = namespace.name
     rendered = buffer_docs(run_helm(
         ["template", "nps", str(CHART), "--namespace", ns, *values_args(buffer_values(ns))]))
