@@ -258,6 +258,15 @@ def ensure_priority_class(api: client.ApiClient, name: str, value: int) -> None:
         assert existing.value == value, f"PriorityClass {name} exists with value {existing.value}"
 
 
+def event_messages(
+    core: client.CoreV1Api, namespace: str, reason: str, involved: str | None = None
+) -> list[str]:
+    """The messages of the Events of ``reason`` in ``namespace`` (only those on the object
+    named ``involved``, when given)."""
+    found = core.list_namespaced_event(namespace, field_selector=f"reason={reason}").items
+    return [str(e.message) for e in found if involved is None or e.involved_object.name == involved]
+
+
 def node_ready(node: client.V1Node) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
 

@@ -30,7 +30,7 @@ from test_controller import (
     restricted_client,
 )
 
-from testkit.cluster import wait_for
+from testkit.cluster import event_messages, wait_for
 from testkit.controller import (
     ControllerProcess,
     ControlPlane,
@@ -94,8 +94,7 @@ class Scene:
             raise
 
     def events(self, reason: str) -> list[str]:
-        found = self.env.core.list_namespaced_event(self.env.ns, field_selector=f"reason={reason}")
-        return [e.message for e in found.items]
+        return event_messages(self.env.core, self.env.ns, reason)
 
     def close(self) -> None:
         self.controller.kill()

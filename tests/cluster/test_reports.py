@@ -26,7 +26,7 @@ import pytest
 from test_controller import REPO, Env, ical
 from test_controller import env as env  # noqa: PLC0414  (the fixture, re-exported)
 
-from testkit.cluster import running_on, wait_for
+from testkit.cluster import event_messages, running_on, wait_for
 from testkit.manifests import pod_manifest
 
 pytestmark = pytest.mark.cluster
@@ -65,8 +65,7 @@ def metrics(port: int) -> str:
 
 
 def report_events(env: Env) -> list[str]:
-    events = env.core.list_namespaced_event(env.ns, field_selector="reason=EventReport").items
-    return [e.message for e in events if e.involved_object.name == "placeholder-user"]
+    return event_messages(env.core, env.ns, "EventReport", "placeholder-user")
 
 
 def report_cli(env: Env, config: Path, *args: str) -> subprocess.CompletedProcess[str]:

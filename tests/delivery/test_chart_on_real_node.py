@@ -29,7 +29,13 @@ from delivery_helpers import CalendarServer, Prometheus, service_monitor_scrape_
 from helm_helpers import CHART, one, render, run_helm
 from kubernetes import client, watch
 
-from testkit.cluster import TestCluster, create_namespace, delete_namespace, wait_for
+from testkit.cluster import (
+    TestCluster,
+    create_namespace,
+    delete_namespace,
+    event_messages,
+    wait_for,
+)
 from testkit.ics import Event, calendar
 from testkit.manifests import pod_manifest
 
@@ -39,6 +45,7 @@ RELEASE = "nps"
 FULLNAME = "nps-node-placeholder-scaler"
 PLACEHOLDERS = "placeholder-user"
 SELECTOR = "app.kubernetes.io/instance=nps,app.kubernetes.io/component=controller"
+PLACEHOLDER_SELECTOR = "app.kubernetes.io/component=placeholder"
 DASHBOARD = CHART / "files" / "dashboard.json"
 # The last event's report: data once an event has ended and settled (the event-report test).
 REPORT_METRICS = ("user_wait_seconds", "capacity_ready_in_time", "recommended_nodes")
@@ -94,6 +101,13 @@ class Release:
         core = client.CoreV1Api(self.api)
         pods = core.list_namespaced_pod(self.namespace, label_selector=SELECTOR).items
         return [p for p in pods if p.metadata.deletion_timestamp is None]
+
+    def running_placeholders(self) -> list[client.V1Pod]:
+        core = client.CoreV1Api(self.api)
+        pods = core.list_namespaced_pod(self.namespace, label_selector=PLACEHOLDER_SELECTOR).items
+        return [
+            p for p in pods if p.status.phase == "Running" and p.metadata.deletion_timestamp is None
+        ]
 
     def ready_pod(self) -> client.V1Pod | None:
         for pod in self.controller_pods():
@@ -283,10 +297,7 @@ def test_scales_the_kwok_pool_ahead_of_the_event(release: Release) -> None:
 
     # The placeholders land on nodes the autoscaler adds to the kwok pool.
     def placeholders_running() -> bool:
-        pods = core.list_namespaced_pod(
-            release.namespace, label_selector="app.kubernetes.io/component=placeholder"
-        ).items
-        running = [p for p in pods if p.status.phase == "Running"]
+        running = release.running_placeholders()
         return len(running) == 2 and all(
             p.spec.node_name != release.cluster.params["REAL_NODE"] for p in running
         )
@@ -397,7 +408,8 @@ def test_an_event_that_ended_is_reported_on_the_deployment_and_in_prometheus(
     release.values["config"]["reports"] = {"settleTime": "30s"}
     _, pod = release.upgrade()
     assert datetime.now(UTC) < start - timedelta(seconds=10), "the roll took too long"
-    wait_for("3 placeholders running", lambda: _placeholders_running(release) == 3, timeout=60)
+    wait_for("3 placeholders running", lambda: len(release.running_placeholders()) == 3,
+             timeout=60)  # fmt: skip
     core = client.CoreV1Api(release.api)
     wait_for("the lab's start", lambda: datetime.now(UTC) >= start, timeout=120)
     students = [f"student-{i}" for i in range(12)]
@@ -407,7 +419,7 @@ def test_an_event_that_ended_is_reported_on_the_deployment_and_in_prometheus(
                 name, cpu="900m", memory="2Gi", node_selector=POOL))  # fmt: skip
         report = wait_for(
             "the EventReport Event",
-            lambda: _report_events(release),
+            lambda: event_messages(core, release.namespace, "EventReport", PLACEHOLDERS),
             timeout=(end - datetime.now(UTC)).total_seconds() + 150,
             interval=5,
         )
@@ -460,28 +472,6 @@ def test_every_dashboard_query_returns_data(release: Release) -> None:
                           and not all(math.isfinite(v) for v in values)):  # fmt: skip
             empty.append(f"{title}: {concrete} -> {values}")
     assert empty == [], "dashboard queries without data:\n" + "\n".join(empty)
-
-
-def _report_events(release: Release) -> list[str]:
-    events = (
-        client.CoreV1Api(release.api)
-        .list_namespaced_event(release.namespace, field_selector="reason=EventReport")
-        .items
-    )
-    return [str(e.message) for e in events if e.involved_object.name == PLACEHOLDERS]
-
-
-def _placeholders_running(release: Release) -> int:
-    pods = (
-        client.CoreV1Api(release.api)
-        .list_namespaced_pod(
-            release.namespace, label_selector="app.kubernetes.io/component=placeholder"
-        )
-        .items
-    )
-    return len(
-        [p for p in pods if p.status.phase == "Running" and not p.metadata.deletion_timestamp]
-    )
 
 
 def test_helm_uninstall_leaves_nothing_behind(release: Release) -> None:
