@@ -67,8 +67,9 @@ def test_a_gitops_sync_never_resets_the_buffers_replicas(
     testcluster: Any, kube_api: client.ApiClient, namespace: Any, capacity_buffer_crd: None
 ) -> None:
     ns = namespace.name
-    rendered = buffer_docs(run_helm(
-        ["template", "nps", str(CHART), "--namespace", ns, *values_args(buffer_values(ns))]))
+    rendered = buffer_docs(run_helm(  # the cluster's API versions, as Argo CD passes them
+        ["template", "nps", str(CHART), "--namespace", ns, *values_args(buffer_values(ns)),
+         "--api-versions", "autoscaling.x-k8s.io/v1beta1/CapacityBuffer"]))
     try:
         applied = kubectl(testcluster, "apply", "-n", ns, "-f", "-", stdin=rendered)
         assert applied.returncode == 0, applied.stderr
