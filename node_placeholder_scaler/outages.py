@@ -89,8 +89,9 @@ def recovered(decision: PoolDecision, streak: Streak, at: datetime) -> str:
 
 class WouldScale:
     """A dry run's Events: one Normal ``WouldScale`` Event per change a dry run would make (a
-    new current -> desired of a pool), not one per round: nothing is written, so the same
-    change would be told again every round. Pure, like Outages."""
+    new current -> desired of a placeholder pool), not one per round: nothing is written, so
+    the same change would be told again every round. Buffer pools have no Deployment to put
+    it on: their log line and the would_scale gauge tell. Pure, like Outages."""
 
     def __init__(self) -> None:
         self._told: dict[str, tuple[int | None, int | None]] = {}
@@ -98,7 +99,7 @@ class WouldScale:
     def observe(self, result: RoundResult) -> list[Notice]:
         notices = []
         for decision in result.pools:
-            if decision.action != Action.WOULD_SCALE:
+            if decision.action != Action.WOULD_SCALE or decision.buffer is not None:
                 self._told.pop(decision.pool, None)
                 continue
             change = (decision.current, decision.desired)
