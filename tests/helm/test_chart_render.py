@@ -246,7 +246,8 @@ def test_controller_runs_the_console_script_with_its_config(minimal_docs: list[D
 
 def test_controller_probes_and_port_follow_metrics_port(all_docs: list[Doc]) -> None:
     c = container(controller(all_docs))
-    assert c["args"][-4:] == ["--log-level", "DEBUG", "--log-format", "json"]
+    assert c["args"][-6:-2] == ["--log-level", "DEBUG", "--log-format", "json"]
+    assert c["args"][-2:] == ["--log-level", "DEBUG"]  # controller.extraArgs come last
     assert c["ports"] == [{"name": "http", "containerPort": 9090, "protocol": "TCP"}]
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
