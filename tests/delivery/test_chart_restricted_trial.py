@@ -163,7 +163,7 @@ def trial(
 
 def manifests(trial: Trial) -> list[dict[str, Any]]:
     """The release's objects as helm stored them, its test hook included."""
-    text = trial.helm("get", "all", RELEASE)
+    text = trial.helm("get", "manifest", RELEASE) + "\n---\n" + trial.helm("get", "hooks", RELEASE)
     return [d for d in yaml.safe_load_all(text) if isinstance(d, dict) and d.get("kind")]
 
 
