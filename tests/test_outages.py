@@ -183,3 +183,10 @@ def test_would_scale_forgets_a_pool_that_settled() -> None:
     assert len(would.observe(at(0, change))) == 1
     assert would.observe(at(30, decision(Action.UNCHANGED, current=0, desired=0))) == []
     assert len(would.observe(at(60, change))) == 1  # the same change again after a pause
+
+
+def test_a_buffer_pool_gets_no_would_scale_event() -> None:
+    """A buffer pool has no Deployment to put the Event on: its log line and gauge tell."""
+    state = BufferState("buffer-user", None, {}, None)
+    change = decision(Action.WOULD_SCALE, current=0, desired=2, target=2, buffer=state)
+    assert WouldScale().observe(at(0, change)) == []
