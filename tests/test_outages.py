@@ -11,7 +11,14 @@ from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 from test_loop import SETTINGS
 
-from node_placeholder_scaler.decisions import WOULD_REASON, Action, PoolDecision, RoundResult, Stage
+from node_placeholder_scaler.buffers import BufferState
+from node_placeholder_scaler.decisions import (
+    WOULD_REASON,
+    Action,
+    PoolDecision,
+    RoundResult,
+    Stage,
+)
 from node_placeholder_scaler.kube.objects import event_about
 from node_placeholder_scaler.leadership import GatedCluster, NotLeader
 from node_placeholder_scaler.loop import Controller
