@@ -182,7 +182,8 @@ def test_the_namespace_enforces_restricted(trial: Trial) -> None:
     with pytest.raises(ApiException) as refused:
         client.CoreV1Api(trial.api).create_namespaced_pod(trial.namespace, pod, dry_run="All")
     assert refused.value.status == 403
-    assert 'violates PodSecurity "restricted:latest"' in str(refused.value.body)
+    message = json.loads(refused.value.body)["message"]
+    assert 'violates PodSecurity "restricted:latest": privileged' in message
 
 
 def test_every_pod_the_release_makes_is_admitted_as_restricted(trial: Trial) -> None:
