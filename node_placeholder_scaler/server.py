@@ -75,6 +75,12 @@ PAGE_HEADERS = {
 }
 
 
+def is_page(path: str) -> bool:
+    """The status page answers at /status and /, also under a prefix that a proxy keeps
+    (JupyterHub's /services/<name>/ and /services/<name>/status)."""
+    return path.endswith("/") or path.rsplit("/", 1)[-1] == STATUS_PATH.lstrip("/")
+
+
 class StatusBoard:
     """The latest status page, published by the loop after each round (thread-safe)."""
 
@@ -141,7 +147,7 @@ def _handler(
             elif path == "/readyz":
                 ok, text = health.ready(clock())
                 self._send(200 if ok else 503, (text + "\n").encode(), "text/plain")
-            elif path in (STATUS_PATH, STATUS_PATH + "/", "/"):
+            elif is_page(path):
                 self._page()
             else:
                 self._send(404, b"not found\n", "text/plain")

@@ -252,7 +252,9 @@ def test_server_serves_the_latest_page_with_a_strict_policy() -> None:
         assert headers["Content-Security-Policy"] == PAGE_HEADERS["Content-Security-Policy"]
         assert "script-src" not in headers["Content-Security-Policy"]  # default-src 'none'
         assert headers["Content-Type"] == "text/html; charset=utf-8"
-        assert get(base + "/")[2] == "<p>round 1</p>"
+        for path in ("/", "/status/", "/services/warm-pools/", "/services/warm-pools/status"):
+            assert get(base + path)[:3:2] == (200, "<p>round 1</p>"), path
+        assert get(base + "/statuses")[0] == 404
         assert get(base + "/metrics")[0] == 200
     finally:
         server.stop()
