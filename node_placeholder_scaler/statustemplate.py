@@ -41,8 +41,13 @@ code{background:#eef0f3;padding:0 0.25rem;border-radius:3px}
 svg.timeline{width:100%;height:auto;display:block;background:#fbfcfd}
 .legend span{display:inline-block;width:0.8rem;height:0.8rem;vertical-align:middle;
  margin:0 0.25rem 0 0.6rem;border-radius:2px}
+svg.timeline text{font-size:11px}
 @media (max-width:40rem){header,main{padding:0.5rem}section{padding:0.6rem}
- th,td{padding:0.25rem}}
+ svg.timeline{min-width:34rem}
+ table.cards thead{display:none}
+ table.cards tr{display:block;border-bottom:1px solid #dde1e6;padding:0.3rem 0}
+ table.cards td{display:block;border:none;padding:0.1rem 0.25rem}
+ table.cards td[data-label]::before{content:attr(data-label) ": ";font-weight:600;color:#55606e}}
 </style>
 </head>
 <body>
@@ -92,6 +97,7 @@ svg.timeline{width:100%;height:auto;display:block;background:#fbfcfd}
 leader reconciles and measures){% endif %}.</p>
 {% endif %}
 <h3>Next 7 days</h3>
+<div class="scroll">
 <svg class="timeline" viewBox="0 0 720 150" role="img"
  aria-label="Requested nodes of pool {{ pool.name }} over the next 7 days">
 <title>Requested nodes of pool {{ pool.name }} over the next 7 days</title>
@@ -112,20 +118,22 @@ leader reconciles and measures){% endif %}.</p>
 <text x="4" y="{{ c.y_bottom }}" font-size="10" fill="#55606e">0</text>
 <text x="{{ c.x_now + 3 }}" y="146" font-size="10" fill="#1b1f24">now</text>
 </svg>
+</div>
 <p class="note legend"><span style="background:#90caf9"></span>requested nodes
 <span style="background:#ffcc80"></span>lead (warming before the start)
 <span style="background:#1f3a5f"></span>event</p>
 <h3>Upcoming events ({{ pool.events | length }})</h3>
 {% if pool.events %}
-<div class="scroll"><table>
+<div class="scroll"><table class="cards">
 <thead><tr><th>Start</th><th>Event</th><th>Request</th><th>Lead</th><th>Problems</th>
 </tr></thead>
 <tbody>
 {% for e in pool.events %}
 <tr class="event-row"><td>{{ when(e.start) }}</td><td>{{ e.title }}
 <div class="note">calendar {{ e.calendar }}, until {{ when(e.end) }}</div></td>
-<td>{{ e.request }}</td><td>{{ e.lead | minutes }}</td>
-<td>{% for p in e.problems %}<div class="problem">{{ p.message }}{% if p.suggestion %}
+<td data-label="request">{{ e.request }}</td><td data-label="lead">{{ e.lead | minutes }}</td>
+<td data-label="problems">{% for p in e.problems %}<div class="problem">{{ p.message }}
+{% if p.suggestion %}
 <br><span class="suggestion">did you mean <code>{{ p.suggestion }}</code>?</span>
 {% endif %}</div>{% else %}none{% endfor %}</td></tr>
 {% endfor %}
@@ -135,17 +143,20 @@ leader reconciles and measures){% endif %}.</p>
 {% endif %}
 <h3>Last event reports</h3>
 {% if pool.reports %}
-<div class="scroll"><table>
+<div class="scroll"><table class="cards">
 <thead><tr><th>Event</th><th>Arrivals</th><th>Waits p50 / p95 / max</th>
 <th>Capacity ready in time</th><th>Advice</th></tr></thead>
 <tbody>
 {% for r in pool.reports %}
-<tr><td>{{ r.title }}<div class="note">{{ when(r.start) }}</div></td><td>{{ r.arrivals }}</td>
-<td>{{ r.wait_p50 | seconds }} / {{ r.wait_p95 | seconds }} / {{ r.wait_max | seconds }}
+<tr><td>{{ r.title }}<div class="note">{{ when(r.start) }}</div></td>
+<td data-label="arrivals">{{ r.arrivals }}</td>
+<td data-label="waits p50 / p95 / max">{{ r.wait_p50 | seconds }} / {{ r.wait_p95 | seconds }}
+ / {{ r.wait_max | seconds }}
 <div class="note">{{ r.over_target }} over {{ r.target_s | seconds }}</div></td>
-<td>{% if r.ready_in_time %}<span class="ok">yes</span>{% else %}<span class="bad">no</span>
+<td data-label="capacity ready in time">{% if r.ready_in_time %}<span class="ok">yes</span>
+{% else %}<span class="bad">no</span>
 {% endif %}<div class="note">{{ r.warm_at_start }} of {{ r.asked }} warm at the start</div></td>
-<td>{{ r.advice }}</td></tr>
+<td data-label="advice">{{ r.advice }}</td></tr>
 {% endfor %}
 </tbody></table></div>
 {% else %}

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 from .decisions import PoolDecision
 from .feedtypes import FeedStatus
 from .model import Occurrence, Problem
-from .planning import CalendarView, lead_for, timeline
+from .planning import NEXT_EVENT_HORIZON, CalendarView, lead_for, timeline
 from .settings import Settings
 
-HORIZON = timedelta(days=7)  # the days ahead the page shows
+HORIZON = NEXT_EVENT_HORIZON  # the 7 days ahead the page shows (feeds keep them expanded)
 REPORTS_SHOWN = 3  # last event reports per pool
 
 
