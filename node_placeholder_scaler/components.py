@@ -103,14 +103,17 @@ class Cleaner:
 
     def _check_zone(self, component: Any, name: str) -> None:
         prop = component.get(name)
-        tzid = getattr(prop, "params", {}).get("TZID") if prop is not None else None
+        if prop is None or isinstance(prop, (vBroken, list)):
+            return  # an unreadable DTEND is _check_end's to report (the event keeps its start)
+        tzid = prop.params.get("TZID")
         value = getattr(prop, "dt", None)
         if tzid and isinstance(value, datetime) and value.tzinfo is None and (
                 tzid not in self._zones_reported):
             self._zones_reported.add(tzid)
             self.report(ProblemKind.UNKNOWN_ZONE, (
                 f"TZID {tzid[:100]!r} names no known zone and no readable VTIMEZONE; its times "
-                f"are read in {self.zone.key}"), component)
+                f"are read in {self.zone.key} (add its VTIMEZONE or use an IANA zone name)"),
+                component)
 
     def _check_end(self, component: Any) -> None:
         for name in ("DTEND", "DURATION"):

@@ -82,6 +82,13 @@ class Expander:
     def problems(self) -> list[Problem]:
         return self.cleaner.problems
 
+    def note(self, kind: ProblemKind, message: str, component: Any, title: str) -> None:
+        """A problem of a parsed event (or, if it was not parsed, of its raw title)."""
+        if component is not None:
+            self.cleaner.report(kind, message, component)
+        else:
+            self.problems.append(Problem(kind, message, self.name, title[:200] or "(no title)"))
+
     def check_budget(self) -> None:
         if time.monotonic() > self.deadline:
             raise BudgetExhausted(f"the time budget of {self.limits.time_budget:g}s is used up")

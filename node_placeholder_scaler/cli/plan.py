@@ -57,7 +57,7 @@ def plan_command(settings: Settings, args: argparse.Namespace) -> int:
     at, start, end = _instants(args, zone, now)
     if at is not None or (start is None and args.output == "json"):
         when = at or now
-        book = load_once(settings, now, expansion_window(settings, min(now, when), max(now, when)))
+        book = load_once(settings, now, expansion_window(settings, when, when))
         plan = book.plan(when, now=now)
         print(plan_json(plan) if args.output == "json" else plan_table(plan, zone))
         return Exit.OK
@@ -65,7 +65,7 @@ def plan_command(settings: Settings, args: argparse.Namespace) -> int:
     end = end or start + timedelta(days=7)
     if end <= start:  # a usage error: said before any feed is fetched
         raise CommandError("--to must be after --from", Exit.CONFIG)
-    book = load_once(settings, now, expansion_window(settings, min(now, start), max(now, end)))
+    book = load_once(settings, now, expansion_window(settings, start, end))  # that window only
     plans = timeline(book.views(now), settings, start, end)
     print(timeline_json(plans) if args.output == "json" else timeline_table(plans, zone))
     return Exit.OK
