@@ -74,7 +74,7 @@ class Mender:
         if len(ids) > 1:
             shown = ", ".join(repr(i.strip()[:60]) for i in ids[:4])
             return None, [f"time zone {name!r} is ignored: its VTIMEZONE has {len(ids)} TZID "
-                          f"lines ({shown}); write one VTIMEZONE per zone"]
+                          f"lines ({shown}) (write one VTIMEZONE per zone)"]
         problems = []
         if ids and ids[0] != ids[0].strip():
             problems.append(f"time zone {ids[0][:100]!r} has spaces around its TZID; read as "
@@ -147,8 +147,8 @@ class Mender:
         if self._once(f"tzid {tzid}"):
             notes.append(Note(ProblemKind.UNKNOWN_ZONE, (
                 f"TZID {tzid[:100]!r} is a Windows zone name with no VTIMEZONE; read as "
-                f"{mapped}, as Outlook does (to be exact, export the VTIMEZONE or use "
-                "the IANA name)")))
+                f"{mapped}, as Outlook does (export its VTIMEZONE or use the IANA name to "
+                "be exact)")))
         return f";TZID={mapped}"
 
     def _display_name(self, tzid: str) -> str | None:
