@@ -89,8 +89,8 @@ class Cleaner:
         start = component.get("DTSTART")
         if start is None or isinstance(start, vBroken) or not isinstance(
                 getattr(start, "dt", None), date):
-            self.report(ProblemKind.BAD_COMPONENT, "no readable DTSTART; the event is ignored (write "
-                        "DTSTART as a date or date-time)", component)
+            self.report(ProblemKind.BAD_COMPONENT, "no readable DTSTART; the event is ignored "
+                        "(write DTSTART as a date or date-time)", component)
             return False
         if isinstance(component.get("RECURRENCE-ID"), (vBroken, list)):
             self.report(ProblemKind.BAD_COMPONENT, "RECURRENCE-ID cannot be read; this moved "
@@ -209,10 +209,12 @@ class Cleaner:
         older = len(cores) - len(same)
         if len(same) > 1:
             self.report(ProblemKind.DUPLICATE_UID, f"{len(same)} events share this UID and "
-                        "SEQUENCE; each is planned as its own event (give each its own UID)", same[1])
+                        "SEQUENCE; each is planned as its own event (give each its own UID)",
+                        same[1])
         if older:
             self.report(ProblemKind.DUPLICATE_UID, f"{older} older version(s) of this event "
-                        "(lower SEQUENCE, same UID) are ignored (remove them from the feed)", same[0])
+                        "(lower SEQUENCE, same UID) are ignored (remove them from the feed)",
+                        same[0])
         return [[same[0], *moved], *[[c] for c in same[1:]]]
 
 
