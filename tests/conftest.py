@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -71,3 +72,12 @@ def hostile() -> Iterator[HostileFeedServer]:
 @pytest.fixture()
 def fixtures() -> Path:
     return FIXTURES
+
+
+@pytest.fixture()
+def keep_root_logger() -> Iterator[None]:
+    """cli.main() configures the root logger, as a process should; give it back to pytest."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level

@@ -13,9 +13,7 @@ outside CI) these tests are skipped, saying so.
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -103,15 +101,7 @@ def test_every_file_plans_with_no_series_lost_silently(path: Path) -> None:
         assert _named(problem) and FIX.search(problem.message), problem
 
 
-@pytest.fixture()
-def _keep_root_logger() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:], root.level = handlers, level
-
-
-@pytest.mark.usefixtures("_keep_root_logger")
+@pytest.mark.usefixtures("keep_root_logger")
 @pytest.mark.parametrize("path", FILES)
 def test_validate_lists_only_problems_that_name_the_event_and_the_fix(
         path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,9 +6,7 @@ what is malformed and what to fix (docs/concepts/calendar-programs.md has the ta
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -124,15 +122,7 @@ def test_a_programming_error_never_becomes_problem_text() -> None:
     assert short(ValueError("invalid offset: abc")) == "invalid offset: abc"
 
 
-@pytest.fixture()
-def _keep_root_logger() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:], root.level = handlers, level
-
-
-@pytest.mark.usefixtures("_keep_root_logger")
+@pytest.mark.usefixtures("keep_root_logger")
 def test_plan_of_a_past_window_expands_that_window_only(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An hourly series since 2024: a past morning plans 4 probes, and nothing reports the
