@@ -31,7 +31,8 @@ _TIMED = {"DTSTART": ProblemKind.BAD_TIME, "DTEND": ProblemKind.BAD_TIME,
           "DURATION": ProblemKind.BAD_TIME, "RECURRENCE-ID": ProblemKind.BAD_TIME,
           "RRULE": ProblemKind.BAD_RULE, "EXDATE": ProblemKind.BAD_RULE,
           "RDATE": ProblemKind.BAD_RULE}
-_TZID = re.compile(r';TZID=("[^"]*"|[^;:]*)', re.IGNORECASE)
+_TZID = re.compile(r';TZID=("[^"]*"|[^;:\r\n]*)', re.IGNORECASE)
+_TRAILING = re.compile(r"[ \t](?:\r\n|$)")
 _OBSERVANCES = ("STANDARD", "DAYLIGHT")
 
 
@@ -119,6 +120,9 @@ class Mender:
 
     def event(self, block: Block) -> tuple[str, list[Note]]:
         """The event's mended text and the notes of what was mended."""
+        if not _TRAILING.search(block.raw) and all(
+                map(self._fine, set(_TZID.findall(block.raw)))):
+            return block.text(), []  # the common case: nothing to mend, no line walked
         notes: list[Note] = []
         lines = [self._line(line, notes) for line in block.lines]
         return block.text(lines), notes
@@ -136,6 +140,10 @@ class Mender:
         if ";" in head:
             head = _TZID.sub(lambda match: self._tzid(match[1], notes), head)
         return head + value
+
+    def _fine(self, raw: str) -> bool:
+        tzid = raw.strip('"')
+        return tzid == tzid.strip() and (tzid in self.zone_ids or self._display_name(tzid) is None)
 
     def _tzid(self, raw: str, notes: list[Note]) -> str:
         tzid = raw.strip('"').strip()
