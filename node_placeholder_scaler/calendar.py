@@ -1,7 +1,8 @@
 """Feed bytes -> a compact, picklable calendar expanded for a window.
 
 Seams, from the outside in: the feed (``CalendarError`` only when no VCALENDAR can be
-found), each component (``icsplit`` + ``timezones.parse_block``: a broken event or zone costs
+found), each component (``icsplit``, then ``mending``: its text mended as calendar programs
+read it, each mend reported; then ``timezones.parse_block``: a broken event or zone costs
 only itself), each series (``expansion``: an unreadable rule keeps its DTSTART occurrence)
 and each occurrence. Custom time zones are scoped to the feed (``timezones.feed_scope``).
 Nothing of icalendar is kept: the result holds occurrences, problems and counts only.
