@@ -110,9 +110,9 @@ def parse_calendar(
                         utc_to_zone=feed_zone is not None and warning is None)
     mender = Mender(feed.zones)
     with feed_scope():
-        warnings += [Problem(ProblemKind.BAD_COMPONENT, text, name)
-                     for text in load_zones(feed.zones, mender, limits.series_seconds)]
+        mender.hold(load_zones(feed.zones, mender, limits.series_seconds))
         warnings += _expand_all(feed, expander, mender)
+    warnings += [Problem(ProblemKind.BAD_COMPONENT, text, name) for text in mender.unclaimed()]
     occurrences = sorted(expander.occurrences, key=lambda o: (o.start, o.end, o.summary))
     source = _Source(data, name, tuple(pools), (source_zone, default_zone), limits)
     return ParsedCalendar(

@@ -1,5 +1,8 @@
 """Component text mended before parsing, the way calendar programs read it; each mend noted.
 
+A zone's problems are held until an event uses the zone, and reported as that event's: the
+problem names the event whose times it affects (a zone no event uses is named alone).
+
 What Outlook, Thunderbird or Apple Calendar read without complaint and the strict parser
 does not is mended in the text, and reported once per feed (the problem names the first
 event or zone where it was seen):
@@ -62,6 +65,18 @@ class Mender:
         self.zone_ids = {tzid.strip() for block in zones for tzid in zone_tzid(block)}
         self._said: set[str] = set()
         self._mapped: dict[str, str | None] = {}
+        self._held: dict[str, list[str]] = {}
+
+    def hold(self, problems: list[tuple[str, str]]) -> None:
+        """Zone problems (TZID, text), reported with the first event that uses the zone."""
+        for tzid, text in problems:
+            self._held.setdefault(tzid.strip(), []).append(text)
+
+    def unclaimed(self) -> list[str]:
+        """The zone problems that no event used (reported for the calendar)."""
+        texts = [text for held in self._held.values() for text in held]
+        self._held.clear()
+        return texts
 
     def _once(self, key: str) -> bool:
         fresh = key not in self._said
@@ -120,10 +135,11 @@ class Mender:
 
     def event(self, block: Block) -> tuple[str, list[Note]]:
         """The event's mended text and the notes of what was mended."""
-        if not _TRAILING.search(block.raw) and all(
-                map(self._fine, set(_TZID.findall(block.raw)))):
-            return block.text(), []  # the common case: nothing to mend, no line walked
-        notes: list[Note] = []
+        tzids = set(_TZID.findall(block.raw))
+        notes = [Note(ProblemKind.BAD_COMPONENT, text) for tzid in tzids
+                 for text in self._held.pop(tzid.strip('"').strip(), [])]
+        if not _TRAILING.search(block.raw) and all(map(self._fine, tzids)):
+            return block.text(), notes  # the common case: nothing to mend, no line walked
         lines = [self._line(line, notes) for line in block.lines]
         return block.text(lines), notes
 

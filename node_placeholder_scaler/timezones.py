@@ -73,15 +73,16 @@ def parse_block(block: Block, text: str | None = None) -> tuple[list[Any], list[
     return components, parser.zone_errors
 
 
-def load_zones(zones: list[Block], mender: Mender, seconds: float) -> list[str]:
-    """Parse the feed's VTIMEZONEs (mended) into the (feed-scoped) cache; problem texts."""
-    problems = []
+def load_zones(zones: list[Block], mender: Mender, seconds: float) -> list[tuple[str, str]]:
+    """Parse the feed's VTIMEZONEs (mended) into the (feed-scoped) cache; their problems as
+    (TZID, text)."""
+    problems: list[tuple[str, str]] = []
     for block in zones:
+        tzid = (zone_tzid(block) or ["?"])[0].strip()[:100]
         text, mended = mender.zone(block)
-        problems.extend(mended)
+        problems.extend((tzid, m) for m in mended)
         if text is None:
             continue
-        tzid = (zone_tzid(block) or ["?"])[0].strip()[:100]
         try:
             with time_limit(seconds):
                 _, errors = parse_block(block, text)
@@ -91,8 +92,9 @@ def load_zones(zones: list[Block], mender: Mender, seconds: float) -> list[str]:
             raise
         except Exception as error:  # a zone that cannot be parsed at all
             errors = [short(error)]
-        problems.extend(f"time zone {tzid!r} cannot be read: {e}; its events are read in the "
-                        "calendar's zone (check its STANDARD and DAYLIGHT parts)" for e in errors)
+        problems.extend((tzid, f"time zone {tzid!r} cannot be read: {e}; its events are read in "
+                         "the calendar's zone (check its STANDARD and DAYLIGHT parts)")
+                        for e in errors)
     return problems
 
 

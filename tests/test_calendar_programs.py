@@ -73,6 +73,7 @@ def test_outlook_on_the_web_display_names_are_read_as_outlook_reads_them() -> No
 
 def test_a_tzid_with_a_trailing_space_finds_its_vtimezone() -> None:
     parsed = _parse("tzid-trailing-space.ics")
+    assert [p.event for p in parsed.problems()] == ["Seminar"]  # the event the zone affects
     assert _times(parsed)["Seminar"] == [("03-10 09:00", "03-10 11:00")]  # 10:00 CET
     (message,) = _messages(parsed)
     assert "spaces around its TZID" in message and "remove the spaces" in message
@@ -102,6 +103,7 @@ def test_trailing_spaces_in_time_and_rule_values_are_dropped() -> None:
 
 def test_a_zone_observance_with_an_unusable_rule_keeps_its_own_offset() -> None:
     parsed = _parse("zone-unusable-rule.ics")
+    assert [p.event for p in parsed.problems()] == ["Lecture on campus"]  # the zone's event
     assert _times(parsed)["Lecture on campus"] == [("03-10 09:00", "03-10 10:00")]  # +0100
     (message,) = _messages(parsed)
     assert "'Campus Time'" in message and "FREQ=SECONDLY" in message
@@ -110,6 +112,7 @@ def test_a_zone_observance_with_an_unusable_rule_keeps_its_own_offset() -> None:
 
 def test_a_zone_with_two_tzids_is_named_without_internal_error_text() -> None:
     parsed = _parse("zone-two-tzids.ics")
+    assert [p.event for p in parsed.problems()] == ["Open lab day"]  # the event the zone affects
     assert _times(parsed)["Open lab day"] == [("03-10 09:00", "03-10 15:00")]  # IANA Vienna
     (message,) = _messages(parsed)
     assert "2 TZID lines ('Europe/Vienna', 'America/Chicago')" in message
