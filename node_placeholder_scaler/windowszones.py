@@ -11,7 +11,7 @@ that icalendar ships (``WINDOWS_TO_OLSON``) and the IANA database (``zoneinfo``)
    (``Eastern Time`` -> ``Eastern Standard Time`` -> America/New_York);
 3. otherwise each comma-separated place is looked up as the city of a zone, first among
    the zones Windows IDs map to, then among all IANA zones (``Sydney`` -> Australia/Sydney);
-4. a candidate counts only if its standard offset today equals the offset in front;
+4. a candidate counts only if its standard offset (in OFFSET_YEAR) equals the offset in front;
    without an offset in front, only a list of places is read, and only against the
    zones Windows IDs map to.
 
@@ -21,7 +21,7 @@ A name that fits none of these is not mapped (the caller reports it as an unknow
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -30,6 +30,7 @@ from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 _PREFIX = re.compile(r"\(\s*(?:UTC|GMT)\s*(?:([+-])([0-9]{1,2}):?([0-9]{2}))?\s*\)\s*(.*)")
 _PARENTHESES = re.compile(r"\([^)]*\)")
 _UNIVERSAL = "Coordinated Universal Time"
+OFFSET_YEAR = 2025  # display names show recent offsets; a fixed year keeps this pure (no clock)
 
 
 def zone_for_display_name(name: str) -> str | None:
@@ -94,14 +95,13 @@ def _by_city(keys: list[str]) -> dict[str, str]:
 
 
 def _standard_offset(key: str) -> timedelta | None:
-    """The zone's offset in the half of this year without daylight saving time."""
+    """The zone's offset in the half of OFFSET_YEAR without daylight saving time."""
     try:
         zone = ZoneInfo(key)
     except (KeyError, ValueError, OSError):
         return None
-    year = datetime.now(UTC).year
     for month in (1, 7):
-        moment = datetime(year, month, 15, 12, tzinfo=zone)
+        moment = datetime(OFFSET_YEAR, month, 15, 12, tzinfo=zone)
         if not moment.dst():
             return moment.utcoffset()
     return None

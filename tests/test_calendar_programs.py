@@ -63,6 +63,8 @@ def test_outlook_on_the_web_display_names_are_read_as_outlook_reads_them() -> No
     parsed = _parse("owa-display-names.ics")
     times = _times(parsed)
     assert times["Lab New York"] == [("03-10 13:00", "03-10 15:00")]  # 09:00 EDT
+    assert times["Weekly lab New York"] == [  # 09:00 EST, then EDT; the EXDATE excludes
+        ("03-03 14:00", "03-03 15:00"), ("03-17 13:00", "03-17 14:00")]
     assert times["Lab Sydney"] == [("03-09 22:00", "03-09 23:00")]  # 09:00 AEDT
     assert times["Lab somewhere"] == [("03-10 09:00", "03-10 10:00")]  # unknown: UTC
     by_event = {p.event: p.message for p in parsed.problems()}
