@@ -51,6 +51,10 @@ def _messages(parsed: ParsedCalendar) -> list[str]:
     ("(GMT+10:00) Canberra, Melbourne, Sydney", "Australia/Sydney"),
     ("Kuala Lumpur, Singapore", "Asia/Singapore"),
     ("(UTC) Coordinated Universal Time", "UTC"),
+    ("(UTC+12:00) Coordinated Universal Time+12", "Etc/GMT-12"),
+    ("(UTC-05:00) Haiti", "America/Port-au-Prince"),
+    ("(UTC-03:00) City of Buenos Aires", "America/Argentina/Buenos_Aires"),
+    ("(UTC+10:30) Lord Howe Island", "Australia/Lord_Howe"),
     ("(UTC-05:00) Tokyo", None),  # the offset contradicts the place: not mapped
     ("Eastern", None),  # one bare word is too little
     ("Customized Time Zone", None),
