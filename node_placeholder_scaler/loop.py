@@ -109,6 +109,7 @@ class Controller:
     leader: Leadership | None = None  # None: the only replica (no election), always writes
     notices: Notices | None = None  # None: no outage Events (tests that do not need them)
     outages: Outages = field(default_factory=Outages)
+    status: Callable[[Plan, RoundResult, datetime], None] | None = None  # the status page
 
     def round(self) -> RoundResult | None:
         """One round; never raises (except KeyboardInterrupt/SystemExit)."""
@@ -131,6 +132,7 @@ class Controller:
             except Exception:  # a report's bug must not stop the controller
                 logger.exception("event reports failed")
                 self.metrics.error(Stage.ROUND)
+        self._publish(plan, result, now)
         self._account(result, started, usage_before, answered_before)
         return result
 
@@ -146,6 +148,16 @@ class Controller:
         )
         self._tell(self.outages.observe(result), now)
         return plan, result, True
+
+    def _publish(self, plan: Plan, result: RoundResult, now: datetime) -> None:
+        """The status page of this round (every replica serves its own)."""
+        if self.status is None:
+            return
+        try:
+            self.status(plan, result, now)
+        except Exception:  # a page's bug must not stop the controller
+            logger.exception("status page failed")
+            self.metrics.error(Stage.ROUND)
 
     def _account(
         self, result: RoundResult, started: float, before: tuple[int, int], answered: int

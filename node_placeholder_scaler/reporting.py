@@ -31,6 +31,7 @@ from .timelines import NodeTimeline, PodRecord, Window, selector_labels
 logger = logging.getLogger(__name__)
 
 REASON = "EventReport"
+RECENT = 3  # reports kept in memory per pool for the status page
 MAX_RECORDS = 50_000  # pods remembered at once (a cluster's live pods and recent deletions)
 
 
@@ -203,6 +204,7 @@ class Reporter:
         self.placeholders: dict[str, Placeholders] = {}
         self.reported: set[tuple[str, str]] = set()  # (series, start) already in the store
         self.free: dict[tuple[str, str, datetime], int] = {}  # free node-equivalents at start
+        self.recent: dict[str, list[dict[str, Any]]] = {}  # last reports per pool (the page)
 
     def restore(self) -> None:
         """At start: the last stored report of each pool back into the gauges."""
@@ -214,6 +216,7 @@ class Reporter:
                 self.metrics.error(Stage.REPORT, name)
                 continue
             self.reported |= {(r.get("series", ""), r.get("start", "")) for r in stored}
+            self.recent[name] = stored[-RECENT:]
             if stored:
                 self.metrics.observe_report(name, stored[-1])
 
@@ -266,6 +269,7 @@ class Reporter:
         logger.info("pool=%s event report: %s", window.pool, text)
         self.metrics.observe_report(window.pool, report, waits)
         self.reported.add((window.series, report["start"]))
+        self.recent[window.pool] = [*self.recent.get(window.pool, []), report][-RECENT:]
         if not self.write:
             return
         try:

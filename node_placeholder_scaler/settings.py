@@ -58,7 +58,7 @@ TOP: tuple[Key, ...] = (
     Key("maxFeedBytes", "integer", 10 * 1024 * 1024, "Largest feed accepted, in bytes",
         low=1024),
     Key("feedTimeout", "duration", "30s", "Total time cap of one feed fetch", positive=True),
-    Key("metricsPort", "integer", 8080, "The one HTTP port: /metrics, /healthz, /readyz",
+    Key("metricsPort", "integer", 8080, "The one HTTP port: /metrics, /healthz, /readyz, /status",
         low=1, high=65535),
     Key("metricsAddress", "address", "", "Listen address of that port: empty = every "
         "interface (in a pod), 127.0.0.1 locally"),
