@@ -94,8 +94,8 @@ def test_timeline_end_before_start_is_a_usage_error(run):
     assert "--to must be after --from" in result.stderr
 
 
-def test_validate_lists_problems_and_exits_1(run):
-    result = run("validate")
+def test_validate_all_lists_every_problem_and_exits_1(run):
+    result = run("validate", "--all")
     assert result.returncode == 1
     assert "'gpuu' is not a pool" in result.stdout
     assert "Prüfung Lineare Algebra" in result.stdout
