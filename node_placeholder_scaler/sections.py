@@ -49,8 +49,8 @@ LEADER: tuple[Key, ...] = (
 NOTIFY: tuple[Key, ...] = (
     Key("urlFromEnv", "text", None, "The environment variable holding the webhook URL (a "
         "Secret: the URL is never logged); unset: no notifications"),
-    Key("format", "choice", "slack", "Body: slack (a Slack-compatible {\"text\": ...} body) or json "
-        "(the problem or report as fields)", choices=("slack", "json")),
+    Key("format", "choice", "slack", "Body: slack (a Slack-compatible {\"text\": ...} body) "
+        "or json (the problem or report as fields)", choices=("slack", "json")),
     Key("timeout", "duration", "5s", "Time allowed for one delivery", positive=True),
     Key("retries", "integer", 2, "Further attempts after a failed delivery", low=0, high=5),
     Key("maxPerHour", "integer", 30, "Messages sent per hour at most (the rest are counted "
