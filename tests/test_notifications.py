@@ -3,12 +3,9 @@ body, retries after a failed delivery, a timeout, the hourly limit, and no secre
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -19,56 +16,19 @@ from node_placeholder_scaler.notifications import Notifier, notifier_for
 from node_placeholder_scaler.sections import NotifySettings
 from node_placeholder_scaler.settings import ConfigError, load_settings
 from node_placeholder_scaler.upcoming import UpcomingProblem
+from testkit import webhook
+from testkit.webhook import Receiver
 
 PROBLEM = UpcomingProblem(
     calendar="courses", title="Lab 3", start=datetime(2026, 12, 9, 8, tzinfo=UTC), pool="user",
     kind=ProblemKind.UNKNOWN_POOL, line="usr: 3", suggestion="user: 3",
     message="'usr: 3': 'usr' is not a pool; did you mean `user: 3`?")
-SECRET_PATH = "/hooks/T0SECRET/B0SECRET"
-
-
-class Receiver(ThreadingHTTPServer):
-    """Answers each POST with the next status of ``answers`` (then 200); keeps the bodies."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.bodies: list[dict[str, object]] = []
-        self.paths: list[str] = []
-        self.answers: list[int] = []
-        self.delay = 0.0
-        self.got = threading.Semaphore(0)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}{SECRET_PATH}"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:
-        size = int(self.headers.get("Content-Length", "0"))
-        body = json.loads(self.rfile.read(size))
-        threading.Event().wait(self.server.delay)
-        status = self.server.answers.pop(0) if self.server.answers else 200
-        self.server.paths.append(self.path)
-        self.server.bodies.append(body)
-        self.send_response(status)
-        self.end_headers()
-        self.server.got.release()
-
-    def log_message(self, *args: object) -> None:
-        """Quiet."""
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with webhook.receiver() as server:
+        yield server
 
 
 def _notifier(receiver: Receiver, **options: object) -> tuple[Notifier, Metrics]:
