@@ -74,13 +74,11 @@ def near_miss(line: str, pools: Collection[str]) -> NearMiss | None:
     if not separator and not value[:1].isdigit() and value.split(" ", 1)[0].lower() not in (
             NUMBER_WORDS):
         return None  # "user guide 3" is prose; only "user 3" or "user three" is a near miss
-    pool = closest_pool(word, pools)
-    if pool is None:
-        return None
     count = next((n for shape in VALUE_SHAPES if (n := shape(value)) is not None), None)
     if count is None:
         return None
-    return _judged(word, pool, separator, count)
+    pool = closest_pool(word, pools)  # compared only for a line with a count
+    return None if pool is None else _judged(word, pool, separator, count)
 
 
 def _judged(word: str, pool: str, separator: str, count: int) -> NearMiss:

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ..durations import format_duration
 from ..feeds import CalendarBook, expansion_window, load_once
 from ..model import Problem
 from ..report import problem_line
 from ..settings import Settings
-from ..upcoming import HORIZON, upcoming, window
+from ..upcoming import GRACE, HORIZON, upcoming, window
 from .common import CommandError, Exit
 from .plan import UTC, parse_instant
 
@@ -40,6 +41,7 @@ class Verdict:
     calendars: tuple[dict[str, Any], ...]
     problems: tuple[Problem, ...]
     window: tuple[datetime, datetime] | None
+    chosen: bool = False  # the window came from --from/--to
 
 
 def judge(settings: Settings, args: argparse.Namespace, now: datetime) -> Verdict:
@@ -56,7 +58,8 @@ def judge(settings: Settings, args: argparse.Namespace, now: datetime) -> Verdic
         problems.extend(_every_event(book))
     else:
         problems.extend(p.as_problem() for p in upcoming(book.views(now), *span))
-    return Verdict(tuple(calendars), tuple(dict.fromkeys(problems)), span)
+    return Verdict(tuple(calendars), tuple(dict.fromkeys(problems)), span,
+                   chosen=bool(args.start or args.end))
 
 
 def _window(settings: Settings, args: argparse.Namespace,
@@ -110,9 +113,13 @@ def _lines(verdict: Verdict, settings: Settings) -> list[str]:
     zone = settings.default_zone
     lines = [f"calendar {c['name']}: {c['result']} ({c['events']} events)"
              for c in verdict.calendars]
-    if verdict.window is not None:
+    if verdict.window is not None and verdict.chosen:
         start, end = (t.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") for t in verdict.window)
-        lines.append(f"judging occurrences from {start} to {end} (--all: every event)")
+        lines.append(f"judging occurrences from {start} to {end}")
+    elif verdict.window is not None:
+        lines.append(f"judging occurrences from now - {format_duration(GRACE)} to "
+                     f"{HORIZON.days} days ahead (--from/--to: another window, --all: every "
+                     "event)")
     lines += [f"  {problem_line(p, zone)}" for p in verdict.problems]
     lines.append(f"{len(verdict.problems)} problem(s) in {len(settings.calendars)} "
                  f"calendar(s), {len(settings.pools)} pool(s)")
