@@ -5,8 +5,6 @@ same window in ``plan``'s problem list."""
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,13 +13,7 @@ import pytest
 from node_placeholder_scaler import cli
 from testkit import calendar_problems
 
-
-@pytest.fixture(autouse=True)
-def _keep_root_logger() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:], root.level = handlers, level
+pytestmark = pytest.mark.usefixtures("keep_root_logger")
 
 
 def _config(tmp_path: Path, *, fixed: bool = False) -> Path:
