@@ -13,7 +13,8 @@ status page reads it). The leader alone then tells each problem it has not told 
 A problem that leaves the window (fixed, or past) is forgotten, so it is told again if it
 comes back. The gauge ``node_placeholder_upcoming_problems{calendar,kind}`` is the leader's
 alone; a standby, or a replica that loses the Lease, drops the calendar gauges (metrics.py).
-A failed Event write is counted (errors_total, stage event) and retried next round.
+A failed Event write is counted (errors_total, stage event) and retried next round. At most
+MAX_PER_ROUND problems are told per round; the rest in the next rounds.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .upcoming import UpcomingProblem, counts
 
 logger = logging.getLogger(__name__)
 REASON = "CalendarProblem"
+MAX_PER_ROUND = 20  # problems told per round (a feed full of typos costs rounds, not a burst)
 LEASE = Subject("coordination.k8s.io/v1", "Lease", "")  # the name is the configured lease's
 
 
@@ -68,8 +70,9 @@ class ProblemWatch:
         self.metrics.observe_upcoming(counts(self.current),
                                       [c.name for c in self.settings.calendars])
         self._told &= set(self.current)
-        for problem in self.current:
-            if problem not in self._told and self._tell(problem, now, dry_run):
+        new = [p for p in self.current if p not in self._told][:MAX_PER_ROUND]
+        for problem in new:
+            if self._tell(problem, now, dry_run):
                 self._told.add(problem)
 
     def _tell(self, problem: UpcomingProblem, now: datetime, dry_run: bool) -> bool:

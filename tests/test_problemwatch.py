@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
+from node_placeholder_scaler import problemwatch
 from node_placeholder_scaler.feeds import CalendarBook, load_once
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.problemwatch import REASON, ProblemWatch
@@ -119,3 +120,14 @@ def test_a_failed_event_is_counted_and_written_next_round(tmp_path) -> None:
 def test_the_object_an_event_is_about(tmp_path, pool: str | None, subject: Subject) -> None:
     watch, _ = _watch(_book(tmp_path), Recorder())
     assert watch.subject(pool) == subject
+
+
+def test_a_burst_is_told_over_several_rounds(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(problemwatch, "MAX_PER_ROUND", 4)
+    events = Recorder()
+    watch, _ = _watch(_book(tmp_path), events)
+    watch.round(NOW, leading=True)
+    assert len(events.events) == 4
+    watch.round(NOW, leading=True)
+    watch.round(NOW, leading=True)
+    assert len(events.events) == 6
