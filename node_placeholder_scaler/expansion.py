@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Collection, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -208,12 +209,12 @@ class Expander:
         """The description problems of an event that is not parsed (far from the window)."""
         parsed = self._describe_text(text)
         self.described.extend(
-            Problem(p.kind, p.message, self.name, event, start) for p in parsed.problems)
+            replace(p, calendar=self.name, event=event, start=start) for p in parsed.problems)
 
     def _in_context(self, problems: tuple[Problem, ...], component: Any,
                     start: datetime) -> tuple[Problem, ...]:
         event = summary(component)
-        return tuple(Problem(p.kind, p.message, self.name, event, start) for p in problems)
+        return tuple(replace(p, calendar=self.name, event=event, start=start) for p in problems)
 
 
 def _description_text(component: Any) -> str:

@@ -62,6 +62,15 @@ def book_for(body: str, fetched: datetime) -> FixedBook:
     return FixedBook(book, fetched)
 
 
+@pytest.fixture()
+def keep_root_logger() -> Iterator[None]:
+    """cli.main() configures the root logger, as a process should; give it back to pytest."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
+
+
 @pytest.fixture(scope="module")
 def hostile() -> Iterator[HostileFeedServer]:
     """The hostile loopback feed server (testkit.hostile_feed), one per test module."""
@@ -72,12 +81,3 @@ def hostile() -> Iterator[HostileFeedServer]:
 @pytest.fixture()
 def fixtures() -> Path:
     return FIXTURES
-
-
-@pytest.fixture()
-def keep_root_logger() -> Iterator[None]:
-    """cli.main() configures the root logger, as a process should; give it back to pytest."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:], root.level = handlers, level

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from node_placeholder_scaler.calendar import parse_calendar
 from testkit.hostile_calendars import UTC, WINDOW, calendar, event
 
-FAR = event("DESCRIPTION:gpuu: 2", uid="far", start="DTSTART:20250101T100000Z",
+FAR = event("DESCRIPTION:usr: 2", uid="far", start="DTSTART:20250101T100000Z",
             summary="Old exam").replace("DTEND:20260303T110000Z", "DTEND:20250101T110000Z")
 LONG = event("DESCRIPTION:user: 4", "DURATION:P30D", uid="long",
              start="DTSTART:20260210T000000Z", summary="Exam month")
