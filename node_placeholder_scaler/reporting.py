@@ -195,12 +195,14 @@ class Reporter:
 
     def __init__(self, settings: Settings, rs: ReportSettings, tracker: Tracker,
                  observing: Observing, *, store: Store | None, metrics: MetricsSink,
-                 plan_at: Callable[[datetime], Plan] | None = None, write: bool = True) -> None:
+                 plan_at: Callable[[datetime], Plan] | None = None, write: bool = True,
+                 announce: Callable[[str, str, Mapping[str, Any]], None] | None = None) -> None:
         """``plan_at``: the calendar plan at an instant (for the first round's look back);
-        ``write``: store reports and create Events (not in a dry run)."""
+        ``write``: store reports and create Events (not in a dry run); ``announce``: told
+        each new report (pool, summary, report: the webhook)."""
         self.settings, self.rs, self.tracker = settings, rs, tracker
         self.observing, self.store, self.metrics = observing, store, metrics
-        self.plan_at, self.write = plan_at, write
+        self.plan_at, self.write, self.announce = plan_at, write, announce
         self.placeholders: dict[str, Placeholders] = {}
         self.reported: set[tuple[str, str]] = set()  # (series, start) already in the store
         self.free: dict[tuple[str, str, datetime], int] = {}  # free node-equivalents at start
@@ -272,6 +274,8 @@ class Reporter:
         self.recent[window.pool] = [*self.recent.get(window.pool, []), report][-RECENT:]
         if not self.write:
             return
+        if self.announce is not None:
+            self.announce(window.pool, text, report)
         try:
             if self.store is not None:
                 self.store.add(pool.deployment, report, self.rs.retention)

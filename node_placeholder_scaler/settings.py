@@ -25,9 +25,11 @@ from .sections import (
     SECTION_TABLES,
     HeadroomSettings,
     LeaderElectionSettings,
+    NotifySettings,
     ReportSettings,
     read_headroom,
     read_leader_election,
+    read_notifications,
     read_reports,
 )
 from .urls import UrlError, classify
@@ -69,6 +71,8 @@ TOP: tuple[Key, ...] = (
         "reports)"),
     Key("leaderElection", "section", None, "Leader election among the controller's replicas "
         "(README, High availability)"),
+    Key("notifications", "section", None, "Optional webhook messages about calendar "
+        "problems and event reports"),
 )
 POOL: tuple[Key, ...] = (
     Key("deployment", "dnslabel", None, "Name of the placeholder Deployment (unset: "
@@ -142,6 +146,7 @@ class Settings:
     headroom: HeadroomSettings
     reports: ReportSettings = field(default_factory=ReportSettings)
     leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)
+    notifications: NotifySettings = field(default_factory=NotifySettings)
 
     @property
     def default_zone(self) -> ZoneInfo:
@@ -181,6 +186,7 @@ def load_settings(text: str, path: str, environ: Mapping[str, str]) -> Settings:
         headroom=read_headroom(top),
         reports=read_reports(top),
         leader_election=read_leader_election(top),
+        notifications=read_notifications(top, environ),
     )
 
 

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from ..leadership import Elector, GatedCluster, identity
 from ..loop import BookPlanner, Controller, loop
 from ..metrics import Metrics
+from ..notifications import Notifier, notifier_for
+from ..problemwatch import ProblemWatch
 from ..reporting import Observing, Reporter, Tracker
 from ..server import Health, Server, StatusBoard, utc_now
 from ..settings import ConfigError, Settings
@@ -58,6 +60,7 @@ class Parts:
     planner: BookPlanner
     reporter: Reporter | None
     elector: Elector | None
+    notifier: Notifier | None = None
     server: Server | None = None
     board: StatusBoard | None = None  # the status page (not with --once)
 
@@ -96,13 +99,18 @@ def build(settings: Settings, args: argparse.Namespace, client: Kube) -> Parts:
     elector = None if args.dry_run else campaign(settings, client, namespace, metrics, health,
                                                  once=args.once)
     gated = client if elector is None else GatedCluster(client, elector.is_leader)
+    notifier = None if args.dry_run else notifier_for(settings, metrics)
     reporter = None if args.once else reports_for(settings, client, namespace, metrics, planner,
                                                    cluster=gated, dry_run=args.dry_run)
+    if reporter is not None and notifier is not None:
+        reporter.announce = notifier.report
     cluster = reporter.observing if reporter else gated
     controller = Controller(
         settings, cluster, client, planner, metrics, health, namespace, args.dry_run,
         after_round=reporter.after_round if reporter else None, leader=elector,
         notices=gated,
+        watch=ProblemWatch(settings, planner.upcoming, metrics, events=gated,
+                           namespace=namespace, announcer=notifier),
     )
     board = None
     if not args.once:
@@ -113,7 +121,7 @@ def build(settings: Settings, args: argparse.Namespace, client: Kube) -> Parts:
         namespace, ",".join(settings.pools), ",".join(c.name for c in settings.calendars),
         settings.interval.total_seconds(), args.dry_run, args.once,
     )
-    return Parts(client, controller, planner, reporter, elector, board=board)
+    return Parts(client, controller, planner, reporter, elector, notifier, board=board)
 
 
 def status_page(settings: Settings, planner: BookPlanner, reporter: Reporter | None,
@@ -159,6 +167,8 @@ def shut_down(parts: Parts) -> None:
     if parts.elector is not None:
         parts.elector.stop(release=True)  # the loop has ended: no write is in flight
     parts.planner.stop()
+    if parts.notifier is not None:
+        parts.notifier.stop()
     parts.client.stop_pod_cache()
     if parts.server is not None:
         parts.server.stop()
