@@ -48,7 +48,8 @@ def horizon(settings: Settings) -> timedelta:
 def expansion_window(settings: Settings, first: datetime, last: datetime
                      ) -> tuple[datetime, datetime]:
     """The window to expand so that plans at any instant in [first, last] are complete."""
-    return first - BEHIND, last + horizon(settings) + AHEAD
+    behind = max([BEHIND, *(s.limits.lookback() for s in settings.calendars)])
+    return first - behind, last + horizon(settings) + AHEAD
 
 
 def worker_memory(settings: Settings) -> int:

@@ -8,8 +8,15 @@ from zoneinfo import ZoneInfo
 
 from ..feeds import expansion_window, load_once
 from ..model import Problem
-from ..planning import timeline
-from ..report import plan_json, plan_table, problem_line, timeline_json, timeline_table
+from ..planning import held, timeline
+from ..report import (
+    holdings_table,
+    plan_json,
+    plan_table,
+    problem_line,
+    timeline_json,
+    timeline_table,
+)
 from ..settings import Settings
 from .common import CommandError, Exit
 
@@ -68,6 +75,9 @@ def plan_command(settings: Settings, args: argparse.Namespace) -> int:
     book = load_once(settings, now, expansion_window(settings, min(now, start), max(now, end)))
     plans = timeline(book.views(now), settings, start, end)
     print(timeline_json(plans) if args.output == "json" else timeline_table(plans, zone))
+    if args.output == "table":
+        print("\nNode-hours each event will hold:")
+        print(holdings_table(held(book.views(now), settings, start, end), zone))
     return Exit.OK
 
 
