@@ -25,8 +25,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .buffers import API_VERSION, KIND, CapacityBuffer, buffer_state
+from .findings import Finding
+from .poolcheck import PoolCheckFacts, judge_pools, not_checked
 
-Severity = Literal["error", "warning"]
+__all__ = ["ClusterFacts", "Finding", "judge"]
+
 Autoscaler = Literal["cluster-autoscaler", "karpenter"]
 DEFAULT_CUTOFF = -10
 DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
@@ -34,17 +37,6 @@ CA_BUFFER_FLAGS = (
     "--capacity-buffer-controller-enabled", "--capacity-buffer-pod-injection-enabled"
 )
 MAX_LISTED = 5
-
-
-@dataclass(frozen=True)
-class Finding:
-    severity: Severity
-    subject: str  # the object, e.g. "Deployment nps/placeholder-user"
-    problem: str
-    fix: str
-
-    def line(self) -> str:
-        return f"{self.severity}: {self.subject}: {self.problem}\n  fix: {self.fix}"
 
 
 @dataclass(frozen=True)
@@ -107,6 +99,7 @@ class ClusterFacts:
     pools: tuple[PoolFacts, ...]
     never_preempts: tuple[NeverPreempts, ...] = ()
     unreadable: tuple[str, ...] = field(default=())  # what could not be read (e.g. forbidden)
+    pool_check: PoolCheckFacts | None = None  # selectors, sizes and limits (poolcheck.py)
 
 
 @dataclass(frozen=True)
@@ -173,9 +166,11 @@ def judge(facts: ClusterFacts) -> list[Finding]:
         else:
             found += _placeholder_findings(facts, pool)
     found += _never_preempt_findings(facts)
-    found += [Finding("warning", what, "could not be read", "run with a user that may read it")
-              for what in facts.unreadable]
-    return sorted(found, key=lambda f: f.severity != "error")
+    if facts.pool_check is not None:
+        found += [f.finding for f in judge_pools(facts.pool_check)]
+    found += not_checked(facts.unreadable)
+    order = ("error", "warning", "not-checked")
+    return sorted(found, key=lambda f: order.index(f.severity))
 
 
 def _autoscaler_findings(facts: ClusterFacts) -> list[Finding]:

@@ -21,6 +21,10 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cluster", action="store_true",
                         help="also read the cluster (read-only) for what would stop warming")
     parser.add_argument("--kubeconfig", help="kubeconfig file (with --cluster)")
+    parser.add_argument("--instance-types", metavar="FILE",
+                        help="JSON list of instance types ({name, resources}, the format of "
+                        "Karpenter's kwok provider): with no node of a pool up, placeholders "
+                        "are checked against the types its NodePools allow")
 
 
 def command(settings: Settings, args: argparse.Namespace) -> int:
@@ -28,12 +32,17 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     if not args.cluster:
         return code
     from ..kube import default_namespace
+    from ..kube.poolcheck import InstanceTypeError, read_instance_types
     from ..kube.preflight import gather
 
+    try:
+        types = read_instance_types(args.instance_types) if args.instance_types else ()
+    except InstanceTypeError as error:
+        raise CommandError(str(error), Exit.CONFIG) from None
     client = load_client(args.kubeconfig)
     namespace = settings.namespace or default_namespace()
     try:
-        facts = gather(client, settings, namespace)
+        facts = gather(client, settings, namespace, types)
     except ClusterError as error:
         raise CommandError(f"cannot read the cluster: {error}", Exit.PROBLEMS) from None
     scalers = ", ".join(f"{a.kind} ({'; '.join(a.evidence)})" for a in facts.autoscalers)
@@ -43,5 +52,8 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     for finding in findings:
         print(finding.line())
     errors = sum(1 for f in findings if f.severity == "error")
-    print(f"{errors} error(s), {len(findings) - errors} warning(s) on the cluster")
+    warnings = sum(1 for f in findings if f.severity == "warning")
+    skipped = len(findings) - errors - warnings
+    print(f"{errors} error(s), {warnings} warning(s) on the cluster"
+          + (f"; {skipped} check(s) not run (see not-checked)" if skipped else ""))
     return Exit.PROBLEMS if errors or code != Exit.OK else Exit.OK

@@ -8,12 +8,13 @@ Never). Lists are capped (``LIST_LIMIT``); a forbidden read is reported, not fat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kubernetes import client
 
 from ..observed import ClusterError
+from ..poolcheck import InstanceType
 from ..preflight import (
     CA_LEASE,
     KARPENTER_LEASE,
@@ -26,6 +27,7 @@ from ..preflight import (
     detect,
 )
 from ..settings import PoolSettings, Settings
+from .poolcheck import gather_pools
 
 if TYPE_CHECKING:
     from . import Kube
@@ -57,11 +59,13 @@ class _Reader:
             raise
 
 
-def gather(kube: Kube, settings: Settings, namespace: str) -> ClusterFacts:
+def gather(kube: Kube, settings: Settings, namespace: str,
+           instance_types: Sequence[InstanceType] = ()) -> ClusterFacts:
     """Everything preflight.judge needs; raises ClusterError only when the API is unusable."""
     reader = _Reader(kube)
     served = kube.buffer_api_served()
     workloads = _workloads(reader)
+    nodepools = _nodepools(reader)
     signs = Signs(
         leases=tuple(n for n in (CA_LEASE, KARPENTER_LEASE) if reader.get(
             f"get lease {SYSTEM}/{n}", reader.coordination.read_namespaced_lease, n, SYSTEM)),
@@ -69,13 +73,15 @@ def gather(kube: Kube, settings: Settings, namespace: str) -> ClusterFacts:
             f"get configmap {SYSTEM}/cluster-autoscaler-status",
             kube.core.read_namespaced_config_map, "cluster-autoscaler-status", SYSTEM,
         ) is not None,
-        nodepools=_nodepools(reader),
+        nodepools=len(nodepools or ()),
     )
+    pool_check = gather_pools(reader.get, kube, settings, namespace, nodepools=nodepools,
+                              instance_types=instance_types)
     pools = tuple(_pool(reader, pool, namespace, served) for pool in settings.pools.values())
     return ClusterFacts(
         namespace=namespace, buffer_api=served, autoscalers=detect(workloads, signs),
         pools=pools, never_preempts=_never_preempts(reader, namespace),
-        unreadable=tuple(reader.unreadable),
+        unreadable=tuple(reader.unreadable), pool_check=pool_check,
     )
 
 
@@ -101,13 +107,14 @@ def _workloads(reader: _Reader) -> list[Workload]:
     return found
 
 
-def _nodepools(reader: _Reader) -> int:
+def _nodepools(reader: _Reader) -> list[Any] | None:
+    """Karpenter's NodePools; None when the API is not served or the list is refused."""
     custom = reader.kube.custom
     if not reader.get("discover karpenter.sh/v1", custom.get_api_resources, "karpenter.sh", "v1"):
-        return 0
+        return None
     body = reader.get("list nodepools", custom.list_cluster_custom_object,
                       "karpenter.sh", "v1", "nodepools", limit=100)
-    return len((body or {}).get("items", []))
+    return None if body is None else list(body.get("items", []))
 
 
 def _pool(reader: _Reader, pool: PoolSettings, namespace: str, served: bool) -> PoolFacts:
