@@ -25,7 +25,7 @@ from .sizing import format_cpu, format_memory
 
 INSTANCE_TYPE = "node.kubernetes.io/instance-type"
 CHECKS = ("selector", "too-big", "limit")  # a metric label: keep it small
-GRANT = ("bind the chart's read-only ClusterRole (rbac.preflight: true), or grant these "
+GRANT = ("bind the chart's read-only ClusterRole (preflight.clusterRole: true), or grant these "
          "reads to the user or ServiceAccount that runs the checks")
 
 

@@ -132,7 +132,7 @@ def test_refused_reads_are_one_not_checked_finding() -> None:
     [f] = not_checked(["list nodes", "list nodepools", "list nodes"])
     assert f.severity == "not-checked"
     assert f.problem == "not checked: the cluster refused list nodes; list nodepools"
-    assert "rbac.preflight: true" in f.fix
+    assert "preflight.clusterRole: true" in f.fix
     assert not_checked([]) == []
 
 

@@ -94,7 +94,9 @@ def test_default_values_render_the_controller_without_pools(default_docs: list[D
     assert kinds(default_docs) == sorted(
         [
             ("ClusterRole", f"{FULLNAME}-{NAMESPACE}"),
+            ("ClusterRole", f"{FULLNAME}-preflight-{NAMESPACE}"),
             ("ClusterRoleBinding", f"{FULLNAME}-{NAMESPACE}"),
+            ("ClusterRoleBinding", f"{FULLNAME}-preflight-{NAMESPACE}"),
             ("ConfigMap", FULLNAME),
             ("Deployment", FULLNAME),
             ("PodDisruptionBudget", FULLNAME),
@@ -715,3 +717,21 @@ def test_the_lease_is_the_releases_and_its_timing_passes_through(helm: str) -> N
     election = config_of(render(values))["leaderElection"]
     assert election == {"leaseName": FULLNAME, "leaseDuration": "30s"}
     assert config_of(render(minimal_values()))["leaderElection"] == {"leaseName": FULLNAME}
+
+
+def test_the_preflight_cluster_role_is_optional_and_read_only(
+    minimal_docs: list[Doc], all_docs: list[Doc]
+) -> None:
+    name = f"{FULLNAME}-preflight-{NAMESPACE}"
+    assert find(minimal_docs, "ClusterRole", name) == []
+    role = one(all_docs, "ClusterRole", name)
+    verbs = {v for rule in role["rules"] for v in rule["verbs"]}
+    assert verbs == {"get", "list"}
+    granted = {(g, r) for rule in role["rules"] for g in rule["apiGroups"]
+               for r in rule["resources"]}
+    assert {("", "nodes"), ("karpenter.sh", "nodepools"), ("karpenter.sh", "nodeclaims"),
+            ("apps", "deployments")} <= granted
+    binding = one(all_docs, "ClusterRoleBinding", name)
+    assert binding["roleRef"]["name"] == name
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "placeholder-scaler",
+                                    "namespace": NAMESPACE}]
