@@ -49,6 +49,12 @@ class Notices(Protocol):
     def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None: ...
 
 
+class PoolChecks(Protocol):
+    """poolwatch.PoolWatch: the pool checks, now and then, each cause told once."""
+
+    def maybe_run(self, now: datetime, *, leading: bool) -> object: ...
+
+
 class ApiProbe(Protocol):
     """API usage counters and a reachability check (kube.Kube)."""
 
@@ -109,6 +115,7 @@ class Controller:
     leader: Leadership | None = None  # None: the only replica (no election), always writes
     notices: Notices | None = None  # None: no outage Events (tests that do not need them)
     outages: Outages = field(default_factory=Outages)
+    pool_checks: PoolChecks | None = None  # None: no pool checks (run --once, tests)
 
     def round(self) -> RoundResult | None:
         """One round; never raises (except KeyboardInterrupt/SystemExit)."""
@@ -131,6 +138,8 @@ class Controller:
             except Exception:  # a report's bug must not stop the controller
                 logger.exception("event reports failed")
                 self.metrics.error(Stage.ROUND)
+        if self.pool_checks is not None:
+            self.pool_checks.maybe_run(now, leading=leading)
         self._account(result, started, usage_before, answered_before)
         return result
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ..leadership import Elector, GatedCluster, identity
 from ..loop import BookPlanner, Controller, loop
 from ..metrics import Metrics
+from ..poolwatch import Notices, PoolWatch
 from ..reporting import Observing, Reporter, Tracker
 from ..server import Health, Server, utc_now
 from ..settings import ConfigError, Settings
@@ -96,7 +97,8 @@ def build(settings: Settings, args: argparse.Namespace, client: Kube) -> Parts:
     controller = Controller(
         settings, cluster, client, planner, metrics, health, namespace, args.dry_run,
         after_round=reporter.after_round if reporter else None, leader=elector,
-        notices=gated,
+        notices=gated, pool_checks=None if args.once else pool_watch(
+            settings, client, namespace, gated, metrics, dry_run=args.dry_run),
     )
     logger.info(
         "starting: namespace=%s pools=%s calendars=%s interval=%ss dry_run=%s once=%s",
@@ -180,3 +182,12 @@ def campaign(
             Exit.PROBLEMS,
         )
     return candidate
+
+
+def pool_watch(settings: Settings, client: Kube, namespace: str, notices: Notices,
+               metrics: Metrics, *, dry_run: bool) -> PoolWatch:
+    """The controller's pool checks (poolwatch.py), reading through the client."""
+    from ..kube.preflight import pool_facts
+
+    return PoolWatch(settings, namespace, lambda: pool_facts(client, settings, namespace),
+                     notices, metrics, dry_run=dry_run)

@@ -9,12 +9,13 @@ Never). Lists are capped (``LIST_LIMIT``); a forbidden read is reported, not fat
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kubernetes import client
 
 from ..observed import ClusterError
-from ..poolcheck import InstanceType
+from ..poolcheck import InstanceType, PoolCheckFacts
 from ..preflight import (
     CA_LEASE,
     KARPENTER_LEASE,
@@ -83,6 +84,13 @@ def gather(kube: Kube, settings: Settings, namespace: str,
         pools=pools, never_preempts=_never_preempts(reader, namespace),
         unreadable=tuple(reader.unreadable), pool_check=pool_check,
     )
+
+
+def pool_facts(kube: Kube, settings: Settings, namespace: str) -> PoolCheckFacts:
+    """The pool checks' facts alone (the running controller); refused reads are noted."""
+    reader = _Reader(kube)
+    facts = gather_pools(reader.get, kube, settings, namespace, nodepools=_nodepools(reader))
+    return replace(facts, refused=tuple(reader.unreadable))
 
 
 def _workloads(reader: _Reader) -> list[Workload]:
