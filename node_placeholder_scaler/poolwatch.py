@@ -44,12 +44,14 @@ class PoolWatch:
         self.last: datetime | None = None
         self.told: set[tuple[str, str, str]] = set()
         self.refused: tuple[str, ...] = ()
+        self.leading = False  # at the last run: a new leader runs the checks at once
 
     def maybe_run(self, now: datetime, *, leading: bool) -> list[PoolFinding] | None:
         """The findings when the checks ran this round, else None. Never raises."""
-        if self.last is not None and now - self.last < self.every:
+        became_leader = leading and not self.leading
+        if self.last is not None and now - self.last < self.every and not became_leader:
             return None
-        self.last = now
+        self.last, self.leading = now, leading
         try:
             facts = self.read()
         except Exception as error:  # an API outage: the round's own errors say the rest

@@ -37,6 +37,7 @@ CA_BUFFER_FLAGS = (
     "--capacity-buffer-controller-enabled", "--capacity-buffer-pod-injection-enabled"
 )
 MAX_LISTED = 5
+DETECTION_READS = ("list deployments", "get lease", "get configmap", "list nodepools")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class PlaceholderFacts:
     priority_class: str | None = None  # priorityClassName of the pod template
     priority: int | None = None  # its value; None when the class does not exist
     annotations: tuple[tuple[str, str], ...] = ()  # of the pod template
+    priority_read: bool = True  # False: the cluster refused to show the PriorityClass
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,8 @@ def judge(facts: ClusterFacts) -> list[Finding]:
 
 
 def _autoscaler_findings(facts: ClusterFacts) -> list[Finding]:
+    if not facts.autoscalers and any(r.startswith(DETECTION_READS) for r in facts.unreadable):
+        return []  # not checked (the not-checked finding names the reads)
     if not facts.autoscalers:
         return [Finding(
             "warning", "cluster", "no autoscaler found (no Cluster Autoscaler or Karpenter "
@@ -196,6 +200,8 @@ def _placeholder_findings(facts: ClusterFacts, pool: PoolFacts) -> list[Finding]
         return [Finding("error", subject, "not found: the pool has no placeholders",
                         f"install the chart with pools.{pool.pool}, or set "
                         f"pools.{pool.pool}.deployment to the placeholder Deployment's name")]
+    if not ph.priority_read:
+        return []  # not checked (the not-checked finding names the read)
     if ph.priority_class is None:
         return [Finding("error", subject, "its pods have no priorityClassName (priority 0): user "
                         "pods cannot preempt them", "give the placeholders the chart's "

@@ -135,20 +135,25 @@ def _pool(reader: _Reader, pool: PoolSettings, namespace: str, served: bool) -> 
                 if error.status != 404:
                     raise
         return PoolFacts(pool.name, pool.backend, buffer_name=pool.buffer, buffer=buffer)
+    refused = len(reader.unreadable)
     body = reader.get(f"get deployment {namespace}/{pool.deployment}",
                       reader.kube.apps.read_namespaced_deployment, pool.deployment, namespace)
+    if body is None and len(reader.unreadable) > refused:  # not checked
+        return PoolFacts(pool.name, pool.backend, PlaceholderFacts(
+            pool.deployment, True, priority_read=False))
     if body is None:
         return PoolFacts(pool.name, pool.backend, PlaceholderFacts(pool.deployment, False))
     template = (body.get("spec") or {}).get("template") or {}
     class_name = (template.get("spec") or {}).get("priorityClassName")
-    value = None
+    value, refused = None, len(reader.unreadable)
     if class_name:
         pc = reader.get(f"get priorityclass {class_name}",
                         reader.scheduling.read_priority_class, class_name)
         value = int(pc.get("value", 0)) if pc is not None else None
     annotations: Mapping[str, str] = (template.get("metadata") or {}).get("annotations") or {}
     return PoolFacts(pool.name, pool.backend, PlaceholderFacts(
-        pool.deployment, True, class_name, value, tuple(sorted(annotations.items()))))
+        pool.deployment, True, class_name, value, tuple(sorted(annotations.items())),
+        priority_read=len(reader.unreadable) == refused))
 
 
 def _never_preempts(reader: _Reader, namespace: str) -> tuple[NeverPreempts, ...]:
