@@ -141,3 +141,9 @@ def test_a_bad_instance_type_file(tmp_path: Path) -> None:
     bad.write_text('{"name": "x"}')
     with pytest.raises(InstanceTypeError, match="not an instance-type list"):
         read_instance_types(str(bad))
+
+
+def test_a_refused_node_or_nodepool_list_leaves_the_selector_unjudged() -> None:
+    for refused in (("list nodes",), ("list nodepools",)):
+        facts = PoolCheckFacts((shape(selector={"pool": "usre"}),), None, (), refused)
+        assert judge_pools(facts) == []

@@ -78,6 +78,7 @@ def gather(kube: Kube, settings: Settings, namespace: str,
     )
     pool_check = gather_pools(reader.get, kube, settings, namespace, nodepools=nodepools,
                               instance_types=instance_types)
+    pool_check = replace(pool_check, refused=tuple(reader.unreadable))
     pools = tuple(_pool(reader, pool, namespace, served) for pool in settings.pools.values())
     return ClusterFacts(
         namespace=namespace, buffer_api=served, autoscalers=detect(workloads, signs),
