@@ -149,3 +149,23 @@ def test_a_pool_outside_the_allow_list_is_left_to_the_planner() -> None:
 def test_node_hours_of_an_event() -> None:
     o = occurrence("2026-03-09T09:00", 2, timedelta(minutes=30), user=3)
     assert node_hours(o, "user", 3, no_lead) == 7.5
+
+
+def test_plan_prints_node_hours_and_cost(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from node_placeholder_scaler import cli
+
+    path = tmp_path / "config.yaml"
+    path.write_text("timezone: Europe/Zurich\n" + config(prices=", pricePerNodeHour: 0.5"))
+    code = cli.main(["plan", "--from", "2026-03-09T00:00", "--to", "2026-03-11T00:00",
+                     "--config", str(path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    tail = out.split("Node-hours each event will hold:\n", 1)[1].splitlines()
+    assert [line.split() for line in tail] == [
+        ["START", "EVENT", "POOL", "NODES", "NODE-HOURS", "COST"],
+        ["2026-03-09", "09:00", "CET", "Morning", "lab", "user", "3", "6.0", "3.00"],
+        ["2026-03-09", "14:00", "CET", "Afternoon", "lab", "user", "3", "6.0", "3.00"],
+        ["2026-03-10", "00:30", "CET", "GPU", "hold", "gpu", "1", "11.0", "5.50"],
+        ["total", "23.0", "11.50"],
+    ]
+    assert "[clipped] labs / 'Afternoon lab' / 2026-03-09 14:00 CET: pool 'user'" in out
