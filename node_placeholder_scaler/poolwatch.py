@@ -71,10 +71,10 @@ class PoolWatch:
         return found
 
     def _tell(self, found: list[PoolFinding], now: datetime) -> None:
-        keys = {(f.pool, f.check, f.finding.problem) for f in found}
+        keys = {(f.pool, f.check, f.finding.subject) for f in found}
         self.told &= keys  # gone: told again if it comes back
         for f in found:
-            key = (f.pool, f.check, f.finding.problem)
+            key = (f.pool, f.check, f.finding.subject)
             if key in self.told:
                 continue
             logger.warning("pool=%s check=%s %s: %s; fix: %s", f.pool, f.check,
