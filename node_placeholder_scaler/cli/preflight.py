@@ -1,6 +1,9 @@
 """``validate [--cluster]``: the feeds' problems, and with ``--cluster`` a read-only preflight of
 the cluster (preflight.py): each pool's backend object, the CapacityBuffer CRD, the autoscaler,
-the placeholder PriorityClass and user pods with preemptionPolicy Never.
+the placeholder PriorityClass, user pods with preemptionPolicy Never, and why a pool would not
+scale (poolcheck.py: its selector, placeholder size and NodePool limits; ``--instance-types``
+sizes the types a NodePool allows when no node of the pool is up). Refused reads are one
+``not-checked`` finding.
 
 Exit 0; 1 when a feed has problems or the cluster has an error finding (something that would
 stop warming); 2 for a bad configuration or client configuration.
