@@ -92,13 +92,13 @@ def test_a_nodepool_limit_below_max_replicas(preflight: Preflight,  # noqa: F811
                                              small_nodepool: str) -> None:
     preflight.placeholders("placeholder-small", GOOD_CLASS, selector={"nps.test/pool":
                                                                        small_nodepool})
-    out = validate(preflight, f"  small: {{nodeSelector: {{nps.test/pool: {small_nodepool}}}, "
-                              "maxReplicas: 5}\n")
+    out = validate(preflight, f"  user: {{nodeSelector: {{nps.test/pool: {small_nodepool}}}, "
+                              "maxReplicas: 5, deployment: placeholder-small}\n")
     assert summary(out) == "0 error(s), 1 warning(s) on the cluster", out
-    assert (f"warning: NodePool {small_nodepool} (pool small): its limits (cpu: 8) hold at "
-            "most 2 node(s), fewer than pools.small.maxReplicas 5") in out
+    assert (f"warning: NodePool {small_nodepool} (pool user): its limits (cpu: 8) hold at "
+            "most 2 node(s), fewer than pools.user.maxReplicas 5") in out
     assert ("fix: raise the NodePool's spec.limits.cpu to at least 20, or lower "
-            "pools.small.maxReplicas to 2") in out
+            "pools.user.maxReplicas to 2") in out
     assert out.endswith("exit 0")  # a warning: it warms, less than asked
 
 
