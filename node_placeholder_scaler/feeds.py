@@ -204,7 +204,7 @@ class CalendarBook:
 
     def upcoming(self, now: datetime) -> tuple[UpcomingProblem, ...]:
         """The problems of the occurrences in the default window at ``now`` (upcoming.py)."""
-        return upcoming(self.views(now), *window(now))
+        return upcoming(self.views(now), *window(now), self.settings)
 
 
 def _apply(feed: Feed, outcome: Outcome, now: datetime, expand_only: bool) -> Feed:

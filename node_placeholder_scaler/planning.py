@@ -100,18 +100,24 @@ def held(
 def _collect(
     views: Iterable[CalendarView], settings: Settings, start: datetime, end: datetime
 ) -> list[Occurrence]:
-    """The occurrences of [start, end), clipped to their calendar's guardrails (counted from
-    far enough back that a day's or week's budget is the same whatever ``start`` is)."""
     found: list[Occurrence] = []
     for view in views:
-        if view.calendar is None:
-            continue
-        source = view.source
-        occurrences = view.calendar.occurrences(start - source.limits.lookback(), end)
-        found.extend(clip(occurrences, source.limits, view.calendar.zone,
-                          lambda o, pool: lead_for(o, settings.pools.get(pool), settings),
-                          source.pools))
+        found.extend(guarded(view, settings, start, end))
     return found
+
+
+def guarded(view: CalendarView, settings: Settings, start: datetime, end: datetime
+            ) -> list[Occurrence]:
+    """The view's occurrences overlapping [start, end), clipped to its calendar's guardrails
+    (counted from far enough back that a day's or week's budget is the same whatever
+    ``start`` is, within the range the good copy was expanded for)."""
+    calendar, source = view.calendar, view.source
+    if calendar is None:
+        return []
+    first = max(start - source.limits.lookback(), min(start, calendar.window[0]))
+    clipped = clip(calendar.occurrences(first, end), source.limits, calendar.zone,
+                   lambda o, pool: lead_for(o, settings.pools.get(pool), settings), source.pools)
+    return [o for o in clipped if o.end > start]
 
 
 def refusals(occurrence: Occurrence, allowed: Collection[str] | None) -> list[Problem]:

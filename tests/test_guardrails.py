@@ -169,3 +169,12 @@ def test_plan_prints_node_hours_and_cost(tmp_path, capsys) -> None:  # type: ign
         ["total", "23.0", "11.50"],
     ]
     assert "[clipped] labs / 'Afternoon lab' / 2026-03-09 14:00 CET: pool 'user'" in out
+
+
+def test_clips_are_upcoming_problems_days_ahead() -> None:
+    """validate, plan and the controller's early warning see a clip before the event."""
+    book = book_for(config(), FETCHED).book
+    found = [(p.title, p.kind) for p in book.upcoming(utc("2026-03-08T12:00"))]
+    assert found == [("Afternoon lab", "clipped"), ("GPU hold", "clipped"),
+                     ("GPU hold", "clipped"), ("Evening review", "clipped"),
+                     ("Extra session", "clipped")]

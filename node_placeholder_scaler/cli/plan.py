@@ -56,7 +56,7 @@ def plan_command(settings: Settings, args: argparse.Namespace) -> int:
         when = at or now
         book = load_once(settings, now, expansion_window(settings, when, when))
         plan = book.plan(when, now=now)
-        ahead = (p.as_problem() for p in upcoming(book.views(now), *window(when)))
+        ahead = (p.as_problem() for p in upcoming(book.views(now), *window(when), settings))
         plan = replace(plan, problems=tuple(dict.fromkeys((*plan.problems, *ahead))))
         print(plan_json(plan) if args.output == "json" else plan_table(plan, zone))
         return Exit.OK
