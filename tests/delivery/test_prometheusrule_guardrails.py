@@ -22,7 +22,7 @@ def problems(kind: str, values: str) -> dict[str, str]:
 CASE: dict[str, Any] = {
     "interval": "1m",
     "input_series": [
-        problems("clipped", "0x3 1x10 0x10"),
+        problems("clipped", "0x3 2x10 0x10"),
         problems("not-allowed", "0x8 2x10"),
         problems("clamped", "3x20"),  # maxReplicas: another alert's business
         problems("bad-value", "1x20"),

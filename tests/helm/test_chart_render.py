@@ -94,9 +94,7 @@ def test_default_values_render_the_controller_without_pools(default_docs: list[D
     assert kinds(default_docs) == sorted(
         [
             ("ClusterRole", f"{FULLNAME}-{NAMESPACE}"),
-            ("ClusterRole", f"{FULLNAME}-preflight-{NAMESPACE}"),
             ("ClusterRoleBinding", f"{FULLNAME}-{NAMESPACE}"),
-            ("ClusterRoleBinding", f"{FULLNAME}-preflight-{NAMESPACE}"),
             ("ConfigMap", FULLNAME),
             ("Deployment", FULLNAME),
             ("PodDisruptionBudget", FULLNAME),
@@ -113,7 +111,9 @@ def test_all_features_render_every_template(all_docs: list[Doc]) -> None:
     assert kinds(all_docs) == sorted(
         [
             ("ClusterRole", f"{FULLNAME}-{NAMESPACE}"),
+            ("ClusterRole", f"{FULLNAME}-preflight-{NAMESPACE}"),
             ("ClusterRoleBinding", f"{FULLNAME}-{NAMESPACE}"),
+            ("ClusterRoleBinding", f"{FULLNAME}-preflight-{NAMESPACE}"),
             ("ConfigMap", FULLNAME),
             ("ConfigMap", f"{FULLNAME}-dashboard"),
             ("DaemonSet", f"{FULLNAME}-image-puller-gpu"),
@@ -411,7 +411,7 @@ def test_rendered_config_passes_the_controllers_own_validation(all_docs: list[Do
 
 
 def test_rbac_is_least_privilege(all_docs: list[Doc]) -> None:
-    cluster_role = one(all_docs, "ClusterRole")
+    cluster_role = one(all_docs, "ClusterRole", f"{FULLNAME}-{NAMESPACE}")
     assert cluster_role["rules"] == [
         {"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["get", "list", "watch"]}
     ]
@@ -451,11 +451,12 @@ def test_rbac_is_least_privilege(all_docs: list[Doc]) -> None:
     ]
     for rule in cluster_role["rules"] + role["rules"]:
         assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"]
-    for binding in (one(all_docs, "ClusterRoleBinding"), one(all_docs, "RoleBinding")):
+    for binding in (one(all_docs, "ClusterRoleBinding", f"{FULLNAME}-{NAMESPACE}"),
+                    one(all_docs, "RoleBinding")):
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": "placeholder-scaler", "namespace": NAMESPACE}
         ]
-    cluster_binding = one(all_docs, "ClusterRoleBinding")
+    cluster_binding = one(all_docs, "ClusterRoleBinding", f"{FULLNAME}-{NAMESPACE}")
     assert cluster_binding["roleRef"]["name"] == cluster_role["metadata"]["name"]
     assert one(all_docs, "RoleBinding")["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
