@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 
 from ..observed import ClusterError
-from ..preflight import judge
+from ..preflight import DETECTION_READS, judge
 from ..settings import Settings
 from . import validate
 from .common import CommandError, Exit, load_client
@@ -53,7 +53,10 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     except ClusterError as error:
         raise CommandError(f"cannot read the cluster: {error}", Exit.PROBLEMS) from None
     scalers = ", ".join(f"{a.kind} ({'; '.join(a.evidence)})" for a in facts.autoscalers)
-    print(f"cluster: namespace {namespace}; autoscaler: {scalers or 'none found'}; "
+    if not scalers:
+        refused = any(r.startswith(DETECTION_READS) for r in facts.unreadable)
+        scalers = "not checked" if refused else "none found"
+    print(f"cluster: namespace {namespace}; autoscaler: {scalers}; "
           f"CapacityBuffer API: {'served' if facts.buffer_api else 'not served'}")
     findings = judge(facts)
     for finding in findings:

@@ -10,6 +10,7 @@ own RBAC only (no preflight ClusterRole): what it may not read is "not checked".
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -151,6 +152,44 @@ def test_missing_rbac_is_not_checked_not_a_failure(preflight: Preflight,  # noqa
         assert read in line
     assert "fix: bind the chart's read-only ClusterRole (preflight.clusterRole: true)" in out
     assert out.endswith("exit 0")
+    assert "autoscaler: not checked" in out
+
+
+def chart_preflight_rules() -> list[dict[str, object]]:
+    """The rules of the chart's optional preflight ClusterRole, as helm renders them."""
+    out = subprocess.run(
+        [str(REPO / "scripts" / "helm"), "template", "nps", str(REPO / "helm" /
+         "node-placeholder-scaler"), "-f", str(REPO / "tests" / "helm" /
+         "values-all-features.yaml")], capture_output=True, text=True, check=True, timeout=600)
+    [role] = [d for d in yaml.safe_load_all(out.stdout) if d and d["kind"] == "ClusterRole"
+              and "-preflight-" in d["metadata"]["name"]]
+    rules: list[dict[str, object]] = role["rules"]
+    return rules
+
+
+@pytest.mark.helm
+def test_the_charts_preflight_cluster_role_lets_every_check_run(
+    preflight: Preflight, controller_account: Path,  # noqa: F811
+) -> None:
+    rbac = client.RbacAuthorizationV1Api(preflight.api)
+    name = f"nps-preflight-{preflight.ns}"
+    rbac.create_cluster_role({"metadata": {"name": name}, "rules": chart_preflight_rules()})
+    rbac.create_cluster_role_binding({
+        "metadata": {"name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": "controller",
+                      "namespace": preflight.ns}],
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": name}})
+    try:
+        preflight.placeholders("placeholder-user", GOOD_CLASS)
+        out = wait_for("the binding in force", lambda: (
+            text := validate(preflight, USER, kubeconfig=controller_account)) and (
+            "not-checked" not in text) and text, timeout=30)
+    finally:
+        rbac.delete_cluster_role_binding(name)
+        rbac.delete_cluster_role(name)
+    assert summary(out) == "0 error(s), 0 warning(s) on the cluster", out
+    assert "autoscaler: karpenter" in out
 
 
 def test_the_controller_tells_a_cause_once(preflight: Preflight) -> None:  # noqa: F811
