@@ -21,13 +21,16 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from .configkeys import ConfigError, Key, Reader, load_yaml
+from .guardrails import Limits
 from .sections import (
     SECTION_TABLES,
     HeadroomSettings,
     LeaderElectionSettings,
+    NotifySettings,
     ReportSettings,
     read_headroom,
     read_leader_election,
+    read_notifications,
     read_reports,
 )
 from .urls import UrlError, classify
@@ -58,7 +61,7 @@ TOP: tuple[Key, ...] = (
     Key("maxFeedBytes", "integer", 10 * 1024 * 1024, "Largest feed accepted, in bytes",
         low=1024),
     Key("feedTimeout", "duration", "30s", "Total time cap of one feed fetch", positive=True),
-    Key("metricsPort", "integer", 8080, "The one HTTP port: /metrics, /healthz, /readyz",
+    Key("metricsPort", "integer", 8080, "The one HTTP port: /metrics, /healthz, /readyz, /status",
         low=1, high=65535),
     Key("metricsAddress", "address", "", "Listen address of that port: empty = every "
         "interface (in a pod), 127.0.0.1 locally"),
@@ -69,6 +72,8 @@ TOP: tuple[Key, ...] = (
         "reports)"),
     Key("leaderElection", "section", None, "Leader election among the controller's replicas "
         "(README, High availability)"),
+    Key("notifications", "section", None, "Optional webhook messages about calendar "
+        "problems and event reports"),
 )
 POOL: tuple[Key, ...] = (
     Key("deployment", "dnslabel", None, "Name of the placeholder Deployment (unset: "
@@ -83,6 +88,8 @@ POOL: tuple[Key, ...] = (
         "Backends)", choices=BACKENDS),
     Key("buffer", "dnslabel", None, "Name of the pool's CapacityBuffer with backend "
         "capacityBuffer (unset: buffer-<pool>)"),
+    Key("pricePerNodeHour", "number", None, "Price of one node-hour of this pool: plan shows "
+        "what each event will cost (unset: node-hours only)", low=0),
 )
 CALENDAR: tuple[Key, ...] = (
     Key("name", "text", None, "Name in logs and metrics (unset: calendar-<index>)"),
@@ -95,6 +102,15 @@ CALENDAR: tuple[Key, ...] = (
         chart=False),
     Key("timezone", "zone", None, "IANA time zone of floating and all-day times of this feed"),
     Key("pools", "names", None, "Pools this feed may request (unset: all)"),
+    Key("maxNodes", "integer", None, "Most nodes one event of this feed may request in one "
+        "pool; more is clipped (unset: maxReplicas alone)", low=0),
+    Key("maxNodeHoursPerDay", "number", None, "Most node-hours this feed's events may hold "
+        "per calendar day, all pools together; later events are clipped (unset: no limit)",
+        low=0),
+    Key("maxNodeHoursPerWeek", "number", None, "Most node-hours this feed's events may hold "
+        "per ISO week, all pools together (unset: no limit)", low=0),
+    Key("maxLead", "duration", None, "Longest lead: an event of this feed may give; a longer "
+        "one is clipped (unset: the parser's own cap)"),
 )
 SECTIONS: Mapping[str, tuple[Key, ...]] = {
     "": TOP, **{f"{name}.": table for name, table in SECTION_TABLES.items()},
@@ -113,6 +129,7 @@ class CalendarSource:
     pools: frozenset[str] | None  # allow-list (lower-case pool names), None = all
     base_dir: str = ""  # a relative path is looked up here (the config's folder), then in cwd
     url_from_file: str | None = None  # feeds.py reads ``url`` from it at every refresh
+    limits: Limits = field(default_factory=Limits)  # cost guardrails (guardrails.py)
 
 
 @dataclass(frozen=True)
@@ -125,6 +142,7 @@ class PoolSettings:
     lead_time: timedelta | None
     backend: Backend = "placeholders"
     buffer: str = ""  # backend capacityBuffer: the pool's CapacityBuffer (default buffer-<pool>)
+    price_per_node_hour: float | None = None  # plan shows the cost of each event
 
 
 @dataclass(frozen=True)
@@ -146,6 +164,7 @@ class Settings:
     headroom: HeadroomSettings
     reports: ReportSettings = field(default_factory=ReportSettings)
     leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)
+    notifications: NotifySettings = field(default_factory=NotifySettings)
 
     @property
     def default_zone(self) -> ZoneInfo:
@@ -185,6 +204,7 @@ def load_settings(text: str, path: str, environ: Mapping[str, str]) -> Settings:
         headroom=read_headroom(top),
         reports=read_reports(top),
         leader_election=read_leader_election(top),
+        notifications=read_notifications(top, environ),
     )
 
 
@@ -220,6 +240,7 @@ def _read_pool(reader: Reader, name: str) -> PoolSettings:
         lead_time=reader.value("leadTime"),
         backend=reader.value("backend"),
         buffer=reader.value("buffer") or f"buffer-{name.lower()}",
+        price_per_node_hour=reader.value("pricePerNodeHour"),
     )
 
 
@@ -273,4 +294,6 @@ def _read_calendar(
         name=reader.value("name") or f"calendar-{index}", url=url, url_from_env=from_env,
         timezone=reader.value("timezone"), pools=allow, base_dir=posixpath.dirname(reader.path),
         url_from_file=from_file,
+        limits=Limits(reader.value("maxNodes"), reader.value("maxNodeHoursPerDay"),
+                      reader.value("maxNodeHoursPerWeek"), reader.value("maxLead")),
     )

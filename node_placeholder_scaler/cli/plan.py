@@ -1,16 +1,17 @@
-"""``plan`` and ``validate``: the calendar side alone (no cluster needed)."""
+"""``plan``: the calendar side alone (no cluster needed)."""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..feeds import expansion_window, load_once
-from ..model import Problem
-from ..planning import timeline
-from ..report import plan_json, plan_table, problem_line, timeline_json, timeline_table
+from ..planning import held, timeline
+from ..report import holdings_table, plan_json, plan_table, timeline_json, timeline_table
 from ..settings import Settings
+from ..upcoming import upcoming, window
 from .common import CommandError, Exit
 
 UTC = ZoneInfo("UTC")
@@ -21,10 +22,6 @@ def plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="start", help="start of a timeline (ISO 8601)")
     parser.add_argument("--to", dest="end", help="end of the timeline (default: start + 7 days)")
     parser.add_argument("--output", choices=("table", "json"), default="table")
-
-
-def no_arguments(parser: argparse.ArgumentParser) -> None:
-    """``validate`` has only the common flags."""
 
 
 def parse_instant(text: str, zone: ZoneInfo, now: datetime) -> datetime:
@@ -57,32 +54,20 @@ def plan_command(settings: Settings, args: argparse.Namespace) -> int:
     at, start, end = _instants(args, zone, now)
     if at is not None or (start is None and args.output == "json"):
         when = at or now
-        book = load_once(settings, now, expansion_window(settings, min(now, when), max(now, when)))
+        book = load_once(settings, now, expansion_window(settings, when, when))
         plan = book.plan(when, now=now)
+        ahead = (p.as_problem() for p in upcoming(book.views(now), *window(when), settings))
+        plan = replace(plan, problems=tuple(dict.fromkeys((*plan.problems, *ahead))))
         print(plan_json(plan) if args.output == "json" else plan_table(plan, zone))
         return Exit.OK
     start = start or now
     end = end or start + timedelta(days=7)
     if end <= start:  # a usage error: said before any feed is fetched
         raise CommandError("--to must be after --from", Exit.CONFIG)
-    book = load_once(settings, now, expansion_window(settings, min(now, start), max(now, end)))
+    book = load_once(settings, now, expansion_window(settings, start, end))  # that window only
     plans = timeline(book.views(now), settings, start, end)
     print(timeline_json(plans) if args.output == "json" else timeline_table(plans, zone))
+    if args.output == "table":
+        print("\nNode-hours each event will hold:")
+        print(holdings_table(held(book.views(now), settings, start, end), zone))
     return Exit.OK
-
-
-def validate_command(settings: Settings, args: argparse.Namespace) -> int:
-    now = datetime.now(UTC)
-    book = load_once(settings, now, expansion_window(settings, now, now))
-    problems: list[Problem] = []
-    for feed, view in zip(book.feeds(), book.views(now), strict=True):
-        problems.extend(view.problems)
-        count = feed.copy.calendar.event_count if feed.copy else 0
-        print(f"calendar {feed.source.name}: {feed.last_result} ({count} events)")
-        if feed.copy is not None:
-            problems.extend(p for p in feed.copy.calendar.problems() if p not in view.problems)
-    for problem in problems:
-        print(f"  {problem_line(problem, settings.default_zone)}")
-    print(f"{len(problems)} problem(s) in {len(settings.calendars)} calendar(s), "
-          f"{len(settings.pools)} pool(s)")
-    return Exit.PROBLEMS if problems else Exit.OK
