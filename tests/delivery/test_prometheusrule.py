@@ -112,9 +112,9 @@ CASES: list[dict[str, Any]] = [
         "interval": "1m",
         "input_series": [
             {"series": f'node_placeholder_upcoming_problems{{{SEL}, calendar="courses", '
-                       'kind="unknown-pool", pod="a"}', "values": "0x2 2x20 0x10"},
+                       'kind="unknown-pool"}', "values": "0x2 2x20 0x10"},
             {"series": f'node_placeholder_upcoming_problems{{{SEL}, calendar="courses", '
-                       'kind="bad-lead", pod="a"}', "values": "0x35"},
+                       'kind="bad-lead"}', "values": "0x35"},
         ],
         "alert_rule_test": [
             alert("NodePlaceholderCalendarProblem", "8m"),

@@ -286,7 +286,8 @@ def rules(docs: list[Doc]) -> dict[str, dict[str, Any]]:
 def test_alerts_have_switches_severities_and_runbooks(all_docs: list[Doc]) -> None:
     found = rules(all_docs)
     assert set(found) == {"NodePlaceholderControllerDown", "NodePlaceholderFeedStale",
-                          "NodePlaceholderNotReadyByEventStart"}  # scaleErrors switched off
+                          "NodePlaceholderNotReadyByEventStart", "NodePlaceholderCalendarProblem",
+                          "NodePlaceholderRequestsLimited"}  # scaleErrors switched off
     stale = found["NodePlaceholderFeedStale"]
     assert stale["labels"] == {"severity": "critical", "team": "platform"}
     assert stale["for"] == "30m"
