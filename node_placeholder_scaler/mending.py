@@ -10,6 +10,7 @@ event or zone where it was seen):
 - spaces after a DTSTART, DTEND, DURATION, RRULE, EXDATE, RDATE or RECURRENCE-ID value are
   dropped (``BYDAY=1MO `` is ``BYDAY=1MO``);
 - a TZID with spaces around it names the VTIMEZONE whose TZID is the same without them;
+- a TZID no zone can have (too long, control characters) is dropped: floating times;
 - a TZID that is a Windows display name (Outlook on the web) and names no VTIMEZONE of
   the feed is replaced by the IANA zone it names (``windowszones``);
 - in a VTIMEZONE, an observance whose RRULE is unusable keeps its own offset from its
@@ -28,6 +29,7 @@ from icalendar.timezone import tzp
 from .icsplit import Block, value_start
 from .model import ProblemKind
 from .rules import screen_zone_rule
+from .urls import printable
 from .windowszones import zone_for_display_name
 
 _TIMED = {"DTSTART": ProblemKind.BAD_TIME, "DTEND": ProblemKind.BAD_TIME,
@@ -37,6 +39,7 @@ _TIMED = {"DTSTART": ProblemKind.BAD_TIME, "DTEND": ProblemKind.BAD_TIME,
 _TZID = re.compile(r';TZID=("[^"]*"|[^;:\r\n]*)', re.IGNORECASE)
 _TRAILING = re.compile(r"[ \t](?:\r\n|$)")
 _OBSERVANCES = ("STANDARD", "DAYLIGHT")
+MAX_TZID = 255  # characters: a longer name is no zone (and no zone file name)
 
 
 @dataclass(frozen=True)
@@ -159,12 +162,20 @@ class Mender:
 
     def _fine(self, raw: str) -> bool:
         tzid = raw.strip('"')
-        return tzid == tzid.strip() and (tzid in self.zone_ids or self._display_name(tzid) is None)
+        return tzid == tzid.strip() and not _unusable(tzid) and (
+            tzid in self.zone_ids or self._display_name(tzid) is None)
 
     def _tzid(self, raw: str, notes: list[Note]) -> str:
         tzid = raw.strip('"').strip()
         if tzid in self.zone_ids:
             return f";TZID={_quoted(tzid)}"
+        if _unusable(tzid):  # the parser would lose the event: its times become floating
+            if self._once("tzid unusable"):
+                notes.append(Note(ProblemKind.UNKNOWN_ZONE, (
+                    f"TZID {printable(tzid, 60)!r} is longer than {MAX_TZID} characters or "
+                    "holds control characters; its times are read in the calendar's zone "
+                    "(use an IANA zone name)")))
+            return ""
         mapped = self._display_name(tzid)
         if mapped is None:
             return f";TZID={raw}"
@@ -179,9 +190,16 @@ class Mender:
         if tzid not in self._mapped:
             with warnings.catch_warnings():  # a guessed "/vendor/Zone" TZID only warns
                 warnings.simplefilter("ignore")
-                known = tzp.timezone(tzid) is not None
+                try:
+                    known = tzp.timezone(tzid) is not None
+                except (OSError, ValueError):  # a name no zone file can have
+                    known = False
             self._mapped[tzid] = None if known else zone_for_display_name(tzid)
         return self._mapped[tzid]
+
+
+def _unusable(tzid: str) -> bool:
+    return len(tzid) > MAX_TZID or any(ord(char) < 32 or ord(char) == 127 for char in tzid)
 
 
 def _quoted(value: str) -> str:

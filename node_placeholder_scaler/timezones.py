@@ -117,7 +117,8 @@ def choose_zone(
 
 
 _INTERNAL = (AttributeError, TypeError, KeyError, IndexError, NameError, AssertionError,
-             ZeroDivisionError, RecursionError, UnboundLocalError)
+             ZeroDivisionError, RecursionError, UnboundLocalError,
+             OSError)  # OSError: a zone file lookup, its text a local path
 
 
 def short(error: BaseException) -> str:

@@ -7,13 +7,15 @@ reads them with two maintained sources: the Windows zone IDs of CLDR's windowsZo
 that icalendar ships (``WINDOWS_TO_OLSON``) and the IANA database (``zoneinfo``):
 
 1. ``(UTC±hh:mm)`` / ``(GMT±hh:mm)`` / ``(UTC)`` in front gives the standard offset;
-2. the rest, without parentheses, ``X Time`` names the Windows zone ``X Standard Time``
-   (``Eastern Time`` -> ``Eastern Standard Time`` -> America/New_York);
+2. the rest, without parentheses, ``X Time`` or ``X`` names the Windows zone ``X Standard
+   Time`` (``Eastern Time`` -> ``Eastern Standard Time`` -> America/New_York; ``Haiti``),
+   ``Coordinated Universal Time+12`` the Windows zone ``UTC+12``;
 3. otherwise each comma-separated place is looked up as the city of a zone, first among
-   the zones Windows IDs map to, then among all IANA zones (``Sydney`` -> Australia/Sydney);
+   the zones Windows IDs map to, then among all IANA zones (``Sydney`` -> Australia/Sydney),
+   then each run of its words (``City of Buenos Aires``, ``Lord Howe Island``);
 4. a candidate counts only if its standard offset (in OFFSET_YEAR) equals the offset in front;
-   without an offset in front, only a list of places is read, and only against the
-   zones Windows IDs map to.
+   without an offset in front, only a list of places is read (rule 3), and only against
+   the zones Windows IDs map to.
 
 A name that fits none of these is not mapped (the caller reports it as an unknown zone).
 """
@@ -66,15 +68,23 @@ def _split(name: str) -> tuple[timedelta | None, str]:
 
 def _candidates(text: str, *, everywhere: bool) -> list[str]:
     plain = _PARENTHESES.sub("", text).strip()
-    found = []
-    if plain.endswith(" Time"):
-        windows = WINDOWS_TO_OLSON.get(f"{plain[:-5]} Standard Time")
-        if windows is not None:
-            found.append(windows)
+    ids = [f"{plain[:-5]} Standard Time"] if plain.endswith(" Time") else []
+    ids += [f"{plain} Standard Time", plain.replace(_UNIVERSAL, "UTC")]
+    found = [WINDOWS_TO_OLSON[i] for i in ids if i in WINDOWS_TO_OLSON] if everywhere else []
     places = [p.strip().replace(" ", "_").lower() for p in plain.split(",") if p.strip()]
     for cities in (_windows_cities(), _all_cities()) if everywhere else (_windows_cities(),):
         found.extend(cities[p] for p in places if p in cities)
+    if everywhere:  # a city named inside a place: "City of Buenos Aires", "Lord Howe Island"
+        found.extend(_all_cities()[run] for p in places for run in _runs(p)
+                     if run in _all_cities())
     return found
+
+
+def _runs(place: str) -> list[str]:
+    """The runs of words of a place, longest first ("lord_howe_island" -> "lord_howe", ...)."""
+    words = place.split("_")
+    return ["_".join(words[a:a + n]) for n in range(len(words) - 1, 0, -1)
+            for a in range(len(words) - n + 1)]
 
 
 @cache

@@ -51,6 +51,10 @@ def _messages(parsed: ParsedCalendar) -> list[str]:
     ("(GMT+10:00) Canberra, Melbourne, Sydney", "Australia/Sydney"),
     ("Kuala Lumpur, Singapore", "Asia/Singapore"),
     ("(UTC) Coordinated Universal Time", "UTC"),
+    ("(UTC+12:00) Coordinated Universal Time+12", "Etc/GMT-12"),
+    ("(UTC-05:00) Haiti", "America/Port-au-Prince"),
+    ("(UTC-03:00) City of Buenos Aires", "America/Argentina/Buenos_Aires"),
+    ("(UTC+10:30) Lord Howe Island", "Australia/Lord_Howe"),
     ("(UTC-05:00) Tokyo", None),  # the offset contradicts the place: not mapped
     ("Eastern", None),  # one bare word is too little
     ("Customized Time Zone", None),
@@ -143,3 +147,16 @@ def test_plan_of_a_past_window_expands_that_window_only(
     assert [line[:16] for line in probes] == [
         f"2025-03-03 0{hour}:00" for hour in range(4)]
     assert "Problems" not in out and "more than" not in out
+
+
+@pytest.mark.parametrize("tzid", ["A" * 5000, "Europe/Berlin\x01"])
+def test_a_tzid_no_zone_can_have_keeps_the_event_in_the_calendars_zone(tzid: str) -> None:
+    """A 5000-character TZID made the zone lookup fail with the zone file's path."""
+    data = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:long\r\nSUMMARY:Lab\r\n"
+            f"DTSTART;TZID={tzid}:20260303T100000\r\nDTEND;TZID={tzid}:20260303T110000\r\n"
+            "DESCRIPTION:user: 1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n").encode()
+    parsed = parse_calendar(data, name="c", pools=["user"], window=MARCH)
+    assert _times(parsed)["Lab"] == [("03-03 10:00", "03-03 11:00")]  # the calendar's UTC
+    (problem,) = parsed.problems()
+    assert problem.event == "Lab" and "use an IANA zone name" in problem.message
+    assert "Errno" not in problem.message and "site-packages" not in problem.message
