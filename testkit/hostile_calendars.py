@@ -99,7 +99,7 @@ def cases() -> list[Case]:
               {"bad-rule"}, 1),
         _case("RRULE never matching (Feb 30)",
               [event("RRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "DESCRIPTION:user: 1")],
-              set(), 1),
+              {"bad-rule"}, 1),
         _case("RRULE hourly, BYSETPOS never matching",
               [event("RRULE:FREQ=HOURLY;BYHOUR=5;BYSETPOS=2", "DESCRIPTION:user: 1")],
               {"over-limit"}, 1),
