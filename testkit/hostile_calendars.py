@@ -54,7 +54,7 @@ def zone(tzid: str, offset: str, rule: str = "") -> str:
 class Case:
     name: str
     data: bytes
-    kinds: frozenset[str]  # problem kinds the feed must report (at least these)
+    kinds: frozenset[str]  # the problem kinds the feed reports (exactly these)
     hostile_target: int | None = None  # user target at 2026-03-03 10:30 UTC (None: no check)
 
 
