@@ -127,8 +127,9 @@ def _event(uid: str, tz: str, start: str, extra: list[str]) -> str:
     return "\n".join(["BEGIN:VEVENT", f"UID:{uid}", f"DTSTART{tz}:{start}", *extra, "END:VEVENT"])
 
 
-EVENT = st.builds(_event, st.sampled_from(["a", "b", ""]), TZIDS, STAMP, st.lists(EXTRA, max_size=5))
-RIVAL = st.builds(_event, st.just("good-1"), TZIDS, STAMP, st.lists(EXTRA, max_size=5))
+EXTRAS = st.lists(EXTRA, max_size=5)
+EVENT = st.builds(_event, st.sampled_from(["a", "b", ""]), TZIDS, STAMP, EXTRAS)
+RIVAL = st.builds(_event, st.just("good-1"), TZIDS, STAMP, EXTRAS)  # the good event's UID
 ZONE = st.builds(
     lambda offset, rule: "\n".join(filter(None, [
         "BEGIN:VTIMEZONE", "TZID:Custom Zone", "BEGIN:STANDARD", "DTSTART:19700101T000000",
