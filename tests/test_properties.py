@@ -69,7 +69,7 @@ def _requested(event: Event) -> int:
     return parse_description(event.description, ["user"]).requests.get("user", 0)
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 @given(EVENTS)
 def test_any_feed_of_events_is_parsed_event_by_event(events: list[Event]) -> None:
     data = ics_calendar(events)
