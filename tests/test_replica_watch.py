@@ -32,6 +32,5 @@ def test_a_watch_without_answers_fails_its_readings() -> None:
             watch.values()
     finally:
         watch.stop()
-    assert watch.errors >= 1
     with pytest.raises(AssertionError, match="stopped watching"):
         watch.since(0.0)
