@@ -245,15 +245,44 @@ def test_helm_test_runs_validate_cluster_and_passes(trial: Trial) -> None:
     assert "not checked" not in out  # the chart's preflight ClusterRole lets every check run
 
 
-def test_helm_test_fails_with_the_finding_on_a_broken_install(trial: Trial, tmp_path: Path) -> None:
-    """The feed is gone (404): `validate` names the feed and `helm test` fails."""
+def upgrade(trial: Trial, tmp_path: Path, change: Any) -> None:
+    """helm upgrade with the release's values as ``change`` leaves them."""
     values = json.loads(trial.helm("get", "values", RELEASE, "-o", "json"))
-    values["calendars"][0]["url"] = values["calendars"][0]["url"].rsplit("/", 1)[0] + "/gone.ics"
+    change(values)
     (tmp_path / "values.yaml").write_text(yaml.safe_dump(values))
     trial.helm("upgrade", RELEASE, str(CHART), "-f", str(tmp_path / "values.yaml"))
+
+
+def failed_test_logs(trial: Trial) -> str:
     with pytest.raises(HelmError) as failed:
         trial.helm("test", RELEASE, "--logs", "--timeout", "5m")
     assert f"{FULLNAME}-test failed" in str(failed.value)
-    logs = client.CoreV1Api(trial.api).read_namespaced_pod_log(f"{FULLNAME}-test",
-                                                               trial.namespace)
+    return str(client.CoreV1Api(trial.api).read_namespaced_pod_log(f"{FULLNAME}-test",
+                                                                   trial.namespace))
+
+
+def test_helm_test_fails_naming_a_placeholder_that_fits_no_node(
+    trial: Trial, tmp_path: Path
+) -> None:
+    """A pool whose placeholder requests more than any node (or instance type) has: the
+    preflight's too-big finding, with its fix, fails `helm test`."""
+    upgrade(trial, tmp_path, lambda v: v["pools"]["user"]["resources"]["requests"].update(cpu="6"))
+    logs = failed_test_logs(trial)
+    assert "(pool user): one placeholder requests cpu=6, memory=13Gi; no " in logs, logs
+    assert "fix: lower the placeholder requests of pool user" in logs
+    assert "1 error(s)" in logs
+
+
+def test_helm_test_fails_with_the_finding_on_a_broken_install(trial: Trial, tmp_path: Path) -> None:
+    """The feed is gone (404): `validate` names the feed and `helm test` fails (the pool is
+    right again, so the feed is the only finding)."""
+
+    def break_feed(values: dict[str, Any]) -> None:
+        values["pools"]["user"]["resources"]["requests"]["cpu"] = "3500m"
+        calendar = values["calendars"][0]
+        calendar["url"] = calendar["url"].rsplit("/", 1)[0] + "/gone.ics"
+
+    upgrade(trial, tmp_path, break_feed)
+    logs = failed_test_logs(trial)
     assert "courses" in logs and "404" in logs, logs
+    assert "0 error(s)" in logs  # the cluster part finds nothing
