@@ -266,9 +266,10 @@ def test_helm_test_fails_naming_a_placeholder_that_fits_no_node(
 ) -> None:
     """A pool whose placeholder requests more than any node (or instance type) has: the
     preflight's too-big finding, with its fix, fails `helm test`."""
-    upgrade(trial, tmp_path, lambda v: v["pools"]["user"]["resources"]["requests"].update(cpu="6"))
+    upgrade(trial, tmp_path,
+            lambda v: v["pools"]["user"]["resources"]["requests"].update(cpu="500"))
     logs = failed_test_logs(trial)
-    assert "(pool user): one placeholder requests cpu=6, memory=13Gi; no " in logs, logs
+    assert "(pool user): one placeholder requests cpu=500, memory=13Gi; no " in logs, logs
     assert "fix: lower the placeholder requests of pool user" in logs
     assert "1 error(s)" in logs
 
