@@ -49,7 +49,8 @@ RELEASE = "nps"
 FULLNAME = "nps-node-placeholder-scaler"
 PLACEHOLDERS = "placeholder-user"
 SELECTOR = "app.kubernetes.io/instance=nps,app.kubernetes.io/component=controller"
-POOL = {"hub.jupyter.org/pool-name": "user-pool"}
+POOL_LABEL = "hub.jupyter.org/pool-name"
+POOL = {POOL_LABEL: "user-pool"}
 RESTRICTED = {
     f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")
 }
@@ -261,16 +262,18 @@ def failed_test_logs(trial: Trial) -> str:
                                                                    trial.namespace))
 
 
-def test_helm_test_fails_naming_a_placeholder_that_fits_no_node(
+def test_helm_test_fails_naming_a_pool_selector_that_matches_nothing(
     trial: Trial, tmp_path: Path
 ) -> None:
-    """A pool whose placeholder requests more than any node (or instance type) has: the
-    preflight's too-big finding, with its fix, fails `helm test`."""
+    """A pool whose nodeSelector has a typo: the preflight's finding, with its fix, fails
+    `helm test`. (A placeholder too big for the pool is judged against the pool's nodes or
+    NodeClaims; a dry run with no pool node up has neither, so it is not this case.)"""
     upgrade(trial, tmp_path,
-            lambda v: v["pools"]["user"]["resources"]["requests"].update(cpu="500"))
+            lambda v: v["pools"]["user"]["nodeSelector"].update({POOL_LABEL: "usr-pool"}))
     logs = failed_test_logs(trial)
-    assert "(pool user): one placeholder requests cpu=500, memory=13Gi; no " in logs, logs
-    assert "fix: lower the placeholder requests of pool user" in logs
+    assert (f"error: pools.user.nodeSelector {{{POOL_LABEL}=usr-pool}}: matches no node and "
+            "no Karpenter NodePool template") in logs, logs
+    assert f"{POOL_LABEL}=user-pool" in logs  # the fix shows the labels there are
     assert "1 error(s)" in logs
 
 
@@ -279,7 +282,7 @@ def test_helm_test_fails_with_the_finding_on_a_broken_install(trial: Trial, tmp_
     right again, so the feed is the only finding)."""
 
     def break_feed(values: dict[str, Any]) -> None:
-        values["pools"]["user"]["resources"]["requests"]["cpu"] = "3500m"
+        values["pools"]["user"]["nodeSelector"] = POOL
         calendar = values["calendars"][0]
         calendar["url"] = calendar["url"].rsplit("/", 1)[0] + "/gone.ics"
 
