@@ -238,13 +238,15 @@ def test_a_daemonset_leaves_too_little_room_on_the_pools_node(
             "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
             "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": {
                 "metadata": {"labels": {"app": "agent"}},
-                "spec": {"nodeSelector": label, "containers": [{
+                # as agents do: on every node, booting or not (the node's not-ready taint)
+                "spec": {"nodeSelector": label, "tolerations": [{"operator": "Exists"}],
+                         "containers": [{
                     "name": "agent", "image": "registry.k8s.io/pause:3.10",
                     "resources": {"requests": {"cpu": "100m", "memory": "2560Mi"}}}]}}}})
         core = client.CoreV1Api(preflight.api)
         wait_for("the DaemonSet's pod on the node", lambda: any(
             p.spec.node_name == name for p in core.list_namespaced_pod(
-                preflight.ns, label_selector="app=agent").items), timeout=60)
+                preflight.ns, label_selector="app=agent").items), timeout=120)
         out = validate(preflight, pools)
     finally:
         delete_node(preflight.api, name)
