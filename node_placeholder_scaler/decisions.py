@@ -15,6 +15,7 @@ from .buffers import BufferState
 from .model import Occurrence
 
 REASON = "PlaceholdersScaled"  # the Kubernetes Event reason
+WOULD_REASON = "WouldScale"  # the Event of a dry run (run --dry-run): nothing was written
 
 
 class Action(StrEnum):
@@ -125,8 +126,9 @@ def event_message(decision: PoolDecision) -> str:
         )
     else:
         reason = "no active calendar event"
+    verb = "Dry run: would scale" if decision.action == Action.WOULD_SCALE else "Scaled"
     return (
-        f"Scaled placeholders of pool {decision.pool} from {decision.current} to "
+        f"{verb} placeholders of pool {decision.pool} from {decision.current} to "
         f"{decision.desired} (calendar target {decision.target}, free node-equivalents "
         f"{_show(decision.free)}) {reason}"
     )

@@ -40,7 +40,8 @@ logger = logging.getLogger(__name__)
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--once", action="store_true", help="make one round and exit")
     parser.add_argument(
-        "--dry-run", action="store_true", help="patch nothing; say what would change"
+        "--dry-run", action="store_true",
+        help="write no replicas; say what would change (log, WouldScale Events, metrics)"
     )
     parser.add_argument(
         "--kubeconfig", help="kubeconfig file (default: in-cluster, then KUBECONFIG)"
