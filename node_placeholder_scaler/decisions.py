@@ -13,8 +13,9 @@ from enum import StrEnum
 
 from .buffers import BufferState
 from .model import Occurrence
+from .reasons import PLACEHOLDERS_SCALED
 
-REASON = "PlaceholdersScaled"  # the Kubernetes Event reason
+REASON = PLACEHOLDERS_SCALED.name  # the Kubernetes Event reason
 
 
 class Action(StrEnum):

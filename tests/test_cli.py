@@ -228,7 +228,7 @@ def test_flags_are_checked_before_anything_runs(capsys, argv, code, needle):
         assert out.strip() == __version__
 
 
-def test_readme_exit_codes_are_the_programs():
-    text = (ROOT / "README.md").read_text().split("\n## Commands\n", 1)[1].split("\n## ", 1)[0]
+def test_the_exit_codes_page_lists_the_programs_codes():
+    text = (ROOT / "docs/reference/exit-codes.md").read_text()
     listed = {int(code) for code in re.findall(r"^\| (\d+) \|", text, flags=re.MULTILINE)}
     assert listed == {int(code) for code in cli.Exit}

@@ -23,12 +23,25 @@ Command = Callable[[Settings, argparse.Namespace], int]
 
 
 class Exit(IntEnum):
-    """The process exit codes (the README's table)."""
+    """The process exit codes (docs/reference/exit-codes.md)."""
 
     OK = 0
     PROBLEMS = 1  # validate found problems; run --once had errors; size could not read the pool
     CONFIG = 2  # bad configuration, flags or client configuration: nothing was tried
     INTERRUPTED = 130
+
+
+# What each code means, for the reference page (docs/reference/exit-codes.md is generated).
+EXIT_MEANINGS: dict[Exit, str] = {
+    Exit.OK: "done (`validate`: no problem)",
+    Exit.PROBLEMS: "`validate` found problems; `run --once` made a round in which a pool failed, "
+                   "or another replica holds the Lease; `size` could not read the pool's node; "
+                   "`report` could not read a pool's reports",
+    Exit.CONFIG: "nothing was tried: bad configuration (`error: bad configuration: <file>: "
+                 "<key>: ...`), bad flags or time, a pool without `nodeSelector` for `run`, no "
+                 "loadable Kubernetes client configuration",
+    Exit.INTERRUPTED: "interrupted (Ctrl-C)",
+}
 
 
 class CommandError(Exception):
