@@ -23,7 +23,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SLOW_MODULES = frozenset({
     "test_bench_smoke", "test_calendar_corpus", "test_calendar_hostile", "test_feeds_bench_smoke",
     "test_feeds_fuzz", "test_feeds_hostile", "test_feeds_refresher", "test_fuzz_calendar",
-    "test_layers", "test_package", "test_properties", "test_surge_buffer", "test_surge_smoke",
+    "test_docs_site", "test_layers", "test_package", "test_properties", "test_surge_buffer",
+    "test_surge_smoke",
 })
 SLOW_TESTS = frozenset({"test_console_script_starts", "test_timeout"})
 
