@@ -1,4 +1,4 @@
-"""``report``: the recent event reports of the pools (README "Event reports"), as a table or
+"""``report``: the recent event reports of the pools (docs/operations/event-reports.md), as a table or
 JSON, read from the controller's report ConfigMaps (one per pool, in its namespace).
 
 Exit 0; 1 when a pool's reports cannot be read; 2 for a bad pool, --since or client config.

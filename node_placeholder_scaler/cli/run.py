@@ -138,7 +138,7 @@ def shut_down(parts: Parts) -> None:
 
 def reports_for(settings: Settings, client: Kube, namespace: str, metrics: Metrics,
                 planner: BookPlanner, *, cluster: Cluster, dry_run: bool) -> Reporter:
-    """The event reports of ``run`` (README "Event reports"); ``cluster``: the leader-gated
+    """The event reports of ``run`` (docs/operations/event-reports.md); ``cluster``: the leader-gated
     client (only the leader reports, see loop.Controller)."""
     from ..kube.reports import ReportStore
     return Reporter(settings, settings.reports, Tracker(), Observing(cluster),
