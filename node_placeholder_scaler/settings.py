@@ -153,13 +153,16 @@ class Settings:
         return max(leads)
 
 
-def load_settings(text: str, path: str, environ: Mapping[str, str]) -> Settings:
-    """Parse and validate a configuration file's text."""
+def load_settings(
+    text: str, path: str, environ: Mapping[str, str], *, calendars: bool = True
+) -> Settings:
+    """Parse and validate a configuration file's text. ``calendars=False``: for commands that
+    read no feed (report, size); the file's calendars are not read and may be absent."""
     data = load_yaml(text, path)
     if not isinstance(data, Mapping):
         raise ConfigError(path, "", "expected a mapping of keys (calendars, pools, ...)")
     top = Reader(path, "", data, TOP)
-    for required in ("calendars", "pools"):
+    for required in ("calendars", "pools") if calendars else ("pools",):
         if not data.get(required):
             raise top.fail(required, "is required and must not be empty")
     pools = _read_pools(top)
@@ -176,7 +179,7 @@ def load_settings(text: str, path: str, environ: Mapping[str, str]) -> Settings:
         feed_timeout=top.value("feedTimeout"),
         metrics_port=top.value("metricsPort"),
         metrics_address=top.value("metricsAddress"),
-        calendars=_read_calendars(top, pools, environ),
+        calendars=_read_calendars(top, pools, environ) if calendars else (),
         pools=pools,
         headroom=read_headroom(top),
         reports=read_reports(top),

@@ -11,7 +11,7 @@ from ..model import Problem
 from ..planning import timeline
 from ..report import plan_json, plan_table, problem_line, timeline_json, timeline_table
 from ..settings import Settings
-from .common import CommandError, Exit
+from .common import CommandError, Exit, output_argument, structured
 
 UTC = ZoneInfo("UTC")
 
@@ -20,7 +20,7 @@ def plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--at", help="instant (ISO 8601; no offset = the config's timezone)")
     parser.add_argument("--from", dest="start", help="start of a timeline (ISO 8601)")
     parser.add_argument("--to", dest="end", help="end of the timeline (default: start + 7 days)")
-    parser.add_argument("--output", choices=("table", "json"), default="table")
+    output_argument(parser)
 
 
 def no_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,11 +55,12 @@ def _instants(
 def plan_command(settings: Settings, args: argparse.Namespace) -> int:
     zone, now = settings.default_zone, datetime.now(UTC)
     at, start, end = _instants(args, zone, now)
-    if at is not None or (start is None and args.output == "json"):
+    if at is not None or (start is None and args.output != "table"):
         when = at or now
         book = load_once(settings, now, expansion_window(settings, min(now, when), max(now, when)))
         plan = book.plan(when, now=now)
-        print(plan_json(plan) if args.output == "json" else plan_table(plan, zone))
+        print(structured(plan_json(plan), args.output) if args.output != "table"
+              else plan_table(plan, zone))
         return Exit.OK
     start = start or now
     end = end or start + timedelta(days=7)
@@ -67,7 +68,8 @@ def plan_command(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError("--to must be after --from", Exit.CONFIG)
     book = load_once(settings, now, expansion_window(settings, min(now, start), max(now, end)))
     plans = timeline(book.views(now), settings, start, end)
-    print(timeline_json(plans) if args.output == "json" else timeline_table(plans, zone))
+    print(structured(timeline_json(plans), args.output) if args.output != "table"
+          else timeline_table(plans, zone))
     return Exit.OK
 
 

@@ -30,7 +30,7 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     from ..kube import default_namespace
     from ..kube.preflight import gather
 
-    client = load_client(args.kubeconfig)
+    client = load_client(args.kubeconfig, args.context)
     namespace = settings.namespace or default_namespace()
     try:
         facts = gather(client, settings, namespace)
