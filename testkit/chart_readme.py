@@ -83,7 +83,7 @@ def documented(text: str) -> list[tuple[str, str]]:
             stack.pop()
         stack.append((indent, match.group(2)))
         if doc is not None:
-            found.append((".".join(key for _, key in stack), " ".join(filter(None, doc))))
+            found.append((".".join(key for _, key in stack), " ".join(" ".join(doc).split())))
             doc = None
     return found
 
@@ -103,8 +103,22 @@ def _type(value: Any) -> str:
     return "null"
 
 
-def _cell(text: str) -> str:
+def html_safe(text: str) -> str:
+    """``<`` and ``>`` outside code spans as entities, so ``<pool>`` shows (Markdown would
+    take it for an HTML tag); code spans are left as they are."""
+    parts = text.split("`")
+    return "`".join(part if index % 2 else part.replace("<", "&lt;").replace(">", "&gt;")
+                    for index, part in enumerate(parts))
+
+
+def _code(text: str) -> str:
+    """Text for a code span in a table cell: only pipes escaped."""
     return text.replace("|", "\\|")
+
+
+def _cell(text: str) -> str:
+    """Text for a table cell: pipes escaped, and <name> shown, not taken for HTML."""
+    return html_safe(text.replace("|", "\\|"))
 
 
 def _schema_table(properties: dict[str, Any]) -> list[str]:
@@ -133,7 +147,7 @@ def chart_readme(chart: Path = CHART) -> str:
     for key, doc in documented(text):
         value = _at(values, key)
         shown = json.dumps(value)
-        lines.append(f"| `{key}` | {_type(value)} | `{_cell(shown)}` | {_cell(doc)} |")
+        lines.append(f"| `{key}` | {_type(value)} | `{_code(shown)}` | {_cell(doc)} |")
     props = schema["properties"]
     lines += ["", "## `config`: the controller's settings", "",
               "Passed through to the controller's config file; unset keys take the controller's "

@@ -35,7 +35,7 @@ from node_placeholder_scaler.model import ProblemKind
 from node_placeholder_scaler.reasons import REASONS
 from node_placeholder_scaler.settings import SECTIONS
 
-from .chart_readme import chart_readme
+from .chart_readme import chart_readme, html_safe
 from .chart_schema import CHART
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +55,8 @@ EXAMPLES: dict[str, object] = {
 
 
 def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text for a table cell: pipes escaped, one line, and <name> shown, not taken for HTML."""
+    return html_safe(str(text).replace("|", "\\|").replace("\n", " "))
 
 
 def _bounds(key: Key) -> str:
@@ -110,7 +111,7 @@ def configuration() -> str:
         "number, got 'ten'`. Durations are written `90s`, `15m`, `1h30m`, `2d` or seconds.", "",
     ]
     for prefix, table in SECTIONS.items():
-        title = prefix.rstrip(".") or "top level"
+        title = f"`{prefix.rstrip('.')}`" if prefix else "top level"
         lines += [f"## {title}", "", "| key | kind | default | bounds | meaning |",
                   "|---|---|---|---|---|"]
         for key in table:

@@ -61,3 +61,9 @@ def test_the_chart_readme_documents_the_commented_values():
 def test_a_continued_comment_documents_the_next_key_only():
     text = "a:\n  # -- first line\n  # second line\n  b: 1\n  c: 2\n# -- top\nd: {}\n"
     assert documented(text) == [("a.b", "first line second line"), ("d", "top")]
+
+
+def test_angle_brackets_show_outside_code_spans():
+    from testkit.chart_readme import html_safe
+    assert html_safe("placeholder-<pool> and `buffer-<pool>`") == (
+        "placeholder-&lt;pool&gt; and `buffer-<pool>`")
