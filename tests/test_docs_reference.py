@@ -67,3 +67,31 @@ def test_angle_brackets_show_outside_code_spans():
     from testkit.chart_readme import html_safe
     assert html_safe("placeholder-<pool> and `buffer-<pool>`") == (
         "placeholder-&lt;pool&gt; and `buffer-<pool>`")
+
+
+def leaves(node, prefix=""):
+    """Dotted paths of the values a user sets: scalars, lists and empty mappings."""
+    if isinstance(node, dict) and node:
+        for key, value in node.items():
+            yield from leaves(value, f"{prefix}{key}.")
+    else:
+        yield prefix.rstrip(".")
+
+
+def undocumented(text):
+    import yaml
+    documented_keys = {key for key, _ in documented(text)}
+    return [leaf for leaf in leaves(yaml.safe_load(text))
+            if not any(leaf == key or leaf.startswith(f"{key}.") for key in documented_keys)]
+
+
+def test_every_chart_value_is_documented():
+    """Each value of values.yaml has a `# --` comment on itself or on a key above it, so the
+    chart README's table covers it."""
+    bare = undocumented((CHART / "values.yaml").read_text())
+    assert not bare, f"values without a `# --` comment in values.yaml: {bare}"
+
+
+def test_a_value_without_its_comment_is_named():
+    text = "# -- doc\na: 1\ngroup:\n  # plain comment\n  b: {}\n  # -- doc\n  c: [x]\n"
+    assert undocumented(text) == ["group.b"]
