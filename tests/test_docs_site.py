@@ -4,6 +4,7 @@ the `mkdocs build --strict` step of scripts/test can fail). Slow: runs mkdocs tw
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,3 +36,13 @@ def test_a_broken_link_fails_the_strict_build(tmp_path):
     result = build(copy, tmp_path / "site")
     assert result.returncode != 0
     assert "gone.md" in result.stderr
+
+
+def test_the_readme_is_a_short_front_door_with_working_links():
+    text = (ROOT / "README.md").read_text()
+    assert len(text.splitlines()) <= 200
+    assert "scripts/bootstrap && scripts/demo" in text and "\nscripts/test\n" in text
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text)
+    assert links and all((ROOT / link).exists() for link in links), [
+        link for link in links if not (ROOT / link).exists()]
+    assert not [link for link in links if "://" in link]  # nothing outside the repository
