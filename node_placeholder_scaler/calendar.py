@@ -1,7 +1,8 @@
 """Feed bytes -> a compact, picklable calendar expanded for a window.
 
 Seams, from the outside in: the feed (``CalendarError`` only when no VCALENDAR can be
-found), each component (``icsplit`` + ``timezones.parse_block``: a broken event or zone costs
+found), each component (``icsplit``, then ``mending``: its text mended as calendar programs
+read it, each mend reported; then ``timezones.parse_block``: a broken event or zone costs
 only itself), each series (``expansion``: an unreadable rule keeps its DTSTART occurrence)
 and each occurrence. Custom time zones are scoped to the feed (``timezones.feed_scope``).
 Nothing of icalendar is kept: the result holds occurrences, problems and counts only.
@@ -18,6 +19,7 @@ from .bounds import BudgetExhausted, Limits, SeriesTimeout, time_limit
 from .components import summary_text
 from .expansion import Expander
 from .icsplit import MAX_LINE, Block, SplitFeed, split_feed
+from .mending import Mender
 from .model import Occurrence, Problem, ProblemKind
 from .rawevents import far_from, start_of, text_of
 from .timezones import choose_zone, feed_scope, load_zones, parse_block, short
@@ -36,8 +38,9 @@ class ParsedCalendar:
     """One feed's occurrences over ``window``, its problems and counts (plain, picklable).
 
     ``occurrences(start, end)`` within ``window`` only filters a list. Outside it, the feed
-    is expanded again from its kept bytes (when ``keep_source``): a slow path for callers
-    that plan far away from the window; the controller keeps its windows current instead.
+    is expanded again from its kept bytes (when ``keep_source``): over the window and the
+    query when they meet, over the query alone when it lies apart (a past week is not
+    expanded up to now). A slow path; the controller keeps its windows current instead.
     """
 
     def __init__(self, name: str, window: tuple[datetime, datetime], event_count: int, *,
@@ -52,7 +55,9 @@ class ParsedCalendar:
     def occurrences(self, start: datetime, end: datetime) -> list[Occurrence]:
         """Occurrences overlapping [start, end), sorted by start (aware UTC datetimes)."""
         if self._source is not None and (start < self.window[0] or end > self.window[1]):
-            wider = (min(start, self.window[0]), max(end, self.window[1]))
+            apart = end < self.window[0] or start > self.window[1]
+            wider = (start, end) if apart else (
+                min(start, self.window[0]), max(end, self.window[1]))
             logger.debug("calendar=%s expands again for %s..%s", self.name, *wider)
             again = self._source.parse(wider)
             self.window, self._occurrences = again.window, again._occurrences
@@ -103,10 +108,11 @@ def parse_calendar(
     warnings += _feed_problems(feed, name)
     expander = Expander(name, zone, pools, window=window, limits=limits,
                         utc_to_zone=feed_zone is not None and warning is None)
+    mender = Mender(feed.zones)
     with feed_scope():
-        warnings += [Problem(ProblemKind.BAD_COMPONENT, text, name)
-                     for text in load_zones(feed.zones, limits.series_seconds)]
-        warnings += _expand_all(feed, expander)
+        mender.hold(load_zones(feed.zones, mender, limits.series_seconds))
+        warnings += _expand_all(feed, expander, mender)
+    warnings += [Problem(ProblemKind.BAD_COMPONENT, text, name) for text in mender.unclaimed()]
     occurrences = sorted(expander.occurrences, key=lambda o: (o.start, o.end, o.summary))
     source = _Source(data, name, tuple(pools), (source_zone, default_zone), limits)
     return ParsedCalendar(
@@ -116,7 +122,7 @@ def parse_calendar(
         source=source if keep_source else None)
 
 
-def _expand_all(feed: SplitFeed, expander: Expander) -> list[Problem]:
+def _expand_all(feed: SplitFeed, expander: Expander, mender: Mender) -> list[Problem]:
     """Parse and expand series by series (grouped by UID) until done or out of budget."""
     series = _by_uid(feed.events)
     done = 0
@@ -127,7 +133,7 @@ def _expand_all(feed: SplitFeed, expander: Expander) -> list[Problem]:
             if fields is not None and far_from(fields, expander.window):
                 _describe_raw(blocks[0], fields, expander)
             else:
-                expander.series(_parse_blocks(blocks, expander))
+                expander.series(_parse_blocks(blocks, expander, mender))
             done += 1
     except BudgetExhausted as error:
         left = len(series) - done
@@ -154,14 +160,19 @@ def _by_uid(blocks: list[Block]) -> list[list[Block]]:
     return list(groups.values())
 
 
-def _parse_blocks(blocks: list[Block], expander: Expander) -> list[object]:
-    """The per-component seam: each VEVENT is parsed on its own."""
+def _parse_blocks(blocks: list[Block], expander: Expander, mender: Mender) -> list[object]:
+    """The per-component seam: each VEVENT is mended and parsed on its own."""
     components: list[object] = []
     for block in blocks:
         try:
+            text, notes = mender.event(block)
             with time_limit(expander.series_seconds()):
-                parsed, _ = parse_block(block)
-            components.extend(c for c in parsed if getattr(c, "name", "") == "VEVENT")
+                parsed, _ = parse_block(block, text)
+            events = [c for c in parsed if getattr(c, "name", "") == "VEVENT"]
+            components.extend(events)
+            for note in notes:
+                expander.note(note.kind, note.message, events[0] if events else None,
+                              block.field("SUMMARY"))
         except (Exception, SeriesTimeout) as error:  # the library raises many kinds
             if isinstance(error, (BudgetExhausted, MemoryError)):
                 raise

@@ -22,6 +22,9 @@ from .urls import printable
 UTC = ZoneInfo("UTC")
 _SPACE = re.compile(r"\s+")
 _DIGITS = re.compile(r"[0-9]{1,9}")
+_DATE_FORMS = "a date YYYYMMDD or a date-time YYYYMMDDTHHMMSS"
+_FORMS = {"DTEND": _DATE_FORMS, "RDATE": _DATE_FORMS, "EXDATE": _DATE_FORMS,
+          "DURATION": "a duration such as PT1H30M"}
 
 
 def as_text(value: Any) -> str:
@@ -86,12 +89,12 @@ class Cleaner:
         start = component.get("DTSTART")
         if start is None or isinstance(start, vBroken) or not isinstance(
                 getattr(start, "dt", None), date):
-            self.report(ProblemKind.BAD_COMPONENT, "no readable DTSTART; the event is ignored",
-                        component)
+            self.report(ProblemKind.BAD_COMPONENT, "no readable DTSTART; the event is ignored "
+                        "(write DTSTART as a date or date-time)", component)
             return False
         if isinstance(component.get("RECURRENCE-ID"), (vBroken, list)):
             self.report(ProblemKind.BAD_COMPONENT, "RECURRENCE-ID cannot be read; this moved "
-                        "occurrence is ignored", component)
+                        "occurrence is ignored (write it as the DTSTART it moves)", component)
             return False
         for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
             self._check_zone(component, name)
@@ -103,37 +106,41 @@ class Cleaner:
 
     def _check_zone(self, component: Any, name: str) -> None:
         prop = component.get(name)
-        tzid = getattr(prop, "params", {}).get("TZID") if prop is not None else None
+        if prop is None or isinstance(prop, (vBroken, list)):
+            return  # an unreadable DTEND is _check_end's to report (the event keeps its start)
+        tzid = prop.params.get("TZID")
         value = getattr(prop, "dt", None)
         if tzid and isinstance(value, datetime) and value.tzinfo is None and (
                 tzid not in self._zones_reported):
             self._zones_reported.add(tzid)
             self.report(ProblemKind.UNKNOWN_ZONE, (
                 f"TZID {tzid[:100]!r} names no known zone and no readable VTIMEZONE; its times "
-                f"are read in {self.zone.key}"), component)
+                f"are read in {self.zone.key} (add its VTIMEZONE or use an IANA zone name)"),
+                component)
 
     def _check_end(self, component: Any) -> None:
         for name in ("DTEND", "DURATION"):
             if isinstance(component.get(name), (vBroken, list)):
                 component.pop(name)
                 self.report(ProblemKind.BAD_TIME, f"{name} cannot be read; the event is read "
-                            "without an end", component)
+                            f"without an end (write {_FORMS[name]})", component)
         start = instant(component.decoded("DTSTART"), self.zone)
         end = instant(component.decoded("DTEND"), self.zone) if "DTEND" in component else None
         if end is not None and end < start:
             component.pop("DTEND")
             self.report(ProblemKind.BAD_TIME, "DTEND is before DTSTART; the event is read "
-                        "without an end", component)
+                        "without an end (correct DTEND)", component)
         elif end == start and not isinstance(component.decoded("DTSTART"), datetime):
             component.pop("DTEND")
             self.report(ProblemKind.BAD_TIME, "an all-day event whose DTEND is its DTSTART; "
-                        "read as one day", component)
+                        "read as one day (set DTEND to the next day)", component)
         duration = component.get("DURATION")
         if duration is not None and not (
                 isinstance(duration.dt, timedelta) and duration.dt >= timedelta(0)):
             component.pop("DURATION")
             self.report(ProblemKind.BAD_TIME, "DURATION is negative or not a duration; the "
-                        "event is read without an end", component)
+                        "event is read without an end (write a duration such as PT1H30M)",
+                        component)
 
     def _check_dates(self, component: Any, name: str) -> None:
         values = _values(component, name)
@@ -146,7 +153,7 @@ class Cleaner:
         for value in values:
             if isinstance(value, vBroken):
                 self.report(ProblemKind.BAD_RULE, f"{name} {str(value)[:60]!r} cannot be read; "
-                            "it is ignored", component)
+                            f"it is ignored (write {_FORMS[name]})", component)
 
     def _check_rules(self, component: Any) -> None:
         rules = _values(component, "RRULE")
@@ -162,7 +169,7 @@ class Cleaner:
             except RuleError as error:
                 kind = ProblemKind.OVER_LIMIT if "steps" in str(error) else ProblemKind.BAD_RULE
                 self.report(kind, f"RRULE {text[:80]!r} is refused: {error}; only the first "
-                            "occurrence counts", component)
+                            "occurrence counts (correct the rule)", component)
                 component.pop("RRULE")
                 return
         component.pop("RRULE")
@@ -176,7 +183,7 @@ class Cleaner:
             repaired = _SPACE.sub("", text)
             parts = check_rule(repaired)  # raises the reason if spaces were not all
             self.report(ProblemKind.BAD_RULE, f"RRULE {text[:80]!r} has spaces; read as "
-                        f"{repaired[:80]!r}", component)
+                        f"{repaired[:80]!r} (remove the spaces)", component)
             text = repaired
         start = instant(component.decoded("DTSTART"), self.zone).astimezone(self.zone)
         until = until_of(parts, self.zone)
@@ -202,10 +209,12 @@ class Cleaner:
         older = len(cores) - len(same)
         if len(same) > 1:
             self.report(ProblemKind.DUPLICATE_UID, f"{len(same)} events share this UID and "
-                        "SEQUENCE; each is planned as its own event", same[1])
+                        "SEQUENCE; each is planned as its own event (give each its own UID)",
+                        same[1])
         if older:
             self.report(ProblemKind.DUPLICATE_UID, f"{older} older version(s) of this event "
-                        "(lower SEQUENCE, same UID) are ignored", same[0])
+                        "(lower SEQUENCE, same UID) are ignored (remove them from the feed)",
+                        same[0])
         return [[same[0], *moved], *[[c] for c in same[1:]]]
 
 

@@ -4,8 +4,9 @@ Grammar (one request per line, after HTML normalisation):
     POOL: N          N a whole number >= 0 in ASCII digits, POOL a configured pool
                      (case-insensitive)
     lead: DURATION   overrides the lead time of this event (90s, 15m, 1h30m, seconds)
-Any other line is free text, except ``WORD: INTEGER`` with an unknown WORD, which is
-reported as a probable typo of a pool name.
+Any other line is free text, except a line that is almost a request (nearmiss.py: a
+misspelt pool name, a pool name and a count in another shape), which is a problem with a
+suggestion ("did you mean `user: 3`?").
 
 Bounded work: a description is read up to MAX_TEXT characters (the rest is a problem) and
 every step is a single pass (no backtracking regular expression, no HTMLParser).
@@ -24,6 +25,7 @@ from datetime import timedelta
 
 from .durations import DurationError, format_duration, parse_duration
 from .model import Problem, ProblemKind
+from .nearmiss import near_miss
 
 MAX_EVENT_LEAD = timedelta(hours=24)
 MAX_TEXT = 100_000  # characters of a description that are read
@@ -35,8 +37,6 @@ _BREAK_TAGS = frozenset({"br", "p", "div", "li", "tr", "ul", "ol", "h1", "h2", "
 _SKIPPED_TAGS = frozenset({"style", "script", "title", "head"})
 # Possessive quantifiers: a tag attempt never backtracks, so "<a<a<a…" stays linear.
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*+)([^<>]*+)>")
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
-_INTEGER = re.compile(r"[+-]?[0-9]+")
 _COUNT = re.compile(r"[0-9]+")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 _SPACES_AND_COLONS = {ord("\u00a0"): " ", ord("\u202f"): " ", ord("\uff1a"): ":",
@@ -103,25 +103,33 @@ def parse_description(text: str, pools: Collection[str]) -> ParsedDescription:
     for line in normalise(text).split("\n"):
         label, colon, value = line.partition(":")
         label, value = label.strip(), value.strip()
-        if not colon or not label:
-            continue
         name = label.lower()
-        if name == "lead":
+        if colon and name == "lead":
             parsed = _parse_lead(line, value, problems)
             lead = lead if parsed is None else parsed
-        elif name in known:
+        elif colon and name in known:
             _add_request(requests, name, line, value, problems)
-        elif _WORD.fullmatch(label) and _INTEGER.fullmatch(value):
-            pool_list = ", ".join(sorted(known)) or "none"
-            problems.append(Problem(
-                ProblemKind.UNKNOWN_POOL,
-                f"{_quote(line)}: {label!r} is not a pool (pools: {pool_list})",
-            ))
+        elif line:
+            _near_miss(line, known, problems)
     return ParsedDescription(requests=requests, lead=lead, problems=_capped(problems))
 
 
+def _near_miss(line: str, known: Collection[str], problems: list[Problem]) -> bool:
+    """A line that is almost a request (nearmiss.py) is a problem with a suggestion."""
+    miss = near_miss(line, known)
+    if miss is not None:
+        problems.append(Problem(
+            miss.kind, f"{_quote(line)}: {miss.why}; did you mean `{miss.suggestion}`?",
+            pool=miss.pool, line=_shown(line), suggestion=miss.suggestion))
+    return miss is not None
+
+
+def _shown(line: str) -> str:
+    return line if len(line) <= _SHOWN else line[:_SHOWN] + "…"
+
+
 def _quote(line: str) -> str:
-    return repr(line if len(line) <= _SHOWN else line[:_SHOWN] + "…")
+    return repr(_shown(line))
 
 
 def _capped(problems: list[Problem]) -> tuple[Problem, ...]:
@@ -135,19 +143,23 @@ def _capped(problems: list[Problem]) -> tuple[Problem, ...]:
 def _add_request(
     requests: dict[str, int], name: str, line: str, value: str, problems: list[Problem]
 ) -> None:
+    shown = _shown(line)
     if not _COUNT.fullmatch(value):
-        problems.append(Problem(ProblemKind.BAD_VALUE, (
-            f"{_quote(line)}: the number of nodes must be a whole number >= 0 "
-            "written with the digits 0-9")))
+        if not _near_miss(line, (name,), problems):
+            problems.append(Problem(ProblemKind.BAD_VALUE, (
+                f"{_quote(line)}: the number of nodes must be a whole number >= 0 "
+                "written with the digits 0-9"), pool=name, line=shown))
         return
     digits = value.lstrip("0") or "0"
     if len(digits) > MAX_COUNT_DIGITS:
         problems.append(Problem(ProblemKind.BAD_VALUE, (
-            f"{_quote(line)}: at most {'9' * MAX_COUNT_DIGITS} nodes can be requested")))
+            f"{_quote(line)}: at most {'9' * MAX_COUNT_DIGITS} nodes can be requested"),
+            pool=name, line=shown))
         return
     if name in requests:
         problems.append(Problem(ProblemKind.DUPLICATE, (
-            f"{_quote(line)}: pool {name!r} is named twice; the last line counts")))
+            f"{_quote(line)}: pool {name!r} is named twice; the last line counts"),
+            pool=name, line=shown))
     requests[name] = int(digits)
 
 
@@ -155,10 +167,12 @@ def _parse_lead(line: str, value: str, problems: list[Problem]) -> timedelta | N
     try:
         lead = parse_duration(value)
     except DurationError as error:
-        problems.append(Problem(ProblemKind.BAD_LEAD, f"{_quote(line)}: {error}"))
+        problems.append(Problem(ProblemKind.BAD_LEAD, f"{_quote(line)}: {error}",
+                                line=_shown(line)))
         return None
     if lead > MAX_EVENT_LEAD:
         problems.append(Problem(ProblemKind.BAD_LEAD, (
-            f"{_quote(line)}: a lead is at most {format_duration(MAX_EVENT_LEAD)}; using that")))
+            f"{_quote(line)}: a lead is at most {format_duration(MAX_EVENT_LEAD)}; using that"),
+            line=_shown(line), suggestion=f"lead: {format_duration(MAX_EVENT_LEAD)}"))
         return MAX_EVENT_LEAD
     return lead

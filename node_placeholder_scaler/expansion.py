@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Collection, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -81,6 +82,13 @@ class Expander:
     @property
     def problems(self) -> list[Problem]:
         return self.cleaner.problems
+
+    def note(self, kind: ProblemKind, message: str, component: Any, title: str) -> None:
+        """A problem of a parsed event (or, if it was not parsed, of its raw title)."""
+        if component is not None:
+            self.cleaner.report(kind, message, component)
+        else:
+            self.problems.append(Problem(kind, message, self.name, title[:200] or "(no title)"))
 
     def check_budget(self) -> None:
         if time.monotonic() > self.deadline:
@@ -201,12 +209,12 @@ class Expander:
         """The description problems of an event that is not parsed (far from the window)."""
         parsed = self._describe_text(text)
         self.described.extend(
-            Problem(p.kind, p.message, self.name, event, start) for p in parsed.problems)
+            replace(p, calendar=self.name, event=event, start=start) for p in parsed.problems)
 
     def _in_context(self, problems: tuple[Problem, ...], component: Any,
                     start: datetime) -> tuple[Problem, ...]:
         event = summary(component)
-        return tuple(Problem(p.kind, p.message, self.name, event, start) for p in problems)
+        return tuple(replace(p, calendar=self.name, event=event, start=start) for p in problems)
 
 
 def _description_text(component: Any) -> str:

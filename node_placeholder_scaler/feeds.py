@@ -24,6 +24,8 @@ from .feedtypes import FeedStatus, FetchResult
 from .model import Plan, Problem, ProblemKind
 from .planning import NEXT_EVENT_HORIZON, CalendarView, plan
 from .settings import CalendarSource, Settings
+from .upcoming import HORIZON as PROBLEM_HORIZON
+from .upcoming import UpcomingProblem, upcoming, window
 from .urls import printable, redact
 from .worker import Job, Outcome, Runner, run_bounded
 
@@ -41,8 +43,9 @@ TICK = 10.0  # the refresher looks at least this often (seconds) for due feeds
 
 
 def horizon(settings: Settings) -> timedelta:
-    """How far past ``now`` a plan looks at occurrences (leads and the next-event gauge)."""
-    return max(settings.max_lead(), MAX_EVENT_LEAD) + NEXT_EVENT_HORIZON
+    """How far past ``now`` a plan looks at occurrences (leads and the next-event gauge), and
+    at least the upcoming problems' horizon (upcoming.py)."""
+    return max(max(settings.max_lead(), MAX_EVENT_LEAD) + NEXT_EVENT_HORIZON, PROBLEM_HORIZON)
 
 
 def expansion_window(settings: Settings, first: datetime, last: datetime
@@ -197,6 +200,10 @@ class CalendarBook:
     def plan(self, at: datetime, now: datetime | None = None) -> Plan:
         """The plan at ``at``; feed staleness is judged at ``now`` (default: ``at``)."""
         return plan(self.views(now or at), self.settings, at)
+
+    def upcoming(self, now: datetime) -> tuple[UpcomingProblem, ...]:
+        """The problems of the occurrences in the default window at ``now`` (upcoming.py)."""
+        return upcoming(self.views(now), *window(now))
 
 
 def _apply(feed: Feed, outcome: Outcome, now: datetime, expand_only: bool) -> Feed:

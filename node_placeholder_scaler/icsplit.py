@@ -47,9 +47,11 @@ class Block:
     def lines(self) -> list[str]:
         return self.raw.split("\r\n") if self._lines is None else self._lines
 
-    def text(self) -> str:
+    def text(self, lines: list[str] | None = None) -> str:
+        """The component's text (or ``lines`` of it, mended), closed."""
+        raw = self.raw if lines is None else "\r\n".join(lines)
         end = "" if self.closed else f"\r\nEND:{self.name}"
-        return f"{self.raw}{end}\r\n"
+        return f"{raw}{end}\r\n"
 
     @property
     def fields(self) -> dict[str, str]:
@@ -61,7 +63,7 @@ class Block:
             for name in _FIELDS:
                 if name not in found and line[:len(name)].upper() == name and (
                         line[len(name):len(name) + 1] in (":", ";")):
-                    found[name] = line.split(":", 1)[-1].strip()[:200]
+                    found[name] = line[value_start(line):].strip()[:200]
         return found
 
     def field(self, name: str) -> str:
@@ -84,6 +86,17 @@ class SplitFeed:
 
 _FIELDS = ("UID", "SUMMARY", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE",
            "RECURRENCE-ID", "STATUS")
+
+
+def value_start(line: str) -> int:
+    """After the first ':' outside quotes (``DTSTART;TZID="(UTC-05:00) ...":...``)."""
+    quoted = False
+    for index, char in enumerate(line):
+        if char == '"':
+            quoted = not quoted
+        elif char == ":" and not quoted:
+            return index + 1
+    return len(line)
 
 
 def _physical(text: str) -> Iterator[str]:

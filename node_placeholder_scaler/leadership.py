@@ -46,6 +46,7 @@ from .reconcile import Cluster
 from .sections import RETRY_JITTER as JITTER
 from .sections import LeaderElectionSettings as Timing
 from .server import Clock, utc_now
+from .subjects import Subject
 
 logger = logging.getLogger(__name__)
 
@@ -266,6 +267,9 @@ class NoticedCluster(Cluster, BufferCluster, Protocol):
 
     def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None: ...
 
+    def record_about(self, namespace: str, subject: Subject, reason: str, message: str,
+                     now: datetime, *, warning: bool = False) -> None: ...
+
 
 class NotLeader(ClusterError):
     """A write refused because this replica does not hold the Lease (any more)."""
@@ -298,6 +302,11 @@ class GatedCluster:
 
     def read_buffer(self, namespace: str, name: str) -> CapacityBuffer:
         return self.cluster.read_buffer(namespace, name)
+
+    def record_about(self, namespace: str, subject: Subject, reason: str, message: str,
+                     now: datetime, *, warning: bool = False) -> None:
+        self._check("create event")
+        self.cluster.record_about(namespace, subject, reason, message, now, warning=warning)
 
     def scale_buffer(self, namespace: str, name: str, replicas: int) -> None:
         self._check(f"scale capacitybuffer {namespace}/{name}")

@@ -20,9 +20,11 @@ from .feedtypes import FeedStatus
 from .metrics import Metrics
 from .model import Plan
 from .outages import Notice, Outages
+from .problemwatch import ProblemWatch
 from .reconcile import Cluster, reconcile_once
 from .server import Clock, Health, utc_now
 from .settings import Settings
+from .upcoming import UpcomingProblem
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +90,9 @@ class BookPlanner:
     def plan(self, now: datetime) -> Plan:
         return self.book.plan(now)
 
+    def upcoming(self, now: datetime) -> tuple[UpcomingProblem, ...]:
+        return self.book.upcoming(now)
+
     def feeds(self, now: datetime) -> list[FeedStatus]:
         return self.book.statuses(now)
 
@@ -109,6 +114,9 @@ class Controller:
     leader: Leadership | None = None  # None: the only replica (no election), always writes
     notices: Notices | None = None  # None: no outage Events (tests that do not need them)
     outages: Outages = field(default_factory=Outages)
+    status: Callable[[Plan, RoundResult, datetime], None] | None = None  # the status page
+    # the upcoming calendar problems (watch.current) and who was told; None: not watched
+    watch: ProblemWatch | None = None
 
     def round(self) -> RoundResult | None:
         """One round; never raises (except KeyboardInterrupt/SystemExit)."""
@@ -131,6 +139,7 @@ class Controller:
             except Exception:  # a report's bug must not stop the controller
                 logger.exception("event reports failed")
                 self.metrics.error(Stage.ROUND)
+        self._publish(plan, result, now)
         self._account(result, started, usage_before, answered_before)
         return result
 
@@ -138,14 +147,37 @@ class Controller:
         """Plan and reconcile (the leader only); the plan, the result, and whether it led."""
         self.metrics.observe_feeds(self.planner.feeds(now))
         plan = self.planner.plan(now)
+        leading = self.leader is None or self.leader.is_leader()
+        self._watch(now, leading)
+        if not leading:  # standby: no writes, and no calendar gauges (the leader's count)
+            self.metrics.forget_calendar()
+            return plan, RoundResult(now, self.dry_run, ()), False
         self.metrics.observe_plan(plan)
-        if self.leader is not None and not self.leader.is_leader():
-            return plan, RoundResult(now, self.dry_run, ()), False  # standby: no writes
         result = reconcile_once(
             self.cluster, plan, self.settings, self.namespace, dry_run=self.dry_run
         )
         self._tell(self.outages.observe(result), now)
         return plan, result, True
+
+    def _publish(self, plan: Plan, result: RoundResult, now: datetime) -> None:
+        """The status page of this round (every replica serves its own)."""
+        if self.status is None:
+            return
+        try:
+            self.status(plan, result, now)
+        except Exception:  # a page's bug must not stop the controller
+            logger.exception("status page failed")
+            self.metrics.error(Stage.ROUND)
+
+    def _watch(self, now: datetime, leading: bool) -> None:
+        """The upcoming problems: kept every round, told (once) by the leader."""
+        if self.watch is None:
+            return
+        try:
+            self.watch.round(now, leading=leading, dry_run=self.dry_run)
+        except Exception:  # a problem report's failure must not stop the round
+            logger.exception("upcoming problems failed")
+            self.metrics.error(Stage.ROUND)
 
     def _account(
         self, result: RoundResult, started: float, before: tuple[int, int], answered: int

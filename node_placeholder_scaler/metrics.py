@@ -20,6 +20,10 @@ from .model import Plan, ProblemKind
 
 PREFIX = "node_placeholder_"
 FETCH_RESULTS = tuple(result.value for result in FetchResult)
+UPCOMING_KINDS = (ProblemKind.UNKNOWN_POOL, ProblemKind.NEAR_MISS, ProblemKind.BAD_VALUE,
+                  ProblemKind.BAD_LEAD, ProblemKind.DUPLICATE, ProblemKind.BAD_TEXT,
+                  ProblemKind.NOT_ALLOWED)  # the kinds an occurrence's text can have
+NOTIFICATION_KINDS, NOTIFICATION_RESULTS = ("problem", "report"), ("sent", "failed", "dropped")
 WAIT_BUCKETS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1200)  # user waits (event reports)
 
 
@@ -75,6 +79,14 @@ class Metrics:
             "feed_staleness_seconds", "Age of the copy in use", "calendar"
         )
         self.problems = self._gauge("problems", "Problems in the current plan by kind", "kind")
+        self.upcoming = self._gauge(
+            "upcoming_problems",
+            "Problems of the occurrences from now - 1h to 14 days ahead (the leader only)",
+            "calendar", "kind",
+        )
+        self.notifications = self._counter(
+            "notifications", "Webhook messages by kind (problem, report) and result", "kind",
+            "result")
 
     def _round_metrics(self) -> None:
         self.duration = Histogram(
@@ -125,6 +137,19 @@ class Metrics:
             counts[problem.kind] += 1
         for kind, count in counts.items():
             self.problems.labels(kind).set(count)
+
+    def observe_upcoming(self, counts: Mapping[tuple[str, ProblemKind], int],
+                         calendars: Sequence[str]) -> None:
+        """Every (calendar, kind) of the description vocabulary is set, zero when clear."""
+        for calendar in calendars:
+            for kind in UPCOMING_KINDS:
+                self.upcoming.labels(calendar, kind).set(counts.get((calendar, kind), 0))
+
+    def forget_calendar(self) -> None:
+        """A standby (or a replica that lost the Lease) exports no calendar gauges: only the
+        leader's count, so that sums and alerts see each problem once and none stays stale."""
+        for gauge in (self.target, self.active, self.next_start, self.problems, self.upcoming):
+            gauge.clear()
 
     def observe_round(self, result: RoundResult, seconds: float, now: datetime) -> None:
         self.duration.observe(seconds)
@@ -191,6 +216,10 @@ class Metrics:
         self.buffers.initialise(buffer_pools)
         for kind in ProblemKind:
             self.problems.labels(kind)
+        self.observe_upcoming({}, calendars)
+        for sort in NOTIFICATION_KINDS:
+            for outcome in NOTIFICATION_RESULTS:
+                self.notifications.labels(sort, outcome)
         for stage in ROUND_STAGES:
             self.errors.labels(stage, "")
         for pool in pools:

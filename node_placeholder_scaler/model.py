@@ -12,7 +12,8 @@ class ProblemKind(StrEnum):
     """The fixed vocabulary of problem kinds (a metric label: keep it small)."""
 
     BAD_VALUE = "bad-value"  # a pool line whose number is not a whole number >= 0
-    UNKNOWN_POOL = "unknown-pool"  # WORD: NUMBER where WORD is no pool
+    UNKNOWN_POOL = "unknown-pool"  # a misspelt pool name with a count: usr: 3, users: 3
+    NEAR_MISS = "near-miss"  # a pool name and a count without the colon: user 3, user=3
     BAD_LEAD = "bad-lead"  # a lead: line that is no duration, or too long
     DUPLICATE = "duplicate"  # a pool named twice in one description
     BAD_TEXT = "bad-text"  # a description over the size cap (read truncated)
@@ -41,6 +42,9 @@ class Problem:
     calendar: str | None = None
     event: str | None = None
     start: datetime | None = None
+    pool: str | None = None  # the pool the line names or probably meant
+    line: str | None = None  # the description line (quoted, shortened)
+    suggestion: str | None = None  # the request the line probably meant, e.g. "user: 3"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", ProblemKind(self.kind))
@@ -52,6 +56,9 @@ class Problem:
             "calendar": self.calendar,
             "event": self.event,
             "start": self.start.isoformat() if self.start else None,
+            "pool": self.pool,
+            "line": self.line,
+            "suggestion": self.suggestion,
         }
 
 

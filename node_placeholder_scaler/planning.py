@@ -6,7 +6,7 @@ Pure: no I/O, no clock. An occurrence is active for pool P at t when
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -89,6 +89,15 @@ def _collect(
     return found
 
 
+def refusals(occurrence: Occurrence, allowed: Collection[str] | None) -> list[Problem]:
+    """The occurrence's requests for pools outside its calendar's allow-list."""
+    return [Problem(
+        ProblemKind.NOT_ALLOWED,
+        f"calendar {occurrence.calendar!r} may not request pool {pool!r}; ignored",
+        occurrence.calendar, occurrence.summary, occurrence.start, pool=pool,
+    ) for pool in occurrence.requests if allowed is not None and pool not in allowed]
+
+
 @dataclass(frozen=True)
 class _Notes:
     """Problems tied to one occurrence, shown while it is in its window."""
@@ -109,13 +118,9 @@ def _requests(
         allowed = sources[occurrence.calendar].pools
         problems = list(occurrence.problems)
         opens = occurrence.start - lead_for(occurrence, None, settings)
+        problems.extend(refusals(occurrence, allowed))
         for pool, count in occurrence.requests.items():
             if allowed is not None and pool not in allowed:
-                problems.append(Problem(
-                    ProblemKind.NOT_ALLOWED,
-                    f"calendar {occurrence.calendar!r} may not request pool {pool!r}; ignored",
-                    occurrence.calendar, occurrence.summary, occurrence.start,
-                ))
                 continue
             lead = lead_for(occurrence, settings.pools[pool], settings)
             requests.append(_Request(occurrence, pool, count, occurrence.start - lead))

@@ -13,6 +13,8 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from .icsplit import value_start
+
 MARGIN = timedelta(days=2)  # more than any UTC offset, so a local date is safely outside
 _DATE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})(?:T([0-9]{2})([0-9]{2})([0-9]{2})(Z?))?")
 _ESCAPE = re.compile(r"\\(.)")
@@ -76,20 +78,10 @@ def text_of(lines: list[str], name: str) -> str:
     """The unescaped TEXT value of a component's first ``name`` property ("" if none)."""
     for line in lines[1:]:
         if line[:len(name)].upper() == name and line[len(name):len(name) + 1] in (":", ";"):
-            return _ESCAPE.sub(_unescape, line[_value_start(line):])
+            return _ESCAPE.sub(_unescape, line[value_start(line):])
         if line[:6].upper() == "BEGIN:":
             break  # a subcomponent (VALARM) follows: its DESCRIPTION is not the event's
     return ""
-
-
-def _value_start(line: str) -> int:
-    quoted = False
-    for index, char in enumerate(line):
-        if char == '"':
-            quoted = not quoted
-        elif char == ":" and not quoted:
-            return index + 1
-    return len(line)
 
 
 def _unescape(match: re.Match[str]) -> str:

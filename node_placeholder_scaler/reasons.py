@@ -44,7 +44,14 @@ EVENT_REPORT = Reason(
     "reports.settleTime after an event's end: arrivals, waits, whether the warm capacity was "
     "ready in time and the advice for the next occurrence")
 
+CALENDAR_PROBLEM = Reason(
+    "CalendarProblem", "Warning",
+    "the pool's placeholder Deployment (its CapacityBuffer for a buffer pool; the "
+    "leader-election Lease for a problem that names no pool)",
+    "an upcoming occurrence (now - 1h to 14 days ahead) has a problem: calendar, event, date, "
+    "the line and a suggestion; told once per problem")
+
 REASONS: tuple[Reason, ...] = (
     PLACEHOLDERS_SCALED, BUFFER_SCALED, BUFFER_NOT_READY, RECONCILE_FAILED, RECONCILE_RECOVERED,
-    EVENT_REPORT,
+    EVENT_REPORT, CALENDAR_PROBLEM,
 )

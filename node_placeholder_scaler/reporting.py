@@ -32,6 +32,7 @@ from .timelines import NodeTimeline, PodRecord, Window, selector_labels
 logger = logging.getLogger(__name__)
 
 REASON = EVENT_REPORT.name
+RECENT = 3  # reports kept in memory per pool for the status page
 MAX_RECORDS = 50_000  # pods remembered at once (a cluster's live pods and recent deletions)
 
 
@@ -195,15 +196,18 @@ class Reporter:
 
     def __init__(self, settings: Settings, rs: ReportSettings, tracker: Tracker,
                  observing: Observing, *, store: Store | None, metrics: MetricsSink,
-                 plan_at: Callable[[datetime], Plan] | None = None, write: bool = True) -> None:
+                 plan_at: Callable[[datetime], Plan] | None = None, write: bool = True,
+                 announce: Callable[[str, str, Mapping[str, Any]], None] | None = None) -> None:
         """``plan_at``: the calendar plan at an instant (for the first round's look back);
-        ``write``: store reports and create Events (not in a dry run)."""
+        ``write``: store reports and create Events (not in a dry run); ``announce``: told
+        each new report (pool, summary, report: the webhook)."""
         self.settings, self.rs, self.tracker = settings, rs, tracker
         self.observing, self.store, self.metrics = observing, store, metrics
-        self.plan_at, self.write = plan_at, write
+        self.plan_at, self.write, self.announce = plan_at, write, announce
         self.placeholders: dict[str, Placeholders] = {}
         self.reported: set[tuple[str, str]] = set()  # (series, start) already in the store
         self.free: dict[tuple[str, str, datetime], int] = {}  # free node-equivalents at start
+        self.recent: dict[str, list[dict[str, Any]]] = {}  # last reports per pool (the page)
 
     def restore(self) -> None:
         """At start: the last stored report of each pool back into the gauges."""
@@ -215,6 +219,7 @@ class Reporter:
                 self.metrics.error(Stage.REPORT, name)
                 continue
             self.reported |= {(r.get("series", ""), r.get("start", "")) for r in stored}
+            self.recent[name] = stored[-RECENT:]
             if stored:
                 self.metrics.observe_report(name, stored[-1])
 
@@ -267,8 +272,11 @@ class Reporter:
         logger.info("pool=%s event report: %s", window.pool, text)
         self.metrics.observe_report(window.pool, report, waits)
         self.reported.add((window.series, report["start"]))
+        self.recent[window.pool] = [*self.recent.get(window.pool, []), report][-RECENT:]
         if not self.write:
             return
+        if self.announce is not None:
+            self.announce(window.pool, text, report)
         try:
             if self.store is not None:
                 self.store.add(pool.deployment, report, self.rs.retention)

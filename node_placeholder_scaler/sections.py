@@ -1,4 +1,5 @@
-"""The sections of the configuration file: ``headroom``, ``reports``, ``leaderElection``.
+"""The sections of the configuration file: ``headroom``, ``reports``, ``leaderElection``,
+``notifications``.
 
 Pure. Each section is its table of keys (the one declaration of each key, as settings.py's
 TOP, POOL and CALENDAR are), the frozen dataclass the program uses (its defaults are the
@@ -10,7 +11,7 @@ together into Settings; the chart's schema (testkit.chart_schema) and the genera
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
@@ -45,8 +46,18 @@ LEADER: tuple[Key, ...] = (
     Key("retryPeriod", "duration", "2s", "How often the leader renews and a standby tries "
         "(renewDeadline is longer than 1.2 x retryPeriod)", positive=True),
 )
+NOTIFY: tuple[Key, ...] = (
+    Key("urlFromEnv", "text", None, "The environment variable holding the webhook URL (a "
+        "Secret: the URL is never logged); unset: no notifications"),
+    Key("format", "choice", "slack", "Body: slack (a Slack-compatible {\"text\": ...} body) "
+        "or json (the problem or report as fields)", choices=("slack", "json")),
+    Key("timeout", "duration", "5s", "Time allowed for one delivery", positive=True),
+    Key("retries", "integer", 2, "Further attempts after a failed delivery", low=0, high=5),
+    Key("maxPerHour", "integer", 30, "Messages sent per hour at most (the rest are counted "
+        "and dropped)", low=1, high=3600),
+)
 SECTION_TABLES: Mapping[str, tuple[Key, ...]] = {
-    "headroom": HEADROOM, "reports": REPORTS, "leaderElection": LEADER,
+    "headroom": HEADROOM, "reports": REPORTS, "leaderElection": LEADER, "notifications": NOTIFY,
 }
 
 
@@ -93,6 +104,36 @@ class LeaderElectionSettings:
     lease_duration: timedelta = _LEASE
     renew_deadline: timedelta = _RENEW
     retry_period: timedelta = _RETRY
+
+
+_FORMAT: Literal["slack", "json"] = default(NOTIFY, "format")
+_TIMEOUT: timedelta = default(NOTIFY, "timeout")
+_RETRIES: int = default(NOTIFY, "retries")
+_PER_HOUR: int = default(NOTIFY, "maxPerHour")
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """The optional webhook (notifications.py); ``url`` empty: off."""
+
+    url: str = field(default="", repr=False)
+    format: Literal["slack", "json"] = _FORMAT
+    timeout: timedelta = _TIMEOUT
+    retries: int = _RETRIES
+    max_per_hour: int = _PER_HOUR
+
+
+def read_notifications(top: Reader, environ: Mapping[str, str]) -> NotifySettings:
+    reader = top.section("notifications", NOTIFY)
+    name = reader.value("urlFromEnv")
+    url = environ.get(name, "").strip() if name else ""
+    if name and not url:
+        raise reader.fail("urlFromEnv", f"environment variable {name} is not set")
+    if url and not url.startswith(("http://", "https://")):
+        raise reader.fail("urlFromEnv", f"environment variable {name} is not an http(s) URL")
+    return NotifySettings(url=url, format=reader.value("format"),
+                          timeout=reader.value("timeout"), retries=reader.value("retries"),
+                          max_per_hour=reader.value("maxPerHour"))
 
 
 def read_headroom(top: Reader) -> HeadroomSettings:

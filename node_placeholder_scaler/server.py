@@ -1,4 +1,6 @@
-"""One HTTP port: /metrics, /healthz and /readyz (stdlib http.server in a daemon thread)."""
+"""One HTTP port: /metrics, /healthz, /readyz and the status page /status (stdlib
+http.server in a daemon thread). The page is rendered by the loop after each round and only
+served from here (StatusBoard): a request never plans, reads a feed or calls the API."""
 
 from __future__ import annotations
 
@@ -62,8 +64,41 @@ class Health:
         return True, f"ok: last round {age:.0f}s ago" + (f" ({role})" if role else "")
 
 
+STATUS_PATH = "/status"
+# The page has no script, frame, form or remote resource: the browser may load nothing else.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def is_page(path: str) -> bool:
+    """The status page answers at /status and /, also under a prefix that a proxy keeps
+    (JupyterHub's /services/<name>/ and /services/<name>/status)."""
+    return path.endswith("/") or path.rsplit("/", 1)[-1] == STATUS_PATH.lstrip("/")
+
+
+class StatusBoard:
+    """The latest status page, published by the loop after each round (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._page: bytes | None = None
+
+    def publish(self, html: str) -> None:
+        with self._lock:
+            self._page = html.encode()
+
+    def page(self) -> bytes | None:
+        with self._lock:
+            return self._page
+
+
 class Server:
-    """Serves the probes and metrics until ``stop``."""
+    """Serves the probes, the metrics and the status page until ``stop``."""
 
     def __init__(
         self,
@@ -71,9 +106,11 @@ class Server:
         registry: CollectorRegistry,
         health: Health,
         clock: Clock,
+        *,
         host: str = "",
+        board: StatusBoard | None = None,
     ) -> None:
-        handler = _handler(registry, health, clock)
+        handler = _handler(registry, health, clock, board or StatusBoard())
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
@@ -86,7 +123,8 @@ class Server:
 
     def start(self) -> Server:
         self.thread.start()
-        logger.info("serving /metrics, /healthz and /readyz on port %s", self.port)
+        logger.info("serving /metrics, /healthz, /readyz and %s on port %s", STATUS_PATH,
+                    self.port)
         return self
 
     def stop(self) -> None:
@@ -96,7 +134,7 @@ class Server:
 
 
 def _handler(
-    registry: CollectorRegistry, health: Health, clock: Clock
+    registry: CollectorRegistry, health: Health, clock: Clock, board: StatusBoard
 ) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -109,12 +147,24 @@ def _handler(
             elif path == "/readyz":
                 ok, text = health.ready(clock())
                 self._send(200 if ok else 503, (text + "\n").encode(), "text/plain")
+            elif is_page(path):
+                self._page()
             else:
                 self._send(404, b"not found\n", "text/plain")
 
-        def _send(self, status: int, body: bytes, content_type: str) -> None:
+        def _page(self) -> None:
+            page = board.page()
+            if page is None:
+                self._send(503, b"no round completed yet: reload in a moment\n", "text/plain")
+            else:
+                self._send(200, page, "text/html; charset=utf-8", PAGE_HEADERS)
+
+        def _send(self, status: int, body: bytes, content_type: str,
+                  headers: dict[str, str] | None = None) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

@@ -25,9 +25,11 @@ from .sections import (
     SECTION_TABLES,
     HeadroomSettings,
     LeaderElectionSettings,
+    NotifySettings,
     ReportSettings,
     read_headroom,
     read_leader_election,
+    read_notifications,
     read_reports,
 )
 from .urls import UrlError, classify
@@ -58,7 +60,7 @@ TOP: tuple[Key, ...] = (
     Key("maxFeedBytes", "integer", 10 * 1024 * 1024, "Largest feed accepted, in bytes",
         low=1024),
     Key("feedTimeout", "duration", "30s", "Total time cap of one feed fetch", positive=True),
-    Key("metricsPort", "integer", 8080, "The one HTTP port: /metrics, /healthz, /readyz",
+    Key("metricsPort", "integer", 8080, "The one HTTP port: /metrics, /healthz, /readyz, /status",
         low=1, high=65535),
     Key("metricsAddress", "address", "", "Listen address of that port: empty = every "
         "interface (in a pod), 127.0.0.1 locally"),
@@ -69,6 +71,8 @@ TOP: tuple[Key, ...] = (
         "event reports)"),
     Key("leaderElection", "section", None, "Leader election among the controller's replicas "
         "(docs: operations, high availability)"),
+    Key("notifications", "section", None, "Optional webhook messages about calendar "
+        "problems and event reports"),
 )
 POOL: tuple[Key, ...] = (
     Key("deployment", "dnslabel", None, "Name of the placeholder Deployment (unset: "
@@ -142,6 +146,7 @@ class Settings:
     headroom: HeadroomSettings
     reports: ReportSettings = field(default_factory=ReportSettings)
     leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)
+    notifications: NotifySettings = field(default_factory=NotifySettings)
 
     @property
     def default_zone(self) -> ZoneInfo:
@@ -184,6 +189,7 @@ def load_settings(
         headroom=read_headroom(top),
         reports=read_reports(top),
         leader_election=read_leader_election(top),
+        notifications=read_notifications(top, environ),
     )
 
 

@@ -24,7 +24,7 @@ from icalendar.timezone import tzp
 
 from .bounds import SeriesTimeout, time_limit
 from .icsplit import Block
-from .rules import screen_zone_rule
+from .mending import Mender, zone_tzid
 
 UTC = ZoneInfo("UTC")
 _FEED_LOCK = threading.Lock()
@@ -65,44 +65,37 @@ class _TolerantParser(ComponentIcalParser):
             self.zone_errors.append(short(error))
 
 
-def parse_block(block: Block) -> tuple[list[Any], list[str]]:
-    """Parse one component block tolerantly: (components, zone errors). May raise."""
-    parser = _TolerantParser(block.text())
+def parse_block(block: Block, text: str | None = None) -> tuple[list[Any], list[str]]:
+    """Parse one component block (or its mended ``text``) tolerantly: (components, zone
+    errors). May raise."""
+    parser = _TolerantParser(block.text() if text is None else text)
     components: list[Component] = parser.parse()
     return components, parser.zone_errors
 
 
-def load_zones(zones: list[Block], seconds: float) -> list[str]:
-    """Parse the feed's VTIMEZONEs into the (feed-scoped) cache; return problem texts."""
-    problems = []
+def load_zones(zones: list[Block], mender: Mender, seconds: float) -> list[tuple[str, str]]:
+    """Parse the feed's VTIMEZONEs (mended) into the (feed-scoped) cache; their problems as
+    (TZID, text)."""
+    problems: list[tuple[str, str]] = []
     for block in zones:
-        tzid = _tzid(block)
-        refused = next(filter(None, map(screen_zone_rule, _rules(block))), None)
-        if refused is not None:
-            problems.append(f"time zone {tzid!r} is ignored: {refused}")
+        tzid = (zone_tzid(block) or ["?"])[0].strip()[:100]
+        text, mended = mender.zone(block)
+        problems.extend((tzid, m) for m in mended)
+        if text is None:
             continue
         try:
             with time_limit(seconds):
-                _, errors = parse_block(block)
+                _, errors = parse_block(block, text)
         except SeriesTimeout:
             errors = [f"building its rules takes longer than {seconds:g}s"]
         except MemoryError:
             raise
         except Exception as error:  # a zone that cannot be parsed at all
             errors = [short(error)]
-        problems.extend(f"time zone {tzid!r} cannot be read: {e}" for e in errors)
+        problems.extend((tzid, f"time zone {tzid!r} cannot be read: {e}; its events are read in "
+                         "the calendar's zone (check its STANDARD and DAYLIGHT parts)")
+                        for e in errors)
     return problems
-
-
-def _rules(block: Block) -> list[str]:
-    return [line.split(":", 1)[-1] for line in block.lines if line[:6].upper() == "RRULE:"]
-
-
-def _tzid(block: Block) -> str:
-    for line in block.lines:
-        if line[:5].upper() == "TZID:" or line[:5].upper() == "TZID;":
-            return line.split(":", 1)[-1].strip()[:100]
-    return "?"
 
 
 def choose_zone(
@@ -123,7 +116,15 @@ def choose_zone(
     return default_zone or UTC, None
 
 
+_INTERNAL = (AttributeError, TypeError, KeyError, IndexError, NameError, AssertionError,
+             ZeroDivisionError, RecursionError, UnboundLocalError,
+             OSError)  # OSError: a zone file lookup, its text a local path
+
+
 def short(error: BaseException) -> str:
-    """The first line of an error, at most 200 characters."""
+    """The first line of an error, at most 200 characters; never a programming error's text
+    (``'list' object has no attribute 'strip'`` says nothing to whoever writes the feed)."""
+    if isinstance(error, _INTERNAL):
+        return "a value is not as RFC 5545 requires"
     text = str(error).strip()
     return (text.splitlines()[0] if text else type(error).__name__)[:200]

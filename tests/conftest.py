@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -60,6 +61,15 @@ def book_for(body: str, fetched: datetime) -> FixedBook:
     year = timedelta(days=366)
     book = load_once(make_settings(body), fetched, (fetched - year, fetched + year))
     return FixedBook(book, fetched)
+
+
+@pytest.fixture()
+def keep_root_logger() -> Iterator[None]:
+    """cli.main() configures the root logger, as a process should; give it back to pytest."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
 
 
 @pytest.fixture(scope="module")

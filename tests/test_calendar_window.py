@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from node_placeholder_scaler.calendar import parse_calendar
 from testkit.hostile_calendars import UTC, WINDOW, calendar, event
 
-FAR = event("DESCRIPTION:gpuu: 2", uid="far", start="DTSTART:20250101T100000Z",
+FAR = event("DESCRIPTION:usr: 2", uid="far", start="DTSTART:20250101T100000Z",
             summary="Old exam").replace("DTEND:20260303T110000Z", "DTEND:20250101T110000Z")
 LONG = event("DESCRIPTION:user: 4", "DURATION:P30D", uid="long",
              start="DTSTART:20260210T000000Z", summary="Exam month")
@@ -34,7 +34,26 @@ def test_query_outside_the_window_expands_again_from_the_kept_bytes() -> None:
     parsed = parse_calendar(DATA, name="c", pools=["user"], window=WINDOW)
     june = (datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 6, 2, tzinfo=UTC))
     assert [o.summary for o in parsed.occurrences(*june)] == ["Summer"]
-    assert parsed.window[0] == WINDOW[0] and parsed.window[1] >= june[1]
+    assert parsed.window == june  # apart from the window: the query alone is expanded
+
+
+def test_query_that_meets_the_window_widens_it() -> None:
+    parsed = parse_calendar(DATA, name="c", pools=["user"], window=WINDOW)
+    wider = (WINDOW[0], datetime(2026, 6, 2, tzinfo=UTC))
+    assert "Summer" in [o.summary for o in parsed.occurrences(*wider)]
+    assert parsed.window == wider
+
+
+def test_a_past_week_is_expanded_alone_not_up_to_the_window() -> None:
+    """A daily series: the past week holds 7 occurrences, and only those are expanded."""
+    daily = calendar(event("DESCRIPTION:user: 1", "RRULE:FREQ=DAILY", uid="d",
+                           start="DTSTART:20250101T100000Z", summary="Daily").replace(
+        "DTEND:20260303T110000Z", "DTEND:20250101T110000Z"))
+    parsed = parse_calendar(daily, name="c", pools=["user"], window=WINDOW)
+    week = (datetime(2025, 3, 3, tzinfo=UTC), datetime(2025, 3, 10, tzinfo=UTC))
+    assert len(parsed.occurrences(*week)) == 7
+    assert parsed.window == week
+    assert not [p for p in parsed.problems() if p.kind == "over-limit"]
 
 
 def test_without_source_only_the_window_is_known() -> None:

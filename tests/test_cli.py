@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,13 +32,7 @@ class Result:
     stderr: str
 
 
-@pytest.fixture(autouse=True)
-def _keep_root_logger() -> Iterator[None]:
-    """main() configures the root logger, as a process should; give it back to pytest."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:], root.level = handlers, level
+pytestmark = pytest.mark.usefixtures("keep_root_logger")
 
 
 @pytest.fixture()
@@ -97,8 +89,8 @@ def test_timeline_end_before_start_is_a_usage_error(run):
     assert "--to must be after --from" in result.stderr
 
 
-def test_validate_lists_problems_and_exits_1(run):
-    result = run("validate")
+def test_validate_all_lists_every_problem_and_exits_1(run):
+    result = run("validate", "--all")
     assert result.returncode == 1
     assert "'gpuu' is not a pool" in result.stdout
     assert "Prüfung Lineare Algebra" in result.stdout

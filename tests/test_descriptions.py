@@ -32,7 +32,8 @@ CASES = [
     ("user: 2.5", {}, None, ["bad-value"]),
     ("user: 3 nodes", {}, None, ["bad-value"]),
     ("gpuu: 2\nuser: 1", {"user": 1}, None, ["unknown-pool"]),
-    ("Room: 101", {}, None, ["unknown-pool"]),
+    ("Room: 101", {}, None, []),  # free text: the word is nowhere near a pool name
+    ("usr: 3\nuser 2", {}, None, ["unknown-pool", "near-miss"]),
     ("Lecture 3: 10", {}, None, []),
     ("Start: 09:00\nhttps://example.org/course", {}, None, []),
     ("lead: 90s\nuser: 1", {"user": 1}, timedelta(seconds=90), []),
@@ -96,7 +97,7 @@ def test_description_over_the_cap_is_read_truncated_and_reported():
 
 
 def test_many_problem_lines_are_capped():
-    parsed = parse_description("\n".join(f"room{i}: {i}" for i in range(50)), POOLS)
+    parsed = parse_description("\n".join(f"usr: {i}" for i in range(50)), POOLS)
     assert len(parsed.problems) == MAX_PROBLEMS
     assert "41 more" in parsed.problems[-1].message
 

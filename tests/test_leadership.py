@@ -331,14 +331,17 @@ def test_a_standby_round_plans_and_reports_but_touches_no_deployment() -> None:
     result = controller.round()
     assert result is not None and result.pools == ()
     assert fake.calls == [("check", "")] and fake.scales == []  # only "is the API there?"
-    assert (
-        metrics.registry.get_sample_value("node_placeholder_calendar_target", {"pool": "user"}) == 2
-    )
+    target = ("node_placeholder_calendar_target", {"pool": "user"})
+    assert metrics.registry.get_sample_value(*target) is None  # the leader's gauge alone
     assert health.last_round == T0
     leader.leading = True
     result = controller.round()
     assert result is not None and result.pools[0].action == "scaled"
     assert fake.scales == [("placeholder-user", 2)]
+    assert metrics.registry.get_sample_value(*target) == 2
+    leader.leading = False  # a replica that loses the Lease keeps no stale calendar gauge
+    controller.round()
+    assert metrics.registry.get_sample_value(*target) is None
 
 
 def test_the_gate_drives_capacity_buffers_only_as_leader() -> None:

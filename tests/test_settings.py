@@ -243,7 +243,7 @@ def test_the_chart_schema_is_in_step_with_the_table() -> None:
     assert chart_schema.in_step(current) == current
     config = current["properties"]["config"]["properties"]
     assert config["leadTime"]["default"] == "0s"
-    sections = {"headroom", "reports", "leaderElection"}
+    sections = {"headroom", "reports", "leaderElection", "notifications"}
     assert set(config) == {k.name for k in TOP if k.chart and k.name not in sections} | sections
 
 

@@ -45,9 +45,10 @@ class Exit(IntEnum):
 # What each code means, for the reference page (docs/reference/exit-codes.md is generated).
 EXIT_MEANINGS: dict[Exit, str] = {
     Exit.OK: "done (`validate`: no problem)",
-    Exit.PROBLEMS: "`validate` found problems; `run --once` made a round in which a pool failed, "
-                   "or another replica holds the Lease; `size` could not read the pool's node; "
-                   "`report` could not read a pool's reports",
+    Exit.PROBLEMS: "`validate` found problems in its window or a feed problem; `run --once` "
+                   "made a round in which a pool failed, or another replica holds the Lease; "
+                   "`size` could not read the pool's node; `report` could not read a pool's "
+                   "reports",
     Exit.CONFIG: "nothing was tried: bad configuration (`error: bad configuration: <file>: "
                  "<key>: ...`), bad flags or time, a pool without `nodeSelector` for `run`, no "
                  "loadable Kubernetes client configuration",

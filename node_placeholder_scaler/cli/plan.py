@@ -1,16 +1,17 @@
-"""``plan`` and ``validate``: the calendar side alone (no cluster needed)."""
+"""``plan``: the calendar side alone (no cluster needed)."""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..feeds import expansion_window, load_once
-from ..model import Problem
 from ..planning import timeline
-from ..report import plan_json, plan_table, problem_line, timeline_json, timeline_table
+from ..report import plan_json, plan_table, timeline_json, timeline_table
 from ..settings import Settings
+from ..upcoming import upcoming, window
 from .common import CommandError, Exit, output_argument, structured
 
 UTC = ZoneInfo("UTC")
@@ -21,10 +22,6 @@ def plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="start", help="start of a timeline (ISO 8601)")
     parser.add_argument("--to", dest="end", help="end of the timeline (default: start + 7 days)")
     output_argument(parser)
-
-
-def no_arguments(parser: argparse.ArgumentParser) -> None:
-    """``validate`` has only the common flags."""
 
 
 def parse_instant(text: str, zone: ZoneInfo, now: datetime) -> datetime:
@@ -57,8 +54,10 @@ def plan_command(settings: Settings, args: argparse.Namespace) -> int:
     at, start, end = _instants(args, zone, now)
     if at is not None or (start is None and args.output != "table"):
         when = at or now
-        book = load_once(settings, now, expansion_window(settings, min(now, when), max(now, when)))
+        book = load_once(settings, now, expansion_window(settings, when, when))
         plan = book.plan(when, now=now)
+        ahead = (p.as_problem() for p in upcoming(book.views(now), *window(when)))
+        plan = replace(plan, problems=tuple(dict.fromkeys((*plan.problems, *ahead))))
         print(structured(plan_json(plan), args.output) if args.output != "table"
               else plan_table(plan, zone))
         return Exit.OK
@@ -66,25 +65,8 @@ def plan_command(settings: Settings, args: argparse.Namespace) -> int:
     end = end or start + timedelta(days=7)
     if end <= start:  # a usage error: said before any feed is fetched
         raise CommandError("--to must be after --from", Exit.CONFIG)
-    book = load_once(settings, now, expansion_window(settings, min(now, start), max(now, end)))
+    book = load_once(settings, now, expansion_window(settings, start, end))  # that window only
     plans = timeline(book.views(now), settings, start, end)
     print(structured(timeline_json(plans), args.output) if args.output != "table"
           else timeline_table(plans, zone))
     return Exit.OK
-
-
-def validate_command(settings: Settings, args: argparse.Namespace) -> int:
-    now = datetime.now(UTC)
-    book = load_once(settings, now, expansion_window(settings, now, now))
-    problems: list[Problem] = []
-    for feed, view in zip(book.feeds(), book.views(now), strict=True):
-        problems.extend(view.problems)
-        count = feed.copy.calendar.event_count if feed.copy else 0
-        print(f"calendar {feed.source.name}: {feed.last_result} ({count} events)")
-        if feed.copy is not None:
-            problems.extend(p for p in feed.copy.calendar.problems() if p not in view.problems)
-    for problem in problems:
-        print(f"  {problem_line(problem, settings.default_zone)}")
-    print(f"{len(problems)} problem(s) in {len(settings.calendars)} calendar(s), "
-          f"{len(settings.pools)} pool(s)")
-    return Exit.PROBLEMS if problems else Exit.OK

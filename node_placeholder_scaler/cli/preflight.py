@@ -2,8 +2,8 @@
 the cluster (preflight.py): each pool's backend object, the CapacityBuffer CRD, the autoscaler,
 the placeholder PriorityClass and user pods with preemptionPolicy Never.
 
-Exit 0; 1 when a feed has problems or the cluster has an error finding (something that would
-stop warming); 2 for a bad configuration or client configuration.
+Exit 0; 1 when the feeds have problems in the judged window (validate.py) or the cluster has
+an error finding (something that would stop warming); 2 for a bad configuration or flags.
 """
 
 from __future__ import annotations
@@ -13,18 +13,22 @@ import argparse
 from ..observed import ClusterError
 from ..preflight import judge
 from ..settings import Settings
-from . import plan
+from . import validate
 from .common import CommandError, Exit, load_client
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
+    validate.window_arguments(parser)
     parser.add_argument("--cluster", action="store_true",
                         help="also read the cluster (read-only) for what would stop warming")
     parser.add_argument("--kubeconfig", help="kubeconfig file (with --cluster)")
 
 
 def command(settings: Settings, args: argparse.Namespace) -> int:
-    code = plan.validate_command(settings, args)
+    if args.cluster and args.output != "table":
+        raise CommandError(f"--output {args.output} judges the feeds only; run --cluster "
+                           "without it", Exit.CONFIG)
+    code = validate.command(settings, args)
     if not args.cluster:
         return code
     from ..kube import default_namespace

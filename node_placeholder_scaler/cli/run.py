@@ -17,13 +17,20 @@ from typing import TYPE_CHECKING
 from ..leadership import Elector, GatedCluster, identity
 from ..loop import BookPlanner, Controller, loop
 from ..metrics import Metrics
+from ..notifications import Notifier, notifier_for
+from ..problemwatch import ProblemWatch
 from ..reporting import Observing, Reporter, Tracker
-from ..server import Health, Server, utc_now
+from ..server import Health, Server, StatusBoard, utc_now
 from ..settings import ConfigError, Settings
 from .common import CommandError, Exit, load_client
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from ..decisions import RoundResult
     from ..kube import Kube
+    from ..model import Plan
     from ..reconcile import Cluster
 
 logger = logging.getLogger(__name__)
@@ -53,7 +60,9 @@ class Parts:
     planner: BookPlanner
     reporter: Reporter | None
     elector: Elector | None
+    notifier: Notifier | None = None
     server: Server | None = None
+    board: StatusBoard | None = None  # the status page (not with --once)
 
 
 def command(settings: Settings, args: argparse.Namespace) -> int:
@@ -90,20 +99,46 @@ def build(settings: Settings, args: argparse.Namespace, client: Kube) -> Parts:
     elector = None if args.dry_run else campaign(settings, client, namespace, metrics, health,
                                                  once=args.once)
     gated = client if elector is None else GatedCluster(client, elector.is_leader)
+    notifier = None if args.dry_run else notifier_for(settings, metrics)
     reporter = None if args.once else reports_for(settings, client, namespace, metrics, planner,
                                                    cluster=gated, dry_run=args.dry_run)
+    if reporter is not None and notifier is not None:
+        reporter.announce = notifier.report
     cluster = reporter.observing if reporter else gated
     controller = Controller(
         settings, cluster, client, planner, metrics, health, namespace, args.dry_run,
         after_round=reporter.after_round if reporter else None, leader=elector,
         notices=gated,
+        watch=ProblemWatch(settings, planner.upcoming, metrics, events=gated,
+                           namespace=namespace, announcer=notifier),
     )
+    board = None
+    if not args.once:
+        board = StatusBoard()
+        controller.status = status_page(settings, planner, reporter, elector, board)
     logger.info(
         "starting: namespace=%s pools=%s calendars=%s interval=%ss dry_run=%s once=%s",
         namespace, ",".join(settings.pools), ",".join(c.name for c in settings.calendars),
         settings.interval.total_seconds(), args.dry_run, args.once,
     )
-    return Parts(client, controller, planner, reporter, elector)
+    return Parts(client, controller, planner, reporter, elector, notifier, board=board)
+
+
+def status_page(settings: Settings, planner: BookPlanner, reporter: Reporter | None,
+                elector: Elector | None, board: StatusBoard
+                ) -> Callable[[Plan, RoundResult, datetime], None]:
+    """The round hook that renders this replica's status page onto ``board``."""
+    from ..statuspage import render
+    from ..statusview import StatusInputs, build_status
+
+    def publish(plan: Plan, result: RoundResult, now: datetime) -> None:
+        view = build_status(StatusInputs(
+            settings, now, planner.book.views(now), plan.problems, result.pools,
+            planner.feeds(now), reporter.recent if reporter else None,
+            elector.role() if elector else ""))
+        board.publish(render(view))
+
+    return publish
 
 
 def start(settings: Settings, parts: Parts, *, once: bool) -> None:
@@ -114,7 +149,8 @@ def start(settings: Settings, parts: Parts, *, once: bool) -> None:
     else:
         controller, wait = parts.controller, min(30.0, settings.interval.total_seconds())
         parts.server = Server(settings.metrics_port, controller.metrics.registry,
-                              controller.health, utc_now, host=settings.metrics_address)
+                              controller.health, utc_now, host=settings.metrics_address,
+                              board=parts.board)
         parts.server.start()
         assert parts.reporter is not None
         parts.reporter.restore()
@@ -131,6 +167,8 @@ def shut_down(parts: Parts) -> None:
     if parts.elector is not None:
         parts.elector.stop(release=True)  # the loop has ended: no write is in flight
     parts.planner.stop()
+    if parts.notifier is not None:
+        parts.notifier.stop()
     parts.client.stop_pod_cache()
     if parts.server is not None:
         parts.server.stop()

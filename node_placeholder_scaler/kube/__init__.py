@@ -16,6 +16,7 @@ resourceNames); events create; for buffer pools capacitybuffers get/patch (kube/
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -33,6 +34,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from ..observed import ClusterError, NodeInfo, Placeholders, PodInfo
 from ..outages import Notice
+from ..subjects import Subject
 from . import objects as kubejson
 from .buffers import BufferCalls
 from .podcache import Listener, PodCache
@@ -249,6 +251,18 @@ class Kube(BufferCalls):
                     "namespace": namespace, "uid": uid}
         body = kubejson.event_about(involved, notice.reason, notice.message, now,
                                     warning=notice.warning, instance=self.instance)
+        self._call("create event", self.core.create_namespaced_event, namespace, body)
+
+    def record_about(self, namespace: str, subject: Subject, reason: str, message: str,
+                     now: datetime, *, warning: bool = False) -> None:
+        """An Event about ``subject`` in ``namespace`` (a Deployment's uid is looked up, so
+        that ``kubectl describe`` shows it)."""
+        uid = ""
+        if subject.kind == "Deployment":
+            with contextlib.suppress(KubeError):
+                uid = self.read_placeholders_uid(namespace, subject.name)
+        body = kubejson.event_about(subject.involved(namespace, uid), reason, message, now,
+                                    warning=warning, instance=self.instance)
         self._call("create event", self.core.create_namespaced_event, namespace, body)
 
     def read_placeholders_uid(self, namespace: str, deployment: str) -> str:

@@ -152,9 +152,12 @@ def user_values(tag: str, feed_url: str, cluster: TestCluster) -> dict[str, Any]
 
 
 def event_feed(uid: str, users: int) -> bytes:
-    """One event starting in 10 minutes (inside the 15 minute lead time), lasting an hour."""
+    """One event starting in 10 minutes (inside the 15 minute lead time), lasting an hour; and
+    a lab in two days whose only line is a typo (an upcoming problem, no request)."""
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
-    return calendar([Event(uid, start, start + timedelta(hours=1), f"user: {users}", uid)])
+    lab = start + timedelta(days=2)
+    return calendar([Event(uid, start, start + timedelta(hours=1), f"user: {users}", uid),
+                     Event("typo-lab", lab, lab + timedelta(hours=1), "usr: 1", f"{uid}-typo")])
 
 
 def watch_replicas(rel: Release, stop: threading.Event) -> threading.Thread:
@@ -324,6 +327,10 @@ def test_prometheus_scrapes_the_controller_through_the_charts_service(release: R
         expr = f'node_placeholder_{metric}{{{sel}, pool="user"}}'
         wait_for(f"{metric} = 2", lambda e=expr: prom.value(e) == 2, timeout=90, interval=3)
     assert prom.value(f'node_placeholder_feed_up{{{sel}, calendar="courses"}}') == 1
+    typo = f'node_placeholder_upcoming_problems{{{sel}, calendar="courses", kind="unknown-pool"}}'
+    wait_for("the upcoming typo counted", lambda: prom.value(typo) == 1, timeout=90, interval=3)
+    assert prom.value(f'node_placeholder_upcoming_problems{{{sel}, calendar="courses", '
+                      'kind="near-miss"}') == 0
     assert prom.value(f'node_placeholder_feed_up{{{sel}, calendar="exams"}}') == 0
 
 

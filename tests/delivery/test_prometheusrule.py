@@ -107,6 +107,23 @@ CASES: list[dict[str, Any]] = [
                                                                  "namespace": NS, "pool": "user"}),
         ],
     },
+    {   # an upcoming near miss (kind unknown-pool) in calendar courses: fires after 10m and
+        # clears once the line is fixed; zeros (the other kinds) never fire
+        "interval": "1m",
+        "input_series": [
+            {"series": f'node_placeholder_upcoming_problems{{{SEL}, calendar="courses", '
+                       'kind="unknown-pool", pod="a"}', "values": "0x2 2x20 0x10"},
+            {"series": f'node_placeholder_upcoming_problems{{{SEL}, calendar="courses", '
+                       'kind="bad-lead", pod="a"}', "values": "0x35"},
+        ],
+        "alert_rule_test": [
+            alert("NodePlaceholderCalendarProblem", "8m"),
+            alert("NodePlaceholderCalendarProblem", "14m", {
+                "severity": "warning", "namespace": NS, "calendar": "courses",
+                "kind": "unknown-pool"}),
+            alert("NodePlaceholderCalendarProblem", "30m"),
+        ],
+    },
 ]  # fmt: skip
 
 
@@ -154,7 +171,7 @@ def test_rendered_rules_pass_promtool_check(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "SUCCESS: 4 rules found" in proc.stdout
+    assert "SUCCESS: 5 rules found" in proc.stdout
 
 
 def test_alerts_fire_when_they_should_and_not_before(tmp_path: Path) -> None:

@@ -118,6 +118,7 @@ def test_all_features_render_every_template(all_docs: list[Doc]) -> None:
             ("DaemonSet", f"{FULLNAME}-image-puller-user"),
             ("Deployment", FULLNAME),
             ("Deployment", "gpu-warmers"),
+            ("Ingress", FULLNAME),
             ("Deployment", "placeholder-user"),
             ("PodDisruptionBudget", FULLNAME),
             ("PriorityClass", "course-image-pullers"),
@@ -263,7 +264,8 @@ def test_service_and_service_monitor_select_the_controller(all_docs: list[Doc]) 
     pod_labels = controller(all_docs)["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= pod_labels.items()
     assert service["spec"]["ports"] == [
-        {"name": "http", "port": 9090, "targetPort": "http", "protocol": "TCP"}
+        {"name": "http", "port": 9090, "targetPort": "http", "protocol": "TCP"},
+        {"name": "status", "port": 8443, "targetPort": "http", "protocol": "TCP"},
     ]
     monitor = one(all_docs, "ServiceMonitor")
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
