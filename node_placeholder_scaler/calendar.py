@@ -45,8 +45,10 @@ class ParsedCalendar:
 
     def __init__(self, name: str, window: tuple[datetime, datetime], event_count: int, *,
                  occurrences: tuple[Occurrence, ...], warnings: tuple[Problem, ...],
-                 described: tuple[Problem, ...], source: _Source | None) -> None:
+                 described: tuple[Problem, ...], source: _Source | None,
+                 zone: ZoneInfo | None = None) -> None:
         self.name, self.window, self.event_count = name, window, event_count
+        self.zone = zone or ZoneInfo("UTC")  # the feed's own zone (floating times, budgets)
         self.warnings = warnings
         self._occurrences = occurrences
         self._described = described
@@ -119,7 +121,7 @@ def parse_calendar(
         name, window, len(feed.events) + feed.skipped_events, occurrences=tuple(occurrences),
         warnings=_capped([*warnings, *expander.problems], limits.max_problems),
         described=_capped(expander.described, limits.max_problems),
-        source=source if keep_source else None)
+        source=source if keep_source else None, zone=zone)
 
 
 def _expand_all(feed: SplitFeed, expander: Expander, mender: Mender) -> list[Problem]:

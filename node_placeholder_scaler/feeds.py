@@ -51,7 +51,8 @@ def horizon(settings: Settings) -> timedelta:
 def expansion_window(settings: Settings, first: datetime, last: datetime
                      ) -> tuple[datetime, datetime]:
     """The window to expand so that plans at any instant in [first, last] are complete."""
-    return first - BEHIND, last + horizon(settings) + AHEAD
+    behind = max([BEHIND, *(s.limits.lookback() for s in settings.calendars)])
+    return first - behind, last + horizon(settings) + AHEAD
 
 
 def worker_memory(settings: Settings) -> int:
@@ -203,7 +204,7 @@ class CalendarBook:
 
     def upcoming(self, now: datetime) -> tuple[UpcomingProblem, ...]:
         """The problems of the occurrences in the default window at ``now`` (upcoming.py)."""
-        return upcoming(self.views(now), *window(now))
+        return upcoming(self.views(now), *window(now), self.settings)
 
 
 def _apply(feed: Feed, outcome: Outcome, now: datetime, expand_only: bool) -> Feed:

@@ -51,6 +51,12 @@ class Notices(Protocol):
     def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None: ...
 
 
+class PoolChecks(Protocol):
+    """poolwatch.PoolWatch: the pool checks, now and then, each cause told once."""
+
+    def maybe_run(self, now: datetime, *, leading: bool) -> object: ...
+
+
 class ApiProbe(Protocol):
     """API usage counters and a reachability check (kube.Kube)."""
 
@@ -117,6 +123,7 @@ class Controller:
     status: Callable[[Plan, RoundResult, datetime], None] | None = None  # the status page
     # the upcoming calendar problems (watch.current) and who was told; None: not watched
     watch: ProblemWatch | None = None
+    pool_checks: PoolChecks | None = None  # None: no pool checks (run --once, tests)
 
     def round(self) -> RoundResult | None:
         """One round; never raises (except KeyboardInterrupt/SystemExit)."""
@@ -140,6 +147,8 @@ class Controller:
                 logger.exception("event reports failed")
                 self.metrics.error(Stage.ROUND)
         self._publish(plan, result, now)
+        if self.pool_checks is not None:
+            self.pool_checks.maybe_run(now, leading=leading)
         self._account(result, started, usage_before, answered_before)
         return result
 

@@ -7,7 +7,7 @@ Never event titles, UIDs or feed URLs.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from .buffer_metrics import BufferMetrics
 from .decisions import POOL_STAGES, ROUND_STAGES, Action, Direction, RoundResult, Stage
 from .feedtypes import FeedStatus, FetchResult
 from .model import Plan, ProblemKind
+from .poolcheck import CHECKS
 
 PREFIX = "node_placeholder_"
 FETCH_RESULTS = tuple(result.value for result in FetchResult)
@@ -79,6 +80,9 @@ class Metrics:
             "feed_staleness_seconds", "Age of the copy in use", "calendar"
         )
         self.problems = self._gauge("problems", "Problems in the current plan by kind", "kind")
+        self.pool_findings = self._gauge(
+            "pool_findings", "Pool checks: 1 while the check finds why the pool would not "
+            "scale (selector, too-big, limit)", "pool", "check")
         self.upcoming = self._gauge(
             "upcoming_problems",
             "Problems of the occurrences from now - 1h to 14 days ahead (the leader only)",
@@ -204,6 +208,14 @@ class Metrics:
     def count_fetch(self, calendar: str, result: str) -> None:
         self.fetches.labels(calendar, result).inc()
 
+    def observe_pool_findings(self, pools: Sequence[str], found: Iterable[tuple[str, str]]
+                              ) -> None:
+        """The pool checks' last result: every (pool, check) series, 1 where found."""
+        present = set(found)
+        for pool in pools:
+            for check in CHECKS:
+                self.pool_findings.labels(pool, check).set(1 if (pool, check) in present else 0)
+
     def observe_api(self, requests: int, size: int, *, up: bool) -> None:
         self.api_requests.inc(requests)
         self.api_bytes.inc(size)
@@ -228,6 +240,8 @@ class Metrics:
             for stage in POOL_STAGES:
                 self.errors.labels(stage, pool)
             self.user_wait.labels(pool)
+            for check in CHECKS:
+                self.pool_findings.labels(pool, check).set(0)
         for calendar in calendars:
             for result in FETCH_RESULTS:
                 self.fetches.labels(calendar, result)

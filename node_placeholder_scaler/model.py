@@ -19,6 +19,7 @@ class ProblemKind(StrEnum):
     BAD_TEXT = "bad-text"  # a description over the size cap (read truncated)
     CLAMPED = "clamped"  # more requested than maxReplicas
     NOT_ALLOWED = "not-allowed"  # a calendar names a pool outside its allow-list
+    CLIPPED = "clipped"  # a request or lead over one of its calendar's guardrails
     FEED_ERROR = "feed-error"  # the feed could not be fetched or read at all
     FEED_STALE = "feed-stale"  # the last good copy is older than maxStaleness
     CALENDAR_ERROR = "calendar-error"  # feed-level: unknown X-WR-TIMEZONE, no DTSTART, ...

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from .calendar import ParsedCalendar
 from .descriptions import MAX_EVENT_LEAD
+from .guardrails import Holding, clip, holdings
 from .model import Occurrence, Plan, PoolTarget, Problem, ProblemKind
 from .settings import CalendarSource, PoolSettings, Settings
 
@@ -50,7 +51,7 @@ def lead_for(occurrence: Occurrence, pool: PoolSettings | None, settings: Settin
 def plan(views: Sequence[CalendarView], settings: Settings, at: datetime) -> Plan:
     """The calendar targets at instant ``at``."""
     horizon = max(settings.max_lead(), MAX_EVENT_LEAD)
-    occurrences = _collect(views, at, at + horizon + NEXT_EVENT_HORIZON)
+    occurrences = _collect(views, settings, at, at + horizon + NEXT_EVENT_HORIZON)
     requests, notes = _requests(occurrences, views, settings)
     next_start = {
         pool: min((r.active_from for r in requests if r.pool == pool and r.active_from > at),
@@ -65,7 +66,7 @@ def timeline(
 ) -> list[Plan]:
     """The plan at ``start`` and at every later instant up to ``end`` where a target changes."""
     horizon = max(settings.max_lead(), MAX_EVENT_LEAD)
-    occurrences = _collect(views, start, end + horizon)
+    occurrences = _collect(views, settings, start, end + horizon)
     requests, notes = _requests(occurrences, views, settings)
     instants = sorted({start} | {
         t for r in requests for t in (r.active_from, r.occurrence.end) if start < t <= end
@@ -79,14 +80,44 @@ def timeline(
     return plans
 
 
+def held(
+    views: Sequence[CalendarView], settings: Settings, start: datetime, end: datetime
+) -> list[Holding]:
+    """Node-hours (and cost) each event held in [start, end) holds per pool: after the
+    guardrails, allow-listed requests only."""
+    horizon = max(settings.max_lead(), MAX_EVENT_LEAD)
+    occurrences = _collect(views, settings, start, end + horizon)
+    requests, _ = _requests(occurrences, views, settings)
+    pools: dict[int, tuple[Occurrence, dict[str, int]]] = {}
+    for r in requests:
+        if r.active_from < end and r.occurrence.end > start:
+            pools.setdefault(id(r.occurrence), (r.occurrence, {}))[1][r.pool] = r.count
+    return holdings([replace(o, requests=counts) for o, counts in pools.values()],
+                    lambda o, pool: lead_for(o, settings.pools.get(pool), settings),
+                    {name: p.price_per_node_hour for name, p in settings.pools.items()})
+
+
 def _collect(
-    views: Iterable[CalendarView], start: datetime, end: datetime
+    views: Iterable[CalendarView], settings: Settings, start: datetime, end: datetime
 ) -> list[Occurrence]:
     found: list[Occurrence] = []
     for view in views:
-        if view.calendar is not None:
-            found.extend(view.calendar.occurrences(start, end))
+        found.extend(guarded(view, settings, start, end))
     return found
+
+
+def guarded(view: CalendarView, settings: Settings, start: datetime, end: datetime
+            ) -> list[Occurrence]:
+    """The view's occurrences overlapping [start, end), clipped to its calendar's guardrails
+    (counted from far enough back that a day's or week's budget is the same whatever
+    ``start`` is, within the range the good copy was expanded for)."""
+    calendar, source = view.calendar, view.source
+    if calendar is None:
+        return []
+    first = max(start - source.limits.lookback(), min(start, calendar.window[0]))
+    clipped = clip(calendar.occurrences(first, end), source.limits, calendar.zone,
+                   lambda o, pool: lead_for(o, settings.pools.get(pool), settings), source.pools)
+    return [o for o in clipped if o.end > start]
 
 
 def refusals(occurrence: Occurrence, allowed: Collection[str] | None) -> list[Problem]:

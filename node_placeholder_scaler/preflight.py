@@ -25,8 +25,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .buffers import API_VERSION, KIND, CapacityBuffer, buffer_state
+from .findings import Finding
+from .poolcheck import PoolCheckFacts, judge_pools, not_checked
 
-Severity = Literal["error", "warning"]
+__all__ = ["ClusterFacts", "Finding", "judge"]
+
 Autoscaler = Literal["cluster-autoscaler", "karpenter"]
 DEFAULT_CUTOFF = -10
 DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
@@ -34,17 +37,7 @@ CA_BUFFER_FLAGS = (
     "--capacity-buffer-controller-enabled", "--capacity-buffer-pod-injection-enabled"
 )
 MAX_LISTED = 5
-
-
-@dataclass(frozen=True)
-class Finding:
-    severity: Severity
-    subject: str  # the object, e.g. "Deployment nps/placeholder-user"
-    problem: str
-    fix: str
-
-    def line(self) -> str:
-        return f"{self.severity}: {self.subject}: {self.problem}\n  fix: {self.fix}"
+DETECTION_READS = ("list deployments", "get lease", "get configmap", "list nodepools")
 
 
 @dataclass(frozen=True)
@@ -80,6 +73,7 @@ class PlaceholderFacts:
     priority_class: str | None = None  # priorityClassName of the pod template
     priority: int | None = None  # its value; None when the class does not exist
     annotations: tuple[tuple[str, str], ...] = ()  # of the pod template
+    priority_read: bool = True  # False: the cluster refused to show the PriorityClass
 
 
 @dataclass(frozen=True)
@@ -107,6 +101,7 @@ class ClusterFacts:
     pools: tuple[PoolFacts, ...]
     never_preempts: tuple[NeverPreempts, ...] = ()
     unreadable: tuple[str, ...] = field(default=())  # what could not be read (e.g. forbidden)
+    pool_check: PoolCheckFacts | None = None  # selectors, sizes and limits (poolcheck.py)
 
 
 @dataclass(frozen=True)
@@ -173,12 +168,16 @@ def judge(facts: ClusterFacts) -> list[Finding]:
         else:
             found += _placeholder_findings(facts, pool)
     found += _never_preempt_findings(facts)
-    found += [Finding("warning", what, "could not be read", "run with a user that may read it")
-              for what in facts.unreadable]
-    return sorted(found, key=lambda f: f.severity != "error")
+    if facts.pool_check is not None:
+        found += [f.finding for f in judge_pools(facts.pool_check)]
+    found += not_checked(facts.unreadable)
+    order = ("error", "warning", "not-checked")
+    return sorted(found, key=lambda f: order.index(f.severity))
 
 
 def _autoscaler_findings(facts: ClusterFacts) -> list[Finding]:
+    if not facts.autoscalers and any(r.startswith(DETECTION_READS) for r in facts.unreadable):
+        return []  # not checked (the not-checked finding names the reads)
     if not facts.autoscalers:
         return [Finding(
             "warning", "cluster", "no autoscaler found (no Cluster Autoscaler or Karpenter "
@@ -201,6 +200,8 @@ def _placeholder_findings(facts: ClusterFacts, pool: PoolFacts) -> list[Finding]
         return [Finding("error", subject, "not found: the pool has no placeholders",
                         f"install the chart with pools.{pool.pool}, or set "
                         f"pools.{pool.pool}.deployment to the placeholder Deployment's name")]
+    if not ph.priority_read:
+        return []  # not checked (the not-checked finding names the read)
     if ph.priority_class is None:
         return [Finding("error", subject, "its pods have no priorityClassName (priority 0): user "
                         "pods cannot preempt them", "give the placeholders the chart's "

@@ -51,7 +51,21 @@ CALENDAR_PROBLEM = Reason(
     "an upcoming occurrence (now - 1h to 14 days ahead) has a problem: calendar, event, date, "
     "the line and a suggestion; told once per problem")
 
+POOL_SELECTOR_MATCHES_NOTHING = Reason(
+    "PoolSelectorMatchesNothing", "Warning", "the pool's placeholder Deployment",
+    "the pool check: the pool's nodeSelector matches no node and no Karpenter NodePool "
+    "template (told once per cause)")
+PLACEHOLDER_TOO_BIG = Reason(
+    "PlaceholderTooBig", "Warning", "the pool's placeholder Deployment",
+    "the pool check: a placeholder asks for more than a node of the pool offers (told once per "
+    "cause)")
+POOL_LIMIT_BELOW_MAX_REPLICAS = Reason(
+    "PoolLimitBelowMaxReplicas", "Warning", "the pool's placeholder Deployment",
+    "the pool check: a NodePool's limits hold fewer nodes than the pool's maxReplicas (told "
+    "once per cause)")
+
 REASONS: tuple[Reason, ...] = (
     PLACEHOLDERS_SCALED, BUFFER_SCALED, BUFFER_NOT_READY, RECONCILE_FAILED, RECONCILE_RECOVERED,
-    EVENT_REPORT, CALENDAR_PROBLEM,
+    EVENT_REPORT, CALENDAR_PROBLEM, POOL_SELECTOR_MATCHES_NOTHING, PLACEHOLDER_TOO_BIG,
+    POOL_LIMIT_BELOW_MAX_REPLICAS,
 )

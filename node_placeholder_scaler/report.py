@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .durations import format_duration
+from .guardrails import Holding
 from .model import Occurrence, Plan, Problem
 
 
@@ -94,3 +95,16 @@ def _problems(problems: Sequence[Problem], zone: ZoneInfo) -> list[str]:
     if not problems:
         return []
     return ["", f"Problems ({len(problems)}):", *(f"  {problem_line(p, zone)}" for p in problems)]
+
+
+def holdings_table(holdings: Sequence[Holding], zone: ZoneInfo) -> str:
+    """Node-hours (and cost, where the pool has a price) each event will hold per pool."""
+    if not holdings:
+        return "No event holds nodes."
+    rows = [(_local(h.occurrence.start, zone), h.occurrence.summary, h.pool, str(h.nodes),
+             f"{h.node_hours:.1f}", "-" if h.cost is None else f"{h.cost:.2f}")
+            for h in holdings]
+    hours = sum(h.node_hours for h in holdings)
+    costs = [h.cost for h in holdings if h.cost is not None]
+    rows.append(("total", "", "", "", f"{hours:.1f}", f"{sum(costs):.2f}" if costs else "-"))
+    return "\n".join(_table(("START", "EVENT", "POOL", "NODES", "NODE-HOURS", "COST"), rows))

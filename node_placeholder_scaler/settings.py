@@ -21,6 +21,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from .configkeys import ConfigError, Key, Reader, load_yaml
+from .guardrails import Limits
 from .sections import (
     SECTION_TABLES,
     HeadroomSettings,
@@ -87,6 +88,8 @@ POOL: tuple[Key, ...] = (
         "Backends)", choices=BACKENDS),
     Key("buffer", "dnslabel", None, "Name of the pool's CapacityBuffer with backend "
         "capacityBuffer (unset: buffer-<pool>)"),
+    Key("pricePerNodeHour", "number", None, "Price of one node-hour of this pool: plan shows "
+        "what each event will cost (unset: node-hours only)", low=0),
 )
 CALENDAR: tuple[Key, ...] = (
     Key("name", "text", None, "Name in logs and metrics (unset: calendar-<index>)"),
@@ -96,6 +99,15 @@ CALENDAR: tuple[Key, ...] = (
         chart=False),
     Key("timezone", "zone", None, "IANA time zone of floating and all-day times of this feed"),
     Key("pools", "names", None, "Pools this feed may request (unset: all)"),
+    Key("maxNodes", "integer", None, "Most nodes one event of this feed may request in one "
+        "pool; more is clipped (unset: maxReplicas alone)", low=0),
+    Key("maxNodeHoursPerDay", "number", None, "Most node-hours this feed's events may hold "
+        "per calendar day, all pools together; later events are clipped (unset: no limit)",
+        low=0),
+    Key("maxNodeHoursPerWeek", "number", None, "Most node-hours this feed's events may hold "
+        "per ISO week, all pools together (unset: no limit)", low=0),
+    Key("maxLead", "duration", None, "Longest lead: an event of this feed may give; a longer "
+        "one is clipped (unset: the parser's own cap)"),
 )
 SECTIONS: Mapping[str, tuple[Key, ...]] = {
     "": TOP, **{f"{name}.": table for name, table in SECTION_TABLES.items()},
@@ -113,6 +125,7 @@ class CalendarSource:
     timezone: ZoneInfo | None
     pools: frozenset[str] | None  # allow-list (lower-case pool names), None = all
     base_dir: str = ""  # a relative path is looked up here (the config's folder), then in cwd
+    limits: Limits = field(default_factory=Limits)  # cost guardrails (guardrails.py)
 
 
 @dataclass(frozen=True)
@@ -125,6 +138,7 @@ class PoolSettings:
     lead_time: timedelta | None
     backend: Backend = "placeholders"
     buffer: str = ""  # backend capacityBuffer: the pool's CapacityBuffer (default buffer-<pool>)
+    price_per_node_hour: float | None = None  # plan shows the cost of each event
 
 
 @dataclass(frozen=True)
@@ -225,6 +239,7 @@ def _read_pool(reader: Reader, name: str) -> PoolSettings:
         lead_time=reader.value("leadTime"),
         backend=reader.value("backend"),
         buffer=reader.value("buffer") or f"buffer-{name.lower()}",
+        price_per_node_hour=reader.value("pricePerNodeHour"),
     )
 
 
@@ -273,4 +288,6 @@ def _read_calendar(
     return CalendarSource(
         name=reader.value("name") or f"calendar-{index}", url=url, url_from_env=from_env,
         timezone=reader.value("timezone"), pools=allow, base_dir=posixpath.dirname(reader.path),
+        limits=Limits(reader.value("maxNodes"), reader.value("maxNodeHoursPerDay"),
+                      reader.value("maxNodeHoursPerWeek"), reader.value("maxLead")),
     )

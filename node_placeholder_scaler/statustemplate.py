@@ -101,9 +101,6 @@ leader reconciles and measures){% endif %}.</p>
 <svg class="timeline" viewBox="0 0 720 150" role="img"
  aria-label="Requested nodes of pool {{ pool.name }} over the next 7 days">
 <title>Requested nodes of pool {{ pool.name }} over the next 7 days</title>
-{% for b in c.leads %}<rect class="lead" x="{{ b.x }}" y="{{ c.y_top }}" width="{{ b.width }}"
- height="{{ c.y_bottom - c.y_top }}" fill="#ffcc80"><title>{{ b.title }}</title></rect>
-{% endfor %}
 {% for b in c.events %}<rect class="event" x="{{ b.x }}" y="{{ c.y_bottom }}"
  width="{{ b.width }}" height="4" fill="#1f3a5f"><title>{{ b.title }}</title></rect>
 {% endfor %}
@@ -112,6 +109,10 @@ leader reconciles and measures){% endif %}.</p>
 <text x="{{ t.x + 3 }}" y="146" font-size="10" fill="#55606e">{{ t.label }}</text>
 {% endfor %}
 <path d="{{ c.area }}" fill="#90caf9" fill-opacity="0.45"/>
+{% for b in c.leads %}<rect class="lead" x="{{ b.x }}" y="{{ c.y_top }}" width="{{ b.width }}"
+ height="{{ c.y_bottom - c.y_top }}" fill="#ff9800" fill-opacity="0.6"><title>{{ b.title }}</title>
+</rect>
+{% endfor %}
 <path class="requested" d="{{ c.line }}" fill="none" stroke="#1565c0" stroke-width="2"/>
 <line x1="34" x2="712" y1="{{ c.y_bottom }}" y2="{{ c.y_bottom }}" stroke="#8a939e"/>
 <text x="4" y="{{ c.y_top + 8 }}" font-size="10" fill="#55606e">{{ c.top }}</text>
@@ -120,7 +121,7 @@ leader reconciles and measures){% endif %}.</p>
 </svg>
 </div>
 <p class="note legend"><span style="background:#90caf9"></span>requested nodes
-<span style="background:#ffcc80"></span>lead (warming before the start)
+<span style="background:#ffb74d"></span>lead (warming before the start)
 <span style="background:#1f3a5f"></span>event</p>
 <h3>Upcoming events ({{ pool.events | length }})</h3>
 {% if pool.events %}

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .model import Occurrence, Problem, ProblemKind
-from .planning import CalendarView, refusals
+from .planning import CalendarView, guarded, refusals
+from .settings import Settings
 
 GRACE = timedelta(hours=1)  # an occurrence that ended up to this long ago still counts
 HORIZON = timedelta(days=14)  # ... and one that starts up to this far ahead
@@ -52,8 +53,8 @@ def window(now: datetime, horizon: timedelta = HORIZON) -> tuple[datetime, datet
     return now - GRACE, now + horizon
 
 
-def upcoming(views: Sequence[CalendarView], start: datetime, end: datetime
-             ) -> tuple[UpcomingProblem, ...]:
+def upcoming(views: Sequence[CalendarView], start: datetime, end: datetime,
+             settings: Settings | None = None) -> tuple[UpcomingProblem, ...]:
     """The problems of every occurrence overlapping [start, end), by start, each once.
 
     Only the range each good copy was expanded for is read (the controller keeps it wider
@@ -67,7 +68,9 @@ def upcoming(views: Sequence[CalendarView], start: datetime, end: datetime
         first, last = max(start, calendar.window[0]), min(end, calendar.window[1])
         if first >= last:
             continue
-        for occurrence in calendar.occurrences(first, last):
+        occurrences = (calendar.occurrences(first, last) if settings is None
+                       else guarded(view, settings, first, last))  # with guardrail clips
+        for occurrence in occurrences:
             found.update(dict.fromkeys(_of(occurrence, view)))
     return tuple(sorted(found, key=lambda p: (p.start, p.calendar, p.title, p.message)))
 

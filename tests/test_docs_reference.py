@@ -37,10 +37,18 @@ def test_main_reports_a_stale_page_and_write_mends_it(tmp_path, monkeypatch, cap
 
 def test_every_event_reason_written_is_in_the_one_list():
     """Every reason the package passes when it writes an Event is a row of reasons.REASONS."""
-    from node_placeholder_scaler import backends, decisions, outages, problemwatch, reporting
+    from node_placeholder_scaler import (
+        backends,
+        decisions,
+        outages,
+        poolwatch,
+        problemwatch,
+        reporting,
+    )
     listed = {reason.name for reason in docs_reference.REASONS}
     written = {decisions.REASON, backends.SCALED_REASON, backends.NOT_READY_REASON,
-               outages.FAILED, outages.RECOVERED, reporting.REASON, problemwatch.REASON}
+               outages.FAILED, outages.RECOVERED, reporting.REASON, problemwatch.REASON,
+               *poolwatch.REASONS.values()}
     assert written == listed
     page = docs_reference.events()
     assert set(re.findall(r"^\| `(\w+)` \|", page, flags=re.MULTILINE)) == listed

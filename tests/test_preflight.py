@@ -158,3 +158,23 @@ def test_errors_come_first():
     ph = PlaceholderFacts("placeholder-user", False)
     found = judge(facts(user(ph), autoscalers=(CA, KARPENTER)))
     assert [f.severity for f in found] == ["error", "warning"]
+
+
+def test_refused_reads_are_one_not_checked_finding_and_no_false_alarm():
+    """A ServiceAccount without the preflight ClusterRole: the autoscaler and the
+    PriorityClass are not checked (no "no autoscaler" warning, no "not found" error)."""
+    refused = ("list deployments", "get lease kube-system/cluster-autoscaler",
+               "get priorityclass nps-placeholder")
+    ph = PlaceholderFacts("placeholder-user", True, "nps-placeholder", None, priority_read=False)
+    found = judge(ClusterFacts("nps", True, (), (user(ph),), unreadable=refused))
+    assert [(f.severity, f.subject) for f in found] == [("not-checked", "cluster")]
+    assert found[0].problem == ("not checked: the cluster refused list deployments; get lease "
+                                "kube-system/cluster-autoscaler; get priorityclass "
+                                "nps-placeholder")
+    assert "preflight.clusterRole: true" in found[0].fix
+
+
+def test_errors_then_warnings_then_not_checked():
+    found = judge(ClusterFacts("nps", True, (), (user(PlaceholderFacts("p", False)),),
+                               unreadable=("list nodes",)))
+    assert [f.severity for f in found] == ["error", "warning", "not-checked"]

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..feeds import expansion_window, load_once
-from ..planning import timeline
-from ..report import plan_json, plan_table, timeline_json, timeline_table
+from ..planning import held, timeline
+from ..report import holdings_table, plan_json, plan_table, timeline_json, timeline_table
 from ..settings import Settings
 from ..upcoming import upcoming, window
 from .common import CommandError, Exit, output_argument, structured
@@ -56,7 +56,7 @@ def plan_command(settings: Settings, args: argparse.Namespace) -> int:
         when = at or now
         book = load_once(settings, now, expansion_window(settings, when, when))
         plan = book.plan(when, now=now)
-        ahead = (p.as_problem() for p in upcoming(book.views(now), *window(when)))
+        ahead = (p.as_problem() for p in upcoming(book.views(now), *window(when), settings))
         plan = replace(plan, problems=tuple(dict.fromkeys((*plan.problems, *ahead))))
         print(structured(plan_json(plan), args.output) if args.output != "table"
               else plan_table(plan, zone))
@@ -69,4 +69,7 @@ def plan_command(settings: Settings, args: argparse.Namespace) -> int:
     plans = timeline(book.views(now), settings, start, end)
     print(structured(timeline_json(plans), args.output) if args.output != "table"
           else timeline_table(plans, zone))
+    if args.output == "table":
+        print("\nNode-hours each event will hold:")
+        print(holdings_table(held(book.views(now), settings, start, end), zone))
     return Exit.OK

@@ -1,6 +1,9 @@
 """``validate [--cluster]``: the feeds' problems, and with ``--cluster`` a read-only preflight of
 the cluster (preflight.py): each pool's backend object, the CapacityBuffer CRD, the autoscaler,
-the placeholder PriorityClass and user pods with preemptionPolicy Never.
+the placeholder PriorityClass, user pods with preemptionPolicy Never, and why a pool would not
+scale (poolcheck.py: its selector, placeholder size and NodePool limits; ``--instance-types``
+sizes the types a NodePool allows when no node of the pool is up). Refused reads are one
+``not-checked`` finding.
 
 Exit 0; 1 when the feeds have problems in the judged window (validate.py) or the cluster has
 an error finding (something that would stop warming); 2 for a bad configuration or flags.
@@ -11,7 +14,7 @@ from __future__ import annotations
 import argparse
 
 from ..observed import ClusterError
-from ..preflight import judge
+from ..preflight import DETECTION_READS, judge
 from ..settings import Settings
 from . import validate
 from .common import CommandError, Exit, load_client
@@ -22,6 +25,10 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cluster", action="store_true",
                         help="also read the cluster (read-only) for what would stop warming")
     parser.add_argument("--kubeconfig", help="kubeconfig file (with --cluster)")
+    parser.add_argument("--instance-types", metavar="FILE",
+                        help="JSON list of instance types ({name, resources}, the format of "
+                        "Karpenter's kwok provider): with no node of a pool up, placeholders "
+                        "are checked against the types its NodePools allow")
 
 
 def command(settings: Settings, args: argparse.Namespace) -> int:
@@ -32,20 +39,31 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     if not args.cluster:
         return code
     from ..kube import default_namespace
+    from ..kube.poolcheck import InstanceTypeError, read_instance_types
     from ..kube.preflight import gather
 
+    try:
+        types = read_instance_types(args.instance_types) if args.instance_types else ()
+    except InstanceTypeError as error:
+        raise CommandError(str(error), Exit.CONFIG) from None
     client = load_client(args.kubeconfig, args.context)
     namespace = settings.namespace or default_namespace()
     try:
-        facts = gather(client, settings, namespace)
+        facts = gather(client, settings, namespace, types)
     except ClusterError as error:
         raise CommandError(f"cannot read the cluster: {error}", Exit.PROBLEMS) from None
     scalers = ", ".join(f"{a.kind} ({'; '.join(a.evidence)})" for a in facts.autoscalers)
-    print(f"cluster: namespace {namespace}; autoscaler: {scalers or 'none found'}; "
+    if not scalers:
+        refused = any(r.startswith(DETECTION_READS) for r in facts.unreadable)
+        scalers = "not checked" if refused else "none found"
+    print(f"cluster: namespace {namespace}; autoscaler: {scalers}; "
           f"CapacityBuffer API: {'served' if facts.buffer_api else 'not served'}")
     findings = judge(facts)
     for finding in findings:
         print(finding.line())
     errors = sum(1 for f in findings if f.severity == "error")
-    print(f"{errors} error(s), {len(findings) - errors} warning(s) on the cluster")
+    warnings = sum(1 for f in findings if f.severity == "warning")
+    skipped = len(findings) - errors - warnings
+    print(f"{errors} error(s), {warnings} warning(s) on the cluster"
+          + (f"; {skipped} check(s) not run (see not-checked)" if skipped else ""))
     return Exit.PROBLEMS if errors or code != Exit.OK else Exit.OK

@@ -18,6 +18,7 @@ from ..leadership import Elector, GatedCluster, identity
 from ..loop import BookPlanner, Controller, loop
 from ..metrics import Metrics
 from ..notifications import Notifier, notifier_for
+from ..poolwatch import Notices, PoolWatch
 from ..problemwatch import ProblemWatch
 from ..reporting import Observing, Reporter, Tracker
 from ..server import Health, Server, StatusBoard, utc_now
@@ -111,6 +112,8 @@ def build(settings: Settings, args: argparse.Namespace, client: Kube) -> Parts:
         notices=gated,
         watch=ProblemWatch(settings, planner.upcoming, metrics, events=gated,
                            namespace=namespace, announcer=notifier),
+        pool_checks=None if args.once else pool_watch(
+            settings, client, namespace, gated, metrics, dry_run=args.dry_run),
     )
     board = None
     if not args.once:
@@ -218,3 +221,12 @@ def campaign(
             Exit.PROBLEMS,
         )
     return candidate
+
+
+def pool_watch(settings: Settings, client: Kube, namespace: str, notices: Notices,
+               metrics: Metrics, *, dry_run: bool) -> PoolWatch:
+    """The controller's pool checks (poolwatch.py), reading through the client."""
+    from ..kube.preflight import pool_facts
+
+    return PoolWatch(settings, namespace, lambda: pool_facts(client, settings, namespace),
+                     notices, metrics, dry_run=dry_run)

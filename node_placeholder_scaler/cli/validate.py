@@ -57,7 +57,7 @@ def judge(settings: Settings, args: argparse.Namespace, now: datetime) -> Verdic
     if span is None:
         problems.extend(_every_event(book))
     else:
-        problems.extend(p.as_problem() for p in upcoming(book.views(now), *span))
+        problems.extend(p.as_problem() for p in upcoming(book.views(now), *span, settings))
     return Verdict(tuple(calendars), tuple(dict.fromkeys(problems)), span,
                    chosen=bool(args.start or args.end))
 

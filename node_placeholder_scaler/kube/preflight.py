@@ -8,12 +8,14 @@ Never). Lists are capped (``LIST_LIMIT``); a forbidden read is reported, not fat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kubernetes import client
 
 from ..observed import ClusterError
+from ..poolcheck import InstanceType, PoolCheckFacts
 from ..preflight import (
     CA_LEASE,
     KARPENTER_LEASE,
@@ -26,6 +28,7 @@ from ..preflight import (
     detect,
 )
 from ..settings import PoolSettings, Settings
+from .poolcheck import gather_pools
 
 if TYPE_CHECKING:
     from . import Kube
@@ -57,11 +60,13 @@ class _Reader:
             raise
 
 
-def gather(kube: Kube, settings: Settings, namespace: str) -> ClusterFacts:
+def gather(kube: Kube, settings: Settings, namespace: str,
+           instance_types: Sequence[InstanceType] = ()) -> ClusterFacts:
     """Everything preflight.judge needs; raises ClusterError only when the API is unusable."""
     reader = _Reader(kube)
     served = kube.buffer_api_served()
     workloads = _workloads(reader)
+    nodepools = _nodepools(reader)
     signs = Signs(
         leases=tuple(n for n in (CA_LEASE, KARPENTER_LEASE) if reader.get(
             f"get lease {SYSTEM}/{n}", reader.coordination.read_namespaced_lease, n, SYSTEM)),
@@ -69,14 +74,24 @@ def gather(kube: Kube, settings: Settings, namespace: str) -> ClusterFacts:
             f"get configmap {SYSTEM}/cluster-autoscaler-status",
             kube.core.read_namespaced_config_map, "cluster-autoscaler-status", SYSTEM,
         ) is not None,
-        nodepools=_nodepools(reader),
+        nodepools=len(nodepools or ()),
     )
+    pool_check = gather_pools(reader.get, kube, settings, namespace, nodepools=nodepools,
+                              instance_types=instance_types)
+    pool_check = replace(pool_check, refused=tuple(reader.unreadable))
     pools = tuple(_pool(reader, pool, namespace, served) for pool in settings.pools.values())
     return ClusterFacts(
         namespace=namespace, buffer_api=served, autoscalers=detect(workloads, signs),
         pools=pools, never_preempts=_never_preempts(reader, namespace),
-        unreadable=tuple(reader.unreadable),
+        unreadable=tuple(reader.unreadable), pool_check=pool_check,
     )
+
+
+def pool_facts(kube: Kube, settings: Settings, namespace: str) -> PoolCheckFacts:
+    """The pool checks' facts alone (the running controller); refused reads are noted."""
+    reader = _Reader(kube)
+    facts = gather_pools(reader.get, kube, settings, namespace, nodepools=_nodepools(reader))
+    return replace(facts, refused=tuple(reader.unreadable))
 
 
 def _workloads(reader: _Reader) -> list[Workload]:
@@ -101,13 +116,14 @@ def _workloads(reader: _Reader) -> list[Workload]:
     return found
 
 
-def _nodepools(reader: _Reader) -> int:
+def _nodepools(reader: _Reader) -> list[Any] | None:
+    """Karpenter's NodePools; None when the API is not served or the list is refused."""
     custom = reader.kube.custom
     if not reader.get("discover karpenter.sh/v1", custom.get_api_resources, "karpenter.sh", "v1"):
-        return 0
+        return None
     body = reader.get("list nodepools", custom.list_cluster_custom_object,
                       "karpenter.sh", "v1", "nodepools", limit=100)
-    return len((body or {}).get("items", []))
+    return None if body is None else list(body.get("items", []))
 
 
 def _pool(reader: _Reader, pool: PoolSettings, namespace: str, served: bool) -> PoolFacts:
@@ -120,20 +136,25 @@ def _pool(reader: _Reader, pool: PoolSettings, namespace: str, served: bool) -> 
                 if error.status != 404:
                     raise
         return PoolFacts(pool.name, pool.backend, buffer_name=pool.buffer, buffer=buffer)
+    refused = len(reader.unreadable)
     body = reader.get(f"get deployment {namespace}/{pool.deployment}",
                       reader.kube.apps.read_namespaced_deployment, pool.deployment, namespace)
+    if body is None and len(reader.unreadable) > refused:  # not checked
+        return PoolFacts(pool.name, pool.backend, PlaceholderFacts(
+            pool.deployment, True, priority_read=False))
     if body is None:
         return PoolFacts(pool.name, pool.backend, PlaceholderFacts(pool.deployment, False))
     template = (body.get("spec") or {}).get("template") or {}
     class_name = (template.get("spec") or {}).get("priorityClassName")
-    value = None
+    value, refused = None, len(reader.unreadable)
     if class_name:
         pc = reader.get(f"get priorityclass {class_name}",
                         reader.scheduling.read_priority_class, class_name)
         value = int(pc.get("value", 0)) if pc is not None else None
     annotations: Mapping[str, str] = (template.get("metadata") or {}).get("annotations") or {}
     return PoolFacts(pool.name, pool.backend, PlaceholderFacts(
-        pool.deployment, True, class_name, value, tuple(sorted(annotations.items()))))
+        pool.deployment, True, class_name, value, tuple(sorted(annotations.items())),
+        priority_read=len(reader.unreadable) == refused))
 
 
 def _never_preempts(reader: _Reader, namespace: str) -> tuple[NeverPreempts, ...]:

@@ -38,9 +38,10 @@ class Preflight:
     ns: str
     tmp: Path
 
-    def placeholders(self, name: str, priority_class: str, *, annotated: bool = True) -> None:
-        pod = pod_manifest(name, cpu="3500m", memory="14Gi", priority_class=priority_class,
-                           node_selector=POOL, labels={"app": name})
+    def placeholders(self, name: str, priority_class: str, *, annotated: bool = True,
+                     cpu: str = "3500m", selector: dict[str, str] | None = None) -> None:
+        pod = pod_manifest(name, cpu=cpu, memory="14Gi", priority_class=priority_class,
+                           node_selector=selector or POOL, labels={"app": name})
         if annotated:
             pod["metadata"]["annotations"] = {"karpenter.sh/do-not-disrupt": "true"}
         client.AppsV1Api(self.api).create_namespaced_deployment(self.ns, {
@@ -48,16 +49,21 @@ class Preflight:
             "spec": {"replicas": 0, "selector": {"matchLabels": {"app": name}},
                      "template": {"metadata": pod["metadata"], "spec": pod["spec"]}}})
 
-    def validate(self, pools: str) -> subprocess.CompletedProcess[str]:
+    def config(self, pools: str) -> Path:
         start = now_utc() + timedelta(days=1)
         ics = self.tmp / "calendar.ics"
         ics.write_text(ical([("Lab", start, start + timedelta(hours=1), "user: 1")]))
         config = self.tmp / "config.yaml"
-        config.write_text(f"namespace: {self.ns}\ncalendars: [{{name: courses, url: {ics}}}]\n"
-                          f"pools:\n{pools}")
+        config.write_text(f"namespace: {self.ns}\ninterval: 2s\n"
+                          f"calendars: [{{name: courses, url: {ics}}}]\npools:\n{pools}")
+        return config
+
+    def validate(self, pools: str, *extra: str, kubeconfig: Path | None = None
+                 ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "node_placeholder_scaler", "validate", "--cluster",
-             "--config", str(config), "--kubeconfig", str(self.cluster.kubeconfig)],
+             "--config", str(self.config(pools)), "--kubeconfig",
+             str(kubeconfig or self.cluster.kubeconfig), *extra],
             capture_output=True, text=True, timeout=120, cwd=REPO, check=False)
 
 

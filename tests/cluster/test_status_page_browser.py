@@ -147,12 +147,16 @@ def test_status_page_in_headless_chromium(testcluster: TestCluster, kube_api: cl
     url = f"http://127.0.0.1:{controller.port}/status"
     try:
         # one placeholder lands on the node; the node then is no free room: 2 wanted, 1 waits
-        wait_for("the page shows the warm state of the round", lambda: re.search(
-            r"placeholders desired\s*2.*placeholders ready\s*1 / 2.*pool nodes\s*1",
-            " ".join(controller.get("/status")[1].split()), re.S) is not None, timeout=90)
+        warm = re.compile(r"placeholders desired 2 .*placeholders ready 1 / 2 .*pool nodes 1 ")
+        try:
+            wait_for("the page shows the warm state of the round",
+                     lambda: warm.search(Dom(controller.get("/status")[1]).text), timeout=90)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\npage: {Dom(controller.get('/status')[1]).text}\n"
+                                 f"log: {controller.output()[-3000:]}") from None
         dom = Dom(chromium("--dump-dom", url, profile=tmp_path / "profile"))
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        for name, size in (("phone", "412,2600"), ("desktop", "1280,2000")):
+        for name, size in (("phone", "412,1800"), ("desktop", "1280,2000")):
             shot = ARTIFACTS / f"status-{name}.png"
             shot.unlink(missing_ok=True)
             chromium(f"--screenshot={shot}", f"--window-size={size}", url,
@@ -176,7 +180,8 @@ def check_content(dom: Dom) -> None:
     assert "course in use" in text
     svg = [a for t, a in dom.tags if t == "svg"]
     assert svg and svg[0]["viewbox"] == "0 0 720 150"
-    assert len([a for t, a in dom.tags if t == "rect" and a.get("class") == "lead"]) == 2
+    leads = [a for t, a in dom.tags if t == "rect" and a.get("class") == "lead"]
+    assert len(leads) == 1  # the midterm's 45 minutes (the lab has no lead: 0s by default)
     assert ("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}
             ) in dom.tags
 

@@ -171,7 +171,7 @@ def test_rendered_rules_pass_promtool_check(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "SUCCESS: 5 rules found" in proc.stdout
+    assert "SUCCESS: 6 rules found" in proc.stdout
 
 
 def test_alerts_fire_when_they_should_and_not_before(tmp_path: Path) -> None:

@@ -111,7 +111,9 @@ def test_all_features_render_every_template(all_docs: list[Doc]) -> None:
     assert kinds(all_docs) == sorted(
         [
             ("ClusterRole", f"{FULLNAME}-{NAMESPACE}"),
+            ("ClusterRole", f"{FULLNAME}-preflight-{NAMESPACE}"),
             ("ClusterRoleBinding", f"{FULLNAME}-{NAMESPACE}"),
+            ("ClusterRoleBinding", f"{FULLNAME}-preflight-{NAMESPACE}"),
             ("ConfigMap", FULLNAME),
             ("ConfigMap", f"{FULLNAME}-dashboard"),
             ("DaemonSet", f"{FULLNAME}-image-puller-gpu"),
@@ -409,7 +411,7 @@ def test_rendered_config_passes_the_controllers_own_validation(all_docs: list[Do
 
 
 def test_rbac_is_least_privilege(all_docs: list[Doc]) -> None:
-    cluster_role = one(all_docs, "ClusterRole")
+    cluster_role = one(all_docs, "ClusterRole", f"{FULLNAME}-{NAMESPACE}")
     assert cluster_role["rules"] == [
         {"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["get", "list", "watch"]}
     ]
@@ -449,11 +451,12 @@ def test_rbac_is_least_privilege(all_docs: list[Doc]) -> None:
     ]
     for rule in cluster_role["rules"] + role["rules"]:
         assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"]
-    for binding in (one(all_docs, "ClusterRoleBinding"), one(all_docs, "RoleBinding")):
+    for binding in (one(all_docs, "ClusterRoleBinding", f"{FULLNAME}-{NAMESPACE}"),
+                    one(all_docs, "RoleBinding")):
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": "placeholder-scaler", "namespace": NAMESPACE}
         ]
-    cluster_binding = one(all_docs, "ClusterRoleBinding")
+    cluster_binding = one(all_docs, "ClusterRoleBinding", f"{FULLNAME}-{NAMESPACE}")
     assert cluster_binding["roleRef"]["name"] == cluster_role["metadata"]["name"]
     assert one(all_docs, "RoleBinding")["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
@@ -717,3 +720,21 @@ def test_the_lease_is_the_releases_and_its_timing_passes_through(helm: str) -> N
     election = config_of(render(values))["leaderElection"]
     assert election == {"leaseName": FULLNAME, "leaseDuration": "30s"}
     assert config_of(render(minimal_values()))["leaderElection"] == {"leaseName": FULLNAME}
+
+
+def test_the_preflight_cluster_role_is_optional_and_read_only(
+    minimal_docs: list[Doc], all_docs: list[Doc]
+) -> None:
+    name = f"{FULLNAME}-preflight-{NAMESPACE}"
+    assert find(minimal_docs, "ClusterRole", name) == []
+    role = one(all_docs, "ClusterRole", name)
+    verbs = {v for rule in role["rules"] for v in rule["verbs"]}
+    assert verbs == {"get", "list"}
+    granted = {(g, r) for rule in role["rules"] for g in rule["apiGroups"]
+               for r in rule["resources"]}
+    assert {("", "nodes"), ("karpenter.sh", "nodepools"), ("karpenter.sh", "nodeclaims"),
+            ("apps", "deployments")} <= granted
+    binding = one(all_docs, "ClusterRoleBinding", name)
+    assert binding["roleRef"]["name"] == name
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "placeholder-scaler",
+                                    "namespace": NAMESPACE}]

@@ -3,8 +3,11 @@ Ingress that routes /status alone to it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from helm_helpers import ALL_FEATURES, find, minimal_values, one, render
+from test_chart_render import notes
 
 pytestmark = pytest.mark.helm
 
@@ -52,3 +55,11 @@ def test_an_ingress_without_host_or_tls(helm: str) -> None:
     spec = one(render(values), "Ingress")["spec"]
     assert "tls" not in spec and "ingressClassName" not in spec
     assert "host" not in spec["rules"][0]
+
+
+def test_notes_say_where_the_page_is(helm: str, tmp_path: Path) -> None:
+    text = notes(minimal_values(), tmp_path / "on")
+    assert f"port-forward service/{FULLNAME} 8080:80" in text
+    assert "http://localhost:8080/status" in text
+    off = notes(minimal_values(statusPage={"enabled": False}), tmp_path / "off")
+    assert "/status" not in off
