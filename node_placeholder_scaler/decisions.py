@@ -13,9 +13,10 @@ from enum import StrEnum
 
 from .buffers import BufferState
 from .model import Occurrence
-from .reasons import PLACEHOLDERS_SCALED
+from .reasons import PLACEHOLDERS_SCALED, WOULD_SCALE
 
 REASON = PLACEHOLDERS_SCALED.name  # the Kubernetes Event reason
+WOULD_REASON = WOULD_SCALE.name  # the Event of a dry run (run --dry-run): nothing was written
 
 
 class Action(StrEnum):
@@ -126,8 +127,9 @@ def event_message(decision: PoolDecision) -> str:
         )
     else:
         reason = "no active calendar event"
+    verb = "Dry run: would scale" if decision.action == Action.WOULD_SCALE else "Scaled"
     return (
-        f"Scaled placeholders of pool {decision.pool} from {decision.current} to "
+        f"{verb} placeholders of pool {decision.pool} from {decision.current} to "
         f"{decision.desired} (calendar target {decision.target}, free node-equivalents "
         f"{_show(decision.free)}) {reason}"
     )

@@ -21,12 +21,13 @@ from datetime import datetime, timedelta
 from .calendar import ParsedCalendar
 from .descriptions import MAX_EVENT_LEAD
 from .feedtypes import FeedStatus, FetchResult
+from .files import FileTooLarge, NotRegularFile, read_regular
 from .model import Plan, Problem, ProblemKind
 from .planning import NEXT_EVENT_HORIZON, CalendarView, plan
 from .settings import CalendarSource, Settings
 from .upcoming import HORIZON as PROBLEM_HORIZON
 from .upcoming import UpcomingProblem, upcoming, window
-from .urls import printable, redact
+from .urls import UrlError, classify, printable, redact
 from .worker import Job, Outcome, Runner, run_bounded
 
 logger = logging.getLogger(__name__)
@@ -151,7 +152,10 @@ class CalendarBook:
     def _refresh(self, feed: Feed, now: datetime, cancel: threading.Event | None,
                  expand_only: bool) -> None:
         try:
+            feed = with_current_address(feed)
             outcome = self._run(self._job(feed, now, expand_only), cancel)
+        except AddressError as error:
+            outcome = Outcome(error.result, str(error))
         except Exception as error:  # the worker could not even start: this feed, this time
             logger.exception("calendar=%s: the feed worker failed", printable(feed.source.name))
             outcome = Outcome(FetchResult.WORKER_ERROR,
@@ -279,6 +283,42 @@ class FeedRefresher:
             if not self._stop.is_set():
                 self.loaded.set()
             self._stop.wait(self.book.seconds_to_next(self._clock()))
+
+
+URL_FILE_LIMIT = 8192  # bytes: a feed address, not a feed
+
+
+class AddressError(Exception):
+    """The urlFromFile file cannot be read or holds no feed address (never says the address)."""
+
+    def __init__(self, result: FetchResult, message: str) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+def with_current_address(feed: Feed) -> Feed:
+    """The feed with its address as its urlFromFile file holds it now (a rotated Secret is
+    used from the next refresh on); the validators of the old address are dropped when it
+    changed. Feeds with url or urlFromEnv are returned as they are."""
+    source = feed.source
+    if source.url_from_file is None:
+        return feed
+    where = f"urlFromFile {printable(source.url_from_file, 120)}"
+    try:
+        url = read_regular(source.url_from_file, URL_FILE_LIMIT).decode("utf-8").strip()
+    except (OSError, NotRegularFile, FileTooLarge, UnicodeDecodeError) as error:
+        raise AddressError(FetchResult.FILE_ERROR,
+                           f"{where}: cannot read the feed address ({type(error).__name__})"
+                           ) from None
+    try:
+        classify(url)
+    except UrlError:
+        raise AddressError(FetchResult.BAD_URL, f"{where}: not a feed address (http(s)://, "
+                           "webcal://, file:// or a path)") from None
+    if url == source.url:
+        return feed
+    copy = feed.copy and replace(feed.copy, etag=None, last_modified=None)
+    return replace(feed, source=replace(source, url=url), copy=copy)
 
 
 def environment() -> Mapping[str, str]:

@@ -19,7 +19,7 @@ from .decisions import RoundResult, Stage
 from .feedtypes import FeedStatus
 from .metrics import Metrics
 from .model import Plan
-from .outages import Notice, Outages
+from .outages import Notice, Outages, WouldScale
 from .problemwatch import ProblemWatch
 from .reconcile import Cluster, reconcile_once
 from .server import Clock, Health, utc_now
@@ -120,6 +120,7 @@ class Controller:
     leader: Leadership | None = None  # None: the only replica (no election), always writes
     notices: Notices | None = None  # None: no outage Events (tests that do not need them)
     outages: Outages = field(default_factory=Outages)
+    would_scale: WouldScale = field(default_factory=WouldScale)  # a dry run's Events
     status: Callable[[Plan, RoundResult, datetime], None] | None = None  # the status page
     # the upcoming calendar problems (watch.current) and who was told; None: not watched
     watch: ProblemWatch | None = None
@@ -165,7 +166,8 @@ class Controller:
         result = reconcile_once(
             self.cluster, plan, self.settings, self.namespace, dry_run=self.dry_run
         )
-        self._tell(self.outages.observe(result), now)
+        notices = self.outages.observe(result)
+        self._tell(self.would_scale.observe(result) if self.dry_run else notices, now)
         return plan, result, True
 
     def _publish(self, plan: Plan, result: RoundResult, now: datetime) -> None:
@@ -201,8 +203,8 @@ class Controller:
         logger.debug("round done in %.3fs: %s API requests, %s bytes", seconds, requests, size)
 
     def _tell(self, notices: list[Notice], now: datetime) -> None:
-        """Write the outage Events (never in a dry run); a failed write is counted."""
-        if self.notices is None or self.dry_run:
+        """Write the outage Events (a dry run's: WouldScale); a failed write is counted."""
+        if self.notices is None:
             return
         for notice in notices:
             try:

@@ -65,6 +65,9 @@ class Metrics:
             "pool",
         )
         self.patches = self._counter("scale_patches", "Scale patches", "pool", "direction")
+        self.would_scale = self._gauge(
+            "would_scale", "Dry run: 1 when the last round would have scaled the pool", "pool"
+        )
 
     def _feed_metrics(self) -> None:
         self.fetches = self._counter(
@@ -173,6 +176,9 @@ class Metrics:
                 self.error(Stage.EVENT, decision.pool)
             if decision.action == Action.SCALED and decision.direction:
                 self.patches.labels(decision.pool, decision.direction).inc()
+            if result.dry_run:
+                would = decision.action == Action.WOULD_SCALE
+                self.would_scale.labels(decision.pool).set(1 if would else 0)
             if decision.buffer is not None:
                 self.buffers.observe(decision.pool, decision.buffer)
 

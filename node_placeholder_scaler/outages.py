@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from .decisions import Action, PoolDecision, RoundResult, Stage
+from .decisions import WOULD_REASON, Action, PoolDecision, RoundResult, Stage, event_message
 from .reasons import RECONCILE_FAILED, RECONCILE_RECOVERED
 
 FAILED, RECOVERED = RECONCILE_FAILED.name, RECONCILE_RECOVERED.name
@@ -86,3 +86,26 @@ def recovered(decision: PoolDecision, streak: Streak, at: datetime) -> str:
         f"(first error: {streak.stage}: {streak.error}); now {decision.current} replicas, "
         f"desired {decision.desired}"
     )
+
+
+class WouldScale:
+    """A dry run's Events: one Normal ``WouldScale`` Event per change a dry run would make (a
+    new current -> desired of a placeholder pool), not one per round: nothing is written, so
+    the same change would be told again every round. Buffer pools have no Deployment to put
+    it on: their log line and the would_scale gauge tell. Pure, like Outages."""
+
+    def __init__(self) -> None:
+        self._told: dict[str, tuple[int | None, int | None]] = {}
+
+    def observe(self, result: RoundResult) -> list[Notice]:
+        notices = []
+        for decision in result.pools:
+            if decision.action != Action.WOULD_SCALE or decision.buffer is not None:
+                self._told.pop(decision.pool, None)
+                continue
+            change = (decision.current, decision.desired)
+            if self._told.get(decision.pool) != change:
+                self._told[decision.pool] = change
+                notices.append(Notice(decision.pool, decision.deployment, WOULD_REASON,
+                                      event_message(decision), warning=False))
+        return notices

@@ -4,8 +4,9 @@ kube/poolcheck.py reads the facts; this module finds, per pool:
 
 - ``selector``: the pool's ``nodeSelector`` matches no node and no Karpenter NodePool template
   (labels, or a requirement ``In`` the value): no autoscaler adds a node the placeholders fit;
-- ``too-big``: one placeholder requests more than any node of the pool has allocatable (the
-  autoscaler's "would not fit if a new node is added"), or, with no node up, more than every
+- ``too-big``: one placeholder requests more than any node of the pool has allocatable beside
+  its DaemonSet and static pods (the autoscaler's "would not fit if a new node is added"), or,
+  with no node up, more than every
   instance type its NodePools allow (the instance types' resources, from NodeClaims or an
   instance-type file);
 - ``limit``: a NodePool's ``limits`` hold fewer nodes than the pool's ``maxReplicas``.
@@ -17,7 +18,7 @@ finding, not a failure). Every finding names the object and the fix.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .findings import Finding, Severity
 from .observed import Resources
@@ -75,6 +76,12 @@ class InstanceType:
 class PoolNode:
     name: str
     allocatable: Resources
+    reserved: Resources = field(default_factory=Resources)  # its DaemonSet and static pods
+
+    @property
+    def room(self) -> Resources:
+        """What a placeholder can have: allocatable minus the pods every node runs."""
+        return self.allocatable - self.reserved
 
 
 @dataclass(frozen=True)
@@ -161,14 +168,14 @@ def _too_big(facts: PoolCheckFacts, pool: PoolShape, nodepools: Sequence[NodePoo
            f"{pool.pool}.resources): `node-placeholder-scaler size --pool {pool.pool}` prints "
            "requests that fit a node")
     if pool.nodes:
-        if any(_fits(pool.requests, n.allocatable) for n in pool.nodes):
+        if any(_fits(pool.requests, n.room) for n in pool.nodes):
             return None
-        biggest = max(pool.nodes, key=lambda n: (n.allocatable.cpu_milli, n.allocatable.memory))
+        biggest = max(pool.nodes, key=lambda n: (n.room.cpu_milli, n.room.memory))
         return Finding("error", pool.subject, f"one placeholder requests {_show(pool.requests)}"
-                       f"; no node of the pool has that much allocatable (largest: node "
-                       f"{biggest.name}, {_show(biggest.allocatable, pool.requests)}): it would "
-                       "not fit if a "
-                       "new node is added", fix)
+                       f"; no node of the pool has that much allocatable beside its DaemonSet "
+                       f"and static pods (largest: node {biggest.name}, "
+                       f"{_show(biggest.room, pool.requests)}): it would not fit if a new node "
+                       "is added", fix)
     types = [t for t in facts.instance_types if any(n.allows(t.name) for n in nodepools)]
     if not types or any(_fits(pool.requests, t.resources) for t in types):
         return None

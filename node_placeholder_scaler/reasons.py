@@ -25,6 +25,10 @@ PLACEHOLDERS_SCALED = Reason(
     "PlaceholdersScaled", "Normal", "the pool's placeholder Deployment",
     "the controller changed the placeholders' replicas; the message names the calendar target, "
     "the free node-equivalents and the events (title and calendar/UID@start)")
+WOULD_SCALE = Reason(
+    "WouldScale", "Normal", "the pool's placeholder Deployment",
+    "run --dry-run (the chart's controller.dryRun) would have changed the placeholders' "
+    "replicas; nothing was written but this Event (one per new would-be change)")
 BUFFER_SCALED = Reason(
     "BufferScaled", "Normal", "the pool's CapacityBuffer",
     "the controller changed the buffer's replicas (backend capacityBuffer)")
@@ -65,7 +69,7 @@ POOL_LIMIT_BELOW_MAX_REPLICAS = Reason(
     "once per cause)")
 
 REASONS: tuple[Reason, ...] = (
-    PLACEHOLDERS_SCALED, BUFFER_SCALED, BUFFER_NOT_READY, RECONCILE_FAILED, RECONCILE_RECOVERED,
-    EVENT_REPORT, CALENDAR_PROBLEM, POOL_SELECTOR_MATCHES_NOTHING, PLACEHOLDER_TOO_BIG,
-    POOL_LIMIT_BELOW_MAX_REPLICAS,
+    PLACEHOLDERS_SCALED, WOULD_SCALE, BUFFER_SCALED, BUFFER_NOT_READY, RECONCILE_FAILED,
+    RECONCILE_RECOVERED, EVENT_REPORT, CALENDAR_PROBLEM, POOL_SELECTOR_MATCHES_NOTHING,
+    PLACEHOLDER_TOO_BIG, POOL_LIMIT_BELOW_MAX_REPLICAS,
 )

@@ -97,6 +97,9 @@ CALENDAR: tuple[Key, ...] = (
         secret=True, chart=False),
     Key("urlFromEnv", "text", None, "Instead of url: the environment variable holding it",
         chart=False),
+    Key("urlFromFile", "text", None, "Instead of url: a file holding it (a mounted Secret), "
+        "read again at every refresh of the feed, so a rotated Secret needs no restart",
+        chart=False),
     Key("timezone", "zone", None, "IANA time zone of floating and all-day times of this feed"),
     Key("pools", "names", None, "Pools this feed may request (unset: all)"),
     Key("maxNodes", "integer", None, "Most nodes one event of this feed may request in one "
@@ -125,6 +128,7 @@ class CalendarSource:
     timezone: ZoneInfo | None
     pools: frozenset[str] | None  # allow-list (lower-case pool names), None = all
     base_dir: str = ""  # a relative path is looked up here (the config's folder), then in cwd
+    url_from_file: str | None = None  # feeds.py reads ``url`` from it at every refresh
     limits: Limits = field(default_factory=Limits)  # cost guardrails (guardrails.py)
 
 
@@ -267,17 +271,21 @@ def _read_calendar(
     reader: Reader, index: int, pools: Mapping[str, PoolSettings], environ: Mapping[str, str]
 ) -> CalendarSource:
     url, from_env = reader.value("url"), reader.value("urlFromEnv")
-    if (url is None) == (from_env is None):
-        raise reader.fail("url", "give exactly one of url and urlFromEnv")
+    from_file = reader.value("urlFromFile")
+    if [url, from_env, from_file].count(None) != 2:
+        raise reader.fail("url", "give exactly one of url, urlFromEnv and urlFromFile")
     where = "url"
     if from_env is not None:
         url, where = environ.get(from_env, "").strip(), "urlFromEnv"
         if not url:
             raise reader.fail("urlFromEnv", f"environment variable {from_env} is not set")
-    try:
-        classify(url)  # a scheme typo (htps://...) is an error now, not a file path later
-    except UrlError as error:
-        raise reader.fail(where, str(error)) from None
+    if from_file is not None:
+        url = ""  # read (and checked) by feeds.py at every refresh: the file can change
+    else:
+        try:
+            classify(url)  # a scheme typo (htps://...) is an error now, not a file path later
+        except UrlError as error:
+            raise reader.fail(where, str(error)) from None
     allowed = reader.value("pools")
     allow: frozenset[str] | None = None
     if allowed is not None:
@@ -288,6 +296,7 @@ def _read_calendar(
     return CalendarSource(
         name=reader.value("name") or f"calendar-{index}", url=url, url_from_env=from_env,
         timezone=reader.value("timezone"), pools=allow, base_dir=posixpath.dirname(reader.path),
+        url_from_file=from_file,
         limits=Limits(reader.value("maxNodes"), reader.value("maxNodeHoursPerDay"),
                       reader.value("maxNodeHoursPerWeek"), reader.value("maxLead")),
     )

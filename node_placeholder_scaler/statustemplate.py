@@ -66,7 +66,7 @@ svg.timeline text{font-size:11px}
 {% if p.calendar %}<span class="note">calendar {{ p.calendar }}</span>{% endif %}
 <span class="note">[{{ p.kind }}]</span><br>
 {{ p.message }}
-{% if p.suggestion %}<br><span class="suggestion">did you mean <code>{{ p.suggestion }}</code>?
+{% if p.suggestion %}<br><span class="suggestion">suggested line: <code>{{ p.suggestion }}</code>
 </span>{% endif %}
 </div>
 {% else %}
@@ -135,7 +135,7 @@ leader reconciles and measures){% endif %}.</p>
 <td data-label="request">{{ e.request }}</td><td data-label="lead">{{ e.lead | minutes }}</td>
 <td data-label="problems">{% for p in e.problems %}<div class="problem">{{ p.message }}
 {% if p.suggestion %}
-<br><span class="suggestion">did you mean <code>{{ p.suggestion }}</code>?</span>
+<br><span class="suggestion">suggested line: <code>{{ p.suggestion }}</code></span>
 {% endif %}</div>{% else %}none{% endfor %}</td></tr>
 {% endfor %}
 </tbody></table></div>

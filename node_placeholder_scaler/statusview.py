@@ -8,7 +8,7 @@ named and their state is a word of the FetchResult vocabulary).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -125,8 +125,8 @@ class StatusView:
 
 @dataclass(frozen=True)
 class StatusInputs:
-    """What the controller knows after a round at ``now``. ``problems``: the plan's (the
-    upcoming occurrences' own problems are added to them)."""
+    """What the controller knows after a round at ``now``. ``problems``: the list to fix
+    (``run``: the plan's problems of no event, and the upcoming ones the loop keeps)."""
 
     settings: Settings
     now: datetime
@@ -140,7 +140,7 @@ class StatusInputs:
 
 def problem_view(problem: Problem) -> ProblemView:
     return ProblemView(problem.kind.value, problem.message, problem.calendar, problem.event,
-                       problem.start, suggestion=None)
+                       problem.start, suggestion=problem.suggestion)
 
 
 def upcoming(views: Sequence[CalendarView], now: datetime, until: datetime
@@ -149,15 +149,6 @@ def upcoming(views: Sequence[CalendarView], now: datetime, until: datetime
     found = [o for view in views if view.calendar is not None
              for o in view.calendar.occurrences(now, until)]
     return sorted(found, key=lambda o: (o.start, o.summary))
-
-
-def page_problems(plan_problems: Iterable[Problem], occurrences: Iterable[Occurrence]
-                  ) -> list[Problem]:
-    """The plan's problems and those of the upcoming occurrences, each once."""
-    seen: dict[Problem, None] = dict.fromkeys(plan_problems)
-    for occurrence in occurrences:
-        seen.update(dict.fromkeys(occurrence.problems))
-    return list(seen)
 
 
 def build_status(inputs: StatusInputs) -> StatusView:
@@ -179,7 +170,7 @@ def build_status(inputs: StatusInputs) -> StatusView:
         pools.append(PoolView(pool.name, steps, events, warm,
                               tuple(report_view(r) for r in reversed(shown))))
     feeds = tuple(FeedView(f.name, f.ok, f.last_result, f.last_success) for f in inputs.feeds)
-    problems = sorted(page_problems(inputs.problems, occurrences),
+    problems = sorted(dict.fromkeys(inputs.problems),
                       key=lambda p: (p.start is not None, p.start or now))
     return StatusView(now, until, settings.default_zone, inputs.role, tuple(pools),
                       tuple(problem_view(p) for p in problems), feeds)

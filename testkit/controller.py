@@ -108,7 +108,15 @@ class ControllerProcess:
 
 @dataclass
 class ReplicaWatch:
-    """Every ``spec.replicas`` of one Deployment, with the time it was seen (monotonic)."""
+    """Every ``spec.replicas`` of one Deployment, with the time it was seen (monotonic).
+
+    A reading (``values``, ``since``) first makes sure the watch was watching: a list or a
+    watch that answered after the reading was asked for (waiting up to LIVE_WAIT seconds), or
+    after ``stop`` was called; else it fails, so a watch that died or lost the API server
+    cannot pass a test on the values it saw before.
+    """
+
+    LIVE_WAIT = 30.0
 
     api: client.ApiClient
     namespace: str
@@ -120,21 +128,26 @@ class ReplicaWatch:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="replica-watch", daemon=True)
         self._lock = threading.Lock()
+        self._answered: float | None = None  # when the API server last answered the watch
+        self._stopped: float | None = None
 
     def start(self) -> ReplicaWatch:
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        self._stopped = time.monotonic()
         self._stop.set()
         self._thread.join(timeout=15)
 
     def values(self) -> list[int | None]:
+        self._watching()
         with self._lock:
             return [v for _, v in self.seen]
 
     def since(self, start: float) -> list[int | None]:
         """The value in force at ``start`` and every later one."""
+        self._watching()
         with self._lock:
             before = [v for t, v in self.seen if t < start][-1:]
             return before + [v for t, v in self.seen if t >= start]
@@ -142,6 +155,20 @@ class ReplicaWatch:
     def last(self) -> int | None:
         with self._lock:
             return self.seen[-1][1] if self.seen else None
+
+    def _watching(self) -> None:
+        asked = self._stopped if self._stopped is not None else time.monotonic()
+        end = time.monotonic() + self.LIVE_WAIT
+        while self._stopped is None and self._thread.is_alive() and time.monotonic() < end:
+            if self._answered is not None and self._answered >= asked:
+                return
+            time.sleep(0.1)
+        answered = self._answered
+        if answered is None or answered < asked - 6:  # a watch answers at least every 5 s
+            ago = "never" if answered is None else f"{asked - answered:.1f}s before"
+            raise AssertionError(
+                f"the watch of {self.name} stopped watching (last answer: {ago}; "
+                f"{self.errors} errors; thread alive: {self._thread.is_alive()})")
 
     def _record(self, value: int | None) -> None:
         with self._lock:
@@ -170,6 +197,7 @@ class ReplicaWatch:
             self.namespace, field_selector=f"metadata.name={self.name}"
         )
         self._record(found.items[0].spec.replicas if found.items else None)
+        self._answered = time.monotonic()
         return str(found.metadata.resource_version)
 
     def _follow(self, apps: client.AppsV1Api, version: str) -> str:
@@ -185,8 +213,10 @@ class ReplicaWatch:
             item: Any = event["object"]
             version = str(item.metadata.resource_version)
             self._record(None if event["type"] == "DELETED" else item.spec.replicas)
+            self._answered = time.monotonic()
             if self._stop.is_set():
                 break
+        self._answered = time.monotonic()  # the watch's timeout ended it: it was watching
         return version
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from node_placeholder_scaler.feeds import CalendarBook, load_once
 from node_placeholder_scaler.model import Plan
@@ -24,10 +25,17 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SLOW_MODULES = frozenset({
     "test_bench_smoke", "test_calendar_corpus", "test_calendar_hostile", "test_feeds_bench_smoke",
     "test_feeds_fuzz", "test_feeds_hostile", "test_feeds_refresher", "test_fuzz_calendar",
-    "test_docs_site", "test_layers", "test_package", "test_properties", "test_surge_buffer",
-    "test_surge_smoke",
+    "test_docs_site", "test_hung_test_fails", "test_layers", "test_package", "test_properties",
+    "test_surge_buffer", "test_surge_smoke",
 })
 SLOW_TESTS = frozenset({"test_console_script_starts", "test_timeout"})
+
+
+# Hypothesis: no 200 ms deadline per example on a loaded 2-core machine (seven sessions share
+# it; the fast suite's runs vary 10x). The profile's bound still fails an example that hangs
+# in the parser's own checks, and the pytest-timeout of pyproject.toml bounds the whole test.
+hypothesis_settings.register_profile("nps", deadline=timedelta(seconds=5))
+hypothesis_settings.load_profile("nps")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from node_placeholder_scaler.feeds import CalendarBook
+from node_placeholder_scaler.settings import ConfigError
 from testkit.feedserver import FeedServer
 from tests.conftest import FIXTURES, make_settings, utc
 
@@ -105,3 +106,34 @@ def test_refresh_interval_is_respected(server):  # type: ignore[no-untyped-def]
     for second in range(0, 300, 30):
         book.refresh(start + timedelta(seconds=second))
     assert len(server.requests) == 5
+
+
+def test_url_from_file_is_read_again_at_every_refresh(tmp_path, server):  # type: ignore[no-untyped-def]
+    """A rotated Secret (the mounted file changes) is used at the next refresh, no restart;
+    an unreadable or wrong file is a feed problem that never shows the address."""
+    address = tmp_path / "calendar-0-url"
+    address.write_text("http://127.0.0.1:9/nothing-listens-here.ics\n")
+    text = f"calendars: [{{name: courses, urlFromFile: '{address}'}}]\npools: {{user: {{}}}}\n"
+    book = CalendarBook(make_settings(text))
+    book.refresh(utc("2026-03-02T16:00"))
+    assert book.feeds()[0].last_result == "network-error"
+    address.write_text(server.url + "\n")  # the Secret rotated
+    book.refresh(utc("2026-03-02T16:06"))
+    assert book.feeds()[0].last_result == "ok" and len(server.requests) == 1
+    assert book.plan(utc("2026-03-02T16:55")).pools["user"].target == 3
+    address.write_text("htps://typo.example.org/private-secret.ics")
+    book.refresh(utc("2026-03-02T16:12"))
+    feed = book.feeds()[0]
+    assert feed.last_result == "bad-url" and feed.copy is not None  # the good copy is kept
+    assert feed.last_error is not None and "private-secret" not in feed.last_error
+    assert str(address) in feed.last_error
+    address.unlink()
+    book.refresh(utc("2026-03-02T16:18"))
+    assert book.feeds()[0].last_result == "file-error"
+    assert "cannot read the feed address" in (book.feeds()[0].last_error or "")
+
+
+def test_url_from_file_is_one_of_the_three_ways(tmp_path):  # type: ignore[no-untyped-def]
+    text = "calendars: [{url: 'https://a.example/x.ics', urlFromFile: /x}]\npools: {user: {}}\n"
+    with pytest.raises(ConfigError, match="exactly one of url, urlFromEnv and urlFromFile"):
+        make_settings(text)

@@ -60,9 +60,13 @@ def test_a_plan_is_read_while_a_feed_is_still_refreshing(hostile):  # type: igno
 def test_stop_kills_the_running_worker(hostile):  # type: ignore[no-untyped-def]
     slow = two_feeds(hostile).replace("feedTimeout: 3s", "feedTimeout: 60s")
     book = CalendarBook(make_settings(slow))
+    trickles = hostile.counts.get("trickle", 0)
     refresher = FeedRefresher(book, lambda: NOW).start()
-    assert wait_for(lambda: book.feeds()[0].copy is not None)
+    # the slow feed's worker is running once its request reaches the server (a copy of the
+    # good feed alone left a window in which stop() came before that worker started)
+    running = wait_for(lambda: hostile.counts.get("trickle", 0) > trickles)
     refresher.stop()
+    assert running, "the slow feed's worker never sent its request"
     assert not refresher.alive
     assert book.feeds()[1].last_error == "the refresh was cancelled (stopping)"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -240,6 +241,8 @@ def test_the_metrics_page_lists_exactly_the_exported_metrics_with_their_labels()
         "user", "placeholder-user", Action.SCALED, target=3, free=1, desired=2, current=0
     )
     metrics.observe_round(RoundResult(T0, False, (decision,)), 0.1, T0)
+    would = replace(decision, action=Action.WOULD_SCALE)
+    metrics.observe_round(RoundResult(T0, True, (would,)), 0.1, T0)  # a dry run's gauge
     metrics.observe_feeds([FeedStatus("courses", True, T0, 1.0, "ok", T0)])
     metrics.observe_report("user", {"capacity_ready_in_time": False, "advice": {"nodes": 4}})
     exported = {}

@@ -11,13 +11,20 @@ from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 from test_loop import SETTINGS
 
-from node_placeholder_scaler.decisions import Action, PoolDecision, RoundResult, Stage
+from node_placeholder_scaler.buffers import BufferState
+from node_placeholder_scaler.decisions import (
+    WOULD_REASON,
+    Action,
+    PoolDecision,
+    RoundResult,
+    Stage,
+)
 from node_placeholder_scaler.kube.objects import event_about
 from node_placeholder_scaler.leadership import GatedCluster, NotLeader
 from node_placeholder_scaler.loop import Controller
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.observed import Resources
-from node_placeholder_scaler.outages import FAILED, RECOVERED, Notice, Outages
+from node_placeholder_scaler.outages import FAILED, RECOVERED, Notice, Outages, WouldScale
 from node_placeholder_scaler.server import Health
 from testkit.planners import StaticPlanner
 
@@ -143,3 +150,50 @@ class Noticed:
 
     def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None:
         self.sink.record_notice(namespace, notice, now)
+
+
+def test_a_dry_run_tells_each_change_it_would_make_once_and_writes_no_replicas() -> None:
+    """run --dry-run: a WouldScale Event per new would-be change (not one per round), the
+    would_scale gauge, and no scale patch."""
+    fake = FakeCluster(
+        namespace=NS, deployments={"placeholder-user": FakeDeployment(0, Resources(3500, 14 * GI))}
+    )
+    sink, planner = Sink(), StaticPlanner(user=2)
+    metrics = Metrics(CollectorRegistry())
+    controller = Controller(
+        SETTINGS, fake, fake, planner, metrics, Health(SETTINGS.interval, T0), NS,
+        dry_run=True, clock=lambda: T0, notices=sink,
+    )  # fmt: skip
+    for _ in range(3):
+        controller.round()
+    assert [(n.reason, n.warning) for n in sink.written] == [(WOULD_REASON, False)]
+    assert sink.written[0].message.startswith(
+        "Dry run: would scale placeholders of pool user from 0 to 2 (calendar target 2"
+    )
+    assert fake.scales == []
+    gauge = metrics.registry.get_sample_value("node_placeholder_would_scale", {"pool": "user"})
+    assert gauge == 1
+    planner.targets["user"] = 3  # a new would-be change: told again
+    controller.round()
+    assert [n.message.split(" (")[0] for n in sink.written][1:] == [
+        "Dry run: would scale placeholders of pool user from 0 to 3"
+    ]
+    planner.targets["user"] = 0  # nothing to change: gauge 0, nothing told
+    controller.round()
+    assert len(sink.written) == 2
+    assert metrics.registry.get_sample_value("node_placeholder_would_scale", {"pool": "user"}) == 0
+
+
+def test_would_scale_forgets_a_pool_that_settled() -> None:
+    would = WouldScale()
+    change = decision(Action.WOULD_SCALE, current=0, desired=2, target=2)
+    assert len(would.observe(at(0, change))) == 1
+    assert would.observe(at(30, decision(Action.UNCHANGED, current=0, desired=0))) == []
+    assert len(would.observe(at(60, change))) == 1  # the same change again after a pause
+
+
+def test_a_buffer_pool_gets_no_would_scale_event() -> None:
+    """A buffer pool has no Deployment to put the Event on: its log line and gauge tell."""
+    state = BufferState("buffer-user", None, {}, None)
+    change = decision(Action.WOULD_SCALE, current=0, desired=2, target=2, buffer=state)
+    assert WouldScale().observe(at(0, change)) == []

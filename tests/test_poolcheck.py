@@ -82,8 +82,19 @@ def test_a_placeholder_too_big_for_the_pools_nodes() -> None:
              PoolNode("big", resources({"cpu": "4", "memory": "13Gi"})))
     [(check, f)] = findings(shape(nodes=nodes))
     assert check == "too-big"
-    assert ("no node of the pool has that much allocatable (largest: node big, cpu=4, "
-            "memory=13Gi): it would not fit if a new node is added") in f.problem
+    assert ("no node of the pool has that much allocatable beside its DaemonSet and static "
+            "pods (largest: node big, cpu=4, memory=13Gi): it would not fit if a new node is "
+            "added") in f.problem
+
+
+def test_the_pods_every_node_runs_leave_less_room() -> None:
+    """14Gi fits 16Gi allocatable, not beside a DaemonSet's 2.5Gi."""
+    alloc = resources({"cpu": "4", "memory": "16Gi"})
+    assert findings(shape(nodes=(PoolNode("n1", alloc, resources({"memory": "2Gi"})),))) == []
+    [(check, f)] = findings(shape(nodes=(PoolNode("n1", alloc, resources(
+        {"cpu": "100m", "memory": "2560Mi"})),)))
+    assert check == "too-big"
+    assert "(largest: node n1, cpu=3900m, memory=13824Mi)" in f.problem
 
 
 def test_without_instance_types_and_nodes_the_size_is_not_judged() -> None:

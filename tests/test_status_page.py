@@ -63,8 +63,11 @@ class Tags(HTMLParser):
 
 @pytest.fixture(scope="module")
 def inputs() -> StatusInputs:
+    """As ``run`` builds them: the plan's problems of no event and the upcoming ones."""
     book = book_for(CONFIG, NOW).book
-    return StatusInputs(book.settings, NOW, book.views(NOW), book.plan(NOW).problems,
+    problems = [p for p in book.plan(NOW).problems if p.event is None]
+    problems += [u.as_problem() for u in book.upcoming(NOW)]
+    return StatusInputs(book.settings, NOW, book.views(NOW), problems,
                         feeds=book.statuses(NOW))
 
 
@@ -83,11 +86,16 @@ def test_the_week_per_pool_from_a_real_feed(inputs: StatusInputs) -> None:
     assert all(s.at < view.until for s in user.steps)  # "Beyond the week" (the 20th) is not in
 
 
-def test_problems_of_the_coming_week_only_sorted_by_start(inputs: StatusInputs) -> None:
+def test_problems_to_fix_are_the_upcoming_ones_with_their_suggestion(
+        inputs: StatusInputs) -> None:
     problems = build_status(inputs).problems
-    assert [(p.event, p.kind) for p in problems] == [
-        (HOSTILE[1], "unknown-pool"), (HOSTILE[1], "bad-value")]  # Zoom: 123456789 is free text
+    assert [(p.event, p.kind, p.suggestion) for p in problems] == [
+        (HOSTILE[1], "bad-value", None),  # gpu: lots
+        (HOSTILE[1], "unknown-pool", "user: 3"),  # usr: 3 (Zoom: and Room: lines: free text)
+    ]
     assert all(p.event != "Last week's lab" for p in problems)  # a past event's problem
+    text = Tags(render(build_status(inputs))).all_text()
+    assert "suggested line: user: 3" in text.split("Pool user")[0]
 
 
 def test_hostile_titles_are_text_not_markup(inputs: StatusInputs) -> None:
@@ -167,7 +175,7 @@ def test_suggestion_and_feed_problems_are_shown_escaped(inputs: StatusInputs) ->
                        NOW + timedelta(days=1), suggestion="user: 3")
     html = render(replace(build_status(inputs), problems=(near,)))
     text = Tags(html).all_text()
-    assert "did you mean user: 3 ?" in text
+    assert "suggested line: user: 3" in text
     assert "<code>user: 3</code>" in html
 
 

@@ -95,3 +95,12 @@ def test_plan_lists_the_problems_of_the_same_window(tmp_path, capsys) -> None:
     assert cli.main(["plan", "--output", "json", "--config", str(config)]) == 0
     problems = json.loads(capsys.readouterr().out)["problems"]
     assert [p["suggestion"] for p in problems] == ["user: 3"] * 6
+
+
+def test_a_feed_error_fails_validate_whatever_the_window(tmp_path, capsys) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"calendars: [{{name: gone, url: {tmp_path / 'missing.ics'}}}]\n"
+                      "pools: {user: {}}\n")
+    for flags in ((), ("--from", "2020-01-01", "--to", "2020-01-02"), ("--all",)):
+        code, out = _run(capsys, config, *flags)
+        assert code == 1 and "[feed-error] gone" in out, out

@@ -40,7 +40,8 @@ logger = logging.getLogger(__name__)
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--once", action="store_true", help="make one round and exit")
     parser.add_argument(
-        "--dry-run", action="store_true", help="patch nothing; say what would change"
+        "--dry-run", action="store_true",
+        help="write no replicas; say what would change (log, WouldScale Events, metrics)"
     )
     parser.add_argument(
         "--kubeconfig", help="kubeconfig file (default: in-cluster, then KUBECONFIG)"
@@ -118,7 +119,8 @@ def build(settings: Settings, args: argparse.Namespace, client: Kube) -> Parts:
     board = None
     if not args.once:
         board = StatusBoard()
-        controller.status = status_page(settings, planner, reporter, elector, board)
+        controller.status = status_page(settings, planner, reporter, elector, board,
+                                        watch=controller.watch)
     logger.info(
         "starting: namespace=%s pools=%s calendars=%s interval=%ss dry_run=%s once=%s",
         namespace, ",".join(settings.pools), ",".join(c.name for c in settings.calendars),
@@ -128,15 +130,18 @@ def build(settings: Settings, args: argparse.Namespace, client: Kube) -> Parts:
 
 
 def status_page(settings: Settings, planner: BookPlanner, reporter: Reporter | None,
-                elector: Elector | None, board: StatusBoard
+                elector: Elector | None, board: StatusBoard, *, watch: ProblemWatch | None
                 ) -> Callable[[Plan, RoundResult, datetime], None]:
-    """The round hook that renders this replica's status page onto ``board``."""
+    """The round hook that renders this replica's status page onto ``board``: problems to
+    fix are the plan's of no event (feeds, clamps) and the upcoming ones ``watch`` keeps."""
     from ..statuspage import render
     from ..statusview import StatusInputs, build_status
 
     def publish(plan: Plan, result: RoundResult, now: datetime) -> None:
+        problems = [p for p in plan.problems if p.event is None]
+        problems += [u.as_problem() for u in (watch.current if watch else ())]
         view = build_status(StatusInputs(
-            settings, now, planner.book.views(now), plan.problems, result.pools,
+            settings, now, planner.book.views(now), problems, result.pools,
             planner.feeds(now), reporter.recent if reporter else None,
             elector.role() if elector else ""))
         board.publish(render(view))

@@ -1,7 +1,9 @@
-"""Read-only facts for poolcheck.py: the pools' nodes, placeholder requests, Karpenter's
-NodePools and NodeClaims, and instance types from a file (the kwok provider's format).
+"""Read-only facts for poolcheck.py: the pools' nodes (and their DaemonSet and static pods),
+placeholder requests, Karpenter's NodePools and NodeClaims, and instance types from a file
+(the kwok provider's format).
 
-Reads: nodes (one list), each placeholder Deployment, NodePools and NodeClaims where the
+Reads: nodes (one list), the pods of the pools' nodes (the pod cache of ``run``, else one list
+per node), each placeholder Deployment, NodePools and NodeClaims where the
 ``karpenter.sh/v1`` API is served. A refused read is noted by the caller's reader (a
 ``not-checked`` finding), never fatal.
 """
@@ -13,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..observed import Resources
+from ..observed import ClusterError, Resources, total
 from ..poolcheck import (
     INSTANCE_TYPE,
     InstanceType,
@@ -24,6 +26,7 @@ from ..poolcheck import (
     Requirement,
 )
 from ..settings import Settings
+from ..sizing import node_bound
 from . import objects as kubejson
 
 LIST_LIMIT = 5000
@@ -47,8 +50,8 @@ def read_instance_types(path: str) -> tuple[InstanceType, ...]:
 
 
 def gather_pools(get: Get, kube: Any, settings: Settings, namespace: str, *,
-                 nodepools: Sequence[Json] | None,
-                 instance_types: Sequence[InstanceType] = ()) -> PoolCheckFacts:
+                 nodepools: Sequence[Json] | None, instance_types: Sequence[InstanceType] = (),
+                 refused: list[str] | None = None) -> PoolCheckFacts:
     """The facts of every pool; ``nodepools``: the listed NodePool objects (None: no API)."""
     body = get("list nodes", kube.core.list_node, limit=LIST_LIMIT)
     nodes = [kubejson.node(item) for item in (body or {}).get("items", [])]
@@ -57,6 +60,10 @@ def gather_pools(get: Get, kube: Any, settings: Settings, namespace: str, *,
         listed = get("list nodeclaims", kube.custom.list_cluster_custom_object,
                      "karpenter.sh", "v1", "nodeclaims", limit=LIST_LIMIT)
         claims = [t for c in (listed or {}).get("items", []) if (t := _claim_type(c))]
+    matched = {pool.name: [n for n in nodes if all(n.labels.get(k) == v for k, v in
+                                                  pool.node_selector.items())]
+               for pool in settings.pools.values() if pool.node_selector}
+    reserved = _reserved(kube, sorted({n.name for ns in matched.values() for n in ns}), refused)
     shapes = []
     for pool in settings.pools.values():
         requests = None
@@ -71,13 +78,30 @@ def gather_pools(get: Get, kube: Any, settings: Settings, namespace: str, *,
             subject = f"pool {pool.name} (backend capacityBuffer)"
         shapes.append(PoolShape(
             pool.name, subject, dict(pool.node_selector), requests, pool.max_replicas,
-            tuple(PoolNode(n.name, n.allocatable) for n in nodes
-                  if all(n.labels.get(k) == v for k, v in pool.node_selector.items()))))
+            tuple(PoolNode(n.name, n.allocatable, reserved.get(n.name, Resources()))
+                  for n in matched.get(pool.name, ()))))
     return PoolCheckFacts(
         pools=tuple(shapes),
         nodepools=None if nodepools is None else tuple(nodepool(n) for n in nodepools),
         instance_types=_merge(claims, instance_types),
     )
+
+
+def _reserved(kube: Any, nodes: Sequence[str], refused: list[str] | None
+              ) -> dict[str, Resources]:
+    """Per node, the requests of its DaemonSet and static pods (a refused read: none)."""
+    if not nodes:
+        return {}
+    try:
+        pods = kube.pods_on_nodes(nodes)
+    except ClusterError as error:
+        if error.status not in (401, 403):
+            raise
+        if refused is not None:
+            refused.append("list pods")
+        return {}
+    return {node: total(p.requests for p in found if node_bound(p) and not p.terminated)
+            for node, found in pods.items()}
 
 
 def nodepool(body: Json) -> NodePool:

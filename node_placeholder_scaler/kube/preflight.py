@@ -77,7 +77,7 @@ def gather(kube: Kube, settings: Settings, namespace: str,
         nodepools=len(nodepools or ()),
     )
     pool_check = gather_pools(reader.get, kube, settings, namespace, nodepools=nodepools,
-                              instance_types=instance_types)
+                              instance_types=instance_types, refused=reader.unreadable)
     pool_check = replace(pool_check, refused=tuple(reader.unreadable))
     pools = tuple(_pool(reader, pool, namespace, served) for pool in settings.pools.values())
     return ClusterFacts(
@@ -90,7 +90,8 @@ def gather(kube: Kube, settings: Settings, namespace: str,
 def pool_facts(kube: Kube, settings: Settings, namespace: str) -> PoolCheckFacts:
     """The pool checks' facts alone (the running controller); refused reads are noted."""
     reader = _Reader(kube)
-    facts = gather_pools(reader.get, kube, settings, namespace, nodepools=_nodepools(reader))
+    facts = gather_pools(reader.get, kube, settings, namespace, nodepools=_nodepools(reader),
+                         refused=reader.unreadable)
     return replace(facts, refused=tuple(reader.unreadable))
 
 

@@ -19,8 +19,9 @@ import yaml
 from kubernetes import client
 from test_buffer_preflight import GOOD_CLASS, USER, Preflight, preflight  # noqa: F401
 
-from testkit.cluster import event_messages, wait_for
+from testkit.cluster import create_node, delete_node, event_messages, wait_for
 from testkit.controller import ControllerProcess
+from testkit.manifests import node_manifest
 
 pytestmark = pytest.mark.cluster
 
@@ -218,3 +219,36 @@ def test_the_controller_tells_a_cause_once(preflight: Preflight) -> None:  # noq
     assert message.startswith("pools.user.nodeSelector {hub.jupyter.org/pool-name=usr-pool}: "
                               "matches no node and no Karpenter NodePool template")
     assert "Fix: set pools.user.nodeSelector" in message
+
+
+def test_a_daemonset_leaves_too_little_room_on_the_pools_node(
+    preflight: Preflight,  # noqa: F811
+) -> None:
+    """A placeholder that fits the node's allocatable no longer fits beside the pods of a
+    DaemonSet that runs on every node of the pool (as on a new node)."""
+    name = f"ds-{preflight.ns[-8:]}"
+    label = {"nps.test/pool": name}
+    create_node(preflight.api, node_manifest(name, labels=label))
+    try:
+        preflight.placeholders("placeholder-user", GOOD_CLASS, selector=label)
+        pools = f"  user: {{nodeSelector: {{nps.test/pool: {name}}}}}\n"
+        fits = validate(preflight, pools)
+        assert summary(fits) == "0 error(s), 0 warning(s) on the cluster", fits
+        client.AppsV1Api(preflight.api).create_namespaced_daemon_set(preflight.ns, {
+            "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
+            "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": {
+                "metadata": {"labels": {"app": "agent"}},
+                "spec": {"nodeSelector": label, "containers": [{
+                    "name": "agent", "image": "registry.k8s.io/pause:3.10",
+                    "resources": {"requests": {"cpu": "100m", "memory": "2560Mi"}}}]}}}})
+        core = client.CoreV1Api(preflight.api)
+        wait_for("the DaemonSet's pod on the node", lambda: any(
+            p.spec.node_name == name for p in core.list_namespaced_pod(
+                preflight.ns, label_selector="app=agent").items), timeout=60)
+        out = validate(preflight, pools)
+    finally:
+        delete_node(preflight.api, name)
+    assert summary(out) == "1 error(s), 0 warning(s) on the cluster", out
+    assert ("one placeholder requests cpu=3500m, memory=14Gi; no node of the pool has that "
+            "much allocatable beside its DaemonSet and static pods (largest: node "
+            f"{name}, cpu=3900m, memory=13824Mi)") in out

@@ -148,8 +148,9 @@ def test_pod_below_expendable_cutoff_triggers_no_scale_up(
     if testcluster.autoscaler != "cluster-autoscaler":
         pytest.skip(
             f"{testcluster.autoscaler} has no expendable-pods priority cutoff; only "
-            "cluster-autoscaler does (its Go module is not served by the module proxy here, "
-            "see tests/cluster/NOTES-for-lead.md)"
+            "cluster-autoscaler does, and this test cluster runs it only from a binary given "
+            "in NPS_TESTCLUSTER_CA_BINARY (the Go module proxy refuses its module: 403 "
+            "Forbidden); see docs/operations/autoscalers.md"
         )
     core, ns = namespace.core, namespace.name
     before = {n.metadata.name for n in pool_nodes(kube_api, USER_POOL)}

@@ -175,7 +175,10 @@ def check_content(dom: Dom) -> None:
     assert "Pool user" in text and "This replica: leader" in text
     assert re.search(r"Upcoming events \(2\)", text), text  # Lab now and the midterm
     assert "Lab now" in text and "45 min" in text
-    assert "'usr: 3': 'usr' is not a pool" in text  # the near miss, days ahead
+    problems = text.split("Pool user")[0]
+    assert "'usr: 3': 'usr' is not a pool" in problems  # the near miss, days ahead
+    assert "suggested line: user: 3" in problems
+    assert "Room" not in problems  # free text, not a problem
     assert "gpuu" not in text  # last week's problem is not news
     assert "course in use" in text
     svg = [a for t, a in dom.tags if t == "svg"]

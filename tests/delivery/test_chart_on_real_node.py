@@ -2,7 +2,7 @@
 
 The image is built from the Dockerfile (scripts/image) and loaded into the real node's
 containerd; `helm install` gets values as a user writes them: the image, a calendar feed URL
-(the chart keeps it in its Secret and hands it over as an environment variable), a pool on the
+(the chart keeps it in its Secret and mounts it as a file the controller re-reads), a pool on the
 autoscaled kwok nodes, and a nodeSelector/toleration that put the controller on the real node.
 The pod runs with the chart's own security settings (read-only root, UID 10001, no
 capabilities, RuntimeDefault seccomp), its ServiceAccount's token and in-cluster configuration

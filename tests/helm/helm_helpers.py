@@ -16,6 +16,15 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "helm" / "node-placeholder-scaler"
 ALL_FEATURES = Path(__file__).resolve().parent / "values-all-features.yaml"
+MINIMAL = Path(__file__).resolve().parent / "values-minimal.yaml"
+CALENDAR_DIR = "/var/run/node-placeholder-scaler/calendars"  # each feed address as a file
+# The CRDs a render may use (the chart refuses to render their objects on a cluster that does
+# not serve them; offline, helm template sees only the API versions given with --api-versions).
+CRD_APIS = (
+    "monitoring.coreos.com/v1/ServiceMonitor",
+    "monitoring.coreos.com/v1/PrometheusRule",
+    "autoscaling.x-k8s.io/v1beta1/CapacityBuffer",
+)
 HELM_SCRIPT = REPO / "scripts" / "helm"
 
 Doc = dict[str, Any]
@@ -74,8 +83,10 @@ def render(
     release: str = "nps",
     namespace: str = "nps-system",
     extra: Iterable[str] = (),
+    apis: Iterable[str] = CRD_APIS,
 ) -> list[Doc]:
-    """`helm template` of the chart -> the list of rendered objects."""
+    """`helm template` of the chart -> the list of rendered objects (``apis``: the CRDs the
+    render may take as served)."""
     out = run_helm(
         [
             "template",
@@ -84,6 +95,7 @@ def render(
             "--namespace",
             namespace,
             *values_args(values, files),
+            *[arg for api in apis for arg in ("--api-versions", api)],
             *extra,
         ]
     )

@@ -67,8 +67,9 @@ def test_a_gitops_sync_never_resets_the_buffers_replicas(
     testcluster: Any, kube_api: client.ApiClient, namespace: Any, capacity_buffer_crd: None
 ) -> None:
     ns = namespace.name
-    rendered = buffer_docs(run_helm(
-        ["template", "nps", str(CHART), "--namespace", ns, *values_args(buffer_values(ns))]))
+    rendered = buffer_docs(run_helm(  # the cluster's API versions, as Argo CD passes them
+        ["template", "nps", str(CHART), "--namespace", ns, *values_args(buffer_values(ns)),
+         "--api-versions", "autoscaling.x-k8s.io/v1beta1/CapacityBuffer"]))
     try:
         applied = kubectl(testcluster, "apply", "-n", ns, "-f", "-", stdin=rendered)
         assert applied.returncode == 0, applied.stderr
@@ -88,7 +89,8 @@ def test_a_gitops_sync_never_resets_the_buffers_replicas(
         assert diff.returncode == 0, diff.stdout
         online = run_helm(
             ["template", "nps", str(CHART), "--namespace", ns, "--dry-run=server",
-             *values_args(buffer_values(ns))],
+             *values_args(buffer_values(ns)),  # template reads no API versions, even so
+             "--api-versions", "autoscaling.x-k8s.io/v1beta1/CapacityBuffer"],
             env={"KUBECONFIG": str(testcluster.kubeconfig)})
         [buffer] = [d for d in yaml.safe_load_all(online)
                     if d and d["kind"] == "CapacityBuffer"]

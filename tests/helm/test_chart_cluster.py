@@ -139,21 +139,24 @@ def service_account_api(rel: Release) -> client.ApiClient:
 
 def controller_command(rel: Release, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the controller's CLI locally as the ServiceAccount, with the chart's config and the
-    feed addresses from the chart's Secret (as the Deployment's env gives them)."""
+    feed addresses from the Secrets of the Deployment's projected `calendars` volume (written
+    to files where the config's urlFromFile points them)."""
     core = client.CoreV1Api(rel.api)
     config_text = core.read_namespaced_config_map(CONTROLLER, rel.namespace).data["config.yaml"]
-    config_file = rel.tmp / "config.yaml"
-    config_file.write_text(config_text)
     deployment = client.AppsV1Api(rel.api).read_namespaced_deployment(CONTROLLER, rel.namespace)
-    container = deployment.spec.template.spec.containers[0]
+    volume = next(v for v in deployment.spec.template.spec.volumes if v.name == "calendars")
+    mount = next(m.mount_path for m in deployment.spec.template.spec.containers[0].volume_mounts
+                 if m.name == "calendars")  # fmt: skip
+    feeds = rel.tmp / "calendars"
+    feeds.mkdir(exist_ok=True)
+    for source in volume.projected.sources:
+        secret = core.read_namespaced_secret(source.secret.name, rel.namespace)
+        for item in source.secret.items:
+            (feeds / item.path).write_text(base64.b64decode(secret.data[item.key]).decode())
+    config_file = rel.tmp / "config.yaml"
+    config_file.write_text(config_text.replace(mount, str(feeds)))
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_")}
     env.pop("KUBECONFIG", None)
-    for var in container.env or []:
-        if var.value_from is None or var.value_from.secret_key_ref is None:
-            continue  # POD_NAME (downward API): the local process has its own identity
-        ref = var.value_from.secret_key_ref
-        secret = core.read_namespaced_secret(ref.name, rel.namespace)
-        env[var.name] = base64.b64decode(secret.data[ref.key]).decode()
     argv = [a.replace("/etc/node-placeholder-scaler/config.yaml", str(config_file)) for a in args]
     proc = subprocess.run(
         [sys.executable, "-m", "node_placeholder_scaler", *argv,

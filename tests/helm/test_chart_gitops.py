@@ -76,7 +76,8 @@ def test_a_gitops_sync_never_resets_the_controllers_replicas(
 
     def render(chart_values: dict[str, Any]) -> str:
         return run_helm(
-            ["template", release, str(CHART), "--namespace", ns, *values_args(chart_values)]
+            ["template", release, str(CHART), "--namespace", ns, "--skip-tests",
+             *values_args(chart_values)]
         )
 
     first = render(values(ns))

@@ -150,6 +150,7 @@ def test_every_object_of_our_own_forbids_unknown_keys() -> None:
 # Values that are Kubernetes objects: their comment documents the keys inside them.
 KUBERNETES_OBJECTS = {
     "resources",
+    "startupProbe",
     "livenessProbe",
     "readinessProbe",
     "podSecurityContext",

@@ -59,12 +59,7 @@ app.kubernetes.io/component: controller
 {{- end }}
 
 {{- define "nps.image" -}}
-{{- $tag := default .Chart.AppVersion .Values.image.tag }}
-{{- if .Values.image.digest }}
-{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
-{{- else }}
-{{- printf "%s:%s" .Values.image.repository $tag }}
-{{- end }}
+{{- include "nps.imageRef" (list .Values.image .Chart.AppVersion) }}
 {{- end }}
 
 {{/* The placeholders' PriorityClass, refusing a value below the autoscaler's cutoff. */}}
@@ -121,9 +116,30 @@ The name of a pool's placeholder Deployment: its `deployment` value, else placeh
 {{- printf "%s-calendars" (include "nps.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Environment variable carrying calendar N's URL. */}}
-{{- define "nps.calendarEnv" -}}
-{{- printf "NPS_CALENDAR_%d_URL" (int .) }}
+{{/* The folder where each feed address is mounted as a file. */}}
+{{- define "nps.calendarDir" -}}/var/run/node-placeholder-scaler/calendars{{- end }}
+
+{{/* The file of calendar N's address (in nps.calendarDir). Call with (list $ N). */}}
+{{- define "nps.calendarFile" -}}
+{{- printf "%s/calendar-%d-url" (include "nps.calendarDir" (index . 0)) (int (index . 1)) }}
+{{- end }}
+
+{{/* The projected volume's sources: each calendar's Secret key as calendar-<i>-url. */}}
+{{- define "nps.calendarSources" -}}
+{{- range $i, $c := .Values.calendars }}
+- secret:
+    {{- if $c.existingSecret }}
+    name: {{ required (printf "calendars[%d].existingSecret.name is required" $i) $c.existingSecret.name }}
+    items:
+      - key: {{ required (printf "calendars[%d].existingSecret.key is required" $i) $c.existingSecret.key }}
+        path: calendar-{{ $i }}-url
+    {{- else }}
+    name: {{ include "nps.calendarSecretName" $ }}
+    items:
+      - key: calendar-{{ $i }}-url
+        path: calendar-{{ $i }}-url
+    {{- end }}
+{{- end }}
 {{- end }}
 
 {{/* Check each calendar has exactly one of url and existingSecret. */}}
@@ -164,7 +180,7 @@ environment variable, from the Secret) and the controller's keys of each pool.
 {{- $calendars := list }}
 {{- range $i, $c := .Values.calendars }}
 {{- $entry := omit $c "url" "existingSecret" }}
-{{- $_ := set $entry "urlFromEnv" (include "nps.calendarEnv" $i) }}
+{{- $_ := set $entry "urlFromFile" (include "nps.calendarFile" (list $ $i)) }}
 {{- $calendars = append $calendars $entry }}
 {{- end }}
 {{- $_ := set $cfg "calendars" $calendars }}
@@ -209,4 +225,68 @@ List object even when empty.
 {{- end }}
 {{- end }}
 {{- toJson $live }}
+{{- end }}
+
+{{/*
+Refuse to render an object whose CRD the cluster does not serve. Call with
+(list $ "group/version/Kind" "the value that asked for it").
+*/}}
+{{- define "nps.requireApi" -}}
+{{- $root := index . 0 }}
+{{- $api := index . 1 }}
+{{- if and $root.Values.capabilityChecks (not ($root.Capabilities.APIVersions.Has $api)) }}
+{{- $crd := get (dict
+  "monitoring.coreos.com/v1/ServiceMonitor" "servicemonitors.monitoring.coreos.com (Prometheus Operator: install the prometheus-operator CRDs, e.g. the prometheus-operator-crds chart or kube-prometheus-stack)"
+  "monitoring.coreos.com/v1/PrometheusRule" "prometheusrules.monitoring.coreos.com (Prometheus Operator: install the prometheus-operator CRDs, e.g. the prometheus-operator-crds chart or kube-prometheus-stack)"
+  "autoscaling.x-k8s.io/v1beta1/CapacityBuffer" "capacitybuffers.autoscaling.x-k8s.io (Cluster Autoscaler with capacity buffers, GKE, or Karpenter >= 1.14 with the CapacityBuffer feature gate; or use backend: placeholders)"
+  ) $api }}
+{{- fail (printf "%s needs the CRD %s, which this cluster does not serve (%s). Install it first, or turn the value off. Offline (helm template): pass --api-versions %s; helm lint: --set capabilityChecks=false." (index . 2) $crd $api $api) }}
+{{- end }}
+{{- end }}
+
+{{/* The labels of one alert: its severity, then prometheusRule.additionalLabels. Call with
+(list $.Values.prometheusRule $alert). */}}
+{{- define "nps.alertLabels" -}}
+{{- $r := index . 0 }}
+severity: {{ (index . 1).severity | quote }}
+{{- with $r.additionalLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+An image reference from {registry, repository, tag, digest}: registry/repository@digest, else
+registry/repository:tag. Call with (list $image $defaultTag).
+*/}}
+{{- define "nps.imageRef" -}}
+{{- $image := index . 0 }}
+{{- $repository := $image.repository }}
+{{- with $image.registry }}
+{{- $repository = printf "%s/%s" (trimSuffix "/" .) $repository }}
+{{- end }}
+{{- if $image.digest }}
+{{- printf "%s@%s" $repository $image.digest }}
+{{- else }}
+{{- printf "%s:%s" $repository (default (index . 1) $image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* The pause image of placeholders, pre-pullers and buffer PodTemplates. */}}
+{{- define "nps.pauseImage" -}}
+{{- include "nps.imageRef" (list .Values.placeholder.image "3.10") }}
+{{- end }}
+
+{{/* Controller replicas: one in a dry run (no leader election there). */}}
+{{- define "nps.replicas" -}}
+{{- if .Values.controller.dryRun }}1{{ else }}{{ .Values.controller.replicaCount }}{{ end }}
+{{- end }}
+
+{{/* The default values install nothing that would crash-loop: both keys are needed. */}}
+{{- define "nps.validateRequired" -}}
+{{- $missing := list }}
+{{- if not .Values.calendars }}{{ $missing = append $missing "calendars" }}{{ end }}
+{{- if not .Values.pools }}{{ $missing = append $missing "pools" }}{{ end }}
+{{- if $missing }}
+{{- fail (printf "set %s: the controller needs at least one calendar feed (calendars: [{name, url or existingSecret}]) and one pool (pools: {<name>: {nodeSelector, resources.requests}}); see values.yaml and `node-placeholder-scaler size --pool NAME` for the requests" (join " and " $missing)) }}
+{{- end }}
 {{- end }}
