@@ -1,6 +1,6 @@
 """How many warm nodes the next occurrence should ask for, from one measured occurrence.
 
-Pure: a Measurement (eventreport.py) in, an Advice out. The rule (README, "Event reports"):
+Pure: a Measurement (eventreport.py) in, an Advice out. The rule (docs/operations/event-reports.md):
 
     U = the 90th percentile of the observed node-up times of the nodes the event asked for
         (a pod Pending for the pool -> its node Ready); the slowest tenth are outliers

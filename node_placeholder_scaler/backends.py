@@ -26,12 +26,13 @@ from .buffers import CapacityBuffer, buffer_state, event_message
 from .decisions import Action, PoolDecision, Stage
 from .model import PoolTarget
 from .observed import ClusterError
+from .reasons import BUFFER_NOT_READY, BUFFER_SCALED
 from .reconcile import RoundContext
 from .settings import PoolSettings
 
 logger = logging.getLogger(__name__)
 
-SCALED_REASON, NOT_READY_REASON = "BufferScaled", "BufferNotReady"
+SCALED_REASON, NOT_READY_REASON = BUFFER_SCALED.name, BUFFER_NOT_READY.name
 
 
 @runtime_checkable

@@ -20,7 +20,7 @@ from types import FrameType
 
 @dataclass(frozen=True)
 class Limits:
-    """Hard limits of one feed (published in the README)."""
+    """Hard limits of one feed (published in docs/reliability/benchmarks.md)."""
 
     max_events: int = 50_000  # VEVENTs read per feed; the rest are one problem
     max_per_series: int = 1_000  # occurrences of one series in the window

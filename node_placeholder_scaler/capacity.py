@@ -2,7 +2,7 @@
 
 Pure: nodes, pods and settings in, numbers out; ``now`` is an argument.
 
-The rule (DESIGN.md "Headroom", stated exactly in the README):
+The rule (stated exactly in docs/concepts/headroom.md):
 
 * f(node) = the node's free fraction for the strategy's resources, where free = allocatable -
   the requests of every non-terminated pod bound to it (placeholders included, so reserved room

@@ -13,9 +13,10 @@ from enum import StrEnum
 
 from .buffers import BufferState
 from .model import Occurrence
+from .reasons import PLACEHOLDERS_SCALED, WOULD_SCALE
 
-REASON = "PlaceholdersScaled"  # the Kubernetes Event reason
-WOULD_REASON = "WouldScale"  # the Event of a dry run (run --dry-run): nothing was written
+REASON = PLACEHOLDERS_SCALED.name  # the Kubernetes Event reason
+WOULD_REASON = WOULD_SCALE.name  # the Event of a dry run (run --dry-run): nothing was written
 
 
 class Action(StrEnum):

@@ -14,8 +14,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from .decisions import WOULD_REASON, Action, PoolDecision, RoundResult, Stage, event_message
+from .reasons import RECONCILE_FAILED, RECONCILE_RECOVERED
 
-FAILED, RECOVERED = "ReconcileFailed", "ReconcileRecovered"
+FAILED, RECOVERED = RECONCILE_FAILED.name, RECONCILE_RECOVERED.name
 MAX_ERROR = 600  # characters of the first error quoted in an Event (admission messages are long)
 
 

@@ -20,13 +20,18 @@ from .decisions import Stage
 from .metrics import Metrics
 from .outages import Notice
 from .poolcheck import PoolCheckFacts, PoolFinding, judge_pools
+from .reasons import (
+    PLACEHOLDER_TOO_BIG,
+    POOL_LIMIT_BELOW_MAX_REPLICAS,
+    POOL_SELECTOR_MATCHES_NOTHING,
+)
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
 
 POOL_CHECK_INTERVAL = timedelta(minutes=10)
-REASONS = {"selector": "PoolSelectorMatchesNothing", "too-big": "PlaceholderTooBig",
-           "limit": "PoolLimitBelowMaxReplicas"}
+REASONS = {"selector": POOL_SELECTOR_MATCHES_NOTHING.name, "too-big": PLACEHOLDER_TOO_BIG.name,
+           "limit": POOL_LIMIT_BELOW_MAX_REPLICAS.name}
 
 
 class Notices(Protocol):

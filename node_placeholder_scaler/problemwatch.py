@@ -28,12 +28,13 @@ from .buffers import API_VERSION as BUFFER_API_VERSION
 from .buffers import KIND as BUFFER_KIND
 from .decisions import Stage
 from .metrics import Metrics
+from .reasons import CALENDAR_PROBLEM
 from .settings import Settings
 from .subjects import Subject
 from .upcoming import UpcomingProblem, counts
 
 logger = logging.getLogger(__name__)
-REASON = "CalendarProblem"
+REASON = CALENDAR_PROBLEM.name
 MAX_PER_ROUND = 20  # problems told per round (a feed full of typos costs rounds, not a burst)
 LEASE = Subject("coordination.k8s.io/v1", "Lease", "")  # the name is the configured lease's
 

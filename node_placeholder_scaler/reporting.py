@@ -23,6 +23,7 @@ from .eventreport import arrivals, measure
 from .model import Plan
 from .observed import NodeInfo, Placeholders, PodInfo, Resources
 from .planning import lead_for
+from .reasons import EVENT_REPORT
 from .reconcile import Cluster
 from .sections import ReportSettings
 from .settings import Settings
@@ -30,7 +31,7 @@ from .timelines import NodeTimeline, PodRecord, Window, selector_labels
 
 logger = logging.getLogger(__name__)
 
-REASON = "EventReport"
+REASON = EVENT_REPORT.name
 RECENT = 3  # reports kept in memory per pool for the status page
 MAX_RECORDS = 50_000  # pods remembered at once (a cluster's live pods and recent deletions)
 

@@ -4,7 +4,7 @@
 Pure. Each section is its table of keys (the one declaration of each key, as settings.py's
 TOP, POOL and CALENDAR are), the frozen dataclass the program uses (its defaults are the
 table's) and the reader that turns a Reader of the top mapping into it. settings.py puts them
-together into Settings; the chart's schema (testkit.chart_schema) and the README's checked
+together into Settings; the chart's schema (testkit.chart_schema) and the generated
 "Configuration" block derive from SECTION_TABLES.
 """
 
@@ -80,7 +80,7 @@ _RETENTION: int = default(REPORTS, "retention")
 
 @dataclass(frozen=True)
 class ReportSettings:
-    """The event reports (README "Event reports")."""
+    """The event reports (docs/operations/event-reports.md)."""
 
     wait_target: timedelta = _WAIT_TARGET
     settle: timedelta = _SETTLE
@@ -98,7 +98,7 @@ _RETRY: timedelta = default(LEADER, "retryPeriod")
 
 @dataclass(frozen=True)
 class LeaderElectionSettings:
-    """The Lease and its timing (README "High availability"); client-go's defaults."""
+    """The Lease and its timing (docs/operations/high-availability.md); client-go's defaults."""
 
     lease_name: str = _LEASE_NAME
     lease_duration: timedelta = _LEASE

@@ -6,8 +6,8 @@ the file and the key (``config.yaml: pools.user.maxReplicas: ...``).
 The tables below (TOP, POOL, CALENDAR) and those of sections.py (HEADROOM, REPORTS, LEADER)
 are the one declaration of every key: its name, kind, default and meaning. The reader, the
 dataclass defaults, the Helm chart's ``values.schema.json`` (tests/test_settings.py keeps it
-in step) and the README's checked "Configuration" block all derive from them. To add a key: a
-row in its table, its use, the README block and a test.
+in step) and the generated page docs/reference/configuration.md all derive from them. To add a
+key: a row in its table, its use, a test, and `python -m testkit.docs_reference --write`.
 """
 
 from __future__ import annotations
@@ -68,10 +68,10 @@ TOP: tuple[Key, ...] = (
     Key("calendars", "section", None, "The iCal feeds (list)", chart=False),
     Key("pools", "section", None, "The node pools, by name", chart=False),
     Key("headroom", "section", None, "How free room on a pool's nodes counts"),
-    Key("reports", "section", None, "The event reports after each event (README, Event "
-        "reports)"),
+    Key("reports", "section", None, "The event reports after each event (docs: operations, "
+        "event reports)"),
     Key("leaderElection", "section", None, "Leader election among the controller's replicas "
-        "(README, High availability)"),
+        "(docs: operations, high availability)"),
     Key("notifications", "section", None, "Optional webhook messages about calendar "
         "problems and event reports"),
 )
@@ -84,7 +84,7 @@ POOL: tuple[Key, ...] = (
         low=0),
     Key("leadTime", "duration", None, "Lead of this pool (unset: the global leadTime)"),
     Key("backend", "choice", "placeholders", "How the pool keeps warm room: placeholders "
-        "(a Deployment of pause pods) or capacityBuffer (an upstream CapacityBuffer; README, "
+        "(a Deployment of pause pods) or capacityBuffer (an upstream CapacityBuffer; docs: "
         "Backends)", choices=BACKENDS),
     Key("buffer", "dnslabel", None, "Name of the pool's CapacityBuffer with backend "
         "capacityBuffer (unset: buffer-<pool>)"),
@@ -176,13 +176,16 @@ class Settings:
         return max(leads)
 
 
-def load_settings(text: str, path: str, environ: Mapping[str, str]) -> Settings:
-    """Parse and validate a configuration file's text."""
+def load_settings(
+    text: str, path: str, environ: Mapping[str, str], *, calendars: bool = True
+) -> Settings:
+    """Parse and validate a configuration file's text. ``calendars=False``: for commands that
+    read no feed (report, size); the file's calendars are not read and may be absent."""
     data = load_yaml(text, path)
     if not isinstance(data, Mapping):
         raise ConfigError(path, "", "expected a mapping of keys (calendars, pools, ...)")
     top = Reader(path, "", data, TOP)
-    for required in ("calendars", "pools"):
+    for required in ("calendars", "pools") if calendars else ("pools",):
         if not data.get(required):
             raise top.fail(required, "is required and must not be empty")
     pools = _read_pools(top)
@@ -199,7 +202,7 @@ def load_settings(text: str, path: str, environ: Mapping[str, str]) -> Settings:
         feed_timeout=top.value("feedTimeout"),
         metrics_port=top.value("metricsPort"),
         metrics_address=top.value("metricsAddress"),
-        calendars=_read_calendars(top, pools, environ),
+        calendars=_read_calendars(top, pools, environ) if calendars else (),
         pools=pools,
         headroom=read_headroom(top),
         reports=read_reports(top),

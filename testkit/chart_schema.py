@@ -39,8 +39,8 @@ def config_schema() -> dict[str, Any]:
             "properties": _properties(table),
         }
     return {
-        "description": "Settings of the controller's config file, passed through (README, "
-                       "Configuration); unset keys take the controller's defaults",
+        "description": "Settings of the controller's config file, passed through (docs: "
+                       "reference, configuration); unset keys take the controller's defaults",
         "type": "object",
         "additionalProperties": False,
         "properties": properties,

@@ -238,7 +238,7 @@ def kubeconfig_for(api: client.ApiClient, path: Path) -> Path:
 
 @dataclass
 class Figures:
-    """One fault's figures for the README table "Cluster faults"."""
+    """One fault's figures for the table "Cluster faults" (docs/reliability/index.md)."""
 
     fault: str
     detect_s: float | None  # fault injected -> first failed round seen in /metrics

@@ -21,12 +21,12 @@ FIXTURES = Path(__file__).parent / "fixtures"
 # The `slow` marker, in one place: modules that wait on real deadlines (hostile loopback
 # servers, the refresher's worker processes), sweep the corpus, fuzz, or run benchmarks and
 # lint-imports as subprocesses. A bare `pytest` deselects them (pyproject.toml); `scripts/test`
-# (the README's and CI's command) runs them.
+# (the developers' and CI's command) runs them.
 SLOW_MODULES = frozenset({
     "test_bench_smoke", "test_calendar_corpus", "test_calendar_hostile", "test_feeds_bench_smoke",
     "test_feeds_fuzz", "test_feeds_hostile", "test_feeds_refresher", "test_fuzz_calendar",
-    "test_hung_test_fails", "test_layers", "test_properties", "test_surge_buffer",
-    "test_surge_smoke",
+    "test_docs_site", "test_hung_test_fails", "test_layers", "test_package", "test_properties",
+    "test_surge_buffer", "test_surge_smoke",
 })
 SLOW_TESTS = frozenset({"test_console_script_starts", "test_timeout"})
 

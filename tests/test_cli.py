@@ -5,6 +5,7 @@ In process (``cli.main(argv)``); one test starts the installed console script.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -14,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from node_placeholder_scaler import __version__, cli
+from node_placeholder_scaler.cli.common import load_config
 from tests.conftest import FIXTURES
 
 CONFIG = FIXTURES / "config-fixtures.yaml"
@@ -101,12 +104,18 @@ def test_validate_clean_exits_0(run, tmp_path):
     assert result.returncode == 0, result.stdout
 
 
-@pytest.mark.parametrize(("body", "needle"), [
+BAD_CONFIGS = (
     ("pools: {user: {}}\n", "calendars"),
     ("calendars: [{url: a.ics}]\npools: {user: {maxReplicas: many}}\n", "pools.user.maxReplicas"),
     ("calendars: [\n", "not valid YAML"),
+)
+
+
+@pytest.mark.parametrize(("body", "needle", "command"), [
+    (body, needle, command) for body, needle in BAD_CONFIGS
+    for command in ("plan", "validate", "run", "size")
+    if not (needle == "calendars" and command == "size")  # size reads no feed
 ])
-@pytest.mark.parametrize("command", ["plan", "validate", "run", "size"])
 def test_bad_config_exit_2_no_traceback(run, tmp_path, body, needle, command):
     conf = tmp_path / "bad.yaml"
     conf.write_text(body)
@@ -220,7 +229,82 @@ def test_flags_are_checked_before_anything_runs(capsys, argv, code, needle):
         assert out.strip() == __version__
 
 
-def test_readme_exit_codes_are_the_programs():
-    text = (ROOT / "README.md").read_text().split("\n## Commands\n", 1)[1].split("\n## ", 1)[0]
+def test_the_exit_codes_page_lists_the_programs_codes():
+    text = (ROOT / "docs/reference/exit-codes.md").read_text()
     listed = {int(code) for code in re.findall(r"^\| (\d+) \|", text, flags=re.MULTILINE)}
     assert listed == {int(code) for code in cli.Exit}
+
+
+@pytest.mark.parametrize("command", [("size", "--pool", "user"), ("report",)])
+def test_commands_that_read_no_feed_need_no_calendars(run, tmp_path, command):
+    """size and report take a configuration without calendars (or with calendars whose
+    addresses are not in this environment): they get as far as the cluster client."""
+    conf = tmp_path / "c.yaml"
+    conf.write_text("calendars: [{urlFromEnv: NOT_SET_HERE}]\n"
+                    "pools: {user: {nodeSelector: {p: u}}}\n")
+    result = run(*command, "--kubeconfig", str(tmp_path / "missing"), config=conf)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: cannot load the Kubernetes client configuration: ")
+    conf.write_text("pools: {user: {nodeSelector: {p: u}}}\n")
+    result = run(*command, "--kubeconfig", str(tmp_path / "missing"), config=conf)
+    assert result.stderr.startswith("error: cannot load the Kubernetes client configuration: ")
+
+
+def test_the_config_comes_from_the_environment_variable(capsys, monkeypatch):
+    monkeypatch.setenv("NODE_PLACEHOLDER_SCALER_CONFIG", str(CONFIG))
+    assert cli.main(["plan", "--at", "2026-03-10T16:15:00Z"]) == 0
+    assert "Data 8 midterm" in capsys.readouterr().out
+
+
+def test_plan_prints_yaml_as_it_prints_json(run):
+    as_json = run("plan", "--at", "2026-03-10T16:15:00Z", "--output", "json")
+    as_yaml = run("plan", "--at", "2026-03-10T16:15:00Z", "-o", "yaml")
+    assert as_json.returncode == as_yaml.returncode == 0
+    assert yaml.safe_load(as_yaml.stdout) == json.loads(as_json.stdout)
+    timeline = run("plan", "--from", "2026-03-10T00:00Z", "--to", "2026-03-11T00:00Z", "-o", "yaml")
+    assert isinstance(yaml.safe_load(timeline.stdout), list | dict)
+
+
+KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts:
+  - {name: a, context: {cluster: c, user: u, namespace: ns-a}}
+  - {name: b, context: {cluster: c, user: u, namespace: ns-b}}
+current-context: a
+"""
+
+
+@pytest.mark.parametrize(("flags", "namespace"), [
+    ({}, "ns-a"),                                    # the current context's, as kubectl
+    ({"context": "b"}, "ns-b"),                      # --context b
+    ({"context": "b", "namespace": "mine"}, "mine"),  # -n wins
+])
+def test_the_namespace_follows_kubectl(tmp_path, flags, namespace):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    conf = tmp_path / "c.yaml"
+    conf.write_text("pools: {user: {nodeSelector: {p: u}}}\n")
+    args = argparse.Namespace(name="report", config=str(conf), kubeconfig=str(kubeconfig),
+                              **{"context": None, "namespace": None, **flags})
+    assert load_config(args).namespace == namespace
+
+
+def test_the_configs_namespace_wins_over_the_context(tmp_path):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    conf = tmp_path / "c.yaml"
+    conf.write_text("namespace: nps\npools: {user: {nodeSelector: {p: u}}}\n")
+    args = argparse.Namespace(name="size", config=str(conf), kubeconfig=str(kubeconfig),
+                              context="b", namespace=None)
+    assert load_config(args).namespace == "nps"
+
+
+def test_without_a_config_a_cluster_command_names_where_it_looked(tmp_path, capsys, monkeypatch):
+    """No --config, no variable, no default file, and no cluster to ask: one clear line."""
+    monkeypatch.delenv("NODE_PLACEHOLDER_SCALER_CONFIG", raising=False)
+    code = cli.main(["report", "--kubeconfig", str(tmp_path / "missing")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and "Traceback" not in err

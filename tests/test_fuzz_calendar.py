@@ -1,6 +1,7 @@
 """Fuzz harness (issue #9 item 6): strategies that reach the grammar and the iCal structure.
 
-The default run is modest; the long run sets NPS_FUZZ_EXAMPLES (README "Fuzzing"):
+The default run is modest; the long run sets NPS_FUZZ_EXAMPLES (docs/reliability/benchmarks.md,
+"Fuzzing"):
     NPS_FUZZ_EXAMPLES=10000 python -m pytest -q -p no:cacheprovider tests/test_fuzz_calendar.py
 Properties: no exception but CalendarError, the good event beside the mutated one always
 plans (one bad part never costs the feed), every occurrence is inside the window, aware and

@@ -85,9 +85,10 @@ def test_the_unchanged_copy_keeps_every_contract(tmp_path: Path) -> None:
     assert "Contracts: 3 kept, 0 broken." in result.stdout
 
 
-def readme_layers() -> list[set[str]]:
-    """The words of each layer of the README's picture (face, shell, core, data)."""
-    text = (ROOT / "README.md").read_text().split("\n## Development\n", 1)[1]
+def pictured_layers() -> list[set[str]]:
+    """The words of each layer of the picture in docs/development/index.md (face, shell, core,
+    data)."""
+    text = (ROOT / "docs/development/index.md").read_text().split("\n## Layers\n", 1)[1]
     layers: list[set[str]] = []
     for line in text.splitlines():
         words = re.findall(r"[A-Za-z_]+", line)
@@ -98,13 +99,13 @@ def readme_layers() -> list[set[str]]:
     return layers
 
 
-def test_the_readme_picture_shows_the_contracts_layers() -> None:
+def test_the_docs_picture_shows_the_contracts_layers() -> None:
     contracts = configparser.ConfigParser()
     contracts.read(ROOT / ".importlinter")
     lines = [line for line in contracts["importlinter:contract:layers"]["layers"].split("\n")
              if line.strip()]
-    pictured = readme_layers()
+    pictured = pictured_layers()
     assert len(pictured) == len(lines) == 4
     for line, words in zip(lines, pictured, strict=True):
         names = {name.strip() for name in re.split(r"[:|]", line)} - {"__main__"}
-        assert names <= words, f"README picture misses {sorted(names - words)}"
+        assert names <= words, f"docs/development/index.md picture misses {sorted(names - words)}"

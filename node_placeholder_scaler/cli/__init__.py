@@ -17,7 +17,17 @@ from collections.abc import Sequence
 from .. import __version__
 from ..settings import ConfigError
 from . import plan, preflight, report, run, size
-from .common import DEFAULT_CONFIG, Arguments, Command, CommandError, Exit, read_settings
+from .common import (
+    CLUSTER_COMMANDS,
+    CONFIG_ENV,
+    DEFAULT_CONFIG,
+    Arguments,
+    Command,
+    CommandError,
+    Exit,
+    cluster_arguments,
+    load_config,
+)
 
 __all__ = ["CommandError", "Exit", "main"]
 
@@ -44,10 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="name", required=True)
     for name, text, arguments, command in COMMANDS:
         sub = commands.add_parser(name, help=text)
-        sub.add_argument("--config", "-c", default=DEFAULT_CONFIG, help="configuration file")
+        sub.add_argument("--config", "-c", help=f"configuration file (default: ${CONFIG_ENV}, "
+                         f"else {DEFAULT_CONFIG}, else the installed release's)")
         sub.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS)
         sub.add_argument("--log-format", choices=("text", "json"), default="text")
         arguments(sub)
+        if name in CLUSTER_COMMANDS:
+            cluster_arguments(sub)
         sub.set_defaults(command=command)
     return parser
 
@@ -73,7 +86,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return Exit.OK if done.code in (0, None) else Exit.CONFIG
     _setup_logging(args.log_level, args.log_format, quiet=args.name in QUIET)
     try:
-        settings = read_settings(args.config)
+        settings = load_config(args)
     except ConfigError as error:
         raise CommandError(f"bad configuration: {error}", Exit.CONFIG) from None
     code: int = args.command(settings, args)

@@ -12,7 +12,7 @@ from ..planning import held, timeline
 from ..report import holdings_table, plan_json, plan_table, timeline_json, timeline_table
 from ..settings import Settings
 from ..upcoming import upcoming, window
-from .common import CommandError, Exit
+from .common import CommandError, Exit, output_argument, structured
 
 UTC = ZoneInfo("UTC")
 
@@ -21,7 +21,7 @@ def plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--at", help="instant (ISO 8601; no offset = the config's timezone)")
     parser.add_argument("--from", dest="start", help="start of a timeline (ISO 8601)")
     parser.add_argument("--to", dest="end", help="end of the timeline (default: start + 7 days)")
-    parser.add_argument("--output", choices=("table", "json"), default="table")
+    output_argument(parser)
 
 
 def parse_instant(text: str, zone: ZoneInfo, now: datetime) -> datetime:
@@ -52,13 +52,14 @@ def _instants(
 def plan_command(settings: Settings, args: argparse.Namespace) -> int:
     zone, now = settings.default_zone, datetime.now(UTC)
     at, start, end = _instants(args, zone, now)
-    if at is not None or (start is None and args.output == "json"):
+    if at is not None or (start is None and args.output != "table"):
         when = at or now
         book = load_once(settings, now, expansion_window(settings, when, when))
         plan = book.plan(when, now=now)
         ahead = (p.as_problem() for p in upcoming(book.views(now), *window(when), settings))
         plan = replace(plan, problems=tuple(dict.fromkeys((*plan.problems, *ahead))))
-        print(plan_json(plan) if args.output == "json" else plan_table(plan, zone))
+        print(structured(plan_json(plan), args.output) if args.output != "table"
+              else plan_table(plan, zone))
         return Exit.OK
     start = start or now
     end = end or start + timedelta(days=7)
@@ -66,7 +67,8 @@ def plan_command(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError("--to must be after --from", Exit.CONFIG)
     book = load_once(settings, now, expansion_window(settings, start, end))  # that window only
     plans = timeline(book.views(now), settings, start, end)
-    print(timeline_json(plans) if args.output == "json" else timeline_table(plans, zone))
+    print(structured(timeline_json(plans), args.output) if args.output != "table"
+          else timeline_table(plans, zone))
     if args.output == "table":
         print("\nNode-hours each event will hold:")
         print(holdings_table(held(book.views(now), settings, start, end), zone))

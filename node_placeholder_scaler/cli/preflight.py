@@ -32,9 +32,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def command(settings: Settings, args: argparse.Namespace) -> int:
-    if args.cluster and args.output == "json":
-        raise CommandError("--output json judges the feeds only; run --cluster without it",
-                           Exit.CONFIG)
+    if args.cluster and args.output != "table":
+        raise CommandError(f"--output {args.output} judges the feeds only; run --cluster "
+                           "without it", Exit.CONFIG)
     code = validate.command(settings, args)
     if not args.cluster:
         return code
@@ -46,7 +46,7 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
         types = read_instance_types(args.instance_types) if args.instance_types else ()
     except InstanceTypeError as error:
         raise CommandError(str(error), Exit.CONFIG) from None
-    client = load_client(args.kubeconfig)
+    client = load_client(args.kubeconfig, args.context)
     namespace = settings.namespace or default_namespace()
     try:
         facts = gather(client, settings, namespace, types)

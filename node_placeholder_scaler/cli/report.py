@@ -1,5 +1,5 @@
-"""``report``: the recent event reports of the pools (README "Event reports"), as a table or
-JSON, read from the controller's report ConfigMaps (one per pool, in its namespace).
+"""``report``: the recent event reports of the pools (docs/operations/event-reports.md), as a
+table, JSON or YAML, read from the controller's report ConfigMaps (one per pool, in its namespace).
 
 Exit 0; 1 when a pool's reports cannot be read; 2 for a bad pool, --since or client config.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from ..durations import DurationError, parse_duration
 from ..observed import ClusterError
 from ..settings import Settings
-from .common import CommandError, Exit, load_client
+from .common import CommandError, Exit, load_client, output_argument, structured
 from .plan import parse_instant
 
 COLUMNS = ("START (UTC)", "POOL", "EVENT", "ASKED", "ARRIVALS", "WAIT p50/p95/max s",
@@ -27,10 +27,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pool", help="only this pool (default: every configured pool)")
     parser.add_argument("--since", help="only events from then on: ISO 8601, or a duration "
                         "back from now (7d, 24h)")
-    parser.add_argument("--output", choices=("table", "json"), default="table")
+    output_argument(parser)
     parser.add_argument("--kubeconfig", help="kubeconfig file")
-    parser.add_argument("--namespace", help="the controller's namespace (default: the "
-                        "config's namespace, else the service account's, else default)")
 
 
 def since(text: str | None, settings: Settings, now: datetime) -> datetime | None:
@@ -58,8 +56,8 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
                                Exit.CONFIG)
         pools = [args.pool.lower()]
     start = since(args.since, settings, datetime.now(UTC))
-    client = load_client(args.kubeconfig)
-    namespace = args.namespace or settings.namespace or kube.default_namespace()
+    client = load_client(args.kubeconfig, args.context)
+    namespace = settings.namespace or kube.default_namespace()
     store = ReportStore(client.core, namespace)
     found: list[dict[str, Any]] = []
     for name in pools:
@@ -69,9 +67,9 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
             raise CommandError(str(error), Exit.PROBLEMS) from None
     found = [r for r in found if start is None or _start(r) >= start]
     found.sort(key=_start)
-    if args.output == "json":
-        json.dump({"namespace": namespace, "reports": found}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+    if args.output != "table":
+        print(structured(json.dumps({"namespace": namespace, "reports": found}, indent=2),
+                         args.output))
     else:
         sys.stdout.write(table(found) if found else f"no event reports in {namespace}\n")
     return Exit.OK

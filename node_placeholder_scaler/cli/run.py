@@ -73,7 +73,7 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
         key = f"pools.{missing[0]}.nodeSelector"
         error = ConfigError(settings.path, key, "is required for run")
         raise CommandError(f"bad configuration: {error}", Exit.CONFIG)
-    parts = build(settings, args, load_client(args.kubeconfig))
+    parts = build(settings, args, load_client(args.kubeconfig, args.context))
     stop = threading.Event()
     install_signal_handlers(stop)
     try:
@@ -184,8 +184,8 @@ def shut_down(parts: Parts) -> None:
 
 def reports_for(settings: Settings, client: Kube, namespace: str, metrics: Metrics,
                 planner: BookPlanner, *, cluster: Cluster, dry_run: bool) -> Reporter:
-    """The event reports of ``run`` (README "Event reports"); ``cluster``: the leader-gated
-    client (only the leader reports, see loop.Controller)."""
+    """The event reports of ``run`` (docs/operations/event-reports.md); ``cluster``: the
+    leader-gated client (only the leader reports, see loop.Controller)."""
     from ..kube.reports import ReportStore
     return Reporter(settings, settings.reports, Tracker(), Observing(cluster),
                     store=ReportStore(client.core, namespace), metrics=metrics,

@@ -32,7 +32,7 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
         margin = parse_margin(args.margin, objects.resources)
     except (ValueError, ArithmeticError) as error:
         raise CommandError(f"--margin {args.margin!r}: {error}", Exit.CONFIG) from None
-    client = load_client(args.kubeconfig)
+    client = load_client(args.kubeconfig, args.context)
     try:
         chosen = pick_node(client.list_nodes(pool.node_selector), args.node)
         if chosen is None:

@@ -20,7 +20,7 @@ from ..model import Problem
 from ..report import problem_line
 from ..settings import Settings
 from ..upcoming import GRACE, HORIZON, upcoming, window
-from .common import CommandError, Exit
+from .common import CommandError, Exit, output_argument, structured
 from .plan import UTC, parse_instant
 
 
@@ -31,7 +31,7 @@ def window_arguments(parser: argparse.ArgumentParser) -> None:
                         f"{HORIZON.days} days)")
     parser.add_argument("--all", action="store_true",
                         help="judge every event of every feed, past ones too")
-    parser.add_argument("--output", choices=("table", "json"), default="table")
+    output_argument(parser)
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,9 @@ def _every_event(book: CalendarBook) -> list[Problem]:
 
 def command(settings: Settings, args: argparse.Namespace) -> int:
     verdict = judge(settings, args, datetime.now(UTC))
-    if args.output == "json":
-        print(json.dumps(_document(verdict), indent=2, ensure_ascii=False))
+    if args.output != "table":
+        print(structured(json.dumps(_document(verdict), indent=2, ensure_ascii=False),
+                         args.output))
     else:
         print("\n".join(_lines(verdict, settings)))
     return Exit.PROBLEMS if verdict.problems else Exit.OK

@@ -43,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 MERGE_PATCH = "application/merge-patch+json"
+# The chart's controller ConfigMap (templates/configmap.yaml)
+RELEASE_SELECTOR = ("app.kubernetes.io/name=node-placeholder-scaler,"
+                    "app.kubernetes.io/component=controller")
 
 
 class KubeError(ClusterError):
@@ -75,10 +78,17 @@ class ApiUsage:
             return self.requests, self.bytes
 
 
-def load_api_client(kubeconfig: str | None, *, pool_size: int = 40) -> Any:
-    """In-cluster config, else the kubeconfig (KUBECONFIG / ~/.kube/config) or the given file."""
+def load_api_client(
+    kubeconfig: str | None, *, pool_size: int = 40, context: str | None = None
+) -> Any:
+    """In-cluster config, else the kubeconfig (KUBECONFIG / ~/.kube/config) or the given file;
+    ``context``: that context of the kubeconfig (never in-cluster)."""
     configuration = client.Configuration()
-    if kubeconfig is None:
+    if context is not None:
+        config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig, context=context, client_configuration=configuration
+        )
+    elif kubeconfig is None:
         try:
             config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         except ConfigException:
@@ -92,12 +102,26 @@ def load_api_client(kubeconfig: str | None, *, pool_size: int = 40) -> Any:
     return client.ApiClient(configuration)
 
 
-def default_namespace() -> str:
-    """The namespace the controller runs in (its service account's), else ``default``."""
+def context_namespace(kubeconfig: str | None, context: str | None) -> str | None:
+    """The namespace the kubeconfig's (current or named) context sets, as kubectl uses it."""
+    try:
+        contexts, current = config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig
+        )
+    except (ConfigException, OSError):
+        return None
+    chosen = next((c for c in contexts if c.get("name") == context), None) if context else current
+    namespace = (chosen or {}).get("context", {}).get("namespace")
+    return namespace if isinstance(namespace, str) and namespace else None
+
+
+def default_namespace(kubeconfig: str | None = None, context: str | None = None) -> str:
+    """The namespace the controller runs in (its service account's), else the kubeconfig
+    context's (as kubectl), else ``default``."""
     try:
         return SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or "default"
     except OSError:
-        return "default"
+        return context_namespace(kubeconfig, context) or "default"
 
 
 class Kube(BufferCalls):
@@ -138,6 +162,14 @@ class Kube(BufferCalls):
 
     def _call(self, action: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return call(self.meter, self.timeout, action, method, *args, **kwargs)
+
+    def release_configs(self, namespace: str) -> list[str]:
+        """The config files of the chart's releases in ``namespace`` (their controller
+        ConfigMaps, key config.yaml)."""
+        found = self._call("list configmaps", self.core.list_namespaced_config_map, namespace,
+                           label_selector=RELEASE_SELECTOR)
+        return [item["data"]["config.yaml"] for item in found.get("items", [])
+                if "config.yaml" in (item.get("data") or {})]
 
     def check(self) -> None:
         """Raise KubeError unless the API server answers."""

@@ -4,9 +4,9 @@ Each test runs the real controller (``run``, interval 2 s) mid-event with a plac
 Deployment at its target, injects one fault, removes it, and checks: the process never
 crashes, the last good state is kept (no scale below it by the controller), the failure is
 visible in /metrics and as an Event, and the controller recovers. It prints one row of the
-README table "Cluster faults" (time to detect, time to recover, failed rounds, replicas
-min/max from injection to recovery), from the controller's /metrics and a watch on the
-Deployment.
+table "Cluster faults" of docs/reliability/index.md (time to detect, time to recover, failed
+rounds, replicas min/max from injection to recovery), from the controller's /metrics and a
+watch on the Deployment.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ NAME = "NodePlaceholderRequestsLimited"
 
 
 def problems(kind: str, values: str) -> dict[str, str]:
-    return {"series": f'node_placeholder_problems{{{SEL}, kind="{kind}", pod="a"}}',
+    return {"series": f'node_placeholder_problems{{{SEL}, kind="{kind}"}}',
             "values": values}
 
 

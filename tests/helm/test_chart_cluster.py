@@ -348,7 +348,7 @@ def test_helm_upgrade_during_an_event_keeps_the_replicas(
 def test_size_as_the_service_account_gives_the_pool_values(
     testcluster: Any, release: Release
 ) -> None:
-    """The README's sizing step: `size --pool user` with the controller's rights prints the
+    """The install guide's sizing step: `size --pool user` with the controller's rights prints the
     values for the chart; an upgrade with them changes the requests and keeps the replicas."""
     from testkit.cluster import create_node, delete_node, unique_name
     from testkit.manifests import node_manifest
