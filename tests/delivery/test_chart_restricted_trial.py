@@ -13,7 +13,9 @@ pre-puller. Then:
 - rotating the calendar Secret reaches the running pod without a restart (the address is a
   mounted file the controller re-reads at every refresh);
 - `helm test` runs `validate --cluster` in the namespace (with the chart's preflight
-  ClusterRole: every check runs) and passes; with the feed gone it fails naming it.
+  ClusterRole: every check runs) and passes; it fails naming a pool selector that matches
+  nothing, a placeholder bigger than the pool's node (the real node, labelled for the pool a
+  while), and a gone feed.
 
 Run under `flock /tmp/nps-realnode.lock` (one real-node cluster on the machine at a time).
 """
@@ -266,8 +268,7 @@ def test_helm_test_fails_naming_a_pool_selector_that_matches_nothing(
     trial: Trial, tmp_path: Path
 ) -> None:
     """A pool whose nodeSelector has a typo: the preflight's finding, with its fix, fails
-    `helm test`. (A placeholder too big for the pool is judged against the pool's nodes or
-    NodeClaims; a dry run with no pool node up has neither, so it is not this case.)"""
+    `helm test`."""
     upgrade(trial, tmp_path,
             lambda v: v["pools"]["user"]["nodeSelector"].update({POOL_LABEL: "usr-pool"}))
     logs = failed_test_logs(trial)
@@ -277,12 +278,51 @@ def test_helm_test_fails_naming_a_pool_selector_that_matches_nothing(
     assert "1 error(s)" in logs
 
 
+@contextlib.contextmanager
+def pool_label_on_the_real_node(trial: Trial) -> Iterator[str]:
+    """The real node carries the pool's label for a while: the pool has a node up, whose
+    allocatable the preflight judges a placeholder against. (Nothing of the pool lands there:
+    the node keeps its NoSchedule taint, and a dry run scales no placeholder.)"""
+    core = client.CoreV1Api(trial.api)
+    node = trial.cluster.params["REAL_NODE"]
+    core.patch_node(node, {"metadata": {"labels": POOL}})
+    try:
+        yield node
+    finally:
+        core.patch_node(node, {"metadata": {"labels": {POOL_LABEL: None}}})
+
+
+def test_helm_test_fails_naming_a_placeholder_that_fits_no_node(
+    trial: Trial, tmp_path: Path
+) -> None:
+    """A pool whose node is up and whose placeholder asks for more CPU than that node has:
+    the preflight's too-big finding (the controller's PlaceholderTooBig), with its fix, fails
+    `helm test`."""
+
+    def too_big(values: dict[str, Any]) -> None:
+        values["pools"]["user"]["nodeSelector"] = POOL
+        values["pools"]["user"]["resources"]["requests"]["cpu"] = "500"
+
+    upgrade(trial, tmp_path, too_big)
+    with pool_label_on_the_real_node(trial) as node:
+        logs = failed_test_logs(trial)
+    assert ("error: Deployment nps-restricted/placeholder-user (pool user): one placeholder "
+            "requests cpu=500, memory=13Gi; no node of the pool has that much allocatable "
+            f"beside its DaemonSet and static pods (largest: node {node}, cpu=") in logs, logs
+    assert "it would not fit if a new node is added" in logs
+    assert ("  fix: lower the placeholder requests of pool user (the chart's "
+            "pools.user.resources): `node-placeholder-scaler size --pool user` prints requests "
+            "that fit a node") in logs
+    assert "1 error(s)" in logs
+
+
 def test_helm_test_fails_with_the_finding_on_a_broken_install(trial: Trial, tmp_path: Path) -> None:
     """The feed is gone (404): `validate` names the feed and `helm test` fails (the pool is
-    right again, so the feed is the only finding)."""
+    right again and no node carries its label, so the feed is the only finding)."""
 
     def break_feed(values: dict[str, Any]) -> None:
         values["pools"]["user"]["nodeSelector"] = POOL
+        values["pools"]["user"]["resources"]["requests"]["cpu"] = "3500m"
         calendar = values["calendars"][0]
         calendar["url"] = calendar["url"].rsplit("/", 1)[0] + "/gone.ics"
 
