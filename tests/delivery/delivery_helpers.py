@@ -64,6 +64,10 @@ class CalendarServer:
         self.servers.append(server)
         return server.url
 
+    def feed(self, url: str) -> FeedServer:
+        """The server of a URL ``put`` returned (``publish`` changes its calendar)."""
+        return next(server for server in self.servers if server.url == url)
+
     def close(self) -> None:
         for server in self.servers:
             server.stop()
