@@ -15,7 +15,8 @@ pre-puller. Then:
 - `helm test` runs `validate --cluster` in the namespace (with the chart's preflight
   ClusterRole: every check runs) and passes; it fails naming a pool selector that matches
   nothing, a placeholder bigger than the pool's node (the real node, labelled for the pool a
-  while), and a gone feed.
+  while) and, with no node up, than every instance type its NodePool allows
+  (`tests.instanceTypes`), and a gone feed.
 
 Run under `flock /tmp/nps-realnode.lock` (one real-node cluster on the machine at a time).
 """
@@ -53,6 +54,8 @@ PLACEHOLDERS = "placeholder-user"
 SELECTOR = "app.kubernetes.io/instance=nps,app.kubernetes.io/component=controller"
 POOL_LABEL = "hub.jupyter.org/pool-name"
 POOL = {POOL_LABEL: "user-pool"}
+# The instance types Karpenter's kwok provider launches for the cluster's NodePools.
+INSTANCE_TYPES = Path(__file__).parents[1] / "cluster/manifests/karpenter-instance-types.json"
 RESTRICTED = {
     f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")
 }
@@ -313,6 +316,29 @@ def test_helm_test_fails_naming_a_placeholder_that_fits_no_node(
     assert ("  fix: lower the placeholder requests of pool user (the chart's "
             "pools.user.resources): `node-placeholder-scaler size --pool user` prints requests "
             "that fit a node") in logs
+    assert "1 error(s)" in logs
+
+
+def test_helm_test_fails_naming_a_placeholder_that_fits_no_instance_type(
+    trial: Trial, tmp_path: Path
+) -> None:
+    """No node of the pool is up: with tests.instanceTypes (the kwok provider's own list, the
+    types the cluster's NodePools launch) the same placeholder fails `helm test` against the
+    types NodePool user allows."""
+    types = json.loads(INSTANCE_TYPES.read_text())
+
+    def too_big(values: dict[str, Any]) -> None:
+        values["tests"] = {"instanceTypes": types}
+        values["pools"]["user"]["resources"]["requests"]["cpu"] = "500"
+
+    upgrade(trial, tmp_path, too_big)
+    assert not client.CoreV1Api(trial.api).list_node(label_selector=f"{POOL_LABEL}=user-pool"
+                                                     ).items  # fmt: skip
+    logs = failed_test_logs(trial)
+    assert ("error: Deployment nps-restricted/placeholder-user (pool user): one placeholder "
+            "requests cpu=500, memory=13Gi; no instance type NodePool user allows has that much "
+            "(user-4cpu-16gi: cpu=4, memory=16Gi): Karpenter adds no node for it") in logs, logs
+    assert "  fix: lower the placeholder requests of pool user" in logs
     assert "1 error(s)" in logs
 
 

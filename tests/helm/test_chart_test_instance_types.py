@@ -1,0 +1,65 @@
+"""Render tests of ``tests.instanceTypes``: the helm test hook's `validate --cluster` gets the
+instance types a pool's NodePools may launch (a ConfigMap hook created before the test Pod),
+in the file format ``validate --instance-types`` reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helm_helpers import HelmError, find, minimal_values, one, render
+
+from node_placeholder_scaler.kube.poolcheck import read_instance_types
+from node_placeholder_scaler.observed import Resources
+
+pytestmark = pytest.mark.helm
+
+FULLNAME = "nps-node-placeholder-scaler"
+TYPES = [
+    {"name": "m5.xlarge", "resources": {"cpu": "4", "memory": "16Gi", "pods": 58}},
+    # Karpenter kwok provider's other keys are accepted and left to the reader to ignore.
+    {"name": "g5.2xlarge", "architecture": "amd64",
+     "resources": {"cpu": 8, "memory": "32Gi", "nvidia.com/gpu": "1"}},
+]  # fmt: skip
+
+
+def test_the_test_pod_reads_the_instance_types_from_its_hook_configmap(
+    helm: str, tmp_path: Path
+) -> None:
+    docs = render(minimal_values(tests={"instanceTypes": TYPES}))
+    pod = one(docs, "Pod")
+    args = pod["spec"]["containers"][0]["args"]
+    path = "/etc/node-placeholder-scaler-test/instance-types.json"
+    assert args[-3:] == ["--cluster", "--instance-types", path]
+    [mount] = [m for m in pod["spec"]["containers"][0]["volumeMounts"]
+               if m["name"] == "instance-types"]  # fmt: skip
+    assert mount == {"name": "instance-types", "mountPath": str(Path(path).parent),
+                     "readOnly": True}  # fmt: skip
+    [volume] = [v for v in pod["spec"]["volumes"] if v["name"] == "instance-types"]
+    configmap = one(docs, "ConfigMap", f"{FULLNAME}-test-instance-types")
+    assert volume["configMap"] == {"name": configmap["metadata"]["name"]}
+    hook = configmap["metadata"]["annotations"]
+    assert hook["helm.sh/hook"] == "test" and int(hook["helm.sh/hook-weight"]) < 0  # before
+    # What the Pod reads: the file validate --instance-types accepts, amounts as given.
+    (tmp_path / "types.json").write_text(configmap["data"]["instance-types.json"])
+    read = read_instance_types(str(tmp_path / "types.json"))
+    assert [t.name for t in read] == ["m5.xlarge", "g5.2xlarge"]
+    assert read[0].resources == Resources(4000, 16 * 2**30)  # pods: not a request
+    assert read[1].resources == Resources(8000, 32 * 2**30, {"nvidia.com/gpu": 1})
+    assert json.loads(configmap["data"]["instance-types.json"]) == TYPES
+
+
+def test_no_instance_types_or_no_cluster_part_renders_no_configmap(helm: str) -> None:
+    for tests in ({}, {"instanceTypes": TYPES, "cluster": False}):
+        docs = render(minimal_values(tests=tests))
+        assert find(docs, "ConfigMap", f"{FULLNAME}-test-instance-types") == []
+        pod = one(docs, "Pod")
+        assert "--instance-types" not in pod["spec"]["containers"][0]["args"]
+        assert "instance-types" not in {v["name"] for v in pod["spec"]["volumes"]}
+
+
+def test_an_instance_type_without_resources_is_refused_at_render(helm: str) -> None:
+    with pytest.raises(HelmError) as refused:
+        render(minimal_values(tests={"instanceTypes": [{"name": "m5.xlarge"}]}))
+    assert "resources" in str(refused.value) and "instanceTypes" in str(refused.value)
