@@ -18,7 +18,7 @@ pytestmark = pytest.mark.helm
 FULLNAME = "nps-node-placeholder-scaler"
 TYPES = [
     {"name": "m5.xlarge", "resources": {"cpu": "4", "memory": "16Gi", "pods": 58}},
-    # Karpenter kwok provider's other keys are accepted and left to the reader to ignore.
+    # The kwok provider's other keys are accepted (and not used).
     {"name": "g5.2xlarge", "architecture": "amd64",
      "resources": {"cpu": 8, "memory": "32Gi", "nvidia.com/gpu": "1"}},
 ]  # fmt: skip
@@ -59,7 +59,13 @@ def test_no_instance_types_or_no_cluster_part_renders_no_configmap(helm: str) ->
         assert "instance-types" not in {v["name"] for v in pod["spec"]["volumes"]}
 
 
-def test_an_instance_type_without_resources_is_refused_at_render(helm: str) -> None:
+@pytest.mark.parametrize(("entry", "said"), [
+    ({"name": "m5.xlarge"}, "missing property 'resources'"),
+    ({"name": "m5.xlarge", "resources": {"cpu": "4"}, "cpus": 4}, "additional properties 'cpus'"),
+])  # fmt: skip
+def test_a_malformed_instance_type_is_refused_at_render(
+    helm: str, entry: dict[str, object], said: str
+) -> None:
     with pytest.raises(HelmError) as refused:
-        render(minimal_values(tests={"instanceTypes": [{"name": "m5.xlarge"}]}))
-    assert "resources" in str(refused.value) and "instanceTypes" in str(refused.value)
+        render(minimal_values(tests={"instanceTypes": [entry]}))
+    assert "/tests/instanceTypes/0" in str(refused.value) and said in str(refused.value)
