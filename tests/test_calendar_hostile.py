@@ -126,4 +126,6 @@ def test_series_time_limit_survives_a_swallowed_alarm(monkeypatch: pytest.Monkey
         gc.collect()
         while time.monotonic() - started < 10:
             pass
-    assert swallowed == [SeriesTimeout]  # the first alarm was swallowed, a later one ended it
+    # The first alarm was swallowed (on a loaded machine a second can land in the same finaliser
+    # and be swallowed too: how many is the machine's timing), and a later one ended the body.
+    assert swallowed and set(swallowed) == {SeriesTimeout}, swallowed
