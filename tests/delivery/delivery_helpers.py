@@ -17,6 +17,12 @@ import yaml
 
 from testkit.feedserver import FeedServer
 
+# The release the real-node chart tests install, and the names the chart gives its objects.
+RELEASE = "nps"
+FULLNAME = "nps-node-placeholder-scaler"
+PLACEHOLDERS = "placeholder-user"
+SELECTOR = "app.kubernetes.io/instance=nps,app.kubernetes.io/component=controller"
+
 REPO = Path(__file__).resolve().parents[2]
 IMAGE_SCRIPT = REPO / "scripts" / "image"
 

@@ -26,7 +26,15 @@ from typing import Any
 
 import pytest
 import yaml
-from delivery_helpers import CalendarServer, Prometheus, service_monitor_scrape_config
+from delivery_helpers import (
+    FULLNAME,
+    PLACEHOLDERS,
+    RELEASE,
+    SELECTOR,
+    CalendarServer,
+    Prometheus,
+    service_monitor_scrape_config,
+)
 from helm_helpers import CHART, one, render, run_helm
 from kubernetes import client, watch
 
@@ -42,10 +50,6 @@ from testkit.manifests import pod_manifest
 
 pytestmark = [pytest.mark.delivery, pytest.mark.cluster, pytest.mark.helm]
 
-RELEASE = "nps"
-FULLNAME = "nps-node-placeholder-scaler"
-PLACEHOLDERS = "placeholder-user"
-SELECTOR = "app.kubernetes.io/instance=nps,app.kubernetes.io/component=controller"
 PLACEHOLDER_SELECTOR = "app.kubernetes.io/component=placeholder"
 DASHBOARD = CHART / "files" / "dashboard.json"
 # The last event's report: data once an event has ended and settled (the event-report test).

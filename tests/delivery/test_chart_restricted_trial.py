@@ -38,7 +38,7 @@ from typing import Any
 
 import pytest
 import yaml
-from delivery_helpers import CalendarServer
+from delivery_helpers import FULLNAME, PLACEHOLDERS, RELEASE, SELECTOR, CalendarServer
 from helm_helpers import CHART, HelmError, run_helm
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
@@ -48,10 +48,6 @@ from testkit.ics import Event, calendar
 
 pytestmark = [pytest.mark.delivery, pytest.mark.cluster, pytest.mark.helm]
 
-RELEASE = "nps"
-FULLNAME = "nps-node-placeholder-scaler"
-PLACEHOLDERS = "placeholder-user"
-SELECTOR = "app.kubernetes.io/instance=nps,app.kubernetes.io/component=controller"
 POOL_LABEL = "hub.jupyter.org/pool-name"
 POOL = {POOL_LABEL: "user-pool"}
 # The instance types Karpenter's kwok provider launches for the cluster's NodePools.
