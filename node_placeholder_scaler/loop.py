@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from .decisions import RoundResult, Stage
 from .feedtypes import FeedStatus
@@ -142,14 +142,11 @@ class Controller:
             self.metrics.error(Stage.ROUND)
             return None
         if self.after_round is not None and leading:  # the leader reports (it writes them)
-            try:
-                self.after_round(plan, result, now)
-            except Exception:  # a report's bug must not stop the controller
-                logger.exception("event reports failed")
-                self.metrics.error(Stage.ROUND)
-        self._publish(plan, result, now)
+            self._guarded("event reports", self.after_round, plan, result, now)
+        if self.status is not None:  # every replica serves its own page
+            self._guarded("status page", self.status, plan, result, now)
         if self.pool_checks is not None:
-            self.pool_checks.maybe_run(now, leading=leading)
+            self._guarded("pool checks", self.pool_checks.maybe_run, now, leading=leading)
         self._account(result, started, usage_before, answered_before)
         return result
 
@@ -158,7 +155,9 @@ class Controller:
         self.metrics.observe_feeds(self.planner.feeds(now))
         plan = self.planner.plan(now)
         leading = self.leader is None or self.leader.is_leader()
-        self._watch(now, leading)
+        if self.watch is not None:  # kept every round, told (once) by the leader
+            self._guarded("upcoming problems", self.watch.round, now, leading=leading,
+                          dry_run=self.dry_run)
         if not leading:  # standby: no writes, and no calendar gauges (the leader's count)
             self.metrics.forget_calendar()
             return plan, RoundResult(now, self.dry_run, ()), False
@@ -170,24 +169,14 @@ class Controller:
         self._tell(self.would_scale.observe(result) if self.dry_run else notices, now)
         return plan, result, True
 
-    def _publish(self, plan: Plan, result: RoundResult, now: datetime) -> None:
-        """The status page of this round (every replica serves its own)."""
-        if self.status is None:
-            return
+    def _guarded(self, what: str, call: Callable[..., object], *args: Any, **kwargs: Any
+                 ) -> None:
+        """One of the round's optional parts (reports, the status page, the problem watch,
+        the pool checks): its failure is logged and counted, and the round goes on."""
         try:
-            self.status(plan, result, now)
-        except Exception:  # a page's bug must not stop the controller
-            logger.exception("status page failed")
-            self.metrics.error(Stage.ROUND)
-
-    def _watch(self, now: datetime, leading: bool) -> None:
-        """The upcoming problems: kept every round, told (once) by the leader."""
-        if self.watch is None:
-            return
-        try:
-            self.watch.round(now, leading=leading, dry_run=self.dry_run)
-        except Exception:  # a problem report's failure must not stop the round
-            logger.exception("upcoming problems failed")
+            call(*args, **kwargs)
+        except Exception:
+            logger.exception("%s failed", what)
             self.metrics.error(Stage.ROUND)
 
     def _account(
