@@ -162,7 +162,7 @@ The name of a pool's placeholder Deployment: its `deployment` value, else placeh
 {{/* The keys of a pool that are the chart's own (the placeholder pods'); every other key of a
 pool belongs to the controller and is passed through to its config file. */}}
 {{- define "nps.chartPoolKeys" -}}
-{{- list "resources" "tolerations" "affinity" "podLabels" "podAnnotations" "prePuller" | toJson }}
+{{- list "resources" "tolerations" "affinity" "schedulerName" "podLabels" "podAnnotations" "prePuller" | toJson }}
 {{- end }}
 
 {{/*
