@@ -27,6 +27,7 @@ from pathlib import Path
 
 import surge_report as report
 
+from testkit.surge import z2jh
 from testkit.surge.analysis import (
     NodeRecord,
     PodRecord,
@@ -84,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.render:
         return render(args.render)
     s = scenario_from(args)
+    if (problem := z2jh.check(s)) is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     strategies = [x for x in args.strategies.split(",") if x]
     bad = [x for x in strategies if x not in STRATEGIES]
     if bad:

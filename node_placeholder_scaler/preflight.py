@@ -13,7 +13,9 @@ kube/preflight.py reads the facts (read-only); this module judges them:
   with Karpenter (no cutoff) placeholder pods should carry ``karpenter.sh/do-not-disrupt``, or
   consolidation may take a warm node away;
 - user pods that run with ``preemptionPolicy: Never``: they never preempt a placeholder, so they
-  wait for a new node even when a warm one is there.
+  wait for a new node even when a warm one is there;
+- beside zero-to-jupyterhub: its static user placeholders, its user scheduler and their
+  priority against ours (z2jh.py).
 
 Every finding names the object and the fix. ``error`` findings would stop warming (exit 1).
 """
@@ -27,6 +29,8 @@ from typing import Literal
 from .buffers import API_VERSION, KIND, CapacityBuffer, buffer_state
 from .findings import Finding
 from .poolcheck import PoolCheckFacts, judge_pools, not_checked
+from .z2jh import DEFAULT_SCHEDULER, OurPlaceholders, Z2jhFacts
+from .z2jh import judge as judge_z2jh
 
 __all__ = ["ClusterFacts", "Finding", "judge"]
 
@@ -74,6 +78,7 @@ class PlaceholderFacts:
     priority: int | None = None  # its value; None when the class does not exist
     annotations: tuple[tuple[str, str], ...] = ()  # of the pod template
     priority_read: bool = True  # False: the cluster refused to show the PriorityClass
+    scheduler_name: str = DEFAULT_SCHEDULER  # schedulerName of the pod template
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ class ClusterFacts:
     never_preempts: tuple[NeverPreempts, ...] = ()
     unreadable: tuple[str, ...] = field(default=())  # what could not be read (e.g. forbidden)
     pool_check: PoolCheckFacts | None = None  # selectors, sizes and limits (poolcheck.py)
+    z2jh: Z2jhFacts = field(default_factory=Z2jhFacts)  # zero-to-jupyterhub's (z2jh.py)
 
 
 @dataclass(frozen=True)
@@ -168,11 +174,20 @@ def judge(facts: ClusterFacts) -> list[Finding]:
         else:
             found += _placeholder_findings(facts, pool)
     found += _never_preempt_findings(facts)
+    found += judge_z2jh(facts.z2jh, _ours(facts), any_pool=bool(facts.pools))
     if facts.pool_check is not None:
         found += [f.finding for f in judge_pools(facts.pool_check)]
     found += not_checked(facts.unreadable)
     order = ("error", "warning", "not-checked")
     return sorted(found, key=lambda f: order.index(f.severity))
+
+
+def _ours(facts: ClusterFacts) -> list[OurPlaceholders]:
+    """The pools' placeholder Deployments that exist and were read."""
+    return [OurPlaceholders(pool.pool, f"{facts.namespace}/{ph.deployment}", ph.scheduler_name,
+                            ph.priority_class, ph.priority)
+            for pool in facts.pools if (ph := pool.placeholders) and ph.exists
+            and ph.priority_read]
 
 
 def _autoscaler_findings(facts: ClusterFacts) -> list[Finding]:

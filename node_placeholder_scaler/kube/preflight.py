@@ -2,8 +2,9 @@
 
 Reads, never writes: Deployments (all namespaces, for the autoscaler's), two well-known Leases and
 CA's status ConfigMap in kube-system, Karpenter's NodePools, the pools' placeholder Deployments
-and PriorityClasses or CapacityBuffers, and the pods of the cluster (for preemptionPolicy
-Never). Lists are capped (``LIST_LIMIT``); a forbidden read is reported, not fatal.
+and PriorityClasses or CapacityBuffers, the pods of the cluster (for preemptionPolicy
+Never, and z2jh's users' schedulerName) and zero-to-jupyterhub's user-placeholder StatefulSets.
+Lists are capped (``LIST_LIMIT``); a forbidden read is reported, not fatal.
 """
 
 from __future__ import annotations
@@ -28,6 +29,16 @@ from ..preflight import (
     detect,
 )
 from ..settings import PoolSettings, Settings
+from ..z2jh import (
+    DEFAULT_SCHEDULER,
+    PLACEHOLDER_SELECTOR,
+    UserPlaceholders,
+    Z2jhFacts,
+    is_user_scheduler,
+    parse_statefulset,
+    user_pod_scheduler,
+    user_scheduler_name,
+)
 from .poolcheck import gather_pools
 
 if TYPE_CHECKING:
@@ -80,10 +91,12 @@ def gather(kube: Kube, settings: Settings, namespace: str,
                               instance_types=instance_types, refused=reader.unreadable)
     pool_check = replace(pool_check, refused=tuple(reader.unreadable))
     pools = tuple(_pool(reader, pool, namespace, served) for pool in settings.pools.values())
+    pods = _pods(reader)
+    z2jh = _z2jh(reader, workloads, pods)
     return ClusterFacts(
         namespace=namespace, buffer_api=served, autoscalers=detect(workloads, signs),
-        pools=pools, never_preempts=_never_preempts(reader, namespace),
-        unreadable=tuple(reader.unreadable), pool_check=pool_check,
+        pools=pools, never_preempts=_never_preempts(pods, namespace),
+        unreadable=tuple(reader.unreadable), pool_check=pool_check, z2jh=z2jh,
     )
 
 
@@ -155,16 +168,45 @@ def _pool(reader: _Reader, pool: PoolSettings, namespace: str, served: bool) -> 
     annotations: Mapping[str, str] = (template.get("metadata") or {}).get("annotations") or {}
     return PoolFacts(pool.name, pool.backend, PlaceholderFacts(
         pool.deployment, True, class_name, value, tuple(sorted(annotations.items())),
-        priority_read=len(reader.unreadable) == refused))
+        priority_read=len(reader.unreadable) == refused,
+        scheduler_name=(template.get("spec") or {}).get("schedulerName") or DEFAULT_SCHEDULER))
 
 
-def _never_preempts(reader: _Reader, namespace: str) -> tuple[NeverPreempts, ...]:
-    """Running or pending user pods (not kube-system, not ours) with preemptionPolicy Never."""
+def _pods(reader: _Reader) -> list[Any]:
+    """Running or pending pods of the cluster (capped)."""
     body = reader.get("list pods", reader.kube.core.list_pod_for_all_namespaces,
                       field_selector="status.phase!=Succeeded,status.phase!=Failed",
                       limit=LIST_LIMIT)
+    return list((body or {}).get("items", []))
+
+
+def _z2jh(reader: _Reader, workloads: Sequence[Workload], pods: Sequence[Any]) -> Z2jhFacts:
+    """A zero-to-jupyterhub release's user schedulers, user placeholders and the schedulers its
+    users' pods name (from the pods, else z2jh's naming of the user scheduler)."""
+    schedulers = [w for w in workloads if is_user_scheduler(dict(w.labels))]
+    names = {name for pod in pods if (name := user_pod_scheduler(pod))}
+    if not names:
+        names = {name for w in schedulers if (name := user_scheduler_name(dict(w.labels)))}
+    body = reader.get("list statefulsets", reader.kube.apps.list_stateful_set_for_all_namespaces,
+                      label_selector=PLACEHOLDER_SELECTOR, limit=100)
+    placeholders = [p for item in (body or {}).get("items", [])
+                    if (p := parse_statefulset(item))]
+    return Z2jhFacts(tuple(w.name for w in schedulers), tuple(sorted(names)),
+                     tuple(_with_priority(reader, p) for p in placeholders))
+
+
+def _with_priority(reader: _Reader, p: UserPlaceholders) -> UserPlaceholders:
+    if not p.priority_class:
+        return replace(p, priority=0)
+    pc = reader.get(f"get priorityclass {p.priority_class}",
+                    reader.scheduling.read_priority_class, p.priority_class)
+    return p if pc is None else replace(p, priority=int(pc.get("value", 0)))
+
+
+def _never_preempts(pods: Sequence[Any], namespace: str) -> tuple[NeverPreempts, ...]:
+    """Running or pending user pods (not kube-system, not ours) with preemptionPolicy Never."""
     found = []
-    for item in (body or {}).get("items", []):
+    for item in pods:
         meta, spec = item.get("metadata", {}), item.get("spec", {})
         if spec.get("preemptionPolicy") != "Never" or meta.get("namespace") in (SYSTEM, namespace):
             continue

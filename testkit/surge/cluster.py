@@ -10,8 +10,9 @@ import dataclasses
 import heapq
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
@@ -46,10 +47,13 @@ def setup_namespace(api: client.ApiClient, namespace: str) -> None:
     ensure_priority_class(api, USER_CLASS, 0)
 
 
-def deployment(name: str, replicas: int, cpu: str, memory: str, role: str) -> dict[str, Any]:
-    """A Deployment of pause pods at -10 in the user pool (a placeholder Deployment)."""
+def deployment(name: str, replicas: int, cpu: str, memory: str, role: str, *,
+               placement: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A Deployment of pause pods at -10 in the user pool (a placeholder Deployment);
+    ``placement``: more keys of its pod spec (a schedulerName, tolerations)."""
     pod = pod_manifest(name, cpu=cpu, memory=memory, priority_class=PLACEHOLDER_CLASS,
                        node_selector=SELECTOR, labels={"app": name, ROLE: role})
+    pod["spec"].update(placement or {})
     return {
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": name, "labels": {"app": name}},
@@ -60,11 +64,12 @@ def deployment(name: str, replicas: int, cpu: str, memory: str, role: str) -> di
 
 
 def create_buffer(api: client.ApiClient, namespace: str, name: str, cpu: str,
-                  memory: str) -> None:
+                  memory: str, *, placement: Mapping[str, Any] | None = None) -> None:
     """A node-sized PodTemplate and its CapacityBuffer (replicas 0), as the chart renders them
     for a pool with backend capacityBuffer."""
     pod = pod_manifest(name, cpu=cpu, memory=memory, node_selector=SELECTOR,
                        labels={"app": name, ROLE: "buffer"})
+    pod["spec"].update(placement or {})
     client.CoreV1Api(api).create_namespaced_pod_template(namespace, {
         "apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": name},
         "template": {"metadata": pod["metadata"], "spec": pod["spec"]}})
@@ -100,6 +105,20 @@ def user_pod(name: str, scenario: Scenario, role: str, *, blocked: bool = False
                         labels={"app": role, ROLE: role})
 
 
+def role_of(pod: client.V1Pod) -> str:
+    """A pod's part in the scenario ("" for none): its ROLE label, or for z2jh's pods its
+    component (a KubeSpawner student, whose user name says steady or student; a user
+    placeholder)."""
+    labels = pod.metadata.labels or {}
+    component = labels.get("component")
+    if ROLE in labels:
+        return str(labels[ROLE])
+    if component == "singleuser-server":
+        user = labels.get("hub.jupyter.org/username") or pod.metadata.name or ""
+        return "steady" if "steady" in user else "student"
+    return "placeholder" if component == "user-placeholder" else ""
+
+
 def scheduled(pod: client.V1Pod) -> bool:
     return any(c.type == "PodScheduled" and c.status == "True"
                for c in (pod.status.conditions or []))
@@ -115,13 +134,42 @@ def wait_all_scheduled(api: client.ApiClient, namespace: str, timeout: float) ->
     wait_for(f"every pod in {namespace} running", done, timeout=timeout, interval=1.0)
 
 
-class Students:
-    """Creates each student's pod at T0 + arrival and deletes it after its stay."""
+class Spawner(Protocol):
+    """Starts and ends a user's session (its pod): plain pods here, KubeSpawner in z2jh.py."""
 
-    def __init__(self, api: client.ApiClient, namespace: str, scenario: Scenario,
-                 t0: float) -> None:
+    def create(self, name: str, role: str, blocked: bool) -> None: ...
+
+    def delete(self, name: str) -> None: ...
+
+    def problems(self) -> list[str]:
+        """Sessions that failed to start or end (as reported after the fact)."""
+        ...
+
+
+class PlainSpawner:
+    """A session is a pause pod of the student's size (``user_pod``), created and deleted."""
+
+    def __init__(self, api: client.ApiClient, namespace: str, scenario: Scenario) -> None:
         self.core = client.CoreV1Api(api)
         self.namespace = namespace
+        self.scenario = scenario
+
+    def create(self, name: str, role: str, blocked: bool) -> None:
+        self.core.create_namespaced_pod(self.namespace, user_pod(
+            name, self.scenario, role, blocked=blocked))
+
+    def delete(self, name: str) -> None:
+        self.core.delete_namespaced_pod(name, self.namespace, grace_period_seconds=0)
+
+    def problems(self) -> list[str]:
+        return []  # create and delete raise at once (Students records them)
+
+
+class Students:
+    """Starts each student's session at T0 + arrival and ends it after its stay."""
+
+    def __init__(self, spawner: Spawner, scenario: Scenario, t0: float) -> None:
+        self.spawner = spawner
         self.scenario = scenario
         self.actions: list[tuple[float, int, str]] = []
         for i, a in enumerate(scenario.arrivals()):
@@ -141,10 +189,9 @@ class Students:
             try:
                 if what == "create":
                     k = self.scenario.blocked_every
-                    self.core.create_namespaced_pod(self.namespace, user_pod(
-                        name, self.scenario, "student", blocked=bool(k) and i % k == k - 1))
+                    self.spawner.create(name, "student", bool(k) and i % k == k - 1)
                 else:
-                    self.core.delete_namespaced_pod(name, self.namespace, grace_period_seconds=0)
+                    self.spawner.delete(name)
             except ApiException as e:
                 self.errors.append(f"{what} {name}: {e.status} {e.reason}")
 
@@ -175,8 +222,10 @@ class Sampler:
     """Every ``interval`` s: the pool's nodes, the placeholders and the students."""
 
     def __init__(self, api: client.ApiClient, namespace: str, deployment: str | None,
-                 interval: float, buffer: str | None = None) -> None:
+                 interval: float, buffer: str | None = None, *,
+                 statefulset: str | None = None) -> None:
         self.buffer = buffer  # a CapacityBuffer: its spec.replicas is the "desired" column
+        self.statefulset = statefulset  # z2jh's user placeholders (instead of a Deployment)
         self.custom = client.CustomObjectsApi(api)
         self.core = client.CoreV1Api(api)
         self.apps = client.AppsV1Api(api)
@@ -197,7 +246,7 @@ class Sampler:
     def sample(self) -> Sample:
         now = time.time()
         nodes = self.core.list_node(label_selector=f"{POOL_LABEL}={USER_POOL}").items
-        pods = self.core.list_namespaced_pod(self.namespace, label_selector=ROLE).items
+        pods = [p for p in self.core.list_namespaced_pod(self.namespace).items if role_of(p)]
         desired = ready = 0
         if self.deployment:
             try:
@@ -206,6 +255,9 @@ class Sampler:
             except ApiException as e:
                 if e.status != 404:
                     raise
+        if self.statefulset:
+            sts = self.apps.read_namespaced_stateful_set(self.statefulset, self.namespace)
+            desired, ready = sts.spec.replicas or 0, sts.status.ready_replicas or 0
         if self.buffer:
             body: Any = self.custom.get_namespaced_custom_object(
                 "autoscaling.x-k8s.io", "v1beta1", self.namespace, "capacitybuffers", self.buffer)
@@ -228,7 +280,7 @@ class Sampler:
             self._record_pods(pods, now)
             waiting = running = 0
             for p in pods:
-                if p.metadata.labels.get(ROLE) != "student":
+                if role_of(p) != "student":
                     continue
                 when = None
                 for c in p.status.conditions or []:
@@ -254,7 +306,7 @@ class Sampler:
             uid = p.metadata.uid
             seen.add(uid)
             old = self.rec.pods.get(uid) or PodRecord(
-                p.metadata.name, (p.metadata.labels or {}).get(ROLE, ""),
+                p.metadata.name, role_of(p),
                 _ts(p.metadata.creation_timestamp), int(p.spec.priority or 0),
                 dict(p.spec.node_selector or {}))
             changes: dict[str, Any] = {"node": p.spec.node_name or old.node}

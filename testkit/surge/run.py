@@ -12,7 +12,7 @@ from typing import Any
 from testkit.cluster import read_params, script_down, script_up
 
 from ..feedserver import FeedServer
-from . import cluster, feed
+from . import cluster, feed, z2jh
 from .analysis import Figures, NodeRecord, PodRecord, Sample, StudentRecord, figures
 from .scenario import CALENDAR_STRATEGIES, Scenario, go_duration
 
@@ -40,7 +40,8 @@ def cluster_args(s: Scenario) -> list[str]:
     return ["--boot-delay", go_duration(s.wall(s.boot_delay)),
             "--scan-interval", go_duration(max(1.0, s.wall(s.scan_interval))),
             "--scale-down-unneeded", go_duration(s.wall(s.scale_down_unneeded)),
-            "--user-min", str(s.user_min), "--user-max", str(s.user_max)]
+            "--user-min", str(s.user_min), "--user-max", str(s.user_max),
+            *z2jh.cluster_args(s)]
 
 
 def run_strategy(s: Scenario, strategy: str, name: str, workdir: Path) -> RunResult:
@@ -48,23 +49,25 @@ def run_strategy(s: Scenario, strategy: str, name: str, workdir: Path) -> RunRes
     logger.info("[%s] cluster %s up %s", strategy, name, " ".join(cluster_args(s)))
     kubeconfig = script_up(name, cluster_args(s))
     try:
-        return _run(s, strategy, kubeconfig, workdir)
+        with z2jh.spawner(s, kubeconfig, NAMESPACE) as spawner:
+            return _run(s, strategy, kubeconfig, workdir, spawner)
     finally:
         script_down(name)
 
 
-def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path) -> RunResult:
-    from kubernetes import client, config
+def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path,
+         spawner: cluster.Spawner) -> RunResult:
+    from kubernetes import config
 
     params = read_params(kubeconfig)
     autoscaler = params.get("AUTOSCALER", "none")
     if autoscaler == "none":
         logger.warning("the test cluster has no autoscaler: no node will be added")
     api = config.new_client_from_config(config_file=str(kubeconfig))
-    core = client.CoreV1Api(api)
     cluster.setup_namespace(api, NAMESPACE)
+    statefulset = z2jh.setup(api, NAMESPACE, s, strategy)
     for i in range(s.steady):
-        core.create_namespaced_pod(NAMESPACE, cluster.user_pod(f"steady-{i}", s, "steady"))
+        spawner.create(f"steady-{i}", "steady", False)
     deployment = None
     if strategy == "static":
         deployment = "static-placeholders"
@@ -74,13 +77,15 @@ def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path) -> RunResu
     elif strategy in ("no-lead", "ours"):
         deployment = "placeholder-user"
         cluster.create_deployment(api, NAMESPACE, cluster.deployment(
-            deployment, 0, s.placeholder_cpu, s.placeholder_memory, "placeholder"))
+            deployment, 0, s.placeholder_cpu, s.placeholder_memory, "placeholder",
+            placement=z2jh.placement(s)))
     buffer = "buffer-user" if strategy == "buffer" else None
     if buffer:
-        cluster.create_buffer(api, NAMESPACE, buffer, s.placeholder_cpu, s.placeholder_memory)
+        cluster.create_buffer(api, NAMESPACE, buffer, s.placeholder_cpu, s.placeholder_memory,
+                              placement=z2jh.placement(s))
     settle = s.wall(s.boot_delay) + 300
     logger.info("[%s] settling: waiting for the steady sessions%s", strategy,
-                " and the static placeholders" if strategy == "static" else "")
+                " and the static placeholders" if strategy in ("static", z2jh.STATIC) else "")
     cluster.wait_all_scheduled(api, NAMESPACE, timeout=settle)
 
     w0 = time.time()
@@ -105,9 +110,9 @@ def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path) -> RunResu
                 reports={"waitTarget": max(1, round(s.wall(30))),
                          "settleTime": max(1, round(s.wall(300)))}, buffer=buffer)
             proc = feed.start_controller(config_path, kubeconfig, workdir / "controller.log")
-        students = cluster.Students(api, NAMESPACE, s, t0)
+        students = cluster.Students(spawner, s, t0)
         with cluster.Sampler(api, NAMESPACE, deployment, s.wall(s.sample_interval),
-                             buffer) as sampler:
+                             buffer, statefulset=statefulset) as sampler:
             students.thread.start()
             logger.info("[%s] T0 in %.0f s; window ends in %.0f s (N=%s)", strategy,
                         t0 - time.time(), w1 - time.time(), nodes or "-")
@@ -123,7 +128,7 @@ def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path) -> RunResu
     studs = sorted(rec.students.values(), key=lambda r: r.name)
     fig = figures(s, students=studs, nodes=rec.node_records(), samples=rec.samples,
                   w0=w0, w1=w1, end=w1)
-    errors = list(students.errors)
+    errors = list(students.errors) + spawner.problems()
     if proc is not None and proc.returncode not in (0, -15, None):
         errors.append(f"controller exited with {proc.returncode}")
     return RunResult(strategy, nodes, fig, t0, rec.samples, studs, rec.node_records(),

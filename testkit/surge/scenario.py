@@ -6,7 +6,7 @@ import math
 import random
 from dataclasses import dataclass, replace
 
-STRATEGIES = ("nothing", "static", "no-lead", "ours", "buffer")
+STRATEGIES = ("nothing", "static", "no-lead", "ours", "buffer", "z2jh-static")
 CALENDAR_STRATEGIES = ("no-lead", "ours", "buffer")  # a controller run from the calendar
 STRATEGY_TITLES = {
     "nothing": "1 nothing",
@@ -14,7 +14,9 @@ STRATEGY_TITLES = {
     "no-lead": "3 node-sized placeholders at T0 (no lead)",
     "ours": "4 ours (node-sized, with lead)",
     "buffer": "5 ours with CapacityBuffer (node-sized, with lead)",
+    "z2jh-static": "z2jh userPlaceholder (static)",
 }
+SCHEDULERS = ("default", "z2jh")  # the cluster's default scheduler, or z2jh's user scheduler
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,12 @@ class Scenario:
     seed: int = 6
     time_scale: float = 1.0  # cluster seconds per scenario second (0.25 = 4x faster)
     blocked_every: int = 0  # every k-th student asks for a node label no node has (0: none)
+    # who places students and placeholders: default (kube-scheduler's spreading scores) or z2jh
+    # (zero-to-jupyterhub's user scheduler, which packs: testkit/surge/z2jh.py)
+    scheduler: str = "default"
+    # who builds a student's pod: plain (a pause pod) or kubespawner (KubeSpawner's pod with
+    # z2jh's default singleuser values)
+    spawner: str = "plain"
 
     @classmethod
     def quick(cls) -> Scenario:
