@@ -18,17 +18,23 @@ scheduling/ and image-puller/), for a release named ``jhub`` with z2jh's default
 - user nodes as z2jh's docs ask for them: label ``hub.jupyter.org/node-purpose=user``, taint
   ``hub.jupyter.org/dedicated=user:NoSchedule``.
 
-Pure data builders (API JSON); the students themselves are in testkit/z2jh_students.py.
+Builders of API JSON, and two helpers that act on a cluster: ``ensure_user_scheduler`` and
+``apply_priority_classes``. The students themselves are in testkit/z2jh_students.py.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
+from .cluster import SCRIPT, TestCluster
 from .manifests import POOL_LABEL, node_manifest
 
 Z2JH_VERSION = "4.4.0"
@@ -68,6 +74,32 @@ def user_scheduler() -> str:
     """The schedulerName the test cluster's user scheduler serves (from its configuration)."""
     config = yaml.safe_load(USER_SCHEDULER_CONFIG.read_text())
     return str(config["profiles"][0]["schedulerName"])
+
+
+def ensure_user_scheduler(cluster: TestCluster) -> str:
+    """Start the user scheduler beside ``cluster`` unless it runs (``scripts/testcluster
+    user-scheduler``, idempotent); its schedulerName."""
+    env = dict(os.environ, NPS_TESTCLUSTER_STATE=str(cluster.kubeconfig.parent.parent))
+    subprocess.run([str(SCRIPT), "user-scheduler", "--name", cluster.name], env=env,
+                   check=True, timeout=120)
+    return user_scheduler()
+
+
+def apply_priority_classes(api: client.ApiClient,
+                           user_placeholder_priority: int = USER_PLACEHOLDER_PRIORITY) -> None:
+    """Create z2jh's PriorityClasses; one of another value is replaced (a class's value cannot
+    change; pods admitted before keep theirs)."""
+    scheduling = client.SchedulingV1Api(api)
+    for body in priority_classes(user_placeholder_priority):
+        name = body["metadata"]["name"]
+        try:
+            if scheduling.read_priority_class(name).value == body["value"]:
+                continue
+            scheduling.delete_priority_class(name)
+        except ApiException as e:
+            if e.status != 404:
+                raise
+        scheduling.create_priority_class(body)
 
 
 def labels(component: str) -> dict[str, str]:
