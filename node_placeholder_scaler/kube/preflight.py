@@ -182,15 +182,16 @@ def _pods(reader: _Reader) -> list[Any]:
 
 def _z2jh(reader: _Reader, workloads: Sequence[Workload], pods: Sequence[Any]) -> Z2jhFacts:
     """A zero-to-jupyterhub release's user schedulers, user placeholders and the schedulers its
-    users' pods name (from the pods, else z2jh's naming of the user scheduler)."""
+    users are placed by: those its users' pods name, else its user placeholders' (z2jh gives
+    them the users' scheduler), else z2jh's naming of a user-scheduler Deployment."""
     schedulers = [w for w in workloads if is_user_scheduler(dict(w.labels))]
-    names = {name for pod in pods if (name := user_pod_scheduler(pod))}
-    if not names:
-        names = {name for w in schedulers if (name := user_scheduler_name(dict(w.labels)))}
     body = reader.get("list statefulsets", reader.kube.apps.list_stateful_set_for_all_namespaces,
                       label_selector=PLACEHOLDER_SELECTOR, limit=100)
     placeholders = [p for item in (body or {}).get("items", [])
                     if (p := parse_statefulset(item))]
+    names = ({name for pod in pods if (name := user_pod_scheduler(pod))}
+             or {p.scheduler_name for p in placeholders}
+             or {name for w in schedulers if (name := user_scheduler_name(dict(w.labels)))})
     return Z2jhFacts(tuple(w.name for w in schedulers), tuple(sorted(names)),
                      tuple(_with_priority(reader, p) for p in placeholders))
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from testkit import z2jh as hub
 from testkit.z2jh_students import Hub, SpawnerValues
@@ -66,13 +65,7 @@ def setup(api: client.ApiClient, namespace: str, s: Scenario, strategy: str) -> 
     the pool's nodes; for ``z2jh-static`` its user-placeholder StatefulSet (returns its name)."""
     if s.spawner == "plain" and strategy != STATIC:
         return None
-    scheduling = client.SchedulingV1Api(api)
-    for body in hub.priority_classes():
-        try:
-            scheduling.create_priority_class(body)
-        except ApiException as e:
-            if e.status != 409:
-                raise
+    hub.apply_priority_classes(api)
     apps = client.AppsV1Api(api)
     apps.create_namespaced_daemon_set(namespace, hub.continuous_image_puller(
         node_selector=dict(cluster.SELECTOR)))
