@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -44,15 +45,31 @@ def cluster_args(s: Scenario) -> list[str]:
             *z2jh.cluster_args(s)]
 
 
+class SetupFailed(Exception):
+    """The test cluster failed before the measurement began (it did not come up, or the
+    steady sessions never ran): nothing was measured, the strategy may run again."""
+
+
 def run_strategy(s: Scenario, strategy: str, name: str, workdir: Path) -> RunResult:
     workdir.mkdir(parents=True, exist_ok=True)
-    logger.info("[%s] cluster %s up %s", strategy, name, " ".join(cluster_args(s)))
-    kubeconfig = script_up(name, cluster_args(s))
-    try:
-        with z2jh.spawner(s, kubeconfig, NAMESPACE) as spawner:
-            return _run(s, strategy, kubeconfig, workdir, spawner)
-    finally:
-        script_down(name)
+    for attempt in (1, 2):
+        logger.info("[%s] cluster %s up %s", strategy, name, " ".join(cluster_args(s)))
+        try:
+            try:
+                kubeconfig = script_up(name, cluster_args(s))
+            except RuntimeError as error:
+                raise SetupFailed(str(error)) from error
+            with z2jh.spawner(s, kubeconfig, NAMESPACE) as spawner:
+                return _run(s, strategy, kubeconfig, workdir, spawner)
+        except SetupFailed as error:
+            if attempt == 2:
+                raise
+            logger.warning("[%s] the test cluster failed before T0 (%s): once more on a new "
+                           "one", strategy, error)
+            time.sleep(random.uniform(5.0, 30.0))  # not in step with another cluster's start
+        finally:
+            script_down(name)
+    raise AssertionError("unreachable")
 
 
 def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path,
@@ -86,7 +103,10 @@ def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path,
     settle = s.wall(s.boot_delay) + 300
     logger.info("[%s] settling: waiting for the steady sessions%s", strategy,
                 " and the static placeholders" if strategy in ("static", z2jh.STATIC) else "")
-    cluster.wait_all_scheduled(api, NAMESPACE, timeout=settle)
+    try:
+        cluster.wait_all_scheduled(api, NAMESPACE, timeout=settle)
+    except AssertionError as error:  # e.g. a kwok controller that lost its port: nodes Unknown
+        raise SetupFailed(str(error)) from error
 
     w0 = time.time()
     t0 = w0 + s.wall(s.before)
