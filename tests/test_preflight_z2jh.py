@@ -1,5 +1,5 @@
-"""z2jh.py: validate --cluster beside zero-to-jupyterhub, on payloads recorded from the test
-cluster (tests/fixtures/z2jh) and plain facts."""
+"""preflight/z2jh.py: validate --cluster beside zero-to-jupyterhub, on payloads recorded from
+the test cluster (tests/fixtures/z2jh) and plain facts."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from node_placeholder_scaler.preflight import (
+from node_placeholder_scaler.preflight.cluster import (
     AutoscalerSeen,
     ClusterFacts,
     PlaceholderFacts,
     PoolFacts,
     judge,
 )
-from node_placeholder_scaler.z2jh import (
+from node_placeholder_scaler.preflight.z2jh import (
     DEFAULT_SCHEDULER,
     UserPlaceholders,
     Z2jhFacts,
