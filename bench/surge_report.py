@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from testkit.surge import z2jh
 from testkit.surge.analysis import bound_nodes
 from testkit.surge.run import RunResult
 from testkit.surge.scenario import STRATEGY_TITLES, Scenario
@@ -105,6 +106,7 @@ def markdown(s: Scenario, results: Sequence[RunResult], command: str, env: list[
         f"- Window: T0-{s.before:.0f} s .. T0+{s.after:.0f} s; samples every "
         f"{s.sample_interval:g} s.",
     ]
+    out += z2jh.describe(s)
     if scale != 1:
         out.append(f"- **Time scale {scale:g}**: every duration above ran {1 / scale:g}x "
                    "faster on the cluster; waits and node-minutes are given in scenario "

@@ -40,6 +40,25 @@ def check(s: Scenario) -> str | None:
     return None
 
 
+def describe(s: Scenario) -> list[str]:
+    """The report's scenario lines about z2jh (none for the benchmark without it)."""
+    if s.spawner == "plain" and s.scheduler == "default":
+        return []
+    who = ("z2jh's user scheduler (MostAllocated packing, z2jh "
+           f"{hub.Z2JH_VERSION}'s plugin weights) as {hub.user_scheduler()}"
+           if s.scheduler == "z2jh" else "the cluster's default kube-scheduler")
+    lines = [f"- Scheduler of students and every placeholder: {who}."]
+    if s.spawner == "kubespawner":
+        lines.append(
+            "- Students and steady sessions: pods KubeSpawner's own start() creates (a hub "
+            "process, no JupyterHub; testkit/z2jh_students.py) with z2jh "
+            f"{hub.Z2JH_VERSION}'s default singleuser values (tolerations, preferred "
+            "node-purpose affinity, priority class jhub-default-priority at 0), the pool's "
+            "nodeSelector and the students' size as guarantees; z2jh's continuous image "
+            "puller on the pool's nodes.")
+    return lines
+
+
 def cluster_args(s: Scenario) -> list[str]:
     return ["--user-scheduler"] if s.scheduler == "z2jh" else []
 
