@@ -67,7 +67,8 @@ class Outages:
             return None
         del self.open[decision.pool]
         return Notice(
-            decision.pool, decision.backend_object, RECOVERED, recovered(decision, streak, at), False
+            decision.pool, decision.backend_object, RECOVERED, recovered(decision, streak, at),
+            False,
         )
 
 
