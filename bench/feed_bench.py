@@ -20,8 +20,8 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from node_placeholder_scaler.feeds import CalendarBook
-from node_placeholder_scaler.settings import load_settings
+from node_placeholder_scaler.config.settings import load_settings
+from node_placeholder_scaler.feeds.book import CalendarBook
 from testkit.feedserver import FeedServer
 from testkit.figure_tables import feed_bench
 from testkit.results import Recording, out_path

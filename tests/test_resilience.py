@@ -20,11 +20,11 @@ import pytest
 from test_buffers import BufferFake, fake_with, plan, run
 from test_leadership import Clock, MemoryLease, replica
 
-from node_placeholder_scaler import feeds
-from node_placeholder_scaler.feeds import CalendarBook, FeedRefresher
+from node_placeholder_scaler.feeds import book as feeds
+from node_placeholder_scaler.feeds.book import CalendarBook, FeedRefresher
 from node_placeholder_scaler.leadership import Elector, LeaseRecord
-from node_placeholder_scaler.sections import LeaderElectionSettings
-from node_placeholder_scaler.worker import Job, Outcome, run_inline
+from node_placeholder_scaler.config.sections import LeaderElectionSettings
+from node_placeholder_scaler.feeds.worker import Job, Outcome, run_inline
 from tests.conftest import FIXTURES, make_settings, utc
 
 NOW = utc("2026-03-02T08:00")
