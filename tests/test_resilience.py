@@ -4,7 +4,7 @@ The elector's campaign thread survives a failing step and a release that cannot 
 leaves the Lease to expire; the feed refresher survives its own loop error; the CapacityBuffer
 backend turns a bug of one pool into that pool's error. (The worker processes and the pod
 cache's back-off: tests/test_resilience_slow.py; the Lease and report store on the real API:
-tests/cluster/test_resilience.py.)
+tests/cluster/test_resilience_api.py.)
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import pytest
 from test_buffers import BufferFake, fake_with, plan, run
 from test_leadership import Clock, MemoryLease, replica
 
+from node_placeholder_scaler.config.sections import LeaderElectionSettings
 from node_placeholder_scaler.feeds import book as feeds
 from node_placeholder_scaler.feeds.book import CalendarBook, FeedRefresher
-from node_placeholder_scaler.leadership import Elector, LeaseRecord
-from node_placeholder_scaler.config.sections import LeaderElectionSettings
 from node_placeholder_scaler.feeds.worker import Job, Outcome, run_inline
+from node_placeholder_scaler.leadership import Elector, LeaseRecord
 from tests.conftest import FIXTURES, make_settings, utc
 
 NOW = utc("2026-03-02T08:00")
