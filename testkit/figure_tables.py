@@ -115,6 +115,32 @@ def hostile_scaling(document: Document) -> str:
     return table(head, rows)
 
 
+def cluster_faults(document: Document) -> str:
+    rows: list[list[object]] = [
+        [r["fault"], _seconds(r["detect_s"]), _seconds(r["recover_s"]), r["error_rounds"],
+         f"{r['replicas'][0]} / {r['replicas'][1]}", r["note"]]
+        for r in document["data"]]
+    head = ["fault", "detect (s)", "recover (s)", "failed rounds", "replicas min / max", "notes"]
+    return table(head, rows)
+
+
+def ha_takeover(document: Document) -> str:
+    d = document["data"]
+    rows: list[list[object]] = [
+        ["leader killed (SIGKILL): the standby leads", f"{d['takeover_s']:.1f} s"],
+        ["leader killed (SIGKILL): the standby's first scale patch", f"{d['first_write_s']:.1f} s"],
+        ["leader stopped (SIGTERM, Lease released): the next standby leads",
+         f"{d['handover_s']:.1f} s"],
+        ["`spec.replicas` seen by a watch throughout", ", ".join(map(str, d["replicas"]))],
+    ]
+    return (f"Three `run` processes, interval {d['interval_s']} s, lease {d['lease_s']} s, "
+            f"retry {d['retry_s']} s.\n\n" + table(["measured", "value"], rows))
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
 def _mib(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
@@ -124,4 +150,6 @@ VIEWS: dict[str, Callable[[Document], str]] = {
     "feed-faults": feed_faults,
     "hostile-inputs": hostile_inputs,
     "hostile-scaling": hostile_scaling,
+    "cluster-faults": cluster_faults,
+    "ha-takeover": ha_takeover,
 }

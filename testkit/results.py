@@ -86,3 +86,20 @@ def out_path(argument: str | None, default: str) -> Path | None:
     if argument is None:
         return None
     return RESULTS / f"{default}.json" if argument == "-" else Path(argument)
+
+
+RESULTS_ENV = "NPS_RESULTS"  # a folder: measuring tests store their raw results there
+
+
+def store_if_asked(recording: Recording, name: str, data: Any) -> Path | None:
+    """Tests that measure (tests/cluster/test_faults.py, test_ha.py) store their figures as
+    ``$NPS_RESULTS/<name>.json`` when NPS_RESULTS names a folder (``bench/results`` to
+    publish them); otherwise they only print them."""
+    folder = os.environ.get(RESULTS_ENV)
+    if not folder:
+        return None
+    return recording.write(Path(folder) / f"{name}.json", data)
+
+
+def pytest_command(test: str) -> str:
+    return f"{RESULTS_ENV}=bench/results python -m pytest -m cluster -s {test}"

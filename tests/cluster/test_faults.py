@@ -15,6 +15,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from testkit.controller import (
     ReplicaWatch,
     kubeconfig_for,
 )
+from testkit.results import Recording, pytest_command, store_if_asked
 
 pytestmark = pytest.mark.cluster
 __all__ = ["env"]  # the fixture, shared with test_controller
@@ -48,12 +50,18 @@ FIGURES: list[Figures] = []
 
 
 @pytest.fixture(scope="module", autouse=True)
-def print_figures() -> Iterator[None]:
+def print_figures(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Print the table at the end; with NPS_RESULTS set and every test passed, store it
+    (cluster-faults.json, from which docs/reliability/index.md's table is rendered)."""
+    recording = Recording("cluster-faults", pytest_command("tests/cluster/test_faults.py"))
+    failed = request.session.testsfailed
     yield
     if FIGURES:
         print("\n| fault | detect (s) | recover (s) | failed rounds | replicas min / max | |")
         for figures in FIGURES:
             print(figures.row())
+        if request.session.testsfailed == failed:
+            store_if_asked(recording, "cluster-faults", [asdict(f) for f in FIGURES])
 
 
 class Scene:
