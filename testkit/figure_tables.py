@@ -137,6 +137,25 @@ def ha_takeover(document: Document) -> str:
             f"retry {d['retry_s']} s.\n\n" + table(["measured", "value"], rows))
 
 
+def controller_bench(document: Document) -> str:
+    d = document["data"]
+    rows: list[list[object]] = []
+    for r in d["sizes"]:
+        for mode, key in (("`run` (watch-fed pod cache)", "loop"),
+                          ("`run --once` (a pod LIST per node)", "once")):
+            m = r[key]
+            rows.append([r["nodes"], mode, m["requests"], f"{m['bytes'] / 1e6:.1f}",
+                         f"{m['round_s']:.3f}"])
+    sync, quiet = d["sync"], d["quiet"]
+    head = ["pool nodes", "round as made by", "API requests", "response MB", "round s (median)"]
+    return (f"{d['outside_pods']:,} pods bound to nodes outside the pool; {d['rounds']} rounds "
+            "per line.\n\n" + table(head, rows, right=(2, 3, 4))
+            + f"\nThe pod cache's initial sync (once, at start): {sync['pods']:,} pods in "
+              f"{sync['requests']} requests, {sync['bytes'] / 1e6:.1f} MB, "
+              f"{sync['seconds']:.1f} s. `run --once` at {quiet['nodes']} nodes with no pods "
+              f"outside the pool: {quiet['requests']} requests.\n")
+
+
 def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
@@ -152,4 +171,5 @@ VIEWS: dict[str, Callable[[Document], str]] = {
     "hostile-scaling": hostile_scaling,
     "cluster-faults": cluster_faults,
     "ha-takeover": ha_takeover,
+    "controller-bench": controller_bench,
 }
