@@ -41,14 +41,14 @@ def provenance(document: dict[str, Any], name: str) -> str:
             f"`{document['command']}`; raw results: `bench/results/{name}.json`.\n")
 
 
-def render(view: str, name: str, folder: Path = RESULTS) -> str:
+def render(view: str, name: str, folder: Path | None = None) -> str:
     if view not in VIEWS:
         raise KeyError(f"no renderer {view!r} (testkit/figure_tables.py)")
-    document = read(name, folder)
+    document = read(name, folder or RESULTS)
     return VIEWS[view](document).rstrip("\n") + "\n\n" + provenance(document, name)
 
 
-def rendered(text: str, folder: Path = RESULTS) -> str:
+def rendered(text: str, folder: Path | None = None) -> str:
     """``text`` with every figures block rendered again."""
     def one(match: re.Match[str]) -> str:
         return match.group(1) + render(match.group(2), match.group(3), folder) + match.group(5)
