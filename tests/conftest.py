@@ -28,7 +28,7 @@ SLOW_MODULES = frozenset({
     "test_feeds_fuzz", "test_feeds_hostile", "test_feeds_refresher", "test_fuzz_calendar",
     "test_docs_site", "test_hung_test_fails", "test_layers", "test_package", "test_properties",
     "test_resilience_slow",
-    "test_surge_buffer", "test_surge_smoke",
+    "test_surge_buffer", "test_surge_results", "test_surge_smoke",
 })
 SLOW_TESTS = frozenset({"test_console_script_starts", "test_timeout"})
 
