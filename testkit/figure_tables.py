@@ -116,12 +116,14 @@ def hostile_scaling(document: Document) -> str:
 
 
 def cluster_faults(document: Document) -> str:
+    d = document["data"]
     rows: list[list[object]] = [
         [r["fault"], _seconds(r["detect_s"]), _seconds(r["recover_s"]), r["error_rounds"],
          f"{r['replicas'][0]} / {r['replicas'][1]}", r["note"]]
-        for r in document["data"]]
+        for r in d["rows"]]
     head = ["fault", "detect (s)", "recover (s)", "failed rounds", "replicas min / max", "notes"]
-    return table(head, rows)
+    failed = "".join(f"\n- `{name}` failed in this run: no figures" for name in d["failed"])
+    return table(head, rows) + (f"\nNot measured in this run:\n{failed}\n" if failed else "")
 
 
 def ha_takeover(document: Document) -> str:
