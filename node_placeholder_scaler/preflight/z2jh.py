@@ -1,5 +1,5 @@
 """``validate --cluster`` beside zero-to-jupyterhub (z2jh). Pure: API payloads and facts in,
-findings out (kube/preflight.py reads, preflight/cluster.py calls ``judge``).
+findings out (kube/clusterfacts.py reads, preflight/cluster.py calls ``judge``).
 
 A z2jh release shows itself by its user scheduler's Deployment (labels ``component:
 user-scheduler``, ``app: jupyterhub``), its ``user-placeholder`` StatefulSet (``component:

@@ -39,7 +39,7 @@ from ..preflight.z2jh import (
     user_pod_scheduler,
     user_scheduler_name,
 )
-from .poolcheck import gather_pools
+from .poolfacts import gather_pools
 
 if TYPE_CHECKING:
     from . import Kube
