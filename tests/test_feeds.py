@@ -11,7 +11,7 @@ import pytest
 from node_placeholder_scaler.config.settings import ConfigError
 from node_placeholder_scaler.feeds.book import CalendarBook
 from testkit.feedserver import FeedServer
-from tests.conftest import FIXTURES, make_settings, utc
+from testkit.unit import FIXTURES, make_settings, utc
 
 GOOGLE = (FIXTURES / "google.ics").read_bytes()
 

@@ -20,7 +20,7 @@ from node_placeholder_scaler.feeds.types import FetchResult
 from node_placeholder_scaler.metrics import Metrics
 from testkit.feed_files import ordinary_calendar, special_files
 from testkit.hostile_feed import SECRET
-from tests.conftest import make_settings, utc
+from testkit.unit import make_settings, utc
 
 NOW = utc("2026-03-02T08:00")
 EVENT = utc("2026-03-02T08:55")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler.config.settings import load_settings
@@ -19,9 +18,10 @@ from node_placeholder_scaler.loop import BookPlanner, Controller
 from node_placeholder_scaler.metrics import FETCH_RESULTS, Metrics
 from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.server import Health
+from testkit.fakes import GI, T0, FakeCluster, FakeDeployment
 from testkit.hostile_feed import HostileFeedServer
 from testkit.ics import Event, calendar
-from tests.conftest import make_settings, utc
+from testkit.unit import make_settings, utc
 
 NOW = utc("2026-03-02T08:00")
 EVENT = utc("2026-03-02T08:55")

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fake_kube import GI, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 from test_loop import SETTINGS
 
@@ -27,6 +26,7 @@ from node_placeholder_scaler.model import Plan, PoolTarget
 from node_placeholder_scaler.observed import ClusterError, Resources
 from node_placeholder_scaler.reconcile import reconcile_once
 from node_placeholder_scaler.server import Health
+from testkit.fakes import GI, FakeCluster, FakeDeployment
 from testkit.planners import StaticPlanner
 
 TIMING = LeaderElectionSettings()  # 15 s lease, 10 s renew deadline, 2 s retry
@@ -330,7 +330,7 @@ def test_a_standby_round_plans_and_reports_but_touches_no_deployment() -> None:
     )
     result = controller.round()
     assert result is not None and result.pools == ()
-    assert fake.calls == [("check", "")] and fake.scales == []  # only "is the API there?"
+    assert fake.calls == [("version", "")] and fake.scales == []  # only "is the API there?"
     target = ("node_placeholder_calendar_target", {"pool": "user"})
     assert metrics.registry.get_sample_value(*target) is None  # the leader's gauge alone
     assert health.last_round == T0

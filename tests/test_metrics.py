@@ -24,7 +24,7 @@ from node_placeholder_scaler.feeds.types import FetchResult
 from node_placeholder_scaler.metrics import FeedStatus, Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget, Problem, ProblemKind
 from testkit.ics import Event, calendar
-from tests.conftest import make_settings
+from testkit.unit import make_settings
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pytest
-from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 from test_loop import SETTINGS
 
@@ -26,6 +25,7 @@ from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.outages import FAILED, RECOVERED, Notice, Outages, WouldScale
 from node_placeholder_scaler.server import Health
+from testkit.fakes import GI, T0, FakeCluster, FakeDeployment
 from testkit.planners import StaticPlanner
 
 NS = "node-placeholder"
@@ -101,7 +101,7 @@ def test_the_loop_writes_the_streak_events_and_a_standby_writes_none() -> None:
     fake = FakeCluster(
         namespace=NS, deployments={"placeholder-user": FakeDeployment(0, Resources(3500, 14 * GI))}
     )
-    fake.fail("read_placeholders", "placeholder-user", 403, "forbidden")
+    fake.fail("get deployment", "placeholder-user", 403, "forbidden")
     sink, leading = Sink(), [True]
     metrics = Metrics(CollectorRegistry())
     controller = Controller(
@@ -111,11 +111,11 @@ def test_the_loop_writes_the_streak_events_and_a_standby_writes_none() -> None:
     for _ in range(3):
         controller.round()
     assert [n.reason for n in sink.written] == [FAILED]
-    del fake.failures[("read_placeholders", "placeholder-user")]
+    fake.heal("get deployment", "placeholder-user")
     controller.round()
     assert [n.reason for n in sink.written] == [FAILED, RECOVERED]
     assert fake.scales == [("placeholder-user", 2)]
-    fake.fail("read_placeholders", "placeholder-user", 403, "forbidden")
+    fake.fail("get deployment", "placeholder-user", 403, "forbidden")
     leading[0] = False
     controller.round()
     assert [n.reason for n in sink.written] == [FAILED, RECOVERED]  # a standby tells nothing

@@ -17,7 +17,7 @@ from node_placeholder_scaler.ical.calendar import CalendarError, parse_calendar
 from node_placeholder_scaler.ical.descriptions import parse_description
 from testkit.ics import Event
 from testkit.ics import calendar as ics_calendar
-from tests.conftest import FIXTURES, make_settings
+from testkit.unit import FIXTURES, make_settings
 
 UTC = ZoneInfo("UTC")
 LINES = st.sampled_from([

@@ -23,7 +23,7 @@ from node_placeholder_scaler.model import Occurrence, Plan, PoolTarget
 from node_placeholder_scaler.observed import ClusterError, NodeInfo, Resources
 from node_placeholder_scaler.reports.timelines import NodeTimeline, PodRecord, timeline_from_dict
 from node_placeholder_scaler.reports.tracker import Observing, Reporter, Tracker
-from tests.fake_kube import GI, FakeCluster, FakeDeployment
+from testkit.fakes import GI, FakeCluster, FakeDeployment
 
 FIXTURE = Path(__file__).parent / "fixtures" / "timelines" / "sweep-n4-students-only.json"
 SELECTOR = {"hub.jupyter.org/pool-name": "user-pool"}

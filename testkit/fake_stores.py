@@ -1,0 +1,115 @@
+"""In-memory stores with the API server's rules: the leader-election Lease (kube/leases.py's
+KubeLeases) and the event-report ConfigMaps (kube/reports.py's ReportStore).
+
+Each answers as its real store does: a missing object is None or [] (404), a stale write or a
+second create is a 409, a refused verb a 403, an API server that does not answer a ClusterError
+without a status. tests/cluster/test_contract_stores.py runs the same tests on these and on the
+real stores against the test cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from node_placeholder_scaler.leadership import LeaseConflict, LeaseRecord
+from node_placeholder_scaler.observed import ClusterError
+
+
+@dataclass
+class MemoryLease:
+    """One Lease ``namespace/name``: the resourceVersion bumps on every write; ``forbidden``
+    verbs answer 403; ``down`` makes every request go unanswered."""
+
+    namespace: str = "test"
+    name: str = "lease"
+    record: LeaseRecord | None = None
+    versions: int = 0
+    down: bool = False
+    forbidden: set[str] = field(default_factory=set)  # of "get", "create", "update"
+    writes: list[LeaseRecord] = field(default_factory=list)
+    requests: int = 0
+
+    def describe(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def get(self) -> LeaseRecord | None:
+        self._check("get")
+        return self.record
+
+    def create(self, record: LeaseRecord) -> LeaseRecord:
+        self._check("create")
+        if self.record is not None:
+            raise LeaseConflict(self._action("create"), 409,
+                                f'leases.coordination.k8s.io "{self.name}" already exists')
+        return self._store(record)
+
+    def replace(self, record: LeaseRecord) -> LeaseRecord:
+        self._check("update")
+        if self.record is None:
+            raise ClusterError(self._action("update"), 404,
+                               f'leases.coordination.k8s.io "{self.name}" not found')
+        if record.version != self.record.version:
+            raise LeaseConflict(self._action("update"), 409, (
+                f'Operation cannot be fulfilled on leases.coordination.k8s.io "{self.name}": '
+                "the object has been modified; please apply your changes to the latest version "
+                "and try again"))
+        return self._store(record)
+
+    def _store(self, record: LeaseRecord) -> LeaseRecord:
+        self.versions += 1
+        self.record = replace(record, version=str(self.versions))
+        self.writes.append(self.record)
+        return self.record
+
+    def _action(self, verb: str) -> str:
+        return f"{verb} lease {self.describe()}"
+
+    def _check(self, verb: str) -> None:
+        self.requests += 1
+        if self.down:
+            raise ClusterError(self._action(verb), None, "no answer (ConnectTimeoutError)")
+        if verb in self.forbidden:
+            raise ClusterError(self._action(verb), 403, "forbidden")
+
+
+@dataclass
+class MemoryReportStore:
+    """The reports of each pool, as ReportStore keeps them in one ConfigMap per pool: a write
+    that meets a 409 (``conflicts`` of them are injected) reads again and retries, three tries
+    in all; ``forbidden`` verbs ("get", "create", "update") answer 403."""
+
+    reports: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    forbidden: set[str] = field(default_factory=set)
+    conflicts: int = 0
+    requests: list[tuple[str, str]] = field(default_factory=list)  # (verb, ConfigMap name)
+
+    def load(self, deployment: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in self._get(deployment) or []]
+
+    def add(self, deployment: str, report: Mapping[str, Any], retention: int) -> None:
+        name = f"{deployment}-reports"
+        for attempt in range(3):
+            stored = self._get(deployment)
+            kept = [r for r in stored or []
+                    if (r.get("series"), r.get("start")) != (report["series"], report["start"])]
+            verb = "create" if stored is None else "update"
+            self.requests.append((verb, name))
+            status = 403 if verb in self.forbidden else 409 if self.conflicts else None
+            if status == 409:
+                self.conflicts -= 1
+                if attempt < 2:
+                    continue
+            if status is not None:
+                reason = "Forbidden" if status == 403 else "Conflict"
+                raise ClusterError(f"store report {name}", status, reason)
+            self.reports[deployment] = [*kept, dict(report)][-max(1, retention):]
+            return
+
+    def _get(self, deployment: str) -> list[dict[str, Any]] | None:
+        name = f"{deployment}-reports"
+        self.requests.append(("get", name))
+        if "get" in self.forbidden:
+            raise ClusterError(f"read reports {name}", 403, "Forbidden")
+        return self.reports.get(deployment)
