@@ -4,7 +4,7 @@ one shared fake clock, steps driven by the test (no threads, no sleeping)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,16 +16,16 @@ from node_placeholder_scaler.config.settings import ConfigError, load_settings
 from node_placeholder_scaler.leadership import (
     Elector,
     GatedCluster,
-    LeaseConflict,
     LeaseRecord,
     NotLeader,
 )
 from node_placeholder_scaler.loop import Controller
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget
-from node_placeholder_scaler.observed import ClusterError, Resources
+from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.reconcile import reconcile_once
 from node_placeholder_scaler.server import Health
+from testkit.fake_stores import MemoryLease
 from testkit.fakes import GI, FakeCluster, FakeDeployment
 from testkit.planners import StaticPlanner
 
@@ -43,46 +43,6 @@ class Clock:
 
     def wall(self) -> datetime:
         return T0 + timedelta(seconds=self.now - 1000.0)
-
-
-@dataclass
-class MemoryLease:
-    """One Lease with the API server's concurrency rules; failures can be switched on."""
-
-    record: LeaseRecord | None = None
-    versions: int = 0
-    down: bool = False
-    writes: list[LeaseRecord] = field(default_factory=list)
-
-    def describe(self) -> str:
-        return "test/lease"
-
-    def get(self) -> LeaseRecord | None:
-        self._check("get")
-        return self.record
-
-    def create(self, record: LeaseRecord) -> LeaseRecord:
-        self._check("create")
-        if self.record is not None:
-            raise LeaseConflict("create lease", 409, "already exists")
-        return self._store(record)
-
-    def replace(self, record: LeaseRecord) -> LeaseRecord:
-        self._check("update")
-        assert self.record is not None
-        if record.version != self.record.version:
-            raise LeaseConflict("update lease", 409, "the object has been modified")
-        return self._store(record)
-
-    def _store(self, record: LeaseRecord) -> LeaseRecord:
-        self.versions += 1
-        self.record = replace(record, version=str(self.versions))
-        self.writes.append(self.record)
-        return self.record
-
-    def _check(self, verb: str) -> None:
-        if self.down:
-            raise ClusterError(f"{verb} lease", None, "no answer (ConnectTimeoutError)")
 
 
 def replica(name: str, lease: MemoryLease, clock: Clock) -> Elector:
