@@ -83,6 +83,7 @@ class MemoryReportStore:
     reports: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     forbidden: set[str] = field(default_factory=set)
     conflicts: int = 0
+    garbled: bool = False  # a read answers 200 with a body that is not JSON
     requests: list[tuple[str, str]] = field(default_factory=list)  # (verb, ConfigMap name)
 
     def load(self, deployment: str) -> list[dict[str, Any]]:
@@ -112,4 +113,6 @@ class MemoryReportStore:
         self.requests.append(("get", name))
         if "get" in self.forbidden:
             raise ClusterError(f"read reports {name}", 403, "Forbidden")
+        if self.garbled:
+            raise ClusterError(f"read reports {name}", None, "not JSON")
         return self.reports.get(deployment)

@@ -146,6 +146,7 @@ class FakeCluster:
     buffer_api: bool = True  # autoscaling.x-k8s.io/v1beta1 served (the CRD is installed)
     pod_cache: bool = False  # pods_on_nodes served from a synced watch cache (no request)
     failures: dict[tuple[str, str], Answer] = field(default_factory=dict)
+    forbidden: set[str] = field(default_factory=set)  # requests RBAC refuses (403), any key
     calls: list[tuple[str, str]] = field(default_factory=list)
     scales: list[tuple[str, int]] = field(default_factory=list)
     events: list[tuple[str, str, str]] = field(default_factory=list)  # object, reason, message
@@ -177,6 +178,8 @@ class FakeCluster:
     def _request(self, request: str, key: str) -> None:
         self.calls.append((request, key))
         failure = self.failures.get((request, key))
+        if failure is None and request in self.forbidden:
+            failure = Answer(403, f"{request} {key} is forbidden", True)
         self.answers += failure is None or failure.answered
         if failure is not None:
             raise ClusterError(ACTIONS[request].format(key=key), failure.status, failure.reason)
