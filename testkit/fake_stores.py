@@ -47,9 +47,8 @@ class MemoryLease:
 
     def replace(self, record: LeaseRecord) -> LeaseRecord:
         self._check("update")
-        if self.record is None:
-            raise ClusterError(self._action("update"), 404,
-                               f'leases.coordination.k8s.io "{self.name}" not found')
+        if self.record is None:  # the API server allows create-on-update for Leases
+            return self._store(record)
         if record.version != self.record.version:
             raise LeaseConflict(self._action("update"), 409, (
                 f'Operation cannot be fulfilled on leases.coordination.k8s.io "{self.name}": '
