@@ -114,7 +114,7 @@ def _handler(proxy: ApiProxy) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"  # the body ends when the connection closes
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return  # quiet
 
         def _any(self) -> None:
@@ -151,6 +151,6 @@ def _handler(proxy: ApiProxy) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 return
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any  # noqa: N815
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
 
     return Handler

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 from kubernetes import client
 
@@ -74,7 +73,8 @@ class KubeTarget:
         """(object, reason, message, type) of the Events in the namespace, sorted (their
         timestamps are whole seconds: they do not order them)."""
         found = self.core.list_namespaced_event(self.namespace).items
-        return sorted((e.involved_object.name, e.reason, e.message, e.type) for e in found)
+        return sorted((str(e.involved_object.name), str(e.reason), str(e.message), str(e.type))
+                      for e in found)
 
     def cache_pods(self) -> None:
         """Serve pods_on_nodes from the watch-fed pod cache (the run loop's), once in sync."""
