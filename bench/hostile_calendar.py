@@ -14,14 +14,11 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import resource
-import sys
 import time
 import tracemalloc
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from node_placeholder_scaler.config.settings import load_settings
 from node_placeholder_scaler.ical.calendar import CalendarError, Limits, parse_calendar
