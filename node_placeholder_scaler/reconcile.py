@@ -1,7 +1,7 @@
 """One round of the controller: gather -> plan -> diff -> apply, per pool.
 
 ``reconcile_once`` takes the calendar plan (computed by the caller at ``now``) and a Cluster
-(kube.Kube in production, tests/fake_kube.py in tests), and returns a RoundResult saying what
+(kube.Kube in production, testkit/fakes.py in tests), and returns a RoundResult saying what
 it decided and why; the loop logs it and exports it as metrics. One pool's failure is recorded
 in its decision (with the stage that failed) and never stops the other pools.
 """

@@ -1,4 +1,4 @@
-"""reconcile.py against the in-memory fake cluster (tests/fake_kube.py)."""
+"""reconcile.py against the in-memory fake cluster (testkit/fakes.py)."""
 
 from __future__ import annotations
 
