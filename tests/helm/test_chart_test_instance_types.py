@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from node_placeholder_scaler.kube.poolcheck import read_instance_types
+from node_placeholder_scaler.kube.poolfacts import read_instance_types
 from node_placeholder_scaler.observed import Resources
 from testkit.helm import HelmError, find, minimal_values, one, render
 
