@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import resource
+import sys
 import time
 import tracemalloc
 from dataclasses import dataclass, replace
