@@ -20,11 +20,12 @@ from .decisions import RoundResult, Stage
 from .feeds.types import FeedStatus
 from .metrics import Metrics
 from .model import Plan
-from .outages import Notice, Outages, WouldScale
+from .outages import Outages, WouldScale
+from .port import ApiProbe, Clock, Notice, Notices, PlaceholderCluster, utc_now
 from .problems.upcoming import UpcomingProblem
 from .problems.watch import ProblemWatch
-from .reconcile import Cluster, reconcile_once
-from .server import Clock, Health, utc_now
+from .reconcile import reconcile_once
+from .server import Health
 
 logger = logging.getLogger(__name__)
 
@@ -45,26 +46,10 @@ class Leadership(Protocol):
     def is_leader(self) -> bool: ...
 
 
-class Notices(Protocol):
-    """Writes outage Events (kube.Kube, or leadership.GatedCluster around it)."""
-
-    def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None: ...
-
-
 class PoolChecks(Protocol):
     """poolwatch.PoolWatch: the pool checks, now and then, each cause told once."""
 
     def maybe_run(self, now: datetime, *, leading: bool) -> object: ...
-
-
-class ApiProbe(Protocol):
-    """API usage counters and a reachability check (kube.Kube)."""
-
-    def answered(self) -> int: ...
-
-    def usage(self) -> tuple[int, int]: ...
-
-    def check(self) -> None: ...
 
 
 class BookPlanner:
@@ -108,7 +93,7 @@ class Controller:
     """Everything a round needs, built once by the ``run`` command (or by a test)."""
 
     settings: Settings
-    cluster: Cluster
+    cluster: PlaceholderCluster
     api: ApiProbe
     planner: Planner
     metrics: Metrics

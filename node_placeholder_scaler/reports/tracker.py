@@ -23,8 +23,8 @@ from ..decisions import RoundResult, Stage
 from ..model import Plan
 from ..observed import NodeInfo, Placeholders, PodInfo, Resources
 from ..planning import lead_for
+from ..port import PlaceholderCluster
 from ..reasons import EVENT_REPORT
-from ..reconcile import Cluster
 from .advice import message, recommend, summary, users_per_node
 from .measurement import arrivals, measure
 from .timelines import NodeTimeline, PodRecord, Window, selector_labels
@@ -39,7 +39,7 @@ MAX_RECORDS = 50_000  # pods remembered at once (a cluster's live pods and recen
 class Observing:
     """A Cluster that remembers what this round's reconcile read (nodes, placeholders)."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: PlaceholderCluster) -> None:
         self.cluster = cluster
         self.nodes: dict[frozenset[tuple[str, str]], list[NodeInfo]] = {}
         self.placeholders: dict[str, Placeholders] = {}
