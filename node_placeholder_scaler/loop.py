@@ -31,9 +31,8 @@ logger = logging.getLogger(__name__)
 
 
 class Planner(Protocol):
-    """The calendar side of a round (feeds.CalendarBook through BookPlanner, or a test's)."""
-
-    def refresh(self, now: datetime) -> None: ...
+    """The calendar side of a round (feeds.CalendarBook through BookPlanner, or a test's).
+    The feeds are refreshed off the round, so a round only reads."""
 
     def plan(self, now: datetime) -> Plan: ...
 
@@ -75,9 +74,6 @@ class BookPlanner:
         """Refresh every feed now, in this thread (``run --once``)."""
         self.book.refresh(now, force=True)
 
-    def refresh(self, now: datetime) -> None:
-        """Nothing: feeds are refreshed in the background (start/stop)."""
-
     def plan(self, now: datetime) -> Plan:
         return self.book.plan(now)
 
@@ -116,9 +112,9 @@ class Controller:
         started, now = time.monotonic(), self.clock()
         usage_before, answered_before = self.api.usage(), self.api.answered()
         try:
-            self.planner.refresh(now)
+            self.metrics.observe_feeds(self.planner.feeds(now))
         except Exception:
-            logger.exception("feed refresh failed")
+            logger.exception("feed status failed")
             self.metrics.error(Stage.FEEDS)
         try:
             plan, result, leading = self._reconcile(now)
@@ -137,7 +133,6 @@ class Controller:
 
     def _reconcile(self, now: datetime) -> tuple[Plan, RoundResult, bool]:
         """Plan and reconcile (the leader only); the plan, the result, and whether it led."""
-        self.metrics.observe_feeds(self.planner.feeds(now))
         plan = self.planner.plan(now)
         leading = self.leader is None or self.leader.is_leader()
         if self.watch is not None:  # kept every round, told (once) by the leader
