@@ -11,10 +11,11 @@ from dataclasses import replace
 
 from .. import capacity
 from ..config.settings import PoolSettings, Settings
-from ..decisions import REASON, Action, PoolDecision, Stage, event_message
+from ..decisions import Action, PoolDecision, Stage, decision_message
 from ..model import PoolTarget
 from ..observed import Placeholders
 from ..port import RoundContext
+from ..reasons import PLACEHOLDERS_SCALED
 from .attempt import Attempt, attempt
 
 
@@ -38,7 +39,8 @@ def reconcile_pool(context: RoundContext, settings: Settings, pool: PoolSettings
         cluster.scale(namespace, pool.deployment, decision.desired)
         progress.decided = decision = replace(decision, action=Action.SCALED)
         progress.stage = Stage.EVENT
-        cluster.record_event(placeholders, REASON, event_message(decision), context.now)
+        cluster.record_event(placeholders, PLACEHOLDERS_SCALED.name, decision_message(decision),
+                             context.now)
         return decision
 
     return attempt(pool.name, base, Stage.DEPLOYMENT, body)
