@@ -78,6 +78,8 @@ INJECTED: dict[str, tuple[str, str, str]] = {
     "layers": ("planning.py", "from . import loop", "planning -> node_placeholder_scaler.loop"),
     "kubernetes-only-in-kube": ("plantext.py", "import kubernetes", "plantext -> kubernetes"),
     "requests-only-in-fetch": ("sizing.py", "import requests", "sizing -> requests"),
+    "kube-at-the-bottom": ("kube/objects.py", "from ..planning import plan",
+                           "kube.objects -> node_placeholder_scaler.planning"),
     "shell-ordered": ("kube/leases.py", "from ..leadership import Elector",
                       "kube.leases -> node_placeholder_scaler.leadership"),
     "ical": ("ical/rules.py", "from . import calendar",
