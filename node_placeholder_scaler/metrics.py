@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -18,6 +17,7 @@ from .decisions import POOL_STAGES, ROUND_STAGES, Action, Direction, RoundResult
 from .feeds.types import FeedStatus, FetchResult
 from .model import Plan, ProblemKind
 from .preflight.pools import CHECKS
+from .reports.record import EventReport
 
 PREFIX = "node_placeholder_"
 FETCH_RESULTS = tuple(result.value for result in FetchResult)
@@ -182,14 +182,14 @@ class Metrics:
             if decision.buffer is not None:
                 self.buffers.observe(decision.pool, decision.buffer)
 
-    def observe_report(self, pool: str, report: Mapping[str, Any],
+    def observe_report(self, pool: str, report: EventReport,
                        waits: Sequence[float] = ()) -> None:
-        """An event report (eventreport/advice summary); ``waits``: its arrivals' waits (empty
-        when restored from the store after a restart)."""
+        """An event report; ``waits``: its arrivals' waits (empty when restored from the store
+        after a restart)."""
         for wait in waits:
             self.user_wait.labels(pool).observe(wait)
-        self.ready_in_time.labels(pool).set(1 if report.get("capacity_ready_in_time") else 0)
-        nodes = (report.get("advice") or {}).get("nodes")
+        self.ready_in_time.labels(pool).set(1 if report.capacity_ready_in_time else 0)
+        nodes = report.advice.nodes
         if nodes is None:
             _remove(self.recommended, pool)
         else:

@@ -9,12 +9,12 @@ real stores against the test cluster.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from node_placeholder_scaler.leadership import LeaseConflict, LeaseRecord
 from node_placeholder_scaler.observed import ClusterError
+from node_placeholder_scaler.port import LeaseConflict, LeaseRecord
+from node_placeholder_scaler.reports.record import EventReport, from_json, to_json
 
 
 @dataclass
@@ -75,25 +75,25 @@ class MemoryLease:
 
 @dataclass
 class MemoryReportStore:
-    """The reports of each pool, as ReportStore keeps them in one ConfigMap per pool: a write
-    that meets a 409 (``conflicts`` of them are injected) reads again and retries, three tries
-    in all; ``forbidden`` verbs ("get", "create", "update") answer 403."""
+    """The reports of each pool, kept as ReportStore keeps them in one ConfigMap per pool (JSON
+    through the report codec): a write that meets a 409 (``conflicts`` of them are injected)
+    reads again and retries, three tries in all; ``forbidden`` verbs ("get", "create",
+    "update") answer 403; ``garbled``: a read answers a body that is not JSON."""
 
-    reports: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    reports: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # JSON, as stored
     forbidden: set[str] = field(default_factory=set)
     conflicts: int = 0
-    garbled: bool = False  # a read answers 200 with a body that is not JSON
+    garbled: bool = False
     requests: list[tuple[str, str]] = field(default_factory=list)  # (verb, ConfigMap name)
 
-    def load(self, deployment: str) -> list[dict[str, Any]]:
-        return [dict(r) for r in self._get(deployment) or []]
+    def load(self, deployment: str) -> list[EventReport]:
+        return [from_json(r) for r in self._get(deployment) or []]
 
-    def add(self, deployment: str, report: Mapping[str, Any], retention: int) -> None:
+    def add(self, deployment: str, report: EventReport, retention: int) -> None:
         name = f"{deployment}-reports"
         for attempt in range(3):
             stored = self._get(deployment)
-            kept = [r for r in stored or []
-                    if (r.get("series"), r.get("start")) != (report["series"], report["start"])]
+            kept = [r for r in stored or [] if from_json(r).key != report.key]
             verb = "create" if stored is None else "update"
             self.requests.append((verb, name))
             status = 403 if verb in self.forbidden else 409 if self.conflicts else None
@@ -104,7 +104,7 @@ class MemoryReportStore:
             if status is not None:
                 reason = "Forbidden" if status == 403 else "Conflict"
                 raise ClusterError(f"store report {name}", status, reason)
-            self.reports[deployment] = [*kept, dict(report)][-max(1, retention):]
+            self.reports[deployment] = [*kept, to_json(report)][-max(1, retention):]
             return
 
     def _get(self, deployment: str) -> list[dict[str, Any]] | None:

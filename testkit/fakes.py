@@ -33,7 +33,7 @@ from node_placeholder_scaler.observed import (
     Taint,
     Toleration,
 )
-from node_placeholder_scaler.outages import Notice
+from node_placeholder_scaler.port import Notice
 from node_placeholder_scaler.subjects import Subject
 
 GI = 1024**3

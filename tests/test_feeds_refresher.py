@@ -133,8 +133,6 @@ def test_book_planner_adapts_the_calendar_book(tmp_path):  # type: ignore[no-unt
     )
     planner = BookPlanner(settings, clock=lambda: T0)
     assert not planner.plan(T0).pools["user"].known  # nothing fetched yet
-    planner.refresh(T0)  # a round's call: the refresh is in the background, not here
-    assert not planner.plan(T0).pools["user"].known
     planner.start(wait=30)
     planner.stop()
     target = planner.plan(T0).pools["user"]

@@ -16,7 +16,8 @@ import pytest
 
 from node_placeholder_scaler.config.sections import LeaderElectionSettings
 from node_placeholder_scaler.kube.leases import lease_body, lease_record
-from node_placeholder_scaler.leadership import Elector, LeaseRecord
+from node_placeholder_scaler.leadership import Elector
+from node_placeholder_scaler.port import LeaseRecord
 from testkit.fake_stores import MemoryLease
 
 LEASES = Path(__file__).parent / "fixtures" / "leases"

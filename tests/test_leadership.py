@@ -311,7 +311,7 @@ def test_the_gate_drives_capacity_buffers_only_as_leader() -> None:
     from test_buffers import fake_with
     from test_buffers import plan as buffer_plan
 
-    from node_placeholder_scaler.backends.buffer import BufferCluster
+    from node_placeholder_scaler.port import BufferCluster
 
     fake = fake_with(("karpenter-fits", 1), None)
     leading = [False]

@@ -23,6 +23,7 @@ from node_placeholder_scaler.feeds.book import CalendarBook
 from node_placeholder_scaler.feeds.types import FetchResult
 from node_placeholder_scaler.metrics import FeedStatus, Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget, Problem, ProblemKind
+from node_placeholder_scaler.reports.record import EventReport, ReportAdvice
 from testkit.ics import Event, calendar
 from testkit.unit import make_settings
 
@@ -244,7 +245,8 @@ def test_the_metrics_page_lists_exactly_the_exported_metrics_with_their_labels()
     would = replace(decision, action=Action.WOULD_SCALE)
     metrics.observe_round(RoundResult(T0, True, (would,)), 0.1, T0)  # a dry run's gauge
     metrics.observe_feeds([FeedStatus("courses", True, T0, 1.0, "ok", T0)])
-    metrics.observe_report("user", {"capacity_ready_in_time": False, "advice": {"nodes": 4}})
+    metrics.observe_report("user", EventReport("user", "s", "Lab", T0, T0,
+                                               advice=ReportAdvice(nodes=4)))
     exported = {}
     for family in metrics.registry.collect():
         name = family.name.removeprefix("node_placeholder_")

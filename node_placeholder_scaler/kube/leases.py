@@ -1,4 +1,4 @@
-"""The leader-election Lease (coordination.k8s.io/v1) as a leadership.LeaseStore.
+"""The leader-election Lease (coordination.k8s.io/v1) as a port.LeaseStore.
 
 Raw JSON like the rest of kube/: ``lease_record`` and ``lease_body`` are pure and tested on
 Leases recorded from client-go's leader election (tests/test_kube_leases.py): the same fields
@@ -16,8 +16,7 @@ from typing import Any
 
 from kubernetes import client
 
-from ..config.sections import LeaderElectionSettings
-from ..leadership import Elector, LeaseConflict, LeaseRecord
+from ..port import LeaseConflict, LeaseRecord
 from . import ApiUsage, KubeError, call
 
 Json = Mapping[str, Any]
@@ -108,12 +107,3 @@ class KubeLeases:
                 raise LeaseConflict(action, 409, error.reason) from None
             raise
 
-
-def elector(
-    api_client: Any, namespace: str, identity: str, election: LeaderElectionSettings
-) -> Elector:
-    """An Elector on the Lease ``namespace/<leaseName>``; each request is bounded by half the
-    renew deadline, so a hung request never outlasts the leader's right to write."""
-    timeout = election.renew_deadline.total_seconds() / 2
-    store = KubeLeases(api_client, namespace, election.lease_name, timeout=timeout)
-    return Elector(store, identity, election)

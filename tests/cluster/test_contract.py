@@ -16,7 +16,7 @@ import pytest
 from node_placeholder_scaler.config.settings import load_settings
 from node_placeholder_scaler.model import Plan, PoolTarget
 from node_placeholder_scaler.observed import ClusterError
-from node_placeholder_scaler.outages import Notice
+from node_placeholder_scaler.port import Notice
 from node_placeholder_scaler.reconcile import reconcile_once
 from node_placeholder_scaler.subjects import Subject
 from testkit.contract import RESOURCES, open_target, targets

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from node_placeholder_scaler.leadership import LeaseConflict, LeaseRecord
 from node_placeholder_scaler.observed import ClusterError
+from node_placeholder_scaler.port import LeaseConflict, LeaseRecord
+from node_placeholder_scaler.reports.record import EventReport
 from testkit.contract import LEASE, open_target, targets
 
 NOW = datetime(2026, 12, 7, 18, 0, 0, 123456, tzinfo=UTC)
@@ -66,18 +67,20 @@ def test_a_refused_lease_read_is_a_403_not_a_missing_lease(t: Any) -> None:
     assert (error.action, error.status) == (f"get lease {t.namespace}/{LEASE}", 403)
 
 
-def report(start: str, value: int) -> dict[str, Any]:
-    return {"series": "Data 8", "start": start, "value": value}
+def report(start: str, arrivals: int) -> EventReport:
+    at = datetime.fromisoformat(f"2026-12-0{start}T09:00:00+00:00")
+    return EventReport(pool="user", series="Data 8", title="Data 8 lab", start=at,
+                       end=at + timedelta(hours=1), arrivals=arrivals)
 
 
 def test_reports_are_created_replaced_and_kept_to_the_retention(t: Any) -> None:
     name = "ph-reports"
     assert t.reports.load("ph") == []
-    t.reports.add("ph", report("a", 1), 2)
-    t.reports.add("ph", report("a", 2), 2)  # the same occurrence: replaced
-    t.reports.add("ph", report("b", 3), 2)
-    t.reports.add("ph", report("c", 4), 2)
-    assert t.reports.load("ph") == [report("b", 3), report("c", 4)]
+    t.reports.add("ph", report("1", 1), 2)
+    t.reports.add("ph", report("1", 2), 2)  # the same occurrence: replaced
+    t.reports.add("ph", report("2", 3), 2)
+    t.reports.add("ph", report("3", 4), 2)
+    assert t.reports.load("ph") == [report("2", 3), report("3", 4)]
     assert t.report_requests() == [("get", name), ("get", name), ("create", name),
                                    ("get", name), ("update", name), ("get", name),
                                    ("update", name), ("get", name), ("update", name),
@@ -86,15 +89,15 @@ def test_reports_are_created_replaced_and_kept_to_the_retention(t: Any) -> None:
 
 def test_a_conflicting_report_write_is_read_again_and_retried_three_times(t: Any) -> None:
     name = "ph-reports"
-    t.reports.add("ph", report("a", 1), 5)
+    t.reports.add("ph", report("1", 1), 5)
     t.conflict_reports(1)
     t.reset()
-    t.reports.add("ph", report("b", 2), 5)
+    t.reports.add("ph", report("2", 2), 5)
     assert t.report_requests() == [("get", name), ("update", name), ("get", name),
                                    ("update", name)]
-    assert t.reports.load("ph") == [report("a", 1), report("b", 2)]
+    assert t.reports.load("ph") == [report("1", 1), report("2", 2)]
     t.conflict_reports(3)
-    error = raised(ClusterError, t.reports.add, "ph", report("c", 3), 5)
+    error = raised(ClusterError, t.reports.add, "ph", report("3", 3), 5)
     assert (error.action, error.status, error.reason) == (f"store report {name}", 409,
                                                           "Conflict")
 
@@ -102,7 +105,7 @@ def test_a_conflicting_report_write_is_read_again_and_retried_three_times(t: Any
 def test_a_refused_report_write_is_a_403(t: Any) -> None:
     t.forbid("reports create", "reports update")
     assert t.reports.load("ph") == []
-    error = raised(ClusterError, t.reports.add, "ph", report("a", 1), 5)
+    error = raised(ClusterError, t.reports.add, "ph", report("1", 1), 5)
     assert (error.action, error.status, error.reason) == ("store report ph-reports", 403,
                                                           "Forbidden")
 
