@@ -6,6 +6,7 @@ from an RBAC-limited ServiceAccount, 404s from missing objects.
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,12 +15,14 @@ from typing import Any
 import pytest
 
 from node_placeholder_scaler.config.settings import load_settings
+from node_placeholder_scaler.kube import Kube
 from node_placeholder_scaler.model import Plan, PoolTarget
 from node_placeholder_scaler.observed import ClusterError
-from node_placeholder_scaler.port import Notice
+from node_placeholder_scaler.port import ApiProbe, Cluster, Notice
 from node_placeholder_scaler.reconcile import reconcile_once
 from node_placeholder_scaler.subjects import Subject
 from testkit.contract import RESOURCES, open_target, targets
+from testkit.fakes import FakeCluster
 
 NOW = datetime.now(UTC)
 
@@ -38,6 +41,17 @@ def raised(call: Any, *args: Any, **kwargs: Any) -> ClusterError:
     with pytest.raises(ClusterError) as caught:
         call(*args, **kwargs)
     return caught.value
+
+
+@pytest.mark.parametrize("port", [Cluster, ApiProbe], ids=lambda p: p.__name__)
+def test_the_fake_and_the_adapter_implement_the_whole_port(port: type) -> None:
+    """Every method of the port, with the adapter's signature (names, kinds, defaults)."""
+    methods = [m for m in dir(port) if not m.startswith("_")]
+    assert methods
+    for name in methods:
+        wanted = inspect.signature(getattr(port, name))
+        assert inspect.signature(getattr(FakeCluster, name)) == wanted, name
+        assert inspect.signature(getattr(Kube, name)) == wanted, name
 
 
 def test_read_placeholders_is_a_deployment_get_and_a_pod_list(t: Any) -> None:
@@ -221,6 +235,7 @@ def test_requests_per_pool_per_round(t: Any, cached: bool) -> None:
     settings, at = pool_settings(t.namespace), NOW + timedelta(hours=2)  # nodes no longer young
     plan = Plan(at, {"user": PoolTarget("user", 1, 1, False, ())}, (), ())
     t.reset()
+    before = t.cluster.usage()[0]
     [decision] = reconcile_once(t.cluster, plan, settings, t.namespace).pools
     assert (decision.free, decision.action) == (2, "unchanged")
     per_node = [] if cached else [("list pods on node", n) for n in names]
@@ -228,6 +243,7 @@ def test_requests_per_pool_per_round(t: Any, cached: bool) -> None:
     assert sorted(t.requests()) == sorted([("get deployment", key),
                                            ("list placeholder pods", key),
                                            ("list nodes", pool), *per_node])
+    assert t.cluster.usage()[0] - before == len(t.requests())  # the API usage metric's count
     t.reset()
     idle = Plan(at, {"user": PoolTarget("user", 0, None, False, ())}, (), ())
     reconcile_once(t.cluster, idle, settings, t.namespace)
