@@ -16,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from node_placeholder_scaler.backends.capacitybuffers import (
     API_VERSION,
     KIND,
+    NOT_SERVED,
     CapacityBuffer,
     parse_buffer,
 )
@@ -36,8 +37,10 @@ from node_placeholder_scaler.observed import (
 from node_placeholder_scaler.port import Notice
 from node_placeholder_scaler.subjects import Subject
 
+T = TypeVar("T")
 GI = 1024**3
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+DEPLOYMENTS, BUFFERS = "deployments.apps", "capacitybuffers.autoscaling.x-k8s.io"
 BYTES_PER_ANSWER = 100  # the fake's response size, for the API usage probe
 
 # request -> (the action kube.Kube names in its ClusterError; "{key}" is the request's key)
@@ -195,14 +198,18 @@ class FakeCluster:
         self._request("version", "")
 
     # -- placeholder pools -----------------------------------------------------------------
-    def _deployment(self, namespace: str, name: str) -> FakeDeployment:
+    def _object(self, request: str, namespace: str, name: str, objects: Mapping[str, T],
+                resource: str) -> T:
+        """One request about object ``namespace/name``: it, or the API server's 404."""
         key = f"{namespace}/{name}"
-        self._request("get deployment", key)
-        found = self.deployments.get(name) if namespace == self.namespace else None
+        self._request(request, key)
+        found = objects.get(name) if namespace == self.namespace else None
         if found is None:
-            raise ClusterError(ACTIONS["get deployment"].format(key=key), 404,
-                               not_found("deployments.apps", name))
+            raise ClusterError(ACTIONS[request].format(key=key), 404, not_found(resource, name))
         return found
+
+    def _deployment(self, namespace: str, name: str) -> FakeDeployment:
+        return self._object("get deployment", namespace, name, self.deployments, DEPLOYMENTS)
 
     def read_placeholders(self, namespace: str, deployment: str) -> Placeholders:
         found = self._deployment(namespace, deployment)
@@ -244,12 +251,8 @@ class FakeCluster:
         return result
 
     def scale(self, namespace: str, deployment: str, replicas: int) -> None:
-        key = f"{namespace}/{deployment}"
-        self._request("scale deployment", key)
-        found = self.deployments.get(deployment) if namespace == self.namespace else None
-        if found is None:
-            raise ClusterError(ACTIONS["scale deployment"].format(key=key), 404,
-                               not_found("deployments.apps", deployment))
+        found = self._object("scale deployment", namespace, deployment, self.deployments,
+                             DEPLOYMENTS)
         found.replicas = replicas
         self.scales.append((deployment, replicas))
 
@@ -291,30 +294,21 @@ class FakeCluster:
         return self.buffer_api
 
     def read_buffer(self, namespace: str, name: str) -> CapacityBuffer:
-        key = f"{namespace}/{name}"
-        action = ACTIONS["get capacitybuffer"].format(key=key)
-        self._request("get capacitybuffer", key)
-        body = self.buffers.get(name) if namespace == self.namespace and self.buffer_api else None
-        if body is None:
-            if not self.buffer_api_served():
-                raise ClusterError(action, 404, (
-                    f"the {KIND} CRD ({API_VERSION}) is not served by this cluster: install an "
-                    "autoscaler with CapacityBuffer support and its CRD, or use backend: "
-                    "placeholders"))
-            raise ClusterError(action, 404, not_found("capacitybuffers.autoscaling.x-k8s.io",
-                                                      name))
+        served = self.buffers if self.buffer_api else {}
+        try:
+            body = self._object("get capacitybuffer", namespace, name, served, BUFFERS)
+        except ClusterError as error:
+            if error.status == 404 and not self.buffer_api_served():
+                raise ClusterError(error.action, 404, NOT_SERVED) from None
+            raise
         try:
             return parse_buffer(body)
         except ValueError as error:
-            raise ClusterError(action, None, f"unreadable CapacityBuffer: {error}") from None
+            raise ClusterError(ACTIONS["get capacitybuffer"].format(key=f"{namespace}/{name}"),
+                               None, f"unreadable {KIND}: {error}") from None
 
     def scale_buffer(self, namespace: str, name: str, replicas: int) -> None:
-        key = f"{namespace}/{name}"
-        self._request("patch capacitybuffer", key)
-        body = self.buffers.get(name) if namespace == self.namespace else None
-        if body is None:
-            raise ClusterError(ACTIONS["patch capacitybuffer"].format(key=key), 404,
-                               not_found("capacitybuffers.autoscaling.x-k8s.io", name))
+        body = self._object("patch capacitybuffer", namespace, name, self.buffers, BUFFERS)
         body.setdefault("spec", {})["replicas"] = replicas
         self.scales.append((name, replicas))
 
