@@ -34,7 +34,7 @@ from testkit.cluster import (
     unique_name,
     wait_for,
 )
-from testkit.manifests import pod_manifest
+from testkit.manifests import POOL_LABEL, pod_manifest
 from testkit.z2jh_students import STUDENT_SELECTOR, Hub, SpawnerValues
 
 pytestmark = pytest.mark.cluster
@@ -54,6 +54,9 @@ class Site:
     cluster: TestCluster
     ns: str
     scheduler: str
+    # This test's nodes only (z2jh's singleuser.nodeSelector), so that no other test's node
+    # and no other pool takes part: a label of hand-made nodes, or of a NodePool's.
+    selector: dict[str, str]
     nodes: list[str] = field(default_factory=list)
 
     @property
@@ -63,12 +66,6 @@ class Site:
     @property
     def apps(self) -> client.AppsV1Api:
         return client.AppsV1Api(self.api)
-
-    @property
-    def selector(self) -> dict[str, str]:
-        """This test's nodes only (z2jh's singleuser.nodeSelector), so that no other test's
-        node and no autoscaler node takes part."""
-        return {"nps.test/z2jh": self.ns}
 
     def add_user_node(self) -> str:
         name = unique_name("z2jh-user")
@@ -82,12 +79,12 @@ class Site:
         return [p for p in self.core.list_namespaced_pod(self.ns, label_selector=selector).items
                 if p.metadata.deletion_timestamp is None]
 
-    def running(self, selector: str, count: int) -> list[Any]:
+    def running(self, selector: str, count: int, timeout: float = 90) -> list[Any]:
         def probe() -> list[Any]:
             pods = self.pods(selector)
             ok = len(pods) == count and all(p.status.phase == "Running" for p in pods)
             return pods if ok else []
-        return wait_for(f"{count} running pods {selector}", probe, timeout=90)
+        return wait_for(f"{count} running pods {selector}", probe, timeout=timeout)
 
     def our_placeholders(self, replicas: int) -> None:
         """Our placeholder Deployment as the chart renders a z2jh pool: node-sized pause pods,
@@ -139,7 +136,8 @@ def site_for(testcluster: TestCluster, kube_api: client.ApiClient, namespace: Na
     scheduler = z2jh.ensure_user_scheduler(testcluster)
     z2jh.apply_priority_classes(kube_api, z2jh_priority)
     ensure_priority_class(kube_api, OUR_CLASS, OUR_PRIORITY)
-    site = Site(kube_api, testcluster, namespace.name, scheduler)
+    site = Site(kube_api, testcluster, namespace.name, scheduler,
+                selector={"nps.test/z2jh": namespace.name})
     try:
         yield site
     finally:
@@ -251,3 +249,42 @@ def test_at_equal_priority_a_student_may_preempt_z2jhs_placeholder_first(
     assert len(preempted) == 1 and preempted <= {p.metadata.name for p in theirs}
     assert [p.metadata.uid for p in site.running(OURS, 1)] == [ours.metadata.uid]
     assert set(site.scheduled_by().values()) == {site.scheduler}
+
+
+def test_students_preempt_ours_on_nodes_karpenter_launched_with_z2jh_label_and_taint(
+        site_equal: Site) -> None:
+    """The autoscaler's side: a NodePool of z2jh user nodes (label and taint) launches a node
+    for our pending placeholder; a student preempts it there; the placeholder, Pending again,
+    makes Karpenter launch the next node."""
+    site = site_equal
+    if site.cluster.autoscaler != "karpenter":
+        pytest.skip(f"needs the test cluster's Karpenter (autoscaler: {site.cluster.autoscaler})")
+    pool = unique_name("z2jh")
+    site.selector = {POOL_LABEL: pool}
+    nodepools = client.CustomObjectsApi(site.api)
+    nodepools.create_cluster_custom_object("karpenter.sh", "v1", "nodepools", z2jh.user_nodepool(
+        pool, max_cpu=8, pool_label=pool, consolidate_after="30s"))
+    boot = site.cluster.boot_delay + 120
+    try:
+        site.our_placeholders(1)
+        (ours,) = site.running(OURS, 1, timeout=boot)
+        node = site.core.read_node(ours.spec.node_name)
+        assert node.metadata.labels[z2jh.NODE_PURPOSE_LABEL] == "user"
+        assert {(t.key, t.value, t.effect) for t in node.spec.taints or []} >= {
+            ("hub.jupyter.org/dedicated", "user", "NoSchedule")}
+        with site.hub() as hub:
+            hub.spawn("s1")
+            started = hub.wait("s1", timeout=120)
+            print(f"student s1 started by KubeSpawner in {started['seconds']:.1f} s "
+                  "on a warm node")
+            s1 = site.core.read_namespaced_pod(started["pod"], site.ns)
+        assert s1.spec.node_name == ours.spec.node_name
+        assert site.preempted() == {ours.metadata.name}
+        (again,) = site.running(OURS, 1, timeout=boot)
+        assert again.spec.node_name not in (None, ours.spec.node_name)
+        assert {site.scheduled_by()[p.metadata.name] for p in (ours, again, s1)} == {
+            site.scheduler}
+    finally:
+        nodepools.delete_cluster_custom_object("karpenter.sh", "v1", "nodepools", pool)
+        wait_for(f"the nodes of NodePool {pool} gone", lambda: not site.core.list_node(
+            label_selector=f"{POOL_LABEL}={pool}").items, timeout=180)
