@@ -16,9 +16,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from kubespawner import KubeSpawner
-from traitlets.config import Config
-
 
 @dataclass(frozen=True)
 class User:
@@ -51,11 +48,15 @@ class Students:
     """One KubeSpawner per student, as a hub keeps one Spawner per user server."""
 
     def __init__(self, config: dict[str, Any]) -> None:
+        from traitlets.config import Config  # with JupyterHub's packages: this process only
+
         self.config = Config({"KubeSpawner": config})
         self.spawners: dict[str, Any] = {}
         self.tasks: set[asyncio.Task[None]] = set()
 
     def spawner(self, name: str) -> Any:
+        from kubespawner import KubeSpawner
+
         if name not in self.spawners:
             self.spawners[name] = KubeSpawner(
                 config=self.config, user=User(name, len(self.spawners) + 1), hub=HubInfo(),
