@@ -35,7 +35,7 @@ from testkit.cluster import (
     wait_for,
 )
 from testkit.manifests import POOL_LABEL, pod_manifest
-from testkit.z2jh_students import STUDENT_SELECTOR, Hub, SpawnerValues
+from testkit.z2jh_students import STUDENT_SELECTOR, Hub, SpawnerValues, student_pods
 
 pytestmark = pytest.mark.cluster
 
@@ -191,8 +191,7 @@ def test_students_preempt_our_placeholders_before_z2jhs_when_theirs_are_above(
         assert {p.metadata.uid for p in site.running(THEIRS, 4)} == {
             p.metadata.uid for p in theirs}
         # The next three pack onto the same node (MostAllocated), no more preemption.
-        for name in ("s2", "s3", "s4"):
-            hub.spawn(name)
+        hub.spawn_at([("s2", 0.0), ("s3", 0.5), ("s4", 1.0)]).join(timeout=10)
         later = [hub.wait(name, timeout=120) for name in ("s2", "s3", "s4")]
         assert {site.core.read_namespaced_pod(r["pod"], site.ns).spec.node_name
                  for r in later} == {our_node}
@@ -204,7 +203,7 @@ def test_students_preempt_our_placeholders_before_z2jhs_when_theirs_are_above(
         preempted = site.preempted() - {ours.metadata.name}
         assert len(preempted) == 1 and preempted <= {p.metadata.name for p in theirs}
 
-        students = site.pods(STUDENT_SELECTOR)
+        students = student_pods(site.api, site.ns)
         assert len(students) == 5
         assert {(p.spec.scheduler_name, p.spec.priority, p.spec.priority_class_name)
                 for p in students} == {(site.scheduler, 0, z2jh.DEFAULT_PRIORITY_CLASS)}
