@@ -111,9 +111,12 @@ class Site:
         self.apps.create_namespaced_daemon_set(
             self.ns, z2jh.continuous_image_puller(node_selector=self.selector))
 
-    def hub(self) -> Hub:
+    def hub(self, scheduler: str | None = None) -> Hub:
+        """KubeSpawner with z2jh's values; ``scheduler`` None: the user scheduler, "" the
+        default scheduler (z2jh's userScheduler.enabled: false)."""
         return Hub(self.cluster.kubeconfig, SpawnerValues(
-            namespace=self.ns, cpu_guarantee=STUDENT_CPU, mem_guarantee=STUDENT_MEMORY,
+            namespace=self.ns, scheduler_name=scheduler if scheduler is not None
+            else self.scheduler, cpu_guarantee=STUDENT_CPU, mem_guarantee=STUDENT_MEMORY,
             node_selector=self.selector))
 
     def scheduled_by(self) -> dict[str, str]:
@@ -190,7 +193,7 @@ def test_students_preempt_our_placeholders_before_z2jhs_when_theirs_are_above(
         assert site.preempted() == {ours.metadata.name}
         assert {p.metadata.uid for p in site.running(THEIRS, 4)} == {
             p.metadata.uid for p in theirs}
-        # The next three pack onto the same node (MostAllocated), no more preemption.
+        # The next three fit where ours was: no more preemption.
         hub.spawn_at([("s2", 0.0), ("s3", 0.5), ("s4", 1.0)]).join(timeout=10)
         later = [hub.wait(name, timeout=120) for name in ("s2", "s3", "s4")]
         assert {site.core.read_namespaced_pod(r["pod"], site.ns).spec.node_name
@@ -287,3 +290,37 @@ def test_students_preempt_ours_on_nodes_karpenter_launched_with_z2jh_label_and_t
         nodepools.delete_cluster_custom_object("karpenter.sh", "v1", "nodepools", pool)
         wait_for(f"the nodes of NodePool {pool} gone", lambda: not site.core.list_node(
             label_selector=f"{POOL_LABEL}={pool}").items, timeout=180)
+
+
+def test_the_user_scheduler_packs_students_where_the_default_scheduler_spreads_them(
+        site_equal: Site) -> None:
+    """Two empty user nodes, two students one after the other: the default scheduler puts the
+    second on the other node (least allocated), z2jh's user scheduler on the same one (most
+    allocated), which leaves a node empty to remove after class."""
+    site = site_equal
+    site.add_user_node()
+    site.add_user_node()
+
+    def nodes_of(hub: Hub, names: list[str]) -> list[str]:
+        placed = []
+        for name in names:  # one after the other: each sees the one before
+            hub.spawn(name)
+            pod = hub.wait(name, timeout=120)["pod"]
+            placed.append(str(site.core.read_namespaced_pod(pod, site.ns).spec.node_name))
+        for name in names:
+            hub.stop(name)
+        for name in names:
+            hub.wait(name, "stopped", timeout=60)
+        return placed
+
+    with site.hub(scheduler="") as hub:
+        spread = nodes_of(hub, ["d1", "d2"])
+    wait_for("students gone", lambda: not site.pods(STUDENT_SELECTOR), timeout=60)
+    with site.hub() as hub:
+        packed = nodes_of(hub, ["u1", "u2"])
+    print(f"default scheduler: {spread}; user scheduler: {packed}")
+    assert len(set(spread)) == 2
+    assert len(set(packed)) == 1
+    binders = site.scheduled_by()
+    assert [binders[f"jupyter-{n}"] for n in ("d1", "d2", "u1", "u2")] == [
+        "default-scheduler", "default-scheduler", site.scheduler, site.scheduler]
