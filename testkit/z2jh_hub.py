@@ -64,13 +64,19 @@ class Students:
         return self.spawners[name]
 
     async def spawn(self, name: str) -> None:
+        """As JupyterHub's User.spawn: start() within start_timeout (z2jh: 300 s), and after a
+        failure or timeout stop() the server (its pod is deleted)."""
         t0 = time.monotonic()
+        spawner = self.spawner(name)
         try:
-            spawner = self.spawner(name)
-            url = await asyncio.wait_for(spawner.start(), spawner.start_timeout + 30)
+            url = await asyncio.wait_for(spawner.start(), spawner.start_timeout)
         except Exception as error:  # a student's failure is a result, not the hub's end
-            emit({"name": name, "event": "failed", "error": f"{type(error).__name__}: {error}",
-                  "seconds": time.monotonic() - t0})
+            seconds, message = time.monotonic() - t0, f"{type(error).__name__}: {error}"
+            try:
+                await spawner.stop()
+            except Exception as cleanup:
+                message += f"; stopping failed: {type(cleanup).__name__}: {cleanup}"
+            emit({"name": name, "event": "failed", "seconds": seconds, "error": message})
             return
         emit({"name": name, "event": "started", "pod": spawner.pod_name, "url": str(url),
               "seconds": time.monotonic() - t0})

@@ -118,8 +118,10 @@ class Hub:
     """The hub process for one namespace's students. ``spawn(name)`` and ``stop(name)`` return at
     once; ``wait(name, event)`` blocks for that student's result (``started``: its pod name,
     address and ``seconds`` from the request to KubeSpawner's start returning; ``failed``:
-    the error; ``stopped``). Thread-safe; use as a context manager (``close`` ends the
-    process; the pods stay until ``stop_all`` or the namespace goes)."""
+    the error, after which the hub has stopped the server as JupyterHub does, so a pod still
+    Pending after ``start_timeout`` is deleted; ``stopped``). Thread-safe; use as a context
+    manager (``close`` ends the process; started pods stay until stopped or their namespace
+    goes)."""
 
     def __init__(self, kubeconfig: Path, values: SpawnerValues) -> None:
         env = dict(os.environ, KUBECONFIG=str(kubeconfig))

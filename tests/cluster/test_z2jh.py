@@ -324,3 +324,20 @@ def test_the_user_scheduler_packs_students_where_the_default_scheduler_spreads_t
     binders = site.scheduled_by()
     assert [binders[f"jupyter-{n}"] for n in ("d1", "d2", "u1", "u2")] == [
         "default-scheduler", "default-scheduler", site.scheduler, site.scheduler]
+
+
+def test_a_student_still_pending_at_start_timeout_fails_and_the_hub_deletes_the_pod(
+        site_equal: Site) -> None:
+    """As JupyterHub does after start_timeout (z2jh: 300 s; 5 s here): the spawn fails and the
+    server is stopped, so the student's pod no longer asks for a node."""
+    site = site_equal  # no node carries its selector: the pod stays Pending
+    values = SpawnerValues(namespace=site.ns, scheduler_name=site.scheduler,
+                           node_selector=site.selector, start_timeout=5)
+    with Hub(site.cluster.kubeconfig, values) as hub:
+        hub.spawn("late")
+        failed = hub.wait("late", "failed", timeout=60)
+    print(f"failed after {failed['seconds']:.1f} s: {failed['error']}")
+    assert failed["seconds"] >= 5
+    assert "stopping failed" not in failed["error"]
+    wait_for("the late student's pod gone", lambda: not student_pods(site.api, site.ns),
+             timeout=30)
