@@ -11,6 +11,10 @@ Which placeholder a student preempts is the scheduler's choice among the nodes w
 lower-priority pods makes room: first the node whose most important victim has the lowest
 priority; at equal priority (z2jh's -10 and ours -10) the node whose victims started last.
 So ours go first only when z2jh's user placeholders are above ours (-9 here).
+
+Also: the same under Karpenter with a NodePool of z2jh user nodes; the user scheduler packing
+students onto one node where the default scheduler spreads them; a student still Pending at
+KubeSpawner's start_timeout failing and its pod deleted, as JupyterHub does.
 """
 
 from __future__ import annotations
@@ -151,7 +155,7 @@ def site_for(testcluster: TestCluster, kube_api: client.ApiClient, namespace: Na
 @pytest.fixture
 def site_above(testcluster: TestCluster, kube_api: client.ApiClient,
                namespace: Namespace) -> Iterator[Site]:
-    """z2jh's user placeholders at -9, above ours (-10): the recommended pair."""
+    """z2jh's user placeholders at -9, above ours (-10): the pair where ours go first."""
     yield from site_for(testcluster, kube_api, namespace, z2jh_priority=-9)
 
 
