@@ -62,14 +62,11 @@ class Site:
     # and no other pool takes part: a label of hand-made nodes, or of a NodePool's.
     selector: dict[str, str]
     nodes: list[str] = field(default_factory=list)
+    core: client.CoreV1Api = field(init=False)
+    apps: client.AppsV1Api = field(init=False)
 
-    @property
-    def core(self) -> client.CoreV1Api:
-        return client.CoreV1Api(self.api)
-
-    @property
-    def apps(self) -> client.AppsV1Api:
-        return client.AppsV1Api(self.api)
+    def __post_init__(self) -> None:
+        self.core, self.apps = client.CoreV1Api(self.api), client.AppsV1Api(self.api)
 
     def add_user_node(self) -> str:
         name = unique_name("z2jh-user")
