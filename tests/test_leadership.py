@@ -13,16 +13,12 @@ from test_loop import SETTINGS
 
 from node_placeholder_scaler.config.sections import LeaderElectionSettings
 from node_placeholder_scaler.config.settings import ConfigError, load_settings
-from node_placeholder_scaler.leadership import (
-    Elector,
-    GatedCluster,
-    LeaseRecord,
-    NotLeader,
-)
+from node_placeholder_scaler.leadership import Elector, GatedCluster, NotLeader
 from node_placeholder_scaler.loop import Controller
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget
 from node_placeholder_scaler.observed import Resources
+from node_placeholder_scaler.port import LeaseRecord
 from node_placeholder_scaler.reconcile import reconcile_once
 from node_placeholder_scaler.server import Health
 from testkit.fake_stores import MemoryLease

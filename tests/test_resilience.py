@@ -24,7 +24,8 @@ from node_placeholder_scaler.config.sections import LeaderElectionSettings
 from node_placeholder_scaler.feeds import book as feeds
 from node_placeholder_scaler.feeds.book import CalendarBook, FeedRefresher
 from node_placeholder_scaler.feeds.worker import Job, Outcome, run_inline
-from node_placeholder_scaler.leadership import Elector, LeaseRecord
+from node_placeholder_scaler.leadership import Elector
+from node_placeholder_scaler.port import LeaseRecord
 from testkit.fake_stores import MemoryLease
 from testkit.fakes import FakeCluster
 from testkit.unit import FIXTURES, make_settings, utc
