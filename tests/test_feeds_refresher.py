@@ -78,7 +78,7 @@ def test_controller_rounds_go_on_while_a_feed_trickles(hostile):  # type: ignore
         deployments={"placeholder-user": FakeDeployment(0, Resources(3500, 14 * GI))},
     )
     planner = BookPlanner(settings, clock=lambda: EVENT)
-    controller = Controller(settings, fake, fake_api(), planner, Metrics(CollectorRegistry()),
+    controller = Controller(settings, fake, fake, planner, Metrics(CollectorRegistry()),
                             Health(settings.interval, T0), "np", clock=lambda: EVENT)
     planner.start(wait=0)
     try:
@@ -89,20 +89,6 @@ def test_controller_rounds_go_on_while_a_feed_trickles(hostile):  # type: ignore
         planner.stop()
     assert all(r is not None for r in results)
     assert fake.deployments["placeholder-user"].replicas == 3
-
-
-def fake_api():  # type: ignore[no-untyped-def]
-    class Api:
-        def answered(self) -> int:
-            return 1
-
-        def usage(self) -> tuple[int, int]:
-            return 0, 0
-
-        def check(self) -> None:
-            pass
-
-    return Api()
 
 
 def test_reexpands_stored_bytes_without_a_fetch(hostile):  # type: ignore[no-untyped-def]
