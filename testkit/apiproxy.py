@@ -71,7 +71,8 @@ class ApiProxy:
     def answer(self, method: str, path: str, status: int, body: bytes, *, times: int = -1
                ) -> None:
         """Requests ``method`` to a path (with ``?query`` if any) that fully matches the regex
-        ``path`` get this answer (``times`` times; -1: always)."""
+        ``path`` get this answer (``times`` times; -1: always); ``status`` 0: the connection is
+        closed with no answer at all."""
         with self.lock:
             self.rules.append(Rule(method, re.compile(path), status, body, [times]))
 
@@ -125,6 +126,9 @@ def _handler(proxy: ApiProxy) -> type[BaseHTTPRequestHandler]:
             with proxy.lock:
                 proxy.log.append(Request(self.command, parts.path, query, body or b""))
             rule = proxy._rule(self.command, self.path)
+            if rule is not None and rule.status == 0:  # hang up without an answer
+                self.close_connection = True
+                return
             if rule is not None:
                 self._send(rule.status, {"Content-Type": "application/json"}, [rule.body])
                 return

@@ -130,8 +130,10 @@ class FakeTarget:
 
     def fail(self, request: str, key: str, status: int, body: bytes) -> None:
         """``request`` for ``key`` answers ``status`` with ``body`` (an error, or a 200 with
-        a body that is not JSON, or a malformed CapacityBuffer)."""
-        if status >= 400:
+        a body that is not JSON, or a malformed CapacityBuffer; 0: no answer at all)."""
+        if status == 0:  # the connection closed with no answer
+            self.cluster.fail(request, key, None, "no answer (MaxRetryError)")
+        elif status >= 400:
             self.cluster.fail(request, key, status, reason_of(status, body))
         elif request == "get capacitybuffer" and _is_json(body):
             self.cluster.buffers[key.rpartition("/")[2]] = json.loads(body)

@@ -68,7 +68,7 @@ class MemoryLease:
     def _check(self, verb: str) -> None:
         self.requests += 1
         if self.down:
-            raise ClusterError(self._action(verb), None, "no answer (ConnectTimeoutError)")
+            raise ClusterError(self._action(verb), None, "no answer (MaxRetryError)")
         if verb in self.forbidden:
             raise ClusterError(self._action(verb), 403, "forbidden")
 

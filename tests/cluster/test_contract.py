@@ -100,6 +100,19 @@ def test_a_body_that_is_not_json_is_a_cluster_error(t: Any) -> None:
     assert (error.action, error.status, error.reason) == ("list nodes", 502, "Bad Gateway")
 
 
+def test_no_answer_is_a_cluster_error_without_a_status_and_not_counted_as_answered(
+        t: Any) -> None:
+    """What the API-up metric reads: an answer of any kind counts, a closed connection not."""
+    t.deployment("ph", 0)
+    key = f"{t.namespace}/ph"
+    t.fail("list placeholder pods", key, 0, b"")
+    answered, requests = t.cluster.answered(), t.cluster.usage()[0]
+    error = raised(t.cluster.read_placeholders, t.namespace, "ph")
+    assert (error.action, error.status, error.reason) == (
+        f"list placeholder pods {key}", None, "no answer (MaxRetryError)")
+    assert (t.cluster.answered() - answered, t.cluster.usage()[0] - requests) == (1, 2)
+
+
 def test_nodes_are_listed_by_the_pool_selector(t: Any) -> None:
     mine = {"nps.testcluster/contract": t.namespace}
     t.node(f"{t.namespace}-a", {**mine, "pool": "user"})
