@@ -10,11 +10,17 @@ real stores against the test cluster.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
+from node_placeholder_scaler.config.sections import LeaderElectionSettings
+from node_placeholder_scaler.leadership import Elector
 from node_placeholder_scaler.observed import ClusterError
 from node_placeholder_scaler.port import LeaseConflict, LeaseRecord
 from node_placeholder_scaler.reports.record import EventReport, from_json, to_json
+from testkit.fakes import T0
+
+TIMING = LeaderElectionSettings()  # client-go's: 15 s lease, 10 s renew deadline, 2 s retry
 
 
 @dataclass
@@ -71,6 +77,25 @@ class MemoryLease:
             raise ClusterError(self._action(verb), None, "no answer (MaxRetryError)")
         if verb in self.forbidden:
             raise ClusterError(self._action(verb), 403, "forbidden")
+
+
+@dataclass
+class Clock:
+    """A monotonic clock a test moves by hand (``now`` seconds), and the wall time with it."""
+
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def wall(self) -> datetime:
+        return T0 + timedelta(seconds=self.now - 1000.0)
+
+
+def replica(name: str, lease: MemoryLease, clock: Clock,
+            timing: LeaderElectionSettings = TIMING) -> Elector:
+    """A replica campaigning for ``lease`` on ``clock`` (its steps driven by the test)."""
+    return Elector(lease, name, timing, clock=clock, wall=clock.wall)
 
 
 @dataclass

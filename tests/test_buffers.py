@@ -1,5 +1,5 @@
 """backends/capacitybuffers.py and backends/buffer.py on CapacityBuffers recorded from the test
-cluster (Karpenter v1.15).
+cluster (Karpenter v1.15), on two buffer pools of the fake cluster (testkit/buffer_pools.py).
 
 tests/fixtures/capacitybuffers/*.json are real API objects (GET on the custom resource):
 ``new`` (just created, no status yet), ``karpenter-requires-new`` (Karpenter adding nodes for
@@ -9,12 +9,7 @@ it), ``karpenter-fits`` (all chunks on existing capacity), ``karpenter-empty`` (
 
 from __future__ import annotations
 
-import copy
-import json
 import logging
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -27,53 +22,9 @@ from node_placeholder_scaler.backends.capacitybuffers import (
 )
 from node_placeholder_scaler.config.settings import ConfigError, load_settings
 from node_placeholder_scaler.metrics import Metrics
-from node_placeholder_scaler.model import Plan, PoolTarget
 from node_placeholder_scaler.reconcile import reconcile_once
-from testkit.fakes import FakeCluster
-
-FIXTURES = Path(__file__).parent / "fixtures" / "capacitybuffers"
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-CONFIG = """
-namespace: node-placeholder
-calendars: [{name: courses, url: /dev/null}]
-pools:
-  user: {nodeSelector: {pool: user}, backend: capacityBuffer, buffer: buffer-user}
-  gpu: {nodeSelector: {pool: gpu}, backend: capacityBuffer}
-"""
-SETTINGS = load_settings(CONFIG, "config.yaml", {})
-
-
-def recorded(name: str) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return body
-
-
-def with_name(body: dict[str, Any], name: str, replicas: int | None = None) -> dict[str, Any]:
-    body = copy.deepcopy(body)
-    body["metadata"]["name"] = name
-    body["metadata"]["namespace"] = "node-placeholder"  # the pools' namespace (FakeCluster's)
-    if replicas is not None:
-        body["spec"]["replicas"] = replicas
-    return body
-
-
-def fake_with(user: tuple[str, int | None], gpu: tuple[str, int | None] | None) -> FakeCluster:
-    """A fake holding buffer-user (and buffer-gpu) from recorded states, replicas set."""
-    buffers = {"buffer-user": with_name(recorded(user[0]), "buffer-user", user[1])}
-    if gpu is not None:
-        buffers["buffer-gpu"] = with_name(recorded(gpu[0]), "buffer-gpu", gpu[1])
-    return FakeCluster(buffers=buffers)
-
-
-def plan(user: int, gpu: int = 0, *, events=()) -> Plan:
-    pools = {"user": PoolTarget("user", user, user or None, False, tuple(events)),
-             "gpu": PoolTarget("gpu", gpu, gpu or None, False, ())}
-    return Plan(T0, pools, (), ())
-
-
-def run(fake: FakeCluster, the_plan: Plan, *, dry_run: bool = False):
-    result = reconcile_once(fake, the_plan, SETTINGS, "node-placeholder", dry_run=dry_run)
-    return {d.pool: d for d in result.pools}
+from testkit.buffer_pools import SETTINGS, fake_with, plan, recorded, run, with_name
+from testkit.fakes import T0
 
 
 def test_parse_a_recorded_buffer_that_fits():

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client import CollectorRegistry
-from test_loop import SETTINGS
 
 from node_placeholder_scaler.config.sections import LeaderElectionSettings
 from node_placeholder_scaler.config.settings import ConfigError, load_settings
@@ -21,28 +20,17 @@ from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.port import LeaseRecord
 from node_placeholder_scaler.reconcile import reconcile_once
 from node_placeholder_scaler.server import Health
-from testkit.fake_stores import MemoryLease
+from testkit.buffer_pools import SETTINGS as BUFFER_SETTINGS
+from testkit.buffer_pools import fake_with
+from testkit.buffer_pools import plan as buffer_plan
+from testkit.fake_stores import Clock, MemoryLease, replica
 from testkit.fakes import GI, FakeCluster, FakeDeployment
 from testkit.planners import StaticPlanner
+from testkit.unit import LOOP_SETTINGS as SETTINGS
 
 TIMING = LeaderElectionSettings()  # 15 s lease, 10 s renew deadline, 2 s retry
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 NS = "node-placeholder"  # FakeCluster's
-
-
-@dataclass
-class Clock:
-    now: float = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def wall(self) -> datetime:
-        return T0 + timedelta(seconds=self.now - 1000.0)
-
-
-def replica(name: str, lease: MemoryLease, clock: Clock) -> Elector:
-    return Elector(lease, name, TIMING, clock=clock, wall=clock.wall)
 
 
 def advance(clock: Clock, seconds: float, *replicas: Elector, dead: tuple[Elector, ...] = ()):
@@ -303,10 +291,6 @@ def test_a_standby_round_plans_and_reports_but_touches_no_deployment() -> None:
 def test_the_gate_drives_capacity_buffers_only_as_leader() -> None:
     """A pool with backend capacityBuffer works through the gate (it is a BufferCluster), and
     its buffer's replicas are written only by the leader."""
-    from test_buffers import SETTINGS as BUFFER_SETTINGS
-    from test_buffers import fake_with
-    from test_buffers import plan as buffer_plan
-
     from node_placeholder_scaler.port import BufferCluster
 
     fake = fake_with(("karpenter-fits", 1), None)

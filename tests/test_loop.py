@@ -9,20 +9,15 @@ from datetime import timedelta
 
 from prometheus_client import CollectorRegistry
 
-from node_placeholder_scaler.config.settings import load_settings
 from node_placeholder_scaler.loop import Controller, loop
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.server import Health, Server
 from testkit.fakes import GI, T0, FakeCluster, FakeDeployment
 from testkit.planners import StaticPlanner
+from testkit.unit import LOOP_SETTINGS
 
-SETTINGS = load_settings(
-    "interval: 1s\ncalendars: [{name: c, url: /dev/null}]\n"
-    "pools: {user: {nodeSelector: {pool: user}}}\n",
-    "config.yaml",
-    {},
-)
+SETTINGS = LOOP_SETTINGS
 
 
 def faulty(

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 import pytest
 from prometheus_client import CollectorRegistry
-from test_loop import SETTINGS
 
 from node_placeholder_scaler.backends.capacitybuffers import BufferState
 from node_placeholder_scaler.decisions import (
@@ -28,6 +27,7 @@ from node_placeholder_scaler.reasons import WOULD_SCALE
 from node_placeholder_scaler.server import Health
 from testkit.fakes import GI, T0, FakeCluster, FakeDeployment
 from testkit.planners import StaticPlanner
+from testkit.unit import LOOP_SETTINGS as SETTINGS
 
 NS = "node-placeholder"
 

@@ -17,8 +17,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from test_buffers import fake_with, plan, run
-from test_leadership import Clock, replica
 
 from node_placeholder_scaler.config.sections import LeaderElectionSettings
 from node_placeholder_scaler.feeds import book as feeds
@@ -26,7 +24,8 @@ from node_placeholder_scaler.feeds.book import CalendarBook, FeedRefresher
 from node_placeholder_scaler.feeds.worker import Job, Outcome, run_inline
 from node_placeholder_scaler.leadership import Elector
 from node_placeholder_scaler.port import LeaseRecord
-from testkit.fake_stores import MemoryLease
+from testkit.buffer_pools import fake_with, plan, run
+from testkit.fake_stores import Clock, MemoryLease, replica
 from testkit.fakes import FakeCluster
 from testkit.unit import FIXTURES, make_settings, utc
 
