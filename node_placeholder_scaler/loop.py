@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 from .config.settings import Settings
 from .decisions import RoundResult, Stage
-from .feeds.types import FeedStatus
+from .feeds.book import CalendarBook, FeedRefresher
+from .feeds.types import FeedStatus, FetchSink
 from .metrics import Metrics
 from .model import Plan
 from .outages import Outages, WouldScale
@@ -55,11 +56,11 @@ class BookPlanner:
     """feeds.CalendarBook as a Planner: refreshed in the background by a FeedRefresher, so a
     round only reads the last good copies and never waits on a feed server."""
 
-    def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
-        from .feeds.book import CalendarBook, FeedRefresher
-
+    def __init__(self, settings: Settings, clock: Clock = utc_now, *,
+                 sink: FetchSink | None = None) -> None:
+        """``sink``: told each fetch's result as it happens (the metrics)."""
         self.settings = settings
-        self.book = CalendarBook(settings)
+        self.book = CalendarBook(settings, sink=sink)
         self.refresher = FeedRefresher(self.book, clock)
 
     def start(self, wait: float) -> None:

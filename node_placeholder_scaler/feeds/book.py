@@ -27,7 +27,7 @@ from ..problems.upcoming import HORIZON as PROBLEM_HORIZON
 from ..problems.upcoming import UpcomingProblem, upcoming, window
 from ..urls import UrlError, classify, printable, redact
 from .files import FileTooLarge, NotRegularFile, read_regular
-from .types import FeedStatus, FetchResult
+from .types import FeedStatus, FetchResult, FetchSink
 from .worker import Job, Outcome, Runner, run_bounded
 
 logger = logging.getLogger(__name__)
@@ -103,9 +103,11 @@ class CalendarBook:
     at a time, so the memory bound is the parent plus one worker)."""
 
     def __init__(self, settings: Settings, runner: Runner = run_bounded,
-                 window: tuple[datetime, datetime] | None = None) -> None:
+                 window: tuple[datetime, datetime] | None = None, *,
+                 sink: FetchSink | None = None) -> None:
+        """``sink``: told each fetch's result as it happens (the metrics)."""
         self.settings = settings
-        self._run = runner
+        self._run, self._sink = runner, sink
         self._window = window
         self._lock = threading.Lock()
         self._feeds = {s.name: Feed(s) for s in settings.calendars}
@@ -164,6 +166,8 @@ class CalendarBook:
         with self._lock:
             self._feeds[feed.source.name] = updated
         _log(updated, outcome, expand_only)
+        if self._sink is not None and not expand_only:
+            self._sink.fetched(feed.source.name, FetchResult(updated.last_result))
 
     def _job(self, feed: Feed, now: datetime, expand_only: bool) -> Job:
         source, settings, copy = feed.source, self.settings, feed.copy
