@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from . import planning
 from .config.settings import Settings
 from .decisions import RoundResult, Stage
 from .feeds.book import CalendarBook, FeedRefresher
@@ -23,7 +24,7 @@ from .metrics import Metrics
 from .model import Plan
 from .outages import Outages, WouldScale
 from .port import ApiProbe, Clock, Notice, Notices, PlaceholderCluster, utc_now
-from .problems.upcoming import UpcomingProblem
+from .problems.upcoming import UpcomingProblem, upcoming, window
 from .problems.watch import ProblemWatch
 from .reconcile import reconcile_once
 from .server import Health
@@ -76,10 +77,11 @@ class BookPlanner:
         self.book.refresh(now, force=True)
 
     def plan(self, now: datetime) -> Plan:
-        return self.book.plan(now)
+        return planning.plan(self.book.views(now), self.settings, now)
 
     def upcoming(self, now: datetime) -> tuple[UpcomingProblem, ...]:
-        return self.book.upcoming(now)
+        """The problems of the occurrences in the default window at ``now``."""
+        return upcoming(self.book.views(now), *window(now), self.settings)
 
     def feeds(self, now: datetime) -> list[FeedStatus]:
         return self.book.statuses(now)

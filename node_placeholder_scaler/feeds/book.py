@@ -18,13 +18,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from .. import planning
 from ..config.settings import CalendarSource, Settings
 from ..ical.calendar import ParsedCalendar
-from ..ical.descriptions import MAX_EVENT_LEAD
-from ..model import Plan, Problem, ProblemKind
-from ..planning import NEXT_EVENT_HORIZON, CalendarView, plan
+from ..model import Problem, ProblemKind
+from ..planning import CalendarView
 from ..problems.upcoming import HORIZON as PROBLEM_HORIZON
-from ..problems.upcoming import UpcomingProblem, upcoming, window
 from ..urls import UrlError, classify, printable, redact
 from .files import FileTooLarge, NotRegularFile, read_regular
 from .types import FeedStatus, FetchResult, FetchSink
@@ -44,9 +43,9 @@ TICK = 10.0  # the refresher looks at least this often (seconds) for due feeds
 
 
 def horizon(settings: Settings) -> timedelta:
-    """How far past ``now`` a plan looks at occurrences (leads and the next-event gauge), and
-    at least the upcoming problems' horizon (problems/upcoming.py)."""
-    return max(max(settings.max_lead(), MAX_EVENT_LEAD) + NEXT_EVENT_HORIZON, PROBLEM_HORIZON)
+    """How far past ``now`` a feed's expansion must reach: the plan's horizon (planning.py),
+    and at least the upcoming problems' (problems/upcoming.py)."""
+    return max(planning.horizon(settings), PROBLEM_HORIZON)
 
 
 def expansion_window(settings: Settings, first: datetime, last: datetime
@@ -205,15 +204,6 @@ class CalendarBook:
         if calendar is not None:
             problems.extend(calendar.warnings)
         return CalendarView(feed.source, calendar, tuple(problems))
-
-    def plan(self, at: datetime, now: datetime | None = None) -> Plan:
-        """The plan at ``at``; feed staleness is judged at ``now`` (default: ``at``)."""
-        return plan(self.views(now or at), self.settings, at)
-
-    def upcoming(self, now: datetime) -> tuple[UpcomingProblem, ...]:
-        """The problems of the occurrences in the default window at ``now``
-        (problems/upcoming.py)."""
-        return upcoming(self.views(now), *window(now), self.settings)
 
 
 def _apply(feed: Feed, outcome: Outcome, now: datetime, expand_only: bool) -> Feed:
