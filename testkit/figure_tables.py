@@ -175,3 +175,12 @@ VIEWS: dict[str, Callable[[Document], str]] = {
     "ha-takeover": ha_takeover,
     "controller-bench": controller_bench,
 }
+
+
+def _summary(document: Document) -> str:
+    from testkit.figure_summary import reliability_summary  # it builds on table() above
+
+    return reliability_summary(document)
+
+
+VIEWS["reliability-summary"] = _summary

@@ -7,7 +7,8 @@ A page holds a generated block per table::
     <!-- /figures -->
 
 VIEW names a renderer of testkit/figure_tables.py, FILE a raw result file
-(bench/results/FILE.json, written by the benchmark or test named in it). The block is the
+(bench/results/FILE.json, written by the benchmark or test named in it), or several, comma
+separated (the renderer then gets ``{"files": {FILE: document}}``). The block is the
 rendered table followed by where it comes from: the command, the date, the machine and its
 load. ``python -m testkit.figures --write`` renders every block again; without ``--write`` it
 lists the blocks out of step and exits 1 (tests/test_figures.py runs that check).
@@ -26,7 +27,7 @@ from testkit.results import RESULTS, ROOT, read
 
 COMMAND = "python -m testkit.figures --write"
 PAGES = (ROOT / "docs", ROOT / "bench" / "results" / "README.md")
-BLOCK = re.compile(r"(<!-- figures: ([\w-]+) ([\w.-]+) -->\n)(.*?)(<!-- /figures -->)", re.S)
+BLOCK = re.compile(r"(<!-- figures: ([\w-]+) ([\w.,-]+) -->\n)(.*?)(<!-- /figures -->)", re.S)
 Renderer = Callable[[dict[str, Any]], str]
 VIEWS: dict[str, Renderer] = figure_tables.VIEWS
 
@@ -44,8 +45,11 @@ def provenance(document: dict[str, Any], name: str) -> str:
 def render(view: str, name: str, folder: Path | None = None) -> str:
     if view not in VIEWS:
         raise KeyError(f"no renderer {view!r} (testkit/figure_tables.py)")
-    document = read(name, folder or RESULTS)
-    return VIEWS[view](document).rstrip("\n") + "\n\n" + provenance(document, name)
+    names = name.split(",")
+    documents = {n: read(n, folder or RESULTS) for n in names}
+    table = VIEWS[view](documents[name] if len(names) == 1 else {"files": documents})
+    return table.rstrip("\n") + "\n\n" + "\n".join(
+        provenance(documents[n], n) for n in names)
 
 
 def rendered(text: str, folder: Path | None = None) -> str:

@@ -1,0 +1,71 @@
+"""The reliability page's summary table: one row per stored run of faults and inputs
+(hostile calendars, hostile feeds, cluster faults, a leader's takeover), from the same raw
+result files as the detailed tables (testkit/figure_tables.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from testkit.figure_tables import table
+
+Document = dict[str, Any]
+HEAD = ["faults and inputs tried", "how many", "crashes", "hangs", "worst time",
+        "worst peak memory", "secrets leaked", "state lost", "reproduce"]
+
+
+def _hostile_calendar(doc: Document) -> list[object]:
+    inputs = doc["data"]["inputs"]
+    worst = max(inputs, key=lambda r: r["seconds"])
+    lost = sum(r["good"] != 3 for r in inputs)
+    return [
+        "hostile calendar inputs (the known hostile inputs + fuzz findings), each beside a "
+        "good event", len(inputs), sum(r["outcome"].startswith("CRASH") for r in inputs),
+        sum(r["outcome"].startswith("HANG") for r in inputs),
+        f"a round never parses (the worker does); parse+plan {worst['seconds']:.1f} s worst "
+        f"({worst['input']})", f"{max(r['rss_mib'] for r in inputs):.0f} MiB resident (parse "
+        "child)", "-", f"{lost} (the good event planned in {len(inputs) - lost} of "
+        f"{len(inputs)})", f"`{doc['command']}` ([table](benchmarks.md#hostile-calendar-inputs))"]
+
+
+def _feed_faults(doc: Document) -> list[object]:
+    d = doc["data"]
+    rows, wall = d["rows"], d["feed_timeout"] + d["parse_budget_s"] + 5
+    return [
+        "hostile feed servers, special files, big feeds", len(rows),
+        sum(r["result"] == "worker-error" for r in rows),
+        sum(r["seconds"] > wall for r in rows),
+        f"{max(r['round_ms'] for r in rows):.1f} ms (rounds read the last good copy)",
+        f"controller {d['parent_mib']:.0f} MiB, worker {max(r['worker_mib'] for r in rows):.0f}"
+        f" MiB (cap {d['worker_cap_mib']} MiB)", sum(r["leaks"] for r in rows), "-",
+        f"`{doc['command']}` ([table](benchmarks.md#hostile-feeds))"]
+
+
+def _cluster_faults(doc: Document) -> list[object]:
+    d = doc["data"]
+    rows = d["rows"]
+    recovered = [r["recover_s"] for r in rows if r["recover_s"] is not None]
+    failed = f" ({len(d['failed'])} more failed in this run)" if d["failed"] else ""
+    return [
+        "cluster faults: " + ", ".join(r["fault"] for r in rows), f"{len(rows)}{failed}",
+        f"0 of {len(rows)} (each test asserts it)", "-",
+        f"recovered within {max(recovered):.1f} s of the fault's removal", "-", "-",
+        "see the table", f"`{doc['command']}` ([table](#cluster-faults))"]
+
+
+def _ha(doc: Document) -> list[object]:
+    d = doc["data"]
+    return [
+        "leader killed (SIGKILL) mid-event, 3 replicas", 1, "-", "-",
+        f"standby leads after {d['takeover_s']:.1f} s ({d['lease_s']} s lease)", "-", "-",
+        f"0 (replicas {', '.join(map(str, d['replicas']))}: no blip, one writer at a time)",
+        f"`{doc['command']}` ([section](../operations/high-availability.md))"]
+
+
+ROWS = {"hostile-calendar": _hostile_calendar, "feed-faults": _feed_faults,
+        "cluster-faults": _cluster_faults, "ha-takeover": _ha}
+
+
+def reliability_summary(document: Document) -> str:
+    files = document["files"]
+    rows = [ROWS[doc["kind"]](doc) for doc in files.values()]
+    return table(HEAD, rows, right=(1, 2, 3, 6))
