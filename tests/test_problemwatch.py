@@ -17,7 +17,8 @@ from node_placeholder_scaler.feeds.book import CalendarBook, load_once
 from node_placeholder_scaler.feeds.worker import run_inline
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.problems import watch as problemwatch
-from node_placeholder_scaler.problems.watch import REASON, ProblemWatch
+from node_placeholder_scaler.problems.watch import ProblemWatch
+from node_placeholder_scaler.reasons import CALENDAR_PROBLEM
 from node_placeholder_scaler.subjects import Subject
 from testkit import calendar_problems
 
@@ -72,7 +73,7 @@ def test_the_leader_tells_each_problem_once(tmp_path, caplog) -> None:
     assert len(events.events) == 6
     namespace, subject, reason, message, warning = events.events[0]
     assert (namespace, subject, reason, warning) == (
-        "ns", Subject("apps/v1", "Deployment", "placeholder-user"), REASON, True)
+        "ns", Subject("apps/v1", "Deployment", "placeholder-user"), CALENDAR_PROBLEM.name, True)
     assert "event 'Lab 1' on " in message and "did you mean `user: 3`?" in message
     assert (_gauge(metrics, "unknown-pool"), _gauge(metrics, "near-miss"),
             _gauge(metrics, "bad-value"), _gauge(metrics, "bad-lead")) == (2, 2, 2, 0)
