@@ -106,10 +106,11 @@ def hostile_inputs(document: Document) -> str:
 def hostile_scaling(document: Document) -> str:
     rows: list[list[object]] = []
     for r in document["data"]["scaling"]:
-        peak = r["heap_mib"] or 0.0
+        peak = r["heap_mib"]  # None: the run under tracemalloc did not finish in time
+        per_mb = "-" if peak is None else f"{peak / r['megabytes']:.1f}"
+        per_event = "-" if peak is None else f"{peak * 1024 / r['events']:.2f}"
         rows.append([r["events"], f"{r['megabytes']:.1f}", f"{r['seconds']:.2f}",
-                     _mib(r["heap_mib"]), f"{peak / r['megabytes']:.1f}",
-                     f"{peak * 1024 / r['events']:.2f}", f"{r['rss_mib']:.0f}"])
+                     _mib(peak), per_mb, per_event, f"{r['rss_mib']:.0f}"])
     head = ["events", "feed MB", "parse+plan s", "heap peak MiB", "MiB per MB", "KiB per event",
             "child RSS MiB"]
     return table(head, rows)

@@ -76,6 +76,14 @@ def out_of_step() -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
+    try:
+        return _main(argv)
+    except FileNotFoundError as error:
+        print(f"a page renders a result file that does not exist: {error.filename}")
+        return 1
+
+
+def _main(argv: list[str]) -> int:
     if "--write" in argv:
         for path in pages():
             text = path.read_text()
