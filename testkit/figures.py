@@ -63,7 +63,7 @@ def pages() -> list[Path]:
     found: list[Path] = []
     for place in PAGES:
         found += sorted(place.rglob("*.md")) if place.is_dir() else [place]
-    return [p for p in found if "<!-- figures: " in p.read_text()]
+    return [p for p in found if BLOCK.search(p.read_text())]
 
 
 def blocks(path: Path) -> list[tuple[str, str]]:
