@@ -46,7 +46,7 @@ def _cluster_faults(doc: Document) -> list[object]:
     recovered = [r["recover_s"] for r in rows if r["recover_s"] is not None]
     failed = f" ({len(d['failed'])} more failed in this run)" if d["failed"] else ""
     return [
-        "cluster faults: " + ", ".join(r["fault"] for r in rows), f"{len(rows)}{failed}",
+        "cluster faults: " + "; ".join(r["fault"] for r in rows), f"{len(rows)}{failed}",
         f"0 of {len(rows)} (each test asserts it)", "-",
         f"recovered within {max(recovered):.1f} s of the fault's removal", "-", "-",
         "see the table", f"`{doc['command']}` ([table](#cluster-faults))"]
