@@ -65,6 +65,26 @@ ROWS = {"hostile-calendar": _hostile_calendar, "feed-faults": _feed_faults,
         "cluster-faults": _cluster_faults, "ha-takeover": _ha}
 
 
+def surge_strategies(document: Document) -> str:
+    """The surge benchmark's strategies side by side, from its stored runs (one line each)."""
+    from testkit.surge.scenario import STRATEGY_TITLES
+
+    runs = [r for doc in document["files"].values() for r in doc["runs"]]
+    rows: list[list[object]] = []
+    for r in sorted(runs, key=lambda r: STRATEGY_TITLES.get(r["strategy"], r["strategy"])):
+        f, title = r["figures"], STRATEGY_TITLES.get(r["strategy"], r["strategy"])
+        asked = f", N={r['nodes']}" if r["nodes"] and r["strategy"] != "nothing" else ""
+        rows.append([title + asked, _wait(f["p95"]), _wait(f["max_wait"]), f["over_30s"],
+                     f"{round(f['node_minutes'], 1):.0f}",
+                     f"{f['node_minutes'] / f['lower_bound']:.2f}"])
+    head = ["strategy", "p95 wait", "max wait", "waited > 30 s", "node-minutes", "x bound"]
+    return table(head, rows)
+
+
+def _wait(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+
+
 def reliability_summary(document: Document) -> str:
     files = document["files"]
     rows = [ROWS[doc["kind"]](doc) for doc in files.values()]

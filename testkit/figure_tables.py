@@ -184,4 +184,11 @@ def _summary(document: Document) -> str:
     return reliability_summary(document)
 
 
+def _surge(document: Document) -> str:
+    from testkit.figure_summary import surge_strategies
+
+    return surge_strategies(document)
+
+
 VIEWS["reliability-summary"] = _summary
+VIEWS["surge-strategies"] = _surge

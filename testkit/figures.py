@@ -34,6 +34,9 @@ VIEWS: dict[str, Renderer] = figure_tables.VIEWS
 
 def provenance(document: dict[str, Any], name: str) -> str:
     """Where a table comes from: command, date, machine, load; the raw file."""
+    if "machine" not in document:  # the surge benchmark's runs before results recorded them
+        return (f"Rendered from `bench/results/{name}.json`, made by `{document['command']}` "
+                "(that run recorded no machine or load).\n")
     machine, load = document["machine"], document["load"]
     start, end = (f"{x[0]:.1f}" for x in (load["start"], load["end"]))
     return (f"Measured {document['date']} on {machine['cpus']} CPUs ({machine['cpu']}; "

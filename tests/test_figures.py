@@ -35,6 +35,10 @@ def test_the_tables_of_a_page_equal_a_render_of_their_result_files(page: Path) -
     {name for p in PAGES for _, files in figures.blocks(p) for name in files.split(",")}))
 def test_every_rendered_file_records_its_command_machine_and_load(name: str) -> None:
     document = read(name)
+    if name.startswith("surge-"):  # the surge runs kept from before results recorded these
+        assert "bench/surge_bench.py" in document["command"]
+        assert "recorded no machine or load" in figures.provenance(document, name)
+        return
     assert document["command"] and document["date"]
     assert document["machine"]["cpus"] >= 1 and document["machine"]["cpu"]
     assert len(document["load"]["start"]) == 3 and len(document["load"]["end"]) == 3
