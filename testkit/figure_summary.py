@@ -81,6 +81,54 @@ def surge_strategies(document: Document) -> str:
     return table(head, rows)
 
 
+def _runs(document: Document) -> list[tuple[dict[str, Any], dict[str, Any], str]]:
+    """(run, scenario, file) of every run of the files, in the block's order."""
+    return [(r, doc["scenario"], name) for name, doc in document["files"].items()
+            for r in doc["runs"]]
+
+
+def surge_runs(document: Document) -> str:
+    """bench/results/README.md's tables: every run of the files, by strategy, with its file."""
+    from testkit.surge.scenario import STRATEGY_TITLES, Scenario
+
+    usual = Scenario().event_length
+    rows: list[list[object]] = []
+    runs = _runs(document) if "files" in document else [
+        (r, document["scenario"], document["_file"]) for r in document["runs"]]
+    for r, scenario, name in sorted(runs, key=lambda x: STRATEGY_TITLES.get(
+            x[0]["strategy"], x[0]["strategy"])):
+        f = r["figures"]
+        label = STRATEGY_TITLES.get(r["strategy"], r["strategy"])
+        label += f", N={r['nodes']}" if r["nodes"] and r["strategy"] != "nothing" else ""
+        if scenario["event_length"] != usual:
+            label += f", event ends at T0+{scenario['event_length']:.0f} s"
+        rows.append([label, _num(f["p50"]), _num(f["p95"]), _num(f["max_wait"]), f["over_30s"],
+                     _num(f["node_minutes"]), _num(f["lower_bound"]),
+                     f"{f['node_minutes'] / f['lower_bound']:.2f}", name])
+    head = ["strategy", "p50 s", "p95 s", "max s", "> 30 s", "node-min", "lower bound", "ratio",
+            "file"]
+    return table(head, rows)
+
+
+def surge_sweep(document: Document) -> str:
+    """Ours at several `user: N`, by N (the default rule's N marked)."""
+    from testkit.surge.scenario import Scenario
+
+    rows: list[list[object]] = []
+    ours = [(r, sc) for r, sc, _ in _runs(document) if r["strategy"] == "ours"]
+    for r, scenario in sorted(ours, key=lambda x: int(x[0]["nodes"])):
+        f = r["figures"]
+        rule = Scenario(**scenario).with_(nodes=0).chosen_nodes()
+        n = f"{r['nodes']} (default rule)" if r["nodes"] == rule else str(r["nodes"])
+        rows.append([n, _num(f["p50"]), _num(f["p95"]), _num(f["max_wait"]), f["over_30s"],
+                     _num(f["node_minutes"]), f"{f['node_minutes'] / f['lower_bound']:.2f}"])
+    return table(["`user: N`", "p50 s", "p95 s", "max s", "> 30 s", "node-min", "ratio"], rows)
+
+
+def _num(value: float) -> str:
+    return f"{value:.1f}" if value < 10 and value != int(value) else f"{round(value, 1):.0f}"
+
+
 def _wait(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
 

@@ -192,3 +192,12 @@ def _surge(document: Document) -> str:
 
 VIEWS["reliability-summary"] = _summary
 VIEWS["surge-strategies"] = _surge
+VIEWS["surge-runs"] = lambda document: _surge_view("surge_runs", document)
+VIEWS["surge-sweep"] = lambda document: _surge_view("surge_sweep", document)
+
+
+def _surge_view(name: str, document: Document) -> str:
+    from testkit import figure_summary
+
+    view: Callable[[Document], str] = getattr(figure_summary, name)
+    return view(document)

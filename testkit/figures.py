@@ -35,8 +35,10 @@ VIEWS: dict[str, Renderer] = figure_tables.VIEWS
 def provenance(document: dict[str, Any], name: str) -> str:
     """Where a table comes from: command, date, machine, load; the raw file."""
     if "machine" not in document:  # the surge benchmark's runs before results recorded them
+        load = next((n for n in document.get("notes", []) if "load average" in n), None)
+        said = f"its notes: {load.rstrip('.')}" if load else "nor its load"
         return (f"Rendered from `bench/results/{name}.json`, made by `{document['command']}` "
-                "(that run recorded no machine or load).\n")
+                f"(that run recorded no machine; {said}).\n")
     machine, load = document["machine"], document["load"]
     start, end = (f"{x[0]:.1f}" for x in (load["start"], load["end"]))
     return (f"Measured {document['date']} on {machine['cpus']} CPUs ({machine['cpu']}; "
@@ -50,7 +52,8 @@ def render(view: str, name: str, folder: Path | None = None) -> str:
         raise KeyError(f"no renderer {view!r} (testkit/figure_tables.py)")
     names = name.split(",")
     documents = {n: read(n, folder or RESULTS) for n in names}
-    table = VIEWS[view](documents[name] if len(names) == 1 else {"files": documents})
+    table = VIEWS[view](documents[name] | {"_file": name} if len(names) == 1
+                        else {"files": documents})
     return table.rstrip("\n") + "\n\n" + "\n".join(
         provenance(documents[n], n) for n in names)
 
