@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from . import planning
 from .config.settings import Settings
 from .decisions import RoundResult, Stage
-from .feeds.types import FeedStatus
+from .feeds.book import CalendarBook, FeedRefresher
+from .feeds.types import FeedStatus, FetchSink
 from .metrics import Metrics
 from .model import Plan
 from .outages import Outages, WouldScale
 from .port import ApiProbe, Clock, Notice, Notices, PlaceholderCluster, utc_now
-from .problems.upcoming import UpcomingProblem
+from .problems.upcoming import UpcomingProblem, upcoming, window
 from .problems.watch import ProblemWatch
 from .reconcile import reconcile_once
 from .server import Health
@@ -55,11 +57,11 @@ class BookPlanner:
     """feeds.CalendarBook as a Planner: refreshed in the background by a FeedRefresher, so a
     round only reads the last good copies and never waits on a feed server."""
 
-    def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
-        from .feeds.book import CalendarBook, FeedRefresher
-
+    def __init__(self, settings: Settings, clock: Clock = utc_now, *,
+                 sink: FetchSink | None = None) -> None:
+        """``sink``: told each fetch's result as it happens (the metrics)."""
         self.settings = settings
-        self.book = CalendarBook(settings)
+        self.book = CalendarBook(settings, sink=sink)
         self.refresher = FeedRefresher(self.book, clock)
 
     def start(self, wait: float) -> None:
@@ -75,10 +77,11 @@ class BookPlanner:
         self.book.refresh(now, force=True)
 
     def plan(self, now: datetime) -> Plan:
-        return self.book.plan(now)
+        return planning.plan(self.book.views(now), self.settings, now)
 
     def upcoming(self, now: datetime) -> tuple[UpcomingProblem, ...]:
-        return self.book.upcoming(now)
+        """The problems of the occurrences in the default window at ``now``."""
+        return upcoming(self.book.views(now), *window(now), self.settings)
 
     def feeds(self, now: datetime) -> list[FeedStatus]:
         return self.book.statuses(now)

@@ -17,6 +17,7 @@ from node_placeholder_scaler.feeds.types import FetchResult
 from node_placeholder_scaler.loop import BookPlanner, Controller
 from node_placeholder_scaler.metrics import FETCH_RESULTS, Metrics
 from node_placeholder_scaler.observed import Resources
+from node_placeholder_scaler.planning import plan as plan_at
 from node_placeholder_scaler.server import Health
 from testkit.fakes import GI, T0, FakeCluster, FakeDeployment
 from testkit.hostile_feed import HostileFeedServer
@@ -47,7 +48,8 @@ def test_a_plan_is_read_while_a_feed_is_still_refreshing(hostile):  # type: igno
     refresher = FeedRefresher(book, lambda: NOW).start()
     try:
         assert wait_for(lambda: book.feeds()[0].copy is not None)
-        plan = book.plan(EVENT, now=NOW)  # meanwhile the worker of "slow" is trickling
+        # meanwhile the worker of "slow" is trickling
+        plan = plan_at(book.views(NOW), book.settings, EVENT)
         slow = book.feeds()[1]
         assert (plan.pools["user"].target, slow.last_attempt) == (3, None)
         assert wait_for(refresher.loaded.is_set)

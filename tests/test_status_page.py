@@ -20,6 +20,8 @@ from node_placeholder_scaler.loop import Controller
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Problem, ProblemKind
 from node_placeholder_scaler.observed import Resources
+from node_placeholder_scaler.planning import plan as plan_at
+from node_placeholder_scaler.problems.upcoming import upcoming, window
 from node_placeholder_scaler.reports.record import from_json
 from node_placeholder_scaler.server import PAGE_HEADERS, Health, Server, StatusBoard
 from node_placeholder_scaler.status.page import LEFT, RIGHT, WIDTH, chart, render
@@ -61,8 +63,8 @@ class Tags(HTMLParser):
 def inputs() -> StatusInputs:
     """As ``run`` builds them: the plan's problems of no event and the upcoming ones."""
     book = book_for(CONFIG, NOW).book
-    problems = [p for p in book.plan(NOW).problems if p.event is None]
-    problems += [u.as_problem() for u in book.upcoming(NOW)]
+    problems = [p for p in plan_at(book.views(NOW), book.settings, NOW).problems if p.event is None]
+    problems += [u.as_problem() for u in upcoming(book.views(NOW), *window(NOW), book.settings)]
     return StatusInputs(book.settings, NOW, book.views(NOW), problems,
                         feeds=book.statuses(NOW))
 
@@ -182,7 +184,7 @@ def test_a_failing_feed_shows_its_name_never_its_address(tmp_path: Path) -> None
     book = book_for(f"calendars: [{{name: course, url: '{url}'}}]\npools: {{user: {{}}}}\n"
                     "feedTimeout: 2s\n", NOW).book
     html = render(build_status(StatusInputs(book.settings, NOW, book.views(NOW),
-                                            book.plan(NOW).problems,
+                                            plan_at(book.views(NOW), book.settings, NOW).problems,
                                             feeds=book.statuses(NOW))))
     text = Tags(html).all_text()
     assert "course no usable copy" in text and "feed-error" in text

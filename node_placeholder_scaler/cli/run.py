@@ -97,7 +97,7 @@ def build(settings: Settings, args: argparse.Namespace, client: Kube) -> Parts:
     metrics.initialise(list(settings.pools), [c.name for c in settings.calendars],
                        [p for p, s in settings.pools.items() if s.backend == "capacityBuffer"])
     health = Health(settings.interval, utc_now())
-    planner = BookPlanner(settings)
+    planner = BookPlanner(settings, sink=metrics)
     # --dry-run writes nothing: it never takes the Lease from a running controller
     elector = None if args.dry_run else campaign(settings, client, namespace, metrics, health,
                                                  once=args.once)
