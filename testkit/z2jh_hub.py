@@ -16,9 +16,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from kubespawner import KubeSpawner
-from traitlets.config import Config
-
 
 @dataclass(frozen=True)
 class User:
@@ -51,11 +48,15 @@ class Students:
     """One KubeSpawner per student, as a hub keeps one Spawner per user server."""
 
     def __init__(self, config: dict[str, Any]) -> None:
+        from traitlets.config import Config  # with JupyterHub's packages: this process only
+
         self.config = Config({"KubeSpawner": config})
         self.spawners: dict[str, Any] = {}
         self.tasks: set[asyncio.Task[None]] = set()
 
     def spawner(self, name: str) -> Any:
+        from kubespawner import KubeSpawner
+
         if name not in self.spawners:
             self.spawners[name] = KubeSpawner(
                 config=self.config, user=User(name, len(self.spawners) + 1), hub=HubInfo(),
@@ -63,13 +64,19 @@ class Students:
         return self.spawners[name]
 
     async def spawn(self, name: str) -> None:
+        """As JupyterHub's User.spawn: start() within start_timeout (z2jh: 300 s), and after a
+        failure or timeout stop() the server (its pod is deleted)."""
         t0 = time.monotonic()
+        spawner = self.spawner(name)
         try:
-            spawner = self.spawner(name)
-            url = await asyncio.wait_for(spawner.start(), spawner.start_timeout + 30)
+            url = await asyncio.wait_for(spawner.start(), spawner.start_timeout)
         except Exception as error:  # a student's failure is a result, not the hub's end
-            emit({"name": name, "event": "failed", "error": f"{type(error).__name__}: {error}",
-                  "seconds": time.monotonic() - t0})
+            seconds, message = time.monotonic() - t0, f"{type(error).__name__}: {error}"
+            try:
+                await spawner.stop()
+            except Exception as cleanup:
+                message += f"; stopping failed: {type(cleanup).__name__}: {cleanup}"
+            emit({"name": name, "event": "failed", "seconds": seconds, "error": message})
             return
         emit({"name": name, "event": "started", "pod": spawner.pod_name, "url": str(url),
               "seconds": time.monotonic() - t0})

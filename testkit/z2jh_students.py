@@ -29,9 +29,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from kubernetes import client
 
 from .z2jh import (
     DEFAULT_PRIORITY_CLASS,
@@ -99,6 +102,14 @@ def kubespawner_config(values: SpawnerValues) -> dict[str, Any]:
     return config
 
 
+def student_pods(api: client.ApiClient, namespace: str) -> list[client.V1Pod]:
+    """The students' pods in ``namespace`` (KubeSpawner labels them component=singleuser-server).
+    A pod's wait as a student sees it is from its creation to its Ready condition;
+    ``started``'s seconds add KubeSpawner's polling (it checks every 0.2 s, backing off to 5 s)."""
+    pods = client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector=STUDENT_SELECTOR)
+    return list(pods.items)
+
+
 class HubError(RuntimeError):
     """The hub process failed or a student's result did not come in time."""
 
@@ -107,8 +118,10 @@ class Hub:
     """The hub process for one namespace's students. ``spawn(name)`` and ``stop(name)`` return at
     once; ``wait(name, event)`` blocks for that student's result (``started``: its pod name,
     address and ``seconds`` from the request to KubeSpawner's start returning; ``failed``:
-    the error; ``stopped``). Thread-safe; use as a context manager (``close`` ends the
-    process; the pods stay until ``stop_all`` or the namespace goes)."""
+    the error, after which the hub has stopped the server as JupyterHub does, so a pod still
+    Pending after ``start_timeout`` is deleted; ``stopped``). Thread-safe; use as a context
+    manager (``close`` ends the process; started pods stay until stopped or their namespace
+    goes)."""
 
     def __init__(self, kubeconfig: Path, values: SpawnerValues) -> None:
         env = dict(os.environ, KUBECONFIG=str(kubeconfig))
@@ -156,6 +169,21 @@ class Hub:
 
     def stop(self, name: str) -> None:
         self._send({"op": "stop", "name": name})
+
+    def spawn_at(self, arrivals: Sequence[tuple[str, float]], start: float | None = None
+                 ) -> threading.Thread:
+        """Spawn each ``(name, offset)`` at ``start + offset`` (time.monotonic(); default now)
+        from a thread of its own, which is returned (join it to know all were asked for)."""
+        t0 = time.monotonic() if start is None else start
+
+        def run() -> None:
+            for name, offset in sorted(arrivals, key=lambda a: a[1]):
+                time.sleep(max(0.0, t0 + offset - time.monotonic()))
+                self.spawn(name)
+
+        thread = threading.Thread(target=run, name="z2jh-arrivals", daemon=True)
+        thread.start()
+        return thread
 
     def results(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -18,11 +18,12 @@ from ..config.settings import ConfigError, Settings
 from ..leadership import Elector, GatedCluster, identity
 from ..loop import BookPlanner, Controller, loop
 from ..metrics import Metrics
-from ..preflight.watch import Notices, PoolWatch
+from ..port import Notices, utc_now
+from ..preflight.watch import PoolWatch
 from ..problems.notifications import Notifier, notifier_for
 from ..problems.watch import ProblemWatch
 from ..reports.tracker import Observing, Reporter, Tracker
-from ..server import Health, Server, StatusBoard, utc_now
+from ..server import Health, Server, StatusBoard
 from .common import CommandError, Exit, load_client
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from ..decisions import RoundResult
     from ..kube import Kube
     from ..model import Plan
-    from ..reconcile import Cluster
+    from ..port import PlaceholderCluster
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
 
 def build(settings: Settings, args: argparse.Namespace, client: Kube) -> Parts:
     """The controller and what it needs: metrics, probes, feeds, the Lease, the reports."""
+    # lazy: the kubernetes client loads slowly; every command imports this module
     from .. import kube
 
     namespace = settings.namespace or kube.default_namespace()
@@ -96,7 +98,7 @@ def build(settings: Settings, args: argparse.Namespace, client: Kube) -> Parts:
     metrics.initialise(list(settings.pools), [c.name for c in settings.calendars],
                        [p for p, s in settings.pools.items() if s.backend == "capacityBuffer"])
     health = Health(settings.interval, utc_now())
-    planner = BookPlanner(settings)
+    planner = BookPlanner(settings, sink=metrics)
     # --dry-run writes nothing: it never takes the Lease from a running controller
     elector = None if args.dry_run else campaign(settings, client, namespace, metrics, health,
                                                  once=args.once)
@@ -134,6 +136,7 @@ def status_page(settings: Settings, planner: BookPlanner, reporter: Reporter | N
                 ) -> Callable[[Plan, RoundResult, datetime], None]:
     """The round hook that renders this replica's status page onto ``board``: problems to
     fix are the plan's of no event (feeds, clamps) and the upcoming ones ``watch`` keeps."""
+    # lazy: Jinja2 loads only when the status page is on
     from ..status.page import render
     from ..status.view import StatusInputs, build_status
 
@@ -162,6 +165,7 @@ def start(settings: Settings, parts: Parts, *, once: bool) -> None:
         parts.server.start()
         assert parts.reporter is not None
         parts.reporter.restore()
+        # lazy: the kubernetes client loads slowly; every command imports this module
         from ..kube.reports import listener
 
         cache = parts.client.start_pod_cache(listener(parts.reporter.tracker.observe, utc_now))
@@ -183,9 +187,10 @@ def shut_down(parts: Parts) -> None:
 
 
 def reports_for(settings: Settings, client: Kube, namespace: str, metrics: Metrics,
-                planner: BookPlanner, *, cluster: Cluster, dry_run: bool) -> Reporter:
+                planner: BookPlanner, *, cluster: PlaceholderCluster, dry_run: bool) -> Reporter:
     """The event reports of ``run`` (docs/operations/event-reports.md); ``cluster``: the
     leader-gated client (only the leader reports, see loop.Controller)."""
+    # lazy: the kubernetes client loads slowly; every command imports this module
     from ..kube.reports import ReportStore
     return Reporter(settings, settings.reports, Tracker(), Observing(cluster),
                     store=ReportStore(client.core, namespace), metrics=metrics,
@@ -207,9 +212,15 @@ def campaign(
 ) -> Elector:
     """Campaign for the Lease beside the placeholder Deployments it guards: in a thread for
     ``run``; one attempt for ``run --once``, which fails when another replica leads."""
-    from ..kube.leases import elector
+    # lazy: the kubernetes client loads slowly; every command imports this module
+    from ..kube.leases import KubeLeases
 
-    candidate = elector(client.core.api_client, namespace, identity(), settings.leader_election)
+    election = settings.leader_election
+    # each Lease request is bounded by half the renew deadline, so a hung request never
+    # outlasts the leader's right to write
+    store = KubeLeases(client.core.api_client, namespace, election.lease_name,
+                       timeout=election.renew_deadline.total_seconds() / 2)
+    candidate = Elector(store, identity(), election)
     client.instance = candidate.identity  # Events name the replica that wrote them
     metrics.leader.set_function(lambda: float(candidate.is_leader()))
     health.role = candidate.role
@@ -231,6 +242,7 @@ def campaign(
 def pool_watch(settings: Settings, client: Kube, namespace: str, notices: Notices,
                metrics: Metrics, *, dry_run: bool) -> PoolWatch:
     """The controller's pool checks (preflight/watch.py), reading through the client."""
+    # lazy: the kubernetes client loads slowly; every command imports this module
     from ..kube.clusterfacts import pool_facts
 
     return PoolWatch(settings, namespace, lambda: pool_facts(client, settings, namespace),
