@@ -4,7 +4,8 @@ values example (examples/z2jh/values.yaml)."""
 from __future__ import annotations
 
 import pytest
-from helm_helpers import REPO, HelmError, config_of, find, minimal_values, one, render, run_helm
+
+from testkit.helm import REPO, HelmError, config_of, find, minimal_values, one, render, run_helm
 
 pytestmark = pytest.mark.helm
 

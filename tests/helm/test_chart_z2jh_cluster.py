@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helm_helpers import CHART, REPO, run_helm
 from kubernetes import client
 
 from testkit import z2jh
 from testkit.cluster import create_node, delete_node, node_schedulable, unique_name, wait_for
+from testkit.helm import CHART, REPO, run_helm
 from testkit.ics import calendar
 
 pytestmark = [pytest.mark.cluster, pytest.mark.helm]
