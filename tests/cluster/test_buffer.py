@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from test_controller import Env, ical, now_utc
 
 from node_placeholder_scaler.backends.capacitybuffers import GROUP, PLURAL, VERSION
 from testkit.cluster import Namespace, TestCluster, wait_for
+from testkit.cluster_env import Env, ical, now_utc
 from testkit.manifests import POOL_LABEL, USER_POOL, pod_manifest
 
 pytestmark = pytest.mark.cluster

@@ -14,7 +14,6 @@ import pytest
 from kubernetes import client
 from prometheus_client import CollectorRegistry
 from test_buffer import condition, create_buffer, read_buffer
-from test_controller import StaticPlanner
 
 from node_placeholder_scaler import kube
 from node_placeholder_scaler.backends.capacitybuffers import GROUP, PLURAL, VERSION
@@ -25,6 +24,7 @@ from node_placeholder_scaler.observed import ClusterError
 from node_placeholder_scaler.server import Health
 from testkit.cluster import Namespace, TestCluster, service_account_client, wait_for
 from testkit.helm import render
+from testkit.planners import StaticPlanner
 
 pytestmark = pytest.mark.cluster
 

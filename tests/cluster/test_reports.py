@@ -23,10 +23,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_controller import REPO, Env, ical
-from test_controller import env as env  # noqa: PLC0414  (the fixture, re-exported)
 
 from testkit.cluster import event_messages, running_on, wait_for
+from testkit.cluster_env import REPO, Env, ical
+from testkit.cluster_env import env as env  # noqa: PLC0414  (the fixture, re-exported)
 from testkit.manifests import pod_manifest
 
 pytestmark = pytest.mark.cluster
