@@ -149,8 +149,9 @@ class KubeTarget:
     # -- what was asked -------------------------------------------------------------------
     def requests(self) -> list[tuple[str, str]]:
         assert self.recorded, "requests are recorded through the proxy only"
-        return [classify(r) for r in self.proxy.requests()
-                if "/leases" not in r.path and "/configmaps" not in r.path]
+        found = [classify(r) for r in self.proxy.requests()
+                 if "/leases" not in r.path and "/configmaps" not in r.path]
+        return [r for r in found if r[0] != "pod cache"]
 
     def lease_requests(self) -> int:
         return sum("/leases" in r.path for r in self.proxy.requests())
