@@ -29,6 +29,7 @@ from testkit.cluster import (
     delete_node,
     ensure_priority_class,
     node_schedulable,
+    service_account_client,
     unique_name,
     wait_for,
 )
@@ -228,3 +229,90 @@ def controller(
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def restricted_client(env: Env, allowed: list[str]) -> client.ApiClient:
+    """A client with the chart's least-privilege RBAC, the Deployments limited to ``allowed``."""
+    rbac = client.RbacAuthorizationV1Api(env.api)
+    name = f"nps-{env.ns}"
+    env.core.create_namespaced_service_account(env.ns, {"metadata": {"name": "scaler"}})
+    subject = [{"kind": "ServiceAccount", "name": "scaler", "namespace": env.ns}]
+    rbac.create_cluster_role(
+        {
+            "metadata": {"name": name},
+            "rules": [
+                {
+                    "apiGroups": [""],
+                    "resources": ["nodes", "pods"],
+                    "verbs": ["get", "list", "watch"],
+                }
+            ],
+        }
+    )
+    rbac.create_cluster_role_binding(
+        {
+            "metadata": {"name": name},
+            "subjects": subject,
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": name,
+            },
+        }
+    )
+    rbac.create_namespaced_role(
+        env.ns,
+        {
+            "metadata": {"name": "scaler"},
+            "rules": [
+                {
+                    "apiGroups": ["apps"],
+                    "resources": ["deployments"],
+                    "verbs": ["get"],
+                    "resourceNames": allowed,
+                },
+                {
+                    "apiGroups": ["apps"],
+                    "resources": ["deployments/scale"],
+                    "verbs": ["get", "patch"],
+                    "resourceNames": allowed,
+                },
+                {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+                {
+                    "apiGroups": ["coordination.k8s.io"],
+                    "resources": ["leases"],
+                    "verbs": ["create"],
+                },
+                {
+                    "apiGroups": ["coordination.k8s.io"],
+                    "resources": ["leases"],
+                    "resourceNames": ["node-placeholder-scaler"],
+                    "verbs": ["get", "update"],
+                },
+            ],
+        },
+    )
+    rbac.create_namespaced_role_binding(
+        env.ns,
+        {
+            "metadata": {"name": "scaler"},
+            "subjects": subject,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "scaler"},
+        },
+    )
+    restricted = service_account_client(env.api, env.ns, "scaler")
+    wait_for("RBAC in force", lambda: can_list_nodes(restricted.configuration), timeout=30)
+    return restricted
+
+
+def can_list_nodes(configuration: client.Configuration) -> bool:
+    with client.ApiClient(configuration) as api:
+        client.CoreV1Api(api).list_node(limit=1)
+    return True
+
+
+def cleanup_cluster_rbac(env: Env) -> None:
+    rbac = client.RbacAuthorizationV1Api(env.api)
+    name = f"nps-{env.ns}"
+    rbac.delete_cluster_role_binding(name)
+    rbac.delete_cluster_role(name)

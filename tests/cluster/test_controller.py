@@ -13,11 +13,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from kubernetes import client
 
 from testkit.cluster import (
     running_on,
-    service_account_client,
     wait_for,
 )
 from testkit.cluster_env import (
@@ -26,9 +24,11 @@ from testkit.cluster_env import (
     GPU_TOLERATION,
     REPO,
     Env,
+    cleanup_cluster_rbac,
     controller,
     ical,
     now_utc,
+    restricted_client,
 )
 from testkit.cluster_env import env as env  # noqa: PLC0414  (the fixture, imported to be used)
 from testkit.planners import StaticPlanner
@@ -214,93 +214,6 @@ def pending_placeholders(env: Env) -> int:
     return sum(
         1 for p in placeholder_pods(env) if p.status.phase == "Pending" and not p.spec.node_name
     )
-
-
-def restricted_client(env: Env, allowed: list[str]) -> client.ApiClient:
-    """A client with the chart's least-privilege RBAC, the Deployments limited to ``allowed``."""
-    rbac = client.RbacAuthorizationV1Api(env.api)
-    name = f"nps-{env.ns}"
-    env.core.create_namespaced_service_account(env.ns, {"metadata": {"name": "scaler"}})
-    subject = [{"kind": "ServiceAccount", "name": "scaler", "namespace": env.ns}]
-    rbac.create_cluster_role(
-        {
-            "metadata": {"name": name},
-            "rules": [
-                {
-                    "apiGroups": [""],
-                    "resources": ["nodes", "pods"],
-                    "verbs": ["get", "list", "watch"],
-                }
-            ],
-        }
-    )
-    rbac.create_cluster_role_binding(
-        {
-            "metadata": {"name": name},
-            "subjects": subject,
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": name,
-            },
-        }
-    )
-    rbac.create_namespaced_role(
-        env.ns,
-        {
-            "metadata": {"name": "scaler"},
-            "rules": [
-                {
-                    "apiGroups": ["apps"],
-                    "resources": ["deployments"],
-                    "verbs": ["get"],
-                    "resourceNames": allowed,
-                },
-                {
-                    "apiGroups": ["apps"],
-                    "resources": ["deployments/scale"],
-                    "verbs": ["get", "patch"],
-                    "resourceNames": allowed,
-                },
-                {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
-                {
-                    "apiGroups": ["coordination.k8s.io"],
-                    "resources": ["leases"],
-                    "verbs": ["create"],
-                },
-                {
-                    "apiGroups": ["coordination.k8s.io"],
-                    "resources": ["leases"],
-                    "resourceNames": ["node-placeholder-scaler"],
-                    "verbs": ["get", "update"],
-                },
-            ],
-        },
-    )
-    rbac.create_namespaced_role_binding(
-        env.ns,
-        {
-            "metadata": {"name": "scaler"},
-            "subjects": subject,
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "scaler"},
-        },
-    )
-    restricted = service_account_client(env.api, env.ns, "scaler")
-    wait_for("RBAC in force", lambda: can_list_nodes(restricted.configuration), timeout=30)
-    return restricted
-
-
-def can_list_nodes(configuration: client.Configuration) -> bool:
-    with client.ApiClient(configuration) as api:
-        client.CoreV1Api(api).list_node(limit=1)
-    return True
-
-
-def cleanup_cluster_rbac(env: Env) -> None:
-    rbac = client.RbacAuthorizationV1Api(env.api)
-    name = f"nps-{env.ns}"
-    rbac.delete_cluster_role_binding(name)
-    rbac.delete_cluster_role(name)
 
 
 def test_run_loop_serves_probes_uses_the_pod_cache_and_stops_on_sigterm(env: Env) -> None:

@@ -22,10 +22,9 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
-from test_controller import cleanup_cluster_rbac, restricted_client
 
 from testkit.cluster import event_messages, wait_for
-from testkit.cluster_env import Env, env, ical, now_utc
+from testkit.cluster_env import Env, cleanup_cluster_rbac, env, ical, now_utc, restricted_client
 from testkit.controller import (
     ControllerProcess,
     ControlPlane,
