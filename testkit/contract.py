@@ -103,7 +103,6 @@ class FakeTarget:
     """The fakes, set up and failed as the real target is."""
 
     namespace: str = "contract"
-    real = False
 
     def __post_init__(self) -> None:
         self.cluster = FakeCluster(namespace=self.namespace)

@@ -36,8 +36,6 @@ ACCOUNT = "contract"
 class KubeTarget:
     """The real adapter on the test cluster, in the test's namespace."""
 
-    real = True
-
     def __init__(self, admin: client.ApiClient, namespace: str, proxy: ApiProxy) -> None:
         self.admin, self.namespace, self.proxy = admin, namespace, proxy
         self.core, self.apps = client.CoreV1Api(admin), client.AppsV1Api(admin)
