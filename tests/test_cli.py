@@ -45,6 +45,7 @@ def run(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     return run
 
 
+@pytest.mark.slow  # a fresh interpreter through the console script
 def test_console_script_starts():
     script = Path(sys.executable).parent / "node-placeholder-scaler"
     result = subprocess.run(

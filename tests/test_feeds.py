@@ -74,6 +74,7 @@ def test_size_cap(server):  # type: ignore[no-untyped-def]
     assert book.feeds()[0].last_result == "too-large"
 
 
+@pytest.mark.slow  # waits for the feed timeout
 def test_timeout(server):  # type: ignore[no-untyped-def]
     server.delay = 2.0
     book = CalendarBook(make_settings(config(server.url, "feedTimeout: 1s\n")))

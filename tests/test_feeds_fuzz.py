@@ -23,6 +23,8 @@ from node_placeholder_scaler.fetch import FeedError, fetch
 from node_placeholder_scaler.worker import not_a_calendar
 from testkit.hostile_feed import CALENDAR, SECRET, HostileFeedServer
 
+pytestmark = pytest.mark.slow  # fuzzes the fetch against loopback servers
+
 EXAMPLES = int(os.environ.get("NPS_FUZZ_EXAMPLES", "150"))
 TEXT = st.text(alphabet=st.characters(codec="latin-1"), max_size=40)
 LOCATIONS = st.one_of(

@@ -22,6 +22,8 @@ from testkit.feed_files import ordinary_calendar, special_files
 from testkit.hostile_feed import SECRET
 from tests.conftest import make_settings, utc
 
+pytestmark = pytest.mark.slow  # hostile loopback servers with real deadlines
+
 NOW = utc("2026-03-02T08:00")
 EVENT = utc("2026-03-02T08:55")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 
@@ -22,6 +23,8 @@ from node_placeholder_scaler.settings import load_settings
 from testkit.hostile_feed import HostileFeedServer
 from testkit.ics import Event, calendar
 from tests.conftest import make_settings, utc
+
+pytestmark = pytest.mark.slow  # the refresher's worker processes and real intervals
 
 NOW = utc("2026-03-02T08:00")
 EVENT = utc("2026-03-02T08:55")

@@ -16,7 +16,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import node_placeholder_scaler
+
+pytestmark = pytest.mark.slow  # runs lint-imports as subprocesses
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(node_placeholder_scaler.__file__).parent

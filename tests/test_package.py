@@ -16,6 +16,8 @@ import pytest
 
 from node_placeholder_scaler import __version__
 
+pytestmark = pytest.mark.slow  # builds the wheel and sdist and installs them
+
 ROOT = Path(__file__).resolve().parent.parent
 DEV_TOOLS = {"pytest", "ruff", "mypy", "hypothesis", "import-linter", "mkdocs", "pip-tools",
              "nps-testkit"}
