@@ -71,13 +71,13 @@ def reconcile_buffer_pool(
     try:
         buffer = cluster.read_buffer(context.namespace, pool.buffer)
         decided = _decide(base, buffer, target)
-        if decided.desired != decided.current:
+        desired = decided.desired  # _decide always sets it
+        if desired is not None and desired != decided.current:
             if context.dry_run:
                 decided = replace(decided, action=Action.WOULD_SCALE)
             else:
                 stage = Stage.SCALE
-                assert decided.desired is not None
-                cluster.scale_buffer(context.namespace, pool.buffer, decided.desired)
+                cluster.scale_buffer(context.namespace, pool.buffer, desired)
                 decided = replace(decided, action=Action.SCALED)
         stage = Stage.EVENT
         _events(cluster, context, buffer, decided, target)

@@ -85,13 +85,13 @@ def reconcile_pool(context: RoundContext, pool: PoolSettings, target: PoolTarget
     try:
         placeholders = cluster.read_placeholders(namespace, pool.deployment)
         decision = _decide(context, pool, target, placeholders)
-        if decision.desired == decision.current:
+        desired = decision.desired
+        if desired is None or desired == decision.current:  # _decide always sets it
             return decision
         if context.dry_run:
             return _replace(decision, action=Action.WOULD_SCALE)
         stage = Stage.SCALE
-        assert decision.desired is not None
-        cluster.scale(namespace, pool.deployment, decision.desired)
+        cluster.scale(namespace, pool.deployment, desired)
         decision = _replace(decision, action=Action.SCALED)
         stage = Stage.EVENT
         cluster.record_event(placeholders, REASON, event_message(decision), context.now)

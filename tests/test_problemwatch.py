@@ -13,12 +13,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler import problemwatch
-from node_placeholder_scaler.feeds import CalendarBook, load_once
+from node_placeholder_scaler.feeds import CalendarBook, expansion_window, load_once
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.problemwatch import REASON, ProblemWatch
 from node_placeholder_scaler.settings import load_settings
 from node_placeholder_scaler.subjects import Subject
-from node_placeholder_scaler.worker import run_inline
+from node_placeholder_scaler.worker import Job, Outcome, work
 from testkit import calendar_problems
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -43,7 +43,12 @@ def _book(tmp_path: Path, *, fixed: bool = False) -> CalendarBook:
     settings = load_settings(
         f"calendars: [{{name: course, url: {feed}}}]\n"
         "pools: {user: {}, gpu: {backend: capacityBuffer}}\n", str(tmp_path / "c.yaml"), {})
-    return load_once(settings, NOW, runner=run_inline)  # the same parse, in this process
+    return load_once(settings, NOW, expansion_window(settings, NOW, NOW), runner=_in_process)
+
+
+def _in_process(job: Job, cancel: object) -> Outcome:
+    """The worker's parse in this process (no child, no time or memory bound)."""
+    return work(job)
 
 
 def _watch(book: CalendarBook, events: Recorder) -> tuple[ProblemWatch, Metrics]:
