@@ -36,10 +36,10 @@ from kubernetes.client.exceptions import ApiException
 from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler import kube
+from node_placeholder_scaler.config.settings import load_settings
 from node_placeholder_scaler.loop import Controller
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.server import Health
-from node_placeholder_scaler.settings import load_settings
 from testkit.manifests import node_manifest, pod_manifest
 from testkit.planners import StaticPlanner
 

@@ -17,8 +17,8 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from node_placeholder_scaler.feeds import CalendarBook
-from node_placeholder_scaler.settings import load_settings
+from node_placeholder_scaler.config.settings import load_settings
+from node_placeholder_scaler.feeds.book import CalendarBook
 from testkit.feedserver import FeedServer
 
 ZONE = "Europe/Zurich"

@@ -31,11 +31,11 @@ from pathlib import Path
 
 from prometheus_client import generate_latest
 
-from node_placeholder_scaler import feeds
-from node_placeholder_scaler.feeds import CalendarBook, FeedRefresher
+from node_placeholder_scaler.config.settings import ConfigError, load_settings
+from node_placeholder_scaler.feeds import book as feeds
+from node_placeholder_scaler.feeds.book import CalendarBook, FeedRefresher
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import ProblemKind
-from node_placeholder_scaler.settings import ConfigError, load_settings
 from testkit.feed_files import special_files, write_ordinary_calendar
 from testkit.hostile_feed import SECRET, HostileFeedServer
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from node_placeholder_scaler.calendar import CalendarError, Limits, parse_calendar
+from node_placeholder_scaler.config.settings import load_settings
+from node_placeholder_scaler.ical.calendar import CalendarError, Limits, parse_calendar
 from node_placeholder_scaler.planning import CalendarView, plan
-from node_placeholder_scaler.settings import load_settings
 from testkit.hostile_calendars import (
     GOOD_AT,
     WINDOW,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from .buffers import BufferState
+from .backends.capacitybuffers import BufferState
 from .model import Occurrence
 from .reasons import PLACEHOLDERS_SCALED, WOULD_SCALE
 
@@ -40,7 +40,7 @@ class Stage(StrEnum):
     SCALE = "scale"
     EVENT = "event"  # scaled, but the Kubernetes Event could not be written
     REPORT = "report"  # an event report could not be stored or written as an Event
-    BUFFER = "buffer"  # backend capacityBuffer: reading it, or it cannot warm (backends.py)
+    BUFFER = "buffer"  # backend capacityBuffer: reading it, or it cannot warm (backends/buffer.py)
 
 
 ROUND_STAGES = (Stage.FEEDS, Stage.ROUND)  # counted with pool=""

@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Protocol
 
 from . import capacity
+from .config.settings import PoolSettings, Settings
 from .decisions import REASON, Action, PoolDecision, RoundResult, Stage, event_message
 from .model import Plan, PoolTarget
 from .observed import ClusterError, NodeInfo, Placeholders, PodInfo
-from .settings import PoolSettings, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def reconcile_pool(context: RoundContext, pool: PoolSettings, target: PoolTarget
     if not target.known:
         return base
     if pool.backend == "capacityBuffer":
-        from .backends import reconcile_buffer_pool  # backends builds on this module's types
+        from .backends.buffer import reconcile_buffer_pool  # backends builds on this module's types
 
         return reconcile_buffer_pool(context, pool, target)
     stage = Stage.DEPLOYMENT

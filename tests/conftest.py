@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from node_placeholder_scaler.feeds import CalendarBook, load_once
+from node_placeholder_scaler.config.settings import Settings, load_settings
+from node_placeholder_scaler.feeds.book import CalendarBook, load_once
 from node_placeholder_scaler.model import Plan
-from node_placeholder_scaler.settings import Settings, load_settings
 from testkit.hostile_feed import HostileFeedServer
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from node_placeholder_scaler import cli
-from node_placeholder_scaler.calendar import ParsedCalendar, parse_calendar
-from node_placeholder_scaler.timezones import short
-from node_placeholder_scaler.windowszones import zone_for_display_name
+from node_placeholder_scaler.ical.calendar import ParsedCalendar, parse_calendar
+from node_placeholder_scaler.ical.timezones import short
+from node_placeholder_scaler.ical.windowszones import zone_for_display_name
 
 PROGRAMS = Path(__file__).parent / "fixtures" / "programs"
 UTC = ZoneInfo("UTC")

@@ -37,14 +37,11 @@ def test_main_reports_a_stale_page_and_write_mends_it(tmp_path, monkeypatch, cap
 
 def test_every_event_reason_written_is_in_the_one_list():
     """Every reason the package passes when it writes an Event is a row of reasons.REASONS."""
-    from node_placeholder_scaler import (
-        backends,
-        decisions,
-        outages,
-        poolwatch,
-        problemwatch,
-        reporting,
-    )
+    from node_placeholder_scaler import decisions, outages
+    from node_placeholder_scaler.backends import buffer as backends
+    from node_placeholder_scaler.preflight import watch as poolwatch
+    from node_placeholder_scaler.problems import watch as problemwatch
+    from node_placeholder_scaler.reports import tracker as reporting
     listed = {reason.name for reason in docs_reference.REASONS}
     written = {decisions.REASON, decisions.WOULD_REASON, backends.SCALED_REASON,
                backends.NOT_READY_REASON, outages.FAILED, outages.RECOVERED, reporting.REASON,

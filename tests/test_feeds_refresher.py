@@ -13,13 +13,13 @@ import pytest
 from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 
-from node_placeholder_scaler.feeds import CalendarBook, FeedRefresher
-from node_placeholder_scaler.feedtypes import FetchResult
+from node_placeholder_scaler.config.settings import load_settings
+from node_placeholder_scaler.feeds.book import CalendarBook, FeedRefresher
+from node_placeholder_scaler.feeds.types import FetchResult
 from node_placeholder_scaler.loop import BookPlanner, Controller
 from node_placeholder_scaler.metrics import FETCH_RESULTS, Metrics
 from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.server import Health
-from node_placeholder_scaler.settings import load_settings
 from testkit.hostile_feed import HostileFeedServer
 from testkit.ics import Event, calendar
 from tests.conftest import make_settings, utc

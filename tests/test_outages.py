@@ -11,7 +11,7 @@ from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 from test_loop import SETTINGS
 
-from node_placeholder_scaler.buffers import BufferState
+from node_placeholder_scaler.backends.capacitybuffers import BufferState
 from node_placeholder_scaler.decisions import (
     WOULD_REASON,
     Action,

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from node_placeholder_scaler import problemwatch
-from node_placeholder_scaler.feeds import CalendarBook, expansion_window, load_once
+from node_placeholder_scaler.config.settings import load_settings
+from node_placeholder_scaler.feeds.book import CalendarBook, expansion_window, load_once
+from node_placeholder_scaler.feeds.worker import Job, Outcome, work
 from node_placeholder_scaler.metrics import Metrics
-from node_placeholder_scaler.problemwatch import REASON, ProblemWatch
-from node_placeholder_scaler.settings import load_settings
+from node_placeholder_scaler.problems import watch as problemwatch
+from node_placeholder_scaler.problems.watch import REASON, ProblemWatch
 from node_placeholder_scaler.subjects import Subject
-from node_placeholder_scaler.worker import Job, Outcome, work
 from testkit import calendar_problems
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -63,7 +63,7 @@ def _gauge(metrics: Metrics, kind: str) -> float | None:
 
 
 def test_the_leader_tells_each_problem_once(tmp_path, caplog) -> None:
-    caplog.set_level(logging.WARNING, "node_placeholder_scaler.problemwatch")
+    caplog.set_level(logging.WARNING, "node_placeholder_scaler.problems.watch")
     events = Recorder()
     watch, metrics = _watch(_book(tmp_path), events)
     for _ in range(3):
@@ -96,7 +96,7 @@ def test_fixed_problems_clear_the_gauge_and_a_return_is_told_again(tmp_path) -> 
 
 
 def test_a_standby_keeps_the_list_but_tells_and_counts_nothing(tmp_path, caplog) -> None:
-    caplog.set_level(logging.WARNING, "node_placeholder_scaler.problemwatch")
+    caplog.set_level(logging.WARNING, "node_placeholder_scaler.problems.watch")
     events = Recorder()
     watch, metrics = _watch(_book(tmp_path), events)
     metrics.forget_calendar()  # what the loop does for a standby

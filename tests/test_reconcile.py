@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from fake_kube import GI, T0, FakeCluster, FakeDeployment, node, placeholder_pods, pod
 
+from node_placeholder_scaler.config.settings import load_settings
 from node_placeholder_scaler.decisions import event_message
 from node_placeholder_scaler.model import Occurrence, Plan, PoolTarget
 from node_placeholder_scaler.observed import Resources, Taint, Toleration
 from node_placeholder_scaler.reconcile import reconcile_once
-from node_placeholder_scaler.settings import load_settings
 
 CONFIG = """
 namespace: node-placeholder

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from ..settings import ConfigError
+from ..config.settings import ConfigError
 from . import plan, preflight, report, run, size
 from .common import (
     CLUSTER_COMMANDS,

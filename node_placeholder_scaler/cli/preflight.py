@@ -1,7 +1,8 @@
 """``validate [--cluster]``: the feeds' problems, and with ``--cluster`` a read-only preflight of
-the cluster (preflight.py): each pool's backend object, the CapacityBuffer CRD, the autoscaler,
+the cluster (preflight/cluster.py): each pool's backend object, the CapacityBuffer CRD, the
+autoscaler,
 the placeholder PriorityClass, user pods with preemptionPolicy Never, and why a pool would not
-scale (poolcheck.py: its selector, placeholder size and NodePool limits; ``--instance-types``
+scale (preflight/pools.py: its selector, placeholder size and NodePool limits; ``--instance-types``
 sizes the types a NodePool allows when no node of the pool is up). Refused reads are one
 ``not-checked`` finding.
 
@@ -13,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..config.settings import Settings
 from ..observed import ClusterError
-from ..preflight import DETECTION_READS, judge
-from ..settings import Settings
+from ..preflight.cluster import DETECTION_READS, judge
 from . import validate
 from .common import CommandError, Exit, load_client
 

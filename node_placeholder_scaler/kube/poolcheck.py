@@ -1,4 +1,4 @@
-"""Read-only facts for poolcheck.py: the pools' nodes (and their DaemonSet and static pods),
+"""Read-only facts for preflight/pools.py: the pools' nodes (and their DaemonSet and static pods),
 placeholder requests, Karpenter's NodePools and NodeClaims, and instance types from a file
 (the kwok provider's format).
 
@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..config.settings import Settings
 from ..observed import ClusterError, Resources, total
-from ..poolcheck import (
+from ..preflight.pools import (
     INSTANCE_TYPE,
     InstanceType,
     NodePool,
@@ -25,7 +26,6 @@ from ..poolcheck import (
     PoolShape,
     Requirement,
 )
-from ..settings import Settings
 from ..sizing import node_bound
 from . import objects as kubejson
 

@@ -1,4 +1,4 @@
-"""Read-only facts for ``validate --cluster`` (preflight.py judges them).
+"""Read-only facts for ``validate --cluster`` (preflight/cluster.py judges them).
 
 Reads, never writes: Deployments (all namespaces, for the autoscaler's), two well-known Leases and
 CA's status ConfigMap in kube-system, Karpenter's NodePools, the pools' placeholder Deployments
@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from kubernetes import client
 
+from ..config.settings import PoolSettings, Settings
 from ..observed import ClusterError
-from ..poolcheck import InstanceType, PoolCheckFacts
-from ..preflight import (
+from ..preflight.cluster import (
     CA_LEASE,
     KARPENTER_LEASE,
     ClusterFacts,
@@ -27,7 +27,7 @@ from ..preflight import (
     Workload,
     detect,
 )
-from ..settings import PoolSettings, Settings
+from ..preflight.pools import InstanceType, PoolCheckFacts
 from .poolcheck import gather_pools
 
 if TYPE_CHECKING:
