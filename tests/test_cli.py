@@ -36,7 +36,7 @@ pytestmark = pytest.mark.usefixtures("keep_root_logger")
 
 
 @pytest.fixture()
-def run(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+def run(capsys: pytest.CaptureFixture[str]):
     def run(*args: str, config: Path | str = CONFIG) -> Result:
         code = cli.main([*args, "--config", str(config)])
         out, err = capsys.readouterr()

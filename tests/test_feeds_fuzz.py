@@ -71,7 +71,7 @@ def answer(status: int, reason: str, headers: list[str], body: bytes) -> bytes:
           suppress_health_check=list(HealthCheck))
 @given(status=STATUS, reason=st.one_of(st.just(f"denied /private-{SECRET}"), TEXT),
        headers=HEADERS, body=BODIES)
-def test_any_answer_is_a_result_of_the_vocabulary(  # type: ignore[no-untyped-def]
+def test_any_answer_is_a_result_of_the_vocabulary(
         server, status, reason, headers, body):
     server.raw = answer(status, reason, headers, body)
     try:

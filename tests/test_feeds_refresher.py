@@ -36,7 +36,7 @@ def two_feeds(hostile: HostileFeedServer, slow: str = "trickle") -> str:
             "pools: {user: {nodeSelector: {pool: user}}}\n")
 
 
-def wait_for(condition, seconds: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
+def wait_for(condition, seconds: float = 20.0) -> bool:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         if condition():
@@ -45,7 +45,7 @@ def wait_for(condition, seconds: float = 20.0) -> bool:  # type: ignore[no-untyp
     return False
 
 
-def test_a_plan_is_read_while_a_feed_is_still_refreshing(hostile):  # type: ignore[no-untyped-def]
+def test_a_plan_is_read_while_a_feed_is_still_refreshing(hostile):
     book = CalendarBook(make_settings(two_feeds(hostile)))
     refresher = FeedRefresher(book, lambda: NOW).start()
     try:
@@ -60,7 +60,7 @@ def test_a_plan_is_read_while_a_feed_is_still_refreshing(hostile):  # type: igno
     assert not refresher.alive
 
 
-def test_stop_kills_the_running_worker(hostile):  # type: ignore[no-untyped-def]
+def test_stop_kills_the_running_worker(hostile):
     slow = two_feeds(hostile).replace("feedTimeout: 3s", "feedTimeout: 60s")
     book = CalendarBook(make_settings(slow))
     trickles = hostile.counts.get("trickle", 0)
@@ -74,7 +74,7 @@ def test_stop_kills_the_running_worker(hostile):  # type: ignore[no-untyped-def]
     assert book.feeds()[1].last_error == "the refresh was cancelled (stopping)"
 
 
-def test_controller_rounds_go_on_while_a_feed_trickles(hostile):  # type: ignore[no-untyped-def]
+def test_controller_rounds_go_on_while_a_feed_trickles(hostile):
     settings = make_settings(two_feeds(hostile))
     fake = FakeCluster(
         namespace="np",
@@ -94,7 +94,7 @@ def test_controller_rounds_go_on_while_a_feed_trickles(hostile):  # type: ignore
     assert fake.deployments["placeholder-user"].replicas == 3
 
 
-def fake_api():  # type: ignore[no-untyped-def]
+def fake_api():
     class Api:
         def answered(self) -> int:
             return 1
@@ -108,7 +108,7 @@ def fake_api():  # type: ignore[no-untyped-def]
     return Api()
 
 
-def test_reexpands_stored_bytes_without_a_fetch(hostile):  # type: ignore[no-untyped-def]
+def test_reexpands_stored_bytes_without_a_fetch(hostile):
     body = (f"calendarRefreshInterval: 400d\ncalendars: [{{name: c, url: '{hostile.url('ok')}'}}]"
             "\npools: {user: {}}\n")
     book = CalendarBook(make_settings(body))
@@ -125,7 +125,7 @@ def test_reexpands_stored_bytes_without_a_fetch(hostile):  # type: ignore[no-unt
     assert (again.success, book.feeds()[0].last_result) == (copy.success, "ok")
 
 
-def test_book_planner_adapts_the_calendar_book(tmp_path):  # type: ignore[no-untyped-def]
+def test_book_planner_adapts_the_calendar_book(tmp_path):
     ics = tmp_path / "c.ics"
     start = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
     ics.write_bytes(calendar([Event("Data 8 final", start, start.replace(hour=10), "user: 3")]))
@@ -156,10 +156,10 @@ def test_every_fetch_result_is_a_precreated_metric() -> None:
         ) == 0
 
 
-def test_refresher_survives_a_bug_in_a_refresh(hostile):  # type: ignore[no-untyped-def]
+def test_refresher_survives_a_bug_in_a_refresh(hostile):
     calls = []
 
-    def broken(job, cancel):  # type: ignore[no-untyped-def]
+    def broken(job, cancel):
         calls.append(job.name)
         raise RuntimeError("boom")
 

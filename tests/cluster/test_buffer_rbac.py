@@ -16,7 +16,6 @@ import pytest
 from kubernetes import client
 from prometheus_client import CollectorRegistry
 from test_buffer import condition, create_buffer, read_buffer
-from test_controller import StaticPlanner
 
 from node_placeholder_scaler import kube
 from node_placeholder_scaler.backends.capacitybuffers import GROUP, PLURAL, VERSION
@@ -26,6 +25,7 @@ from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.observed import ClusterError
 from node_placeholder_scaler.server import Health
 from testkit.cluster import Namespace, TestCluster, service_account_client, wait_for
+from testkit.planners import StaticPlanner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helm"))
 from helm_helpers import render

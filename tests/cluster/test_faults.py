@@ -437,7 +437,7 @@ def forbidden(api: client.ApiClient) -> bool:
     try:
         client.CoreV1Api(api).list_node(limit=1)
     except ApiException as error:
-        return error.status == 403
+        return bool(error.status == 403)
     return False
 
 

@@ -117,7 +117,8 @@ def one(docs: list[Doc], kind: str, name: str | None = None) -> Doc:
 def config_of(docs: list[Doc]) -> Doc:
     """The controller's config file, parsed, from the rendered ConfigMap."""
     cm = next(d for d in find(docs, "ConfigMap") if "config.yaml" in d.get("data", {}))
-    return yaml.safe_load(cm["data"]["config.yaml"])
+    config: Doc = yaml.safe_load(cm["data"]["config.yaml"])
+    return config
 
 
 def minimal_values(**overrides: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ GPU = {
 
 def values(**gpu: object) -> dict[str, object]:
     base = minimal_values()
-    base["pools"]["gpu"] = {**GPU, **gpu}  # type: ignore[index]
+    base["pools"]["gpu"] = {**GPU, **gpu}
     return base
 
 
