@@ -13,10 +13,6 @@ from enum import StrEnum
 
 from .backends.capacitybuffers import BufferState
 from .model import Occurrence
-from .reasons import PLACEHOLDERS_SCALED, WOULD_SCALE
-
-REASON = PLACEHOLDERS_SCALED.name  # the Kubernetes Event reason
-WOULD_REASON = WOULD_SCALE.name  # the Event of a dry run (run --dry-run): nothing was written
 
 
 class Action(StrEnum):
@@ -59,7 +55,7 @@ class PoolDecision:
     """What a round decided for one pool, and why (the occurrences behind the target)."""
 
     pool: str
-    deployment: str
+    backend_object: str  # the name of the pool's placeholder Deployment or CapacityBuffer
     action: Action
     target: int | None = None
     free: int | None = None  # free node-equivalents; None when not measured
@@ -93,7 +89,7 @@ class PoolDecision:
             f"pending={self.pending} action={self.action}"
         )
         if self.occurrences:
-            ids = "; ".join(identity(o) for o in self.occurrences).replace('"', "'")
+            ids = "; ".join(occurrence_id(o) for o in self.occurrences).replace('"', "'")
             line += f' event_ids="{ids}"'
         if self.buffer is not None:
             line += f" {self.buffer.log_fields()}"
@@ -112,18 +108,18 @@ class RoundResult:
         return [d for d in self.pools if d.error or d.event_error]
 
 
-def identity(occurrence: Occurrence) -> str:
+def occurrence_id(occurrence: Occurrence) -> str:
     """Tells two occurrences with one title apart: calendar/UID@start (UTC)."""
     start = occurrence.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
     uid = "".join(c if c.isprintable() else "?" for c in occurrence.uid)
     return f"{occurrence.calendar}/{uid}@{start}"
 
 
-def event_message(decision: PoolDecision) -> str:
+def decision_message(decision: PoolDecision) -> str:
     """The Kubernetes Event text: the change, the numbers behind it and the calendar events."""
     if decision.occurrences:
         reason = "for: " + "; ".join(
-            f"{o.summary} ({identity(o)})" for o in decision.occurrences
+            f"{o.summary} ({occurrence_id(o)})" for o in decision.occurrences
         )
     else:
         reason = "no active calendar event"

@@ -16,9 +16,10 @@ from typing import Protocol
 
 from . import capacity
 from .config.settings import PoolSettings, Settings
-from .decisions import REASON, Action, PoolDecision, RoundResult, Stage, event_message
+from .decisions import Action, PoolDecision, RoundResult, Stage, decision_message
 from .model import Plan, PoolTarget
 from .observed import ClusterError, NodeInfo, Placeholders, PodInfo
+from .reasons import PLACEHOLDERS_SCALED
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,8 @@ def reconcile_pool(context: RoundContext, pool: PoolSettings, target: PoolTarget
         cluster.scale(namespace, pool.deployment, desired)
         decision = _replace(decision, action=Action.SCALED)
         stage = Stage.EVENT
-        cluster.record_event(placeholders, REASON, event_message(decision), context.now)
+        cluster.record_event(placeholders, PLACEHOLDERS_SCALED.name, decision_message(decision),
+                             context.now)
         return decision
     except ClusterError as error:
         if isinstance(error, _Staged):

@@ -117,7 +117,7 @@ def test_reexpands_stored_bytes_without_a_fetch(hostile):
     assert copy is not None
     fetched = hostile.counter
     later = NOW + timedelta(days=20)
-    assert book.short(book.feeds()[0], later)
+    assert book.copy_too_short(book.feeds()[0], later)
     book.refresh(later)
     again = book.feeds()[0].copy
     assert again is not None and hostile.counter == fetched  # no request to the server

@@ -1,5 +1,5 @@
 """preflight/pools.py: why nothing scales, judged on the test cluster's own NodePools and instance
-types (tests/cluster/manifests), as kube/poolcheck.py reads them."""
+types (tests/cluster/manifests), as kube/poolfacts.py reads them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from node_placeholder_scaler.kube.objects import resources
-from node_placeholder_scaler.kube.poolcheck import (
+from node_placeholder_scaler.kube.poolfacts import (
     InstanceTypeError,
     nodepool,
     read_instance_types,

@@ -14,12 +14,13 @@ from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler.config.settings import load_settings
 from node_placeholder_scaler.feeds.book import CalendarBook, expansion_window, load_once
-from node_placeholder_scaler.feeds.worker import Job, Outcome, work
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.problems import watch as problemwatch
-from node_placeholder_scaler.problems.watch import REASON, ProblemWatch
+from node_placeholder_scaler.problems.watch import ProblemWatch
+from node_placeholder_scaler.reasons import CALENDAR_PROBLEM
 from node_placeholder_scaler.subjects import Subject
 from testkit import calendar_problems
+from testkit.worker import run_in_process
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 UPCOMING = "node_placeholder_upcoming_problems"
@@ -43,12 +44,7 @@ def _book(tmp_path: Path, *, fixed: bool = False) -> CalendarBook:
     settings = load_settings(
         f"calendars: [{{name: course, url: {feed}}}]\n"
         "pools: {user: {}, gpu: {backend: capacityBuffer}}\n", str(tmp_path / "c.yaml"), {})
-    return load_once(settings, NOW, expansion_window(settings, NOW, NOW), runner=_in_process)
-
-
-def _in_process(job: Job, cancel: object) -> Outcome:
-    """The worker's parse in this process (no child, no time or memory bound)."""
-    return work(job)
+    return load_once(settings, NOW, expansion_window(settings, NOW, NOW), runner=run_in_process)
 
 
 def _watch(book: CalendarBook, events: Recorder) -> tuple[ProblemWatch, Metrics]:
@@ -77,7 +73,7 @@ def test_the_leader_tells_each_problem_once(tmp_path, caplog) -> None:
     assert len(events.events) == 6
     namespace, subject, reason, message, warning = events.events[0]
     assert (namespace, subject, reason, warning) == (
-        "ns", Subject("apps/v1", "Deployment", "placeholder-user"), REASON, True)
+        "ns", Subject("apps/v1", "Deployment", "placeholder-user"), CALENDAR_PROBLEM.name, True)
     assert "event 'Lab 1' on " in message and "did you mean `user: 3`?" in message
     assert (_gauge(metrics, "unknown-pool"), _gauge(metrics, "near-miss"),
             _gauge(metrics, "bad-value"), _gauge(metrics, "bad-lead")) == (2, 2, 2, 0)

@@ -28,11 +28,10 @@ from ..model import PoolTarget
 from ..observed import ClusterError
 from ..reasons import BUFFER_NOT_READY, BUFFER_SCALED
 from ..reconcile import RoundContext
-from .capacitybuffers import CapacityBuffer, buffer_state, event_message
+from .capacitybuffers import CapacityBuffer, buffer_message, buffer_state
 
 logger = logging.getLogger(__name__)
 
-SCALED_REASON, NOT_READY_REASON = BUFFER_SCALED.name, BUFFER_NOT_READY.name
 
 
 @runtime_checkable
@@ -111,12 +110,13 @@ def _events(
         cluster.clear_buffer_warning(buffer)
     else:
         message = f"Pool {decided.pool}: {decided.error}"
-        cluster.record_buffer_event(buffer, NOT_READY_REASON, message, context.now, warning=True)
+        cluster.record_buffer_event(buffer, BUFFER_NOT_READY.name, message, context.now,
+                                    warning=True)
     if decided.action == Action.SCALED and decided.desired is not None:
         state = decided.buffer or buffer_state(buffer)
-        message = event_message(decided.pool, old=decided.current, new=decided.desired,
+        message = buffer_message(decided.pool, old=decided.current, new=decided.desired,
                                 target=target.target, events=target.event_names, state=state)
-        cluster.record_buffer_event(buffer, SCALED_REASON, message, context.now)
+        cluster.record_buffer_event(buffer, BUFFER_SCALED.name, message, context.now)
 
 
 def _failed(

@@ -177,7 +177,7 @@ def _problem(buffer: CapacityBuffer) -> str | None:
     return None
 
 
-def event_message(
+def buffer_message(
     pool: str, *, old: int | None, new: int, target: int, events: tuple[str, ...],
     state: BufferState,
 ) -> str:

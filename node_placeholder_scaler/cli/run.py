@@ -231,7 +231,7 @@ def campaign(
 def pool_watch(settings: Settings, client: Kube, namespace: str, notices: Notices,
                metrics: Metrics, *, dry_run: bool) -> PoolWatch:
     """The controller's pool checks (preflight/watch.py), reading through the client."""
-    from ..kube.preflight import pool_facts
+    from ..kube.clusterfacts import pool_facts
 
     return PoolWatch(settings, namespace, lambda: pool_facts(client, settings, namespace),
                      notices, metrics, dry_run=dry_run)

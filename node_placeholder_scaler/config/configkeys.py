@@ -20,7 +20,7 @@ import yaml
 
 from ..durations import DurationError, parse_duration
 
-Kind = Literal[
+KeyKind = Literal[
     "duration", "integer", "number", "text", "zone", "choice", "address", "dnslabel",
     "labels", "names", "section",
 ]
@@ -51,7 +51,7 @@ class Key:
     """
 
     name: str
-    kind: Kind
+    kind: KeyKind
     default: object
     doc: str
     low: float | None = None

@@ -124,7 +124,7 @@ class CalendarBook:
         interval = self.settings.calendar_refresh_interval
         return feed.last_attempt is None or now - feed.last_attempt >= interval
 
-    def short(self, feed: Feed, now: datetime) -> bool:
+    def copy_too_short(self, feed: Feed, now: datetime) -> bool:
         """The copy's expansion no longer covers [now - 1d, now + horizon + 1d]."""
         if feed.copy is None or self._window is not None:
             return False
@@ -146,7 +146,7 @@ class CalendarBook:
                 return
             if force or self.due(feed, now):
                 self._refresh(feed, now, cancel, expand_only=False)
-            elif self.short(feed, now):
+            elif self.copy_too_short(feed, now):
                 self._refresh(feed, now, cancel, expand_only=True)
 
     def _refresh(self, feed: Feed, now: datetime, cancel: threading.Event | None,

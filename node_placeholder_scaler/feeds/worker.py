@@ -35,8 +35,11 @@ MEMORY_EXIT = 86  # the child's exit code after a MemoryError it could not repor
 # The largest answer the controller reads from a worker (pickled): a parsed calendar of
 # 100,000 occurrences is about 12 MB pickled and 60 MiB in memory.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
-# __main__: imported once, not per child
-_PRELOAD = ["__main__", "node_placeholder_scaler.feeds.worker"]
+# Imported once in the forkserver, not per child: __main__, the calendar engine and the HTTP
+# stack (a child that imported it under its memory cap could fail to map a shared library and
+# die with an ImportError, reported as a worker error instead of a memory result)
+_PRELOAD = [
+    "__main__", "node_placeholder_scaler.feeds.worker", "node_placeholder_scaler.feeds.fetch"]
 
 
 @dataclass(frozen=True)

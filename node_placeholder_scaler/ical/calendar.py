@@ -22,7 +22,7 @@ from .expansion import Expander
 from .icsplit import MAX_LINE, Block, SplitFeed, split_feed
 from .mending import Mender
 from .rawevents import far_from, start_of, text_of
-from .timezones import choose_zone, feed_scope, load_zones, parse_block, short
+from .timezones import choose_zone, error_text, feed_scope, load_zones, parse_block
 
 __all__ = ["CalendarError", "Limits", "ParsedCalendar", "choose_zone", "parse_calendar"]
 
@@ -178,7 +178,7 @@ def _parse_blocks(blocks: list[Block], expander: Expander, mender: Mender) -> li
         except (Exception, SeriesTimeout) as error:  # the library raises many kinds
             if isinstance(error, (BudgetExhausted, MemoryError)):
                 raise
-            reason = "it takes too long" if isinstance(error, SeriesTimeout) else short(error)
+            reason = "it takes too long" if isinstance(error, SeriesTimeout) else error_text(error)
             expander.problems.append(Problem(
                 ProblemKind.BAD_COMPONENT, f"the event cannot be read: {reason}",
                 expander.name, block.field("SUMMARY")[:200] or "(no title)", None))

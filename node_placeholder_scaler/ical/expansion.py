@@ -25,7 +25,7 @@ from ..model import Occurrence, Problem, ProblemKind
 from .bounds import BudgetExhausted, Limits, SeriesTimeout, time_limit
 from .components import Cleaner, as_text, instant, is_cancelled, summary
 from .descriptions import ParsedDescription, parse_description
-from .timezones import short
+from .timezones import error_text
 
 _RECURRENCE = ("RRULE", "RDATE", "EXDATE", "RECURRENCE-ID")
 
@@ -109,7 +109,7 @@ class Expander:
             raise
         except Exception as error:  # a component the checks themselves cannot read
             self.cleaner.report(ProblemKind.BAD_COMPONENT,
-                                f"the event cannot be read: {short(error)}", components[0])
+                                f"the event cannot be read: {error_text(error)}", components[0])
             return
         for group in groups:
             try:
@@ -120,7 +120,7 @@ class Expander:
             except (Exception, SeriesTimeout) as error:  # cannot expand: DTSTART only
                 reason = (f"its expansion took longer than {self.limits.series_seconds:g}s"
                           if isinstance(error, SeriesTimeout) else
-                          f"the series cannot be expanded ({short(error)})")
+                          f"the series cannot be expanded ({error_text(error)})")
                 del self.occurrences[before:]
                 self.cleaner.report(
                     ProblemKind.OVER_LIMIT if isinstance(error, SeriesTimeout)
@@ -173,7 +173,7 @@ class Expander:
             ))
         except (KeyError, ValueError, TypeError, OverflowError, AttributeError) as error:
             self.cleaner.report(ProblemKind.BAD_TIME,
-                                f"an occurrence cannot be placed in time: {short(error)}",
+                                f"an occurrence cannot be placed in time: {error_text(error)}",
                                 component)
 
     def _end(self, component: Any, start: datetime) -> datetime:

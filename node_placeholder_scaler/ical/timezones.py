@@ -62,7 +62,7 @@ class _TolerantParser(ComponentIcalParser):
         try:
             super().handle_end_component(vals)
         except Exception as error:  # building the zone's rules failed: the zone is unknown
-            self.zone_errors.append(short(error))
+            self.zone_errors.append(error_text(error))
 
 
 def parse_block(block: Block, text: str | None = None) -> tuple[list[Any], list[str]]:
@@ -91,7 +91,7 @@ def load_zones(zones: list[Block], mender: Mender, seconds: float) -> list[tuple
         except MemoryError:
             raise
         except Exception as error:  # a zone that cannot be parsed at all
-            errors = [short(error)]
+            errors = [error_text(error)]
         problems.extend((tzid, f"time zone {tzid!r} cannot be read: {e}; its events are read in "
                          "the calendar's zone (check its STANDARD and DAYLIGHT parts)")
                         for e in errors)
@@ -121,7 +121,7 @@ _INTERNAL = (AttributeError, TypeError, KeyError, IndexError, NameError, Asserti
              OSError)  # OSError: a zone file lookup, its text a local path
 
 
-def short(error: BaseException) -> str:
+def error_text(error: BaseException) -> str:
     """The first line of an error, at most 200 characters; never a programming error's text
     (``'list' object has no attribute 'strip'`` says nothing to whoever writes the feed)."""
     if isinstance(error, _INTERNAL):

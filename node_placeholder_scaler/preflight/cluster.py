@@ -1,6 +1,6 @@
 """``validate --cluster``: what would stop warming on this cluster. Pure: facts in, findings out.
 
-kube/preflight.py reads the facts (read-only); this module judges them:
+kube/clusterfacts.py reads the facts (read-only); this module judges them:
 
 - per pool, does its backend's object exist (the placeholder Deployment, or the CapacityBuffer
   and a served CapacityBuffer CRD), and can the buffer warm anything (its status conditions);

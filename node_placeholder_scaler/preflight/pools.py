@@ -1,6 +1,6 @@
 """Why nothing scales: the classic pool misconfigurations, judged from read-only facts. Pure.
 
-kube/poolcheck.py reads the facts; this module finds, per pool:
+kube/poolfacts.py reads the facts; this module finds, per pool:
 
 - ``selector``: the pool's ``nodeSelector`` matches no node and no Karpenter NodePool template
   (labels, or a requirement ``In`` the value): no autoscaler adds a node the placeholders fit;

@@ -1,7 +1,7 @@
 """The running controller's preflight: why a pool would not scale, told once per cause.
 
 Every ``POOL_CHECK_INTERVAL`` (and at the first round) the controller reads the pool facts
-(kube/preflight.pool_facts: nodes, placeholder requests, Karpenter NodePools and NodeClaims)
+(kube/clusterfacts.pool_facts: nodes, placeholder requests, Karpenter NodePools and NodeClaims)
 and judges them (preflight/pools.py). Each finding sets
 ``node_placeholder_pool_findings{pool,check}``
 and, the first time its cause is seen, becomes a Warning Event on the pool's placeholder

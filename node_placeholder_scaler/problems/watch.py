@@ -34,7 +34,6 @@ from ..subjects import Subject
 from .upcoming import UpcomingProblem, counts
 
 logger = logging.getLogger(__name__)
-REASON = CALENDAR_PROBLEM.name
 MAX_PER_ROUND = 20  # problems told per round (a feed full of typos costs rounds, not a burst)
 LEASE = Subject("coordination.k8s.io/v1", "Lease", "")  # the name is the configured lease's
 
@@ -84,11 +83,12 @@ class ProblemWatch:
             problem.line, problem.suggestion or "-", problem.message)
         if self.events is not None and not dry_run:
             try:
-                self.events.record_about(self.namespace, self.subject(problem.pool), REASON,
-                                         event_message(problem, self.settings), now,
+                self.events.record_about(self.namespace, self.subject(problem.pool),
+                                         CALENDAR_PROBLEM.name,
+                                         problem_message(problem, self.settings), now,
                                          warning=True)
             except Exception as error:
-                logger.warning("could not write the %s Event: %s", REASON, error)
+                logger.warning("could not write the %s Event: %s", CALENDAR_PROBLEM.name, error)
                 self.metrics.error(Stage.EVENT, problem.pool or "")
                 return False
         if self.announcer is not None and not dry_run:
@@ -106,7 +106,7 @@ class ProblemWatch:
         return Subject("apps/v1", "Deployment", settings.deployment)
 
 
-def event_message(problem: UpcomingProblem, settings: Settings) -> str:
+def problem_message(problem: UpcomingProblem, settings: Settings) -> str:
     """The Event's text: which calendar and event, when, the line and its suggestion."""
     return (f"calendar {problem.calendar}, event {problem.title!r} on "
             f"{_date(problem.start, settings)}: {problem.message}")

@@ -31,7 +31,6 @@ from .timelines import NodeTimeline, PodRecord, Window, selector_labels
 
 logger = logging.getLogger(__name__)
 
-REASON = EVENT_REPORT.name
 RECENT = 3  # reports kept in memory per pool for the status page
 MAX_RECORDS = 50_000  # pods remembered at once (a cluster's live pods and recent deletions)
 
@@ -281,7 +280,7 @@ class Reporter:
             if self.store is not None:
                 self.store.add(pool.deployment, report, self.rs.retention)
             if placeholders is not None:
-                self.observing.cluster.record_event(placeholders, REASON, text, now)
+                self.observing.cluster.record_event(placeholders, EVENT_REPORT.name, text, now)
         except Exception as error:
             logger.warning("pool=%s event report not stored: %s", window.pool, error)
             self.metrics.error(Stage.REPORT, window.pool)

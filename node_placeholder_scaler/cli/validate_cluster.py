@@ -40,8 +40,8 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     if not args.cluster:
         return code
     from ..kube import default_namespace
-    from ..kube.poolcheck import InstanceTypeError, read_instance_types
-    from ..kube.preflight import gather
+    from ..kube.clusterfacts import gather
+    from ..kube.poolfacts import InstanceTypeError, read_instance_types
 
     try:
         types = read_instance_types(args.instance_types) if args.instance_types else ()

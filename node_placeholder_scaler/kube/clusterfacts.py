@@ -28,7 +28,7 @@ from ..preflight.cluster import (
     detect,
 )
 from ..preflight.pools import InstanceType, PoolCheckFacts
-from .poolcheck import gather_pools
+from .poolfacts import gather_pools
 
 if TYPE_CHECKING:
     from . import Kube
