@@ -37,8 +37,9 @@ def test_conditional_get_and_no_reparse(server):
     book.refresh(utc("2026-03-02T00:06"))
     assert server.requests[-1]["If-None-Match"] == '"v1"'
     assert book.feeds()[0].last_result == "not-modified"
-    assert first is not None and book.feeds()[0].copy is not None
-    assert book.feeds()[0].copy.calendar is first.calendar  # not parsed again
+    copy = book.feeds()[0].copy
+    assert first is not None and copy is not None
+    assert copy.calendar is first.calendar  # not parsed again
     assert book.plan(utc("2026-03-02T16:55")).pools["user"].target == 3
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from testkit import figures
+from testkit import figures, results
 from testkit.results import RESULTS, read
 
 PAGES = figures.pages()
@@ -27,7 +27,7 @@ def test_the_tables_of_a_page_equal_a_render_of_their_result_files(page: Path) -
     text = page.read_text()
     assert figures.blocks(page), f"{page.name}: no figures block"
     assert text == figures.rendered(text), (
-        f"{page.relative_to(figures.ROOT)}: its tables differ from bench/results: "
+        f"{page.relative_to(results.ROOT)}: its tables differ from bench/results: "
         f"run {figures.COMMAND}")
 
 

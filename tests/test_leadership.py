@@ -285,7 +285,7 @@ def test_the_gate_refuses_writes_but_not_reads_when_not_leader() -> None:
         deployments={"placeholder-user": FakeDeployment(0, Resources(3500, 14 * GI))}
     )
     leading = [False]
-    gated = GatedCluster(fake, lambda: leading[0])
+    gated = GatedCluster(fake, lambda: leading[0])  # type: ignore[arg-type]  # fake: no record_notice
     result = reconcile_once(gated, plan(2), SETTINGS, NS)
     decision = result.pools[0]
     assert decision.action == "error" and decision.stage == "scale"
@@ -297,7 +297,7 @@ def test_the_gate_refuses_writes_but_not_reads_when_not_leader() -> None:
 
 
 def test_the_gate_raises_a_cluster_error() -> None:
-    gated = GatedCluster(FakeCluster(), lambda: False)
+    gated = GatedCluster(FakeCluster(), lambda: False)  # type: ignore[arg-type]  # fake: no record_notice
     with pytest.raises(NotLeader, match="not the leader"):
         gated.scale("ns", "placeholder-user", 1)
 
@@ -355,7 +355,7 @@ def test_the_gate_drives_capacity_buffers_only_as_leader() -> None:
 
     fake = fake_with(("karpenter-fits", 1), None)
     leading = [False]
-    gated = GatedCluster(fake, lambda: leading[0])
+    gated = GatedCluster(fake, lambda: leading[0])  # type: ignore[arg-type]  # fake: no record_notice
     assert isinstance(gated, BufferCluster)
     decision = reconcile_once(gated, buffer_plan(user=3), BUFFER_SETTINGS, NS).pools[0]
     assert decision.action == "error" and "not the leader" in (decision.error or "")

@@ -132,7 +132,7 @@ class Leader:
 def test_a_lost_lease_stops_the_warning_too() -> None:
     fake = FakeCluster(namespace=NS)
     sink = Sink()
-    gated = GatedCluster(Noticed(fake, sink), lambda: False)
+    gated = GatedCluster(Noticed(fake, sink), lambda: False)  # type: ignore[arg-type]  # fake: no record_notice
     with pytest.raises(NotLeader, match="not the leader"):
         gated.record_notice(NS, Notice("user", "placeholder-user", FAILED, "x", True), T0)
     assert sink.written == []

@@ -7,23 +7,24 @@ The cluster test (tests/cluster/test_reports.py) runs the same path against the 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_kube import GI, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 
-from node_placeholder_scaler.config.settings import ReportSettings, Settings, load_settings
+from node_placeholder_scaler.config.sections import ReportSettings
+from node_placeholder_scaler.config.settings import Settings, load_settings
 from node_placeholder_scaler.decisions import Action, PoolDecision, RoundResult, Stage
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Occurrence, Plan, PoolTarget
 from node_placeholder_scaler.observed import ClusterError, NodeInfo, Resources
 from node_placeholder_scaler.reports.timelines import NodeTimeline, PodRecord, timeline_from_dict
 from node_placeholder_scaler.reports.tracker import Observing, Reporter, Tracker
-from tests.fake_kube import GI, FakeCluster, FakeDeployment
 
 FIXTURE = Path(__file__).parent / "fixtures" / "timelines" / "sweep-n4-students-only.json"
 SELECTOR = {"hub.jupyter.org/pool-name": "user-pool"}
@@ -62,6 +63,11 @@ def record(pod: Any, i: int) -> PodRecord:
         scheduled=pod.scheduled, node=pod.node, deleted=pod.deleted)
 
 
+def recorder(pod: Any, i: int) -> Callable[[PodRecord | None], PodRecord]:
+    """The tracker's update for the recorded pod ``i`` (whatever it held before)."""
+    return lambda old: record(pod, i)
+
+
 def node_info(n: NodeTimeline, at: datetime) -> NodeInfo:
     ready = n.ready is not None and n.ready <= at
     return NodeInfo(n.name, dict(SELECTOR), Resources(3900, 16 * GI), ready, False, (),
@@ -90,7 +96,7 @@ def replay(data: dict[str, Any], store: MemoryStore, metrics: Metrics,
                         tracker, Observing(cluster), store=store, metrics=metrics)
     reporter.restore()
     for i, pod in enumerate(pods):
-        tracker.observe(f"uid-{i}", lambda old, pod=pod, i=i: record(pod, i))
+        tracker.observe(f"uid-{i}", recorder(pod, i))
     for offset in rounds:
         now = start + timedelta(seconds=offset)
         cluster.nodes = [node_info(n, now) for n in nodes
