@@ -14,6 +14,7 @@ from hypothesis import settings as hypothesis_settings
 from node_placeholder_scaler.config.settings import Settings, load_settings
 from node_placeholder_scaler.feeds.book import CalendarBook, load_once
 from node_placeholder_scaler.model import Plan
+from node_placeholder_scaler.planning import plan
 from testkit.hostile_feed import HostileFeedServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -44,7 +45,7 @@ class FixedBook:
         self.book, self.fetched = book, fetched
 
     def plan(self, at: datetime) -> Plan:
-        return self.book.plan(at, now=self.fetched)
+        return plan(self.book.views(self.fetched), self.book.settings, at)
 
 
 def book_for(body: str, fetched: datetime) -> FixedBook:

@@ -19,6 +19,7 @@ from node_placeholder_scaler.feeds.types import FetchResult
 from node_placeholder_scaler.loop import BookPlanner, Controller
 from node_placeholder_scaler.metrics import FETCH_RESULTS, Metrics
 from node_placeholder_scaler.observed import Resources
+from node_placeholder_scaler.planning import plan as plan_at
 from node_placeholder_scaler.server import Health
 from testkit.hostile_feed import HostileFeedServer
 from testkit.ics import Event, calendar
@@ -50,7 +51,8 @@ def test_a_plan_is_read_while_a_feed_is_still_refreshing(hostile):
     refresher = FeedRefresher(book, lambda: NOW).start()
     try:
         assert wait_for(lambda: book.feeds()[0].copy is not None)
-        plan = book.plan(EVENT, now=NOW)  # meanwhile the worker of "slow" is trickling
+        # meanwhile the worker of "slow" is trickling
+        plan = plan_at(book.views(NOW), book.settings, EVENT)
         slow = book.feeds()[1]
         assert (plan.pools["user"].target, slow.last_attempt) == (3, None)
         assert wait_for(refresher.loaded.is_set)
@@ -136,8 +138,6 @@ def test_book_planner_adapts_the_calendar_book(tmp_path):
     )
     planner = BookPlanner(settings, clock=lambda: T0)
     assert not planner.plan(T0).pools["user"].known  # nothing fetched yet
-    planner.refresh(T0)  # a round's call: the refresh is in the background, not here
-    assert not planner.plan(T0).pools["user"].known
     planner.start(wait=30)
     planner.stop()
     target = planner.plan(T0).pools["user"]

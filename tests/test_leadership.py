@@ -14,17 +14,12 @@ from test_loop import SETTINGS
 
 from node_placeholder_scaler.config.sections import LeaderElectionSettings
 from node_placeholder_scaler.config.settings import ConfigError, load_settings
-from node_placeholder_scaler.leadership import (
-    Elector,
-    GatedCluster,
-    LeaseConflict,
-    LeaseRecord,
-    NotLeader,
-)
+from node_placeholder_scaler.leadership import Elector, GatedCluster, NotLeader
 from node_placeholder_scaler.loop import Controller
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget
 from node_placeholder_scaler.observed import ClusterError, Resources
+from node_placeholder_scaler.port import LeaseConflict, LeaseRecord
 from node_placeholder_scaler.reconcile import reconcile_once
 from node_placeholder_scaler.server import Health
 from testkit.planners import StaticPlanner
@@ -351,7 +346,7 @@ def test_the_gate_drives_capacity_buffers_only_as_leader() -> None:
     from test_buffers import fake_with
     from test_buffers import plan as buffer_plan
 
-    from node_placeholder_scaler.backends.buffer import BufferCluster
+    from node_placeholder_scaler.port import BufferCluster
 
     fake = fake_with(("karpenter-fits", 1), None)
     leading = [False]

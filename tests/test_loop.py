@@ -26,11 +26,11 @@ SETTINGS = load_settings(
 
 
 def faulty(
-    *, ok: bool = True, fail_refresh: bool = False, fail_plan: bool = False
+    *, ok: bool = True, fail_feeds: bool = False, fail_plan: bool = False
 ) -> StaticPlanner:
     """Two placeholders for pool user, from feed "c", with the given faults."""
     result = StaticPlanner(user=2, feed="c")
-    result.ok, result.fail_refresh, result.fail_plan = ok, fail_refresh, fail_plan
+    result.ok, result.fail_feeds, result.fail_plan = ok, fail_feeds, fail_plan
     return result
 
 
@@ -78,17 +78,20 @@ def test_round_reconciles_and_counts_the_api_requests_it_made():
 
 
 def test_round_survives_a_failing_feed_layer():
-    ctl, fake = controller(faulty(fail_refresh=True, ok=False))
+    ctl, fake = controller(faulty(fail_feeds=True))
     assert ctl.round() is not None
     assert fake.scales == [("placeholder-user", 2)]
     assert sample(ctl, "node_placeholder_errors_total", stage="feeds", pool="") == 1
-    assert sample(ctl, "node_placeholder_feed_up", calendar="c") == 0
+    assert sample(ctl, "node_placeholder_feed_up", calendar="c") is None  # not seen yet
+    ctl.planner.fail_feeds = False
+    assert ctl.round() is not None
+    assert sample(ctl, "node_placeholder_feed_up", calendar="c") == 1
 
 
 def test_feed_and_api_outages_stay_out_of_readiness():
     """A calendar server or the API down shows in the metrics, not in /readyz: the pod stays
     ready while rounds complete (a rollout must not fail on someone else's outage)."""
-    ctl, fake = controller(faulty(fail_refresh=True, ok=False))
+    ctl, fake = controller(faulty(ok=False))
     fake.fail("read_placeholders", "placeholder-user", None, "connection refused")
     fake.fail("check", "", None, "connection refused")
     result = ctl.round()
@@ -112,7 +115,7 @@ def test_once_makes_one_round_and_stop_ends_the_loop():
     ctl, _ = controller()
     planner = ctl.planner
     assert loop(ctl, threading.Event(), once=True) is not None
-    assert len(planner.refreshed) == 1
+    assert len(planner.planned) == 1
     stop = threading.Event()
     thread = threading.Thread(target=loop, args=(ctl, stop), kwargs={"once": False})
     thread.start()

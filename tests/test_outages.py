@@ -23,7 +23,8 @@ from node_placeholder_scaler.leadership import GatedCluster, NotLeader
 from node_placeholder_scaler.loop import Controller
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.observed import Resources
-from node_placeholder_scaler.outages import FAILED, RECOVERED, Notice, Outages, WouldScale
+from node_placeholder_scaler.outages import FAILED, RECOVERED, Outages, WouldScale
+from node_placeholder_scaler.port import Notice
 from node_placeholder_scaler.reasons import WOULD_SCALE
 from node_placeholder_scaler.server import Health
 from testkit.planners import StaticPlanner

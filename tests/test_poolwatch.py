@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler.kube.objects import resources
 from node_placeholder_scaler.metrics import Metrics
-from node_placeholder_scaler.outages import Notice
+from node_placeholder_scaler.port import Notice
 from node_placeholder_scaler.preflight.pools import PoolCheckFacts, PoolShape
 from node_placeholder_scaler.preflight.watch import PoolWatch
 from tests.conftest import make_settings, utc

@@ -7,7 +7,7 @@ The cluster test (tests/cluster/test_reports.py) runs the same path against the 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ from node_placeholder_scaler.decisions import Action, PoolDecision, RoundResult,
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Occurrence, Plan, PoolTarget
 from node_placeholder_scaler.observed import ClusterError, NodeInfo, Resources
+from node_placeholder_scaler.reports.record import EventReport, from_json, to_json
 from node_placeholder_scaler.reports.timelines import NodeTimeline, PodRecord, timeline_from_dict
 from node_placeholder_scaler.reports.tracker import Observing, Reporter, Tracker
 
@@ -39,17 +40,19 @@ pools:
 
 @dataclass
 class MemoryStore:
+    """Reports kept as the ConfigMap keeps them: JSON through the codec."""
+
     reports: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     fail: bool = False
 
-    def load(self, deployment: str) -> list[dict[str, Any]]:
-        return list(self.reports.get(deployment, []))
+    def load(self, deployment: str) -> list[EventReport]:
+        return [from_json(r) for r in self.reports.get(deployment, [])]
 
-    def add(self, deployment: str, report: Mapping[str, Any], retention: int) -> None:
+    def add(self, deployment: str, report: EventReport, retention: int) -> None:
         if self.fail:
             raise ClusterError("store report", 403, "forbidden")
-        kept = [r for r in self.reports.get(deployment, []) if r["start"] != report["start"]]
-        self.reports[deployment] = [*kept, dict(report)][-retention:]
+        kept = [r for r in self.reports.get(deployment, []) if from_json(r).key != report.key]
+        self.reports[deployment] = [*kept, to_json(report)][-retention:]
 
 
 def settings() -> Settings:

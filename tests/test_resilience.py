@@ -24,7 +24,8 @@ from node_placeholder_scaler.config.sections import LeaderElectionSettings
 from node_placeholder_scaler.feeds import book as feeds
 from node_placeholder_scaler.feeds.book import CalendarBook, FeedRefresher
 from node_placeholder_scaler.feeds.worker import Job, Outcome
-from node_placeholder_scaler.leadership import Elector, LeaseRecord
+from node_placeholder_scaler.leadership import Elector
+from node_placeholder_scaler.port import LeaseRecord
 from testkit.worker import run_in_process
 from tests.conftest import FIXTURES, make_settings, utc
 

@@ -33,7 +33,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from ..observed import ClusterError, NodeInfo, Placeholders, PodInfo
-from ..outages import Notice
+from ..port import Notice
 from ..subjects import Subject
 from . import objects as kubejson
 from .buffers import BufferCalls

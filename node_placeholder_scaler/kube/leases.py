@@ -1,4 +1,4 @@
-"""The leader-election Lease (coordination.k8s.io/v1) as a leadership.LeaseStore.
+"""The leader-election Lease (coordination.k8s.io/v1) as a port.LeaseStore.
 
 Raw JSON like the rest of kube/: ``lease_record`` and ``lease_body`` are pure and tested on a
 recorded Lease. Requests are bounded by a timeout shorter than the renew deadline and counted
@@ -14,8 +14,7 @@ from typing import Any
 
 from kubernetes import client
 
-from ..config.sections import LeaderElectionSettings
-from ..leadership import Elector, LeaseConflict, LeaseRecord
+from ..port import LeaseConflict, LeaseRecord
 from . import ApiUsage, KubeError, call
 
 Json = Mapping[str, Any]
@@ -106,12 +105,3 @@ class KubeLeases:
                 raise LeaseConflict(action, 409, error.reason) from None
             raise
 
-
-def elector(
-    api_client: Any, namespace: str, identity: str, election: LeaderElectionSettings
-) -> Elector:
-    """An Elector on the Lease ``namespace/<leaseName>``; each request is bounded by half the
-    renew deadline, so a hung request never outlasts the leader's right to write."""
-    timeout = election.renew_deadline.total_seconds() / 2
-    store = KubeLeases(api_client, namespace, election.lease_name, timeout=timeout)
-    return Elector(store, identity, election)
