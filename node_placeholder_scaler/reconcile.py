@@ -1,7 +1,7 @@
 """One round of the controller: gather -> plan -> diff -> apply, per pool.
 
 ``reconcile_once`` takes the calendar plan (computed by the caller at ``now``) and a cluster
-(port.Cluster: kube.Kube in production, testkit's fakes in tests), and returns a RoundResult
+(port.Cluster: kube.Kube in production, testkit/fakes.py in tests), and returns a RoundResult
 saying what it decided and why; the loop logs it and exports it as metrics. Each pool is handed
 to the backend its ``backend`` setting names (``BACKENDS``); one pool's failure is recorded in
 its decision (with the stage that failed) and never stops the other pools.

@@ -12,7 +12,7 @@ from node_placeholder_scaler.config.settings import ConfigError
 from node_placeholder_scaler.feeds.book import CalendarBook
 from node_placeholder_scaler.planning import plan as plan_at
 from testkit.feedserver import FeedServer
-from tests.conftest import FIXTURES, make_settings, utc
+from testkit.unit import FIXTURES, make_settings, utc
 
 GOOGLE = (FIXTURES / "google.ics").read_bytes()
 

@@ -21,7 +21,7 @@ from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.planning import plan as plan_at
 from testkit.feed_files import ordinary_calendar, special_files
 from testkit.hostile_feed import SECRET
-from tests.conftest import make_settings, utc
+from testkit.unit import make_settings, utc
 
 pytestmark = pytest.mark.slow  # hostile loopback servers with real deadlines
 

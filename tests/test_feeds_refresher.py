@@ -10,7 +10,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler.config.settings import load_settings
@@ -21,9 +20,10 @@ from node_placeholder_scaler.metrics import FETCH_RESULTS, Metrics
 from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.planning import plan as plan_at
 from node_placeholder_scaler.server import Health
+from testkit.fakes import GI, T0, FakeCluster, FakeDeployment
 from testkit.hostile_feed import HostileFeedServer
 from testkit.ics import Event, calendar
-from tests.conftest import make_settings, utc
+from testkit.unit import make_settings, utc
 
 pytestmark = pytest.mark.slow  # the refresher's worker processes and real intervals
 
@@ -83,7 +83,7 @@ def test_controller_rounds_go_on_while_a_feed_trickles(hostile):
         deployments={"placeholder-user": FakeDeployment(0, Resources(3500, 14 * GI))},
     )
     planner = BookPlanner(settings, clock=lambda: EVENT)
-    controller = Controller(settings, fake, fake_api(), planner, Metrics(CollectorRegistry()),
+    controller = Controller(settings, fake, fake, planner, Metrics(CollectorRegistry()),
                             Health(settings.interval, T0), "np", clock=lambda: EVENT)
     planner.start(wait=0)
     try:
@@ -94,20 +94,6 @@ def test_controller_rounds_go_on_while_a_feed_trickles(hostile):
         planner.stop()
     assert all(r is not None for r in results)
     assert fake.deployments["placeholder-user"].replicas == 3
-
-
-def fake_api():
-    class Api:
-        def answered(self) -> int:
-            return 1
-
-        def usage(self) -> tuple[int, int]:
-            return 0, 0
-
-        def check(self) -> None:
-            pass
-
-    return Api()
 
 
 def test_reexpands_stored_bytes_without_a_fetch(hostile):

@@ -16,7 +16,7 @@ from node_placeholder_scaler.model import Occurrence
 from node_placeholder_scaler.planning import held
 from node_placeholder_scaler.plantext import holdings_table
 from node_placeholder_scaler.problems.upcoming import upcoming, window
-from tests.conftest import FIXTURES, book_for, utc
+from testkit.unit import FIXTURES, book_for, utc
 
 ZURICH = ZoneInfo("Europe/Zurich")
 LIMITS = "maxNodes: 4, maxNodeHoursPerDay: 12, maxNodeHoursPerWeek: 30, maxLead: 1h"

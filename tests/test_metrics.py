@@ -25,7 +25,7 @@ from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget, Problem, ProblemKind
 from node_placeholder_scaler.reports.record import EventReport, ReportAdvice
 from testkit.ics import Event, calendar
-from tests.conftest import make_settings
+from testkit.unit import make_settings
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

@@ -19,7 +19,7 @@ from node_placeholder_scaler.ical.descriptions import parse_description
 from node_placeholder_scaler.planning import plan as plan_at
 from testkit.ics import Event
 from testkit.ics import calendar as ics_calendar
-from tests.conftest import FIXTURES, make_settings
+from testkit.unit import FIXTURES, make_settings
 
 pytestmark = pytest.mark.slow  # property tests over many examples
 

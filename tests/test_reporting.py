@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_kube import GI, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler.config.sections import ReportSettings
@@ -22,10 +20,11 @@ from node_placeholder_scaler.config.settings import Settings, load_settings
 from node_placeholder_scaler.decisions import Action, PoolDecision, RoundResult, Stage
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Occurrence, Plan, PoolTarget
-from node_placeholder_scaler.observed import ClusterError, NodeInfo, Resources
-from node_placeholder_scaler.reports.record import EventReport, from_json, to_json
+from node_placeholder_scaler.observed import NodeInfo, Resources
 from node_placeholder_scaler.reports.timelines import NodeTimeline, PodRecord, timeline_from_dict
 from node_placeholder_scaler.reports.tracker import Observing, Reporter, Tracker
+from testkit.fake_stores import MemoryReportStore
+from testkit.fakes import GI, FakeCluster, FakeDeployment
 
 FIXTURE = Path(__file__).parent / "fixtures" / "timelines" / "sweep-n4-students-only.json"
 SELECTOR = {"hub.jupyter.org/pool-name": "user-pool"}
@@ -36,23 +35,6 @@ pools:
   user:
     nodeSelector: {hub.jupyter.org/pool-name: user-pool}
 """
-
-
-@dataclass
-class MemoryStore:
-    """Reports kept as the ConfigMap keeps them: JSON through the codec."""
-
-    reports: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    fail: bool = False
-
-    def load(self, deployment: str) -> list[EventReport]:
-        return [from_json(r) for r in self.reports.get(deployment, [])]
-
-    def add(self, deployment: str, report: EventReport, retention: int) -> None:
-        if self.fail:
-            raise ClusterError("store report", 403, "forbidden")
-        kept = [r for r in self.reports.get(deployment, []) if from_json(r).key != report.key]
-        self.reports[deployment] = [*kept, to_json(report)][-retention:]
 
 
 def settings() -> Settings:
@@ -83,7 +65,7 @@ def plan(at: datetime, occurrence: Occurrence | None) -> Plan:
     return Plan(at, {"user": target}, (), ())
 
 
-def replay(data: dict[str, Any], store: MemoryStore, metrics: Metrics,
+def replay(data: dict[str, Any], store: MemoryReportStore, metrics: Metrics,
            rounds: Sequence[float]) -> FakeCluster:
     """The recorded surge, round by round (seconds from the event's start)."""
     pods, nodes = timeline_from_dict(data)
@@ -117,7 +99,7 @@ def replay(data: dict[str, Any], store: MemoryStore, metrics: Metrics,
 
 def test_a_replayed_surge_is_reported_once_it_has_settled() -> None:
     data = json.loads(FIXTURE.read_text())
-    store, metrics = MemoryStore(), Metrics(CollectorRegistry())
+    store, metrics = MemoryReportStore(), Metrics(CollectorRegistry())
     metrics.initialise(["user"], ["course"])
     cluster = replay(data, store, metrics, rounds=range(-60, 400, 8))
     [report] = store.reports["placeholder-user"]
@@ -140,7 +122,7 @@ def test_a_replayed_surge_is_reported_once_it_has_settled() -> None:
 
 def test_a_restart_restores_the_gauges_and_does_not_report_twice() -> None:
     data = json.loads(FIXTURE.read_text())
-    store = MemoryStore()
+    store = MemoryReportStore()
     replay(data, store, Metrics(CollectorRegistry()), rounds=range(-60, 400, 8))
     again = Metrics(CollectorRegistry())
     cluster = replay(data, store, again, rounds=range(300, 420, 8))  # restarted after the end
@@ -154,6 +136,7 @@ def test_a_store_failure_is_counted_and_the_controller_goes_on() -> None:
     data = json.loads(FIXTURE.read_text())
     metrics = Metrics(CollectorRegistry())
     metrics.initialise(["user"], ["course"])
-    replay(data, MemoryStore(fail=True), metrics, rounds=range(-60, 400, 8))
+    refusing = MemoryReportStore(forbidden={"create", "update"})
+    replay(data, refusing, metrics, rounds=range(-60, 400, 8))
     assert metrics.registry.get_sample_value(
         "node_placeholder_errors_total", {"stage": Stage.REPORT, "pool": "user"}) == 1

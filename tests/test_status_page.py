@@ -12,7 +12,6 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler.backends.capacitybuffers import BufferState
@@ -27,8 +26,9 @@ from node_placeholder_scaler.reports.record import from_json
 from node_placeholder_scaler.server import PAGE_HEADERS, Health, Server, StatusBoard
 from node_placeholder_scaler.status.page import LEFT, RIGHT, WIDTH, chart, render
 from node_placeholder_scaler.status.view import ProblemView, StatusInputs, build_status, report_view
+from testkit.fakes import GI, T0, FakeCluster, FakeDeployment
 from testkit.planners import StaticPlanner
-from tests.conftest import book_for, make_settings, utc
+from testkit.unit import book_for, make_settings, utc
 
 NOW = utc("2026-03-08T12:00")  # a Sunday; the fixture's week follows
 CONFIG = ("timezone: Europe/Zurich\nleadTime: 15m\n"

@@ -1,9 +1,11 @@
 """The leader-election Lease (coordination.k8s.io/v1) as a port.LeaseStore.
 
-Raw JSON like the rest of kube/: ``lease_record`` and ``lease_body`` are pure and tested on a
-recorded Lease. Requests are bounded by a timeout shorter than the renew deadline and counted
-on their own meter (not in a round's API usage). RBAC: leases create, and get/update of this
-Lease by name, in its namespace.
+Raw JSON like the rest of kube/: ``lease_record`` and ``lease_body`` are pure and tested on
+Leases recorded from client-go's leader election (tests/test_kube_leases.py): the same fields
+in the same formats, so either implementation reads what the other wrote. Requests are
+bounded by a timeout shorter than the renew deadline and counted on their own meter (not in a
+round's API usage). RBAC: leases create, and get/update of this Lease by name, in its
+namespace.
 """
 
 from __future__ import annotations
