@@ -125,6 +125,29 @@ def surge_sweep(document: Document) -> str:
     return table(["`user: N`", "p50 s", "p95 s", "max s", "> 30 s", "node-min", "ratio"], rows)
 
 
+def surge_buffer(document: Document) -> str:
+    """Pause pods against CapacityBuffer (and nothing) in one stored run, or a sweep of both
+    over N: node-minutes beside the first warm node and the preemptions."""
+    from testkit.surge.scenario import STRATEGY_TITLES
+
+    runs = document["runs"]
+    nothing = next((r["figures"]["node_minutes"] for r in runs if r["strategy"] == "nothing"),
+                   None)
+    rows: list[list[object]] = []
+    for r in runs:
+        f = r["figures"]
+        versus = "-" if nothing is None else f"{f['node_minutes'] - nothing:+.0f}"
+        asked = f", N={r['nodes']}" if r["nodes"] and r["strategy"] != "nothing" else ""
+        rows.append([STRATEGY_TITLES.get(r["strategy"], r["strategy"]) + asked, _num(f["p50"]),
+                     _num(f["p95"]), _num(f["max_wait"]), f["over_30s"],
+                     _num(f["node_minutes"]), f"{f['node_minutes'] / f['lower_bound']:.2f}",
+                     versus, f["peak_nodes"], f"{f['first_warm_ready']:+.0f}",
+                     "-" if r["preemptions"] is None else r["preemptions"]])
+    head = ["strategy", "p50 s", "p95 s", "max s", "> 30 s", "node-min", "ratio", "vs nothing",
+            "peak nodes", "first warm", "preemptions"]
+    return table(head, rows)
+
+
 def _num(value: float) -> str:
     return f"{value:.1f}" if value < 10 and value != int(value) else f"{round(value, 1):.0f}"
 

@@ -194,6 +194,7 @@ VIEWS["reliability-summary"] = _summary
 VIEWS["surge-strategies"] = _surge
 VIEWS["surge-runs"] = lambda document: _surge_view("surge_runs", document)
 VIEWS["surge-sweep"] = lambda document: _surge_view("surge_sweep", document)
+VIEWS["surge-buffer"] = lambda document: _surge_view("surge_buffer", document)
 
 
 def _surge_view(name: str, document: Document) -> str:
