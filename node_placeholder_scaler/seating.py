@@ -72,10 +72,16 @@ def seats_per_node(room: Resources, seat: Resources) -> int:
 
 def learned_seat(pods: Iterable[Resources]) -> Resources | None:
     """The requests most of the pool's user pods have (None: no user pod with requests)."""
-    counts = Counter(p for p in pods if p.cpu_milli > 0 or p.memory > 0)
+    seen: dict[tuple[int, int, tuple[tuple[str, int], ...]], Resources] = {}
+    counts: Counter[tuple[int, int, tuple[tuple[str, int], ...]]] = Counter()
+    for pod in pods:
+        if pod.cpu_milli > 0 or pod.memory > 0:
+            key = (pod.cpu_milli, pod.memory, tuple(sorted(pod.extended.items())))
+            seen[key] = pod
+            counts[key] += 1
     if not counts:
         return None
-    return max(counts.items(), key=lambda item: (item[1], item[0].memory, item[0].cpu_milli))[0]
+    return seen[max(counts, key=lambda key: (counts[key], key[1], key[0]))]
 
 
 def expected(seats: int, start: datetime, spread: timedelta, at: datetime) -> int:
