@@ -34,7 +34,8 @@ class Warm:
     """The pool's warm room as the backend sees it."""
 
     count: int  # placeholder replicas, or buffer replicas
-    room: Resources | None  # one placeholder's requests (None: a buffer pool)
+    room: Resources | None  # one placeholder's requests (None: a buffer pool, whose free room
+    # on the nodes is the buffer's own and is not counted again as free seats)
     tolerations: tuple[Toleration, ...] = ()
     names: frozenset[str] = frozenset()  # the placeholder pods (not students)
 
@@ -49,9 +50,12 @@ def class_state(reader: PoolReader, settings: Settings, pool: PoolSettings,
     seat = pool.seating.seat or seating.learned_seat(p.requests for p in users)
     profile = profile_of(settings, pool, seat, warm.room, nodes)
     hosting = frozenset(p.node for ps in pods.values() for p in ps
-                        if p.name in warm.names and p.node)
-    free = 0 if seat is None else _free_seats(nodes, pods, warm, seat, hosting=hosting,
-                                              headroom=settings.headroom, now=now)
+                        if p.name in warm.names and p.node and not p.deleting)
+    # a buffer pool's free room is the buffer's own (its chunks sit there): not subtracted
+    free = 0
+    if seat is not None and warm.room is not None:
+        free = _free_seats(nodes, pods, warm, seat, hosting=hosting,
+                           headroom=settings.headroom, now=now)
     seated = sum(1 for p in users if p.created is not None and p.created >= since)
     counted = seating.Counted(seated=seated, free=free, warm=warm.count)
     return seating.decide(target.classes, profile, counted, now, pool.max_replicas)
@@ -87,6 +91,8 @@ def _free_seats(nodes: Sequence[NodeInfo], pods: Mapping[str, Sequence[PodInfo]]
     for node in nodes:
         if capacity.exclusion(node, now, rules, warm.tolerations, hosting) is not None:
             continue
-        used = total(p.requests for p in pods.get(node.name, ()) if not p.terminated)
+        # a preempted placeholder (deleting) leaves its room to the student who preempted it
+        used = total(p.requests for p in pods.get(node.name, ())
+                     if not p.terminated and not (p.deleting and p.name in warm.names))
         free += seating.seats_per_node(node.allocatable - used, seat)
     return free

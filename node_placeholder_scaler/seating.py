@@ -12,7 +12,9 @@ a ClassState out. The rule (docs/concepts/class-sized.md):
   everything at ``start - lead``) and falls as students take seats, so a preempted
   placeholder is not replaced once the class no longer needs it.
 * Phase ``seated`` once seated + free seats + the seats of the placeholders there are
-  (running or booting) cover every open class: from then on warm never rises (no refill).
+  (running or booting) cover every open class: from then on warm is
+  min(warm there is, ceil((students - seated - free seats) / seats per node)): it never
+  rises (no refill) and falls only as students take seats.
 * Phase ``released`` once every class's hold has passed: warm is 0 (seated students keep
   their nodes; the autoscaler removes the empty ones).
 """
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .classphase import ClassState, Phase
+from .durations import format_duration
 from .model import ClassRequest
 from .observed import Resources
 
@@ -119,27 +122,26 @@ def decide(classes: Sequence[ClassRequest], profile: Profile, counted: Counted, 
         return ClassState(Phase.UNSIZED, 0, students, need, counted.seated, counted.free, 0, 0,
                           "no seat size known (set seatCpu/seatMemory or seatsPerNode, or "
                           "let a user pod run in the pool): nothing warmed for the class")
-    warm = min(maximum, math.ceil(max(0, need - counted.seated - counted.free) / per))
     covered = counted.seated + counted.free + counted.warm * per
-    if covered >= students:
-        warm = min(warm, counted.warm)
+    if covered >= students:  # keep room for the whole class, less what students took
+        warm = min(counted.warm, _nodes(students - counted.seated - counted.free, per))
         why = (f"{counted.seated} seated + {counted.free} free + {counted.warm * per} warm "
                f"seats cover {students} students: no refill")
         return ClassState(Phase.SEATED, warm, students, need, counted.seated, counted.free,
                           counted.warm * per, per, why)
+    warm = min(maximum, _nodes(need - counted.seated - counted.free, per))
     why = (f"{need} of {students} students expected by now + node-up "
-           f"{_minutes(profile.node_up)}; {counted.seated} seated, {counted.free} free seats, "
-           f"{per} seats per node")
+           f"{format_duration(profile.node_up)}; {counted.seated} seated, {counted.free} free "
+           f"seats, {per} seats per node")
     return ClassState(Phase.RAMP, warm, students, need, counted.seated, counted.free,
                       counted.warm * per, per, why)
 
 
+def _nodes(seats: int, per: int) -> int:
+    return math.ceil(max(0, seats) / per)
+
+
 def _released(classes: Sequence[ClassRequest], profile: Profile) -> str:
     last = max(c.start + profile.hold for c in classes)
-    return (f"arrival window (hold {_minutes(profile.hold)}) passed at "
+    return (f"arrival window (hold {format_duration(profile.hold)}) passed at "
             f"{last.strftime('%H:%M')} UTC: warm room released")
-
-
-def _minutes(span: timedelta) -> str:
-    seconds = int(span.total_seconds())
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds % 60 else f"{seconds // 60}m"

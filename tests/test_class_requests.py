@@ -135,10 +135,10 @@ def test_students_who_bound_lower_the_placeholders_and_a_preempted_one_is_not_re
     state = decision.seating
     assert state is not None
     # seated 7; free seats: n0 4 CPU / 0.5 = 8 less 6 = 2, n1 7 (its placeholder is gone) = 9;
-    # 20 of 24 expected by T0 + 8m: 20 - 7 - 9 = 4 seats, 1 node; 7 + 9 + 4 x 7 >= 24: seated
+    # 7 + 9 + 4 x 7 >= 24: seated; room kept for the whole class: 24 - 7 - 9 = 8 seats, 2 nodes
     assert (state.seated, state.free, state.booting) == (7, 9, 28)
-    assert state.phase == "seated" and (decision.current, decision.desired) == (4, 1)
-    assert fake.scales == [("placeholder-user", 1)]
+    assert state.phase == "seated" and (decision.current, decision.desired) == (4, 2)
+    assert fake.scales == [("placeholder-user", 2)]
 
 
 def test_after_the_hold_everything_is_released():

@@ -97,7 +97,9 @@ def test_students_and_free_seats_lower_the_warm_nodes():
     assert decide([klass(120)], profile(), Counted(0, 0, 15), at, 50).warm == 15
     assert decide([klass(120)], profile(), Counted(20, 0, 15), at, 50).warm == 10
     assert decide([klass(120)], profile(), Counted(20, 7, 15), at, 50).warm == 9
-    assert decide([klass(120)], profile(), Counted(70, 0, 15), at, 50).warm == 0
+    assert decide([klass(120)], profile(), Counted(70, 0, 0), at, 50).warm == 0
+    # covered (70 + 15 x 4 >= 120): room for the whole class is kept, less the seated
+    assert decide([klass(120)], profile(), Counted(70, 0, 15), at, 50).warm == 13
 
 
 def test_no_refill_once_the_class_is_covered():
