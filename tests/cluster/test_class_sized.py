@@ -6,8 +6,9 @@
 placeholders, a refill node Karpenter launched between a preemption and the round that lowered
 the Deployment holds free seats too: only 10 come, so some warm room is left whatever it did.)
 The controller must warm a ramp (one node first, more as the arrivals come near, not all
-four at the lead), stop refilling once students + free + warm seats cover the class (the warm count never rises again), and release what is left once the
-hold has passed; the scale Events, the class gauges and the event report say so.
+four at the lead), stop refilling once students + free + warm seats cover the class (the warm
+count never rises again), and release what is left once the hold has passed; the scale
+Events, the class gauges and the event report say so.
 """
 
 from __future__ import annotations
