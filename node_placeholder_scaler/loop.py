@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from .config.settings import Settings
 from .decisions import RoundResult, Stage
-from .feedtypes import FeedStatus
+from .feeds.types import FeedStatus
 from .metrics import Metrics
 from .model import Plan
 from .outages import Notice, Outages, WouldScale
-from .problemwatch import ProblemWatch
+from .problems.upcoming import UpcomingProblem
+from .problems.watch import ProblemWatch
 from .reconcile import Cluster, reconcile_once
 from .server import Clock, Health, utc_now
-from .settings import Settings
-from .upcoming import UpcomingProblem
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class BookPlanner:
     round only reads the last good copies and never waits on a feed server."""
 
     def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
-        from .feeds import CalendarBook, FeedRefresher
+        from .feeds.book import CalendarBook, FeedRefresher
 
         self.settings = settings
         self.book = CalendarBook(settings)

@@ -15,11 +15,12 @@ from datetime import datetime
 from typing import Protocol
 
 from . import capacity
-from .classround import Warm, class_state
-from .decisions import REASON, Action, PoolDecision, RoundResult, Stage, event_message
+from .config.settings import PoolSettings, Settings
+from .decisions import Action, PoolDecision, RoundResult, Stage, decision_message
 from .model import Plan, PoolTarget
 from .observed import ClusterError, NodeInfo, Placeholders, PodInfo
-from .settings import PoolSettings, Settings
+from .reasons import PLACEHOLDERS_SCALED
+from .seating.round import Warm, class_state
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def reconcile_pool(context: RoundContext, pool: PoolSettings, target: PoolTarget
     if not target.known:
         return base
     if pool.backend == "capacityBuffer":
-        from .backends import reconcile_buffer_pool  # backends builds on this module's types
+        from .backends.buffer import reconcile_buffer_pool  # backends builds on this module's types
 
         return reconcile_buffer_pool(context, pool, target)
     stage = Stage.DEPLOYMENT
@@ -97,7 +98,8 @@ def reconcile_pool(context: RoundContext, pool: PoolSettings, target: PoolTarget
         cluster.scale(namespace, pool.deployment, decision.desired)
         decision = _replace(decision, action=Action.SCALED)
         stage = Stage.EVENT
-        cluster.record_event(placeholders, REASON, event_message(decision), context.now)
+        cluster.record_event(placeholders, PLACEHOLDERS_SCALED.name, decision_message(decision),
+                             context.now)
         return decision
     except ClusterError as error:
         if isinstance(error, _Staged):
@@ -140,7 +142,7 @@ def _decide(
 
 def _seat(context: RoundContext, pool: PoolSettings, target: PoolTarget,
           placeholders: Placeholders, decided: PoolDecision) -> PoolDecision:
-    """Add the warm placeholders the pool's classes want (classround.py) to the node form's."""
+    """Add the warm placeholders the pool's classes want (seating/round.py) to the node form's."""
     nodes = decided.desired or 0
     names = frozenset(p.name for p in placeholders.pods)
     warm = Warm(max(0, placeholders.replicas - nodes), placeholders.requests,

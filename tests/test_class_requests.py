@@ -11,12 +11,12 @@ import pytest
 from fake_kube import GI, T0, FakeCluster, FakeDeployment, node, placeholder_pods, pod
 from prometheus_client import CollectorRegistry
 
-from node_placeholder_scaler.descriptions import parse_description
+from node_placeholder_scaler.config.settings import ConfigError, load_settings
+from node_placeholder_scaler.ical.descriptions import parse_description
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import ClassRequest, Occurrence, Plan, PoolTarget
 from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.reconcile import reconcile_once
-from node_placeholder_scaler.settings import ConfigError, load_settings
 from testkit.ics import Event, calendar
 from tests.conftest import book_for
 

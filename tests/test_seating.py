@@ -1,4 +1,4 @@
-"""The class-sized rule (seating.py) as tables, and replayed over a recorded surge timeline."""
+"""The class-sized rule (seating/rule.py) as tables, and replayed over a recorded surge timeline."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from node_placeholder_scaler.classphase import Phase
 from node_placeholder_scaler.model import ClassRequest, Occurrence
 from node_placeholder_scaler.observed import Resources
-from node_placeholder_scaler.seating import (
+from node_placeholder_scaler.seating.phase import Phase
+from node_placeholder_scaler.seating.rule import (
     Counted,
     Profile,
     decide,
