@@ -71,6 +71,7 @@ class PoolDecision:
     event_error: str | None = None  # scaled, but the Kubernetes Event could not be created
     buffer: BufferState | None = None  # backend capacityBuffer: its status conditions
     seating: ClassState | None = None  # class-sized requests: the phase and its counts
+    autosize: str | None = None  # what autosize used (apply) or would use (advise), and why
 
     @property
     def events(self) -> tuple[str, ...]:
@@ -95,6 +96,8 @@ class PoolDecision:
             line += f' event_ids="{ids}"'
         if self.buffer is not None:
             line += f" {self.buffer.log_fields()}"
+        if self.autosize:
+            line += f' autosize="{self.autosize}"'
         if self.seating is not None:
             line += f' {self.seating.log_fields()} why="{self.seating.why}"'
         if self.error:
@@ -131,13 +134,16 @@ def decision_message(decision: PoolDecision) -> str:
     return (
         f"{verb} placeholders of pool {decision.pool} from {decision.current} to "
         f"{decision.desired} (calendar target {decision.target}, free node-equivalents "
-        f"{_show(decision.free)}) {reason}{class_note(decision.seating)}"
+        f"{_show(decision.free)}) {reason}{class_note(decision)}"
     )
 
 
-def class_note(state: ClassState | None) -> str:
-    """The class-sized rule's phase and reason, for an Event message ("" without classes)."""
-    return "" if state is None else f"; class phase {state.phase}: {state.why}"
+def class_note(decision: PoolDecision) -> str:
+    """The class-sized rule's phase and reason and what autosize did, for an Event message
+    ("" without either)."""
+    state = decision.seating
+    note = "" if state is None else f"; class phase {state.phase}: {state.why}"
+    return note + (f"; {decision.autosize}" if decision.autosize else "")
 
 
 def _show(value: int | None) -> str:

@@ -24,6 +24,7 @@ from .outages import Notice, Outages, WouldScale
 from .problems.upcoming import UpcomingProblem
 from .problems.watch import ProblemWatch
 from .reconcile import Cluster, reconcile_once
+from .seating.round import History
 from .server import Clock, Health, utc_now
 
 logger = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ class Controller:
     # the upcoming calendar problems (watch.current) and who was told; None: not watched
     watch: ProblemWatch | None = None
     pool_checks: PoolChecks | None = None  # None: no pool checks (run --once, tests)
+    history: History | None = None  # each pool's stored event reports (autosize); None: none
 
     def round(self) -> RoundResult | None:
         """One round; never raises (except KeyboardInterrupt/SystemExit)."""
@@ -163,7 +165,8 @@ class Controller:
             return plan, RoundResult(now, self.dry_run, ()), False
         self.metrics.observe_plan(plan)
         result = reconcile_once(
-            self.cluster, plan, self.settings, self.namespace, dry_run=self.dry_run
+            self.cluster, plan, self.settings, self.namespace, dry_run=self.dry_run,
+            history=self.history,
         )
         notices = self.outages.observe(result)
         self._tell(self.would_scale.observe(result) if self.dry_run else notices, now)

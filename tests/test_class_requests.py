@@ -166,3 +166,49 @@ def test_bad_class_settings_name_the_key(body, message):
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         load_settings("calendars: [{url: /dev/null}]\npools: {user: {" + body + "}}\n",
                       "config.yaml", {})
+
+
+def _history(pool: str) -> list[dict[str, object]]:
+    return [{"series": "courses/d8", "arrivals": 60,
+             "arrival_curve": {"window_s": 60, "most": 30},
+             "advice": {"users_per_node": 5, "nodes": 4}}]
+
+
+@pytest.mark.parametrize(("mode", "below", "asked", "desired"), [
+    ("off", "no", 2, 2), ("advise", "no", 2, 2), ("apply", "no", 2, 4),
+    ("apply", "no", 6, 6),  # never below the explicit request...
+    ("apply", "yes", 6, 4),  # ...unless the operator allows it
+])
+def test_autosize_of_a_node_request(mode, below, asked, desired, caplog):
+    settings = load_settings(CONFIG.replace("hold: 12m}", f"hold: 12m, autosize: {mode}, "
+                                            f"autosizeBelowRequest: {below}}}"),
+                             "config.yaml", {})
+    occurrence = Occurrence("courses", "d8", "Data 8", T0, T0 + 60 * MIN, {"user": asked})
+    target = PoolTarget("user", asked, asked, False, (occurrence,))
+    fake = _fake(0)
+    caplog.set_level(logging.INFO)
+    result = reconcile_once(fake, Plan(T0, {"user": target}, (occurrence,), ()), settings,
+                            "node-placeholder", history=_history)
+    assert result.pools[0].desired == desired
+    if mode == "off":
+        assert result.pools[0].autosize is None
+    else:
+        assert f"autosize {mode}: " in fake.events[0][2]
+        assert "from 1 report of the series, node-up p90 1m" in caplog.text
+
+
+def test_autosize_apply_sizes_a_class_from_the_series():
+    settings = load_settings(CONFIG.replace("hold: 12m}", "hold: 12m, autosize: apply}"),
+                             "config.yaml", {})
+    occurrence = Occurrence("courses", "d8", "Data 8", T0, T0 + 60 * MIN, seats={"user": 24})
+    target = PoolTarget("user", 0, None, False, (occurrence,),
+                        classes=(ClassRequest(occurrence, 24),))
+    fake = _fake(0)
+    result = reconcile_once(fake, Plan(T0, {"user": target}, (occurrence,), ()), settings,
+                            "node-placeholder", history=_history)
+    state = result.pools[0].seating
+    # learned: 5 seats per node, spread 60 x 60 / 30 = 2m, node-up 1m (+ 30s interval):
+    # at T0, 24 x 1m30s / 2m = 18 expected -> 4 nodes of 5
+    assert state is not None and state.seats_per_node == 5 and state.needed == 18
+    assert result.pools[0].desired == 4
+    assert "(autosized: 1 report of the series" in state.why

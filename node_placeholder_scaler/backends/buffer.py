@@ -28,7 +28,8 @@ from ..model import PoolTarget
 from ..observed import ClusterError
 from ..reasons import BUFFER_NOT_READY, BUFFER_SCALED
 from ..reconcile import RoundContext
-from ..seating.round import Warm, class_state
+from ..seating.autosize import Learned
+from ..seating.round import Warm, autosized, class_state
 from .capacitybuffers import CapacityBuffer, buffer_message, buffer_state
 
 logger = logging.getLogger(__name__)
@@ -69,11 +70,12 @@ def reconcile_buffer_pool(
     stage = Stage.BUFFER
     decided: PoolDecision | None = None
     try:
+        target, learned, sized = autosized(context.history, pool, target)
         buffer = cluster.read_buffer(context.namespace, pool.buffer)
-        decided = _decide(base, buffer, target)
+        decided = replace(_decide(base, buffer, target), autosize=sized)
         if target.classes:
             stage = Stage.NODES
-            decided = _seat(context, pool, target, buffer, decided)
+            decided = _seat(context, pool, target, buffer, decided, learned)
             stage = Stage.BUFFER
         if decided.desired != decided.current:
             if context.dry_run:
@@ -103,13 +105,14 @@ def _decide(base: PoolDecision, buffer: CapacityBuffer, target: PoolTarget) -> P
     return decided
 
 
-def _seat(context: RoundContext, pool: PoolSettings, target: PoolTarget,
-          buffer: CapacityBuffer, decided: PoolDecision) -> PoolDecision:
+def _seat(context: RoundContext, pool: PoolSettings, target: PoolTarget,  # noqa: PLR0917
+          buffer: CapacityBuffer, decided: PoolDecision, learned: Learned | None
+          ) -> PoolDecision:
     """Add the chunks the pool's classes want (seating/round.py) to the node form's target: the
     buffer is lowered as students take its room (a one-shot buffer, emulated)."""
     warm = Warm(max(0, (buffer.replicas or 0) - target.target), None)
     state = class_state(context.cluster, context.settings, pool, target, warm=warm,
-                            now=context.now)
+                        now=context.now, learned=learned)
     desired = min(pool.max_replicas, target.target + state.warm)
     return replace(decided, desired=desired, seating=state)
 
@@ -132,7 +135,7 @@ def _events(
         state = decided.buffer or buffer_state(buffer)
         message = buffer_message(decided.pool, old=decided.current, new=decided.desired,
                                 target=target.target, events=target.event_names, state=state)
-        message += class_note(decided.seating)
+        message += class_note(decided)
         cluster.record_buffer_event(buffer, BUFFER_SCALED.name, message, context.now)
 
 

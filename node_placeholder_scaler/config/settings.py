@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from ..guardrails import Limits
@@ -306,10 +306,25 @@ def _read_seating(reader: Reader) -> SeatSettings:
     return SeatSettings(
         seat=seat, seats_per_node=reader.value("seatsPerNode"),
         arrival_spread=reader.value("arrivalSpread"), node_up=reader.value("nodeUp"),
-        hold=reader.value("hold"), autosize=reader.value("autosize"),
+        hold=reader.value("hold"), autosize=_word(reader, "autosize", ("off", None)),
         floor=reader.value("autosizeFloor"), ceiling=reader.value("autosizeCeiling"),
-        below_request=reader.value("autosizeBelowRequest") == "yes",
+        below_request=_word(reader, "autosizeBelowRequest", ("no", "yes")) == "yes",
     )
+
+
+def _word(reader: Reader, name: str, words: tuple[str, str | None]) -> Any:
+    """A choice key whose words YAML 1.1 reads as booleans unquoted (off, no, yes)."""
+    raw = reader.data.get(name)
+    if isinstance(raw, bool):
+        word = words[1] if raw else words[0]
+        if word is None:
+            raise reader.fail(name, f"must be one of {', '.join(_choices(name))}, got {raw}")
+        return word
+    return reader.value(name)
+
+
+def _choices(name: str) -> tuple[str, ...]:
+    return next(key.choices for key in POOL if key.name == name)
 
 
 def _read_calendars(

@@ -26,6 +26,7 @@ from ..observed import NodeInfo, Placeholders, PodInfo, Resources
 from ..planning import lead_for
 from ..reasons import EVENT_REPORT
 from ..reconcile import Cluster
+from ..seating.autosize import series_of
 from ..seating.track import ClassTrack, as_report, follow
 from .advice import message, recommend, summary, users_per_node
 from .measurement import arrivals, measure
@@ -150,8 +151,7 @@ def windows(plan: Plan, settings: Settings) -> list[Window]:
     found = []
     for pool, target in plan.pools.items():
         for occurrence in target.occurrences:
-            series = f"{occurrence.calendar}/{occurrence.uid}" if occurrence.uid else (
-                occurrence.summary)
+            series = series_of(occurrence.calendar, occurrence.uid, occurrence.summary)
             lead = lead_for(occurrence, settings.pools[pool], settings)
             found.append(Window(pool, series, occurrence.summary, occurrence.start,
                                 occurrence.end, lead, occurrence.requests.get(pool, 0),
@@ -220,6 +220,12 @@ class Reporter:
         self.free: dict[tuple[str, str, datetime], int] = {}  # free node-equivalents at start
         self.recent: dict[str, list[dict[str, Any]]] = {}  # last reports per pool (the page)
         self.classes: dict[tuple[str, str, datetime], ClassTrack] = {}  # class-sized events
+        self.stored: dict[str, list[dict[str, Any]]] = {}  # every kept report per pool
+        self.autosize: dict[tuple[str, str, datetime], str] = {}  # what autosize said
+
+    def history(self, pool: str) -> list[dict[str, Any]]:
+        """The pool's kept reports, oldest first (autosize learns from them)."""
+        return self.stored.get(pool, [])
 
     def restore(self) -> None:
         """At start: the last stored report of each pool back into the gauges."""
@@ -232,6 +238,7 @@ class Reporter:
                 continue
             self.reported |= {(r.get("series", ""), r.get("start", "")) for r in stored}
             self.recent[name] = stored[-RECENT:]
+            self.stored[name] = stored
             if stored:
                 self.metrics.observe_report(name, stored[-1])
 
@@ -278,7 +285,10 @@ class Reporter:
 
     def _follow_class(self, window: Window, result: RoundResult, now: datetime) -> None:
         """A class-sized event: fold this round's phase into its track (the report's class)."""
-        state = next((d.seating for d in result.pools if d.pool == window.pool), None)
+        decision = next((d for d in result.pools if d.pool == window.pool), None)
+        if decision is not None and decision.autosize:
+            self.autosize[(window.pool, window.series, window.start)] = decision.autosize
+        state = decision.seating if decision is not None else None
         if window.students and state is not None:
             key = (window.pool, window.series, window.start)
             self.classes[key] = follow(self.classes.get(key, ClassTrack(window.students)),
@@ -295,11 +305,16 @@ class Reporter:
                               seats_per_node=track.seats_per_node if track else 0)
         if track is not None:
             report["class"] = as_report(track)
+        sized = self.autosize.pop((window.pool, window.series, window.start), None)
+        if sized is not None:
+            report["autosize"] = sized
         text = message(report)
         logger.info("pool=%s event report: %s", window.pool, text)
         self.metrics.observe_report(window.pool, report, waits)
         self.reported.add((window.series, report["start"]))
         self.recent[window.pool] = [*self.recent.get(window.pool, []), report][-RECENT:]
+        self.stored[window.pool] = [*self.stored.get(window.pool, []), report][
+            -self.rs.retention:]
         if not self.write:
             return
         if self.announce is not None:

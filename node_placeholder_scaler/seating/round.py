@@ -7,10 +7,10 @@ backends add its ``warm`` to their own desired replicas (reconcile.py, backends.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from .. import capacity
 from ..config.sections import HeadroomSettings
@@ -19,7 +19,10 @@ from ..model import PoolTarget
 from ..observed import NodeInfo, PodInfo, Resources, Toleration, total
 from ..planning import lead_for
 from . import rule as seating
-from .phase import ClassState
+from .autosize import Learned, bounded, learn, series_of
+from .phase import ClassState, Phase
+
+History = Callable[[str], Sequence[Mapping[str, Any]]]  # a pool's stored event reports
 
 SYSTEM_OWNERS = frozenset({"DaemonSet", "Node"})
 
@@ -42,14 +45,21 @@ class Warm:
 
 
 def class_state(reader: PoolReader, settings: Settings, pool: PoolSettings,
-                target: PoolTarget, *, warm: Warm, now: datetime) -> ClassState:
-    """Count the pool and apply the class rule (seating.decide)."""
+                target: PoolTarget, *, warm: Warm, now: datetime,
+                learned: Learned | None = None) -> ClassState:
+    """Count the pool and apply the class rule (seating.decide); ``learned``: autosize apply's
+    profile from the series' reports."""
     nodes = reader.list_nodes(pool.node_selector)
     pods = reader.pods_on_nodes([n.name for n in nodes])
     since = min(c.start - lead_for(c.occurrence, pool, settings) for c in target.classes)
     users = [p for ps in pods.values() for p in ps if _user(p, warm.names)]
     seat = pool.seating.seat or seating.learned_seat(p.requests for p in users)
     profile = profile_of(settings, pool, seat, warm.room, nodes)
+    if learned is not None:
+        profile = replace(profile, seats_per_node=learned.seats_per_node or profile.seats_per_node,
+                          spread=learned.spread or profile.spread,
+                          node_up=(learned.node_up + settings.interval) if learned.node_up
+                          else profile.node_up, source=learned.describe())
     hosting = frozenset(p.node for ps in pods.values() for p in ps
                         if p.name in warm.names and p.node and not p.deleting)
     # a buffer pool's free room is the buffer's own (its chunks sit there): not subtracted
@@ -59,7 +69,44 @@ def class_state(reader: PoolReader, settings: Settings, pool: PoolSettings,
                            headroom=settings.headroom, now=now)
     seated = sum(1 for p in users if p.created is not None and p.created >= since)
     counted = seating.Counted(seated=seated, free=free, warm=warm.count)
-    return seating.decide(target.classes, profile, counted, now, pool.max_replicas)
+    state = seating.decide(target.classes, profile, counted, now, pool.max_replicas)
+    if learned is None or state.phase in (Phase.RELEASED, Phase.UNSIZED):
+        return state
+    ceiling = pool.seating.ceiling if pool.seating.ceiling is not None else pool.max_replicas
+    warm_nodes = bounded(state.warm, floor=pool.seating.floor, ceiling=ceiling)
+    return replace(state, warm=warm_nodes, why=f"{state.why} (autosized: {profile.source})")
+
+
+def autosized(history: History | None, pool: PoolSettings, target: PoolTarget
+              ) -> tuple[PoolTarget, Learned | None, str | None]:
+    """Autosize (autosize.py) for one pool and round: the target (a node request replaced by
+    the learned nodes when ``apply``), the class profile to use (``apply`` only) and what it
+    did or would do, in words (None: off, or nothing learned)."""
+    mode, name = pool.seating.autosize, pool.name.lower()
+    if mode == "off" or history is None or not target.occurrences:
+        return target, None, None
+    reports = history(name)
+    notes: list[str] = []
+    learned = None
+    if target.classes:
+        first = target.classes[0].occurrence
+        learned = learn(reports, series_of(first.calendar, first.uid, first.summary))
+        if learned is not None:
+            notes.append(f"autosize {mode}: class profile from {learned.describe()}")
+    asked = [o for o in target.occurrences if name in o.requests]
+    found = learn(reports, series_of(asked[0].calendar, asked[0].uid, asked[0].summary)
+                  ) if len(asked) == 1 else None
+    if found is not None and found.nodes is not None:
+        explicit = asked[0].requests[name]
+        ceiling = pool.seating.ceiling if pool.seating.ceiling is not None else pool.max_replicas
+        nodes = bounded(found.nodes, floor=pool.seating.floor, ceiling=ceiling,
+                        explicit=explicit, below_request=pool.seating.below_request)
+        notes.append(f"autosize {mode}: {nodes} nodes for the asked {explicit}, from "
+                     f"{found.describe()}")
+        if mode == "apply":
+            target = replace(target, target=min(pool.max_replicas,
+                                                max(0, target.target - explicit + nodes)))
+    return target, learned if mode == "apply" else None, "; ".join(notes) or None
 
 
 def profile_of(settings: Settings, pool: PoolSettings, seat: Resources | None,
