@@ -6,9 +6,10 @@ on the class-sized page; tests/test_class_timeline.py checks it is in step with 
 The model, per reconcile round (every 30 s): the rule (seating/rule.py ``decide``) sees the
 seated students, the free seats on the nodes students are on, and the placeholders there are;
 the Deployment is set to its ``warm``. A new placeholder's node is usable one node-up time
-later (booting until then). 100 of the 120 students come, evenly over the spread; each takes
-a free seat, else preempts a warm placeholder (its node becomes a student node, and the Deployment replaces
-the placeholder until the next round lowers it: a refill that boots), else waits.
+later (booting until then). 100 of the 120 students come, evenly over the spread; each
+takes a free seat, else preempts a warm placeholder (its node becomes a student node, and the
+Deployment replaces the placeholder until the next round lowers it: a refill that boots), else
+waits.
 """
 
 from __future__ import annotations
