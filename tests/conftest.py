@@ -30,7 +30,12 @@ SLOW_MODULES = frozenset({
     "test_resilience_slow",
     "test_surge_buffer", "test_surge_results", "test_surge_smoke",
 })
-SLOW_TESTS = frozenset({"test_console_script_starts", "test_timeout"})
+SLOW_TESTS = frozenset({
+    "test_console_script_starts", "test_timeout",
+    # import JupyterHub and KubeSpawner (seconds on a loaded machine)
+    "test_kubespawner_builds_z2jhs_user_pod",
+    "test_without_the_user_scheduler_and_pod_priority_the_pod_names_neither",
+})
 
 
 # Hypothesis: no 200 ms deadline per example on a loaded 2-core machine (seven sessions share
