@@ -212,3 +212,15 @@ def test_autosize_apply_sizes_a_class_from_the_series():
     assert state is not None and state.seats_per_node == 5 and state.needed == 18
     assert result.pools[0].desired == 4
     assert "(autosized: 1 report of the series" in state.why
+
+
+def test_plan_output_names_the_class(tmp_path):
+    from node_placeholder_scaler.plantext import plan_dict, plan_table
+
+    feed = tmp_path / "c.ics"
+    feed.write_bytes(calendar([Event("Data 8", T0, T0 + 60 * MIN, "user: 120 students")]))
+    book = book_for(f"calendars: [{{name: c, url: {feed}}}]\npools: {{user: {{}}}}\n",
+                    T0 - timedelta(days=1))
+    plan = book.plan(T0)
+    assert "0 + a class of 120 students" in plan_table(plan, T0.tzinfo)
+    assert plan_dict(plan)["events"][0]["seats"] == {"user": 120}
