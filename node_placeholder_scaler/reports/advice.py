@@ -117,6 +117,13 @@ def summary(m: Measurement, advice: Advice) -> dict[str, Any]:
     }
 
 
+def _warm_at_start(report: Mapping[str, Any]) -> str:
+    """``3/4`` of the nodes asked for; a class-sized event alone asks for no node count."""
+    asked = report["asked"]
+    return f"{report['warm_at_start']}/{asked}" if asked or not report.get("class") else (
+        str(report["warm_at_start"]))
+
+
 def message(report: Mapping[str, Any]) -> str:
     """The EventReport Event's text."""
     wait = report["wait_s"]
@@ -125,8 +132,7 @@ def message(report: Mapping[str, Any]) -> str:
     ready = "yes" if report["capacity_ready_in_time"] else "no"
     parts = [f"{report['title']} ({report['start'][:16]}): {report['arrivals']} arrivals, "
              f"{waits} ({report['over_target']} over {report['target_s']:.0f}s)",
-             f"capacity ready in time: {ready} ({report['warm_at_start']}/{report['asked']} "
-             f"warm at start)"]
+             f"capacity ready in time: {ready} ({_warm_at_start(report)} warm at start)"]
     if report["bottleneck"] == "not-nodes":
         reason = "; ".join(report["reasons"]) or "no scheduler message"
         parts.append(f"nodes were not the bottleneck: {report['while_free']} waited while "
