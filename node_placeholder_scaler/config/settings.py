@@ -4,10 +4,11 @@ Pure: the caller reads the file and passes its text and the environment. Every e
 the file and the key (``config.yaml: pools.user.maxReplicas: ...``).
 
 The tables below (TOP, POOL, CALENDAR; POOL takes its class-sized rows from config/seats.py)
-and those of config/sections.py (HEADROOM, REPORTS, LEADER) are the one declaration of every key: its name, kind, default and meaning. The reader, the
-dataclass defaults, the Helm chart's ``values.schema.json`` (tests/test_settings.py keeps it
-in step) and the generated page docs/reference/configuration.md all derive from them. To add a
-key: a row in its table, its use, a test, and `python -m testkit.docs_reference --write`.
+and those of config/sections.py (HEADROOM, REPORTS, LEADER) are the one declaration of every
+key: its name, kind, default and meaning. The reader, the dataclass defaults, the Helm chart's
+``values.schema.json`` (tests/test_settings.py keeps it in step) and the generated page
+docs/reference/configuration.md all derive from them. To add a key: a row in its table, its
+use, a test, and `python -m testkit.docs_reference --write`.
 """
 
 from __future__ import annotations
