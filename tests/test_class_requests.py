@@ -175,9 +175,9 @@ def _history(pool: str) -> list[dict[str, object]]:
 
 
 @pytest.mark.parametrize(("mode", "below", "asked", "desired"), [
-    ("off", "no", 2, 2), ("advise", "no", 2, 2), ("apply", "no", 2, 4),
-    ("apply", "no", 6, 6),  # never below the explicit request...
-    ("apply", "yes", 6, 4),  # ...unless the operator allows it
+    ("off", "never", 2, 2), ("advise", "never", 2, 2), ("apply", "never", 2, 4),
+    ("apply", "never", 6, 6),  # never below the explicit request...
+    ("apply", "allowed", 6, 4),  # ...unless the operator allows it
 ])
 def test_autosize_of_a_node_request(mode, below, asked, desired, caplog):
     settings = load_settings(CONFIG.replace("hold: 12m}", f"hold: 12m, autosize: {mode}, "

@@ -35,8 +35,8 @@ SEAT_KEYS: tuple[Key, ...] = (
     Key("autosizeFloor", "integer", 0, "Autosize: fewest warm nodes it may ask for", low=0),
     Key("autosizeCeiling", "integer", None, "Autosize: most warm nodes it may ask for "
         "(unset: maxReplicas)", low=0),
-    Key("autosizeBelowRequest", "choice", "no", "Autosize: yes lets it ask for fewer nodes "
-        "than an event's explicit node request (user: 3)", choices=("no", "yes")),
+    Key("autosizeBelowRequest", "choice", "never", "Autosize: allowed lets it ask for fewer "
+        "nodes than an event's explicit node request (user: 3)", choices=("never", "allowed")),
 )
 
 _SPREAD: timedelta = default(SEAT_KEYS, "arrivalSpread")
@@ -75,12 +75,12 @@ def read_seating(reader: Reader) -> SeatSettings:
         arrival_spread=reader.value("arrivalSpread"), node_up=reader.value("nodeUp"),
         hold=reader.value("hold"), autosize=_word(reader, "autosize", ("off", None)),
         floor=reader.value("autosizeFloor"), ceiling=reader.value("autosizeCeiling"),
-        below_request=_word(reader, "autosizeBelowRequest", ("no", "yes")) == "yes",
+        below_request=reader.value("autosizeBelowRequest") == "allowed",
     )
 
 
 def _word(reader: Reader, name: str, words: tuple[str, str | None]) -> Any:
-    """A choice key whose words YAML 1.1 reads as booleans unquoted (off, no, yes)."""
+    """A choice key whose word YAML 1.1 reads as a boolean unquoted (off)."""
     raw = reader.data.get(name)
     if isinstance(raw, bool):
         word = words[1] if raw else words[0]

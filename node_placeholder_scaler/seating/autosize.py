@@ -11,7 +11,7 @@ node counts out. The rule (docs/concepts/class-sized.md, "Autosize"):
 * ``apply``: a class-sized request uses them instead of the configured profile; a node
   request (``user: 3``) asks for the learned nodes instead. Either way the warm nodes stay
   within [autosizeFloor, autosizeCeiling], and never below the event's explicit node
-  request unless ``autosizeBelowRequest: yes``. ``advise``: nothing changes; the log line,
+  request unless ``autosizeBelowRequest: allowed``. ``advise``: nothing changes; the log line,
   the Events and the report say what apply would use.
 """
 
