@@ -70,3 +70,22 @@ def test_the_report_of_a_class_says_ramp_seated_and_released() -> None:
     assert "capacity ready in time: no (0 warm at start)" in text  # no node count asked
     assert reporter.history("user") == [report]  # what autosize learns from next time
     assert report["advice"]["users_per_node"] == 7
+
+
+def test_the_report_line_of_a_short_lead_and_an_unsized_class() -> None:
+    from node_placeholder_scaler.seating.track import ClassTrack, as_report, class_line, follow
+
+    start = datetime(2026, 9, 1, 9, 0).astimezone()
+    track = ClassTrack(40)
+    late = ClassState(Phase.RAMP, 2, 40, 10, 0, 0, 0, 8, "why", timedelta(seconds=90))
+    track = follow(track, late, start)
+    line = class_line({"class": as_report(track)})
+    assert line.startswith("class of 40 students (8 seats per node): ramp from ")
+    assert "the lead was 90s shorter than node-up + interval" in line
+    assert "never seated" in line
+    unsized = follow(ClassTrack(40), ClassState(Phase.UNSIZED, 0, 40, 10, 0, 0, 0, 0, "no"),
+                     start)
+    assert class_line({"class": as_report(unsized)}) == (
+        "class of 40 students (0 seats per node): not sized in some rounds: no seat size "
+        "known, no warm node needed, never seated (students + warm seats stayed short)")
+    assert class_line({}) == ""

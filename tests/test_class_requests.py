@@ -79,6 +79,7 @@ def test_a_class_for_a_pool_outside_the_allow_list_is_refused(tmp_path):
 CONFIG = """
 namespace: node-placeholder
 interval: 30s
+leadTime: 5m
 calendars: [{name: courses, url: /dev/null}]
 pools:
   user: {nodeSelector: {pool: user}, maxReplicas: 20, seatCpu: 0.5, seatMemory: 1.5Gi,
@@ -86,9 +87,10 @@ pools:
 """
 
 
-def _round(fake: FakeCluster, at, seats: int = 24, nodes: int = 0):
+def _round(fake: FakeCluster, at, seats: int = 24, nodes: int = 0, lead=None):
     settings = load_settings(CONFIG, "config.yaml", {})
-    occurrence = Occurrence("courses", "d8", "Data 8", T0, T0 + 60 * MIN, seats={"user": seats})
+    occurrence = Occurrence("courses", "d8", "Data 8", T0, T0 + 60 * MIN, lead=lead,
+                            seats={"user": seats})
     target = PoolTarget("user", nodes, nodes or None, False, (occurrence,),
                         classes=(ClassRequest(occurrence, seats),))
     result = reconcile_once(fake, Plan(at, {"user": target}, (occurrence,), ()), settings,
@@ -224,3 +226,13 @@ def test_plan_output_names_the_class(tmp_path):
     plan = book.plan(T0)
     assert "0 + a class of 120 students" in plan_table(plan, T0.tzinfo)
     assert plan_dict(plan)["events"][0]["seats"] == {"user": 120}
+
+
+def test_a_lead_shorter_than_the_node_up_time_is_told():
+    fake = _fake(0)
+    _, decision = _round(fake, T0 - MIN, lead=MIN)  # due at T0 - 3m (node-up 2m30s + 30s)
+    state = decision.seating
+    assert state is not None and state.late == 2 * MIN and state.phase == "ramp"
+    assert decision.desired == 1  # it still warms what the time left allows
+    assert fake.events[0][2].endswith(
+        "; the lead is 2m shorter than node-up + interval: the first arrivals may wait")

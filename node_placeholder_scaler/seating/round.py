@@ -69,7 +69,9 @@ def class_state(reader: PoolReader, settings: Settings, pool: PoolSettings,
                            headroom=settings.headroom, now=now)
     seated = sum(1 for p in users if p.created is not None and p.created >= since)
     counted = seating.Counted(seated=seated, free=free, warm=warm.count)
-    state = seating.decide(target.classes, profile, counted, now, pool.max_replicas)
+    state = seating.with_lead(
+        seating.decide(target.classes, profile, counted, now, pool.max_replicas),
+        seating.late_by(target.classes, since, profile))
     if learned is None or state.phase in (Phase.RELEASED, Phase.UNSIZED):
         return state
     ceiling = pool.seating.ceiling if pool.seating.ceiling is not None else pool.max_replicas
