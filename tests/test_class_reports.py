@@ -5,20 +5,46 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from node_placeholder_scaler.config.settings import ReportSettings
+from node_placeholder_scaler.config.settings import ReportSettings, load_settings
 from node_placeholder_scaler.decisions import Action, PoolDecision, RoundResult
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import ClassRequest, Occurrence, Plan, PoolTarget
-from node_placeholder_scaler.observed import Resources
+from node_placeholder_scaler.observed import NodeInfo, Resources
 from node_placeholder_scaler.reports.advice import message
-from node_placeholder_scaler.reports.timelines import timeline_from_dict
+from node_placeholder_scaler.reports.record import from_json
+from node_placeholder_scaler.reports.timelines import NodeTimeline, PodRecord, timeline_from_dict
 from node_placeholder_scaler.reports.tracker import Observing, Reporter, Tracker
 from node_placeholder_scaler.seating.phase import ClassState, Phase
-from tests.fake_kube import GI, FakeCluster, FakeDeployment
-from tests.test_reporting import FIXTURE, SELECTOR, MemoryStore, node_info, record, settings
+from testkit.fake_stores import MemoryReportStore
+from testkit.fakes import GI, FakeCluster, FakeDeployment
+
+FIXTURE = Path(__file__).parent / "fixtures" / "timelines" / "sweep-n4-students-only.json"
+SELECTOR = {"hub.jupyter.org/pool-name": "user-pool"}
+CONFIG = """
+namespace: node-placeholder
+calendars: [{name: course, url: https://example.org/c.ics}]
+pools:
+  user:
+    nodeSelector: {hub.jupyter.org/pool-name: user-pool}
+"""
+
+
+def record(pod: Any, i: int) -> PodRecord:
+    return PodRecord(
+        uid=f"uid-{i}", name=pod.name, namespace="hub", created=pod.created, labels={},
+        node_selector=SELECTOR, affinity=(), requests=Resources(500, 1536 * 2**20),
+        scheduled=pod.scheduled, node=pod.node, deleted=pod.deleted)
+
+
+def node_info(n: NodeTimeline, at: datetime) -> NodeInfo:
+    ready = n.ready is not None and n.ready <= at
+    return NodeInfo(n.name, dict(SELECTOR), Resources(3900, 16 * GI), ready, False, (),
+                    n.created, n.ready if ready else None)
 
 
 def _state(offset: float) -> ClassState:
@@ -36,10 +62,10 @@ def test_the_report_of_a_class_says_ramp_seated_and_released() -> None:
                             timedelta(seconds=w["lead_s"]), seats={"user": 100})
     cluster = FakeCluster(deployments={"placeholder-user": FakeDeployment(
         0, Resources(3900, 15 * GI))})
-    store, tracker = MemoryStore(), Tracker()
-    reporter = Reporter(settings(), ReportSettings(settle=timedelta(minutes=5)), tracker,
-                        Observing(cluster), store=store,
-                        metrics=Metrics(CollectorRegistry()))
+    store, tracker = MemoryReportStore(), Tracker()
+    reporter = Reporter(load_settings(CONFIG, "config.yaml", {}),
+                        ReportSettings(settle=timedelta(minutes=5)), tracker,
+                        Observing(cluster), store=store, metrics=Metrics(CollectorRegistry()))
     for i, pod in enumerate(pods):
         tracker.observe(f"uid-{i}", lambda old, pod=pod, i=i: record(pod, i))
     for offset in range(-60, 400, 8):
@@ -57,19 +83,22 @@ def test_the_report_of_a_class_says_ramp_seated_and_released() -> None:
                                 autosize="autosize advise: class profile from 2 reports")
         reporter.after_round(Plan(now, {"user": target}, (), ()),
                              RoundResult(now, False, (decision,)), now)
-    [report] = store.reports["placeholder-user"]
-    seen = report["class"]
+    [stored] = store.reports["placeholder-user"]
+    report = from_json(stored)
+    seen = stored["class"]
+    assert report.seated == seen
     assert (seen["students"], seen["seats_per_node"], seen["peak_warm"]) == (100, 7, 3)
     assert datetime.fromisoformat(seen["ramp_from"]) - start == timedelta(seconds=-36)
     assert datetime.fromisoformat(seen["seated_at"]) - start == timedelta(seconds=36)
     assert seen["released_at"] is None  # the event ended (75 s) before the hold (240 s)
-    assert report["autosize"] == "autosize advise: class profile from 2 reports"
+    assert report.autosize == stored["autosize"]
+    assert report.autosize == "autosize advise: class profile from 2 reports"
     text = message(report)
     assert "class of 100 students (7 seats per node): ramp from" in text
     assert "(peak 3 warm nodes), seated at" in text and "no refill after" in text
     assert "capacity ready in time: no (0 warm at start)" in text  # no node count asked
     assert reporter.history("user") == [report]  # what autosize learns from next time
-    assert report["advice"]["users_per_node"] == 7
+    assert report.advice.users_per_node == 7
 
 
 def test_the_report_line_of_a_short_lead_and_an_unsized_class() -> None:
@@ -79,13 +108,13 @@ def test_the_report_line_of_a_short_lead_and_an_unsized_class() -> None:
     track = ClassTrack(40)
     late = ClassState(Phase.RAMP, 2, 40, 10, 0, 0, 0, 8, "why", timedelta(seconds=90))
     track = follow(track, late, start)
-    line = class_line({"class": as_report(track)})
+    line = class_line(as_report(track))
     assert line.startswith("class of 40 students (8 seats per node): ramp from ")
     assert "the lead was 90s shorter than node-up + interval" in line
     assert "never seated" in line
     unsized = follow(ClassTrack(40), ClassState(Phase.UNSIZED, 0, 40, 10, 0, 0, 0, 0, "no"),
                      start)
-    assert class_line({"class": as_report(unsized)}) == (
+    assert class_line(as_report(unsized)) == (
         "class of 40 students (0 seats per node): not sized in some rounds: no seat size "
         "known, no warm node needed, never seated (students + warm seats stayed short)")
-    assert class_line({}) == ""
+    assert class_line(None) == ""

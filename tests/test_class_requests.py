@@ -8,7 +8,6 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from fake_kube import GI, T0, FakeCluster, FakeDeployment, node, placeholder_pods, pod
 from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler.config.settings import ConfigError, load_settings
@@ -17,8 +16,10 @@ from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import ClassRequest, Occurrence, Plan, PoolTarget
 from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.reconcile import reconcile_once
+from node_placeholder_scaler.reports.record import EventReport, from_json
+from testkit.fakes import GI, T0, FakeCluster, FakeDeployment, node, placeholder_pods, pod
 from testkit.ics import Event, calendar
-from tests.conftest import book_for
+from testkit.unit import book_for
 
 MIN = timedelta(minutes=1)
 
@@ -92,7 +93,7 @@ def _round(fake: FakeCluster, at, seats: int = 24, nodes: int = 0, lead=None):
     occurrence = Occurrence("courses", "d8", "Data 8", T0, T0 + 60 * MIN, lead=lead,
                             seats={"user": seats})
     target = PoolTarget("user", nodes, nodes or None, False, (occurrence,),
-                        classes=(ClassRequest(occurrence, seats),))
+                        classes=(ClassRequest(occurrence, seats, T0 - (lead or 5 * MIN)),))
     result = reconcile_once(fake, Plan(at, {"user": target}, (occurrence,), ()), settings,
                             "node-placeholder")
     return result, result.pools[0]
@@ -170,10 +171,10 @@ def test_bad_class_settings_name_the_key(body, message):
                       "config.yaml", {})
 
 
-def _history(pool: str) -> list[dict[str, object]]:
-    return [{"series": "courses/d8", "arrivals": 60,
-             "arrival_curve": {"window_s": 60, "most": 30},
-             "advice": {"users_per_node": 5, "nodes": 4}}]
+def _history(pool: str) -> list[EventReport]:
+    return [from_json({"series": "courses/d8", "start": "2026-11-16T09:00:00+00:00",
+                       "arrivals": 60, "arrival_curve": {"window_s": 60, "most": 30},
+                       "advice": {"users_per_node": 5, "nodes": 4}})]
 
 
 @pytest.mark.parametrize(("mode", "below", "asked", "desired"), [

@@ -55,9 +55,9 @@ def as_report(track: ClassTrack) -> dict[str, Any]:
             "unsized": track.unsized, "late_s": track.late_s}
 
 
-def class_line(report: Mapping[str, Any]) -> str:
-    """``class of 24 students (7 seats per node): ramp from 10:00:05 ...`` ("" without one)."""
-    seen = report.get("class")
+def class_line(seen: Mapping[str, Any] | None) -> str:
+    """``class of 24 students (7 seats per node): ramp from 10:00:05 ...`` ("" without one):
+    ``seen`` is a report's class entry (as_report)."""
     if not seen:
         return ""
     parts = [f"class of {seen['students']} students ({seen['seats_per_node']} seats per node)"]
