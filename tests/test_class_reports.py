@@ -18,6 +18,7 @@ from node_placeholder_scaler.reports.record import from_json
 from node_placeholder_scaler.reports.timelines import timeline_from_dict
 from node_placeholder_scaler.reports.tracker import Observing, Reporter, Tracker
 from node_placeholder_scaler.seating.phase import ClassState, Phase
+from node_placeholder_scaler.seating.track import ClassTrack, as_report, class_line, follow
 from testkit.fake_stores import MemoryReportStore
 from testkit.fakes import GI, FakeCluster, FakeDeployment
 from testkit.replays import FIXTURES, SELECTOR, node_info, record, settings
@@ -80,8 +81,6 @@ def test_the_report_of_a_class_says_ramp_seated_and_released() -> None:
 
 
 def test_the_report_line_of_a_short_lead_and_an_unsized_class() -> None:
-    from node_placeholder_scaler.seating.track import ClassTrack, as_report, class_line, follow
-
     start = datetime(2026, 9, 1, 9, 0).astimezone()
     track = ClassTrack(40)
     late = ClassState(Phase.RAMP, 2, 40, 10, 0, 0, 0, 8, "why", timedelta(seconds=90))

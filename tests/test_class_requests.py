@@ -15,6 +15,7 @@ from node_placeholder_scaler.ical.descriptions import parse_description
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import ClassRequest, Occurrence, Plan, PoolTarget
 from node_placeholder_scaler.observed import Resources
+from node_placeholder_scaler.plantext import plan_dict, plan_table
 from node_placeholder_scaler.reconcile import reconcile_once
 from node_placeholder_scaler.reports.record import EventReport, from_json
 from testkit.fakes import GI, T0, FakeCluster, FakeDeployment, node, placeholder_pods, pod
@@ -218,8 +219,6 @@ def test_autosize_apply_sizes_a_class_from_the_series():
 
 
 def test_plan_output_names_the_class(tmp_path):
-    from node_placeholder_scaler.plantext import plan_dict, plan_table
-
     feed = tmp_path / "c.ics"
     feed.write_bytes(calendar([Event("Data 8", T0, T0 + 60 * MIN, "user: 120 students")]))
     book = book_for(f"calendars: [{{name: c, url: {feed}}}]\npools: {{user: {{}}}}\n",
