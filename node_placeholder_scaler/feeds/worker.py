@@ -89,6 +89,8 @@ Runner = Callable[[Job, threading.Event | None], Outcome]
 
 def work(job: Job) -> Outcome:
     """The refresh itself (in the child, or inline in tests); never raises."""
+    # The HTTP stack is imported in the worker only (the forkserver preloads it), never in the
+    # controller's own process.
     from .fetch import FeedError, fetch
 
     started = time.monotonic()
