@@ -103,6 +103,8 @@ INJECTED: dict[str, tuple[str, str, str]] = {
                  "problems.upcoming -> node_placeholder_scaler.problems.notifications"),
     "status": ("status/template.py", "from . import view",
                "status.template -> node_placeholder_scaler.status.view"),
+    "seating": ("seating/phase.py", "from . import rule",
+                "seating.phase -> node_placeholder_scaler.seating.rule"),
     "core-features": ("ical/nearmiss.py", "from ..reports import advice",
                       "ical.nearmiss -> node_placeholder_scaler.reports.advice"),
     "backend-siblings": ("backends/buffer.py", "from . import placeholders",

@@ -112,6 +112,7 @@ def build(settings: Settings, args: argparse.Namespace, client: Kube) -> Parts:
     controller = Controller(
         settings, cluster, client, planner, metrics, health, namespace, args.dry_run,
         after_round=reporter.after_round if reporter else None, leader=elector,
+        history=reporter.history if reporter else None,
         notices=gated,
         watch=ProblemWatch(settings, planner.upcoming, metrics, events=gated,
                            namespace=namespace, announcer=notifier),

@@ -69,6 +69,19 @@ def test_no_placeholders_for_a_buffer_pool_and_rbac_names_only_its_buffer() -> N
     assert "backend" not in pools["user"]
 
 
+def test_a_buffer_pool_may_keep_its_event_reports() -> None:
+    """The reports of a buffer pool live in a ConfigMap named like a placeholder pool's
+    (<deployment>-reports): the controller may get and update it, also with buffer pools only."""
+    only_buffers = values()
+    only_buffers["pools"] = {"gpu": GPU}
+    for docs in (render(values()), render(only_buffers)):
+        main = one(docs, "Role", "nps-node-placeholder-scaler")
+        [rule] = [r for r in main["rules"] if r["resources"] == ["configmaps"]
+                  and "resourceNames" in r]
+        assert "placeholder-gpu-reports" in rule["resourceNames"]
+        assert rule["verbs"] == ["get", "update"]
+
+
 def test_without_buffer_pools_nothing_of_it_renders() -> None:
     docs = render(minimal_values())
     assert find(docs, "CapacityBuffer") == [] and find(docs, "PodTemplate") == []
