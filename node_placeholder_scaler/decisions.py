@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from .backends.capacitybuffers import BufferState
 from .model import Occurrence
+from .seating.phase import ClassState
 
 
 class Action(StrEnum):
@@ -69,6 +70,8 @@ class PoolDecision:
     error: str | None = None
     event_error: str | None = None  # scaled, but the Kubernetes Event could not be created
     buffer: BufferState | None = None  # backend capacityBuffer: its status conditions
+    seating: ClassState | None = None  # class-sized requests: the phase and its counts
+    autosize: str | None = None  # what autosize used (apply) or would use (advise), and why
 
     @property
     def events(self) -> tuple[str, ...]:
@@ -93,6 +96,10 @@ class PoolDecision:
             line += f' event_ids="{ids}"'
         if self.buffer is not None:
             line += f" {self.buffer.log_fields()}"
+        if self.autosize:
+            line += f' autosize="{self.autosize}"'
+        if self.seating is not None:
+            line += f' {self.seating.log_fields()} why="{self.seating.why}"'
         if self.error:
             line += f' stage={self.stage} error="{self.error}"'
         return line
@@ -127,8 +134,16 @@ def decision_message(decision: PoolDecision) -> str:
     return (
         f"{verb} placeholders of pool {decision.pool} from {decision.current} to "
         f"{decision.desired} (calendar target {decision.target}, free node-equivalents "
-        f"{_show(decision.free)}) {reason}"
+        f"{_show(decision.free)}) {reason}{class_note(decision)}"
     )
+
+
+def class_note(decision: PoolDecision) -> str:
+    """The class-sized rule's phase and reason and what autosize did, for an Event message
+    ("" without either)."""
+    state = decision.seating
+    note = "" if state is None else f"; class phase {state.phase}: {state.why}"
+    return note + (f"; {decision.autosize}" if decision.autosize else "")
 
 
 def _show(value: int | None) -> str:

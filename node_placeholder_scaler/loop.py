@@ -23,7 +23,7 @@ from .feeds.types import FeedStatus, FetchSink
 from .metrics import Metrics
 from .model import Plan
 from .outages import Outages, WouldScale
-from .port import ApiProbe, Clock, Notice, Notices, PlaceholderCluster, utc_now
+from .port import ApiProbe, Clock, History, Notice, Notices, PlaceholderCluster, utc_now
 from .problems.upcoming import UpcomingProblem, upcoming, window
 from .problems.watch import ProblemWatch
 from .reconcile import reconcile_once
@@ -109,6 +109,7 @@ class Controller:
     # the upcoming calendar problems (watch.current) and who was told; None: not watched
     watch: ProblemWatch | None = None
     pool_checks: PoolChecks | None = None  # None: no pool checks (run --once, tests)
+    history: History | None = None  # each pool's stored event reports (autosize); None: none
 
     def round(self) -> RoundResult | None:
         """One round; never raises (except KeyboardInterrupt/SystemExit)."""
@@ -146,7 +147,8 @@ class Controller:
             return plan, RoundResult(now, self.dry_run, ()), False
         self.metrics.observe_plan(plan)
         result = reconcile_once(
-            self.cluster, plan, self.settings, self.namespace, dry_run=self.dry_run
+            self.cluster, plan, self.settings, self.namespace, dry_run=self.dry_run,
+            history=self.history,
         )
         notices = self.outages.observe(result)
         self._tell(self.would_scale.observe(result) if self.dry_run else notices, now)

@@ -18,6 +18,7 @@ from .feeds.types import FeedStatus, FetchResult
 from .model import Plan, ProblemKind
 from .preflight.pools import CHECKS
 from .reports.record import EventReport
+from .seating.metrics import ClassMetrics
 
 PREFIX = "node_placeholder_"
 FETCH_RESULTS = tuple(result.value for result in FetchResult)
@@ -38,6 +39,7 @@ class Metrics:
         self._round_metrics()
         self._report_metrics()
         self.buffers = BufferMetrics(self.registry)  # buffer pools' CapacityBuffer conditions
+        self.classes = ClassMetrics(self.registry)  # class-sized requests: phase and seats
 
     def _gauge(self, name: str, text: str, *labels: str) -> Gauge:
         return Gauge(f"{PREFIX}{name}", text, labels, registry=self.registry)
@@ -180,6 +182,8 @@ class Metrics:
                 self.would_scale.labels(decision.pool).set(1 if would else 0)
             if decision.buffer is not None:
                 self.buffers.observe(decision.pool, decision.buffer)
+            if decision.action != Action.LEFT_ALONE:
+                self.classes.observe(decision.pool, decision.seating)
 
     def observe_report(self, pool: str, report: EventReport,
                        waits: Sequence[float] = ()) -> None:
@@ -228,6 +232,7 @@ class Metrics:
     ) -> None:
         """Create the labelled series up front so dashboards see zeros, not gaps."""
         self.buffers.initialise(buffer_pools)
+        self.classes.initialise(pools)
         for kind in ProblemKind:
             self.problems.labels(kind)
         self.observe_upcoming({}, calendars)

@@ -20,7 +20,10 @@ from typing import Protocol, runtime_checkable
 
 from .backends.capacitybuffers import CapacityBuffer
 from .observed import ClusterError, NodeInfo, Placeholders, PodInfo
+from .reports.record import EventReport
 from .subjects import Subject
+
+History = Callable[[str], Sequence[EventReport]]  # a pool's stored event reports, oldest first
 
 Clock = Callable[[], datetime]
 
@@ -115,6 +118,7 @@ class RoundContext:
     namespace: str
     now: datetime
     dry_run: bool
+    history: History | None = None  # a pool's stored event reports (autosize)
 
 
 @dataclass(frozen=True)

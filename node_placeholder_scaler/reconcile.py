@@ -17,7 +17,7 @@ from .backends.attempt import Backend
 from .config.settings import PoolSettings, Settings
 from .decisions import Action, PoolDecision, RoundResult
 from .model import Plan, PoolTarget
-from .port import PlaceholderCluster, RoundContext
+from .port import History, PlaceholderCluster, RoundContext
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +29,11 @@ BACKENDS: Mapping[str, Backend] = {
 
 def reconcile_once(
     cluster: PlaceholderCluster, plan: Plan, settings: Settings, namespace: str, *,
-    dry_run: bool = False,
+    dry_run: bool = False, history: History | None = None,
 ) -> RoundResult:
-    """One round over every configured pool, in config order."""
-    context = RoundContext(cluster, namespace, plan.at, dry_run)
+    """One round over every configured pool, in config order; ``history``: each pool's stored
+    event reports, for autosize."""
+    context = RoundContext(cluster, namespace, plan.at, dry_run, history)
     decisions = []
     for name, pool in settings.pools.items():
         target = plan.pools.get(name)

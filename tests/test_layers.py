@@ -17,7 +17,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import node_placeholder_scaler
+
+pytestmark = pytest.mark.slow  # runs lint-imports as subprocesses
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(node_placeholder_scaler.__file__).parent
@@ -99,6 +103,8 @@ INJECTED: dict[str, tuple[str, str, str]] = {
                  "problems.upcoming -> node_placeholder_scaler.problems.notifications"),
     "status": ("status/template.py", "from . import view",
                "status.template -> node_placeholder_scaler.status.view"),
+    "seating": ("seating/phase.py", "from . import rule",
+                "seating.phase -> node_placeholder_scaler.seating.rule"),
     "core-features": ("ical/nearmiss.py", "from ..reports import advice",
                       "ical.nearmiss -> node_placeholder_scaler.reports.advice"),
     "backend-siblings": ("backends/buffer.py", "from . import placeholders",

@@ -20,10 +20,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..config.settings import PoolSettings, Settings
-from ..decisions import Action, PoolDecision, Stage
+from ..decisions import Action, PoolDecision, Stage, class_note
 from ..model import PoolTarget
 from ..port import BufferCluster, RoundContext
 from ..reasons import BUFFER_NOT_READY, BUFFER_SCALED
+from ..seating.autosize import Learned
+from ..seating.round import Warm, autosized, class_state
 from .attempt import Attempt, attempt
 from .capacitybuffers import CapacityBuffer, buffer_message, buffer_state
 
@@ -39,8 +41,14 @@ def reconcile_pool(context: RoundContext, settings: Settings, pool: PoolSettings
                        error="this cluster client cannot drive CapacityBuffers")
 
     def body(progress: Attempt) -> PoolDecision:
+        sized_target, learned, sized = autosized(context.history, pool, target)
         buffer = cluster.read_buffer(context.namespace, pool.buffer)
-        progress.decided = decided = _decide(base, buffer, target)
+        progress.decided = decided = replace(_decide(base, buffer, sized_target), autosize=sized)
+        if target.classes:
+            progress.stage = Stage.NODES
+            progress.decided = decided = _seat(context, settings, pool, sized_target,
+                                               buffer=buffer, decided=decided, learned=learned)
+            progress.stage = Stage.BUFFER
         desired = decided.desired
         if desired is not None and desired != decided.current:
             if context.dry_run:
@@ -65,6 +73,18 @@ def _decide(base: PoolDecision, buffer: CapacityBuffer, target: PoolTarget) -> P
     return decided
 
 
+def _seat(context: RoundContext, settings: Settings, pool: PoolSettings, target: PoolTarget,
+          *, buffer: CapacityBuffer, decided: PoolDecision, learned: Learned | None
+          ) -> PoolDecision:
+    """Add the chunks the pool's classes want (seating/round.py) to the node form's target: the
+    buffer is lowered as students take its room (a one-shot buffer, emulated)."""
+    warm = Warm(max(0, (buffer.replicas or 0) - target.target), None)
+    state = class_state(context.cluster, settings, pool, target, warm=warm, now=context.now,
+                        learned=learned)
+    desired = min(pool.max_replicas, target.target + state.warm)
+    return replace(decided, desired=desired, seating=state)
+
+
 def _events(
     cluster: BufferCluster, context: RoundContext, buffer: CapacityBuffer,
     decided: PoolDecision, target: PoolTarget,
@@ -83,5 +103,6 @@ def _events(
         state = decided.buffer or buffer_state(buffer)
         message = buffer_message(decided.pool, old=decided.current, new=decided.desired,
                                 target=target.target, events=target.event_names, state=state)
+        message += class_note(decided)
         cluster.record_buffer_event(buffer, BUFFER_SCALED.name, message, context.now)
 

@@ -16,6 +16,8 @@ from ..model import PoolTarget
 from ..observed import Placeholders
 from ..port import RoundContext
 from ..reasons import PLACEHOLDERS_SCALED
+from ..seating.autosize import Learned
+from ..seating.round import Warm, autosized, class_state
 from .attempt import Attempt, attempt
 
 
@@ -28,9 +30,13 @@ def reconcile_pool(context: RoundContext, settings: Settings, pool: PoolSettings
 
     def body(progress: Attempt) -> PoolDecision:
         cluster, namespace = context.cluster, context.namespace
+        sized_target, learned, sized = autosized(context.history, pool, target)
         placeholders = cluster.read_placeholders(namespace, pool.deployment)
-        decision = _decide(context, settings, pool, target, placeholders=placeholders,
-                           progress=progress)
+        decision = replace(_decide(context, settings, pool, sized_target,
+                                   placeholders=placeholders, progress=progress), autosize=sized)
+        if target.classes:
+            decision = _seat(context, settings, pool, sized_target, placeholders=placeholders,
+                             decided=decision, learned=learned, progress=progress)
         if decision.desired is None or decision.desired == decision.current:
             return decision
         if context.dry_run:
@@ -65,3 +71,19 @@ def _decide(context: RoundContext, settings: Settings, pool: PoolSettings, targe
     progress.stage = Stage.DEPLOYMENT
     return replace(base, free=room.free, desired=desired, nodes=len(nodes),
                    eligible=room.eligible)
+
+
+def _seat(context: RoundContext, settings: Settings, pool: PoolSettings, target: PoolTarget, *,
+          placeholders: Placeholders, decided: PoolDecision, learned: Learned | None,
+          progress: Attempt) -> PoolDecision:
+    """Add the warm placeholders the pool's classes want (seating/round.py) to the node
+    form's."""
+    nodes = decided.desired or 0
+    names = frozenset(p.name for p in placeholders.pods)
+    warm = Warm(max(0, placeholders.replicas - nodes), placeholders.requests,
+                placeholders.tolerations, names)
+    progress.stage = Stage.NODES
+    state = class_state(context.cluster, settings, pool, target, warm=warm, now=context.now,
+                        learned=learned)
+    progress.stage = Stage.DEPLOYMENT
+    return replace(decided, desired=min(pool.max_replicas, nodes + state.warm), seating=state)

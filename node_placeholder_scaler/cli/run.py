@@ -112,6 +112,7 @@ def build(settings: Settings, args: argparse.Namespace, client: Kube) -> Parts:
     controller = Controller(
         settings, cluster, client, planner, metrics, health, namespace, args.dry_run,
         after_round=reporter.after_round if reporter else None, leader=elector,
+        history=reporter.history if reporter else None,
         notices=gated,
         watch=ProblemWatch(settings, planner.upcoming, metrics, events=gated,
                            namespace=namespace, announcer=notifier),
@@ -155,7 +156,8 @@ def status_page(settings: Settings, planner: BookPlanner, reporter: Reporter | N
 def start(settings: Settings, parts: Parts, *, once: bool) -> None:
     """Load the feeds once (``--once``), or serve the probes and start the pod cache and the
     feed refresher; then wait for the Lease's first step."""
-    if once:
+    reporter = parts.reporter
+    if once or reporter is None:  # --once builds no reporter
         parts.planner.load(utc_now())
     else:
         controller, wait = parts.controller, min(30.0, settings.interval.total_seconds())
@@ -163,12 +165,11 @@ def start(settings: Settings, parts: Parts, *, once: bool) -> None:
                               controller.health, utc_now, host=settings.metrics_address,
                               board=parts.board)
         parts.server.start()
-        assert parts.reporter is not None
-        parts.reporter.restore()
+        reporter.restore()
         # lazy: the kubernetes client loads slowly; every command imports this module
         from ..kube.reports import listener
 
-        cache = parts.client.start_pod_cache(listener(parts.reporter.tracker.observe, utc_now))
+        cache = parts.client.start_pod_cache(listener(reporter.tracker.observe, utc_now))
         parts.planner.start(wait=wait)
         cache.synced.wait(timeout=wait)
     if parts.elector is not None:  # a fresh start (or a released Lease) leads from round one

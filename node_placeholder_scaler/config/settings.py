@@ -3,11 +3,12 @@
 Pure: the caller reads the file and passes its text and the environment. Every error names
 the file and the key (``config.yaml: pools.user.maxReplicas: ...``).
 
-The tables below (TOP, POOL, CALENDAR) and those of config/sections.py (HEADROOM, REPORTS, LEADER)
-are the one declaration of every key: its name, kind, default and meaning. The reader, the
-dataclass defaults, the Helm chart's ``values.schema.json`` (tests/test_settings.py keeps it
-in step) and the generated page docs/reference/configuration.md all derive from them. To add a
-key: a row in its table, its use, a test, and `python -m testkit.docs_reference --write`.
+The tables below (TOP, POOL, CALENDAR; POOL takes its class-sized rows from config/seats.py)
+and those of config/sections.py (HEADROOM, REPORTS, LEADER) are the one declaration of every
+key: its name, kind, default and meaning. The reader, the dataclass defaults, the Helm chart's
+``values.schema.json`` (tests/test_settings.py keeps it in step) and the generated page
+docs/reference/configuration.md all derive from them. To add a key: a row in its table, its
+use, a test, and `python -m testkit.docs_reference --write`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo
 from ..guardrails import Limits
 from ..urls import UrlError, classify
 from .configkeys import ConfigError, Key, Reader, load_yaml
+from .seats import SEAT_KEYS, SeatSettings, read_seating
 from .sections import (
     SECTION_TABLES,
     HeadroomSettings,
@@ -90,6 +92,7 @@ POOL: tuple[Key, ...] = (
         "capacityBuffer (unset: buffer-<pool>)"),
     Key("pricePerNodeHour", "number", None, "Price of one node-hour of this pool: plan shows "
         "what each event will cost (unset: node-hours only)", low=0),
+    *SEAT_KEYS,
 )
 CALENDAR: tuple[Key, ...] = (
     Key("name", "text", None, "Name in logs and metrics (unset: calendar-<index>)"),
@@ -143,6 +146,7 @@ class PoolSettings:
     backend: Backend = "placeholders"
     buffer: str = ""  # backend capacityBuffer: the pool's CapacityBuffer (default buffer-<pool>)
     price_per_node_hour: float | None = None  # plan shows the cost of each event
+    seating: SeatSettings = field(default_factory=SeatSettings)  # class-sized requests
 
 
 @dataclass(frozen=True)
@@ -244,6 +248,7 @@ def _read_pool(reader: Reader, name: str) -> PoolSettings:
         backend=reader.value("backend"),
         buffer=reader.value("buffer") or f"buffer-{name.lower()}",
         price_per_node_hour=reader.value("pricePerNodeHour"),
+        seating=read_seating(reader),
     )
 
 

@@ -160,11 +160,6 @@ def _memory_text(job: Job) -> str:
     return f"parsing needed more than the worker's memory cap ({job.memory_bytes >> 20} MiB)"
 
 
-def run_inline(job: Job, cancel: threading.Event | None = None) -> Outcome:
-    """The same work in this process (tests of pure behaviour; no time or memory bound)."""
-    return work(job)
-
-
 def _context() -> multiprocessing.context.ForkServerContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_PRELOAD)

@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass
 
 from ..observed import Resources
+from ..seating.track import class_line
 from .measurement import Measurement, Stats, most_in_window, percentile
 from .record import ArrivalCurve, EventReport, ReportAdvice, Waits
 
@@ -62,7 +63,6 @@ def recommend(m: Measurement, users_per_node: int, *, interval_s: float = 30.0,
     thin = _thin(m, min_arrivals)
     if thin:
         return Advice(None, None, None, None, None, None, per_node, thin)
-    assert m.node_up is not None
     up = percentile(m.node_ups, NODE_UP_QUANTILE)
     width = max(0.0, up - m.target_s)
     most = most_in_window(m.demand_times, width)
@@ -121,7 +121,7 @@ def message(report: EventReport) -> str:
     ready = "yes" if r.capacity_ready_in_time else "no"
     parts = [f"{r.title} ({r.start.isoformat()[:16]}): {r.arrivals} arrivals, "
              f"{waits} ({r.over_target} over {r.target_s:.0f}s)",
-             f"capacity ready in time: {ready} ({r.warm_at_start}/{r.asked} warm at start)"]
+             f"capacity ready in time: {ready} ({_warm_at_start(r)} warm at start)"]
     if r.bottleneck == "not-nodes":
         reason = "; ".join(r.reasons) or "no scheduler message"
         parts.append(f"nodes were not the bottleneck: {r.while_free} waited while "
@@ -133,4 +133,11 @@ def message(report: EventReport) -> str:
         lead = f", lead >= {advice.lead_s:.0f}s" if advice.lead_s else ""
         parts.append(f"next time ask for {r.pool}: {advice.nodes}{lead} "
                      f"(~{advice.node_minutes or 0:.0f} node-min held; {advice.why})")
-    return "; ".join(parts)
+    seated = class_line(r.seated)
+    return "; ".join([*parts, seated] if seated else parts)
+
+
+def _warm_at_start(r: EventReport) -> str:
+    """``3/4`` of the nodes asked for; a class-sized event alone asks for no node count."""
+    return f"{r.warm_at_start}/{r.asked}" if r.asked or r.seated is None else (
+        str(r.warm_at_start))

@@ -71,6 +71,8 @@ class EventReport:
     bottleneck: str = ""
     arrival_curve: ArrivalCurve = field(default_factory=ArrivalCurve)
     advice: ReportAdvice = field(default_factory=ReportAdvice)
+    seated: Mapping[str, Any] | None = None  # a class-sized event: seating/track.py's as_report
+    autosize: str | None = None  # what autosize used or would use, in words
 
     @property
     def key(self) -> tuple[str, datetime]:
@@ -97,6 +99,8 @@ def to_json(report: EventReport) -> dict[str, Any]:
         "advice": {"nodes": r.advice.nodes, "lead_s": r.advice.lead_s,
                    "node_minutes": r.advice.node_minutes, "why": r.advice.why,
                    "users_per_node": r.advice.users_per_node},
+        **({"class": dict(r.seated)} if r.seated is not None else {}),
+        **({"autosize": r.autosize} if r.autosize is not None else {}),
     }
 
 
@@ -128,6 +132,8 @@ def from_json(data: Mapping[str, Any]) -> EventReport:
         advice=ReportAdvice(_integer(advice.get("nodes")), _number(advice.get("lead_s")),
                             _number(advice.get("node_minutes")), str(advice.get("why") or ""),
                             int(advice.get("users_per_node") or 0)),
+        seated=dict(data["class"]) if isinstance(data.get("class"), Mapping) else None,
+        autosize=str(data["autosize"]) if data.get("autosize") is not None else None,
     )
 
 

@@ -14,9 +14,11 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from ..backends.capacitybuffers import CapacityBuffer
 from ..config.sections import ReportSettings
 from ..config.settings import Settings
 from ..decisions import RoundResult, Stage
@@ -25,6 +27,8 @@ from ..observed import NodeInfo, Placeholders, Resources
 from ..planning import lead_for
 from ..port import PlaceholderCluster
 from ..reasons import EVENT_REPORT
+from ..seating.autosize import series_of
+from ..seating.track import ClassTrack, as_report, follow
 from .advice import message, recommend, summary, users_per_node
 from .measurement import arrivals, measure
 from .record import EventReport
@@ -44,6 +48,12 @@ class Observing:
         self.cluster = cluster
         self.nodes: dict[frozenset[tuple[str, str]], list[NodeInfo]] = {}
         self.placeholders: dict[str, Placeholders] = {}
+        self.buffers: dict[str, CapacityBuffer] = {}  # buffer pools: their CapacityBuffer
+
+    def read_buffer(self, namespace: str, name: str) -> CapacityBuffer:
+        found: CapacityBuffer = self.cluster.read_buffer(namespace, name)  # type: ignore[attr-defined]
+        self.buffers[name] = found
+        return found
 
     def read_placeholders(self, namespace: str, deployment: str) -> Placeholders:
         found = self.cluster.read_placeholders(namespace, deployment)
@@ -135,18 +145,20 @@ def windows(plan: Plan, settings: Settings) -> list[Window]:
     found = []
     for pool, target in plan.pools.items():
         for occurrence in target.occurrences:
-            series = f"{occurrence.calendar}/{occurrence.uid}" if occurrence.uid else (
-                occurrence.summary)
+            series = series_of(occurrence.calendar, occurrence.uid, occurrence.summary)
             lead = lead_for(occurrence, settings.pools[pool], settings)
             found.append(Window(pool, series, occurrence.summary, occurrence.start,
-                                occurrence.end, lead, occurrence.requests.get(pool, 0)))
+                                occurrence.end, lead, occurrence.requests.get(pool, 0),
+                                occurrence.seats.get(pool, 0)))
     return found
 
 
 def build(window: Window, records: Sequence[PodRecord], nodes: Sequence[NodeTimeline],
           placeholders: Placeholders | None, *, settings: Settings, rs: ReportSettings,
-          now: datetime, free_at_start: int = 0) -> tuple[EventReport, tuple[float, ...]]:
-    """One occurrence's report on one pool and its arrivals' waits."""
+          now: datetime, free_at_start: int = 0, seats_per_node: int = 0,
+          ) -> tuple[EventReport, tuple[float, ...]]:
+    """One occurrence's report on one pool and its arrivals' waits; ``seats_per_node``: as
+    the class-sized rule counted it (else from the placeholder)."""
     pool = settings.pools[window.pool]
     namespace = placeholders.namespace if placeholders else ""
     labels = selector_labels(placeholders.selector) if placeholders else {}
@@ -154,9 +166,9 @@ def build(window: Window, records: Sequence[PodRecord], nodes: Sequence[NodeTime
     m = measure(window, pods, nodes, now, target_s=rs.wait_target.total_seconds(),
                 free_at_start=free_at_start)
     came = {(p.namespace, p.name) for p in arrivals(window, pods, frozenset(n.name for n in nodes))}
-    per_node = users_per_node(placeholders.requests if placeholders else Resources(),
-                              _typical_request([r for r in records
-                                                if (r.namespace, r.name) in came]))
+    per_node = seats_per_node or users_per_node(
+        placeholders.requests if placeholders else Resources(),
+        _typical_request([r for r in records if (r.namespace, r.name) in came]))
     advice = recommend(m, per_node, interval_s=settings.interval.total_seconds())
     return summary(m, advice), m.waits
 
@@ -200,6 +212,10 @@ class Reporter:
         self.reported: set[tuple[str, datetime]] = set()  # (series, start) already stored
         self.free: dict[tuple[str, str, datetime], int] = {}  # free node-equivalents at start
         self.recent: dict[str, list[EventReport]] = {}  # last reports per pool (the page)
+        self.buffers: dict[str, CapacityBuffer] = {}  # buffer pools: their CapacityBuffer
+        self.classes: dict[tuple[str, str, datetime], ClassTrack] = {}  # class-sized events
+        self.stored: dict[str, list[EventReport]] = {}  # every kept report per pool
+        self.autosize: dict[tuple[str, str, datetime], str] = {}  # what autosize said
 
     def restore(self) -> None:
         """At start: the last stored report of each pool back into the gauges."""
@@ -212,6 +228,7 @@ class Reporter:
                 continue
             self.reported |= {r.key for r in stored}
             self.recent[name] = stored[-RECENT:]
+            self.stored[name] = list(stored)
             if stored:
                 self.metrics.observe_report(name, stored[-1])
 
@@ -229,7 +246,9 @@ class Reporter:
                 logger.info("pool=%s following %r (%s) for its event report", window.pool,
                             window.title, window.start.isoformat())
             self._free_at_start(window, result, now)
+            self._follow_class(window, result, now)
         self.placeholders.update(self.observing.placeholders)
+        self.buffers.update(self.observing.buffers)
         for name, pool in self.settings.pools.items():
             nodes = self.observing.nodes.get(frozenset(pool.node_selector.items()))
             if nodes is None and self.tracker.is_open(name):
@@ -242,6 +261,7 @@ class Reporter:
                 self.tracker.nodes_seen(name, nodes, now)
         self.observing.nodes.clear()
         self.observing.placeholders.clear()
+        self.observing.buffers.clear()
         for window in self.tracker.due(now, self.rs.settle):
             self._report(window, now)
         self.tracker.prune()
@@ -253,18 +273,40 @@ class Reporter:
         if free is not None and (now <= window.start or key not in self.free):
             self.free[key] = free
 
+    def _follow_class(self, window: Window, result: RoundResult, now: datetime) -> None:
+        """A class-sized event: fold this round's phase into its track (the report's class);
+        remember what autosize said."""
+        key = (window.pool, window.series, window.start)
+        decision = next((d for d in result.pools if d.pool == window.pool), None)
+        if decision is not None and decision.autosize:
+            self.autosize[key] = decision.autosize
+        if window.students and decision is not None and decision.seating is not None:
+            self.classes[key] = follow(self.classes.get(key, ClassTrack(window.students)),
+                                       decision.seating, now)
+
+    def history(self, pool: str) -> list[EventReport]:
+        """The pool's kept reports, oldest first (autosize learns from them)."""
+        return self.stored.get(pool, [])
+
     def _report(self, window: Window, now: datetime) -> None:
         pool = self.settings.pools[window.pool]
         placeholders = self.placeholders.get(pool.deployment)
         records, nodes = self.tracker.snapshot(window.pool)
-        free = self.free.pop((window.pool, window.series, window.start), 0)
+        key = (window.pool, window.series, window.start)
+        free = self.free.pop(key, 0)
+        track = self.classes.pop(key, None)
         report, waits = build(window, records, nodes, placeholders, settings=self.settings,
-                              rs=self.rs, now=now, free_at_start=free)
+                              rs=self.rs, now=now, free_at_start=free,
+                              seats_per_node=track.seats_per_node if track else 0)
+        report = replace(report, seated=as_report(track) if track else None,
+                         autosize=self.autosize.pop(key, None))
         text = message(report)
         logger.info("pool=%s event report: %s", window.pool, text)
         self.metrics.observe_report(window.pool, report, waits)
         self.reported.add(report.key)
         self.recent[window.pool] = [*self.recent.get(window.pool, []), report][-RECENT:]
+        self.stored[window.pool] = [*self.stored.get(window.pool, []), report][
+            -self.rs.retention:]
         if not self.write:
             return
         if self.announce is not None:
@@ -272,7 +314,11 @@ class Reporter:
         try:
             if self.store is not None:
                 self.store.add(pool.deployment, report, self.rs.retention)
-            if placeholders is not None:
+            buffer = self.buffers.get(pool.buffer)
+            if pool.backend == "capacityBuffer" and buffer is not None:
+                self.observing.cluster.record_buffer_event(  # type: ignore[attr-defined]
+                    buffer, EVENT_REPORT.name, text, now)
+            elif placeholders is not None:
                 self.observing.cluster.record_event(placeholders, EVENT_REPORT.name, text, now)
         except Exception as error:
             logger.warning("pool=%s event report not stored: %s", window.pool, error)

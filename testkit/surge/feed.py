@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -23,12 +22,6 @@ def course_ics(start: datetime, length: timedelta, nodes: int, lead: timedelta,
     description = f"{title}\nuser: {nodes}\nlead: {int(lead.total_seconds())}s"
     event = Event(title, start, start + length, description, uid=SERIES)
     return calendar([event], prodid="-//node-placeholder-scaler//surge//EN")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_config(path: Path, *, namespace: str, feed_url: str, interval_s: int, max_nodes: int,
