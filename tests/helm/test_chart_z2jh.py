@@ -19,8 +19,8 @@ Z2JH_TOLERATIONS = [
 
 def pod_spec(docs: list[dict[str, object]], kind: str, name: str) -> dict[str, object]:
     obj = one(docs, kind, name)
-    template = obj["template"] if kind == "PodTemplate" else obj["spec"]["template"]  # type: ignore[index]
-    spec: dict[str, object] = template["spec"]  # type: ignore[index]
+    template = obj["template"] if kind == "PodTemplate" else obj["spec"]["template"]
+    spec: dict[str, object] = template["spec"]
     return spec
 
 
