@@ -13,6 +13,7 @@ Events, the class gauges and the event report say so.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,7 +62,7 @@ def _phase(port: int) -> str:
     return found[1] if found else "?"
 
 
-def _config(env: Env, start: datetime, extra_pool: str) -> tuple[Path, int]:
+def _config(env: Env, start: datetime, extra_pool: str) -> tuple[Path, int, float]:
     end = start + timedelta(seconds=HOLD + 15)
     (env.tmp / "calendar.ics").write_text(ical([(
         "Data 8", start, end, f"Data 8 lab\nuser: {STUDENTS} students\nlead: 60s")]))
@@ -76,7 +77,7 @@ def _config(env: Env, start: datetime, extra_pool: str) -> tuple[Path, int]:
         "pools:\n  user: {nodeSelector: {hub.jupyter.org/pool-name: user-pool}, maxReplicas: 8, "
         f"seatCpu: 0.5, seatMemory: 1Gi, arrivalSpread: {SPREAD:.0f}s, nodeUp: {node_up}s, "
         f"hold: {HOLD:.0f}s{extra_pool}}}\n")
-    return path, port
+    return path, port, node_up
 
 
 def _students_and_samples(env: Env, run: Run, port: int, warm: Callable[[], int], came: int
@@ -100,15 +101,25 @@ def _students_and_samples(env: Env, run: Run, port: int, warm: Callable[[], int]
              timeout=(run.start - datetime.now(UTC)).total_seconds() + HOLD + 120, interval=1)
 
 
-def _judge(run: Run) -> None:
+def _ramp_bound(run: Run, node_up: float, at: datetime) -> int:
+    """The most warm nodes the rule asks for at ``at``: the arrivals expected by one node-up
+    time and one interval later (2 s), with 5 s of slack for the round's own timing."""
+    ahead = (at - run.start).total_seconds() + node_up + 2 + 5
+    needed = STUDENTS * min(1.0, max(0.0, ahead / SPREAD))
+    return math.ceil(needed / PER_NODE)
+
+
+def _judge(run: Run, node_up: float) -> None:
     """Ramp, no refill once seated, release: from the samples."""
     for s in run.samples:
         print(f"{(s.at - run.start).total_seconds():+6.1f}s warm={s.warm} phase={s.phase}")
     phases = run.phases()
     assert "ramp" in phases and "seated" in phases and phases[-1] == "released"
     ramp = [s for s in run.samples if s.phase == "ramp"]
-    early = [s.warm for s in ramp if s.at < run.start - timedelta(seconds=12)]
-    assert early and max(early) <= 2, early  # not the whole class at the lead
+    whole = math.ceil(STUDENTS / PER_NODE)
+    assert ramp[0].warm < whole, ramp[0]  # not the whole class at the lead
+    over = [s for s in ramp if s.warm > _ramp_bound(run, node_up, s.at)]
+    assert not over, over  # the ramp follows the arrivals one node-up time ahead
     assert max(s.warm for s in run.samples) >= 3  # ...but it grew with the arrivals
     first = phases.index("seated")
     seated = [s.warm for s in run.samples[first:] if s.phase == "seated"]
@@ -136,12 +147,12 @@ def test_a_class_warms_a_ramp_stops_refilling_and_releases_with_placeholders(env
         "spec": {"replicas": 0, "selector": {"matchLabels": {"app": name}},
                  "template": {"metadata": pod["metadata"], "spec": pod["spec"]}}})
     run = Run(datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=75))
-    config, port = _config(env, run.start, "")
+    config, port, node_up = _config(env, run.start, "")
     with controller(env, config, port):
         _students_and_samples(env, run, port, lambda: env.replicas(name), COME)
         scaled = env.scale_events()
         text = _report(lambda: event_messages(env.core, env.ns, "EventReport", name))
-    _judge(run)
+    _judge(run, node_up)
     assert any("class phase ramp: " in m for m in scaled)
     assert any("class phase seated: " in m and "no refill" in m for m in scaled)
     assert any("class phase released: arrival window (hold 50s)" in m for m in scaled)
@@ -155,7 +166,7 @@ def test_a_class_warms_a_ramp_stops_refilling_and_releases_with_a_buffer(env: En
     no_spare_user_nodes(env)
     create_buffer(env.api, env.ns, "warm-user")
     run = Run(datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=75))
-    config, port = _config(env, run.start,
+    config, port, node_up = _config(env, run.start,
                            f", backend: capacityBuffer, buffer: warm-user, seatsPerNode: "
                            f"{PER_NODE}")
 
@@ -166,7 +177,7 @@ def test_a_class_warms_a_ramp_stops_refilling_and_releases_with_a_buffer(env: En
         _students_and_samples(env, run, port, replicas, COME_BUFFER)
         scaled = event_messages(env.core, env.ns, "BufferScaled", "warm-user")
         text = _report(lambda: event_messages(env.core, env.ns, "EventReport", "warm-user"))
-    _judge(run)
+    _judge(run, node_up)
     assert any("class phase seated: " in m for m in scaled)
     assert any("class phase released: " in m for m in scaled)
     wait_for("every student running", lambda: all(
