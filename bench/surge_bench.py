@@ -22,6 +22,7 @@ import shlex
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -33,11 +34,12 @@ from testkit.surge.analysis import (
     Sample,
     StudentRecord,
     figures,
-    lower_bound,
-    node_minutes,
     percentile,
+    phase_minutes,
+    phases,
     waits,
 )
+from testkit.surge.courses import PRESET_NOTES, PRESETS
 from testkit.surge.run import RunResult, run_strategy
 from testkit.surge.scenario import STRATEGIES, Scenario
 
@@ -61,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--render", type=Path,
                    help="no run: write <stem>.md/.png again from <stem>.json")
     p.add_argument("--cluster-prefix", default="nps-surge", help="test cluster name prefix")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="dev",
+                   help="the scenario's starting values (flags override them): "
+                   + "; ".join(f"{k}: {v}" for k, v in PRESET_NOTES.items()))
+    p.add_argument("--parallel", type=int, choices=(1, 2), default=1,
+                   help="strategies run at the same time, each on its own cluster (default 1)")
     defaults = Scenario()
     g = p.add_argument_group("scenario (durations in scenario seconds)")
     for f in fields(Scenario):
@@ -72,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def scenario_from(args: argparse.Namespace) -> Scenario:
-    base = Scenario.quick() if args.quick else Scenario()
+    base = (Scenario.quick() if args.quick else Scenario()).with_(**PRESETS[args.preset])
     changes = {f.name: getattr(args, f.name) for f in fields(Scenario)
                if getattr(args, f.name) is not None}
     return base.with_(**changes)
@@ -99,21 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     command = shlex.join([".venv/bin/python", "bench/surge_bench.py",
                           *(sys.argv[1:] if argv is None else argv)])
-    results: list[RunResult] = []
-    bin_dir = None
+    bin_dir = _bin_dir()
     started = time.time()
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="nps-surge-") as tmp:
-        for i, (strategy, sc) in enumerate(runs):
-            name = f"{args.cluster_prefix}-{i}-{strategy}"
-            r = run_strategy(sc, strategy, name, Path(tmp) / name)
-            results.append(r)
-            bin_dir = bin_dir or _bin_dir(Path(tmp))
-            f = r.figures
-            logger.info("[%s] N=%s p50=%.1f p95=%.1f max=%.1f over30=%d node-min=%.1f "
-                        "bound=%.1f ratio=%.2f errors=%s", strategy, r.nodes_asked or "-",
-                        f.p50, f.p95, f.max_wait, f.over_30s, f.node_minutes, f.lower_bound,
-                        f.ratio, r.errors or "none")
+        results = run_all(runs, args.cluster_prefix, Path(tmp), args.parallel)
     notes = [f"wall time of the whole run: {(time.time() - started) / 60:.1f} min; load "
              f"average at the start {load0[0]:.1f}, at the end {os.getloadavg()[0]:.1f} "
              f"(1 min; the machine is shared with other test clusters)"]
@@ -122,6 +119,26 @@ def main(argv: list[str] | None = None) -> int:
     write(args.out, stem, s, results, command=command, env=report.machine(bin_dir),
           notes=notes + derived_notes(s, results))
     return 0
+
+
+def run_all(runs: list[tuple[str, Scenario]], prefix: str, tmp: Path, parallel: int
+            ) -> list[RunResult]:
+    """Each (strategy, scenario) on its own fresh cluster, ``parallel`` at a time; the
+    results in the order of ``runs``."""
+
+    def one(i: int) -> RunResult:
+        strategy, sc = runs[i]
+        name = f"{prefix}-{i}-{strategy}"
+        r = run_strategy(sc, strategy, name, tmp / name)
+        f = r.figures
+        logger.info("[%s] %s p50=%.1f p95=%.1f max=%.1f over30=%d node-min=%.1f "
+                    "bound=%.1f ratio=%.2f errors=%s", strategy, r.request or "-", f.p50,
+                    f.p95, f.max_wait, f.over_30s, f.node_minutes, f.lower_bound, f.ratio,
+                    r.errors or "none")
+        return r
+
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        return list(pool.map(one, range(len(runs))))
 
 
 def derived_notes(s: Scenario, results: list[RunResult]) -> list[str]:
@@ -134,13 +151,8 @@ def derived_notes(s: Scenario, results: list[RunResult]) -> list[str]:
             notes.append(f"{report.label(r)}: observed boot (creation to Ready, scenario s) "
                          f"of {len(boots)} new nodes: median {percentile(boots, 0.5):.0f}, "
                          f"max {boots[-1]:.0f} (configured {s.boot_delay:.0f})")
-        sc = s.with_(nodes=r.nodes_asked) if r.nodes_asked else s
-        parts = [(-s.before, 0.0, "before T0"), (0.0, s.event_length, "during the event"),
-                 (s.event_length, s.after, "after the event")]
-        used = [node_minutes(r.node_records, r.t0 + s.wall(a), r.t0 + s.wall(b), s.time_scale)
-                for a, b, _ in parts]
-        split = "; ".join(f"{name} {u:.1f} (bound {lower_bound(sc, a, b):.1f})"
-                          for u, (a, b, name) in zip(used, parts, strict=True))
+        split = "; ".join(f"{name} {u:.1f} (bound {b:.1f})" for (u, b), (_, _, name)
+                          in zip(phase_minutes(s, r.node_records, r.t0), phases(s), strict=True))
         notes.append(f"{report.label(r)}: node-minutes {split}")
         if s.time_scale != 1:
             w = sorted(wait_s * s.time_scale for wait_s in
@@ -195,7 +207,7 @@ def render(path: Path) -> int:
           notes=kept + derived_notes(s, results))
     return 0
 
-def _bin_dir(_: Path) -> str | None:
+def _bin_dir() -> str | None:
     """The binaries of the test cluster (for their versions)."""
     import subprocess
 

@@ -25,6 +25,13 @@ def course_ics(start: datetime, length: timedelta, nodes: int, lead: timedelta,
     return calendar([event], prodid="-//node-placeholder-scaler//surge//EN")
 
 
+def events_ics(events: list[tuple[str, str, datetime, datetime, str]]) -> bytes:
+    """Several events (title, uid, start, end, description): the courses of a scenario."""
+    return calendar([Event(title, start, end, description, uid=uid)
+                     for title, uid, start, end, description in events],
+                    prodid="-//node-placeholder-scaler//surge//EN")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -33,11 +40,13 @@ def free_port() -> int:
 
 def write_config(path: Path, *, namespace: str, feed_url: str, interval_s: int, max_nodes: int,
                  grace_s: int, metrics_port: int, reports: dict[str, object] | None = None,
-                 buffer: str | None = None) -> Path:
+                 buffer: str | None = None, pool_extra: dict[str, object] | None = None,
+                 extra: dict[str, object] | None = None) -> Path:
     pool: dict[str, object] = {"nodeSelector": POOL_SELECTOR, "minReplicas": 0,
                                "maxReplicas": max_nodes}
     if buffer:
         pool.update(backend="capacityBuffer", buffer=buffer)
+    pool.update(pool_extra or {})
     config = {
         "namespace": namespace,
         "leadTime": 0,
@@ -51,6 +60,7 @@ def write_config(path: Path, *, namespace: str, feed_url: str, interval_s: int, 
     }
     if reports:
         config["reports"] = reports
+    config.update(extra or {})
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 

@@ -6,14 +6,17 @@ import math
 import random
 from dataclasses import dataclass, replace
 
-STRATEGIES = ("nothing", "static", "no-lead", "ours", "buffer")
-CALENDAR_STRATEGIES = ("no-lead", "ours", "buffer")  # a controller run from the calendar
+STRATEGIES = ("nothing", "static", "no-lead", "ours", "buffer", "class", "class-buffer")
+# a controller run from the calendar
+CALENDAR_STRATEGIES = ("no-lead", "ours", "buffer", "class", "class-buffer")
 STRATEGY_TITLES = {
     "nothing": "1 nothing",
     "static": "2 static user-sized placeholders",
     "no-lead": "3 node-sized placeholders at T0 (no lead)",
     "ours": "4 ours (node-sized, with lead)",
     "buffer": "5 ours with CapacityBuffer (node-sized, with lead)",
+    "class": "6 class-sized (pause pods)",
+    "class-buffer": "7 class-sized (CapacityBuffer)",
 }
 
 
@@ -47,6 +50,10 @@ class Scenario:
     seed: int = 6
     time_scale: float = 1.0  # cluster seconds per scenario second (0.25 = 4x faster)
     blocked_every: int = 0  # every k-th student asks for a node label no node has (0: none)
+    second_students: int = 0  # a second course in the same pool (0: none; see courses.py)
+    second_start: float = 0.0  # its event's start and first arrival, after T0
+    second_spread: float = 60.0  # its students arrive uniformly over [start, start + spread)
+    second_length: float = 300.0  # its event's length
 
     @classmethod
     def quick(cls) -> Scenario:
@@ -82,7 +89,9 @@ class Scenario:
     def arrivals(self) -> list[float]:
         """Seeded arrival offsets after T0 (scenario seconds), sorted."""
         rng = random.Random(self.seed)
-        return sorted(rng.uniform(0.0, self.arrival_spread) for _ in range(self.students))
+        first = [rng.uniform(0.0, self.arrival_spread) for _ in range(self.students)]
+        return sorted(first + [self.second_start + rng.uniform(0.0, self.second_spread)
+                               for _ in range(self.second_students)])
 
     def wall(self, seconds: float) -> float:
         """Scenario seconds -> cluster (wall-clock) seconds."""

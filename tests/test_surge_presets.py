@@ -1,0 +1,111 @@
+"""The surge benchmark's presets, class-sized strategies and per-phase table: pure parts."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from testkit.surge.analysis import Figures, NodeRecord, arrivals_end, lower_bound, phase_minutes
+from testkit.surge.cluster import attach_messages
+from testkit.surge.courses import PRESETS, courses, events, requested
+from testkit.surge.run import RunResult
+from testkit.surge.scenario import Scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from surge_bench import _parser, scenario_from  # noqa: E402
+from surge_report import goal, phase_table  # noqa: E402
+
+
+def preset(name: str, *flags: str) -> Scenario:
+    return scenario_from(_parser().parse_args(["--preset", name, *flags]))
+
+
+def test_the_dev_preset_is_the_scenario_of_earlier_runs() -> None:
+    s = preset("dev")
+    assert s == Scenario()
+    rng = random.Random(s.seed)  # the arrivals of the recorded runs: one course, same draw
+    assert s.arrivals() == sorted(rng.uniform(0.0, 240.0) for _ in range(100))
+    assert requested(s, "ours") == "user: 9"
+    assert requested(s, "class") == "user: 100 students"
+
+
+def test_the_overlap_preset_has_two_courses_in_one_pool() -> None:
+    s = preset("overlap")
+    a, b = courses(s)
+    assert (a.students, a.spread, b.students, b.start, b.spread) == (60, 300.0, 40, 180.0, 60.0)
+    arrivals = s.arrivals()
+    assert len(arrivals) == 100
+    assert sum(1 for x in arrivals if 180.0 <= x < 240.0) >= 40  # the burst of course two
+    assert arrivals_end(s) == 300.0
+    # the README rule per event: 60/300 s x 160 s node-up / 8 per node; the second course
+    # arrives faster than nodes boot: capped at the whole class, 40 / 8
+    assert requested(s, "ours") == "user: 4 + user: 5"
+    assert requested(s, "class-buffer") == "user: 60 students + user: 40 students"
+    t0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    second = events(s.with_(time_scale=0.25), "class", t0, lead=60.0)[1]
+    assert second[2].isoformat() == "2026-12-07T09:00:45+00:00"  # 180 s x 0.25
+    assert second[4].splitlines()[1:] == ["user: 40 students", "lead: 60s"]
+
+
+def test_flags_override_a_preset() -> None:
+    s = preset("short-lead", "--lead", "90", "--quick")
+    assert s.lead == 90.0 and s.lead < s.boot_delay + 1000
+    assert s.students == Scenario.quick().students  # quick first, then the preset, then flags
+    assert preset("short-lead").lead == 60.0 < Scenario().boot_delay
+    assert set(PRESETS) == {"dev", "overlap", "short-lead"}
+
+
+def _figures(p95: float, max_wait: float, node_minutes: float) -> Figures:
+    return Figures(students=10, scheduled=10, p50=0.0, p95=p95, max_wait=max_wait,
+                   over_30s=0, node_minutes=node_minutes, lower_bound=10.0, peak_nodes=3)
+
+
+def _run(strategy: str, figures: Figures, nodes: list[NodeRecord]) -> RunResult:
+    return RunResult(strategy, 0, figures, 1000.0, [], [], nodes, "karpenter", [],
+                     request="user: 20 students" if strategy.startswith("class") else "")
+
+
+def test_the_goal_names_each_part_missed() -> None:
+    nothing = _run("nothing", _figures(300.0, 360.0, 100.0), [])
+    assert goal(_run("class", _figures(4.0, 12.0, 110.0), []), nothing) == "met"
+    assert goal(_run("class", _figures(8.0, 40.0, 125.0), []), nothing) == (
+        "missed: p95 8.0 > 5, max 40.0 > 30, 1.25x nothing > 1.1")
+    assert goal(_run("class", _figures(1.0, 2.0, 50.0), []), None) == (
+        "missed: no nothing run to compare")
+
+
+def test_the_phase_split_adds_up_to_the_window() -> None:
+    s = Scenario.quick()  # before 90, arrivals over 60, after 240; scale 1, T0 at wall 1000
+    nodes = [NodeRecord("warm", created=950.0, ready=960.0, deleted=1100.0),
+             NodeRecord("steady", created=0.0, ready=1.0, deleted=None)]
+    split = phase_minutes(s, nodes, 1000.0)
+    assert [round(u, 3) for u, _ in split] == [round((90 + 50) / 60, 3), 2.0,
+                                               round((240 - 60 + 40) / 60, 3)]
+    assert sum(b for _, b in split) == pytest.approx(lower_bound(s))
+    runs = [_run("nothing", _figures(80.0, 90.0, 8.0), nodes),
+            _run("class", _figures(0.0, 0.0, 8.4), nodes)]
+    rows = phase_table(s, runs).splitlines()
+    assert rows[0].startswith("| strategy | before T0 (bound) | during arrivals (bound) |")
+    assert rows[3].startswith("| 6 class-sized (pause pods), user: 20 students | 2.3 (")
+    assert rows[3].endswith("| +0.4 (1.05x) | met |")
+
+
+def test_reports_get_the_event_text_of_their_occurrence() -> None:
+    recorded = json.loads((ROOT / "bench/results/reports-ours-n10.json").read_text())
+    report = {k: v for k, v in recorded["runs"][0]["reports"][0].items()
+              if k != "event_message"}
+    other = {**report, "title": "Second course"}
+    texts = ["Second course (2026-11-23T16:12): 40 arrivals", "unrelated",
+             recorded["runs"][0]["reports"][0]["event_message"]]
+    reports = [report, other, {"title": "Second course", "start": "2026-11-23T16:13:00"}]
+    attach_messages(reports, texts)
+    assert reports[0]["event_message"].startswith("Course login surge (2026-11-23T16:11): 100")
+    assert "event_message" not in reports[1]  # its start is 16:11, the text's 16:12
+    assert "event_message" not in reports[2]
