@@ -110,8 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="nps-surge-") as tmp:
-        results = run_all(runs, args.cluster_prefix, Path(tmp), args.parallel)
-    notes = [f"wall time of the whole run: {(time.time() - started) / 60:.1f} min; load "
+        results, failed = run_all(runs, args.cluster_prefix, Path(tmp), args.parallel)
+    if not results:
+        return 1
+    notes = [*failed,f"wall time of the whole run: {(time.time() - started) / 60:.1f} min; load "
              f"average at the start {load0[0]:.1f}, at the end {os.getloadavg()[0]:.1f} "
              f"(1 min; the machine is shared with other test clusters)"]
     for r in results:
@@ -122,14 +124,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_all(runs: list[tuple[str, Scenario]], prefix: str, tmp: Path, parallel: int
-            ) -> list[RunResult]:
-    """Each (strategy, scenario) on its own fresh cluster, ``parallel`` at a time; the
-    results in the order of ``runs``."""
+            ) -> tuple[list[RunResult], list[str]]:
+    """Each (strategy, scenario) on its own fresh cluster, ``parallel`` at a time: the
+    results in the order of ``runs``, and a line for each run that failed."""
 
-    def one(i: int) -> RunResult:
+    def one(i: int) -> RunResult | str:
         strategy, sc = runs[i]
         name = f"{prefix}-{i}-{strategy}"
-        r = run_strategy(sc, strategy, name, tmp / name)
+        try:
+            r = run_strategy(sc, strategy, name, tmp / name)
+        except Exception as error:  # the other runs of the table still count
+            logger.exception("[%s] run failed", strategy)
+            return f"{strategy}: the run failed ({type(error).__name__}: {error})"
         f = r.figures
         logger.info("[%s] %s p50=%.1f p95=%.1f max=%.1f over30=%d node-min=%.1f "
                     "bound=%.1f ratio=%.2f errors=%s", strategy, r.request or "-", f.p50,
@@ -138,7 +144,8 @@ def run_all(runs: list[tuple[str, Scenario]], prefix: str, tmp: Path, parallel: 
         return r
 
     with ThreadPoolExecutor(max_workers=parallel) as pool:
-        return list(pool.map(one, range(len(runs))))
+        done = list(pool.map(one, range(len(runs))))
+    return ([r for r in done if isinstance(r, RunResult)], [r for r in done if isinstance(r, str)])
 
 
 def derived_notes(s: Scenario, results: list[RunResult]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from .courses import (
 from .scenario import CALENDAR_STRATEGIES, Scenario, go_duration
 
 logger = logging.getLogger("surge")
+_UP = threading.Lock()
 NAMESPACE = "surge"
 
 
@@ -57,7 +59,8 @@ def cluster_args(s: Scenario) -> list[str]:
 def run_strategy(s: Scenario, strategy: str, name: str, workdir: Path) -> RunResult:
     workdir.mkdir(parents=True, exist_ok=True)
     logger.info("[%s] cluster %s up %s", strategy, name, " ".join(cluster_args(s)))
-    kubeconfig = script_up(name, cluster_args(s))
+    with _UP:  # two clusters created at once can pick the same free ports
+        kubeconfig = script_up(name, cluster_args(s))
     try:
         return _run(s, strategy, kubeconfig, workdir)
     finally:
