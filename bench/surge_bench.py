@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import surge_report as report
@@ -55,7 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--strategies", default=",".join(STRATEGIES),
                    help=f"comma-separated, from {','.join(STRATEGIES)} (default: all)")
     p.add_argument("--sweep", default="",
-                   help="comma-separated N values: run the sweep strategies once per N")
+                   help="comma-separated values: run the sweep strategies once per value of "
+                   "--sweep-field")
+    p.add_argument("--sweep-field", default="nodes", choices=SWEEP_FIELDS,
+                   help="the scenario field the sweep varies (default nodes: the event's N)")
     p.add_argument("--sweep-strategies", default="ours",
                    help="strategies of the sweep (default ours; e.g. ours,buffer)")
     p.add_argument("--out", type=Path, default=RESULTS, help="output folder")
@@ -101,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     if any(x not in STRATEGIES for x in sweep):
         print(f"error: unknown sweep strategy in {args.sweep_strategies!r}", file=sys.stderr)
         return 2
-    runs += [(x, s.with_(nodes=int(n))) for n in args.sweep.split(",") if n for x in sweep]
+    runs += [(x, swept(s, args.sweep_field, v)) for v in args.sweep.split(",") if v
+             for x in sweep]
     stem = args.out_name or ("surge-quick" if args.quick else "surge")
     args.out.mkdir(parents=True, exist_ok=True)
     command = shlex.join([".venv/bin/python", "bench/surge_bench.py",
@@ -110,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="nps-surge-") as tmp:
-        results, failed = run_all(runs, args.cluster_prefix, Path(tmp), args.parallel)
+        results, failed = run_all(runs, args.cluster_prefix, Path(tmp), args.parallel,
+                                   base=s)
     if not results:
         return 1
     notes = [*failed,f"wall time of the whole run: {(time.time() - started) / 60:.1f} min; load "
@@ -123,8 +128,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_all(runs: list[tuple[str, Scenario]], prefix: str, tmp: Path, parallel: int
-            ) -> tuple[list[RunResult], list[str]]:
+SWEEP_FIELDS = ("nodes", "lead", "boot_delay", "controller_interval")  # the arrivals stay
+
+
+def swept(s: Scenario, field: str, value: str) -> Scenario:
+    """The scenario with one field set from the sweep's text value."""
+    return s.with_(**{field: type(getattr(s, field))(value)})
+
+
+def run_all(runs: list[tuple[str, Scenario]], prefix: str, tmp: Path, parallel: int, *,
+            base: Scenario) -> tuple[list[RunResult], list[str]]:
     """Each (strategy, scenario) on its own fresh cluster, ``parallel`` at a time: the
     results in the order of ``runs``, and a line for each run that failed."""
 
@@ -133,6 +146,11 @@ def run_all(runs: list[tuple[str, Scenario]], prefix: str, tmp: Path, parallel: 
         name = f"{prefix}-{i}-{strategy}"
         try:
             r = run_strategy(sc, strategy, name, tmp / name)
+            if sc != base:  # a sweep's run: its label says what it changed
+                changed = [f"{f.name.replace('_', ' ')} {getattr(sc, f.name):g}"
+                           for f in fields(Scenario) if f.name != "nodes"
+                           and getattr(sc, f.name) != getattr(base, f.name)]
+                r = replace(r, request=", ".join([r.request, *changed]).strip(", "))
         except Exception as error:  # the other runs of the table still count
             logger.exception("[%s] run failed", strategy)
             return f"{strategy}: the run failed ({type(error).__name__}: {error})"
@@ -186,7 +204,8 @@ def write(out: Path, stem: str, s: Scenario, results: list[RunResult], *, comman
                    "nodes_seen": [asdict(x) for x in r.node_records],
                    "samples": [asdict(x) for x in r.samples],
                    "pods": [asdict(x) for x in r.pods],
-                   "reports": r.reports} for r in results]}, indent=1))
+                   "reports": r.reports, "request": r.request} for r in results]},
+        indent=1))
     print(md)
     print(f"wrote {out / stem}.md, .png, .json")
 
@@ -207,7 +226,7 @@ def render(path: Path) -> int:
         pods = [PodRecord(**x) for x in r.get("pods", [])]
         results.append(RunResult(r["strategy"], r["nodes"], fig, r["t0"], samples, students,
                                  nodes, r["autoscaler"], [], pods, r.get("reports", []),
-                                 r.get("preemptions")))
+                                 r.get("preemptions"), r.get("request", "")))
     kept = [n for n in data.get("notes", [])
             if not any(k in n for k in ("waits in cluster", "observed boot", "node-minutes "))]
     write(path.parent, path.stem, s, results, command=data["command"], env=data.get("env", []),

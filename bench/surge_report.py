@@ -19,7 +19,7 @@ def _f(x: float, digits: int = 1) -> str:
 
 def label(r: RunResult) -> str:
     title = STRATEGY_TITLES.get(r.strategy, r.strategy)
-    if r.request and (" + " in r.request or "students" in r.request):
+    if r.request and r.request != f"user: {r.nodes_asked}":
         return f"{title}, {r.request}"
     return f"{title}, N={r.nodes_asked}" if r.nodes_asked else title
 

@@ -12,14 +12,14 @@ import pytest
 
 from testkit.surge.analysis import Figures, NodeRecord, arrivals_end, lower_bound, phase_minutes
 from testkit.surge.cluster import attach_messages
-from testkit.surge.courses import PRESETS, courses, events, requested
+from testkit.surge.courses import PRESETS, class_settings, courses, events, requested
 from testkit.surge.run import RunResult
 from testkit.surge.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from surge_bench import _parser, scenario_from  # noqa: E402
+from surge_bench import _parser, scenario_from, swept  # noqa: E402
 from surge_report import goal, phase_table  # noqa: E402
 
 
@@ -109,3 +109,20 @@ def test_reports_get_the_event_text_of_their_occurrence() -> None:
     assert reports[0]["event_message"].startswith("Course login surge (2026-11-23T16:11): 100")
     assert "event_message" not in reports[1]  # its start is 16:11, the text's 16:12
     assert "event_message" not in reports[2]
+
+
+def test_the_class_mode_is_configured_in_cluster_time() -> None:
+    pool, top = class_settings(Scenario().with_(time_scale=0.25))
+    # a seat of 500m / 1.5 GiB; arrivals over 240 s and node-up 120 + 10 s, 4x faster
+    assert pool == {"seatCpu": 0.5, "seatMemory": "1536Mi", "arrivalSpread": "60s",
+                    "nodeUp": "32s"}
+    assert top == {}
+
+
+def test_a_sweep_varies_one_field_and_keeps_the_arrivals() -> None:
+    s = preset("short-lead")
+    assert swept(s, "lead", "120") == s.with_(lead=120.0)
+    assert swept(s, "nodes", "7").nodes == 7
+    assert swept(s, "boot_delay", "60").arrivals() == s.arrivals()
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["--sweep-field", "students"])

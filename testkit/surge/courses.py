@@ -92,7 +92,15 @@ def events(s: Scenario, strategy: str, t0: datetime, lead: float
 
 def class_settings(s: Scenario) -> tuple[dict[str, object], dict[str, object]]:
     """The pool keys and top-level keys of the class-sized mode for this scenario, compressed
-    like the rest of it: the seat (a student's pod) and the expected node-up time."""
-    seat = {"cpu": f"{round(s.student_cpu * 1000)}m",
-            "memory": f"{round(s.student_memory_gi * 1024)}Mi"}
-    return {"seat": seat}, {}
+    like the rest of it: the seat (a student's pod), the expected arrival spread (the first
+    course's: one value per pool) and the node-up time (scan + boot; the controller adds its
+    interval). The hold is left unset: the arrival spread."""
+    pool: dict[str, object] = {
+        "seatCpu": s.student_cpu, "seatMemory": f"{round(s.student_memory_gi * 1024)}Mi",
+        "arrivalSpread": _seconds(s.wall(s.arrival_spread)),
+        "nodeUp": _seconds(s.wall(s.boot_delay + s.scan_interval))}
+    return pool, {}
+
+
+def _seconds(wall: float) -> str:
+    return f"{max(1, round(wall))}s"
