@@ -113,9 +113,10 @@ def test_reports_get_the_event_text_of_their_occurrence() -> None:
 
 def test_the_class_mode_is_configured_in_cluster_time() -> None:
     pool, top = class_settings(Scenario().with_(time_scale=0.25))
-    # a seat of 500m / 1.5 GiB; arrivals over 240 s and node-up 120 + 10 s, 4x faster
-    assert pool == {"seatCpu": 0.5, "seatMemory": "1536Mi", "arrivalSpread": "60s",
-                    "nodeUp": "32s"}
+    # a seat of 500m / 1.5 GiB, 7 in 3900m / 15Gi; arrivals over 240 s and node-up 120 + 10 s,
+    # 4x faster
+    assert pool == {"seatCpu": 0.5, "seatMemory": "1536Mi", "seatsPerNode": 7,
+                    "arrivalSpread": "60s", "nodeUp": "32s"}
     assert top == {}
 
 
