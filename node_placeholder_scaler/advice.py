@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .classreport import class_line
 from .eventreport import Measurement, Stats, most_in_window, percentile
 from .observed import Resources
 
@@ -136,4 +137,5 @@ def message(report: Mapping[str, Any]) -> str:
         lead = f", lead >= {advice['lead_s']:.0f}s" if advice["lead_s"] else ""
         parts.append(f"next time ask for {report['pool']}: {advice['nodes']}{lead} "
                      f"(~{advice['node_minutes']:.0f} node-min held; {advice['why']})")
-    return "; ".join(parts)
+    seated = class_line(report)
+    return "; ".join([*parts, seated] if seated else parts)

@@ -23,7 +23,8 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from .buffers import CapacityBuffer, buffer_state, event_message
-from .decisions import Action, PoolDecision, Stage
+from .classround import Warm, class_state
+from .decisions import Action, PoolDecision, Stage, class_note
 from .model import PoolTarget
 from .observed import ClusterError
 from .reasons import BUFFER_NOT_READY, BUFFER_SCALED
@@ -71,6 +72,10 @@ def reconcile_buffer_pool(
     try:
         buffer = cluster.read_buffer(context.namespace, pool.buffer)
         decided = _decide(base, buffer, target)
+        if target.classes:
+            stage = Stage.NODES
+            decided = _seat(context, pool, target, buffer, decided)
+            stage = Stage.BUFFER
         if decided.desired != decided.current:
             if context.dry_run:
                 decided = replace(decided, action=Action.WOULD_SCALE)
@@ -99,6 +104,17 @@ def _decide(base: PoolDecision, buffer: CapacityBuffer, target: PoolTarget) -> P
     return decided
 
 
+def _seat(context: RoundContext, pool: PoolSettings, target: PoolTarget,
+          buffer: CapacityBuffer, decided: PoolDecision) -> PoolDecision:
+    """Add the chunks the pool's classes want (classround.py) to the node form's target: the
+    buffer is lowered as students take its room (a one-shot buffer, emulated)."""
+    warm = Warm(max(0, (buffer.replicas or 0) - target.target), None)
+    state = class_state(context.cluster, context.settings, pool, target, warm=warm,
+                            now=context.now)
+    desired = min(pool.max_replicas, target.target + state.warm)
+    return replace(decided, desired=desired, seating=state)
+
+
 def _events(
     cluster: BufferCluster, context: RoundContext, buffer: CapacityBuffer,
     decided: PoolDecision, target: PoolTarget,
@@ -116,6 +132,7 @@ def _events(
         state = decided.buffer or buffer_state(buffer)
         message = event_message(decided.pool, old=decided.current, new=decided.desired,
                                 target=target.target, events=target.event_names, state=state)
+        message += class_note(decided.seating)
         cluster.record_buffer_event(buffer, SCALED_REASON, message, context.now)
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from .buffers import BufferState
+from .classphase import ClassState
 from .model import Occurrence
 from .reasons import PLACEHOLDERS_SCALED, WOULD_SCALE
 
@@ -73,6 +74,7 @@ class PoolDecision:
     error: str | None = None
     event_error: str | None = None  # scaled, but the Kubernetes Event could not be created
     buffer: BufferState | None = None  # backend capacityBuffer: its status conditions
+    seating: ClassState | None = None  # class-sized requests: the phase and its counts
 
     @property
     def events(self) -> tuple[str, ...]:
@@ -97,6 +99,8 @@ class PoolDecision:
             line += f' event_ids="{ids}"'
         if self.buffer is not None:
             line += f" {self.buffer.log_fields()}"
+        if self.seating is not None:
+            line += f' {self.seating.log_fields()} why="{self.seating.why}"'
         if self.error:
             line += f' stage={self.stage} error="{self.error}"'
         return line
@@ -131,8 +135,13 @@ def event_message(decision: PoolDecision) -> str:
     return (
         f"{verb} placeholders of pool {decision.pool} from {decision.current} to "
         f"{decision.desired} (calendar target {decision.target}, free node-equivalents "
-        f"{_show(decision.free)}) {reason}"
+        f"{_show(decision.free)}) {reason}{class_note(decision.seating)}"
     )
+
+
+def class_note(state: ClassState | None) -> str:
+    """The class-sized rule's phase and reason, for an Event message ("" without classes)."""
+    return "" if state is None else f"; class phase {state.phase}: {state.why}"
 
 
 def _show(value: int | None) -> str:

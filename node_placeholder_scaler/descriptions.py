@@ -2,7 +2,8 @@
 
 Grammar (one request per line, after HTML normalisation):
     POOL: N          N a whole number >= 0 in ASCII digits, POOL a configured pool
-                     (case-insensitive)
+                     (case-insensitive): N warm nodes
+    POOL: N students a class of N people (seating.py turns it into warm nodes)
     lead: DURATION   overrides the lead time of this event (90s, 15m, 1h30m, seconds)
 Any other line is free text, except a line that is almost a request (nearmiss.py: a
 misspelt pool name, a pool name and a count in another shape), which is a problem with a
@@ -25,7 +26,7 @@ from datetime import timedelta
 
 from .durations import DurationError, format_duration, parse_duration
 from .model import Problem, ProblemKind
-from .nearmiss import near_miss
+from .nearmiss import class_size, near_miss
 
 MAX_EVENT_LEAD = timedelta(hours=24)
 MAX_TEXT = 100_000  # characters of a description that are read
@@ -48,6 +49,7 @@ class ParsedDescription:
     requests: Mapping[str, int] = field(default_factory=dict)
     lead: timedelta | None = None
     problems: tuple[Problem, ...] = ()
+    seats: Mapping[str, int] = field(default_factory=dict)  # class sizes per pool
 
 
 def strip_tags(text: str) -> str:
@@ -94,6 +96,7 @@ def parse_description(text: str, pools: Collection[str]) -> ParsedDescription:
     """Parse a (normalised or raw) description against the configured pool names."""
     known = {pool.lower() for pool in pools}
     requests: dict[str, int] = {}
+    seats: dict[str, int] = {}
     lead: timedelta | None = None
     problems: list[Problem] = []
     if len(text) > MAX_TEXT:
@@ -108,10 +111,14 @@ def parse_description(text: str, pools: Collection[str]) -> ParsedDescription:
             parsed = _parse_lead(line, value, problems)
             lead = lead if parsed is None else parsed
         elif colon and name in known:
-            _add_request(requests, name, line, value, problems)
+            size = class_size(value)
+            exact = size is not None and size[1]
+            _add_request(seats if exact else requests, name, line,
+                         value.split()[0] if exact else value, problems)
         elif line:
             _near_miss(line, known, problems)
-    return ParsedDescription(requests=requests, lead=lead, problems=_capped(problems))
+    return ParsedDescription(requests=requests, lead=lead, problems=_capped(problems),
+                             seats=seats)
 
 
 def _near_miss(line: str, known: Collection[str], problems: list[Problem]) -> bool:

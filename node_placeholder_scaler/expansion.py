@@ -169,7 +169,8 @@ class Expander:
             self.occurrences.append(Occurrence(
                 calendar=self.name, uid=as_text(component.get("UID"))[:200],
                 summary=summary(component), start=start, end=end, requests=parsed.requests,
-                lead=parsed.lead, problems=self._in_context(parsed.problems, component, start),
+                lead=parsed.lead, seats=parsed.seats,
+                problems=self._in_context(parsed.problems, component, start),
             ))
         except (KeyError, ValueError, TypeError, OverflowError, AttributeError) as error:
             self.cleaner.report(ProblemKind.BAD_TIME,

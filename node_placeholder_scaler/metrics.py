@@ -14,6 +14,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from .buffer_metrics import BufferMetrics
+from .class_metrics import ClassMetrics
 from .decisions import POOL_STAGES, ROUND_STAGES, Action, Direction, RoundResult, Stage
 from .feedtypes import FeedStatus, FetchResult
 from .model import Plan, ProblemKind
@@ -38,6 +39,7 @@ class Metrics:
         self._round_metrics()
         self._report_metrics()
         self.buffers = BufferMetrics(self.registry)  # buffer pools' CapacityBuffer conditions
+        self.classes = ClassMetrics(self.registry)  # class-sized requests: phase and seats
         self._attempts: dict[str, tuple[datetime | None, str]] = {}
 
     def _gauge(self, name: str, text: str, *labels: str) -> Gauge:
@@ -181,6 +183,8 @@ class Metrics:
                 self.would_scale.labels(decision.pool).set(1 if would else 0)
             if decision.buffer is not None:
                 self.buffers.observe(decision.pool, decision.buffer)
+            if decision.action != Action.LEFT_ALONE:
+                self.classes.observe(decision.pool, decision.seating)
 
     def observe_report(self, pool: str, report: Mapping[str, Any],
                        waits: Sequence[float] = ()) -> None:
@@ -232,6 +236,7 @@ class Metrics:
     ) -> None:
         """Create the labelled series up front so dashboards see zeros, not gaps."""
         self.buffers.initialise(buffer_pools)
+        self.classes.initialise(pools)
         for kind in ProblemKind:
             self.problems.labels(kind)
         self.observe_upcoming({}, calendars)

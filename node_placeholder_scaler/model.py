@@ -68,7 +68,8 @@ class Occurrence:
     """One occurrence of a calendar event, with its parsed description.
 
     start and end are aware datetimes in UTC; end is exclusive.
-    requests maps lower-case pool names to the requested number of warm nodes.
+    requests maps lower-case pool names to the requested number of warm nodes; seats maps
+    them to a class size (``user: 120 students``, seating.py).
     """
 
     calendar: str
@@ -79,6 +80,19 @@ class Occurrence:
     requests: Mapping[str, int] = field(default_factory=dict)
     lead: timedelta | None = None
     problems: tuple[Problem, ...] = ()
+    seats: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClassRequest:
+    """One active class-sized request of a pool: ``seats`` people arriving from ``start``."""
+
+    occurrence: Occurrence
+    seats: int
+
+    @property
+    def start(self) -> datetime:
+        return self.occurrence.start
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,7 @@ class PoolTarget:
     clamped: bool
     occurrences: tuple[Occurrence, ...]  # the active occurrences that name this pool
     known: bool = True  # False: no feed that may name this pool has a good copy
+    classes: tuple[ClassRequest, ...] = ()  # active class-sized requests (seating.py)
 
     @property
     def event_names(self) -> tuple[str, ...]:

@@ -12,8 +12,9 @@ The rule, in one place (the operations guide shows it as a table):
 
 Then the line is a near miss and the suggestion is ``POOL: N``. A line whose word is not
 near any pool (``Room: 101``, ``Zoom: 123456789``, ``Capacity: 120``, ``Lecture 3: 10``) is
-free text. ``VALUE_SHAPES`` is the one list of value shapes, so that a new request form (a
-class size such as ``user: 120 students``) is added there and nowhere else.
+free text. ``VALUE_SHAPES`` is the one list of value shapes. A value that is a count and a
+word near ``students`` (``120 student``) is a near miss of a class size: the suggestion keeps
+the unit (``user: 120 students``).
 
 Pure and bounded: words longer than ``MAX_WORD`` are not compared; every step is one pass.
 """
@@ -43,10 +44,12 @@ class NearMiss:
     count: int
     kind: ProblemKind  # unknown-pool (a misspelt pool), bad-value, or near-miss (separator)
     why: str
+    unit: str = ""  # CLASS_UNIT when the line gave a class size (``120 student``)
 
     @property
     def suggestion(self) -> str:
-        return f"{self.pool}: {self.count}"
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{self.pool}: {self.count}{unit}"
 
 
 def _digits(value: str) -> int | None:
@@ -59,6 +62,22 @@ def _number_word(value: str) -> int | None:
     if match is None or match[1].lower() not in NUMBER_WORDS:
         return None
     return NUMBER_WORDS.index(match[1].lower())
+
+
+CLASS_UNIT = "students"  # a class-sized request: ``user: 120 students``
+_CLASS = re.compile(r"([0-9]{1,6})[ \t]++([A-Za-z]{1,16})")
+
+
+def class_size(value: str) -> tuple[int, bool] | None:
+    """``120 students`` -> (120, True); a near unit (``120 student``, ``120 studnets``) ->
+    (120, False); anything else None."""
+    match = _CLASS.fullmatch(value.strip())
+    if match is None:
+        return None
+    word = match[2].lower()
+    if word == CLASS_UNIT:
+        return int(match[1]), True
+    return (int(match[1]), False) if distance(word, CLASS_UNIT) <= 2 else None
 
 
 # The value shapes read as a count, in order. A new request form goes here.
@@ -78,16 +97,20 @@ def near_miss(line: str, pools: Collection[str]) -> NearMiss | None:
     if count is None:
         return None
     pool = closest_pool(word, pools)  # compared only for a line with a count
-    return None if pool is None else _judged(word, pool, separator, count)
+    unit = CLASS_UNIT if class_size(value) is not None else ""
+    return None if pool is None else _judged(word, pool, separator, count, unit)
 
 
-def _judged(word: str, pool: str, separator: str, count: int) -> NearMiss:
+def _judged(word: str, pool: str, separator: str, count: int, unit: str) -> NearMiss:
     if word.lower() != pool:
-        return NearMiss(pool, count, ProblemKind.UNKNOWN_POOL, f"{word!r} is not a pool")
+        return NearMiss(pool, count, ProblemKind.UNKNOWN_POOL, f"{word!r} is not a pool", unit)
     if separator != ":":
         shown = "a space" if not separator else repr(separator)
         return NearMiss(pool, count, ProblemKind.NEAR_MISS,
-                        f"{shown} instead of a colon after the pool name")
+                        f"{shown} instead of a colon after the pool name", unit)
+    if unit:
+        return NearMiss(pool, count, ProblemKind.BAD_VALUE,
+                        f"a class size is written `N {CLASS_UNIT}`", unit)
     return NearMiss(pool, count, ProblemKind.BAD_VALUE,
                     "the number of nodes must be a whole number written with the digits 0-9 "
                     "and nothing after it")

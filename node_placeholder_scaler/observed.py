@@ -127,6 +127,7 @@ class PodInfo:
     owner_kind: str | None = None  # kind of the controller owner (DaemonSet, ReplicaSet, ...)
     mirror: bool = False  # a static pod's mirror
     deleting: bool = False  # has a deletionTimestamp
+    created: datetime | None = None  # metadata.creationTimestamp (None: not known)
 
     @property
     def terminated(self) -> bool:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from .calendar import ParsedCalendar
 from .descriptions import MAX_EVENT_LEAD
 from .guardrails import Holding, clip, holdings
-from .model import Occurrence, Plan, PoolTarget, Problem, ProblemKind
+from .model import ClassRequest, Occurrence, Plan, PoolTarget, Problem, ProblemKind
 from .settings import CalendarSource, PoolSettings, Settings
 
 NEXT_EVENT_HORIZON = timedelta(days=7)
@@ -34,6 +34,7 @@ class _Request:
     pool: str
     count: int
     active_from: datetime
+    seats: bool = False  # count is a class size (``user: 120 students``), not nodes
 
 
 def lead_for(occurrence: Occurrence, pool: PoolSettings | None, settings: Settings) -> timedelta:
@@ -126,7 +127,8 @@ def refusals(occurrence: Occurrence, allowed: Collection[str] | None) -> list[Pr
         ProblemKind.NOT_ALLOWED,
         f"calendar {occurrence.calendar!r} may not request pool {pool!r}; ignored",
         occurrence.calendar, occurrence.summary, occurrence.start, pool=pool,
-    ) for pool in occurrence.requests if allowed is not None and pool not in allowed]
+    ) for pool in {**occurrence.requests, **occurrence.seats}
+        if allowed is not None and pool not in allowed]
 
 
 @dataclass(frozen=True)
@@ -150,11 +152,13 @@ def _requests(
         problems = list(occurrence.problems)
         opens = occurrence.start - lead_for(occurrence, None, settings)
         problems.extend(refusals(occurrence, allowed))
-        for pool, count in occurrence.requests.items():
+        asked = [(pool, count, False) for pool, count in occurrence.requests.items()]
+        asked += [(pool, count, True) for pool, count in occurrence.seats.items()]
+        for pool, count, seats in asked:
             if allowed is not None and pool not in allowed:
                 continue
             lead = lead_for(occurrence, settings.pools[pool], settings)
-            requests.append(_Request(occurrence, pool, count, occurrence.start - lead))
+            requests.append(_Request(occurrence, pool, count, occurrence.start - lead, seats))
             opens = min(opens, occurrence.start - lead)
         if problems:
             notes.append(_Notes(occurrence, opens, tuple(problems)))
@@ -188,9 +192,22 @@ def _target(
     pool: PoolSettings, active: Sequence[_Request], settings: Settings
 ) -> tuple[PoolTarget, Problem | None]:
     name = pool.name.lower()
+    occurrences = tuple({id(r.occurrence): r.occurrence for r in active}.values())
+    classes = tuple(ClassRequest(r.occurrence, r.count) for r in active if r.seats)
+    nodes = [r for r in active if not r.seats]
+    if not nodes:
+        floor = 0 if classes else pool.min_replicas
+        return PoolTarget(name, floor, None, False, occurrences, classes=classes), None
+    found, problem = _node_target(pool, nodes, settings)
+    return replace(found, occurrences=occurrences, classes=classes), problem
+
+
+def _node_target(
+    pool: PoolSettings, active: Sequence[_Request], settings: Settings
+) -> tuple[PoolTarget, Problem | None]:
+    """The target of the node-form requests (``user: 3``)."""
+    name = pool.name.lower()
     occurrences = tuple(r.occurrence for r in active)
-    if not active:
-        return PoolTarget(name, pool.min_replicas, None, False, ()), None
     counts = [r.count for r in active]
     requested = sum(counts) if settings.overlap == "sum" else max(counts)
     if requested <= pool.max_replicas:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from . import capacity
+from .classround import Warm, class_state
 from .decisions import REASON, Action, PoolDecision, RoundResult, Stage, event_message
 from .model import Plan, PoolTarget
 from .observed import ClusterError, NodeInfo, Placeholders, PodInfo
@@ -85,6 +86,8 @@ def reconcile_pool(context: RoundContext, pool: PoolSettings, target: PoolTarget
     try:
         placeholders = cluster.read_placeholders(namespace, pool.deployment)
         decision = _decide(context, pool, target, placeholders)
+        if target.classes:
+            decision = _seat(context, pool, target, placeholders, decision)
         if decision.desired == decision.current:
             return decision
         if context.dry_run:
@@ -133,6 +136,22 @@ def _decide(
     room = capacity.headroom(nodes, pods, placeholders, settings.headroom, now, screened=screened)
     desired = capacity.desired_replicas(target.target, room.free, current, room.pending)
     return _replace(base, free=room.free, desired=desired, nodes=len(nodes), eligible=room.eligible)
+
+
+def _seat(context: RoundContext, pool: PoolSettings, target: PoolTarget,
+          placeholders: Placeholders, decided: PoolDecision) -> PoolDecision:
+    """Add the warm placeholders the pool's classes want (classround.py) to the node form's."""
+    nodes = decided.desired or 0
+    names = frozenset(p.name for p in placeholders.pods)
+    warm = Warm(max(0, placeholders.replicas - nodes), placeholders.requests,
+                placeholders.tolerations, names)
+    try:
+        state = class_state(context.cluster, context.settings, pool, target, warm=warm,
+                            now=context.now)
+    except ClusterError as error:
+        raise _Staged(Stage.NODES, error) from None
+    desired = min(pool.max_replicas, nodes + state.warm)
+    return _replace(decided, desired=desired, seating=state)
 
 
 class _Staged(ClusterError):

@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from .advice import message, recommend, summary, users_per_node
+from .buffers import CapacityBuffer
+from .classreport import ClassTrack, as_report, follow
 from .decisions import RoundResult, Stage
 from .eventreport import arrivals, measure
 from .model import Plan
@@ -43,6 +45,12 @@ class Observing:
         self.cluster = cluster
         self.nodes: dict[frozenset[tuple[str, str]], list[NodeInfo]] = {}
         self.placeholders: dict[str, Placeholders] = {}
+        self.buffers: dict[str, CapacityBuffer] = {}  # buffer pools: their CapacityBuffer
+
+    def read_buffer(self, namespace: str, name: str) -> CapacityBuffer:
+        found: CapacityBuffer = self.cluster.read_buffer(namespace, name)  # type: ignore[attr-defined]
+        self.buffers[name] = found
+        return found
 
     def read_placeholders(self, namespace: str, deployment: str) -> Placeholders:
         found = self.cluster.read_placeholders(namespace, deployment)
@@ -147,14 +155,17 @@ def windows(plan: Plan, settings: Settings) -> list[Window]:
                 occurrence.summary)
             lead = lead_for(occurrence, settings.pools[pool], settings)
             found.append(Window(pool, series, occurrence.summary, occurrence.start,
-                                occurrence.end, lead, occurrence.requests.get(pool, 0)))
+                                occurrence.end, lead, occurrence.requests.get(pool, 0),
+                                occurrence.seats.get(pool, 0)))
     return found
 
 
 def build(window: Window, records: Sequence[PodRecord], nodes: Sequence[NodeTimeline],
           placeholders: Placeholders | None, *, settings: Settings, rs: ReportSettings,
-          now: datetime, free_at_start: int = 0) -> tuple[dict[str, Any], tuple[float, ...]]:
-    """One occurrence's report on one pool (summary dict) and its arrivals' waits."""
+          now: datetime, free_at_start: int = 0, seats_per_node: int = 0,
+          ) -> tuple[dict[str, Any], tuple[float, ...]]:
+    """One occurrence's report on one pool (summary dict) and its arrivals' waits;
+    ``seats_per_node``: as the class-sized rule counted it (else from the placeholder)."""
     pool = settings.pools[window.pool]
     namespace = placeholders.namespace if placeholders else ""
     labels = selector_labels(placeholders.selector) if placeholders else {}
@@ -162,9 +173,9 @@ def build(window: Window, records: Sequence[PodRecord], nodes: Sequence[NodeTime
     m = measure(window, pods, nodes, now, target_s=rs.wait_target.total_seconds(),
                 free_at_start=free_at_start)
     came = {(p.namespace, p.name) for p in arrivals(window, pods, frozenset(n.name for n in nodes))}
-    per_node = users_per_node(placeholders.requests if placeholders else Resources(),
-                              _typical_request([r for r in records
-                                                if (r.namespace, r.name) in came]))
+    per_node = seats_per_node or users_per_node(
+        placeholders.requests if placeholders else Resources(),
+        _typical_request([r for r in records if (r.namespace, r.name) in came]))
     advice = recommend(m, per_node, interval_s=settings.interval.total_seconds())
     return summary(m, advice), m.waits
 
@@ -205,9 +216,11 @@ class Reporter:
         self.observing, self.store, self.metrics = observing, store, metrics
         self.plan_at, self.write, self.announce = plan_at, write, announce
         self.placeholders: dict[str, Placeholders] = {}
+        self.buffers: dict[str, CapacityBuffer] = {}
         self.reported: set[tuple[str, str]] = set()  # (series, start) already in the store
         self.free: dict[tuple[str, str, datetime], int] = {}  # free node-equivalents at start
         self.recent: dict[str, list[dict[str, Any]]] = {}  # last reports per pool (the page)
+        self.classes: dict[tuple[str, str, datetime], ClassTrack] = {}  # class-sized events
 
     def restore(self) -> None:
         """At start: the last stored report of each pool back into the gauges."""
@@ -237,7 +250,9 @@ class Reporter:
                 logger.info("pool=%s following %r (%s) for its event report", window.pool,
                             window.title, window.start.isoformat())
             self._free_at_start(window, result, now)
+            self._follow_class(window, result, now)
         self.placeholders.update(self.observing.placeholders)
+        self.buffers.update(self.observing.buffers)
         for name, pool in self.settings.pools.items():
             nodes = self.observing.nodes.get(frozenset(pool.node_selector.items()))
             if nodes is None and self.tracker.is_open(name):
@@ -250,6 +265,7 @@ class Reporter:
                 self.tracker.nodes_seen(name, nodes, now)
         self.observing.nodes.clear()
         self.observing.placeholders.clear()
+        self.observing.buffers.clear()
         for window in self.tracker.due(now, self.rs.settle):
             self._report(window, now)
         self.tracker.prune()
@@ -261,13 +277,25 @@ class Reporter:
         if free is not None and (now <= window.start or key not in self.free):
             self.free[key] = free
 
+    def _follow_class(self, window: Window, result: RoundResult, now: datetime) -> None:
+        """A class-sized event: fold this round's phase into its track (the report's class)."""
+        state = next((d.seating for d in result.pools if d.pool == window.pool), None)
+        if window.students and state is not None:
+            key = (window.pool, window.series, window.start)
+            self.classes[key] = follow(self.classes.get(key, ClassTrack(window.students)),
+                                       state, now)
+
     def _report(self, window: Window, now: datetime) -> None:
         pool = self.settings.pools[window.pool]
         placeholders = self.placeholders.get(pool.deployment)
         records, nodes = self.tracker.snapshot(window.pool)
         free = self.free.pop((window.pool, window.series, window.start), 0)
+        track = self.classes.pop((window.pool, window.series, window.start), None)
         report, waits = build(window, records, nodes, placeholders, settings=self.settings,
-                              rs=self.rs, now=now, free_at_start=free)
+                              rs=self.rs, now=now, free_at_start=free,
+                              seats_per_node=track.seats_per_node if track else 0)
+        if track is not None:
+            report["class"] = as_report(track)
         text = message(report)
         logger.info("pool=%s event report: %s", window.pool, text)
         self.metrics.observe_report(window.pool, report, waits)
@@ -280,7 +308,11 @@ class Reporter:
         try:
             if self.store is not None:
                 self.store.add(pool.deployment, report, self.rs.retention)
-            if placeholders is not None:
+            buffer = self.buffers.get(pool.buffer)
+            if pool.backend == "capacityBuffer" and buffer is not None:
+                self.observing.cluster.record_buffer_event(  # type: ignore[attr-defined]
+                    buffer, REASON, text, now)
+            elif placeholders is not None:
                 self.observing.cluster.record_event(placeholders, REASON, text, now)
         except Exception as error:
             logger.warning("pool=%s event report not stored: %s", window.pool, error)

@@ -20,8 +20,10 @@ from datetime import timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from .configkeys import ConfigError, Key, Reader, load_yaml
+from .configkeys import ConfigError, Key, Reader, default, load_yaml
 from .guardrails import Limits
+from .observed import Resources
+from .seating import memory_bytes
 from .sections import (
     SECTION_TABLES,
     HeadroomSettings,
@@ -39,6 +41,7 @@ __all__ = ["ConfigError", "Key", "Settings", "load_settings"]
 
 Overlap = Literal["sum", "max"]
 Backend = Literal["placeholders", "capacityBuffer"]
+Autosize = Literal["off", "advise", "apply"]
 BACKENDS: tuple[Backend, ...] = ("placeholders", "capacityBuffer")
 
 RESERVED_WORDS = frozenset({"lead"})
@@ -90,6 +93,26 @@ POOL: tuple[Key, ...] = (
         "capacityBuffer (unset: buffer-<pool>)"),
     Key("pricePerNodeHour", "number", None, "Price of one node-hour of this pool: plan shows "
         "what each event will cost (unset: node-hours only)", low=0),
+    Key("seatCpu", "number", None, "Class-sized requests (user: 120 students): the CPU cores "
+        "one student's pod requests (unset: learned from the pool's user pods)", low=0),
+    Key("seatMemory", "text", None, "Class-sized requests: the memory one student's pod "
+        "requests, e.g. 1.5Gi (unset: learned from the pool's user pods)"),
+    Key("seatsPerNode", "integer", None, "Class-sized requests: students per node (unset: "
+        "the placeholder's, or a pool node's, room divided by the seat)", low=1),
+    Key("arrivalSpread", "duration", "10m", "Class-sized requests: students arrive evenly "
+        "from the event's start over this long", positive=True),
+    Key("nodeUp", "duration", "3m", "Class-sized requests: from asking for a node to its "
+        "being usable; warm seats run this far ahead of the arrivals", positive=True),
+    Key("hold", "duration", None, "Class-sized requests: after the start plus this long "
+        "the class's warm room is released (unset: arrivalSpread)"),
+    Key("autosize", "choice", "off", "Size the next occurrence of a series from its last "
+        "event reports: off, advise (the report says what it would use) or apply",
+        choices=("off", "advise", "apply")),
+    Key("autosizeFloor", "integer", 0, "Autosize: fewest warm nodes it may ask for", low=0),
+    Key("autosizeCeiling", "integer", None, "Autosize: most warm nodes it may ask for "
+        "(unset: maxReplicas)", low=0),
+    Key("autosizeBelowRequest", "choice", "no", "Autosize: yes lets it ask for fewer nodes "
+        "than an event's explicit node request (user: 3)", choices=("no", "yes")),
 )
 CALENDAR: tuple[Key, ...] = (
     Key("name", "text", None, "Name in logs and metrics (unset: calendar-<index>)"),
@@ -132,6 +155,29 @@ class CalendarSource:
     limits: Limits = field(default_factory=Limits)  # cost guardrails (guardrails.py)
 
 
+_SPREAD: timedelta = default(POOL, "arrivalSpread")
+_NODE_UP: timedelta = default(POOL, "nodeUp")
+
+
+@dataclass(frozen=True)
+class SeatSettings:
+    """A pool's class-sized requests (seating.py, docs/concepts/class-sized.md)."""
+
+    seat: Resources | None = None  # one student's pod requests; None: learned
+    seats_per_node: int | None = None
+    arrival_spread: timedelta = _SPREAD
+    node_up: timedelta = _NODE_UP
+    hold: timedelta | None = None  # None: arrival_spread
+    autosize: Autosize = "off"
+    floor: int = 0
+    ceiling: int | None = None  # None: maxReplicas
+    below_request: bool = False
+
+    @property
+    def window(self) -> timedelta:
+        return self.arrival_spread if self.hold is None else self.hold
+
+
 @dataclass(frozen=True)
 class PoolSettings:
     name: str
@@ -143,6 +189,7 @@ class PoolSettings:
     backend: Backend = "placeholders"
     buffer: str = ""  # backend capacityBuffer: the pool's CapacityBuffer (default buffer-<pool>)
     price_per_node_hour: float | None = None  # plan shows the cost of each event
+    seating: SeatSettings = field(default_factory=SeatSettings)  # class-sized requests
 
 
 @dataclass(frozen=True)
@@ -244,6 +291,24 @@ def _read_pool(reader: Reader, name: str) -> PoolSettings:
         backend=reader.value("backend"),
         buffer=reader.value("buffer") or f"buffer-{name.lower()}",
         price_per_node_hour=reader.value("pricePerNodeHour"),
+        seating=_read_seating(reader),
+    )
+
+
+def _read_seating(reader: Reader) -> SeatSettings:
+    cpu, memory = reader.value("seatCpu"), reader.value("seatMemory")
+    seat = None
+    if cpu is not None or memory is not None:
+        amount = 0 if memory is None else memory_bytes(memory)
+        if amount is None:
+            raise reader.fail("seatMemory", "expected a memory size such as 1.5Gi or 512Mi")
+        seat = Resources(round((cpu or 0) * 1000), amount)
+    return SeatSettings(
+        seat=seat, seats_per_node=reader.value("seatsPerNode"),
+        arrival_spread=reader.value("arrivalSpread"), node_up=reader.value("nodeUp"),
+        hold=reader.value("hold"), autosize=reader.value("autosize"),
+        floor=reader.value("autosizeFloor"), ceiling=reader.value("autosizeCeiling"),
+        below_request=reader.value("autosizeBelowRequest") == "yes",
     )
 
 

@@ -66,6 +66,7 @@ class Window:
     end: datetime
     lead: timedelta
     asked: int  # the event's request for the pool (`user: N`)
+    students: int = 0  # the event's class size for the pool (`user: 120 students`)
 
     @property
     def opens(self) -> datetime:

@@ -96,6 +96,7 @@ def pod(body: Json) -> PodInfo:
         owner_kind=owner,
         mirror="kubernetes.io/config.mirror" in (metadata.get("annotations") or {}),
         deleting=bool(metadata.get("deletionTimestamp")),
+        created=timestamp(metadata.get("creationTimestamp")),
     )
 
 
