@@ -210,6 +210,9 @@ def plot(results: Sequence[RunResult], s: Scenario, path: Path) -> bool:
                  label="nodes")
         ax2.step(t, [x.ready for x in r.samples], where="post", color="tab:blue",
                  linestyle=":", label="nodes Ready")
+        if any(x.placeholders_desired for x in r.samples):
+            ax2.step(t, [x.placeholders_desired for x in r.samples], where="post",
+                     color="tab:green", linewidth=0.9, label="warm asked (placeholders/buffer)")
         sc = s.with_(nodes=r.nodes_asked) if r.nodes_asked else s
         grid = [-s.before + i * (s.before + s.after) / 400 for i in range(401)]
         ax2.step([g / 60 for g in grid], [bound_nodes(sc, g) for g in grid], where="post",
