@@ -179,6 +179,11 @@ def derived_notes(s: Scenario, results: list[RunResult]) -> list[str]:
         split = "; ".join(f"{name} {u:.1f} (bound {b:.1f})" for (u, b), (_, _, name)
                           in zip(phase_minutes(s, r.node_records, r.t0), phases(s), strict=True))
         notes.append(f"{report.label(r)}: node-minutes {split}")
+        if r.class_rounds:
+            steps = ", ".join(f"{e['phase']} {e['desired']} at "
+                              f"T{(e['t'] - r.t0) / s.time_scale:+.0f}" for e in r.class_rounds)
+            notes.append(f"{report.label(r)}: the controller's class rounds (phase, warm nodes "
+                         f"asked, scenario s): {steps}")
         if s.time_scale != 1:
             w = sorted(wait_s * s.time_scale for wait_s in
                        waits(r.students, r.t0 + s.wall(s.after), s.time_scale))
@@ -204,7 +209,8 @@ def write(out: Path, stem: str, s: Scenario, results: list[RunResult], *, comman
                    "nodes_seen": [asdict(x) for x in r.node_records],
                    "samples": [asdict(x) for x in r.samples],
                    "pods": [asdict(x) for x in r.pods],
-                   "reports": r.reports, "request": r.request} for r in results]},
+                   "reports": r.reports, "request": r.request,
+                   "class_rounds": r.class_rounds} for r in results]},
         indent=1))
     print(md)
     print(f"wrote {out / stem}.md, .png, .json")
@@ -226,7 +232,8 @@ def render(path: Path) -> int:
         pods = [PodRecord(**x) for x in r.get("pods", [])]
         results.append(RunResult(r["strategy"], r["nodes"], fig, r["t0"], samples, students,
                                  nodes, r["autoscaler"], [], pods, r.get("reports", []),
-                                 r.get("preemptions"), r.get("request", "")))
+                                 r.get("preemptions"), r.get("request", ""),
+                                 r.get("class_rounds", [])))
     kept = [n for n in data.get("notes", [])
             if not any(k in n for k in ("waits in cluster", "observed boot", "node-minutes "))]
     write(path.parent, path.stem, s, results, command=data["command"], env=data.get("env", []),

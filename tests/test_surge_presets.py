@@ -13,6 +13,7 @@ import pytest
 from testkit.surge.analysis import Figures, NodeRecord, arrivals_end, lower_bound, phase_minutes
 from testkit.surge.cluster import attach_messages
 from testkit.surge.courses import PRESETS, class_settings, courses, events, requested
+from testkit.surge.feed import class_rounds
 from testkit.surge.run import RunResult
 from testkit.surge.scenario import Scenario
 
@@ -127,3 +128,24 @@ def test_a_sweep_varies_one_field_and_keeps_the_arrivals() -> None:
     assert swept(s, "boot_delay", "60").arrivals() == s.arrivals()
     with pytest.raises(SystemExit):
         _parser().parse_args(["--sweep-field", "students"])
+
+
+def test_the_class_rounds_are_read_from_the_controller_log(tmp_path: Path) -> None:
+    line = ('2026-12-07 18:53:{s},840 INFO node_placeholder_scaler.reconcile pool=user target=0 '
+            'free=- desired={d} current=0 events="Course login surge" pending=0 action=scaled '
+            'phase={p} students=20 needed=4 seated=0 free_seats=1 warm_seats=0 '
+            'seats_per_node=7 why="{w}"')
+    log = tmp_path / "controller.log"
+    log.write_text("\n".join([
+        "2026-12-07 18:53:00,000 INFO node_placeholder_scaler.loop started",
+        line.format(s="12", d=1, p="ramp", w="4 of 20 students expected"),
+        line.format(s="22", d=1, p="ramp", w="5 of 20 students expected"),
+        line.format(s="32", d=2, p="ramp", w="11 of 20 students expected"),
+        line.format(s="42", d=0, p="released", w="arrival window passed"),
+    ]) + "\n")
+    rounds = class_rounds(log)
+    assert [(e["phase"], e["desired"]) for e in rounds] == [("ramp", 1), ("ramp", 2),
+                                                            ("released", 0)]
+    assert float(rounds[1]["t"]) - float(rounds[0]["t"]) == pytest.approx(20.0)
+    assert rounds[2]["why"] == "arrival window passed"
+    assert class_rounds(tmp_path / "missing.log") == []

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -85,6 +87,28 @@ def stop_controller(proc: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+_ROUND = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) .*? desired=(\d+) .*?"
+                    r"phase=(\w+) .*?why=\"([^\"]*)\"")
+
+
+def class_rounds(log: Path) -> list[dict[str, object]]:
+    """The class-sized rounds of the controller's log: when (wall seconds; the log's local
+    time), the desired warm count, the phase and why, one entry per change of phase or
+    count."""
+    out: list[dict[str, object]] = []
+    if not log.is_file():
+        return out
+    for line in log.read_text(errors="replace").splitlines():
+        m = _ROUND.match(line)
+        if m is None:
+            continue
+        at = time.mktime(time.strptime(m[1], "%Y-%m-%d %H:%M:%S")) + int(m[2]) / 1000
+        entry: dict[str, object] = {"t": at, "desired": int(m[3]), "phase": m[4], "why": m[5]}
+        if not out or (out[-1]["phase"], out[-1]["desired"]) != (m[4], int(m[3])):
+            out.append(entry)
+    return out
 
 
 def metrics(port: int) -> dict[str, float]:

@@ -47,6 +47,7 @@ class RunResult:
     reports: list[dict[str, Any]] = field(default_factory=list)  # the controller's (issue 13)
     preemptions: int | None = None  # pods of the namespace the scheduler preempted
     request: str = ""  # the events' pool lines ("user: 9", "user: 100 students"); "" no calendar
+    class_rounds: list[dict[str, Any]] = field(default_factory=list)  # feed.class_rounds
 
 
 def cluster_args(s: Scenario) -> list[str]:
@@ -132,7 +133,8 @@ def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path) -> RunResu
         errors.append(f"controller exited with {proc.returncode}")
     return RunResult(strategy, nodes, fig, t0, rec.samples, studs, rec.node_records(),
                      autoscaler, errors, sorted(rec.pods.values(), key=lambda p: p.created),
-                     reports, preempted, requested(s, strategy) if calendar else "")
+                     reports, preempted, requested(s, strategy) if calendar else "",
+                     feed.class_rounds(workdir / "controller.log"))
 
 
 def _controller(s: Scenario, strategy: str, t0: float, kubeconfig: Path, workdir: Path, *,
