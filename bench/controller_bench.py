@@ -14,7 +14,9 @@ Each size is measured twice: as ``run --once`` makes a round (one pod LIST per e
 and as the ``run`` loop does (pods from the watch-fed cache; its one-time initial sync is
 printed separately). Prints per round the API requests, response bytes and seconds, then per
 size ``controller-bench: nodes=<n> requests=<n> bytes=<n> round_s=<x>`` (the ``run`` loop,
-median round) as the last lines.
+median round) as the last lines. With --out FILE (``--out -``:
+bench/results/controller-bench.json) it also stores the figures, the machine and its load; the
+docs' table is rendered from that file (testkit/figures.py).
 """
 
 from __future__ import annotations
@@ -36,12 +38,14 @@ from kubernetes.client.exceptions import ApiException
 from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler import kube
+from node_placeholder_scaler.config.settings import load_settings
 from node_placeholder_scaler.loop import Controller
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.server import Health
-from node_placeholder_scaler.settings import load_settings
+from testkit.figure_tables import controller_bench
 from testkit.manifests import node_manifest, pod_manifest
 from testkit.planners import StaticPlanner
+from testkit.results import Recording, out_path
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -194,6 +198,9 @@ def setup(api: client.ApiClient) -> None:
             raise
 
 
+SYNCS: list[dict[str, float]] = []  # the pod cache's initial syncs, in order
+
+
 def measure(kubeconfig: str, nodes: int, rounds: int, *, cache: bool) -> tuple[int, int, float]:
     """Rounds as ``run`` makes them (cache=True: pods from the watch-fed cache) or as
     ``run --once`` does (one LIST per eligible node); returns the last round's requests and
@@ -206,6 +213,8 @@ def measure(kubeconfig: str, nodes: int, rounds: int, *, cache: bool) -> tuple[i
         pod_cache = cluster.start_pod_cache()
         assert pod_cache.synced.wait(300), "pod cache did not sync"
         requests, size = cluster.cache_meter.snapshot()
+        SYNCS.append({"pods": len(pod_cache), "requests": requests, "bytes": size,
+                      "seconds": round(time.monotonic() - started, 2)})
         print(
             f"# pod cache initial sync: pods={len(pod_cache)} requests={requests} "
             f"bytes={size} seconds={time.monotonic() - started:.1f}",
@@ -246,9 +255,13 @@ def measure(kubeconfig: str, nodes: int, rounds: int, *, cache: bool) -> tuple[i
     return seen[-1][0], seen[-1][1], median
 
 
-def start_cluster() -> str:
+def figures(measured: tuple[int, int, float]) -> dict[str, float]:
+    return {"requests": measured[0], "bytes": measured[1], "round_s": round(measured[2], 3)}
+
+
+def start_cluster(name: str) -> str:
     out = subprocess.run(
-        [str(REPO / "scripts/testcluster"), "up", "--name", "nps-bench", "--no-autoscaler"],
+        [str(REPO / "scripts/testcluster"), "up", "--name", name, "--no-autoscaler"],
         stdout=subprocess.PIPE,
         text=True,
         check=True,
@@ -262,9 +275,12 @@ def main() -> int:
     parser.add_argument("--sizes", default="100,1000")
     parser.add_argument("--outside-pods", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--name", default="nps-bench", help="the cluster started here")
+    parser.add_argument("--out", help="store the result (- : bench/results/controller-bench.json)")
     args = parser.parse_args()
+    recording = Recording("controller-bench")
     started_here = args.kubeconfig is None
-    kubeconfig = args.kubeconfig or start_cluster()
+    kubeconfig = args.kubeconfig or start_cluster(args.name)
     try:
         api = kube.load_api_client(kubeconfig, pool_size=64)
         core = client.CoreV1Api(api)
@@ -295,10 +311,18 @@ def main() -> int:
                 f"controller-bench: nodes={size} requests={requests} bytes={size_bytes} "
                 f"round_s={seconds:.3f}"
             )
+        data = {"outside_pods": args.outside_pods, "rounds": args.rounds,
+                "quiet": {"nodes": sizes[0], "requests": quiet[0]}, "sync": SYNCS[-1],
+                "sizes": [{"nodes": size, "once": figures(once), "loop": figures(loop)}
+                          for size, once, loop in results]}
+        path = out_path(args.out, "controller-bench")
+        if path is not None:
+            print(f"wrote {recording.write(path, data)}")
+        print(controller_bench(recording.document(data)))
     finally:
         if started_here:
             subprocess.run(
-                [str(REPO / "scripts/testcluster"), "down", "--name", "nps-bench"], check=False
+                [str(REPO / "scripts/testcluster"), "down", "--name", args.name], check=False
             )
     return 0
 

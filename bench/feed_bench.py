@@ -5,7 +5,10 @@ Prints, as its last line:
 parse_s   fetch-to-ready for a changed feed (download, parse, first plan), best of --repeat
 replan_ms one controller round's calendar part on an unchanged feed (plan), median
 
-Run: .venv/bin/python bench/feed_bench.py [--series 300] [--singles 5000]
+With --out FILE (``--out -``: bench/results/feed-bench.json) it also stores the figures, the
+machine and its load; the docs' table is rendered from that file (testkit/figures.py).
+
+Run: .venv/bin/python bench/feed_bench.py [--series 300] [--singles 5000] [--out -]
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from node_placeholder_scaler.feeds import CalendarBook
-from node_placeholder_scaler.settings import load_settings
+from node_placeholder_scaler.config.settings import load_settings
+from node_placeholder_scaler.feeds.book import CalendarBook
 from testkit.feedserver import FeedServer
+from testkit.figure_tables import feed_bench
+from testkit.results import Recording, out_path
 
 ZONE = "Europe/Zurich"
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -82,7 +87,9 @@ def main() -> int:
     parser.add_argument("--singles", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=500)
+    parser.add_argument("--out", help="store the result (- : bench/results/feed-bench.json)")
     args = parser.parse_args()
+    recording = Recording("feed-bench")
     body, events = build_calendar(args.series, args.singles)
     server = FeedServer(body, path="/courses/basic.ics")
     settings = load_settings(
@@ -112,8 +119,13 @@ def main() -> int:
           f"p50 {statistics.median(round_times) * 1000:.2f} ms, "
           f"max {max(round_times) * 1000:.2f} ms (fetches run in the background)")
     server.stop()
-    print(f"feed-bench: events={events} bytes={len(body)} parse_s={min(parse_times):.3f} "
-          f"replan_ms={statistics.median(round_times) * 1000:.3f}")
+    data = {"events": events, "bytes": len(body), "parse_s": [round(x, 4) for x in parse_times],
+            "rounds": args.rounds, "replan_ms": round(statistics.median(round_times) * 1000, 4),
+            "replan_max_ms": round(max(round_times) * 1000, 4)}
+    path = out_path(args.out, "feed-bench")
+    if path is not None:
+        print(f"wrote {recording.write(path, data)}")
+    print(feed_bench(recording.document(data)).strip().splitlines()[-1].strip("`"))
     return 0
 
 

@@ -13,7 +13,10 @@ then the controller's peak over the whole run and the forkserver's.
 "secrets leaked" counts the secret token of the URL in every log line (DEBUG), every feed
 error, every plan problem and the metrics exposition. The last line sums it up.
 
-Run: .venv/bin/python bench/feed_faults.py [--feed-timeout 5] [--quick] [--only a,b]
+With --out FILE (``--out -``: bench/results/feed-faults.json) it also stores the rows, the
+machine and its load; the docs' table is rendered from that file (testkit/figures.py).
+
+Run: .venv/bin/python bench/feed_faults.py [--feed-timeout 5] [--quick] [--only a,b] [--out -]
 """
 
 from __future__ import annotations
@@ -31,13 +34,15 @@ from pathlib import Path
 
 from prometheus_client import generate_latest
 
-from node_placeholder_scaler import feeds
-from node_placeholder_scaler.feeds import CalendarBook, FeedRefresher
+from node_placeholder_scaler.config.settings import ConfigError, load_settings
+from node_placeholder_scaler.feeds import book as feeds
+from node_placeholder_scaler.feeds.book import CalendarBook, FeedRefresher
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import ProblemKind
-from node_placeholder_scaler.settings import ConfigError, load_settings
 from testkit.feed_files import special_files, write_ordinary_calendar
+from testkit.figure_tables import feed_faults
 from testkit.hostile_feed import SECRET, HostileFeedServer
+from testkit.results import Recording, out_path
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 BOUNDS = {
@@ -101,32 +106,29 @@ def run_one(name: str, url: str, server: HostileFeedServer, args: argparse.Names
     hostile = book.feeds()[0]
     texts = [log.getvalue(), repr(book.statuses(NOW)), repr(book.plan(NOW, now=NOW).problems),
              generate_latest(metrics.registry).decode()]
-    size = f" ({BIG[name]:,} events, {server.big.stat().st_size / 1e6:.1f} MB)" if (
-        name in BIG and server.big) else ""
+    size = {"events": BIG[name], "megabytes": round(server.big.stat().st_size / 1e6, 2)} if (
+        name in BIG and server.big) else {}
     bound = BOUNDS.get(hostile.last_result, "?")
     if hostile.copy and any(p.kind == ProblemKind.OVER_LIMIT
                             for p in hostile.copy.calendar.warnings):
         bound = "engine limits: partly planned"
     return {
-        "scenario": name + size, "result": hostile.last_result,
-        "seconds": hostile.seconds or 0.0, "bound": bound,
-        "round_ms": worst * 1000, "worker_mib": hostile.worker_peak / 2**20,
+        "scenario": name, **size, "result": hostile.last_result,
+        "seconds": round(hostile.seconds or 0.0, 3), "bound": bound,
+        "round_ms": round(worst * 1000, 2), "worker_mib": round(hostile.worker_peak / 2**20, 1),
         "leaks": sum(text.count(SECRET) for text in texts),
     }
 
 
-def helper_peaks() -> str:
-    """Peak resident size of the forkserver (what every worker is forked from)."""
+def forkserver_peak() -> float:
+    """Peak resident MiB of the forkserver (what every worker is forked from); 0 if gone."""
     server = multiprocessing.forkserver._forkserver  # type: ignore[attr-defined]
     pid = getattr(server, "_forkserver_pid", None)
-    if pid is None:
-        return "forkserver: not started"
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
+        status = Path(f"/proc/{pid}/status").read_text() if pid is not None else ""
     except OSError:
-        return "forkserver: gone"
-    peak = int(status.split("VmHWM:")[1].split()[0]) / 1024
-    return f"forkserver peak {peak:.0f} MiB"
+        status = ""
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024 if "VmHWM:" in status else 0.0
 
 
 def main() -> int:
@@ -136,7 +138,9 @@ def main() -> int:
                         help="default: the setting's default, 10 MiB")
     parser.add_argument("--quick", action="store_true", help="three scenarios (a smoke test)")
     parser.add_argument("--only", help="comma-separated scenario names")
+    parser.add_argument("--out", help="store the result (- : bench/results/feed-faults.json)")
     args = parser.parse_args()
+    recording = Recording("feed-faults")
     log = io.StringIO()
     handler = logging.StreamHandler(log)
     logging.getLogger().addHandler(handler)
@@ -152,15 +156,14 @@ def main() -> int:
                   file=sys.stderr)
     parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worker_cap = feeds.WORKER_BASE_BYTES + feeds.WORKER_BYTES_PER_FEED_BYTE * args.max_feed_bytes
-    print(f"feedTimeout {args.feed_timeout:g}s, maxFeedBytes {args.max_feed_bytes}, worker cap "
-          f"{worker_cap >> 20} MiB, parse budget {feeds.PARSE_BUDGET}\n")
-    print("| scenario | result | refresh wall s | bounded by | worst round ms | worker peak MiB"
-          " | secrets leaked |")
-    print("|---|---|---:|---|---:|---:|---:|")
-    for row in rows:
-        print(f"| {row['scenario']} | {row['result']} | {row['seconds']:.2f} | {row['bound']} "
-              f"| {row['round_ms']:.1f} | {row['worker_mib']:.0f} | {row['leaks']} |")
-    print(f"\nparent peak {parent:.0f} MiB (whole run), {helper_peaks()}")
+    data = {"feed_timeout": args.feed_timeout, "max_feed_bytes": args.max_feed_bytes,
+            "worker_cap_mib": worker_cap >> 20,
+            "parse_budget_s": feeds.PARSE_BUDGET.total_seconds(), "rows": rows,
+            "parent_mib": round(parent, 1), "forkserver_mib": round(forkserver_peak(), 1)}
+    path = out_path(args.out, "feed-faults")
+    if path is not None:
+        print(f"wrote {recording.write(path, data)}")
+    print(feed_faults(recording.document(data)))
     print(f"feed-faults: scenarios={len(rows)} worst_fetch_s="
           f"{max(float(str(r['seconds'])) for r in rows):.2f} worst_round_ms="
           f"{max(float(str(r['round_ms'])) for r in rows):.1f} worst_worker_mib="

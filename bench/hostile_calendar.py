@@ -6,7 +6,10 @@ peak of the Python heap during parse + plan. Prints a Markdown table (input, out
 kinds, seconds, heap peak, the child's peak RSS including the interpreter) and a summary line;
 with --scaling, memory and time per MB of feed and per event for feeds of growing size.
 
-Run: .venv/bin/python bench/hostile_calendar.py [--quick] [--scaling] [--timeout 120]
+With --out FILE (``--out -``: bench/results/hostile-calendar.json) it also stores the rows,
+the machine and its load; the docs' tables are rendered from that file (testkit/figures.py).
+
+Run: .venv/bin/python bench/hostile_calendar.py [--quick] [--scaling] [--timeout 120] [--out -]
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from node_placeholder_scaler.calendar import CalendarError, Limits, parse_calendar
+from node_placeholder_scaler.config.settings import load_settings
+from node_placeholder_scaler.ical.calendar import CalendarError, Limits, parse_calendar
 from node_placeholder_scaler.planning import CalendarView, plan
-from node_placeholder_scaler.settings import load_settings
+from testkit.figure_tables import hostile_inputs, hostile_scaling
 from testkit.hostile_calendars import (
     GOOD_AT,
     WINDOW,
@@ -35,6 +39,7 @@ from testkit.hostile_calendars import (
     event,
     large_cases,
 )
+from testkit.results import Recording, out_path
 
 CONFIG = "calendars: [{name: c, url: c.ics}]\npools: {user: {maxReplicas: 1000000}}\n"
 
@@ -102,25 +107,19 @@ def measure(data: bytes, timeout: float) -> Outcome:
     return result
 
 
-def _mib(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
-def hostile_table(selected: list[Case], timeout: float) -> None:
-    print("| input | outcome (problem kinds) | good event planned | parse+plan s "
-          "| heap peak MiB | child RSS MiB |")
-    print("|---|---|---|---|---|---|")
-    worst_s, worst_rss, crashes, hangs = 0.0, 0.0, 0, 0
+def hostile_rows(selected: list[Case], timeout: float) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
     for case in selected:
         result = measure(case.data, timeout)
-        crashes += result.outcome.startswith("CRASH")
-        hangs += result.outcome.startswith("HANG")
-        worst_s, worst_rss = max(worst_s, result.seconds), max(worst_rss, result.rss_mib)
-        good = "yes" if result.good == 3 else f"no ({result.good})"
-        print(f"| {case.name} | {result.outcome} | {good} | {result.seconds:.2f} "
-              f"| {_mib(result.peak_mib)} | {result.rss_mib:.0f} |", flush=True)
-    print(f"\nhostile-calendar: inputs={len(selected)} crashes={crashes} hangs={hangs} "
-          f"worst_s={worst_s:.2f} worst_rss_mib={worst_rss:.0f}")
+        rows.append({"input": case.name, "outcome": result.outcome, "good": result.good,
+                     "seconds": round(result.seconds, 3), "heap_mib": _round(result.peak_mib),
+                     "rss_mib": round(result.rss_mib, 1)})
+        print(f"  {case.name}: {result.outcome} {result.seconds:.2f}s", file=sys.stderr)
+    return rows
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
 
 
 def ordinary_feed(events: int) -> bytes:
@@ -133,17 +132,16 @@ def ordinary_feed(events: int) -> bytes:
         for i in range(events)))
 
 
-def scaling(sizes: list[int], timeout: float) -> None:
-    print("\n| events | feed MB | parse+plan s | heap peak MiB | MiB per MB | KiB per event "
-          "| child RSS MiB |")
-    print("|---|---|---|---|---|---|---|")
+def scaling(sizes: list[int], timeout: float) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
     for count in sizes:
         data = ordinary_feed(count)
         result = measure(data, timeout)
-        megabytes, peak = len(data) / 1e6, result.peak_mib or 0.0
-        print(f"| {count} | {megabytes:.1f} | {result.seconds:.2f} | {_mib(result.peak_mib)} | "
-              f"{peak / megabytes:.1f} | {peak * 1024 / count:.2f} "
-              f"| {result.rss_mib:.0f} |", flush=True)
+        rows.append({"events": count, "megabytes": round(len(data) / 1e6, 2),
+                     "seconds": round(result.seconds, 3), "heap_mib": _round(result.peak_mib),
+                     "rss_mib": round(result.rss_mib, 1)})
+        print(f"  {count} events: {result.seconds:.2f}s", file=sys.stderr)
+    return rows
 
 
 def main() -> None:
@@ -151,11 +149,27 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="skip the multi-MB inputs")
     parser.add_argument("--scaling", action="store_true", help="also memory per MB and event")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds before a hang")
+    parser.add_argument("--out", help="store the result (- : bench/results/"
+                        "hostile-calendar.json)")
     args = parser.parse_args()
+    recording = Recording("hostile-calendar")
     selected = cases() + ([] if args.quick else large_cases())
-    hostile_table(selected, args.timeout)
+    data = {"inputs": hostile_rows(selected, args.timeout),
+            "scaling": scaling([1_000, 10_000, 35_000, 50_000, 60_000], args.timeout)
+            if args.scaling else []}
+    path = out_path(args.out, "hostile-calendar")
+    if path is not None:
+        print(f"wrote {recording.write(path, data)}")
+    document = recording.document(data)
+    print(hostile_inputs(document))
     if args.scaling:
-        scaling([1_000, 10_000, 35_000, 50_000, 60_000], args.timeout)
+        print(hostile_scaling(document))
+    inputs = data["inputs"]
+    print(f"hostile-calendar: inputs={len(inputs)} "
+          f"crashes={sum(str(r['outcome']).startswith('CRASH') for r in inputs)} "
+          f"hangs={sum(str(r['outcome']).startswith('HANG') for r in inputs)} "
+          f"worst_s={max(float(str(r['seconds'])) for r in inputs):.2f} "
+          f"worst_rss_mib={max(float(str(r['rss_mib'])) for r in inputs):.0f}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from node_placeholder_scaler.timelines import (
+from node_placeholder_scaler.reports.timelines import (
     NodeTimeline,
     PodTimeline,
     Window,

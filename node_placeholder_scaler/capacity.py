@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 
+from .config.sections import HeadroomSettings, Strategy
 from .observed import NodeInfo, Placeholders, PodInfo, Resources, Toleration, total
-from .sections import HeadroomSettings, Strategy
 
 BLOCKING_EFFECTS = frozenset({"NoSchedule", "NoExecute"})
 

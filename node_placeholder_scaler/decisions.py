@@ -11,13 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from .buffers import BufferState
-from .classphase import ClassState
+from .backends.capacitybuffers import BufferState
 from .model import Occurrence
-from .reasons import PLACEHOLDERS_SCALED, WOULD_SCALE
-
-REASON = PLACEHOLDERS_SCALED.name  # the Kubernetes Event reason
-WOULD_REASON = WOULD_SCALE.name  # the Event of a dry run (run --dry-run): nothing was written
+from .seating.phase import ClassState
 
 
 class Action(StrEnum):
@@ -41,7 +37,7 @@ class Stage(StrEnum):
     SCALE = "scale"
     EVENT = "event"  # scaled, but the Kubernetes Event could not be written
     REPORT = "report"  # an event report could not be stored or written as an Event
-    BUFFER = "buffer"  # backend capacityBuffer: reading it, or it cannot warm (backends.py)
+    BUFFER = "buffer"  # backend capacityBuffer: reading it, or it cannot warm (backends/buffer.py)
 
 
 ROUND_STAGES = (Stage.FEEDS, Stage.ROUND)  # counted with pool=""
@@ -60,7 +56,7 @@ class PoolDecision:
     """What a round decided for one pool, and why (the occurrences behind the target)."""
 
     pool: str
-    deployment: str
+    backend_object: str  # the name of the pool's placeholder Deployment or CapacityBuffer
     action: Action
     target: int | None = None
     free: int | None = None  # free node-equivalents; None when not measured
@@ -75,6 +71,7 @@ class PoolDecision:
     event_error: str | None = None  # scaled, but the Kubernetes Event could not be created
     buffer: BufferState | None = None  # backend capacityBuffer: its status conditions
     seating: ClassState | None = None  # class-sized requests: the phase and its counts
+    autosize: str | None = None  # what autosize used (apply) or would use (advise), and why
 
     @property
     def events(self) -> tuple[str, ...]:
@@ -95,10 +92,12 @@ class PoolDecision:
             f"pending={self.pending} action={self.action}"
         )
         if self.occurrences:
-            ids = "; ".join(identity(o) for o in self.occurrences).replace('"', "'")
+            ids = "; ".join(occurrence_id(o) for o in self.occurrences).replace('"', "'")
             line += f' event_ids="{ids}"'
         if self.buffer is not None:
             line += f" {self.buffer.log_fields()}"
+        if self.autosize:
+            line += f' autosize="{self.autosize}"'
         if self.seating is not None:
             line += f' {self.seating.log_fields()} why="{self.seating.why}"'
         if self.error:
@@ -116,18 +115,18 @@ class RoundResult:
         return [d for d in self.pools if d.error or d.event_error]
 
 
-def identity(occurrence: Occurrence) -> str:
+def occurrence_id(occurrence: Occurrence) -> str:
     """Tells two occurrences with one title apart: calendar/UID@start (UTC)."""
     start = occurrence.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
     uid = "".join(c if c.isprintable() else "?" for c in occurrence.uid)
     return f"{occurrence.calendar}/{uid}@{start}"
 
 
-def event_message(decision: PoolDecision) -> str:
+def decision_message(decision: PoolDecision) -> str:
     """The Kubernetes Event text: the change, the numbers behind it and the calendar events."""
     if decision.occurrences:
         reason = "for: " + "; ".join(
-            f"{o.summary} ({identity(o)})" for o in decision.occurrences
+            f"{o.summary} ({occurrence_id(o)})" for o in decision.occurrences
         )
     else:
         reason = "no active calendar event"
@@ -135,13 +134,16 @@ def event_message(decision: PoolDecision) -> str:
     return (
         f"{verb} placeholders of pool {decision.pool} from {decision.current} to "
         f"{decision.desired} (calendar target {decision.target}, free node-equivalents "
-        f"{_show(decision.free)}) {reason}{class_note(decision.seating)}"
+        f"{_show(decision.free)}) {reason}{class_note(decision)}"
     )
 
 
-def class_note(state: ClassState | None) -> str:
-    """The class-sized rule's phase and reason, for an Event message ("" without classes)."""
-    return "" if state is None else f"; class phase {state.phase}: {state.why}"
+def class_note(decision: PoolDecision) -> str:
+    """The class-sized rule's phase and reason and what autosize did, for an Event message
+    ("" without either)."""
+    state = decision.seating
+    note = "" if state is None else f"; class phase {state.phase}: {state.why}"
+    return note + (f"; {decision.autosize}" if decision.autosize else "")
 
 
 def _show(value: int | None) -> str:

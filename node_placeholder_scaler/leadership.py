@@ -38,13 +38,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from .backends import BufferCluster
-from .buffers import CapacityBuffer
+from .backends.buffer import BufferCluster
+from .backends.capacitybuffers import CapacityBuffer
+from .config.sections import RETRY_JITTER as JITTER
+from .config.sections import LeaderElectionSettings as Timing
 from .observed import ClusterError, NodeInfo, Placeholders, PodInfo
 from .outages import Notice
 from .reconcile import Cluster
-from .sections import RETRY_JITTER as JITTER
-from .sections import LeaderElectionSettings as Timing
 from .server import Clock, utc_now
 from .subjects import Subject
 

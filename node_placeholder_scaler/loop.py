@@ -15,16 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from .config.settings import Settings
 from .decisions import RoundResult, Stage
-from .feedtypes import FeedStatus
+from .feeds.types import FeedStatus
 from .metrics import Metrics
 from .model import Plan
 from .outages import Notice, Outages, WouldScale
-from .problemwatch import ProblemWatch
+from .problems.upcoming import UpcomingProblem
+from .problems.watch import ProblemWatch
 from .reconcile import Cluster, reconcile_once
+from .seating.round import History
 from .server import Clock, Health, utc_now
-from .settings import Settings
-from .upcoming import UpcomingProblem
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class BookPlanner:
     round only reads the last good copies and never waits on a feed server."""
 
     def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
-        from .feeds import CalendarBook, FeedRefresher
+        from .feeds.book import CalendarBook, FeedRefresher
 
         self.settings = settings
         self.book = CalendarBook(settings)
@@ -125,6 +126,7 @@ class Controller:
     # the upcoming calendar problems (watch.current) and who was told; None: not watched
     watch: ProblemWatch | None = None
     pool_checks: PoolChecks | None = None  # None: no pool checks (run --once, tests)
+    history: History | None = None  # each pool's stored event reports (autosize); None: none
 
     def round(self) -> RoundResult | None:
         """One round; never raises (except KeyboardInterrupt/SystemExit)."""
@@ -163,7 +165,8 @@ class Controller:
             return plan, RoundResult(now, self.dry_run, ()), False
         self.metrics.observe_plan(plan)
         result = reconcile_once(
-            self.cluster, plan, self.settings, self.namespace, dry_run=self.dry_run
+            self.cluster, plan, self.settings, self.namespace, dry_run=self.dry_run,
+            history=self.history,
         )
         notices = self.outages.observe(result)
         self._tell(self.would_scale.observe(result) if self.dry_run else notices, now)

@@ -13,12 +13,12 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from .buffer_metrics import BufferMetrics
-from .class_metrics import ClassMetrics
+from .backends.buffer_metrics import BufferMetrics
 from .decisions import POOL_STAGES, ROUND_STAGES, Action, Direction, RoundResult, Stage
-from .feedtypes import FeedStatus, FetchResult
+from .feeds.types import FeedStatus, FetchResult
 from .model import Plan, ProblemKind
-from .poolcheck import CHECKS
+from .preflight.pools import CHECKS
+from .seating.metrics import ClassMetrics
 
 PREFIX = "node_placeholder_"
 FETCH_RESULTS = tuple(result.value for result in FetchResult)

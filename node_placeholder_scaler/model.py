@@ -69,7 +69,7 @@ class Occurrence:
 
     start and end are aware datetimes in UTC; end is exclusive.
     requests maps lower-case pool names to the requested number of warm nodes; seats maps
-    them to a class size (``user: 120 students``, seating.py).
+    them to a class size (``user: 120 students``, seating/rule.py).
     """
 
     calendar: str
@@ -105,7 +105,7 @@ class PoolTarget:
     clamped: bool
     occurrences: tuple[Occurrence, ...]  # the active occurrences that name this pool
     known: bool = True  # False: no feed that may name this pool has a good copy
-    classes: tuple[ClassRequest, ...] = ()  # active class-sized requests (seating.py)
+    classes: tuple[ClassRequest, ...] = ()  # active class-sized requests (seating/rule.py)
 
     @property
     def event_names(self) -> tuple[str, ...]:

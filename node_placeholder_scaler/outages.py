@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from .decisions import WOULD_REASON, Action, PoolDecision, RoundResult, Stage, event_message
-from .reasons import RECONCILE_FAILED, RECONCILE_RECOVERED
+from .decisions import Action, PoolDecision, RoundResult, Stage, decision_message
+from .reasons import RECONCILE_FAILED, RECONCILE_RECOVERED, WOULD_SCALE
 
 FAILED, RECOVERED = RECONCILE_FAILED.name, RECONCILE_RECOVERED.name
 MAX_ERROR = 600  # characters of the first error quoted in an Event (admission messages are long)
@@ -62,12 +62,13 @@ class Outages:
                 return None
             error = (decision.error or "")[:MAX_ERROR]
             self.open[decision.pool] = Streak(at, decision.stage, error, 1, decision.current)
-            return Notice(decision.pool, decision.deployment, FAILED, failed(decision), True)
+            return Notice(decision.pool, decision.backend_object, FAILED, failed(decision), True)
         if streak is None or decision.action == Action.LEFT_ALONE:
             return None
         del self.open[decision.pool]
         return Notice(
-            decision.pool, decision.deployment, RECOVERED, recovered(decision, streak, at), False
+            decision.pool, decision.backend_object, RECOVERED, recovered(decision, streak, at),
+            False,
         )
 
 
@@ -106,6 +107,6 @@ class WouldScale:
             change = (decision.current, decision.desired)
             if self._told.get(decision.pool) != change:
                 self._told[decision.pool] = change
-                notices.append(Notice(decision.pool, decision.deployment, WOULD_REASON,
-                                      event_message(decision), warning=False))
+                notices.append(Notice(decision.pool, decision.backend_object, WOULD_SCALE.name,
+                                      decision_message(decision), warning=False))
         return notices

@@ -10,11 +10,11 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from .calendar import ParsedCalendar
-from .descriptions import MAX_EVENT_LEAD
+from .config.settings import CalendarSource, PoolSettings, Settings
 from .guardrails import Holding, clip, holdings
+from .ical.calendar import ParsedCalendar
+from .ical.descriptions import MAX_EVENT_LEAD
 from .model import ClassRequest, Occurrence, Plan, PoolTarget, Problem, ProblemKind
-from .settings import CalendarSource, PoolSettings, Settings
 
 NEXT_EVENT_HORIZON = timedelta(days=7)
 

@@ -15,11 +15,13 @@ from datetime import datetime
 from typing import Protocol
 
 from . import capacity
-from .classround import Warm, class_state
-from .decisions import REASON, Action, PoolDecision, RoundResult, Stage, event_message
+from .config.settings import PoolSettings, Settings
+from .decisions import Action, PoolDecision, RoundResult, Stage, decision_message
 from .model import Plan, PoolTarget
 from .observed import ClusterError, NodeInfo, Placeholders, PodInfo
-from .settings import PoolSettings, Settings
+from .reasons import PLACEHOLDERS_SCALED
+from .seating.autosize import Learned
+from .seating.round import History, Warm, autosized, class_state
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +50,16 @@ class RoundContext:
     namespace: str
     now: datetime
     dry_run: bool
+    history: History | None = None  # a pool's stored event reports (autosize)
 
 
 def reconcile_once(
-    cluster: Cluster, plan: Plan, settings: Settings, namespace: str, *, dry_run: bool = False
+    cluster: Cluster, plan: Plan, settings: Settings, namespace: str, *, dry_run: bool = False,
+    history: History | None = None,
 ) -> RoundResult:
-    """One round over every configured pool, in config order."""
-    context = RoundContext(cluster, settings, namespace, plan.at, dry_run)
+    """One round over every configured pool, in config order; ``history``: each pool's stored
+    event reports, for autosize."""
+    context = RoundContext(cluster, settings, namespace, plan.at, dry_run, history)
     decisions = []
     for name, pool in settings.pools.items():
         target = plan.pools.get(name)
@@ -79,15 +84,16 @@ def reconcile_pool(context: RoundContext, pool: PoolSettings, target: PoolTarget
     if not target.known:
         return base
     if pool.backend == "capacityBuffer":
-        from .backends import reconcile_buffer_pool  # backends builds on this module's types
+        from .backends.buffer import reconcile_buffer_pool  # backends builds on this module's types
 
         return reconcile_buffer_pool(context, pool, target)
+    target, learned, sized = autosized(context.history, pool, target)
     stage = Stage.DEPLOYMENT
     try:
         placeholders = cluster.read_placeholders(namespace, pool.deployment)
-        decision = _decide(context, pool, target, placeholders)
+        decision = _replace(_decide(context, pool, target, placeholders), autosize=sized)
         if target.classes:
-            decision = _seat(context, pool, target, placeholders, decision)
+            decision = _seat(context, pool, target, placeholders, decision, learned)
         if decision.desired == decision.current:
             return decision
         if context.dry_run:
@@ -97,7 +103,8 @@ def reconcile_pool(context: RoundContext, pool: PoolSettings, target: PoolTarget
         cluster.scale(namespace, pool.deployment, decision.desired)
         decision = _replace(decision, action=Action.SCALED)
         stage = Stage.EVENT
-        cluster.record_event(placeholders, REASON, event_message(decision), context.now)
+        cluster.record_event(placeholders, PLACEHOLDERS_SCALED.name, decision_message(decision),
+                             context.now)
         return decision
     except ClusterError as error:
         if isinstance(error, _Staged):
@@ -138,16 +145,17 @@ def _decide(
     return _replace(base, free=room.free, desired=desired, nodes=len(nodes), eligible=room.eligible)
 
 
-def _seat(context: RoundContext, pool: PoolSettings, target: PoolTarget,
-          placeholders: Placeholders, decided: PoolDecision) -> PoolDecision:
-    """Add the warm placeholders the pool's classes want (classround.py) to the node form's."""
+def _seat(context: RoundContext, pool: PoolSettings, target: PoolTarget,  # noqa: PLR0917
+          placeholders: Placeholders, decided: PoolDecision, learned: Learned | None
+          ) -> PoolDecision:
+    """Add the warm placeholders the pool's classes want (seating/round.py) to the node form's."""
     nodes = decided.desired or 0
     names = frozenset(p.name for p in placeholders.pods)
     warm = Warm(max(0, placeholders.replicas - nodes), placeholders.requests,
                 placeholders.tolerations, names)
     try:
         state = class_state(context.cluster, context.settings, pool, target, warm=warm,
-                            now=context.now)
+                            now=context.now, learned=learned)
     except ClusterError as error:
         raise _Staged(Stage.NODES, error) from None
     desired = min(pool.max_replicas, nodes + state.warm)

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 HTTP_SCHEMES = ("http", "https", "webcal", "webcals")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _PLAIN_NAME = re.compile(r"[A-Za-z_-]{1,20}\.ics")
-Kind = Literal["http", "file"]
+UrlKind = Literal["http", "file"]
 
 
 class UrlError(ValueError):
@@ -28,7 +28,7 @@ class UrlError(ValueError):
 class Target:
     """Where a feed is read from: an http(s) URL or a file path (not resolved)."""
 
-    kind: Kind
+    kind: UrlKind
     location: str  # the URL to GET (webcal -> https) or the path
 
 

@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from node_placeholder_scaler.configkeys import Key
-from node_placeholder_scaler.sections import SECTION_TABLES
-from node_placeholder_scaler.settings import CALENDAR, POOL, TOP
+from node_placeholder_scaler.config.configkeys import Key
+from node_placeholder_scaler.config.sections import SECTION_TABLES
+from node_placeholder_scaler.config.settings import CALENDAR, POOL, TOP
 
 CHART = Path(__file__).resolve().parent.parent / "helm" / "node-placeholder-scaler"
 SCHEMA = CHART / "values.schema.json"

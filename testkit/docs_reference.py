@@ -27,13 +27,13 @@ from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler.cli import _parser
 from node_placeholder_scaler.cli.common import EXIT_MEANINGS, Exit
-from node_placeholder_scaler.configkeys import Key
+from node_placeholder_scaler.config.configkeys import Key
+from node_placeholder_scaler.config.settings import SECTIONS
 from node_placeholder_scaler.decisions import Direction, Stage
-from node_placeholder_scaler.feedtypes import FetchResult
+from node_placeholder_scaler.feeds.types import FetchResult
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import ProblemKind
 from node_placeholder_scaler.reasons import REASONS
-from node_placeholder_scaler.settings import SECTIONS
 
 from .chart_readme import chart_readme, html_safe
 from .chart_schema import CHART

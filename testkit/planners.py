@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from node_placeholder_scaler.feedtypes import FeedStatus, FetchResult
+from node_placeholder_scaler.feeds.types import FeedStatus, FetchResult
 from node_placeholder_scaler.model import Plan, PoolTarget
 
 

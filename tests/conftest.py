@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from node_placeholder_scaler.feeds import CalendarBook, load_once
+from node_placeholder_scaler.config.settings import Settings, load_settings
+from node_placeholder_scaler.feeds.book import CalendarBook, load_once
 from node_placeholder_scaler.model import Plan
-from node_placeholder_scaler.settings import Settings, load_settings
 from testkit.hostile_feed import HostileFeedServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -23,10 +23,12 @@ FIXTURES = Path(__file__).parent / "fixtures"
 # lint-imports as subprocesses. A bare `pytest` deselects them (pyproject.toml); `scripts/test`
 # (the developers' and CI's command) runs them.
 SLOW_MODULES = frozenset({
-    "test_bench_smoke", "test_calendar_corpus", "test_calendar_hostile", "test_feeds_bench_smoke",
+    "test_bench_goals", "test_bench_smoke", "test_calendar_corpus", "test_calendar_hostile",
+    "test_feeds_bench_smoke",
     "test_feeds_fuzz", "test_feeds_hostile", "test_feeds_refresher", "test_fuzz_calendar",
     "test_docs_site", "test_hung_test_fails", "test_layers", "test_package", "test_properties",
-    "test_surge_buffer", "test_surge_smoke",
+    "test_resilience_slow",
+    "test_surge_buffer", "test_surge_results", "test_surge_smoke",
 })
 SLOW_TESTS = frozenset({"test_console_script_starts", "test_timeout"})
 

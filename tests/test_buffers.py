@@ -1,4 +1,5 @@
-"""buffers.py and backends.py on CapacityBuffers recorded from the test cluster (Karpenter v1.15).
+"""backends/capacitybuffers.py and backends/buffer.py on CapacityBuffers recorded from the test
+cluster (Karpenter v1.15).
 
 tests/fixtures/capacitybuffers/*.json are real API objects (GET on the custom resource):
 ``new`` (just created, no status yet), ``karpenter-requires-new`` (Karpenter adding nodes for
@@ -20,18 +21,18 @@ import pytest
 from fake_kube import FakeCluster
 from prometheus_client import CollectorRegistry
 
-from node_placeholder_scaler.buffers import (
+from node_placeholder_scaler.backends.capacitybuffers import (
     BufferFormatError,
     CapacityBuffer,
     buffer_state,
     metric_reason,
     parse_buffer,
 )
+from node_placeholder_scaler.config.settings import ConfigError, load_settings
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget
 from node_placeholder_scaler.observed import ClusterError
 from node_placeholder_scaler.reconcile import reconcile_once
-from node_placeholder_scaler.settings import ConfigError, load_settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "capacitybuffers"
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from node_placeholder_scaler import cli
-from node_placeholder_scaler.calendar import Limits, parse_calendar
-from node_placeholder_scaler.icsplit import Block, split_feed
+from node_placeholder_scaler.ical.calendar import Limits, parse_calendar
+from node_placeholder_scaler.ical.icsplit import Block, split_feed
+from node_placeholder_scaler.ical.rawevents import start_of
 from node_placeholder_scaler.model import Problem
-from node_placeholder_scaler.rawevents import start_of
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 SETS = ("external-corpus", "external-corpus-2")

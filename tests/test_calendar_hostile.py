@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from node_placeholder_scaler.calendar import Limits, ParsedCalendar, parse_calendar
+from node_placeholder_scaler.ical.calendar import Limits, ParsedCalendar, parse_calendar
 from testkit.hostile_calendars import GOOD_AT, UTC, WINDOW, Case, calendar, cases, event, zone
 
 HOSTILE_AT = datetime(2026, 3, 3, 10, 30, tzinfo=UTC)
@@ -94,7 +94,7 @@ def test_custom_zones_are_scoped_to_their_feed() -> None:
 
 
 def test_cut_off_feed_is_rejected_whole() -> None:
-    from node_placeholder_scaler.calendar import CalendarError
+    from node_placeholder_scaler.ical.calendar import CalendarError
 
     with pytest.raises(CalendarError, match="END:VCALENDAR"):
         _parse(calendar()[:-20])
@@ -109,7 +109,7 @@ def test_series_time_limit_survives_a_swallowed_alarm(monkeypatch: pytest.Monkey
     import sys
     import time
 
-    from node_placeholder_scaler.bounds import SeriesTimeout, time_limit
+    from node_placeholder_scaler.ical.bounds import SeriesTimeout, time_limit
 
     class Swallower:
         def __del__(self) -> None:

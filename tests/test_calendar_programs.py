@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from node_placeholder_scaler import cli
-from node_placeholder_scaler.calendar import ParsedCalendar, parse_calendar
-from node_placeholder_scaler.timezones import short
-from node_placeholder_scaler.windowszones import zone_for_display_name
+from node_placeholder_scaler.ical.calendar import ParsedCalendar, parse_calendar
+from node_placeholder_scaler.ical.timezones import error_text
+from node_placeholder_scaler.ical.windowszones import zone_for_display_name
 
 PROGRAMS = Path(__file__).parent / "fixtures" / "programs"
 UTC = ZoneInfo("UTC")
@@ -126,9 +126,9 @@ def test_a_zone_with_two_tzids_is_named_without_internal_error_text() -> None:
 
 
 def test_a_programming_error_never_becomes_problem_text() -> None:
-    assert short(AttributeError("'list' object has no attribute 'strip'")) == (
+    assert error_text(AttributeError("'list' object has no attribute 'strip'")) == (
         "a value is not as RFC 5545 requires")
-    assert short(ValueError("invalid offset: abc")) == "invalid offset: abc"
+    assert error_text(ValueError("invalid offset: abc")) == "invalid offset: abc"
 
 
 @pytest.mark.usefixtures("keep_root_logger")

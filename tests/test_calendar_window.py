@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from node_placeholder_scaler.calendar import parse_calendar
+from node_placeholder_scaler.ical.calendar import parse_calendar
 from testkit.hostile_calendars import UTC, WINDOW, calendar, event
 
 FAR = event("DESCRIPTION:usr: 2", uid="far", start="DTSTART:20250101T100000Z",

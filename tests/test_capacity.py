@@ -9,6 +9,7 @@ import pytest
 from fake_kube import GI, T0, node, placeholder_pods, pod
 
 from node_placeholder_scaler import capacity
+from node_placeholder_scaler.config.sections import HeadroomSettings
 from node_placeholder_scaler.observed import (
     Container,
     Placeholders,
@@ -17,7 +18,6 @@ from node_placeholder_scaler.observed import (
     Toleration,
     pod_requests,
 )
-from node_placeholder_scaler.sections import HeadroomSettings
 
 USER_PLACEHOLDER = Resources(3500, 14 * GI)
 GPU_PLACEHOLDER = Resources(7500, 60 * GI, {"nvidia.com/gpu": 2})

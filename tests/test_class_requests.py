@@ -11,12 +11,12 @@ import pytest
 from fake_kube import GI, T0, FakeCluster, FakeDeployment, node, placeholder_pods, pod
 from prometheus_client import CollectorRegistry
 
-from node_placeholder_scaler.descriptions import parse_description
+from node_placeholder_scaler.config.settings import ConfigError, load_settings
+from node_placeholder_scaler.ical.descriptions import parse_description
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import ClassRequest, Occurrence, Plan, PoolTarget
 from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.reconcile import reconcile_once
-from node_placeholder_scaler.settings import ConfigError, load_settings
 from testkit.ics import Event, calendar
 from tests.conftest import book_for
 
@@ -135,10 +135,10 @@ def test_students_who_bound_lower_the_placeholders_and_a_preempted_one_is_not_re
     state = decision.seating
     assert state is not None
     # seated 7; free seats: n0 4 CPU / 0.5 = 8 less 6 = 2, n1 7 (its placeholder is gone) = 9;
-    # 20 of 24 expected by T0 + 8m: 20 - 7 - 9 = 4 seats, 1 node; 7 + 9 + 4 x 7 >= 24: seated
+    # 7 + 9 + 4 x 7 >= 24: seated; room kept for the whole class: 24 - 7 - 9 = 8 seats, 2 nodes
     assert (state.seated, state.free, state.booting) == (7, 9, 28)
-    assert state.phase == "seated" and (decision.current, decision.desired) == (4, 1)
-    assert fake.scales == [("placeholder-user", 1)]
+    assert state.phase == "seated" and (decision.current, decision.desired) == (4, 2)
+    assert fake.scales == [("placeholder-user", 2)]
 
 
 def test_after_the_hold_everything_is_released():
@@ -166,3 +166,49 @@ def test_bad_class_settings_name_the_key(body, message):
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         load_settings("calendars: [{url: /dev/null}]\npools: {user: {" + body + "}}\n",
                       "config.yaml", {})
+
+
+def _history(pool: str) -> list[dict[str, object]]:
+    return [{"series": "courses/d8", "arrivals": 60,
+             "arrival_curve": {"window_s": 60, "most": 30},
+             "advice": {"users_per_node": 5, "nodes": 4}}]
+
+
+@pytest.mark.parametrize(("mode", "below", "asked", "desired"), [
+    ("off", "no", 2, 2), ("advise", "no", 2, 2), ("apply", "no", 2, 4),
+    ("apply", "no", 6, 6),  # never below the explicit request...
+    ("apply", "yes", 6, 4),  # ...unless the operator allows it
+])
+def test_autosize_of_a_node_request(mode, below, asked, desired, caplog):
+    settings = load_settings(CONFIG.replace("hold: 12m}", f"hold: 12m, autosize: {mode}, "
+                                            f"autosizeBelowRequest: {below}}}"),
+                             "config.yaml", {})
+    occurrence = Occurrence("courses", "d8", "Data 8", T0, T0 + 60 * MIN, {"user": asked})
+    target = PoolTarget("user", asked, asked, False, (occurrence,))
+    fake = _fake(0)
+    caplog.set_level(logging.INFO)
+    result = reconcile_once(fake, Plan(T0, {"user": target}, (occurrence,), ()), settings,
+                            "node-placeholder", history=_history)
+    assert result.pools[0].desired == desired
+    if mode == "off":
+        assert result.pools[0].autosize is None
+    else:
+        assert f"autosize {mode}: " in fake.events[0][2]
+        assert "from 1 report of the series, node-up p90 1m" in caplog.text
+
+
+def test_autosize_apply_sizes_a_class_from_the_series():
+    settings = load_settings(CONFIG.replace("hold: 12m}", "hold: 12m, autosize: apply}"),
+                             "config.yaml", {})
+    occurrence = Occurrence("courses", "d8", "Data 8", T0, T0 + 60 * MIN, seats={"user": 24})
+    target = PoolTarget("user", 0, None, False, (occurrence,),
+                        classes=(ClassRequest(occurrence, 24),))
+    fake = _fake(0)
+    result = reconcile_once(fake, Plan(T0, {"user": target}, (occurrence,), ()), settings,
+                            "node-placeholder", history=_history)
+    state = result.pools[0].seating
+    # learned: 5 seats per node, spread 60 x 60 / 30 = 2m, node-up 1m (+ 30s interval):
+    # at T0, 24 x 1m30s / 2m = 18 expected -> 4 nodes of 5
+    assert state is not None and state.seats_per_node == 5 and state.needed == 18
+    assert result.pools[0].desired == 4
+    assert "(autosized: 1 report of the series" in state.why

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from node_placeholder_scaler.descriptions import (
+from node_placeholder_scaler.ical.descriptions import (
     MAX_PROBLEMS,
     MAX_TEXT,
     normalise,

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from node_placeholder_scaler.advice import recommend, summary
-from node_placeholder_scaler.eventreport import Measurement, measure, most_in_window
-from node_placeholder_scaler.timelines import (
+from node_placeholder_scaler.reports.advice import recommend, summary
+from node_placeholder_scaler.reports.measurement import Measurement, measure, most_in_window
+from node_placeholder_scaler.reports.timelines import (
     NodeTimeline,
     PodTimeline,
     Window,

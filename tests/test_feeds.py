@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from node_placeholder_scaler.feeds import CalendarBook
-from node_placeholder_scaler.settings import ConfigError
+from node_placeholder_scaler.config.settings import ConfigError
+from node_placeholder_scaler.feeds.book import CalendarBook
 from testkit.feedserver import FeedServer
 from tests.conftest import FIXTURES, make_settings, utc
 

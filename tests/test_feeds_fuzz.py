@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node_placeholder_scaler.feedtypes import FetchResult
-from node_placeholder_scaler.fetch import FeedError, fetch
-from node_placeholder_scaler.worker import not_a_calendar
+from node_placeholder_scaler.feeds.fetch import FeedError, fetch
+from node_placeholder_scaler.feeds.types import FetchResult
+from node_placeholder_scaler.feeds.worker import not_a_calendar
 from testkit.hostile_feed import CALENDAR, SECRET, HostileFeedServer
 
 EXAMPLES = int(os.environ.get("NPS_FUZZ_EXAMPLES", "150"))

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from prometheus_client import generate_latest
 
-from node_placeholder_scaler.feeds import CalendarBook, load_once
-from node_placeholder_scaler.feedtypes import FetchResult
+from node_placeholder_scaler.config.settings import ConfigError
+from node_placeholder_scaler.feeds.book import CalendarBook, load_once
+from node_placeholder_scaler.feeds.types import FetchResult
 from node_placeholder_scaler.metrics import Metrics
-from node_placeholder_scaler.settings import ConfigError
 from testkit.feed_files import ordinary_calendar, special_files
 from testkit.hostile_feed import SECRET
 from tests.conftest import make_settings, utc
@@ -175,7 +175,7 @@ def test_load_once_is_the_bounded_path(hostile):  # type: ignore[no-untyped-def]
 
 def test_worker_memory_cap_is_a_memory_result(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from node_placeholder_scaler import feeds
+    from node_placeholder_scaler.feeds import book as feeds
 
     big = tmp_path / "big.ics"
     big.write_bytes(ordinary_calendar(20_000))  # 4.6 MB: about 75 MiB to parse
@@ -204,7 +204,7 @@ def test_tls_to_a_plain_http_server_names_the_tls_error(hostile, caplog):  # typ
 def test_an_answer_over_the_cap_is_not_read(  # type: ignore[no-untyped-def]
         hostile, monkeypatch):
     """The controller reads at most MAX_ANSWER_BYTES of a worker's answer (its own memory)."""
-    from node_placeholder_scaler import worker
+    from node_placeholder_scaler.feeds import worker
 
     monkeypatch.setattr(worker, "MAX_ANSWER_BYTES", 512)  # smaller than any parsed calendar
     book, result, error = once(hostile.url("ok"))

@@ -12,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 
-from node_placeholder_scaler.feeds import CalendarBook, FeedRefresher
-from node_placeholder_scaler.feedtypes import FetchResult
+from node_placeholder_scaler.config.settings import load_settings
+from node_placeholder_scaler.feeds.book import CalendarBook, FeedRefresher
+from node_placeholder_scaler.feeds.types import FetchResult
 from node_placeholder_scaler.loop import BookPlanner, Controller
 from node_placeholder_scaler.metrics import FETCH_RESULTS, Metrics
 from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.server import Health
-from node_placeholder_scaler.settings import load_settings
 from testkit.hostile_feed import HostileFeedServer
 from testkit.ics import Event, calendar
 from tests.conftest import make_settings, utc
@@ -114,7 +114,7 @@ def test_reexpands_stored_bytes_without_a_fetch(hostile):  # type: ignore[no-unt
     assert copy is not None
     fetched = hostile.counter
     later = NOW + timedelta(days=20)
-    assert book.short(book.feeds()[0], later)
+    assert book.copy_too_short(book.feeds()[0], later)
     book.refresh(later)
     again = book.feeds()[0].copy
     assert again is not None and hostile.counter == fetched  # no request to the server

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from node_placeholder_scaler.fetch import cause, status_text
+from node_placeholder_scaler.feeds.fetch import cause, status_text
 from node_placeholder_scaler.urls import UrlError, classify, printable, redact
 
 TOKEN = "s3cr3tT0KEN"
@@ -113,7 +113,7 @@ def test_classify_refuses_malformed_addresses(url: str) -> None:
 def test_event_titles_go_through_the_same_rule() -> None:
     """One rule for untrusted text: the calendar's titles are printable() too (a line or
     paragraph separator and a bidi override used to pass into titles, logs and the plan)."""
-    from node_placeholder_scaler.components import summary_text
+    from node_placeholder_scaler.ical.components import summary_text
 
     assert summary_text("Evil \x1b[2Jred\n2026 INFO forged\u2028line \u202eevil") == (
         "Evil red 2026 INFO forged line evil")

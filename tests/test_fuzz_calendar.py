@@ -17,8 +17,8 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node_placeholder_scaler.calendar import parse_calendar
-from node_placeholder_scaler.descriptions import MAX_EVENT_LEAD, parse_description
+from node_placeholder_scaler.ical.calendar import parse_calendar
+from node_placeholder_scaler.ical.descriptions import MAX_EVENT_LEAD, parse_description
 from node_placeholder_scaler.model import ProblemKind
 from testkit.hostile_calendars import GOOD_AT, WINDOW, calendar
 

@@ -14,7 +14,7 @@ import pytest
 from node_placeholder_scaler.guardrails import Limits, clip, node_hours
 from node_placeholder_scaler.model import Occurrence
 from node_placeholder_scaler.planning import held
-from node_placeholder_scaler.report import holdings_table
+from node_placeholder_scaler.plantext import holdings_table
 from tests.conftest import FIXTURES, book_for, utc
 
 ZURICH = ZoneInfo("Europe/Zurich")

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from node_placeholder_scaler import capacity
+from node_placeholder_scaler.config.sections import HeadroomSettings
 from node_placeholder_scaler.kube import objects
 from node_placeholder_scaler.observed import NodeInfo, Placeholders, PodInfo, Resources
-from node_placeholder_scaler.sections import HeadroomSettings
 
 RECORDED = Path(__file__).parent / "fixtures" / "cluster"
 MI = 1024**2

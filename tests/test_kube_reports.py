@@ -9,9 +9,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from node_placeholder_scaler.eventreport import measure
 from node_placeholder_scaler.kube.reports import KEY, _reports, listener
-from node_placeholder_scaler.timelines import NodeTimeline, PodRecord, Window, selector_labels
+from node_placeholder_scaler.reports.measurement import measure
+from node_placeholder_scaler.reports.timelines import (
+    NodeTimeline,
+    PodRecord,
+    Window,
+    selector_labels,
+)
 
 WATCH = json.loads((Path(__file__).parent / "fixtures/pods/preemption-watch.json").read_text())
 NOW = datetime(2026, 11, 23, 16, 25, 40, tzinfo=UTC)

@@ -12,6 +12,8 @@ from fake_kube import GI, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 from test_loop import SETTINGS
 
+from node_placeholder_scaler.config.sections import LeaderElectionSettings
+from node_placeholder_scaler.config.settings import ConfigError, load_settings
 from node_placeholder_scaler.leadership import (
     Elector,
     GatedCluster,
@@ -24,9 +26,7 @@ from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget
 from node_placeholder_scaler.observed import ClusterError, Resources
 from node_placeholder_scaler.reconcile import reconcile_once
-from node_placeholder_scaler.sections import LeaderElectionSettings
 from node_placeholder_scaler.server import Health
-from node_placeholder_scaler.settings import ConfigError, load_settings
 from testkit.planners import StaticPlanner
 
 TIMING = LeaderElectionSettings()  # 15 s lease, 10 s renew deadline, 2 s retry
@@ -351,7 +351,7 @@ def test_the_gate_drives_capacity_buffers_only_as_leader() -> None:
     from test_buffers import fake_with
     from test_buffers import plan as buffer_plan
 
-    from node_placeholder_scaler.backends import BufferCluster
+    from node_placeholder_scaler.backends.buffer import BufferCluster
 
     fake = fake_with(("karpenter-fits", 1), None)
     leading = [False]

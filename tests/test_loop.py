@@ -10,11 +10,11 @@ from datetime import timedelta
 from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 
+from node_placeholder_scaler.config.settings import load_settings
 from node_placeholder_scaler.loop import Controller, loop
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.server import Health, Server
-from node_placeholder_scaler.settings import load_settings
 from testkit.planners import StaticPlanner
 
 SETTINGS = load_settings(

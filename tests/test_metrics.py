@@ -19,8 +19,8 @@ from node_placeholder_scaler.decisions import (
     RoundResult,
     Stage,
 )
-from node_placeholder_scaler.feeds import CalendarBook
-from node_placeholder_scaler.feedtypes import FetchResult
+from node_placeholder_scaler.feeds.book import CalendarBook
+from node_placeholder_scaler.feeds.types import FetchResult
 from node_placeholder_scaler.metrics import FeedStatus, Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget, Problem, ProblemKind
 from testkit.ics import Event, calendar

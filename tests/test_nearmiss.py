@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from node_placeholder_scaler.descriptions import parse_description
-from node_placeholder_scaler.nearmiss import closest_pool, distance, near_miss
+from node_placeholder_scaler.ical.descriptions import parse_description
+from node_placeholder_scaler.ical.nearmiss import closest_pool, distance, near_miss
 
 POOLS = ("user", "gpu", "highmem")
 

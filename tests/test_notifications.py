@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client import CollectorRegistry
 
+from node_placeholder_scaler.config.sections import NotifySettings
+from node_placeholder_scaler.config.settings import ConfigError, load_settings
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import ProblemKind
-from node_placeholder_scaler.notifications import Notifier, notifier_for
-from node_placeholder_scaler.sections import NotifySettings
-from node_placeholder_scaler.settings import ConfigError, load_settings
-from node_placeholder_scaler.upcoming import UpcomingProblem
+from node_placeholder_scaler.problems.notifications import Notifier, notifier_for
+from node_placeholder_scaler.problems.upcoming import UpcomingProblem
 from testkit import webhook
 from testkit.webhook import Receiver
 
@@ -67,7 +67,7 @@ def test_json_body_for_a_problem_and_a_report(receiver: Receiver) -> None:
 
 
 def test_a_failed_delivery_is_retried_then_given_up(receiver: Receiver, caplog) -> None:
-    caplog.set_level(logging.WARNING, "node_placeholder_scaler.notifications")
+    caplog.set_level(logging.WARNING, "node_placeholder_scaler.problems.notifications")
     receiver.answers = [500, 503]
     notifier, metrics = _notifier(receiver, retries=2)
     notifier.problem(PROBLEM)

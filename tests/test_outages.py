@@ -11,9 +11,8 @@ from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 from test_loop import SETTINGS
 
-from node_placeholder_scaler.buffers import BufferState
+from node_placeholder_scaler.backends.capacitybuffers import BufferState
 from node_placeholder_scaler.decisions import (
-    WOULD_REASON,
     Action,
     PoolDecision,
     RoundResult,
@@ -25,6 +24,7 @@ from node_placeholder_scaler.loop import Controller
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.outages import FAILED, RECOVERED, Notice, Outages, WouldScale
+from node_placeholder_scaler.reasons import WOULD_SCALE
 from node_placeholder_scaler.server import Health
 from testkit.planners import StaticPlanner
 
@@ -166,7 +166,7 @@ def test_a_dry_run_tells_each_change_it_would_make_once_and_writes_no_replicas()
     )  # fmt: skip
     for _ in range(3):
         controller.round()
-    assert [(n.reason, n.warning) for n in sink.written] == [(WOULD_REASON, False)]
+    assert [(n.reason, n.warning) for n in sink.written] == [(WOULD_SCALE.name, False)]
     assert sink.written[0].message.startswith(
         "Dry run: would scale placeholders of pool user from 0 to 2 (calendar target 2"
     )

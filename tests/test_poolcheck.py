@@ -1,5 +1,5 @@
-"""poolcheck.py: why nothing scales, judged on the test cluster's own NodePools and instance
-types (tests/cluster/manifests), as kube/poolcheck.py reads them."""
+"""preflight/pools.py: why nothing scales, judged on the test cluster's own NodePools and instance
+types (tests/cluster/manifests), as kube/poolfacts.py reads them."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 import yaml
 
-from node_placeholder_scaler.findings import Finding
 from node_placeholder_scaler.kube.objects import resources
-from node_placeholder_scaler.kube.poolcheck import (
+from node_placeholder_scaler.kube.poolfacts import (
     InstanceTypeError,
     nodepool,
     read_instance_types,
 )
-from node_placeholder_scaler.poolcheck import (
+from node_placeholder_scaler.preflight.findings import Finding
+from node_placeholder_scaler.preflight.pools import (
     NodePool,
     PoolCheckFacts,
     PoolNode,

@@ -1,4 +1,4 @@
-"""poolwatch.py: the controller's pool checks, each cause told once as a Warning Event."""
+"""preflight/watch.py: the controller's pool checks, each cause told once as a Warning Event."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from prometheus_client import CollectorRegistry
 from node_placeholder_scaler.kube.objects import resources
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.outages import Notice
-from node_placeholder_scaler.poolcheck import PoolCheckFacts, PoolShape
-from node_placeholder_scaler.poolwatch import PoolWatch
+from node_placeholder_scaler.preflight.pools import PoolCheckFacts, PoolShape
+from node_placeholder_scaler.preflight.watch import PoolWatch
 from tests.conftest import make_settings, utc
 
 T0 = utc("2026-03-09T08:00")

@@ -1,4 +1,5 @@
-"""preflight.py: autoscaler detection and the findings of validate --cluster, on plain facts."""
+"""preflight/cluster.py: autoscaler detection and the findings of validate --cluster, on plain
+facts."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from node_placeholder_scaler.buffers import parse_buffer
-from node_placeholder_scaler.preflight import (
+from node_placeholder_scaler.backends.capacitybuffers import parse_buffer
+from node_placeholder_scaler.preflight.cluster import (
     AutoscalerSeen,
     ClusterFacts,
     NeverPreempts,

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from node_placeholder_scaler import problemwatch
-from node_placeholder_scaler.feeds import CalendarBook, load_once
+from node_placeholder_scaler.config.settings import load_settings
+from node_placeholder_scaler.feeds.book import CalendarBook, load_once
+from node_placeholder_scaler.feeds.worker import run_inline
 from node_placeholder_scaler.metrics import Metrics
-from node_placeholder_scaler.problemwatch import REASON, ProblemWatch
-from node_placeholder_scaler.settings import load_settings
+from node_placeholder_scaler.problems import watch as problemwatch
+from node_placeholder_scaler.problems.watch import ProblemWatch
+from node_placeholder_scaler.reasons import CALENDAR_PROBLEM
 from node_placeholder_scaler.subjects import Subject
-from node_placeholder_scaler.worker import run_inline
 from testkit import calendar_problems
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -58,7 +59,7 @@ def _gauge(metrics: Metrics, kind: str) -> float | None:
 
 
 def test_the_leader_tells_each_problem_once(tmp_path, caplog) -> None:
-    caplog.set_level(logging.WARNING, "node_placeholder_scaler.problemwatch")
+    caplog.set_level(logging.WARNING, "node_placeholder_scaler.problems.watch")
     events = Recorder()
     watch, metrics = _watch(_book(tmp_path), events)
     for _ in range(3):
@@ -72,7 +73,7 @@ def test_the_leader_tells_each_problem_once(tmp_path, caplog) -> None:
     assert len(events.events) == 6
     namespace, subject, reason, message, warning = events.events[0]
     assert (namespace, subject, reason, warning) == (
-        "ns", Subject("apps/v1", "Deployment", "placeholder-user"), REASON, True)
+        "ns", Subject("apps/v1", "Deployment", "placeholder-user"), CALENDAR_PROBLEM.name, True)
     assert "event 'Lab 1' on " in message and "did you mean `user: 3`?" in message
     assert (_gauge(metrics, "unknown-pool"), _gauge(metrics, "near-miss"),
             _gauge(metrics, "bad-value"), _gauge(metrics, "bad-lead")) == (2, 2, 2, 0)
@@ -91,7 +92,7 @@ def test_fixed_problems_clear_the_gauge_and_a_return_is_told_again(tmp_path) -> 
 
 
 def test_a_standby_keeps_the_list_but_tells_and_counts_nothing(tmp_path, caplog) -> None:
-    caplog.set_level(logging.WARNING, "node_placeholder_scaler.problemwatch")
+    caplog.set_level(logging.WARNING, "node_placeholder_scaler.problems.watch")
     events = Recorder()
     watch, metrics = _watch(_book(tmp_path), events)
     metrics.forget_calendar()  # what the loop does for a standby

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node_placeholder_scaler.calendar import CalendarError, parse_calendar
-from node_placeholder_scaler.descriptions import parse_description
-from node_placeholder_scaler.feeds import CalendarBook
-from node_placeholder_scaler.settings import ConfigError, load_settings
-from node_placeholder_scaler.worker import work
+from node_placeholder_scaler.config.settings import ConfigError, load_settings
+from node_placeholder_scaler.feeds.book import CalendarBook
+from node_placeholder_scaler.feeds.worker import work
+from node_placeholder_scaler.ical.calendar import CalendarError, parse_calendar
+from node_placeholder_scaler.ical.descriptions import parse_description
 from testkit.ics import Event
 from testkit.ics import calendar as ics_calendar
 from tests.conftest import FIXTURES, make_settings

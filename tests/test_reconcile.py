@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from fake_kube import GI, T0, FakeCluster, FakeDeployment, node, placeholder_pods, pod
 
-from node_placeholder_scaler.decisions import event_message
+from node_placeholder_scaler.config.settings import load_settings
+from node_placeholder_scaler.decisions import decision_message
 from node_placeholder_scaler.model import Occurrence, Plan, PoolTarget
 from node_placeholder_scaler.observed import Resources, Taint, Toleration
 from node_placeholder_scaler.reconcile import reconcile_once
-from node_placeholder_scaler.settings import load_settings
 
 CONFIG = """
 namespace: node-placeholder
@@ -64,7 +64,7 @@ def test_scale_up_at_the_event_with_an_event_naming_it():
     assert (decisions["user"].desired, decisions["user"].current) == (3, 0)
     assert fake.scales == [("placeholder-user", 3)]
     assert fake.events == [
-        ("placeholder-user", "PlaceholdersScaled", event_message(decisions["user"]))
+        ("placeholder-user", "PlaceholdersScaled", decision_message(decisions["user"]))
     ]
     assert "Data 8 final" in fake.events[0][2]
     assert decisions["gpu"].action == "unchanged"

@@ -11,7 +11,7 @@ import pytest
 
 from node_placeholder_scaler.cli.common import CommandError
 from node_placeholder_scaler.cli.report import since, table
-from node_placeholder_scaler.settings import load_settings
+from node_placeholder_scaler.config.settings import load_settings
 
 TIMELINES = Path(__file__).parent / "fixtures" / "timelines"
 NOW = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)

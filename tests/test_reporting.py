@@ -1,4 +1,4 @@
-"""The live path of the event reports (reporting.py) without a cluster: a recorded surge is
+"""The live path of the event reports (reports/tracker.py) without a cluster: a recorded surge is
 replayed into the Tracker as the pod watch would feed it, the rounds see the pool's nodes
 through the fake cluster, and the Reporter writes the report when the occurrence has settled.
 The cluster test (tests/cluster/test_reports.py) runs the same path against the real thing.
@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
+from node_placeholder_scaler.config.settings import ReportSettings, Settings, load_settings
 from node_placeholder_scaler.decisions import Action, PoolDecision, RoundResult, Stage
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Occurrence, Plan, PoolTarget
 from node_placeholder_scaler.observed import ClusterError, NodeInfo, Resources
-from node_placeholder_scaler.reporting import Observing, Reporter, Tracker
-from node_placeholder_scaler.settings import ReportSettings, Settings, load_settings
-from node_placeholder_scaler.timelines import NodeTimeline, PodRecord, timeline_from_dict
+from node_placeholder_scaler.reports.timelines import NodeTimeline, PodRecord, timeline_from_dict
+from node_placeholder_scaler.reports.tracker import Observing, Reporter, Tracker
 from tests.fake_kube import GI, FakeCluster, FakeDeployment
 
 FIXTURE = Path(__file__).parent / "fixtures" / "timelines" / "sweep-n4-students-only.json"

@@ -1,4 +1,4 @@
-"""The class-sized rule (seating.py) as tables, and replayed over a recorded surge timeline."""
+"""The class-sized rule (seating/rule.py) as tables, and replayed over a recorded surge timeline."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from node_placeholder_scaler.classphase import Phase
 from node_placeholder_scaler.model import ClassRequest, Occurrence
 from node_placeholder_scaler.observed import Resources
-from node_placeholder_scaler.seating import (
+from node_placeholder_scaler.seating.phase import Phase
+from node_placeholder_scaler.seating.rule import (
     Counted,
     Profile,
     decide,
@@ -97,7 +97,9 @@ def test_students_and_free_seats_lower_the_warm_nodes():
     assert decide([klass(120)], profile(), Counted(0, 0, 15), at, 50).warm == 15
     assert decide([klass(120)], profile(), Counted(20, 0, 15), at, 50).warm == 10
     assert decide([klass(120)], profile(), Counted(20, 7, 15), at, 50).warm == 9
-    assert decide([klass(120)], profile(), Counted(70, 0, 15), at, 50).warm == 0
+    assert decide([klass(120)], profile(), Counted(70, 0, 0), at, 50).warm == 0
+    # covered (70 + 15 x 4 >= 120): room for the whole class is kept, less the seated
+    assert decide([klass(120)], profile(), Counted(70, 0, 15), at, 50).warm == 13
 
 
 def test_no_refill_once_the_class_is_covered():

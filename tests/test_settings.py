@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from node_placeholder_scaler.configkeys import Key, Reader, default
+from node_placeholder_scaler.config.configkeys import Key, Reader, default
+from node_placeholder_scaler.config.sections import SECTION_TABLES, HeadroomSettings, ReportSettings
+from node_placeholder_scaler.config.settings import CALENDAR, POOL, TOP, ConfigError, load_settings
 from node_placeholder_scaler.durations import DurationError, format_duration, parse_duration
-from node_placeholder_scaler.sections import SECTION_TABLES, HeadroomSettings, ReportSettings
-from node_placeholder_scaler.settings import CALENDAR, POOL, TOP, ConfigError, load_settings
 from testkit import chart_schema
 
 MINIMAL = "calendars: [{url: a.ics}]\npools: {user: {}}\n"

@@ -1,4 +1,4 @@
-"""statusview.py and statuspage.py: a real feed (tests/fixtures/status-week.ics) -> the
+"""status/view.py and status/page.py: a real feed (tests/fixtures/status-week.ics) -> the
 view-model -> the HTML, checked by parsing it; the page's round hook and HTTP route."""
 
 from __future__ import annotations
@@ -15,20 +15,15 @@ import pytest
 from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 
-from node_placeholder_scaler.buffers import BufferState
+from node_placeholder_scaler.backends.capacitybuffers import BufferState
 from node_placeholder_scaler.decisions import Action, PoolDecision
 from node_placeholder_scaler.loop import Controller
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Problem, ProblemKind
 from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.server import PAGE_HEADERS, Health, Server, StatusBoard
-from node_placeholder_scaler.statuspage import LEFT, RIGHT, WIDTH, chart, render
-from node_placeholder_scaler.statusview import (
-    ProblemView,
-    StatusInputs,
-    build_status,
-    report_view,
-)
+from node_placeholder_scaler.status.page import LEFT, RIGHT, WIDTH, chart, render
+from node_placeholder_scaler.status.view import ProblemView, StatusInputs, build_status, report_view
 from testkit.planners import StaticPlanner
 from tests.conftest import book_for, make_settings, utc
 

@@ -15,8 +15,8 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from ..settings import ConfigError
-from . import plan, preflight, report, run, size
+from ..config.settings import ConfigError
+from . import plan, report, run, size, validate_cluster
 from .common import (
     CLUSTER_COMMANDS,
     CONFIG_ENV,
@@ -36,7 +36,7 @@ COMMANDS: tuple[tuple[str, str, Arguments, Command], ...] = (
     ("run", "run the controller", run.arguments, run.command),
     ("plan", "calendar targets (no cluster needed)", plan.plan_arguments, plan.plan_command),
     ("validate", "fetch every feed and list problems (--cluster: and preflight the cluster)",
-     preflight.arguments, preflight.command),
+     validate_cluster.arguments, validate_cluster.command),
     ("size", "placeholder requests from a live node", size.arguments, size.command),
     ("report", "recent event reports: waits, warm capacity, advice", report.arguments,
      report.command),

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from ..feeds import environment
-from ..files import FileTooLarge, NotRegularFile, read_regular
+from ..config.settings import ConfigError, Settings, load_settings
+from ..feeds.book import environment
+from ..feeds.files import FileTooLarge, NotRegularFile, read_regular
 from ..observed import ClusterError
-from ..settings import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
     from ..kube import Kube

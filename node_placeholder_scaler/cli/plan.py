@@ -7,11 +7,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..feeds import expansion_window, load_once
+from ..config.settings import Settings
+from ..feeds.book import expansion_window, load_once
 from ..planning import held, timeline
-from ..report import holdings_table, plan_json, plan_table, timeline_json, timeline_table
-from ..settings import Settings
-from ..upcoming import upcoming, window
+from ..plantext import holdings_table, plan_json, plan_table, timeline_json, timeline_table
+from ..problems.upcoming import upcoming, window
 from .common import CommandError, Exit, output_argument, structured
 
 UTC = ZoneInfo("UTC")

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from ..config.settings import Settings
 from ..durations import DurationError, parse_duration
 from ..observed import ClusterError
-from ..settings import Settings
 from .common import CommandError, Exit, load_client, output_argument, structured
 from .plan import parse_instant
 

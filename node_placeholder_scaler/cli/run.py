@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from ..config.settings import ConfigError, Settings
 from ..leadership import Elector, GatedCluster, identity
 from ..loop import BookPlanner, Controller, loop
 from ..metrics import Metrics
-from ..notifications import Notifier, notifier_for
-from ..poolwatch import Notices, PoolWatch
-from ..problemwatch import ProblemWatch
-from ..reporting import Observing, Reporter, Tracker
+from ..preflight.watch import Notices, PoolWatch
+from ..problems.notifications import Notifier, notifier_for
+from ..problems.watch import ProblemWatch
+from ..reports.tracker import Observing, Reporter, Tracker
 from ..server import Health, Server, StatusBoard, utc_now
-from ..settings import ConfigError, Settings
 from .common import CommandError, Exit, load_client
 
 if TYPE_CHECKING:
@@ -110,6 +110,7 @@ def build(settings: Settings, args: argparse.Namespace, client: Kube) -> Parts:
     controller = Controller(
         settings, cluster, client, planner, metrics, health, namespace, args.dry_run,
         after_round=reporter.after_round if reporter else None, leader=elector,
+        history=reporter.history if reporter else None,
         notices=gated,
         watch=ProblemWatch(settings, planner.upcoming, metrics, events=gated,
                            namespace=namespace, announcer=notifier),
@@ -134,8 +135,8 @@ def status_page(settings: Settings, planner: BookPlanner, reporter: Reporter | N
                 ) -> Callable[[Plan, RoundResult, datetime], None]:
     """The round hook that renders this replica's status page onto ``board``: problems to
     fix are the plan's of no event (feeds, clamps) and the upcoming ones ``watch`` keeps."""
-    from ..statuspage import render
-    from ..statusview import StatusInputs, build_status
+    from ..status.page import render
+    from ..status.view import StatusInputs, build_status
 
     def publish(plan: Plan, result: RoundResult, now: datetime) -> None:
         problems = [p for p in plan.problems if p.event is None]
@@ -230,8 +231,8 @@ def campaign(
 
 def pool_watch(settings: Settings, client: Kube, namespace: str, notices: Notices,
                metrics: Metrics, *, dry_run: bool) -> PoolWatch:
-    """The controller's pool checks (poolwatch.py), reading through the client."""
-    from ..kube.preflight import pool_facts
+    """The controller's pool checks (preflight/watch.py), reading through the client."""
+    from ..kube.clusterfacts import pool_facts
 
     return PoolWatch(settings, namespace, lambda: pool_facts(client, settings, namespace),
                      notices, metrics, dry_run=dry_run)

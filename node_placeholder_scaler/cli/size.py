@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..config.settings import Settings
 from ..observed import ClusterError
-from ..settings import Settings
 from ..sizing import parse_margin, pick_node, placeholder_size, render_values
 from .common import CommandError, Exit, load_client
 

@@ -1,6 +1,6 @@
 """``validate``: fetch every feed and judge what is coming.
 
-By default the window is now minus a small grace to a horizon (upcoming.py: 1 hour back,
+By default the window is now minus a small grace to a horizon (problems/upcoming.py: 1 hour back,
 14 days ahead); ``--from``/``--to`` choose another, ``--all`` judges every event of every
 feed. Exit 1 for a problem in the window or a feed problem (an error, a feed-level warning
 with no date or one in the window); 0 otherwise: a past event's typo no longer fails it.
@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ..config.settings import Settings
 from ..durations import format_duration
-from ..feeds import CalendarBook, expansion_window, load_once
+from ..feeds.book import CalendarBook, expansion_window, load_once
 from ..model import Problem
-from ..report import problem_line
-from ..settings import Settings
-from ..upcoming import GRACE, HORIZON, upcoming, window
+from ..plantext import problem_line
+from ..problems.upcoming import GRACE, HORIZON, upcoming, window
 from .common import CommandError, Exit, output_argument, structured
 from .plan import UTC, parse_instant
 

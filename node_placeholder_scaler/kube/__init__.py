@@ -131,7 +131,7 @@ class Kube(BufferCalls):
         self.core = client.CoreV1Api(api_client)
         self.apps = client.AppsV1Api(api_client)
         self.version = client.VersionApi(api_client)
-        self._init_buffers(api_client)  # CapacityBuffer calls (buffers.py)
+        self._init_buffers(api_client)  # CapacityBuffer calls (backends/capacitybuffers.py)
         self.timeout = timeout
         self.workers = workers
         self.meter = ApiUsage()

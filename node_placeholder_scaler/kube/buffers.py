@@ -15,7 +15,15 @@ from typing import Any
 
 from kubernetes import client
 
-from ..buffers import API_VERSION, GROUP, KIND, PLURAL, VERSION, CapacityBuffer, parse_buffer
+from ..backends.capacitybuffers import (
+    API_VERSION,
+    GROUP,
+    KIND,
+    PLURAL,
+    VERSION,
+    CapacityBuffer,
+    parse_buffer,
+)
 from ..observed import ClusterError
 from .objects import event_about
 

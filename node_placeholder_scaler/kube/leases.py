@@ -14,8 +14,8 @@ from typing import Any
 
 from kubernetes import client
 
+from ..config.sections import LeaderElectionSettings
 from ..leadership import Elector, LeaseConflict, LeaseRecord
-from ..sections import LeaderElectionSettings
 from . import ApiUsage, KubeError, call
 
 Json = Mapping[str, Any]

@@ -18,7 +18,7 @@ import urllib3
 from kubernetes.client.exceptions import ApiException
 
 from ..observed import ClusterError
-from ..timelines import Affinity, PodRecord
+from ..reports.timelines import Affinity, PodRecord
 from . import objects
 
 logger = logging.getLogger(__name__)

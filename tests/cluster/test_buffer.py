@@ -20,7 +20,7 @@ import pytest
 from kubernetes import client
 from test_controller import Env, ical, now_utc
 
-from node_placeholder_scaler.buffers import GROUP, PLURAL, VERSION
+from node_placeholder_scaler.backends.capacitybuffers import GROUP, PLURAL, VERSION
 from testkit.cluster import Namespace, TestCluster, wait_for
 from testkit.manifests import POOL_LABEL, USER_POOL, pod_manifest
 

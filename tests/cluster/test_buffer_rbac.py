@@ -19,12 +19,12 @@ from test_buffer import condition, create_buffer, read_buffer
 from test_controller import StaticPlanner
 
 from node_placeholder_scaler import kube
-from node_placeholder_scaler.buffers import GROUP, PLURAL, VERSION
+from node_placeholder_scaler.backends.capacitybuffers import GROUP, PLURAL, VERSION
+from node_placeholder_scaler.config.settings import load_settings
 from node_placeholder_scaler.loop import Controller
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.observed import ClusterError
 from node_placeholder_scaler.server import Health
-from node_placeholder_scaler.settings import load_settings
 from testkit.cluster import Namespace, TestCluster, service_account_client, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helm"))

@@ -17,10 +17,10 @@ from kubernetes import client
 from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler import kube
+from node_placeholder_scaler.config.settings import load_settings
 from node_placeholder_scaler.loop import Controller
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.server import Health
-from node_placeholder_scaler.settings import load_settings
 from testkit.cluster import Namespace, TestCluster, ensure_priority_class, wait_for
 from testkit.manifests import pod_manifest
 from testkit.planners import StaticPlanner

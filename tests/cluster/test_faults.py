@@ -15,6 +15,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,21 +40,37 @@ from testkit.controller import (
     ReplicaWatch,
     kubeconfig_for,
 )
+from testkit.results import Recording, pytest_command, store_if_asked
 
 pytestmark = pytest.mark.cluster
 __all__ = ["env"]  # the fixture, shared with test_controller
 
 INTERVAL = 2.0  # the controller's round interval in these tests (test_controller.Env.config)
 FIGURES: list[Figures] = []
+FAILED: list[str] = []  # the tests of this module that failed (their fault has no figures)
+
+
+@pytest.fixture(autouse=True)
+def note_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    before = request.session.testsfailed
+    yield  # the test's own report is counted before its fixtures are torn down
+    if request.session.testsfailed > before:
+        FAILED.append(request.node.name)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def print_figures() -> Iterator[None]:
+    """Print the table at the end; with NPS_RESULTS set, store it (cluster-faults.json, from
+    which docs/reliability/index.md's table is rendered) with the tests that failed in the run
+    (their faults have no figures then; the table names them)."""
+    recording = Recording("cluster-faults", pytest_command("tests/cluster/test_faults.py"))
     yield
     if FIGURES:
         print("\n| fault | detect (s) | recover (s) | failed rounds | replicas min / max | |")
         for figures in FIGURES:
             print(figures.row())
+        store_if_asked(recording, "cluster-faults",
+                       {"rows": [asdict(f) for f in FIGURES], "failed": FAILED})
 
 
 class Scene:

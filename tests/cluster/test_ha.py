@@ -19,6 +19,7 @@ from test_controller import Env, env, ical, now_utc
 
 from testkit.cluster import wait_for
 from testkit.controller import ControllerProcess, ReplicaWatch
+from testkit.results import Recording, pytest_command, store_if_asked
 
 pytestmark = pytest.mark.cluster
 __all__ = ["env"]  # the fixture, shared with test_controller
@@ -57,6 +58,7 @@ def set_target(env: Env, users: int) -> None:
 
 
 def test_one_writer_takeover_after_kill_and_handover_on_sigterm(env: Env) -> None:
+    recording = Recording("ha-takeover", pytest_command("tests/cluster/test_ha.py"))
     deployment = env.placeholders("user")
     set_target(env, 2)
     config = env.config(
@@ -118,3 +120,7 @@ def test_one_writer_takeover_after_kill_and_handover_on_sigterm(env: Env) -> Non
     log_b = b.output()
     assert log_b.index("b is now the leader") < log_b.index("action=scaled")
     assert "released the lease" in log_b and "released the lease" in c.output()
+    store_if_asked(recording, "ha-takeover", {
+        "lease_s": LEASE_SECONDS, "retry_s": RETRY_SECONDS, "interval_s": 2,
+        "takeover_s": round(took_over, 2), "first_write_s": round(first_write, 2),
+        "handover_s": round(handover, 2), "replicas": witness.values()})

@@ -27,8 +27,8 @@ from helm_helpers import (
     values_args,
 )
 
-from node_placeholder_scaler.configkeys import default
-from node_placeholder_scaler.settings import CALENDAR, POOL, TOP, load_settings
+from node_placeholder_scaler.config.configkeys import default
+from node_placeholder_scaler.config.settings import CALENDAR, POOL, TOP, load_settings
 
 pytestmark = pytest.mark.helm
 

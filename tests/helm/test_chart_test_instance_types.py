@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from helm_helpers import HelmError, find, minimal_values, one, render
 
-from node_placeholder_scaler.kube.poolcheck import read_instance_types
+from node_placeholder_scaler.kube.poolfacts import read_instance_types
 from node_placeholder_scaler.observed import Resources
 
 pytestmark = pytest.mark.helm

@@ -1,0 +1,3 @@
+"""The calendar engine: feed bytes -> occurrences with pool requests, bounded, and the problems
+found on the way.
+"""

@@ -1,0 +1,173 @@
+"""Read-only facts for ``validate --cluster`` (preflight/cluster.py judges them).
+
+Reads, never writes: Deployments (all namespaces, for the autoscaler's), two well-known Leases and
+CA's status ConfigMap in kube-system, Karpenter's NodePools, the pools' placeholder Deployments
+and PriorityClasses or CapacityBuffers, and the pods of the cluster (for preemptionPolicy
+Never). Lists are capped (``LIST_LIMIT``); a forbidden read is reported, not fatal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from kubernetes import client
+
+from ..config.settings import PoolSettings, Settings
+from ..observed import ClusterError
+from ..preflight.cluster import (
+    CA_LEASE,
+    KARPENTER_LEASE,
+    ClusterFacts,
+    NeverPreempts,
+    PlaceholderFacts,
+    PoolFacts,
+    Signs,
+    Workload,
+    detect,
+)
+from ..preflight.pools import InstanceType, PoolCheckFacts
+from .poolfacts import gather_pools
+
+if TYPE_CHECKING:
+    from . import Kube
+
+LIST_LIMIT = 5000
+SYSTEM = "kube-system"
+T = TypeVar("T")
+
+
+class _Reader:
+    """Calls through kube.Kube; 404 -> None, 403 -> noted as unreadable."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        api = kube.core.api_client
+        self.coordination = client.CoordinationV1Api(api)
+        self.scheduling = client.SchedulingV1Api(api)
+        self.unreadable: list[str] = []
+
+    def get(self, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return self.kube._call(what, method, *args, **kwargs)
+        except ClusterError as error:
+            if error.status == 404:
+                return None
+            if error.status in (401, 403):
+                self.unreadable.append(what)
+                return None
+            raise
+
+
+def gather(kube: Kube, settings: Settings, namespace: str,
+           instance_types: Sequence[InstanceType] = ()) -> ClusterFacts:
+    """Everything preflight.judge needs; raises ClusterError only when the API is unusable."""
+    reader = _Reader(kube)
+    served = kube.buffer_api_served()
+    workloads = _workloads(reader)
+    nodepools = _nodepools(reader)
+    signs = Signs(
+        leases=tuple(n for n in (CA_LEASE, KARPENTER_LEASE) if reader.get(
+            f"get lease {SYSTEM}/{n}", reader.coordination.read_namespaced_lease, n, SYSTEM)),
+        ca_status=reader.get(
+            f"get configmap {SYSTEM}/cluster-autoscaler-status",
+            kube.core.read_namespaced_config_map, "cluster-autoscaler-status", SYSTEM,
+        ) is not None,
+        nodepools=len(nodepools or ()),
+    )
+    pool_check = gather_pools(reader.get, kube, settings, namespace, nodepools=nodepools,
+                              instance_types=instance_types, refused=reader.unreadable)
+    pool_check = replace(pool_check, refused=tuple(reader.unreadable))
+    pools = tuple(_pool(reader, pool, namespace, served) for pool in settings.pools.values())
+    return ClusterFacts(
+        namespace=namespace, buffer_api=served, autoscalers=detect(workloads, signs),
+        pools=pools, never_preempts=_never_preempts(reader, namespace),
+        unreadable=tuple(reader.unreadable), pool_check=pool_check,
+    )
+
+
+def pool_facts(kube: Kube, settings: Settings, namespace: str) -> PoolCheckFacts:
+    """The pool checks' facts alone (the running controller); refused reads are noted."""
+    reader = _Reader(kube)
+    facts = gather_pools(reader.get, kube, settings, namespace, nodepools=_nodepools(reader),
+                         refused=reader.unreadable)
+    return replace(facts, refused=tuple(reader.unreadable))
+
+
+def _workloads(reader: _Reader) -> list[Workload]:
+    body = reader.get("list deployments", reader.kube.apps.list_deployment_for_all_namespaces,
+                      limit=LIST_LIMIT)
+    found = []
+    for item in (body or {}).get("items", []):
+        meta = item.get("metadata", {})
+        template = ((item.get("spec") or {}).get("template") or {})
+        labels = {**(meta.get("labels") or {}), **((template.get("metadata") or {}).get(
+            "labels") or {})}
+        containers = (template.get("spec") or {}).get("containers") or [{}]
+        first = containers[0]
+        found.append(Workload(
+            name=f"{meta.get('namespace')}/{meta.get('name')}",
+            labels=tuple(sorted(labels.items())),
+            images=tuple(str(c.get("image") or "") for c in containers),
+            args=tuple(str(a) for a in [*(first.get("command") or []), *(first.get("args") or [])]),
+            env=tuple((str(e.get("name")), str(e.get("value") or ""))
+                      for e in first.get("env") or []),
+        ))
+    return found
+
+
+def _nodepools(reader: _Reader) -> list[Any] | None:
+    """Karpenter's NodePools; None when the API is not served or the list is refused."""
+    custom = reader.kube.custom
+    if not reader.get("discover karpenter.sh/v1", custom.get_api_resources, "karpenter.sh", "v1"):
+        return None
+    body = reader.get("list nodepools", custom.list_cluster_custom_object,
+                      "karpenter.sh", "v1", "nodepools", limit=100)
+    return None if body is None else list(body.get("items", []))
+
+
+def _pool(reader: _Reader, pool: PoolSettings, namespace: str, served: bool) -> PoolFacts:
+    if pool.backend == "capacityBuffer":
+        buffer = None
+        if served:
+            try:
+                buffer = reader.kube.read_buffer(namespace, pool.buffer)
+            except ClusterError as error:
+                if error.status != 404:
+                    raise
+        return PoolFacts(pool.name, pool.backend, buffer_name=pool.buffer, buffer=buffer)
+    refused = len(reader.unreadable)
+    body = reader.get(f"get deployment {namespace}/{pool.deployment}",
+                      reader.kube.apps.read_namespaced_deployment, pool.deployment, namespace)
+    if body is None and len(reader.unreadable) > refused:  # not checked
+        return PoolFacts(pool.name, pool.backend, PlaceholderFacts(
+            pool.deployment, True, priority_read=False))
+    if body is None:
+        return PoolFacts(pool.name, pool.backend, PlaceholderFacts(pool.deployment, False))
+    template = (body.get("spec") or {}).get("template") or {}
+    class_name = (template.get("spec") or {}).get("priorityClassName")
+    value, refused = None, len(reader.unreadable)
+    if class_name:
+        pc = reader.get(f"get priorityclass {class_name}",
+                        reader.scheduling.read_priority_class, class_name)
+        value = int(pc.get("value", 0)) if pc is not None else None
+    annotations: Mapping[str, str] = (template.get("metadata") or {}).get("annotations") or {}
+    return PoolFacts(pool.name, pool.backend, PlaceholderFacts(
+        pool.deployment, True, class_name, value, tuple(sorted(annotations.items())),
+        priority_read=len(reader.unreadable) == refused))
+
+
+def _never_preempts(reader: _Reader, namespace: str) -> tuple[NeverPreempts, ...]:
+    """Running or pending user pods (not kube-system, not ours) with preemptionPolicy Never."""
+    body = reader.get("list pods", reader.kube.core.list_pod_for_all_namespaces,
+                      field_selector="status.phase!=Succeeded,status.phase!=Failed",
+                      limit=LIST_LIMIT)
+    found = []
+    for item in (body or {}).get("items", []):
+        meta, spec = item.get("metadata", {}), item.get("spec", {})
+        if spec.get("preemptionPolicy") != "Never" or meta.get("namespace") in (SYSTEM, namespace):
+            continue
+        found.append(NeverPreempts(f"{meta.get('namespace')}/{meta.get('name')}",
+                                   spec.get("priorityClassName")))
+    return tuple(found)

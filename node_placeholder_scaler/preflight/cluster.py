@@ -1,0 +1,304 @@
+"""``validate --cluster``: what would stop warming on this cluster. Pure: facts in, findings out.
+
+kube/clusterfacts.py reads the facts (read-only); this module judges them:
+
+- per pool, does its backend's object exist (the placeholder Deployment, or the CapacityBuffer
+  and a served CapacityBuffer CRD), and can the buffer warm anything (its status conditions);
+- which autoscaler runs (Cluster Autoscaler, Karpenter, or unknown), from well-known names,
+  labels and images of Deployments, leader-election Leases, CA's status ConfigMap and Karpenter's
+  NodePools;
+- is the placeholder PriorityClass right for it: below user pods (0) so they preempt the
+  placeholders, and, with Cluster Autoscaler, not below its expendable cutoff (-10 unless
+  ``--expendable-pods-priority-cutoff`` says otherwise), or CA ignores the pending placeholders;
+  with Karpenter (no cutoff) placeholder pods should carry ``karpenter.sh/do-not-disrupt``, or
+  consolidation may take a warm node away;
+- user pods that run with ``preemptionPolicy: Never``: they never preempt a placeholder, so they
+  wait for a new node even when a warm one is there.
+
+Every finding names the object and the fix. ``error`` findings would stop warming (exit 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..backends.capacitybuffers import API_VERSION, KIND, CapacityBuffer, buffer_state
+from .findings import Finding
+from .pools import PoolCheckFacts, judge_pools, not_checked
+
+__all__ = ["ClusterFacts", "Finding", "judge"]
+
+Autoscaler = Literal["cluster-autoscaler", "karpenter"]
+DEFAULT_CUTOFF = -10
+DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
+CA_BUFFER_FLAGS = (
+    "--capacity-buffer-controller-enabled", "--capacity-buffer-pod-injection-enabled"
+)
+MAX_LISTED = 5
+DETECTION_READS = ("list deployments", "get lease", "get configmap", "list nodepools")
+
+
+@dataclass(frozen=True)
+class AutoscalerSeen:
+    """Evidence of one autoscaler, and what its own configuration says (when it is readable)."""
+
+    kind: Autoscaler
+    evidence: tuple[str, ...]
+    args: tuple[str, ...] = ()  # command and args of its Deployment's container, if found
+    env: tuple[tuple[str, str], ...] = ()  # its container's env, if found
+
+    def flag(self, name: str) -> str | None:
+        """The value of ``--name=value`` (or ``--name value``) among the args."""
+        for i, arg in enumerate(self.args):
+            if arg == name and i + 1 < len(self.args):
+                return self.args[i + 1]
+            if arg.startswith(name + "="):
+                return arg.split("=", 1)[1]
+        return None
+
+    def cutoff(self) -> int:
+        value = self.flag("--expendable-pods-priority-cutoff")
+        try:
+            return int(value) if value is not None else DEFAULT_CUTOFF
+        except ValueError:
+            return DEFAULT_CUTOFF
+
+
+@dataclass(frozen=True)
+class PlaceholderFacts:
+    deployment: str
+    exists: bool
+    priority_class: str | None = None  # priorityClassName of the pod template
+    priority: int | None = None  # its value; None when the class does not exist
+    annotations: tuple[tuple[str, str], ...] = ()  # of the pod template
+    priority_read: bool = True  # False: the cluster refused to show the PriorityClass
+
+
+@dataclass(frozen=True)
+class PoolFacts:
+    pool: str
+    backend: str
+    placeholders: PlaceholderFacts | None = None
+    buffer_name: str = ""
+    buffer: CapacityBuffer | None = None  # None: not found (or the CRD is not served)
+
+
+@dataclass(frozen=True)
+class NeverPreempts:
+    """A user pod that runs with preemptionPolicy Never."""
+
+    pod: str  # namespace/name
+    priority_class: str | None
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    namespace: str
+    buffer_api: bool
+    autoscalers: tuple[AutoscalerSeen, ...]
+    pools: tuple[PoolFacts, ...]
+    never_preempts: tuple[NeverPreempts, ...] = ()
+    unreadable: tuple[str, ...] = field(default=())  # what could not be read (e.g. forbidden)
+    pool_check: PoolCheckFacts | None = None  # selectors, sizes and limits (preflight/pools.py)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A Deployment as the autoscaler detection needs it."""
+
+    name: str  # namespace/name
+    labels: tuple[tuple[str, str], ...]
+    images: tuple[str, ...]
+    args: tuple[str, ...]  # command + args of its first container
+    env: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Signs:
+    """What the cluster shows of its autoscaler, besides Deployments."""
+
+    leases: tuple[str, ...] = ()  # names of the well-known Leases found in kube-system
+    ca_status: bool = False  # the kube-system/cluster-autoscaler-status ConfigMap exists
+    nodepools: int = 0  # Karpenter NodePools (karpenter.sh/v1)
+
+
+CA_NAMES, KARPENTER_NAMES = ("cluster-autoscaler",), ("karpenter",)
+CA_LEASE, KARPENTER_LEASE = "cluster-autoscaler", "karpenter-leader-election"
+NAME_LABELS = ("app.kubernetes.io/name", "app", "k8s-app")
+
+
+def detect(workloads: Sequence[Workload], signs: Signs) -> tuple[AutoscalerSeen, ...]:
+    """The autoscalers the cluster shows signs of."""
+    found: list[AutoscalerSeen] = []
+    for kind, names, lease in (("cluster-autoscaler", CA_NAMES, CA_LEASE),
+                               ("karpenter", KARPENTER_NAMES, KARPENTER_LEASE)):
+        evidence: list[str] = []
+        own = [w for w in workloads if _is(w, names)]
+        evidence += [f"Deployment {w.name}" for w in own]
+        if lease in signs.leases:
+            evidence.append(f"Lease kube-system/{lease}")
+        if kind == "cluster-autoscaler" and signs.ca_status:
+            evidence.append("ConfigMap kube-system/cluster-autoscaler-status")
+        if kind == "karpenter" and signs.nodepools:
+            evidence.append(f"{signs.nodepools} Karpenter NodePool(s)")
+        if evidence:
+            first = own[0] if own else None
+            found.append(AutoscalerSeen(
+                kind, tuple(evidence),  # type: ignore[arg-type]
+                args=first.args if first else (), env=first.env if first else ()))
+    return tuple(found)
+
+
+def _is(workload: Workload, names: tuple[str, ...]) -> bool:
+    labels = dict(workload.labels)
+    if any(labels.get(key) in names for key in NAME_LABELS):
+        return True
+    repositories = [image.rsplit("@", 1)[0].rsplit(":", 1)[0] for image in workload.images]
+    return any(part in names for repo in repositories for part in repo.split("/"))
+
+
+def judge(facts: ClusterFacts) -> list[Finding]:
+    """Every finding, errors first."""
+    found = _autoscaler_findings(facts)
+    for pool in facts.pools:
+        if pool.backend == "capacityBuffer":
+            found += _buffer_findings(facts, pool)
+        else:
+            found += _placeholder_findings(facts, pool)
+    found += _never_preempt_findings(facts)
+    if facts.pool_check is not None:
+        found += [f.finding for f in judge_pools(facts.pool_check)]
+    found += not_checked(facts.unreadable)
+    order = ("error", "warning", "not-checked")
+    return sorted(found, key=lambda f: order.index(f.severity))
+
+
+def _autoscaler_findings(facts: ClusterFacts) -> list[Finding]:
+    if not facts.autoscalers and any(r.startswith(DETECTION_READS) for r in facts.unreadable):
+        return []  # not checked (the not-checked finding names the reads)
+    if not facts.autoscalers:
+        return [Finding(
+            "warning", "cluster", "no autoscaler found (no Cluster Autoscaler or Karpenter "
+            "Deployment, Lease, cluster-autoscaler-status ConfigMap or NodePool)",
+            "warm nodes need a node autoscaler: install Cluster Autoscaler or Karpenter (a "
+            "managed one outside the cluster cannot be seen here; then ignore this)")]
+    if len(facts.autoscalers) > 1:
+        return [Finding(
+            "warning", "cluster", "both Cluster Autoscaler and Karpenter seem to run: "
+            + "; ".join(e for a in facts.autoscalers for e in a.evidence),
+            "run one node autoscaler per node pool")]
+    return []
+
+
+def _placeholder_findings(facts: ClusterFacts, pool: PoolFacts) -> list[Finding]:
+    ph = pool.placeholders
+    assert ph is not None
+    subject = f"Deployment {facts.namespace}/{ph.deployment} (pool {pool.pool})"
+    if not ph.exists:
+        return [Finding("error", subject, "not found: the pool has no placeholders",
+                        f"install the chart with pools.{pool.pool}, or set "
+                        f"pools.{pool.pool}.deployment to the placeholder Deployment's name")]
+    if not ph.priority_read:
+        return []  # not checked (the not-checked finding names the read)
+    if ph.priority_class is None:
+        return [Finding("error", subject, "its pods have no priorityClassName (priority 0): user "
+                        "pods cannot preempt them", "give the placeholders the chart's "
+                        "PriorityClass (priorityClass.create: true, value -10)")]
+    if ph.priority is None:
+        return [Finding("error", subject, f"PriorityClass {ph.priority_class} not found: the "
+                        "placeholder pods cannot be created", f"create PriorityClass "
+                        f"{ph.priority_class} (priorityClass.create: true)")]
+    found: list[Finding] = []
+    pc = f"PriorityClass {ph.priority_class} (value {ph.priority}, pool {pool.pool})"
+    if ph.priority >= 0:
+        found.append(Finding("error", pc, "not below user pods (0): users cannot preempt the "
+                             "placeholders", "set priorityClass.value below 0, e.g. -10"))
+    for scaler in facts.autoscalers:
+        found += _for_autoscaler(scaler, pc, ph, pool.pool)
+    return found
+
+
+def _for_autoscaler(
+    scaler: AutoscalerSeen, pc: str, ph: PlaceholderFacts, pool: str
+) -> list[Finding]:
+    if scaler.kind == "cluster-autoscaler":
+        cutoff = scaler.cutoff()
+        if ph.priority is not None and ph.priority < cutoff:
+            return [Finding("error", pc, f"below Cluster Autoscaler's expendable cutoff "
+                            f"({cutoff}): it ignores pending placeholders and adds no node",
+                            f"set priorityClass.value >= {cutoff} (or lower CA's "
+                            "--expendable-pods-priority-cutoff)")]
+        return []
+    if dict(ph.annotations).get(DO_NOT_DISRUPT) != "true":
+        return [Finding("warning", f"Deployment {ph.deployment} (pool {pool})",
+                        f"placeholder pods lack the annotation {DO_NOT_DISRUPT}: \"true\"; "
+                        "Karpenter may consolidate a warm node and boot a cold one later",
+                        f"set pools.{pool}.podAnnotations: {{{DO_NOT_DISRUPT}: \"true\"}}")]
+    return []
+
+
+def _buffer_findings(facts: ClusterFacts, pool: PoolFacts) -> list[Finding]:
+    subject = f"{KIND} {facts.namespace}/{pool.buffer_name} (pool {pool.pool})"
+    if not facts.buffer_api:
+        return [Finding("error", f"CRD capacitybuffers.{API_VERSION.split('/')[0]}",
+                        f"{API_VERSION} is not served: pool {pool.pool} (backend "
+                        "capacityBuffer) cannot warm anything",
+                        "install the CapacityBuffer CRD that comes with your autoscaler "
+                        "(Karpenter >= 1.14 ships it in its chart's crds/), or use backend: "
+                        "placeholders")]
+    if pool.buffer is None:
+        return [Finding("error", subject, "not found", f"install the chart with "
+                        f"pools.{pool.pool}.backend: capacityBuffer, or set "
+                        f"pools.{pool.pool}.buffer to its name")]
+    found = []
+    problem = buffer_state(pool.buffer).problem
+    if problem:
+        found.append(Finding("error", subject, problem, "fix what the condition says (e.g. "
+                             "create its PodTemplate)"))
+    elif not pool.buffer.conditions:
+        found.append(Finding("error", subject, "no status conditions: no autoscaler works on "
+                             "it", _enable_buffers(facts.autoscalers)))
+    for scaler in facts.autoscalers:
+        found += _buffer_support(scaler, subject)
+    return found
+
+
+def _enable_buffers(scalers: Sequence[AutoscalerSeen]) -> str:
+    kinds = {s.kind for s in scalers}
+    if kinds == {"karpenter"}:
+        return "turn on Karpenter's feature gate: FEATURE_GATES=CapacityBuffer=true"
+    if kinds == {"cluster-autoscaler"}:
+        return "start Cluster Autoscaler with " + " and ".join(CA_BUFFER_FLAGS)
+    return ("turn on CapacityBuffer support: Karpenter FEATURE_GATES=CapacityBuffer=true, or "
+            "Cluster Autoscaler " + " and ".join(CA_BUFFER_FLAGS))
+
+
+def _buffer_support(scaler: AutoscalerSeen, subject: str) -> list[Finding]:
+    """An autoscaler whose own Deployment was found but has buffer support off."""
+    enabled = all(scaler.flag(f) == "true" or f in scaler.args for f in CA_BUFFER_FLAGS)
+    if scaler.kind == "cluster-autoscaler" and scaler.args and not enabled:
+        return [Finding("error", subject, "Cluster Autoscaler runs without CapacityBuffer "
+                        "support", _enable_buffers([scaler]))]
+    if scaler.kind == "karpenter" and scaler.env:
+        gates = dict(scaler.env).get("FEATURE_GATES", "")
+        if "CapacityBuffer=true" not in gates.replace(" ", ""):
+            return [Finding("error", subject, "Karpenter runs without its CapacityBuffer gate",
+                            _enable_buffers([scaler]))]
+    return []
+
+
+def _never_preempt_findings(facts: ClusterFacts) -> list[Finding]:
+    if not facts.never_preempts or all(p.backend == "capacityBuffer" for p in facts.pools):
+        return []
+    pods = facts.never_preempts
+    classes = sorted({p.priority_class or "(none)" for p in pods})
+    listed = ", ".join(p.pod for p in pods[:MAX_LISTED])
+    more = f" and {len(pods) - MAX_LISTED} more" if len(pods) > MAX_LISTED else ""
+    return [Finding(
+        "warning", f"pods {listed}{more}",
+        f"run with preemptionPolicy: Never (PriorityClass {', '.join(classes)}): they never "
+        "preempt a placeholder and wait for a new node even when a warm one is there",
+        "give user pods a PriorityClass with preemptionPolicy: PreemptLowerPriority, or use "
+        "backend: capacityBuffer (no placeholder pods to preempt)")]

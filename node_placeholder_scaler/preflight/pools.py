@@ -1,0 +1,244 @@
+"""Why nothing scales: the classic pool misconfigurations, judged from read-only facts. Pure.
+
+kube/poolfacts.py reads the facts; this module finds, per pool:
+
+- ``selector``: the pool's ``nodeSelector`` matches no node and no Karpenter NodePool template
+  (labels, or a requirement ``In`` the value): no autoscaler adds a node the placeholders fit;
+- ``too-big``: one placeholder requests more than any node of the pool has allocatable beside
+  its DaemonSet and static pods (the autoscaler's "would not fit if a new node is added"), or,
+  with no node up, more than every
+  instance type its NodePools allow (the instance types' resources, from NodeClaims or an
+  instance-type file);
+- ``limit``: a NodePool's ``limits`` hold fewer nodes than the pool's ``maxReplicas``.
+
+Reads the cluster refused are one ``not-checked`` finding naming the reads to grant (a
+finding, not a failure). Every finding names the object and the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ..observed import Resources
+from ..sizing import format_cpu, format_memory
+from .findings import Finding, Severity
+
+INSTANCE_TYPE = "node.kubernetes.io/instance-type"
+CHECKS = ("selector", "too-big", "limit")  # a metric label: keep it small
+GRANT = ("bind the chart's read-only ClusterRole (preflight.clusterRole: true), or grant these "
+         "reads to the user or ServiceAccount that runs the checks")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    key: str
+    operator: str  # In | NotIn | Exists | DoesNotExist | Gt | Lt
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NodePool:
+    """A Karpenter NodePool as the checks need it."""
+
+    name: str
+    labels: Mapping[str, str]  # spec.template.metadata.labels
+    requirements: tuple[Requirement, ...]
+    limits: Resources | None  # spec.limits; None: no limit
+
+    def matches(self, selector: Mapping[str, str]) -> bool:
+        """Would a node of this NodePool carry every label of ``selector``?"""
+        required = {r.key: r for r in self.requirements}
+        for key, value in selector.items():
+            if self.labels.get(key) == value:
+                continue
+            need = required.get(key)
+            if need is None or need.operator != "In" or value not in need.values:
+                return False
+        return True
+
+    def allows(self, instance_type: str) -> bool:
+        for r in self.requirements:
+            if r.key == INSTANCE_TYPE and r.operator == "In" and instance_type not in r.values:
+                return False
+            if r.key == INSTANCE_TYPE and r.operator == "NotIn" and instance_type in r.values:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class InstanceType:
+    name: str
+    resources: Resources  # allocatable where known (a NodeClaim), else its capacity
+
+
+@dataclass(frozen=True)
+class PoolNode:
+    name: str
+    allocatable: Resources
+    reserved: Resources = field(default_factory=Resources)  # its DaemonSet and static pods
+
+    @property
+    def room(self) -> Resources:
+        """What a placeholder can have: allocatable minus the pods every node runs."""
+        return self.allocatable - self.reserved
+
+
+@dataclass(frozen=True)
+class PoolShape:
+    """One pool: its selector, one placeholder's requests (None: unknown) and its nodes."""
+
+    pool: str
+    subject: str  # e.g. "Deployment nps/placeholder-user (pool user)"
+    node_selector: Mapping[str, str]
+    requests: Resources | None
+    max_replicas: int
+    nodes: tuple[PoolNode, ...]
+
+
+@dataclass(frozen=True)
+class PoolCheckFacts:
+    pools: tuple[PoolShape, ...]
+    nodepools: tuple[NodePool, ...] | None  # None: no Karpenter NodePool API (or unreadable)
+    instance_types: tuple[InstanceType, ...] = ()
+    refused: tuple[str, ...] = ()  # reads the cluster refused (403), e.g. "list nodes"
+
+
+@dataclass(frozen=True)
+class PoolFinding:
+    """A finding with the pool and check it is about (the controller's metric labels)."""
+
+    pool: str
+    check: str  # one of CHECKS
+    finding: Finding
+
+
+def judge_pools(facts: PoolCheckFacts) -> list[PoolFinding]:
+    found: list[PoolFinding] = []
+    for pool in facts.pools:
+        found += _pool_findings(facts, pool)
+    return found
+
+
+def not_checked(refused: Sequence[str]) -> list[Finding]:
+    """One finding for every read the cluster refused."""
+    if not refused:
+        return []
+    reads = "; ".join(dict.fromkeys(refused))
+    return [Finding("not-checked", "cluster", f"not checked: the cluster refused {reads}",
+                    GRANT)]
+
+
+def _pool_findings(facts: PoolCheckFacts, pool: PoolShape) -> list[PoolFinding]:
+    if not pool.node_selector:
+        return []
+    nodepools = [n for n in facts.nodepools or () if n.matches(pool.node_selector)]
+    if not pool.nodes and not nodepools:
+        if {"list nodes", "list nodepools"} & set(facts.refused):
+            return []  # not checked: the not-checked finding names the read
+        return [PoolFinding(pool.pool, "selector", _selector_finding(facts, pool))]
+    too_big = _too_big(facts, pool, nodepools)
+    if too_big is not None:
+        return [PoolFinding(pool.pool, "too-big", too_big)]
+    return [PoolFinding(pool.pool, "limit", f) for n in nodepools
+            if (f := _limit(facts, pool, n)) is not None]
+
+
+def _selector_finding(facts: PoolCheckFacts, pool: PoolShape) -> Finding:
+    selector = ", ".join(f"{k}={v}" for k, v in sorted(pool.node_selector.items()))
+    severity: Severity = "error"
+    if facts.nodepools is None:
+        where = "no node (a node group at zero nodes is not visible here: check its labels)"
+        known, severity = "", "warning"
+    else:
+        where = "no node and no Karpenter NodePool template"
+        labels = sorted({f"{k}={v}" for n in facts.nodepools for k, v in n.labels.items()})
+        known = f" (NodePool template labels: {', '.join(labels[:8])})" if labels else ""
+    return Finding(severity, f"pools.{pool.pool}.nodeSelector {{{selector}}}", f"matches {where}: "
+                   "no autoscaler adds a node the placeholders can run on",
+                   f"set pools.{pool.pool}.nodeSelector (and the chart's pool nodeSelector) to "
+                   f"labels the pool's nodes carry{known}")
+
+
+def _too_big(facts: PoolCheckFacts, pool: PoolShape, nodepools: Sequence[NodePool]
+             ) -> Finding | None:
+    if pool.requests is None:
+        return None
+    fix = (f"lower the placeholder requests of pool {pool.pool} (the chart's pools."
+           f"{pool.pool}.resources): `node-placeholder-scaler size --pool {pool.pool}` prints "
+           "requests that fit a node")
+    if pool.nodes:
+        if any(_fits(pool.requests, n.room) for n in pool.nodes):
+            return None
+        biggest = max(pool.nodes, key=lambda n: (n.room.cpu_milli, n.room.memory))
+        return Finding("error", pool.subject, f"one placeholder requests {_show(pool.requests)}"
+                       f"; no node of the pool has that much allocatable beside its DaemonSet "
+                       f"and static pods (largest: node {biggest.name}, "
+                       f"{_show(biggest.room, pool.requests)}): it would not fit if a new node "
+                       "is added", fix)
+    types = [t for t in facts.instance_types if any(n.allows(t.name) for n in nodepools)]
+    if not types or any(_fits(pool.requests, t.resources) for t in types):
+        return None
+    names = ", ".join(n.name for n in nodepools)
+    shown = "; ".join(f"{t.name}: {_show(t.resources, pool.requests)}" for t in types[:5])
+    return Finding("error", pool.subject, f"one placeholder requests {_show(pool.requests)}; "
+                   f"no instance type NodePool {names} allows has that much ({shown}): "
+                   "Karpenter adds no node for it", fix)
+
+
+def _limit(facts: PoolCheckFacts, pool: PoolShape, nodepool: NodePool) -> Finding | None:
+    if nodepool.limits is None:
+        return None
+    sizes = [t.resources for t in facts.instance_types if nodepool.allows(t.name)
+             and (pool.requests is None or _fits(pool.requests, t.resources))]
+    if not sizes and pool.requests is not None:
+        sizes = [pool.requests]  # the least a node must have: an upper bound of the nodes
+    if not sizes:
+        return None
+    most, name = _most_nodes(nodepool.limits, sizes)
+    if most is None or most >= pool.max_replicas:
+        return None
+    return Finding("warning", f"NodePool {nodepool.name} (pool {pool.pool})",
+                   f"its limits ({name}: {_amount(name, nodepool.limits.get(name))}) hold at "
+                   f"most {most} node(s), fewer than pools.{pool.pool}.maxReplicas "
+                   f"{pool.max_replicas}: the rest of the placeholders stay Pending",
+                   f"raise the NodePool's spec.limits.{name} to at least "
+                   f"{_amount(name, pool.max_replicas * min(s.get(name) for s in sizes))}, or "
+                   f"lower pools.{pool.pool}.maxReplicas to {most}")
+
+
+def _most_nodes(limits: Resources, sizes: Sequence[Resources]) -> tuple[int | None, str]:
+    """The most nodes of the smallest size the limits allow, and the limit that binds."""
+    best: tuple[int | None, str] = (None, "")
+    for name in _names(limits):
+        per = min(s.get(name) for s in sizes)
+        if per <= 0:
+            continue
+        count = limits.get(name) // per
+        if best[0] is None or count < best[0]:
+            best = (count, name)
+    return best
+
+
+def _names(amount: Resources) -> Iterable[str]:
+    if amount.cpu_milli:
+        yield "cpu"
+    if amount.memory:
+        yield "memory"
+    yield from (name for name, value in amount.extended.items() if value)
+
+
+def _fits(requests: Resources, room: Resources) -> bool:
+    return all(room.get(name) >= requests.get(name) for name in _names(requests))
+
+
+def _amount(name: str, value: int) -> str:
+    if name == "cpu":
+        return format_cpu(value)
+    return format_memory(value) if name == "memory" else str(value)
+
+
+def _show(amount: Resources, only: Resources | None = None) -> str:
+    """``cpu=4, memory=16Gi``: the resources of ``only`` (default: all of ``amount``)."""
+    names = _names(amount if only is None else only)
+    return ", ".join(f"{name}={_amount(name, amount.get(name))}" for name in names)

@@ -1,0 +1,3 @@
+"""Calendar problems of what is coming, told early and once: the log, an Event, a metric, an
+optional webhook.
+"""
