@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-SWEEP_FIELDS = ("nodes", "lead", "boot_delay", "controller_interval")  # the arrivals stay
+# the arrivals stay as they are
+SWEEP_FIELDS = ("nodes", "lead", "boot_delay", "controller_interval", "class_node_up")
 
 
 def swept(s: Scenario, field: str, value: str) -> Scenario:

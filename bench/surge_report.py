@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from testkit.surge.analysis import arrivals_end, bound_nodes, phase_minutes, phases
+from testkit.surge.courses import CLASS_STRATEGIES, class_settings
 from testkit.surge.run import RunResult
 from testkit.surge.scenario import STRATEGY_TITLES, Scenario
 
@@ -153,6 +154,7 @@ def markdown(s: Scenario, results: Sequence[RunResult], command: str, env: list[
         f"N by default = ceil(arrival rate x (boot + scan + controller interval) / students "
         f"per node) = {s.chosen_nodes() if not s.nodes else s.nodes}.",
         *_second_course(s),
+        *_class_mode(s, results),
         f"- Static placeholders: {s.static_placeholders} user-sized pause pods at -10.",
         f"- Window: T0-{s.before:.0f} s .. T0+{s.after:.0f} s; samples every "
         f"{s.sample_interval:g} s.",
@@ -176,6 +178,17 @@ def markdown(s: Scenario, results: Sequence[RunResult], command: str, env: list[
     if notes:
         out += ["## Notes", "", *[f"- {n}" for n in notes], ""]
     return "\n".join(out) + "\n"
+
+
+def _class_mode(s: Scenario, results: Sequence[RunResult]) -> list[str]:
+    if not any(r.strategy in CLASS_STRATEGIES for r in results):
+        return []
+    pool, _ = class_settings(s.with_(time_scale=1.0))
+    return [f"- Class-sized strategies (6, 7): each event asks for `user: <its students> "
+            f"students`; the pool's seat {s.student_cpu:g} CPU / {s.student_memory_gi:g} GiB, "
+            f"seatsPerNode {pool['seatsPerNode']}, arrivalSpread {pool['arrivalSpread']} (the "
+            f"first course's), nodeUp {pool['nodeUp']} (the controller adds its interval), "
+            "hold unset (= arrivalSpread); the same lead as strategy 4."]
 
 
 def _second_course(s: Scenario) -> list[str]:

@@ -54,6 +54,7 @@ class Scenario:
     second_start: float = 0.0  # its event's start and first arrival, after T0
     second_spread: float = 60.0  # its students arrive uniformly over [start, start + spread)
     second_length: float = 300.0  # its event's length
+    class_node_up: float = 0.0  # the class-sized mode's configured nodeUp (0: boot + scan)
 
     @classmethod
     def quick(cls) -> Scenario:
