@@ -1,15 +1,19 @@
-"""Course-surge benchmark (issue 6): do students wait, and what does it cost?
+"""Course-surge benchmark: do students wait, and what does it cost?
 
 Replays a course surge on fresh test clusters (scripts/testcluster: real apiserver, scheduler
-with preemption, controller-manager, an autoscaler; kwok nodes with a boot delay) under four
+with preemption, controller-manager, an autoscaler; kwok nodes with a boot delay) under seven
 strategies: nothing, static user-sized placeholders, node-sized placeholders scaled at T0
-(no lead), and ours (node-sized, with lead, node-placeholder-scaler run). Every number of
-the scenario is a flag (see --help). Writes <out>/<name>.md, .png and .json.
+(no lead), ours (node-sized, with lead, node-placeholder-scaler run; with pause pods or a
+CapacityBuffer) and the class-sized mode (`user: <students> students`; pause pods or a
+CapacityBuffer). Every number of the scenario is a flag (see --help); --preset picks the
+scenario's starting values (dev, overlap, short-lead). Writes <out>/<name>.md, .png and .json.
 
     .venv/bin/python bench/surge_bench.py --quick                 # CI smoke (20 students)
     .venv/bin/python bench/surge_bench.py                         # the full scenario (~45 min
                                                                   # per strategy)
     .venv/bin/python bench/surge_bench.py --time-scale 0.25 --strategies ours --sweep 4,8,13
+    .venv/bin/python bench/surge_bench.py --preset overlap --time-scale 0.25 \
+        --strategies nothing,class,class-buffer,ours --parallel 2
 """
 
 from __future__ import annotations
