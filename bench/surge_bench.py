@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # the arrivals stay as they are
-SWEEP_FIELDS = ("nodes", "lead", "boot_delay", "controller_interval", "class_node_up")
+SWEEP_FIELDS = ("nodes", "lead", "boot_delay", "controller_interval", "class_node_up",
+                "class_spread")
 
 
 def swept(s: Scenario, field: str, value: str) -> Scenario:

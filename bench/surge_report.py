@@ -186,9 +186,10 @@ def _class_mode(s: Scenario, results: Sequence[RunResult]) -> list[str]:
     pool, _ = class_settings(s.with_(time_scale=1.0))
     return [f"- Class-sized strategies (6, 7): each event asks for `user: <its students> "
             f"students`; the pool's seat {s.student_cpu:g} CPU / {s.student_memory_gi:g} GiB, "
-            f"seatsPerNode {pool['seatsPerNode']}, arrivalSpread {pool['arrivalSpread']} (the "
-            f"first course's), nodeUp {pool['nodeUp']} (the controller adds its interval), "
-            "hold unset (= arrivalSpread); the same lead as strategy 4."]
+            f"seatsPerNode {pool['seatsPerNode']}, arrivalSpread {pool['arrivalSpread']}, "
+            f"nodeUp {pool['nodeUp']} (the controller adds its interval), hold unset "
+            "(= arrivalSpread); the same lead as strategy 4; a sweep's row names what it "
+            "changed."]
 
 
 def _second_course(s: Scenario) -> list[str]:

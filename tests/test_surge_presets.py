@@ -120,6 +120,8 @@ def test_the_class_mode_is_configured_in_cluster_time() -> None:
                     "arrivalSpread": "60s", "nodeUp": "32s"}
     assert top == {}
     assert class_settings(Scenario(time_scale=0.25, class_node_up=200.0))[0]["nodeUp"] == "50s"
+    assert class_settings(Scenario(time_scale=0.25, class_spread=60.0))[0][
+        "arrivalSpread"] == "15s"
 
 
 def test_a_sweep_varies_one_field_and_keeps_the_arrivals() -> None:

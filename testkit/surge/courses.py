@@ -101,7 +101,7 @@ def class_settings(s: Scenario) -> tuple[dict[str, object], dict[str, object]]:
     pool: dict[str, object] = {
         "seatCpu": s.student_cpu, "seatMemory": f"{round(s.student_memory_gi * 1024)}Mi",
         "seatsPerNode": seats_per_node(s),
-        "arrivalSpread": _seconds(s.wall(s.arrival_spread)),
+        "arrivalSpread": _seconds(s.wall(s.class_spread or s.arrival_spread)),
         "nodeUp": _seconds(s.wall(s.class_node_up or s.boot_delay + s.scan_interval))}
     return pool, {}
 

@@ -55,6 +55,7 @@ class Scenario:
     second_spread: float = 60.0  # its students arrive uniformly over [start, start + spread)
     second_length: float = 300.0  # its event's length
     class_node_up: float = 0.0  # the class-sized mode's configured nodeUp (0: boot + scan)
+    class_spread: float = 0.0  # its configured arrivalSpread (0: the first course's spread)
 
     @classmethod
     def quick(cls) -> Scenario:
