@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from node_placeholder_scaler.config.settings import load_settings
 from node_placeholder_scaler.feeds.book import CalendarBook
+from node_placeholder_scaler.planning import plan as plan_at
 from testkit.feedserver import FeedServer
 from testkit.figure_tables import feed_bench
 from testkit.results import Recording, out_path
@@ -103,7 +104,7 @@ def main() -> int:
         server.publish(body)  # a changed feed: new ETag, full download and parse
         began = time.perf_counter()
         book.refresh(now, force=True)
-        book.plan(now)
+        plan_at(book.views(now), book.settings, now)
         parse_times.append(time.perf_counter() - began)
         assert book.feeds()[0].last_result == "ok", book.feeds()[0].last_error
         print(f"changed feed #{attempt + 1}: fetch+parse+first plan {parse_times[-1]:.3f}s")
@@ -112,7 +113,7 @@ def main() -> int:
         instant = now + timedelta(seconds=30 * (index + 1))
         book.refresh(instant)  # what the background refresher does (a worker when due)
         began = time.perf_counter()
-        plan = book.plan(instant)
+        plan = plan_at(book.views(instant), book.settings, instant)
         round_times.append(time.perf_counter() - began)
     print(f"unchanged feed: {args.rounds} rounds of 30s, last plan targets "
           f"{ {p: t.target for p, t in plan.pools.items()} }, "

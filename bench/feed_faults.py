@@ -39,6 +39,7 @@ from node_placeholder_scaler.feeds import book as feeds
 from node_placeholder_scaler.feeds.book import CalendarBook, FeedRefresher
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import ProblemKind
+from node_placeholder_scaler.planning import plan as plan_at
 from testkit.feed_files import special_files, write_ordinary_calendar
 from testkit.figure_tables import feed_faults
 from testkit.hostile_feed import SECRET, HostileFeedServer
@@ -88,14 +89,14 @@ def run_one(name: str, url: str, server: HostileFeedServer, args: argparse.Names
         return {"scenario": name, "result": "config error", "seconds": 0.0,
                 "bound": "settings: scheme check at load", "round_ms": 0.0, "worker_mib": 0.0,
                 "leaks": log.getvalue().count(SECRET) + str(error).count(SECRET)}
-    book = CalendarBook(settings)
     metrics = Metrics()
     metrics.initialise(["user"], ["hostile", "good"])
+    book = CalendarBook(settings, sink=metrics)
     refresher = FeedRefresher(book, lambda: NOW).start()
     worst, started = 0.0, time.monotonic()
     while not refresher.loaded.is_set() and time.monotonic() - started < 600:
         began = time.perf_counter()
-        plan = book.plan(NOW, now=NOW)  # the calendar side of a round
+        plan = plan_at(book.views(NOW), book.settings, NOW)  # the calendar side of a round
         metrics.observe_feeds(book.statuses(NOW))
         metrics.observe_plan(plan)
         worst = max(worst, time.perf_counter() - began)
@@ -104,7 +105,8 @@ def run_one(name: str, url: str, server: HostileFeedServer, args: argparse.Names
         book.refresh(NOW.replace(hour=9))
     refresher.stop()
     hostile = book.feeds()[0]
-    texts = [log.getvalue(), repr(book.statuses(NOW)), repr(book.plan(NOW, now=NOW).problems),
+    problems = plan_at(book.views(NOW), book.settings, NOW).problems
+    texts = [log.getvalue(), repr(book.statuses(NOW)), repr(problems),
              generate_latest(metrics.registry).decode()]
     size = {"events": BIG[name], "megabytes": round(server.big.stat().st_size / 1e6, 2)} if (
         name in BIG and server.big) else {}

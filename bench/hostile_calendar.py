@@ -24,8 +24,6 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from node_placeholder_scaler.config.settings import load_settings
 from node_placeholder_scaler.ical.calendar import CalendarError, Limits, parse_calendar
 from node_placeholder_scaler.planning import CalendarView, plan

@@ -33,55 +33,16 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
-from .backends.buffer import BufferCluster
-from .backends.capacitybuffers import CapacityBuffer
 from .config.sections import RETRY_JITTER as JITTER
 from .config.sections import LeaderElectionSettings as Timing
-from .observed import ClusterError, NodeInfo, Placeholders, PodInfo
-from .outages import Notice
-from .reconcile import Cluster
-from .server import Clock, utc_now
-from .subjects import Subject
+from .observed import ClusterError
+from .port import WRITES, Clock, Cluster, LeaseConflict, LeaseRecord, LeaseStore, utc_now
 
 logger = logging.getLogger(__name__)
-
-
-
-@dataclass(frozen=True)
-class LeaseRecord:
-    """The Lease's spec and resourceVersion; ``holder`` None when nobody holds it."""
-
-    holder: str | None
-    lease_seconds: int | None = None
-    acquired: datetime | None = None
-    renewed: datetime | None = None
-    transitions: int = 0
-    version: str = ""
-
-
-class LeaseConflict(ClusterError):
-    """The Lease changed (or was created) since we read it: 409."""
-
-
-class LeaseStore(Protocol):
-    """One Lease (kube.leases.KubeLeases; an in-memory one in tests)."""
-
-    def get(self) -> LeaseRecord | None:
-        """The Lease, or None when it does not exist; ClusterError on other failures."""
-
-    def create(self, record: LeaseRecord) -> LeaseRecord:
-        """Create it; LeaseConflict when it exists."""
-
-    def replace(self, record: LeaseRecord) -> LeaseRecord:
-        """Replace it if still at ``record.version``; LeaseConflict when it changed."""
-
-    def describe(self) -> str:
-        """namespace/name, for logs."""
 
 
 class Elector:
@@ -262,70 +223,25 @@ def identity() -> str:
     return f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
 
 
-class NoticedCluster(Cluster, BufferCluster, Protocol):
-    """A Cluster that also drives CapacityBuffers and writes outage Events (kube.Kube)."""
-
-    def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None: ...
-
-    def record_about(self, namespace: str, subject: Subject, reason: str, message: str,
-                     now: datetime, *, warning: bool = False) -> None: ...
-
-
 class NotLeader(ClusterError):
     """A write refused because this replica does not hold the Lease (any more)."""
 
 
 class GatedCluster:
-    """A reconcile.Cluster whose writes (scale, Events) pass only while ``is_leader()``."""
+    """A port.Cluster whose writes (the methods named in ``port.WRITES``) pass only while
+    ``leader()``; reads, and anything else, go straight through."""
 
-    def __init__(self, cluster: NoticedCluster, leader: Callable[[], bool]) -> None:
+    def __init__(self, cluster: Cluster, leader: Callable[[], bool]) -> None:
         self.cluster, self.leader = cluster, leader
 
-    def read_placeholders(self, namespace: str, deployment: str) -> Placeholders:
-        return self.cluster.read_placeholders(namespace, deployment)
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self.cluster, name)
+        if name not in WRITES:
+            return found
 
-    def list_nodes(self, node_selector: Mapping[str, str]) -> list[NodeInfo]:
-        return self.cluster.list_nodes(node_selector)
+        def gated(*args: Any, **kwargs: Any) -> Any:
+            if not self.leader():
+                raise NotLeader(name, None, "not the leader (lost the lease); not written")
+            return found(*args, **kwargs)
 
-    def pods_on_nodes(self, nodes: Sequence[str]) -> dict[str, list[PodInfo]]:
-        return self.cluster.pods_on_nodes(nodes)
-
-    def scale(self, namespace: str, deployment: str, replicas: int) -> None:
-        self._check(f"scale deployment {namespace}/{deployment}")
-        self.cluster.scale(namespace, deployment, replicas)
-
-    def record_event(
-        self, placeholders: Placeholders, reason: str, message: str, now: datetime
-    ) -> None:
-        self._check("create event")
-        self.cluster.record_event(placeholders, reason, message, now)
-
-    def read_buffer(self, namespace: str, name: str) -> CapacityBuffer:
-        return self.cluster.read_buffer(namespace, name)
-
-    def record_about(self, namespace: str, subject: Subject, reason: str, message: str,
-                     now: datetime, *, warning: bool = False) -> None:
-        self._check("create event")
-        self.cluster.record_about(namespace, subject, reason, message, now, warning=warning)
-
-    def scale_buffer(self, namespace: str, name: str, replicas: int) -> None:
-        self._check(f"scale capacitybuffer {namespace}/{name}")
-        self.cluster.scale_buffer(namespace, name, replicas)
-
-    def record_buffer_event(
-        self, buffer: CapacityBuffer, reason: str, message: str, now: datetime, *,
-        warning: bool = False,
-    ) -> None:
-        self._check("create event")
-        self.cluster.record_buffer_event(buffer, reason, message, now, warning=warning)
-
-    def clear_buffer_warning(self, buffer: CapacityBuffer) -> None:
-        self.cluster.clear_buffer_warning(buffer)  # local state only
-
-    def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None:
-        self._check("create event")
-        self.cluster.record_notice(namespace, notice, now)
-
-    def _check(self, action: str) -> None:
-        if not self.leader():
-            raise NotLeader(action, None, "not the leader (lost the lease); not written")
+        return gated

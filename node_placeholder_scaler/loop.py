@@ -15,25 +15,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from . import planning
 from .config.settings import Settings
 from .decisions import RoundResult, Stage
-from .feeds.types import FeedStatus
+from .feeds.book import CalendarBook, FeedRefresher
+from .feeds.types import FeedStatus, FetchSink
 from .metrics import Metrics
 from .model import Plan
-from .outages import Notice, Outages, WouldScale
-from .problems.upcoming import UpcomingProblem
+from .outages import Outages, WouldScale
+from .port import ApiProbe, Clock, History, Notice, Notices, PlaceholderCluster, utc_now
+from .problems.upcoming import UpcomingProblem, upcoming, window
 from .problems.watch import ProblemWatch
-from .reconcile import Cluster, reconcile_once
-from .seating.round import History
-from .server import Clock, Health, utc_now
+from .reconcile import reconcile_once
+from .server import Health
 
 logger = logging.getLogger(__name__)
 
 
 class Planner(Protocol):
-    """The calendar side of a round (feeds.CalendarBook through BookPlanner, or a test's)."""
-
-    def refresh(self, now: datetime) -> None: ...
+    """The calendar side of a round (feeds.CalendarBook through BookPlanner, or a test's).
+    The feeds are refreshed off the round, so a round only reads."""
 
     def plan(self, now: datetime) -> Plan: ...
 
@@ -46,37 +47,21 @@ class Leadership(Protocol):
     def is_leader(self) -> bool: ...
 
 
-class Notices(Protocol):
-    """Writes outage Events (kube.Kube, or leadership.GatedCluster around it)."""
-
-    def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None: ...
-
-
 class PoolChecks(Protocol):
     """poolwatch.PoolWatch: the pool checks, now and then, each cause told once."""
 
     def maybe_run(self, now: datetime, *, leading: bool) -> object: ...
 
 
-class ApiProbe(Protocol):
-    """API usage counters and a reachability check (kube.Kube)."""
-
-    def answered(self) -> int: ...
-
-    def usage(self) -> tuple[int, int]: ...
-
-    def check(self) -> None: ...
-
-
 class BookPlanner:
     """feeds.CalendarBook as a Planner: refreshed in the background by a FeedRefresher, so a
     round only reads the last good copies and never waits on a feed server."""
 
-    def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
-        from .feeds.book import CalendarBook, FeedRefresher
-
+    def __init__(self, settings: Settings, clock: Clock = utc_now, *,
+                 sink: FetchSink | None = None) -> None:
+        """``sink``: told each fetch's result as it happens (the metrics)."""
         self.settings = settings
-        self.book = CalendarBook(settings)
+        self.book = CalendarBook(settings, sink=sink)
         self.refresher = FeedRefresher(self.book, clock)
 
     def start(self, wait: float) -> None:
@@ -91,14 +76,12 @@ class BookPlanner:
         """Refresh every feed now, in this thread (``run --once``)."""
         self.book.refresh(now, force=True)
 
-    def refresh(self, now: datetime) -> None:
-        """Nothing: feeds are refreshed in the background (start/stop)."""
-
     def plan(self, now: datetime) -> Plan:
-        return self.book.plan(now)
+        return planning.plan(self.book.views(now), self.settings, now)
 
     def upcoming(self, now: datetime) -> tuple[UpcomingProblem, ...]:
-        return self.book.upcoming(now)
+        """The problems of the occurrences in the default window at ``now``."""
+        return upcoming(self.book.views(now), *window(now), self.settings)
 
     def feeds(self, now: datetime) -> list[FeedStatus]:
         return self.book.statuses(now)
@@ -109,7 +92,7 @@ class Controller:
     """Everything a round needs, built once by the ``run`` command (or by a test)."""
 
     settings: Settings
-    cluster: Cluster
+    cluster: PlaceholderCluster
     api: ApiProbe
     planner: Planner
     metrics: Metrics
@@ -133,9 +116,9 @@ class Controller:
         started, now = time.monotonic(), self.clock()
         usage_before, answered_before = self.api.usage(), self.api.answered()
         try:
-            self.planner.refresh(now)
+            self.metrics.observe_feeds(self.planner.feeds(now))
         except Exception:
-            logger.exception("feed refresh failed")
+            logger.exception("feed status failed")
             self.metrics.error(Stage.FEEDS)
         try:
             plan, result, leading = self._reconcile(now)
@@ -154,7 +137,6 @@ class Controller:
 
     def _reconcile(self, now: datetime) -> tuple[Plan, RoundResult, bool]:
         """Plan and reconcile (the leader only); the plan, the result, and whether it led."""
-        self.metrics.observe_feeds(self.planner.feeds(now))
         plan = self.planner.plan(now)
         leading = self.leader is None or self.leader.is_leader()
         if self.watch is not None:  # kept every round, told (once) by the leader

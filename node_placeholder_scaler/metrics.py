@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -18,6 +17,7 @@ from .decisions import POOL_STAGES, ROUND_STAGES, Action, Direction, RoundResult
 from .feeds.types import FeedStatus, FetchResult
 from .model import Plan, ProblemKind
 from .preflight.pools import CHECKS
+from .reports.record import EventReport
 from .seating.metrics import ClassMetrics
 
 PREFIX = "node_placeholder_"
@@ -40,7 +40,6 @@ class Metrics:
         self._report_metrics()
         self.buffers = BufferMetrics(self.registry)  # buffer pools' CapacityBuffer conditions
         self.classes = ClassMetrics(self.registry)  # class-sized requests: phase and seats
-        self._attempts: dict[str, tuple[datetime | None, str]] = {}
 
     def _gauge(self, name: str, text: str, *labels: str) -> Gauge:
         return Gauge(f"{PREFIX}{name}", text, labels, registry=self.registry)
@@ -186,14 +185,14 @@ class Metrics:
             if decision.action != Action.LEFT_ALONE:
                 self.classes.observe(decision.pool, decision.seating)
 
-    def observe_report(self, pool: str, report: Mapping[str, Any],
+    def observe_report(self, pool: str, report: EventReport,
                        waits: Sequence[float] = ()) -> None:
-        """An event report (eventreport/advice summary); ``waits``: its arrivals' waits (empty
-        when restored from the store after a restart)."""
+        """An event report; ``waits``: its arrivals' waits (empty when restored from the store
+        after a restart)."""
         for wait in waits:
             self.user_wait.labels(pool).observe(wait)
-        self.ready_in_time.labels(pool).set(1 if report.get("capacity_ready_in_time") else 0)
-        nodes = (report.get("advice") or {}).get("nodes")
+        self.ready_in_time.labels(pool).set(1 if report.capacity_ready_in_time else 0)
+        nodes = report.advice.nodes
         if nodes is None:
             _remove(self.recommended, pool)
         else:
@@ -203,20 +202,17 @@ class Metrics:
         self.errors.labels(stage, pool).inc()
 
     def observe_feeds(self, states: Sequence[FeedStatus]) -> None:
-        """Feed gauges, and one fetch counted per new attempt (by its result)."""
+        """The feed gauges (the fetches are counted as they happen: ``fetched``)."""
         for state in states:
-            attempt = (state.last_attempt, state.last_result)
-            if state.last_attempt is not None and self._attempts.get(state.name) != attempt:
-                self.count_fetch(state.name, state.last_result)
-            self._attempts[state.name] = attempt
             self.feed_ok.labels(state.name).set(1 if state.ok else 0)
             if state.last_success is not None:
                 self.last_success.labels(state.name).set(state.last_success.timestamp())
             if state.staleness_seconds is not None:
                 self.staleness.labels(state.name).set(state.staleness_seconds)
 
-    def count_fetch(self, calendar: str, result: str) -> None:
-        self.fetches.labels(calendar, result).inc()
+    def fetched(self, calendar: str, result: FetchResult) -> None:
+        """One fetch of a feed and its result (feeds.types.FetchSink; thread-safe)."""
+        self.fetches.labels(calendar, result.value).inc()
 
     def observe_pool_findings(self, pools: Sequence[str], found: Iterable[tuple[str, str]]
                               ) -> None:

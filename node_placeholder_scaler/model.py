@@ -89,10 +89,15 @@ class ClassRequest:
 
     occurrence: Occurrence
     seats: int
+    opens: datetime | None = None  # start - lead (planning.py); None: the start
 
     @property
     def start(self) -> datetime:
         return self.occurrence.start
+
+    @property
+    def window_opens(self) -> datetime:
+        return self.start if self.opens is None else self.opens
 
 
 @dataclass(frozen=True)

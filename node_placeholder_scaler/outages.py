@@ -14,21 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from .decisions import Action, PoolDecision, RoundResult, Stage, decision_message
+from .port import Notice
 from .reasons import RECONCILE_FAILED, RECONCILE_RECOVERED, WOULD_SCALE
 
 FAILED, RECOVERED = RECONCILE_FAILED.name, RECONCILE_RECOVERED.name
 MAX_ERROR = 600  # characters of the first error quoted in an Event (admission messages are long)
-
-
-@dataclass(frozen=True)
-class Notice:
-    """An Event to write on a pool's placeholder Deployment."""
-
-    pool: str
-    deployment: str
-    reason: str
-    message: str
-    warning: bool
 
 
 @dataclass(frozen=True)

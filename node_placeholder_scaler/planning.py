@@ -49,10 +49,21 @@ def lead_for(occurrence: Occurrence, pool: PoolSettings | None, settings: Settin
     return settings.lead_time
 
 
+def lead_horizon(settings: Settings) -> timedelta:
+    """How long before its start an occurrence may need warm room: the longest lead (a
+    pool's, the default, or an event's own, at most MAX_EVENT_LEAD)."""
+    return max(settings.max_lead(), MAX_EVENT_LEAD)
+
+
+def horizon(settings: Settings) -> timedelta:
+    """How far past ``at`` a plan looks at occurrences: their leads and the next-event
+    gauge. The feeds expand their calendars at least this far (feeds/book.py)."""
+    return lead_horizon(settings) + NEXT_EVENT_HORIZON
+
+
 def plan(views: Sequence[CalendarView], settings: Settings, at: datetime) -> Plan:
     """The calendar targets at instant ``at``."""
-    horizon = max(settings.max_lead(), MAX_EVENT_LEAD)
-    occurrences = _collect(views, settings, at, at + horizon + NEXT_EVENT_HORIZON)
+    occurrences = _collect(views, settings, at, at + horizon(settings))
     requests, notes = _requests(occurrences, views, settings)
     next_start = {
         pool: min((r.active_from for r in requests if r.pool == pool and r.active_from > at),
@@ -66,8 +77,7 @@ def timeline(
     views: Sequence[CalendarView], settings: Settings, start: datetime, end: datetime
 ) -> list[Plan]:
     """The plan at ``start`` and at every later instant up to ``end`` where a target changes."""
-    horizon = max(settings.max_lead(), MAX_EVENT_LEAD)
-    occurrences = _collect(views, settings, start, end + horizon)
+    occurrences = _collect(views, settings, start, end + lead_horizon(settings))
     requests, notes = _requests(occurrences, views, settings)
     instants = sorted({start} | {
         t for r in requests for t in (r.active_from, r.occurrence.end) if start < t <= end
@@ -86,8 +96,7 @@ def held(
 ) -> list[Holding]:
     """Node-hours (and cost) each event held in [start, end) holds per pool: after the
     guardrails, allow-listed requests only."""
-    horizon = max(settings.max_lead(), MAX_EVENT_LEAD)
-    occurrences = _collect(views, settings, start, end + horizon)
+    occurrences = _collect(views, settings, start, end + lead_horizon(settings))
     requests, _ = _requests(occurrences, views, settings)
     pools: dict[int, tuple[Occurrence, dict[str, int]]] = {}
     for r in requests:
@@ -193,7 +202,7 @@ def _target(
 ) -> tuple[PoolTarget, Problem | None]:
     name = pool.name.lower()
     occurrences = tuple({id(r.occurrence): r.occurrence for r in active}.values())
-    classes = tuple(ClassRequest(r.occurrence, r.count) for r in active if r.seats)
+    classes = tuple(ClassRequest(r.occurrence, r.count, r.active_from) for r in active if r.seats)
     nodes = [r for r in active if not r.seats]
     if not nodes:
         floor = 0 if classes else pool.min_replicas

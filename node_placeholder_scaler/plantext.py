@@ -14,6 +14,7 @@ from .model import Occurrence, Plan, Problem
 
 
 def occurrence_dict(occurrence: Occurrence) -> dict[str, Any]:
+    seats = {"seats": dict(occurrence.seats)} if occurrence.seats else {}  # class sizes
     return {
         "calendar": occurrence.calendar,
         "uid": occurrence.uid,
@@ -22,6 +23,7 @@ def occurrence_dict(occurrence: Occurrence) -> dict[str, Any]:
         "end": occurrence.end.isoformat(),
         "requests": dict(occurrence.requests),
         "lead": format_duration(occurrence.lead) if occurrence.lead is not None else None,
+        **seats,
     }
 
 
@@ -70,6 +72,8 @@ def plan_table(plan: Plan, zone: ZoneInfo) -> str:
     for name, target in plan.pools.items():
         note = " (clamped)" if target.clamped else ""
         note += " (no feed: left as is)" if not target.known else ""
+        if target.classes:  # sized each round from the pool (docs: class-sized requests)
+            note += f" + a class of {sum(c.seats for c in target.classes)} students"
         rows.append((name, f"{target.target}{note}", ", ".join(target.event_names) or "-"))
     lines += _table(("POOL", "TARGET", "EVENTS"), rows)
     lines += _problems(plan.problems, zone)

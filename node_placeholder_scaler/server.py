@@ -8,19 +8,16 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from .port import Clock
+
 logger = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 POLL_SECONDS = 0.05  # how soon serve_forever notices stop(); a select() call each time
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

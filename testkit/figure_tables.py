@@ -106,10 +106,11 @@ def hostile_inputs(document: Document) -> str:
 def hostile_scaling(document: Document) -> str:
     rows: list[list[object]] = []
     for r in document["data"]["scaling"]:
-        peak = r["heap_mib"] or 0.0
+        peak = r["heap_mib"]  # None: the run under tracemalloc did not finish in time
+        per_mb = "-" if peak is None else f"{peak / r['megabytes']:.1f}"
+        per_event = "-" if peak is None else f"{peak * 1024 / r['events']:.2f}"
         rows.append([r["events"], f"{r['megabytes']:.1f}", f"{r['seconds']:.2f}",
-                     _mib(r["heap_mib"]), f"{peak / r['megabytes']:.1f}",
-                     f"{peak * 1024 / r['events']:.2f}", f"{r['rss_mib']:.0f}"])
+                     _mib(peak), per_mb, per_event, f"{r['rss_mib']:.0f}"])
     head = ["events", "feed MB", "parse+plan s", "heap peak MiB", "MiB per MB", "KiB per event",
             "child RSS MiB"]
     return table(head, rows)
@@ -175,3 +176,28 @@ VIEWS: dict[str, Callable[[Document], str]] = {
     "ha-takeover": ha_takeover,
     "controller-bench": controller_bench,
 }
+
+
+def _summary(document: Document) -> str:
+    from testkit.figure_summary import reliability_summary  # it builds on table() above
+
+    return reliability_summary(document)
+
+
+def _surge(document: Document) -> str:
+    from testkit.figure_summary import surge_strategies
+
+    return surge_strategies(document)
+
+
+VIEWS["reliability-summary"] = _summary
+VIEWS["surge-strategies"] = _surge
+VIEWS["surge-runs"] = lambda document: _surge_view("surge_runs", document)
+VIEWS["surge-sweep"] = lambda document: _surge_view("surge_sweep", document)
+
+
+def _surge_view(name: str, document: Document) -> str:
+    from testkit import figure_summary
+
+    view: Callable[[Document], str] = getattr(figure_summary, name)
+    return view(document)

@@ -12,25 +12,23 @@ from node_placeholder_scaler.model import Plan, PoolTarget
 class StaticPlanner:
     """Plans ``targets`` (pool -> placeholders) at every instant, with one feed ``feed``.
 
-    A test may set ``ok`` (the feed's health), ``fail_refresh`` or ``fail_plan`` (a bug in the
-    layer behind, raised as RuntimeError) and reads ``refreshed`` (the instants refreshed at).
+    A test may set ``ok`` (the feed's health), ``fail_feeds`` or ``fail_plan`` (a bug in the
+    layer behind, raised as RuntimeError) and reads ``planned`` (the instants planned at).
     """
 
     def __init__(self, *, feed: str = "courses", **targets: int) -> None:
         self.targets, self.feed = targets, feed
-        self.ok, self.fail_refresh, self.fail_plan = True, False, False
-        self.refreshed: list[datetime] = []
-
-    def refresh(self, now: datetime) -> None:
-        self.refreshed.append(now)
-        if self.fail_refresh:
-            raise RuntimeError("feed layer bug")
+        self.ok, self.fail_feeds, self.fail_plan = True, False, False
+        self.planned: list[datetime] = []
 
     def plan(self, now: datetime) -> Plan:
+        self.planned.append(now)
         if self.fail_plan:
             raise RuntimeError("planner bug")
         pools = {p: PoolTarget(p, t, t, False, ()) for p, t in self.targets.items()}
         return Plan(now, pools, (), ())
 
     def feeds(self, now: datetime) -> list[FeedStatus]:
+        if self.fail_feeds:
+            raise RuntimeError("feed layer bug")
         return [FeedStatus(self.feed, self.ok, now, 0.0, FetchResult.OK, now)]

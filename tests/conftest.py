@@ -1,22 +1,17 @@
-"""Shared helpers for the unit tests."""
+"""Fixtures of the unit tests (their helpers are in testkit.unit and testkit.fakes)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from node_placeholder_scaler.config.settings import Settings, load_settings
-from node_placeholder_scaler.feeds.book import CalendarBook, load_once
-from node_placeholder_scaler.model import Plan
 from testkit.hostile_feed import HostileFeedServer
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from testkit.unit import FIXTURES
 
 # The `slow` marker, in one place: modules that wait on real deadlines (hostile loopback
 # servers, the refresher's worker processes), sweep the corpus, fuzz, or run benchmarks and
@@ -30,7 +25,12 @@ SLOW_MODULES = frozenset({
     "test_resilience_slow",
     "test_surge_buffer", "test_surge_results", "test_surge_smoke",
 })
-SLOW_TESTS = frozenset({"test_console_script_starts", "test_timeout"})
+SLOW_TESTS = frozenset({
+    "test_console_script_starts", "test_timeout",
+    # import JupyterHub and KubeSpawner (seconds on a loaded machine)
+    "test_kubespawner_builds_z2jhs_user_pod",
+    "test_without_the_user_scheduler_and_pod_priority_the_pod_names_neither",
+})
 
 
 # Hypothesis: no 200 ms deadline per example on a loaded 2-core machine (seven sessions share
@@ -44,35 +44,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.stem in SLOW_MODULES or item.name in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)
-UTC = ZoneInfo("UTC")
-
-
-def utc(text: str) -> datetime:
-    """'2026-03-02T16:45' -> an aware UTC datetime."""
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def make_settings(body: str, environ: dict[str, str] | None = None) -> Settings:
-    return load_settings(body.replace("FIXTURES", str(FIXTURES)), "test.yaml", environ or {})
-
-
-class FixedBook:
-    """A CalendarBook fetched once at ``fetched``; plans judge staleness at that time."""
-
-    def __init__(self, book: CalendarBook, fetched: datetime) -> None:
-        self.book, self.fetched = book, fetched
-
-    def plan(self, at: datetime) -> Plan:
-        return self.book.plan(at, now=self.fetched)
-
-
-def book_for(body: str, fetched: datetime) -> FixedBook:
-    """Every feed loaded once at ``fetched`` (bounded worker), expanded a year either side."""
-    year = timedelta(days=366)
-    book = load_once(make_settings(body), fetched, (fetched - year, fetched + year))
-    return FixedBook(book, fetched)
-
-
 @pytest.fixture()
 def keep_root_logger() -> Iterator[None]:
     """cli.main() configures the root logger, as a process should; give it back to pytest."""

@@ -8,27 +8,29 @@ from pathlib import Path
 
 import pytest
 
+from node_placeholder_scaler.reports.record import EventReport, from_json
 from node_placeholder_scaler.seating.autosize import Learned, bounded, learn, series_of
 
 TIMELINES = Path(__file__).parent / "fixtures" / "timelines"
 
 
 def _report(series: str, arrivals: int, window: float | None, most: int | None,
-            per: int = 7, nodes: int | None = 3) -> dict[str, object]:
-    return {"series": series, "arrivals": arrivals,
-            "arrival_curve": {"window_s": window, "most": most},
-            "advice": {"users_per_node": per, "nodes": nodes}}
+            per: int = 7, nodes: int | None = 3) -> EventReport:
+    return from_json({"series": series, "start": "2026-11-16T09:00:00+00:00",
+                      "arrivals": arrivals, "arrival_curve": {"window_s": window, "most": most},
+                      "advice": {"users_per_node": per, "nodes": nodes}})
 
 
 def test_learned_from_a_recorded_report():
     """The live report of a recorded surge run (100 students over 60 s at time scale 0.25)."""
     data = json.loads((TIMELINES / "ours-n10.json").read_text())
-    [report] = data["live_reports"]
-    found = learn([report], report["series"])
+    [stored] = data["live_reports"]
+    report = from_json(stored)
+    found = learn([report], report.series)
     assert found is not None and found.reports == 1
-    assert found.seats_per_node == report["advice"]["users_per_node"] == 7
-    curve = report["arrival_curve"]
-    assert found.node_up == timedelta(seconds=curve["window_s"])
+    assert found.seats_per_node == report.advice.users_per_node == 7
+    assert report.arrival_curve.window_s is not None
+    assert found.node_up == timedelta(seconds=report.arrival_curve.window_s)
     # the busiest rate, stretched over every arrival: no longer than the real spread (60 s)
     assert found.spread is not None and found.spread <= timedelta(seconds=75)
     print(found.describe())

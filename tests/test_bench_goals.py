@@ -24,6 +24,7 @@ from node_placeholder_scaler.config.settings import load_settings
 from node_placeholder_scaler.feeds.book import CalendarBook
 from node_placeholder_scaler.feeds.types import FetchResult
 from node_placeholder_scaler.feeds.worker import Job, Outcome, run_bounded, run_inline
+from node_placeholder_scaler.planning import plan as plan_at
 from testkit.feed_files import write_ordinary_calendar
 
 ROOT = Path(__file__).parent.parent
@@ -50,7 +51,7 @@ def parse_seconds(path: Path) -> float:
     book = book_of(path)
     began = time.perf_counter()
     book.refresh(NOW, force=True)
-    book.plan(NOW)
+    plan_at(book.views(NOW), book.settings, NOW)
     seconds = time.perf_counter() - began
     assert book.feeds()[0].last_result == "ok", book.feeds()[0].last_error
     return seconds
@@ -71,7 +72,8 @@ def test_feed_parse_scales_linearly_and_a_replan_reads_no_feed(tmp_path: Path) -
     replans = []
     for index in range(200):
         began = time.perf_counter()
-        book.plan(NOW + timedelta(seconds=30 * index))
+        at = NOW + timedelta(seconds=30 * index)
+        plan_at(book.views(at), book.settings, at)
         replans.append(time.perf_counter() - began)
     replan_share = statistics.median(replans) / min(bigs)
     print(f"parse 280 events {min(smalls):.3f} s, 2,800 events {min(bigs):.3f} s "

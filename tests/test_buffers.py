@@ -1,5 +1,5 @@
 """backends/capacitybuffers.py and backends/buffer.py on CapacityBuffers recorded from the test
-cluster (Karpenter v1.15).
+cluster (Karpenter v1.15), on two buffer pools of the fake cluster (testkit/buffer_pools.py).
 
 tests/fixtures/capacitybuffers/*.json are real API objects (GET on the custom resource):
 ``new`` (just created, no status yet), ``karpenter-requires-new`` (Karpenter adding nodes for
@@ -9,105 +9,22 @@ it), ``karpenter-fits`` (all chunks on existing capacity), ``karpenter-empty`` (
 
 from __future__ import annotations
 
-import copy
-import json
 import logging
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import pytest
-from fake_kube import FakeCluster
 from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler.backends.capacitybuffers import (
     BufferFormatError,
-    CapacityBuffer,
     buffer_state,
     metric_reason,
     parse_buffer,
 )
 from node_placeholder_scaler.config.settings import ConfigError, load_settings
 from node_placeholder_scaler.metrics import Metrics
-from node_placeholder_scaler.model import Plan, PoolTarget
-from node_placeholder_scaler.observed import ClusterError
 from node_placeholder_scaler.reconcile import reconcile_once
-
-FIXTURES = Path(__file__).parent / "fixtures" / "capacitybuffers"
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-CONFIG = """
-namespace: node-placeholder
-calendars: [{name: courses, url: /dev/null}]
-pools:
-  user: {nodeSelector: {pool: user}, backend: capacityBuffer, buffer: buffer-user}
-  gpu: {nodeSelector: {pool: gpu}, backend: capacityBuffer}
-"""
-SETTINGS = load_settings(CONFIG, "config.yaml", {})
-
-
-def recorded(name: str) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return body
-
-
-@dataclass
-class BufferFake(FakeCluster):
-    """tests/fake_kube.py's cluster plus CapacityBuffers held as API JSON (recorded payloads)."""
-
-    buffers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    buffer_events: list[tuple[str, str, str]] = field(default_factory=list)
-    warned: set[str] = field(default_factory=set)
-
-    def read_buffer(self, namespace: str, name: str) -> CapacityBuffer:
-        self._enter("read_buffer", name)
-        if name not in self.buffers:
-            raise ClusterError(f"get capacitybuffer {namespace}/{name}", 404, "not found")
-        return parse_buffer(self.buffers[name])
-
-    def scale_buffer(self, namespace: str, name: str, replicas: int) -> None:
-        self._enter("scale_buffer", name)
-        self.buffers[name]["spec"]["replicas"] = replicas
-        self.scales.append((name, replicas))
-
-    def record_buffer_event(self, buffer: CapacityBuffer, reason: str, message: str,
-                            now: datetime, *, warning: bool = False) -> None:
-        self._enter("record_buffer_event", buffer.name)
-        if warning and buffer.name in self.warned:
-            return
-        if warning:
-            self.warned.add(buffer.name)
-        self.buffer_events.append((buffer.name, reason, message))
-
-    def clear_buffer_warning(self, buffer: CapacityBuffer) -> None:
-        self.warned.discard(buffer.name)
-
-
-def with_name(body: dict[str, Any], name: str, replicas: int | None = None) -> dict[str, Any]:
-    body = copy.deepcopy(body)
-    body["metadata"]["name"] = name
-    if replicas is not None:
-        body["spec"]["replicas"] = replicas
-    return body
-
-
-def fake_with(user: tuple[str, int | None], gpu: tuple[str, int | None] | None) -> BufferFake:
-    """A fake holding buffer-user (and buffer-gpu) from recorded states, replicas set."""
-    buffers = {"buffer-user": with_name(recorded(user[0]), "buffer-user", user[1])}
-    if gpu is not None:
-        buffers["buffer-gpu"] = with_name(recorded(gpu[0]), "buffer-gpu", gpu[1])
-    return BufferFake(buffers=buffers)
-
-
-def plan(user: int, gpu: int = 0, *, events=()) -> Plan:
-    pools = {"user": PoolTarget("user", user, user or None, False, tuple(events)),
-             "gpu": PoolTarget("gpu", gpu, gpu or None, False, ())}
-    return Plan(T0, pools, (), ())
-
-
-def run(fake: BufferFake, the_plan: Plan, *, dry_run: bool = False):
-    result = reconcile_once(fake, the_plan, SETTINGS, "node-placeholder", dry_run=dry_run)
-    return {d.pool: d for d in result.pools}
+from testkit.buffer_pools import SETTINGS, fake_with, plan, recorded, run, with_name
+from testkit.fakes import T0
 
 
 def test_parse_a_recorded_buffer_that_fits():
@@ -194,8 +111,8 @@ def test_headroom_is_not_subtracted_and_no_node_or_pod_is_read():
     fake = fake_with(("karpenter-fits", 1), ("karpenter-fits", 0))
     run(fake, plan(user=2))
     assert fake.scales == [("buffer-user", 2)]
-    assert {method for method, _ in fake.calls} == {
-        "read_buffer", "scale_buffer", "record_buffer_event"}
+    assert {request for request, _ in fake.calls} == {
+        "get capacitybuffer", "patch capacitybuffer", "create event"}
 
 
 def test_dry_run_patches_nothing():
@@ -228,8 +145,8 @@ def test_a_not_ready_buffer_is_scaled_reported_and_warned_once():
 
 def test_a_failed_patch_and_a_failed_event():
     fake = fake_with(("karpenter-empty", 0), ("karpenter-empty", 0))
-    fake.fail("scale_buffer", "buffer-user", 403, "forbidden")
-    fake.fail("record_buffer_event", "buffer-gpu", 500, "etcd down")
+    fake.fail("patch capacitybuffer", "buffer-user", 403, "forbidden")
+    fake.fail("create event", "buffer-gpu", 500, "etcd down")
     decisions = run(fake, plan(user=1, gpu=1))
     assert decisions["user"].action == "error" and decisions["user"].stage == "scale"
     assert decisions["gpu"].action == "scaled" and decisions["gpu"].event_error

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import book_for, utc
+from testkit.unit import book_for, utc
 
 CONFIG = """
 timezone: Europe/Zurich

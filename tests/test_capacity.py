@@ -6,7 +6,6 @@ from datetime import timedelta
 from fractions import Fraction
 
 import pytest
-from fake_kube import GI, T0, node, placeholder_pods, pod
 
 from node_placeholder_scaler import capacity
 from node_placeholder_scaler.config.sections import HeadroomSettings
@@ -18,6 +17,7 @@ from node_placeholder_scaler.observed import (
     Toleration,
     pod_requests,
 )
+from testkit.fakes import GI, T0, node, placeholder_pods, pod
 
 USER_PLACEHOLDER = Resources(3500, 14 * GI)
 GPU_PLACEHOLDER = Resources(7500, 60 * GI, {"nvidia.com/gpu": 2})

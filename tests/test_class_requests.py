@@ -8,7 +8,6 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from fake_kube import GI, T0, FakeCluster, FakeDeployment, node, placeholder_pods, pod
 from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler.config.settings import ConfigError, load_settings
@@ -17,8 +16,10 @@ from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import ClassRequest, Occurrence, Plan, PoolTarget
 from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.reconcile import reconcile_once
+from node_placeholder_scaler.reports.record import EventReport, from_json
+from testkit.fakes import GI, T0, FakeCluster, FakeDeployment, node, placeholder_pods, pod
 from testkit.ics import Event, calendar
-from tests.conftest import book_for
+from testkit.unit import book_for
 
 MIN = timedelta(minutes=1)
 
@@ -79,6 +80,7 @@ def test_a_class_for_a_pool_outside_the_allow_list_is_refused(tmp_path):
 CONFIG = """
 namespace: node-placeholder
 interval: 30s
+leadTime: 5m
 calendars: [{name: courses, url: /dev/null}]
 pools:
   user: {nodeSelector: {pool: user}, maxReplicas: 20, seatCpu: 0.5, seatMemory: 1.5Gi,
@@ -86,11 +88,12 @@ pools:
 """
 
 
-def _round(fake: FakeCluster, at, seats: int = 24, nodes: int = 0):
+def _round(fake: FakeCluster, at, seats: int = 24, nodes: int = 0, lead=None):
     settings = load_settings(CONFIG, "config.yaml", {})
-    occurrence = Occurrence("courses", "d8", "Data 8", T0, T0 + 60 * MIN, seats={"user": seats})
+    occurrence = Occurrence("courses", "d8", "Data 8", T0, T0 + 60 * MIN, lead=lead,
+                            seats={"user": seats})
     target = PoolTarget("user", nodes, nodes or None, False, (occurrence,),
-                        classes=(ClassRequest(occurrence, seats),))
+                        classes=(ClassRequest(occurrence, seats, T0 - (lead or 5 * MIN)),))
     result = reconcile_once(fake, Plan(at, {"user": target}, (occurrence,), ()), settings,
                             "node-placeholder")
     return result, result.pools[0]
@@ -168,16 +171,16 @@ def test_bad_class_settings_name_the_key(body, message):
                       "config.yaml", {})
 
 
-def _history(pool: str) -> list[dict[str, object]]:
-    return [{"series": "courses/d8", "arrivals": 60,
-             "arrival_curve": {"window_s": 60, "most": 30},
-             "advice": {"users_per_node": 5, "nodes": 4}}]
+def _history(pool: str) -> list[EventReport]:
+    return [from_json({"series": "courses/d8", "start": "2026-11-16T09:00:00+00:00",
+                       "arrivals": 60, "arrival_curve": {"window_s": 60, "most": 30},
+                       "advice": {"users_per_node": 5, "nodes": 4}})]
 
 
 @pytest.mark.parametrize(("mode", "below", "asked", "desired"), [
-    ("off", "no", 2, 2), ("advise", "no", 2, 2), ("apply", "no", 2, 4),
-    ("apply", "no", 6, 6),  # never below the explicit request...
-    ("apply", "yes", 6, 4),  # ...unless the operator allows it
+    ("off", "never", 2, 2), ("advise", "never", 2, 2), ("apply", "never", 2, 4),
+    ("apply", "never", 6, 6),  # never below the explicit request...
+    ("apply", "allowed", 6, 4),  # ...unless the operator allows it
 ])
 def test_autosize_of_a_node_request(mode, below, asked, desired, caplog):
     settings = load_settings(CONFIG.replace("hold: 12m}", f"hold: 12m, autosize: {mode}, "
@@ -212,3 +215,25 @@ def test_autosize_apply_sizes_a_class_from_the_series():
     assert state is not None and state.seats_per_node == 5 and state.needed == 18
     assert result.pools[0].desired == 4
     assert "(autosized: 1 report of the series" in state.why
+
+
+def test_plan_output_names_the_class(tmp_path):
+    from node_placeholder_scaler.plantext import plan_dict, plan_table
+
+    feed = tmp_path / "c.ics"
+    feed.write_bytes(calendar([Event("Data 8", T0, T0 + 60 * MIN, "user: 120 students")]))
+    book = book_for(f"calendars: [{{name: c, url: {feed}}}]\npools: {{user: {{}}}}\n",
+                    T0 - timedelta(days=1))
+    plan = book.plan(T0)
+    assert "0 + a class of 120 students" in plan_table(plan, T0.tzinfo)
+    assert plan_dict(plan)["events"][0]["seats"] == {"user": 120}
+
+
+def test_a_lead_shorter_than_the_node_up_time_is_told():
+    fake = _fake(0)
+    _, decision = _round(fake, T0 - MIN, lead=MIN)  # due at T0 - 3m (node-up 2m30s + 30s)
+    state = decision.seating
+    assert state is not None and state.late == 2 * MIN and state.phase == "ramp"
+    assert decision.desired == 1  # it still warms what the time left allows
+    assert fake.events[0][2].endswith(
+        "; the lead is 2m shorter than node-up + interval: the first arrivals may wait")

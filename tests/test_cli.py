@@ -19,7 +19,7 @@ import yaml
 
 from node_placeholder_scaler import __version__, cli
 from node_placeholder_scaler.cli.common import load_config
-from tests.conftest import FIXTURES
+from testkit.unit import FIXTURES
 
 CONFIG = FIXTURES / "config-fixtures.yaml"
 ROOT = Path(__file__).parent.parent

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from node_placeholder_scaler.reports.advice import recommend, summary
+from node_placeholder_scaler.reports.advice import message, recommend, summary
 from node_placeholder_scaler.reports.measurement import Measurement, measure, most_in_window
+from node_placeholder_scaler.reports.record import from_json, to_json
 from node_placeholder_scaler.reports.timelines import (
     NodeTimeline,
     PodTimeline,
@@ -104,11 +105,27 @@ def test_the_controllers_live_report_agrees_with_the_recorded_timeline(name: str
     data = load(TIMELINES / name)
     [live] = data["live_reports"]
     m = measured(data, target_s=live["target_s"])
-    offline = summary(m, recommend(m, data["users_per_node"], interval_s=8))
+    offline = to_json(summary(m, recommend(m, data["users_per_node"], interval_s=8)))
     for key in ("arrivals", "wait_s", "over_target", "while_free", "warm_at_start",
                 "preempted", "capacity_ready_in_time", "bottleneck"):
         assert offline[key] == live[key], key
     assert offline["advice"]["nodes"] == live["advice"]["nodes"]
+
+
+@pytest.mark.parametrize("name", ["ours-n4.json", "ours-n13-blocked.json"])
+def test_a_report_stored_by_the_controller_reads_back_unchanged(name: str) -> None:
+    """The codec on recorded live reports: every key the controller stored comes back with
+    its value (a report of an earlier release has fewer keys; they read as empty)."""
+    [live] = load(TIMELINES / name)["live_reports"]
+    report = from_json(live)
+    assert report.pool and report.series == live["series"] and report.start.tzinfo
+    again = to_json(report)
+    assert {k: live[k] for k in again} == again  # the recording adds the Event's text
+    assert message(report) == live["event_message"]
+    older = {k: v for k, v in live.items() if k not in ("arrival_curve", "ready_wait_s")}
+    assert from_json(older).arrival_curve.most is None and from_json(older).ready_wait_s is None
+    with pytest.raises(ValueError, match="series and start"):
+        from_json({"pool": "user"})
 
 
 def test_students_blocked_by_a_node_selector_typo_are_not_a_node_shortage() -> None:

@@ -10,8 +10,9 @@ import pytest
 
 from node_placeholder_scaler.config.settings import ConfigError
 from node_placeholder_scaler.feeds.book import CalendarBook
+from node_placeholder_scaler.planning import plan as plan_at
 from testkit.feedserver import FeedServer
-from tests.conftest import FIXTURES, make_settings, utc
+from testkit.unit import FIXTURES, make_settings, utc
 
 GOOGLE = (FIXTURES / "google.ics").read_bytes()
 
@@ -39,7 +40,8 @@ def test_conditional_get_and_no_reparse(server):  # type: ignore[no-untyped-def]
     assert book.feeds()[0].last_result == "not-modified"
     assert first is not None and book.feeds()[0].copy is not None
     assert book.feeds()[0].copy.calendar is first.calendar  # not parsed again
-    assert book.plan(utc("2026-03-02T16:55")).pools["user"].target == 3
+    at = utc("2026-03-02T16:55")
+    assert plan_at(book.views(at), book.settings, at).pools["user"].target == 3
 
 
 def test_failure_keeps_last_good_copy_until_max_staleness(server):  # type: ignore[no-untyped-def]
@@ -47,11 +49,11 @@ def test_failure_keeps_last_good_copy_until_max_staleness(server):  # type: igno
     book.refresh(utc("2026-03-02T16:00"))
     server.status = 500
     book.refresh(utc("2026-03-02T16:50"))
-    plan = book.plan(utc("2026-03-02T16:55"))
+    plan = plan_at(book.views(utc("2026-03-02T16:55")), book.settings, utc("2026-03-02T16:55"))
     assert plan.pools["user"].target == 3 and plan.pools["user"].known
     assert [p.kind for p in plan.problems] == ["feed-error"]
     assert "HTTP 500" in plan.problems[0].message
-    later = book.plan(utc("2026-03-02T17:05"))
+    later = plan_at(book.views(utc("2026-03-02T17:05")), book.settings, utc("2026-03-02T17:05"))
     assert not later.pools["user"].known  # older than maxStaleness: left alone
 
 
@@ -62,7 +64,7 @@ def test_broken_feed_is_a_problem_not_an_exception(server):  # type: ignore[no-u
     feed = book.feeds()[0]
     assert feed.last_result == "not-a-calendar" and feed.copy is None
     assert feed.last_error is not None and "Sign in" not in feed.last_error  # body not echoed
-    plan = book.plan(utc("2026-03-02T16:55"))
+    plan = plan_at(book.views(utc("2026-03-02T16:55")), book.settings, utc("2026-03-02T16:55"))
     assert not plan.pools["user"].known
     assert plan.problems[0].kind == "feed-error"
 
@@ -97,7 +99,8 @@ def test_url_is_never_logged_whole(server, caplog):  # type: ignore[no-untyped-d
     book.refresh(utc("2026-03-02T16:00"))
     assert "s3cr3t" not in caplog.text
     assert "127.0.0.1" in caplog.text
-    assert "s3cr3t" not in str(book.plan(utc("2026-03-02T16:00")).problems)
+    at = utc("2026-03-02T16:00")
+    assert "s3cr3t" not in str(plan_at(book.views(at), book.settings, at).problems)
 
 
 def test_refresh_interval_is_respected(server):  # type: ignore[no-untyped-def]
@@ -120,7 +123,8 @@ def test_url_from_file_is_read_again_at_every_refresh(tmp_path, server):  # type
     address.write_text(server.url + "\n")  # the Secret rotated
     book.refresh(utc("2026-03-02T16:06"))
     assert book.feeds()[0].last_result == "ok" and len(server.requests) == 1
-    assert book.plan(utc("2026-03-02T16:55")).pools["user"].target == 3
+    at = utc("2026-03-02T16:55")
+    assert plan_at(book.views(at), book.settings, at).pools["user"].target == 3
     address.write_text("htps://typo.example.org/private-secret.ics")
     book.refresh(utc("2026-03-02T16:12"))
     feed = book.feeds()[0]

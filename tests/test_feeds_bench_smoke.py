@@ -19,4 +19,4 @@ def test_feed_faults_quick_runs_and_leaks_nothing() -> None:
     last = result.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"feed-faults: scenarios=\d+ worst_fetch_s=[\d.]+ worst_round_ms=[\d.]+ "
                         r"worst_worker_mib=\d+ parent_mib=\d+ leaks=0", last), last
-    assert "| trickle | timeout |" in result.stdout
+    assert "| trickle (1 byte/s, Content-Length) | timeout |" in result.stdout

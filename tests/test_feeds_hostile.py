@@ -18,9 +18,10 @@ from node_placeholder_scaler.config.settings import ConfigError
 from node_placeholder_scaler.feeds.book import CalendarBook, load_once
 from node_placeholder_scaler.feeds.types import FetchResult
 from node_placeholder_scaler.metrics import Metrics
+from node_placeholder_scaler.planning import plan as plan_at
 from testkit.feed_files import ordinary_calendar, special_files
 from testkit.hostile_feed import SECRET
-from tests.conftest import make_settings, utc
+from testkit.unit import make_settings, utc
 
 NOW = utc("2026-03-02T08:00")
 EVENT = utc("2026-03-02T08:55")
@@ -47,7 +48,7 @@ def leaked(book: CalendarBook, caplog: pytest.LogCaptureFixture) -> list[str]:
     texts = {
         "logs": caplog.text,
         "statuses": repr(book.statuses(NOW)),
-        "problems": repr(book.plan(EVENT, now=NOW).problems),
+        "problems": repr(plan_at(book.views(NOW), book.settings, EVENT).problems),
         "metrics": generate_latest(metrics.registry).decode(),
     }
     return [where for where, text in texts.items() if SECRET in text]
@@ -81,7 +82,7 @@ def test_hostile_server_is_a_clear_problem(  # type: ignore[no-untyped-def]
     assert (got, says in (error or "")) == (result.value, True), error
     (status,) = book.statuses(NOW)
     assert not status.ok  # no copy: feed_up 0, its pools are left as they are
-    plan = book.plan(EVENT, now=NOW)
+    plan = plan_at(book.views(NOW), book.settings, EVENT)
     assert not plan.pools["user"].known
     assert [p.kind for p in plan.problems] == ["feed-error"]
     assert leaked(book, caplog) == []
@@ -90,7 +91,7 @@ def test_hostile_server_is_a_clear_problem(  # type: ignore[no-untyped-def]
 def test_redirect_on_the_same_host_is_followed(hostile):  # type: ignore[no-untyped-def]
     book, result, error = once(hostile.url("redirect-ok"))
     assert (result, error) == ("ok", None)
-    assert book.plan(EVENT, now=NOW).pools["user"].target == 3
+    assert plan_at(book.views(NOW), book.settings, EVENT).pools["user"].target == 3
 
 
 @pytest.mark.parametrize("mode", ["trickle", "redirect-other-host", "html-login", "gzip-bomb"])
@@ -108,7 +109,7 @@ def test_failure_after_a_good_copy_keeps_it(  # type: ignore[no-untyped-def]
         hostile.mode = "ok"
     (status,) = book.statuses(later)
     assert status.last_result != "ok" and status.ok  # the copy is kept, feed_up stays 1
-    plan = book.plan(EVENT, now=later)
+    plan = plan_at(book.views(later), book.settings, EVENT)
     assert plan.pools["user"].target == 3
     assert "using the copy from 300s ago" in plan.problems[0].message
     assert leaked(book, caplog) == []
@@ -131,7 +132,7 @@ def test_flapping_content_follows_the_server(hostile):  # type: ignore[no-untype
     for minutes in (0, 5, 10):
         now = NOW + timedelta(minutes=minutes)
         book.refresh(now, force=True)
-        target = book.plan(EVENT, now=now).pools["user"].target
+        target = plan_at(book.views(now), book.settings, EVENT).pools["user"].target
         targets.append((book.feeds()[0].last_result, target))
     assert [r for r, _ in targets] == ["ok", "ok", "ok"]
     assert {t for _, t in targets} == {3, 5}
@@ -170,7 +171,7 @@ def test_load_once_is_the_bounded_path(hostile):  # type: ignore[no-untyped-def]
         f" {{name: b, url: '{hostile.url('ok')}'}}]\npools: {{user: {{}}}}\n")
     book = load_once(settings, NOW, (NOW - timedelta(days=1), NOW + timedelta(days=30)))
     assert [s.last_result for s in book.statuses(NOW)] == ["timeout", "ok"]
-    assert book.plan(EVENT, now=NOW).pools["user"].target == 3
+    assert plan_at(book.views(NOW), book.settings, EVENT).pools["user"].target == 3
 
 
 def test_worker_memory_cap_is_a_memory_result(tmp_path: Path,
@@ -189,7 +190,7 @@ def test_worker_memory_cap_is_a_memory_result(tmp_path: Path,
 def test_first_refresh_with_no_copy_is_not_silent(hostile):  # type: ignore[no-untyped-def]
     """The day-one outage: a 304 or an error before any good copy is a visible problem."""
     book, _, _ = once(hostile.url("not-modified"))
-    plan = book.plan(EVENT, now=NOW)
+    plan = plan_at(book.views(NOW), book.settings, EVENT)
     assert "no usable copy" in plan.problems[0].message
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler.config.settings import load_settings
@@ -18,10 +17,12 @@ from node_placeholder_scaler.feeds.types import FetchResult
 from node_placeholder_scaler.loop import BookPlanner, Controller
 from node_placeholder_scaler.metrics import FETCH_RESULTS, Metrics
 from node_placeholder_scaler.observed import Resources
+from node_placeholder_scaler.planning import plan as plan_at
 from node_placeholder_scaler.server import Health
+from testkit.fakes import GI, T0, FakeCluster, FakeDeployment
 from testkit.hostile_feed import HostileFeedServer
 from testkit.ics import Event, calendar
-from tests.conftest import make_settings, utc
+from testkit.unit import make_settings, utc
 
 NOW = utc("2026-03-02T08:00")
 EVENT = utc("2026-03-02T08:55")
@@ -47,7 +48,8 @@ def test_a_plan_is_read_while_a_feed_is_still_refreshing(hostile):  # type: igno
     refresher = FeedRefresher(book, lambda: NOW).start()
     try:
         assert wait_for(lambda: book.feeds()[0].copy is not None)
-        plan = book.plan(EVENT, now=NOW)  # meanwhile the worker of "slow" is trickling
+        # meanwhile the worker of "slow" is trickling
+        plan = plan_at(book.views(NOW), book.settings, EVENT)
         slow = book.feeds()[1]
         assert (plan.pools["user"].target, slow.last_attempt) == (3, None)
         assert wait_for(refresher.loaded.is_set)
@@ -78,7 +80,7 @@ def test_controller_rounds_go_on_while_a_feed_trickles(hostile):  # type: ignore
         deployments={"placeholder-user": FakeDeployment(0, Resources(3500, 14 * GI))},
     )
     planner = BookPlanner(settings, clock=lambda: EVENT)
-    controller = Controller(settings, fake, fake_api(), planner, Metrics(CollectorRegistry()),
+    controller = Controller(settings, fake, fake, planner, Metrics(CollectorRegistry()),
                             Health(settings.interval, T0), "np", clock=lambda: EVENT)
     planner.start(wait=0)
     try:
@@ -89,20 +91,6 @@ def test_controller_rounds_go_on_while_a_feed_trickles(hostile):  # type: ignore
         planner.stop()
     assert all(r is not None for r in results)
     assert fake.deployments["placeholder-user"].replicas == 3
-
-
-def fake_api():  # type: ignore[no-untyped-def]
-    class Api:
-        def answered(self) -> int:
-            return 1
-
-        def usage(self) -> tuple[int, int]:
-            return 0, 0
-
-        def check(self) -> None:
-            pass
-
-    return Api()
 
 
 def test_reexpands_stored_bytes_without_a_fetch(hostile):  # type: ignore[no-untyped-def]
@@ -133,8 +121,6 @@ def test_book_planner_adapts_the_calendar_book(tmp_path):  # type: ignore[no-unt
     )
     planner = BookPlanner(settings, clock=lambda: T0)
     assert not planner.plan(T0).pools["user"].known  # nothing fetched yet
-    planner.refresh(T0)  # a round's call: the refresh is in the background, not here
-    assert not planner.plan(T0).pools["user"].known
     planner.start(wait=30)
     planner.stop()
     target = planner.plan(T0).pools["user"]

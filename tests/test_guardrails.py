@@ -15,7 +15,8 @@ from node_placeholder_scaler.guardrails import Limits, clip, node_hours
 from node_placeholder_scaler.model import Occurrence
 from node_placeholder_scaler.planning import held
 from node_placeholder_scaler.plantext import holdings_table
-from tests.conftest import FIXTURES, book_for, utc
+from node_placeholder_scaler.problems.upcoming import upcoming, window
+from testkit.unit import FIXTURES, book_for, utc
 
 ZURICH = ZoneInfo("Europe/Zurich")
 LIMITS = "maxNodes: 4, maxNodeHoursPerDay: 12, maxNodeHoursPerWeek: 30, maxLead: 1h"
@@ -174,7 +175,8 @@ def test_plan_prints_node_hours_and_cost(tmp_path, capsys) -> None:  # type: ign
 def test_clips_are_upcoming_problems_days_ahead() -> None:
     """validate, plan and the controller's early warning see a clip before the event."""
     book = book_for(config(), FETCHED).book
-    found = [(p.title, p.kind) for p in book.upcoming(utc("2026-03-08T12:00"))]
+    now = utc("2026-03-08T12:00")
+    found = [(p.title, p.kind) for p in upcoming(book.views(now), *window(now), book.settings)]
     assert found == [("Afternoon lab", "clipped"), ("GPU hold", "clipped"),
                      ("GPU hold", "clipped"), ("Evening review", "clipped"),
                      ("Extra session", "clipped")]

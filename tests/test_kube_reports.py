@@ -11,6 +11,7 @@ from typing import Any
 
 from node_placeholder_scaler.kube.reports import KEY, _reports, listener
 from node_placeholder_scaler.reports.measurement import measure
+from node_placeholder_scaler.reports.record import EventReport
 from node_placeholder_scaler.reports.timelines import (
     NodeTimeline,
     PodRecord,
@@ -79,7 +80,11 @@ def test_the_recorded_watch_measures_as_one_preemption_and_one_blocked_wait() ->
 def test_the_stored_list_survives_garbage() -> None:
     assert _reports({"data": {KEY: "not json"}, "metadata": {"name": "x"}}) == []
     assert _reports({"data": {KEY: '{"a": 1}'}}) == []
-    assert _reports({"data": {KEY: '[{"a": 1}, 3]'}}) == [{"a": 1}]
+    stored = '[{"a": 1}, 3, {"series": "s", "start": "nope"}, {"series": "s", "start": '
+    stored += '"2026-11-23T08:55:00-08:00", "pool": "user", "advice": {"nodes": 2}}]'
+    [report] = _reports({"data": {KEY: stored}})  # an older report, with few keys, still reads
+    assert (report.pool, report.advice.nodes, report.wait_s) == ("user", 2, None)
+    assert report.start == datetime(2026, 11, 23, 16, 55, tzinfo=UTC)
 
 
 class _Unreachable:
@@ -100,4 +105,5 @@ def test_an_unreachable_server_is_a_cluster_error_not_a_crash() -> None:
     with pytest.raises(ClusterError, match="no answer"):
         ReportStore(_Unreachable(), "ns").load("placeholder-user")
     with pytest.raises(ClusterError, match="no answer"):
-        ReportStore(_Unreachable(), "ns").add("placeholder-user", {"series": "s", "start": "t"}, 3)
+        report = EventReport("user", "s", "Lab", datetime.now(UTC), datetime.now(UTC))
+        ReportStore(_Unreachable(), "ns").add("placeholder-user", report, 3)

@@ -71,32 +71,91 @@ def lint_copy(tmp_path: Path, additions: dict[str, str]) -> subprocess.Completed
     )
 
 
-def test_the_contracts_break_on_a_client_or_layer_violation(tmp_path: Path) -> None:
-    """kubernetes outside kube/, requests outside feeds/fetch.py (in old and brand-new modules), and
-    a core module importing the shell each break a contract."""
-    violations = {
-        "plantext.py": "import kubernetes",
-        "sizing.py": "import requests",
-        "brand_new.py": "from kubernetes import client",
-        "planning.py": "from . import loop",
-    }
-    result = lint_copy(tmp_path, violations)
+# One injected import (module file -> line) per contract of .importlinter that must break it:
+# an upward import, a sibling import, a client where it does not belong, or a module left out.
+INJECTED: dict[str, tuple[str, str, str]] = {
+    # contract: (module file, added line, the import the report must name)
+    "layers": ("planning.py", "from . import loop", "planning -> node_placeholder_scaler.loop"),
+    "kubernetes-only-in-kube": ("plantext.py", "import kubernetes", "plantext -> kubernetes"),
+    "requests-only-in-fetch": ("sizing.py", "import requests", "sizing -> requests"),
+    "kube-at-the-bottom": ("kube/objects.py", "from ..planning import plan",
+                           "kube.objects -> node_placeholder_scaler.planning"),
+    "shell-ordered": ("kube/leases.py", "from ..leadership import Elector",
+                      "kube.leases -> node_placeholder_scaler.leadership"),
+    "ical": ("ical/rules.py", "from . import calendar",
+             "ical.rules -> node_placeholder_scaler.ical.calendar"),
+    "config": ("config/configkeys.py", "from . import settings",
+               "config.configkeys -> node_placeholder_scaler.config.settings"),
+    "feeds": ("feeds/fetch.py", "from . import book",
+              "feeds.fetch -> node_placeholder_scaler.feeds.book"),
+    "reports": ("reports/timelines.py", "from . import record",
+                "reports.timelines -> node_placeholder_scaler.reports.record"),
+    "backends": ("backends/placeholders.py", "from . import buffer",
+                 "backends.placeholders -> node_placeholder_scaler.backends.buffer"),
+    "preflight": ("preflight/findings.py", "from . import pools",
+                  "preflight.findings -> node_placeholder_scaler.preflight.pools"),
+    "problems": ("problems/upcoming.py", "from . import notifications",
+                 "problems.upcoming -> node_placeholder_scaler.problems.notifications"),
+    "status": ("status/template.py", "from . import view",
+               "status.template -> node_placeholder_scaler.status.view"),
+    "seating": ("seating/phase.py", "from . import rule",
+                "seating.phase -> node_placeholder_scaler.seating.rule"),
+    "core-features": ("ical/nearmiss.py", "from ..reports import advice",
+                      "ical.nearmiss -> node_placeholder_scaler.reports.advice"),
+    "backend-siblings": ("backends/buffer.py", "from . import placeholders",
+                         "backends.buffer -> node_placeholder_scaler.backends.placeholders"),
+    "round-parts": ("problems/watch.py", "from ..status import page",
+                    "problems.watch -> node_placeholder_scaler.status.page"),
+}
+
+
+def contracts() -> dict[str, str]:
+    """Each contract's key and name, as .importlinter declares them."""
+    parser = configparser.ConfigParser()
+    parser.read(ROOT / ".importlinter")
+    prefix = "importlinter:contract:"
+    return {section.removeprefix(prefix): parser[section]["name"]
+            for section in parser.sections() if section.startswith(prefix)}
+
+
+def test_every_contract_is_shown_to_bite() -> None:
+    """A new contract comes with the import that breaks it (INJECTED above)."""
+    assert set(contracts()) == set(INJECTED)
+
+
+def test_each_contract_breaks_on_its_injected_import(tmp_path: Path) -> None:
+    """Every contract at once, on a copy: an upward import (core -> shell, fetch -> book),
+    a sibling import (one backend -> the other, kube -> leadership on the shell's bottom
+    level), a client outside its module; each contract reports broken, naming the import."""
+    additions: dict[str, str] = {}
+    for module, line, _ in INJECTED.values():
+        additions[module] = "\n".join(filter(None, [additions.get(module), line]))
+    result = lint_copy(tmp_path, additions)
     assert result.returncode == 1, result.stdout
-    assert "Contracts: 0 kept, 3 broken." in result.stdout
-    for importer, imported in [
-        ("plantext", "kubernetes"),
-        ("sizing", "requests"),
-        ("brand_new", "kubernetes"),
-        ("planning", "node_placeholder_scaler.loop"),
-    ]:
-        assert f"node_placeholder_scaler.{importer} -> {imported}" in result.stdout
+    assert f"Contracts: 0 kept, {len(INJECTED)} broken." in result.stdout
+    report = "".join(result.stdout.split())  # lint-imports wraps long lines
+    for key, (_, _, named) in INJECTED.items():
+        assert f"node_placeholder_scaler.{named}".replace(" ", "") in report, (key, named)
+        assert "".join(contracts()[key].split()) + "BROKEN" in report, key
+
+
+def test_a_new_module_of_a_feature_must_be_placed(tmp_path: Path) -> None:
+    """The feature contracts are exhaustive: a module added to ical/ and placed in no level of
+    its contract breaks it (a brand-new root module still breaks only a client contract)."""
+    result = lint_copy(tmp_path, {"ical/brand_new.py": "from . import rules",
+                                  "brand_new.py": "from kubernetes import client"})
+    assert result.returncode == 1, result.stdout
+    report = "".join(result.stdout.split())
+    assert "node_placeholder_scaler.ical.brand_new" in report
+    assert "node_placeholder_scaler.brand_new->kubernetes" in report
+    assert f"Contracts: {len(INJECTED) - 2} kept, 2 broken." in result.stdout
 
 
 def test_the_unchanged_copy_keeps_every_contract(tmp_path: Path) -> None:
-    """The control for the test above: the same copy without the added imports is clean."""
+    """The control for the tests above: the same copy without the added imports is clean."""
     result = lint_copy(tmp_path, {})
     assert result.returncode == 0, result.stdout
-    assert "Contracts: 3 kept, 0 broken." in result.stdout
+    assert f"Contracts: {len(INJECTED)} kept, 0 broken." in result.stdout
 
 
 def pictured_layers() -> list[set[str]]:

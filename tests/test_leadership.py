@@ -4,89 +4,33 @@ one shared fake clock, steps driven by the test (no threads, no sleeping)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fake_kube import GI, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
-from test_loop import SETTINGS
 
 from node_placeholder_scaler.config.sections import LeaderElectionSettings
 from node_placeholder_scaler.config.settings import ConfigError, load_settings
-from node_placeholder_scaler.leadership import (
-    Elector,
-    GatedCluster,
-    LeaseConflict,
-    LeaseRecord,
-    NotLeader,
-)
+from node_placeholder_scaler.leadership import Elector, GatedCluster, NotLeader
 from node_placeholder_scaler.loop import Controller
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget
-from node_placeholder_scaler.observed import ClusterError, Resources
+from node_placeholder_scaler.observed import Resources
+from node_placeholder_scaler.port import LeaseRecord
 from node_placeholder_scaler.reconcile import reconcile_once
 from node_placeholder_scaler.server import Health
+from testkit.buffer_pools import SETTINGS as BUFFER_SETTINGS
+from testkit.buffer_pools import fake_with
+from testkit.buffer_pools import plan as buffer_plan
+from testkit.fake_stores import Clock, MemoryLease, replica
+from testkit.fakes import GI, FakeCluster, FakeDeployment
 from testkit.planners import StaticPlanner
+from testkit.unit import LOOP_SETTINGS as SETTINGS
 
 TIMING = LeaderElectionSettings()  # 15 s lease, 10 s renew deadline, 2 s retry
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 NS = "node-placeholder"  # FakeCluster's
-
-
-@dataclass
-class Clock:
-    now: float = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def wall(self) -> datetime:
-        return T0 + timedelta(seconds=self.now - 1000.0)
-
-
-@dataclass
-class MemoryLease:
-    """One Lease with the API server's concurrency rules; failures can be switched on."""
-
-    record: LeaseRecord | None = None
-    versions: int = 0
-    down: bool = False
-    writes: list[LeaseRecord] = field(default_factory=list)
-
-    def describe(self) -> str:
-        return "test/lease"
-
-    def get(self) -> LeaseRecord | None:
-        self._check("get")
-        return self.record
-
-    def create(self, record: LeaseRecord) -> LeaseRecord:
-        self._check("create")
-        if self.record is not None:
-            raise LeaseConflict("create lease", 409, "already exists")
-        return self._store(record)
-
-    def replace(self, record: LeaseRecord) -> LeaseRecord:
-        self._check("update")
-        assert self.record is not None
-        if record.version != self.record.version:
-            raise LeaseConflict("update lease", 409, "the object has been modified")
-        return self._store(record)
-
-    def _store(self, record: LeaseRecord) -> LeaseRecord:
-        self.versions += 1
-        self.record = replace(record, version=str(self.versions))
-        self.writes.append(self.record)
-        return self.record
-
-    def _check(self, verb: str) -> None:
-        if self.down:
-            raise ClusterError(f"{verb} lease", None, "no answer (ConnectTimeoutError)")
-
-
-def replica(name: str, lease: MemoryLease, clock: Clock) -> Elector:
-    return Elector(lease, name, TIMING, clock=clock, wall=clock.wall)
 
 
 def advance(clock: Clock, seconds: float, *replicas: Elector, dead: tuple[Elector, ...] = ()):
@@ -330,7 +274,7 @@ def test_a_standby_round_plans_and_reports_but_touches_no_deployment() -> None:
     )
     result = controller.round()
     assert result is not None and result.pools == ()
-    assert fake.calls == [("check", "")] and fake.scales == []  # only "is the API there?"
+    assert fake.calls == [("version", "")] and fake.scales == []  # only "is the API there?"
     target = ("node_placeholder_calendar_target", {"pool": "user"})
     assert metrics.registry.get_sample_value(*target) is None  # the leader's gauge alone
     assert health.last_round == T0
@@ -347,11 +291,7 @@ def test_a_standby_round_plans_and_reports_but_touches_no_deployment() -> None:
 def test_the_gate_drives_capacity_buffers_only_as_leader() -> None:
     """A pool with backend capacityBuffer works through the gate (it is a BufferCluster), and
     its buffer's replicas are written only by the leader."""
-    from test_buffers import SETTINGS as BUFFER_SETTINGS
-    from test_buffers import fake_with
-    from test_buffers import plan as buffer_plan
-
-    from node_placeholder_scaler.backends.buffer import BufferCluster
+    from node_placeholder_scaler.port import BufferCluster
 
     fake = fake_with(("karpenter-fits", 1), None)
     leading = [False]

@@ -7,30 +7,25 @@ import urllib.error
 import urllib.request
 from datetime import timedelta
 
-from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 
-from node_placeholder_scaler.config.settings import load_settings
 from node_placeholder_scaler.loop import Controller, loop
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.server import Health, Server
+from testkit.fakes import GI, T0, FakeCluster, FakeDeployment
 from testkit.planners import StaticPlanner
+from testkit.unit import LOOP_SETTINGS
 
-SETTINGS = load_settings(
-    "interval: 1s\ncalendars: [{name: c, url: /dev/null}]\n"
-    "pools: {user: {nodeSelector: {pool: user}}}\n",
-    "config.yaml",
-    {},
-)
+SETTINGS = LOOP_SETTINGS
 
 
 def faulty(
-    *, ok: bool = True, fail_refresh: bool = False, fail_plan: bool = False
+    *, ok: bool = True, fail_feeds: bool = False, fail_plan: bool = False
 ) -> StaticPlanner:
     """Two placeholders for pool user, from feed "c", with the given faults."""
     result = StaticPlanner(user=2, feed="c")
-    result.ok, result.fail_refresh, result.fail_plan = ok, fail_refresh, fail_plan
+    result.ok, result.fail_feeds, result.fail_plan = ok, fail_feeds, fail_plan
     return result
 
 
@@ -66,34 +61,41 @@ def test_round_reconciles_and_counts_the_api_requests_it_made():
     assert result is not None and fake.scales == [("placeholder-user", 2)]
     assert ctl.health.last_round == T0 and ctl.health.ready(T0)[0]
     assert sample(ctl, "node_placeholder_desired_replicas", pool="user") == 2
-    assert [method for method, _ in fake.calls] == [
-        "read_placeholders", "list_nodes", "scale", "record_event"
+    # kube.Kube's requests (tests/cluster/test_contract.py makes the same round on the real
+    # adapter): the Deployment and its pods, the nodes (none here), the scale, the Event
+    assert [request for request, _ in fake.calls] == [
+        "get deployment", "list placeholder pods", "list nodes", "scale deployment",
+        "create event",
     ]
-    assert sample(ctl, "node_placeholder_api_requests_total") == 4
-    assert sample(ctl, "node_placeholder_api_response_bytes_total") == 400
+    assert sample(ctl, "node_placeholder_api_requests_total") == 5
+    assert sample(ctl, "node_placeholder_api_response_bytes_total") == 500
     assert sample(ctl, "node_placeholder_api_up") == 1
     ctl.round()  # unchanged now: it reads the Deployment and the nodes, nothing else
-    assert [method for method, _ in fake.calls[4:]] == ["read_placeholders", "list_nodes"]
-    assert sample(ctl, "node_placeholder_api_requests_total") == 6
+    assert [request for request, _ in fake.calls[5:]] == [
+        "get deployment", "list placeholder pods", "list nodes"]
+    assert sample(ctl, "node_placeholder_api_requests_total") == 8
 
 
 def test_round_survives_a_failing_feed_layer():
-    ctl, fake = controller(faulty(fail_refresh=True, ok=False))
+    ctl, fake = controller(faulty(fail_feeds=True))
     assert ctl.round() is not None
     assert fake.scales == [("placeholder-user", 2)]
     assert sample(ctl, "node_placeholder_errors_total", stage="feeds", pool="") == 1
-    assert sample(ctl, "node_placeholder_feed_up", calendar="c") == 0
+    assert sample(ctl, "node_placeholder_feed_up", calendar="c") is None  # not seen yet
+    ctl.planner.fail_feeds = False
+    assert ctl.round() is not None
+    assert sample(ctl, "node_placeholder_feed_up", calendar="c") == 1
 
 
 def test_feed_and_api_outages_stay_out_of_readiness():
     """A calendar server or the API down shows in the metrics, not in /readyz: the pod stays
     ready while rounds complete (a rollout must not fail on someone else's outage)."""
-    ctl, fake = controller(faulty(fail_refresh=True, ok=False))
-    fake.fail("read_placeholders", "placeholder-user", None, "connection refused")
-    fake.fail("check", "", None, "connection refused")
+    ctl, fake = controller(faulty(ok=False))
+    fake.fail("get deployment", "placeholder-user", None, "connection refused")
+    fake.fail("version", "", None, "connection refused")
     result = ctl.round()
     assert result is not None and result.pools[0].stage == "deployment"
-    assert [method for method, _ in fake.calls] == ["read_placeholders", "check"]
+    assert [request for request, _ in fake.calls] == ["get deployment", "version"]
     assert ctl.health.ready(T0) == (True, "ok: last round 0s ago")
     assert ctl.health.healthy(T0)[0]
     assert sample(ctl, "node_placeholder_api_up") == 0
@@ -112,7 +114,7 @@ def test_once_makes_one_round_and_stop_ends_the_loop():
     ctl, _ = controller()
     planner = ctl.planner
     assert loop(ctl, threading.Event(), once=True) is not None
-    assert len(planner.refreshed) == 1
+    assert len(planner.planned) == 1
     stop = threading.Event()
     thread = threading.Thread(target=loop, args=(ctl, stop), kwargs={"once": False})
     thread.start()

@@ -23,8 +23,9 @@ from node_placeholder_scaler.feeds.book import CalendarBook
 from node_placeholder_scaler.feeds.types import FetchResult
 from node_placeholder_scaler.metrics import FeedStatus, Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget, Problem, ProblemKind
+from node_placeholder_scaler.reports.record import EventReport, ReportAdvice
 from testkit.ics import Event, calendar
-from tests.conftest import make_settings
+from testkit.unit import make_settings
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -89,12 +90,14 @@ def test_plan_metrics_and_problem_kinds_reset():
     assert value(reg, "node_placeholder_next_event_start_timestamp_seconds", pool="user") is None
 
 
-def test_feed_metrics_count_each_attempt_once():
+def test_feed_gauges_follow_the_statuses_and_fetches_are_counted_as_told():
     metrics = Metrics()
     ok = FeedStatus("courses", True, T0, 30.0, "ok", T0)
+    metrics.fetched("courses", FetchResult.OK)
     metrics.observe_feeds([ok])
-    metrics.observe_feeds([ok])  # same attempt seen again
+    metrics.observe_feeds([ok])  # a round reads the statuses: it counts no fetch
     later = T0 + timedelta(minutes=5)
+    metrics.fetched("courses", FetchResult.TIMEOUT)
     metrics.observe_feeds([FeedStatus("courses", True, T0, 300.0, "timeout", later)])
     reg = metrics.registry
     assert value(reg, "node_placeholder_feed_fetches_total", calendar="courses", result="ok") == 1
@@ -162,19 +165,21 @@ def test_fetch_results_the_feeds_report_are_created_up_front(tmp_path):
         f"  - {{name: big, url: {big}}}\n"
         "pools: {user: {}}\n"
     )
-    book = CalendarBook(settings)
+    metrics = Metrics(CollectorRegistry())
+    metrics.initialise(["user"], ["good", "missing", "broken", "big"])
+    reg = metrics.registry
+    name = "node_placeholder_feed_fetches_total"
+    book = CalendarBook(settings, sink=metrics)
     book.refresh(T0, force=True)
     statuses = book.statuses(T0)  # the one FeedStatus type, as the loop hands it to metrics
     assert len({s.last_result for s in statuses}) == 4, statuses
-    metrics = Metrics(CollectorRegistry())
-    metrics.initialise(["user"], [s.name for s in statuses])
-    reg = metrics.registry
-    name = "node_placeholder_feed_fetches_total"
-    for status in statuses:
-        assert value(reg, name, calendar=status.name, result=status.last_result) == 0
-    metrics.observe_feeds(statuses)
-    for status in statuses:
+    for status in statuses:  # each fetch counted as it happened, by its typed result
         assert value(reg, name, calendar=status.name, result=status.last_result) == 1
+    book.refresh(T0 + timedelta(seconds=1), force=True)  # two fetches before the next round
+    metrics.observe_feeds(book.statuses(T0))
+    for status in statuses:  # the good feed's second fetch: "unchanged"
+        assert sum(value(reg, name, calendar=status.name, result=r) or 0
+                   for r in FetchResult) == 2, status.name
 
 
 DASHBOARD = Path(__file__).parent.parent / "helm/node-placeholder-scaler/files/dashboard.json"
@@ -244,7 +249,8 @@ def test_the_metrics_page_lists_exactly_the_exported_metrics_with_their_labels()
     would = replace(decision, action=Action.WOULD_SCALE)
     metrics.observe_round(RoundResult(T0, True, (would,)), 0.1, T0)  # a dry run's gauge
     metrics.observe_feeds([FeedStatus("courses", True, T0, 1.0, "ok", T0)])
-    metrics.observe_report("user", {"capacity_ready_in_time": False, "advice": {"nodes": 4}})
+    metrics.observe_report("user", EventReport("user", "s", "Lab", T0, T0,
+                                               advice=ReportAdvice(nodes=4)))
     exported = {}
     for family in metrics.registry.collect():
         name = family.name.removeprefix("node_placeholder_")

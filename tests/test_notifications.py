@@ -16,6 +16,7 @@ from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import ProblemKind
 from node_placeholder_scaler.problems.notifications import Notifier, notifier_for
 from node_placeholder_scaler.problems.upcoming import UpcomingProblem
+from node_placeholder_scaler.reports.record import EventReport, ReportAdvice, to_json
 from testkit import webhook
 from testkit.webhook import Receiver
 
@@ -57,12 +58,16 @@ def test_slack_body_for_a_new_problem(receiver: Receiver) -> None:
 def test_json_body_for_a_problem_and_a_report(receiver: Receiver) -> None:
     notifier, _ = _notifier(receiver, format="json")
     notifier.problem(PROBLEM)
-    notifier.report("user", "12 arrivals, 0 waits", {"arrivals": 12, "advice": {"nodes": 3}})
+    start = datetime(2026, 12, 9, 8, tzinfo=UTC)
+    sent = EventReport("user", "c/lab", "Lab 3", start, start, arrivals=12,
+                       advice=ReportAdvice(nodes=3))
+    notifier.report("user", "12 arrivals, 0 waits", sent)
     notifier.stop()
     problem, report = receiver.bodies
     assert problem["type"] == "problem" and problem["problem"] == PROBLEM.as_dict()
-    assert (report["type"], report["pool"], report["report"]) == (
-        "report", "user", {"arrivals": 12, "advice": {"nodes": 3}})
+    assert (report["type"], report["pool"], report["report"]) == ("report", "user", to_json(sent))
+    assert (report["report"]["arrivals"], report["report"]["advice"]["nodes"]) == (12, 3)
+    assert report["report"]["start"] == "2026-12-09T08:00:00+00:00"
     assert report["text"] == "Event report, pool user: 12 arrivals, 0 waits"
 
 

@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pytest
-from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
-from test_loop import SETTINGS
 
 from node_placeholder_scaler.backends.capacitybuffers import BufferState
 from node_placeholder_scaler.decisions import (
@@ -23,10 +21,13 @@ from node_placeholder_scaler.leadership import GatedCluster, NotLeader
 from node_placeholder_scaler.loop import Controller
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.observed import Resources
-from node_placeholder_scaler.outages import FAILED, RECOVERED, Notice, Outages, WouldScale
+from node_placeholder_scaler.outages import FAILED, RECOVERED, Outages, WouldScale
+from node_placeholder_scaler.port import Notice
 from node_placeholder_scaler.reasons import WOULD_SCALE
 from node_placeholder_scaler.server import Health
+from testkit.fakes import GI, T0, FakeCluster, FakeDeployment
 from testkit.planners import StaticPlanner
+from testkit.unit import LOOP_SETTINGS as SETTINGS
 
 NS = "node-placeholder"
 
@@ -101,7 +102,7 @@ def test_the_loop_writes_the_streak_events_and_a_standby_writes_none() -> None:
     fake = FakeCluster(
         namespace=NS, deployments={"placeholder-user": FakeDeployment(0, Resources(3500, 14 * GI))}
     )
-    fake.fail("read_placeholders", "placeholder-user", 403, "forbidden")
+    fake.fail("get deployment", "placeholder-user", 403, "forbidden")
     sink, leading = Sink(), [True]
     metrics = Metrics(CollectorRegistry())
     controller = Controller(
@@ -111,11 +112,11 @@ def test_the_loop_writes_the_streak_events_and_a_standby_writes_none() -> None:
     for _ in range(3):
         controller.round()
     assert [n.reason for n in sink.written] == [FAILED]
-    del fake.failures[("read_placeholders", "placeholder-user")]
+    fake.heal("get deployment", "placeholder-user")
     controller.round()
     assert [n.reason for n in sink.written] == [FAILED, RECOVERED]
     assert fake.scales == [("placeholder-user", 2)]
-    fake.fail("read_placeholders", "placeholder-user", 403, "forbidden")
+    fake.fail("get deployment", "placeholder-user", 403, "forbidden")
     leading[0] = False
     controller.round()
     assert [n.reason for n in sink.written] == [FAILED, RECOVERED]  # a standby tells nothing
@@ -131,25 +132,10 @@ class Leader:
 
 def test_a_lost_lease_stops_the_warning_too() -> None:
     fake = FakeCluster(namespace=NS)
-    sink = Sink()
-    gated = GatedCluster(Noticed(fake, sink), lambda: False)
+    gated = GatedCluster(fake, lambda: False)
     with pytest.raises(NotLeader, match="not the leader"):
         gated.record_notice(NS, Notice("user", "placeholder-user", FAILED, "x", True), T0)
-    assert sink.written == []
-
-
-@dataclass
-class Noticed:
-    """FakeCluster plus the outage-Event writer (kube.Kube has both)."""
-
-    fake: FakeCluster
-    sink: Sink
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.fake, name)
-
-    def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None:
-        self.sink.record_notice(namespace, notice, now)
+    assert fake.events == [] and fake.calls == []  # not even the Deployment's uid was read
 
 
 def test_a_dry_run_tells_each_change_it_would_make_once_and_writes_no_replicas() -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from testkit.ics import Event, calendar
-from tests.conftest import book_for, utc
+from testkit.unit import book_for, utc
 
 START = utc("2026-03-03T10:00")
 

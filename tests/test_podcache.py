@@ -8,29 +8,7 @@ from typing import Any
 
 from node_placeholder_scaler.kube import ApiUsage
 from node_placeholder_scaler.kube.podcache import PodCache
-
-
-def pod(uid: str, node: str, phase: str = "Running", cpu: str = "1") -> dict[str, Any]:
-    return {
-        "metadata": {"name": f"p-{uid}", "namespace": "ns", "uid": uid, "resourceVersion": "9"},
-        "spec": {"nodeName": node, "containers": [{"resources": {"requests": {"cpu": cpu}}}]},
-        "status": {"phase": phase},
-    }
-
-
-class Response:
-    def __init__(self, data: bytes = b"", lines: list[dict[str, Any]] | None = None) -> None:
-        self.data = data
-        self.lines = [json.dumps(x).encode() + b"\n" for x in lines or []]
-
-    def __iter__(self):
-        return iter(self.lines)
-
-    def close(self) -> None:
-        pass
-
-    def release_conn(self) -> None:
-        pass
+from testkit.fake_podapi import Response, pod
 
 
 class FakeApi:

@@ -8,10 +8,10 @@ from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler.kube.objects import resources
 from node_placeholder_scaler.metrics import Metrics
-from node_placeholder_scaler.outages import Notice
+from node_placeholder_scaler.port import Notice
 from node_placeholder_scaler.preflight.pools import PoolCheckFacts, PoolShape
 from node_placeholder_scaler.preflight.watch import PoolWatch
-from tests.conftest import make_settings, utc
+from testkit.unit import make_settings, utc
 
 T0 = utc("2026-03-09T08:00")
 SETTINGS = make_settings("calendars: [{url: /dev/null}]\npools: {user: {nodeSelector: "

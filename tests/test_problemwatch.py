@@ -5,6 +5,7 @@ of our own interface (the test cluster test covers the API server)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from node_placeholder_scaler.feeds.book import CalendarBook, load_once
 from node_placeholder_scaler.feeds.worker import run_inline
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.problems import watch as problemwatch
+from node_placeholder_scaler.problems.upcoming import UpcomingProblem, upcoming, window
 from node_placeholder_scaler.problems.watch import ProblemWatch
 from node_placeholder_scaler.reasons import CALENDAR_PROBLEM
 from node_placeholder_scaler.subjects import Subject
@@ -38,6 +40,11 @@ class Recorder:
         self.events.append((namespace, subject, reason, message, warning))
 
 
+
+def upcoming_of(book: CalendarBook) -> Callable[[datetime], tuple[UpcomingProblem, ...]]:
+    """The problems the controller watches: the book's views over the default window."""
+    return lambda now: upcoming(book.views(now), *window(now), book.settings)
+
 def _book(tmp_path: Path, *, fixed: bool = False) -> CalendarBook:
     feed = tmp_path / "course.ics"
     feed.write_bytes(calendar_problems.feed(NOW, fixed=fixed))
@@ -50,7 +57,7 @@ def _book(tmp_path: Path, *, fixed: bool = False) -> CalendarBook:
 def _watch(book: CalendarBook, events: Recorder) -> tuple[ProblemWatch, Metrics]:
     metrics = Metrics(CollectorRegistry())
     metrics.initialise(list(book.settings.pools), ["course"])
-    return ProblemWatch(book.settings, book.upcoming, metrics, events=events,
+    return ProblemWatch(book.settings, upcoming_of(book), metrics, events=events,
                         namespace="ns"), metrics
 
 
@@ -83,10 +90,10 @@ def test_fixed_problems_clear_the_gauge_and_a_return_is_told_again(tmp_path) -> 
     events = Recorder()
     watch, metrics = _watch(_book(tmp_path), events)
     watch.round(NOW, leading=True)
-    watch.source = _book(tmp_path, fixed=True).upcoming
+    watch.source = upcoming_of(_book(tmp_path, fixed=True))
     watch.round(NOW, leading=True)
     assert watch.current == () and _gauge(metrics, "unknown-pool") == 0
-    watch.source = _book(tmp_path).upcoming
+    watch.source = upcoming_of(_book(tmp_path))
     watch.round(NOW, leading=True)
     assert len(events.events) == 12
 

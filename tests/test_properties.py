@@ -15,9 +15,10 @@ from node_placeholder_scaler.feeds.book import CalendarBook
 from node_placeholder_scaler.feeds.worker import work
 from node_placeholder_scaler.ical.calendar import CalendarError, parse_calendar
 from node_placeholder_scaler.ical.descriptions import parse_description
+from node_placeholder_scaler.planning import plan as plan_at
 from testkit.ics import Event
 from testkit.ics import calendar as ics_calendar
-from tests.conftest import FIXTURES, make_settings
+from testkit.unit import FIXTURES, make_settings
 
 UTC = ZoneInfo("UTC")
 LINES = st.sampled_from([
@@ -98,7 +99,7 @@ def test_book_plans_any_feed_of_events(events: list[Event], minute: int) -> None
     book = CalendarBook(settings_, runner=lambda job, cancel: work(replace(job, packed=packed)))
     book.refresh(MARCH)
     at = MARCH + timedelta(minutes=minute, seconds=30)
-    plan = book.plan(at, now=MARCH)
+    plan = plan_at(book.views(MARCH), book.settings, at)
     assert set(plan.pools) == {"user"} and plan.pools["user"].known
     running = [e for e in events if e.start <= at < e.end]
     assert plan.pools["user"].target >= sum(_requested(e) for e in running)

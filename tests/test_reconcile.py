@@ -1,4 +1,4 @@
-"""reconcile.py against the in-memory fake cluster (tests/fake_kube.py)."""
+"""reconcile.py against the in-memory fake cluster (testkit/fakes.py)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import logging
 from datetime import timedelta
 
 import pytest
-from fake_kube import GI, T0, FakeCluster, FakeDeployment, node, placeholder_pods, pod
 
 from node_placeholder_scaler.config.settings import load_settings
 from node_placeholder_scaler.decisions import decision_message
 from node_placeholder_scaler.model import Occurrence, Plan, PoolTarget
 from node_placeholder_scaler.observed import Resources, Taint, Toleration
 from node_placeholder_scaler.reconcile import reconcile_once
+from testkit.fakes import GI, T0, FakeCluster, FakeDeployment, node, placeholder_pods, pod
 
 CONFIG = """
 namespace: node-placeholder
@@ -95,7 +95,7 @@ def test_scale_down_after_the_event_reads_no_nodes():
     assert fake.scales == [("placeholder-user", 0)]
     assert decisions["user"].direction == "down"
     assert "no active calendar event" in fake.events[0][2]
-    assert not any(call[0] in ("list_nodes", "pods_on_node") for call in fake.calls)
+    assert not any(call[0] in ("list nodes", "list pods on node") for call in fake.calls)
 
 
 def test_no_reduction_while_a_placeholder_is_pending():
@@ -128,12 +128,13 @@ def test_unknown_plan_leaves_replicas_alone():
 @pytest.mark.parametrize(
     ("method", "status", "stage"),
     [
-        ("read_placeholders", 404, "deployment"),
-        ("read_placeholders", 403, "deployment"),
-        ("list_nodes", 500, "nodes"),
-        ("pods_on_node", None, "pods"),
-        ("scale", 409, "scale"),
-        ("scale", 403, "scale"),
+        ("get deployment", 404, "deployment"),
+        ("get deployment", 403, "deployment"),
+        ("list placeholder pods", 500, "deployment"),
+        ("list nodes", 500, "nodes"),
+        ("list pods on node", None, "pods"),
+        ("scale deployment", 409, "scale"),
+        ("scale deployment", 403, "scale"),
     ],
 )
 def test_one_pool_failing_does_not_stop_the_other(method, status, stage):
@@ -150,10 +151,11 @@ def test_one_pool_failing_does_not_stop_the_other(method, status, stage):
     ]
     fake.nodes.append(node("u1", labels={"pool": "user"}))
     key = {
-        "read_placeholders": "placeholder-gpu",
-        "list_nodes": "gpu",
-        "pods_on_node": "g1",
-        "scale": "placeholder-gpu",
+        "get deployment": "placeholder-gpu",
+        "list placeholder pods": "placeholder-gpu",
+        "list nodes": "pool=gpu",
+        "list pods on node": "g1",
+        "scale deployment": "placeholder-gpu",
     }[method]
     fake.fail(method, key, status)
     decisions = run(fake, plan(user=2, gpu=2))
@@ -173,7 +175,7 @@ def test_missing_deployment_is_an_error_not_a_crash():
 
 def test_event_failure_still_counts_as_scaled():
     fake = cluster()
-    fake.fail("record_event", "placeholder-user", 403)
+    fake.fail("create event", "placeholder-user", 403)
     decisions = run(fake, plan(user=1))
     assert decisions["user"].action == "scaled"
     assert decisions["user"].event_error
@@ -201,7 +203,7 @@ def test_pods_are_read_only_for_eligible_nodes():
         node("c", labels={"pool": "user"}, ready=False),
     ]
     run(fake, plan(user=2))
-    assert [c for c in fake.calls if c[0] == "pods_on_node"] == [("pods_on_node", "b")]
+    assert [c for c in fake.calls if c[0] == "list pods on node"] == [("list pods on node", "b")]
 
 
 def test_unexpected_exception_is_contained(monkeypatch):

@@ -12,13 +12,14 @@ import pytest
 from node_placeholder_scaler.cli.common import CommandError
 from node_placeholder_scaler.cli.report import since, table
 from node_placeholder_scaler.config.settings import load_settings
+from node_placeholder_scaler.reports.record import EventReport, from_json
 
 TIMELINES = Path(__file__).parent / "fixtures" / "timelines"
 NOW = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
 
 
-def live(name: str) -> list[dict[str, object]]:
-    return list(json.loads((TIMELINES / name).read_text())["live_reports"])
+def live(name: str) -> list[EventReport]:
+    return [from_json(r) for r in json.loads((TIMELINES / name).read_text())["live_reports"]]
 
 
 def test_the_table_has_one_row_per_report_with_the_advice() -> None:

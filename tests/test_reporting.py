@@ -7,8 +7,7 @@ The cluster test (tests/cluster/test_reports.py) runs the same path against the 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,11 @@ from node_placeholder_scaler.config.settings import ReportSettings, Settings, lo
 from node_placeholder_scaler.decisions import Action, PoolDecision, RoundResult, Stage
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Occurrence, Plan, PoolTarget
-from node_placeholder_scaler.observed import ClusterError, NodeInfo, Resources
+from node_placeholder_scaler.observed import NodeInfo, Resources
 from node_placeholder_scaler.reports.timelines import NodeTimeline, PodRecord, timeline_from_dict
 from node_placeholder_scaler.reports.tracker import Observing, Reporter, Tracker
-from tests.fake_kube import GI, FakeCluster, FakeDeployment
+from testkit.fake_stores import MemoryReportStore
+from testkit.fakes import GI, FakeCluster, FakeDeployment
 
 FIXTURE = Path(__file__).parent / "fixtures" / "timelines" / "sweep-n4-students-only.json"
 SELECTOR = {"hub.jupyter.org/pool-name": "user-pool"}
@@ -34,21 +34,6 @@ pools:
   user:
     nodeSelector: {hub.jupyter.org/pool-name: user-pool}
 """
-
-
-@dataclass
-class MemoryStore:
-    reports: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    fail: bool = False
-
-    def load(self, deployment: str) -> list[dict[str, Any]]:
-        return list(self.reports.get(deployment, []))
-
-    def add(self, deployment: str, report: Mapping[str, Any], retention: int) -> None:
-        if self.fail:
-            raise ClusterError("store report", 403, "forbidden")
-        kept = [r for r in self.reports.get(deployment, []) if r["start"] != report["start"]]
-        self.reports[deployment] = [*kept, dict(report)][-retention:]
 
 
 def settings() -> Settings:
@@ -74,7 +59,7 @@ def plan(at: datetime, occurrence: Occurrence | None) -> Plan:
     return Plan(at, {"user": target}, (), ())
 
 
-def replay(data: dict[str, Any], store: MemoryStore, metrics: Metrics,
+def replay(data: dict[str, Any], store: MemoryReportStore, metrics: Metrics,
            rounds: Sequence[float]) -> FakeCluster:
     """The recorded surge, round by round (seconds from the event's start)."""
     pods, nodes = timeline_from_dict(data)
@@ -108,7 +93,7 @@ def replay(data: dict[str, Any], store: MemoryStore, metrics: Metrics,
 
 def test_a_replayed_surge_is_reported_once_it_has_settled() -> None:
     data = json.loads(FIXTURE.read_text())
-    store, metrics = MemoryStore(), Metrics(CollectorRegistry())
+    store, metrics = MemoryReportStore(), Metrics(CollectorRegistry())
     metrics.initialise(["user"], ["course"])
     cluster = replay(data, store, metrics, rounds=range(-60, 400, 8))
     [report] = store.reports["placeholder-user"]
@@ -131,7 +116,7 @@ def test_a_replayed_surge_is_reported_once_it_has_settled() -> None:
 
 def test_a_restart_restores_the_gauges_and_does_not_report_twice() -> None:
     data = json.loads(FIXTURE.read_text())
-    store = MemoryStore()
+    store = MemoryReportStore()
     replay(data, store, Metrics(CollectorRegistry()), rounds=range(-60, 400, 8))
     again = Metrics(CollectorRegistry())
     cluster = replay(data, store, again, rounds=range(300, 420, 8))  # restarted after the end
@@ -145,6 +130,7 @@ def test_a_store_failure_is_counted_and_the_controller_goes_on() -> None:
     data = json.loads(FIXTURE.read_text())
     metrics = Metrics(CollectorRegistry())
     metrics.initialise(["user"], ["course"])
-    replay(data, MemoryStore(fail=True), metrics, rounds=range(-60, 400, 8))
+    refusing = MemoryReportStore(forbidden={"create", "update"})
+    replay(data, refusing, metrics, rounds=range(-60, 400, 8))
     assert metrics.registry.get_sample_value(
         "node_placeholder_errors_total", {"stage": Stage.REPORT, "pool": "user"}) == 1

@@ -17,15 +17,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from test_buffers import BufferFake, fake_with, plan, run
-from test_leadership import Clock, MemoryLease, replica
 
 from node_placeholder_scaler.config.sections import LeaderElectionSettings
 from node_placeholder_scaler.feeds import book as feeds
 from node_placeholder_scaler.feeds.book import CalendarBook, FeedRefresher
 from node_placeholder_scaler.feeds.worker import Job, Outcome, run_inline
-from node_placeholder_scaler.leadership import Elector, LeaseRecord
-from tests.conftest import FIXTURES, make_settings, utc
+from node_placeholder_scaler.leadership import Elector
+from node_placeholder_scaler.port import LeaseRecord
+from testkit.buffer_pools import fake_with, plan, run
+from testkit.fake_stores import Clock, MemoryLease, replica
+from testkit.fakes import FakeCluster
+from testkit.unit import FIXTURES, make_settings, utc
 
 NOW = utc("2026-03-02T08:00")
 FAST = LeaderElectionSettings("nps", timedelta(seconds=4), timedelta(seconds=3),
@@ -80,8 +82,8 @@ def test_a_release_that_cannot_reach_the_api_leaves_the_lease_to_expire(
     a.stop(release=True)  # no exception: the shutdown goes on
     assert not a.is_leader()  # it stops writing although the Lease still names it
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert warnings == ["lease test/lease: could not release: get lease: no answer "
-                        "(ConnectTimeoutError)"], warnings
+    assert warnings == ["lease test/lease: could not release: get lease test/lease: no answer "
+                        "(MaxRetryError)"], warnings
     lease.down = False
     assert lease.record is not None and lease.record.holder == "a"
     clock.now += 2  # the standby's next retry: the Lease was not handed over
@@ -123,29 +125,29 @@ def test_the_refresher_goes_on_after_an_error_of_its_own(
 
 
 @dataclass
-class BuggyBuffers(BufferFake):
-    """Raises an exception that is no ClusterError (a bug) for one call on one buffer."""
+class BuggyBuffers(FakeCluster):
+    """Raises an exception that is no ClusterError (a bug) for one request on one buffer."""
 
     bug: tuple[str, str] = ("", "")
 
-    def _enter(self, method: str, key: str) -> None:
-        if (method, key) == self.bug:
-            raise KeyError(f"{method} {key}")
-        super()._enter(method, key)
+    def _request(self, request: str, key: str) -> None:
+        if (request, key) == self.bug:
+            raise KeyError(f"{request} {key}")
+        super()._request(request, key)
 
 
-def buggy(method: str, buffer: str) -> BuggyBuffers:
+def buggy(request: str, buffer: str) -> BuggyBuffers:
     base = fake_with(("karpenter-empty", 0), ("karpenter-empty", 0))
-    return BuggyBuffers(buffers=base.buffers, bug=(method, buffer))
+    return BuggyBuffers(buffers=base.buffers, bug=(request, f"{base.namespace}/{buffer}"))
 
 
 def test_a_bug_reading_a_buffer_is_an_error_of_its_pool_only(
         caplog: pytest.LogCaptureFixture) -> None:
-    fake = buggy("read_buffer", "buffer-user")
+    fake = buggy("get capacitybuffer", "buffer-user")
     decisions = run(fake, plan(user=2, gpu=1))
     user = decisions["user"]
-    assert (user.action, user.stage, user.error) == ("error", "buffer",
-                                                     "KeyError: 'read_buffer buffer-user'")
+    assert (user.action, user.stage) == ("error", "buffer")
+    assert user.error == "KeyError: 'get capacitybuffer node-placeholder/buffer-user'"
     assert decisions["gpu"].action == "scaled" and fake.scales == [("buffer-gpu", 1)]
     logged = [r for r in caplog.records if "unexpected error" in r.getMessage()]
     assert [r.getMessage() for r in logged] == ["pool=user stage=buffer unexpected error"]
@@ -154,10 +156,10 @@ def test_a_bug_reading_a_buffer_is_an_error_of_its_pool_only(
 
 def test_a_bug_in_the_event_keeps_the_scale_and_names_the_event(
         caplog: pytest.LogCaptureFixture) -> None:
-    fake = buggy("record_buffer_event", "buffer-user")
+    fake = buggy("create event", "buffer-user")
     user = run(fake, plan(user=2))["user"]
     assert (user.action, user.desired, user.stage) == ("scaled", 2, "event")
-    assert user.event_error == "KeyError: 'record_buffer_event buffer-user'"
+    assert user.event_error == "KeyError: 'create event node-placeholder/buffer-user'"
     assert fake.scales == [("buffer-user", 2)]
     assert [r.getMessage() for r in caplog.records if "unexpected" in r.getMessage()] == [
         "pool=user stage=event unexpected error"]

@@ -23,12 +23,12 @@ from typing import Any
 import pytest
 import urllib3
 from kubernetes.client.exceptions import ApiException
-from test_podcache import Response, pod
 
 from node_placeholder_scaler.feeds.types import FetchResult
 from node_placeholder_scaler.feeds.worker import Job, Outcome, run_bounded
 from node_placeholder_scaler.kube import ApiUsage
 from node_placeholder_scaler.kube.podcache import PodCache
+from testkit.fake_podapi import Response, pod
 from testkit.hostile_feed import HostileFeedServer
 
 NOW = datetime(2026, 3, 2, 8, tzinfo=UTC)

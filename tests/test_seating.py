@@ -16,6 +16,7 @@ from node_placeholder_scaler.seating.rule import (
     Profile,
     decide,
     expected,
+    late_by,
     learned_seat,
     memory_bytes,
     needed,
@@ -165,3 +166,11 @@ def test_replayed_over_a_recorded_surge_the_warm_seats_stay_ahead_of_the_arrival
     assert max(shortfalls) < per
     assert [ph for ph, _ in phases][-1] == Phase.RELEASED and phases[-1][1] == 0
     assert {Phase.RAMP, Phase.SEATED, Phase.RELEASED} <= {ph for ph, _ in phases}
+
+
+def test_late_by_is_the_lead_short_of_one_node_up():
+    p = profile(node_up=3)
+    assert late_by([klass(120)], T0 - 5 * MIN, p) is None
+    assert late_by([klass(120)], T0 - 3 * MIN, p) is None
+    assert late_by([klass(120)], T0 - 1 * MIN, p) == 2 * MIN
+    assert late_by([klass(120), klass(40, T0 - 2 * MIN)], T0 - 1 * MIN, p) == 4 * MIN

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from fake_kube import GI, node, pod
 
 from node_placeholder_scaler.kube.objects import resources
 from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.sizing import parse_margin, pick_node, placeholder_size, render_values
+from testkit.fakes import GI, node, pod
 
 MI = 1024**2
 

@@ -12,7 +12,6 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from fake_kube import GI, T0, FakeCluster, FakeDeployment
 from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler.backends.capacitybuffers import BufferState
@@ -21,11 +20,15 @@ from node_placeholder_scaler.loop import Controller
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Problem, ProblemKind
 from node_placeholder_scaler.observed import Resources
+from node_placeholder_scaler.planning import plan as plan_at
+from node_placeholder_scaler.problems.upcoming import upcoming, window
+from node_placeholder_scaler.reports.record import from_json
 from node_placeholder_scaler.server import PAGE_HEADERS, Health, Server, StatusBoard
 from node_placeholder_scaler.status.page import LEFT, RIGHT, WIDTH, chart, render
 from node_placeholder_scaler.status.view import ProblemView, StatusInputs, build_status, report_view
+from testkit.fakes import GI, T0, FakeCluster, FakeDeployment
 from testkit.planners import StaticPlanner
-from tests.conftest import book_for, make_settings, utc
+from testkit.unit import book_for, make_settings, utc
 
 NOW = utc("2026-03-08T12:00")  # a Sunday; the fixture's week follows
 CONFIG = ("timezone: Europe/Zurich\nleadTime: 15m\n"
@@ -60,8 +63,8 @@ class Tags(HTMLParser):
 def inputs() -> StatusInputs:
     """As ``run`` builds them: the plan's problems of no event and the upcoming ones."""
     book = book_for(CONFIG, NOW).book
-    problems = [p for p in book.plan(NOW).problems if p.event is None]
-    problems += [u.as_problem() for u in book.upcoming(NOW)]
+    problems = [p for p in plan_at(book.views(NOW), book.settings, NOW).problems if p.event is None]
+    problems += [u.as_problem() for u in upcoming(book.views(NOW), *window(NOW), book.settings)]
     return StatusInputs(book.settings, NOW, book.views(NOW), problems,
                         feeds=book.statuses(NOW))
 
@@ -147,11 +150,13 @@ REPORT = {"pool": "user", "series": "course/lab", "title": "Lab <b>1</b>",
     ({**REPORT, "capacity_ready_in_time": True, "wait_s": None,
       "advice": {"nodes": None, "why": "too few arrivals"}},
      ["- / - / -", "yes", "no advice: too few arrivals"]),
-    ({"title": "an old report without most keys"}, ["an old report without most keys", "0 of 0"]),
+    ({"series": "s", "start": "2026-03-02T07:50:00+00:00",
+      "title": "an old report without most keys"},
+     ["an old report without most keys", "0 of 0"]),
 ])
 def test_event_reports(inputs: StatusInputs, report: dict[str, object],
                        shown: list[str]) -> None:
-    html = render(build_status(replace(inputs, reports={"user": [report]})))
+    html = render(build_status(replace(inputs, reports={"user": [from_json(report)]})))
     text = Tags(html).all_text().split("Last event reports")[1]
     for words in shown:
         assert words in text, words
@@ -160,7 +165,7 @@ def test_event_reports(inputs: StatusInputs, report: dict[str, object],
 
 
 def test_three_latest_reports_newest_first(inputs: StatusInputs) -> None:
-    reports = [{**REPORT, "title": f"Lab {n}"} for n in range(5)]
+    reports = [from_json({**REPORT, "title": f"Lab {n}"}) for n in range(5)]
     view = build_status(replace(inputs, reports={"user": reports}))
     assert [r.title for r in view.pools[0].reports] == ["Lab 4", "Lab 3", "Lab 2"]
 
@@ -179,7 +184,7 @@ def test_a_failing_feed_shows_its_name_never_its_address(tmp_path: Path) -> None
     book = book_for(f"calendars: [{{name: course, url: '{url}'}}]\npools: {{user: {{}}}}\n"
                     "feedTimeout: 2s\n", NOW).book
     html = render(build_status(StatusInputs(book.settings, NOW, book.views(NOW),
-                                            book.plan(NOW).problems,
+                                            plan_at(book.views(NOW), book.settings, NOW).problems,
                                             feeds=book.statuses(NOW))))
     text = Tags(html).all_text()
     assert "course no usable copy" in text and "feed-error" in text
@@ -283,7 +288,8 @@ def test_plan_problems_without_an_event_are_listed_first(inputs: StatusInputs) -
 
 
 def test_report_view_reads_a_stored_report() -> None:
-    view = report_view(REPORT)
+    view = report_view(from_json(REPORT))
     assert (view.arrivals, view.wait_p95, view.ready_in_time) == (40, 95.4, False)
     assert view.start == utc("2026-03-02T07:50")
-    assert report_view({"start": "not a time"}).start is None
+    with pytest.raises(ValueError):
+        from_json({"series": "s", "start": "not a time"})

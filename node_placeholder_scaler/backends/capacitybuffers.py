@@ -25,6 +25,8 @@ from typing import Any, Literal
 GROUP, VERSION = "autoscaling.x-k8s.io", "v1beta1"
 PLURAL, KIND = "capacitybuffers", "CapacityBuffer"
 API_VERSION = f"{GROUP}/{VERSION}"
+NOT_SERVED = (f"the {KIND} CRD ({API_VERSION}) is not served by this cluster: install an "
+              "autoscaler with CapacityBuffer support and its CRD, or use backend: placeholders")
 ACTIVE_CAPACITY = "buffer.x-k8s.io/active-capacity"
 
 READY, PROVISIONING, LIMITED = "ReadyForProvisioning", "Provisioning", "LimitedByQuotas"

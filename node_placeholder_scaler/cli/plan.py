@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from ..config.settings import Settings
 from ..feeds.book import expansion_window, load_once
 from ..planning import held, timeline
+from ..planning import plan as plan_at
 from ..plantext import holdings_table, plan_json, plan_table, timeline_json, timeline_table
 from ..problems.upcoming import upcoming, window
 from .common import CommandError, Exit, output_argument, structured
@@ -55,8 +56,9 @@ def plan_command(settings: Settings, args: argparse.Namespace) -> int:
     if at is not None or (start is None and args.output != "table"):
         when = at or now
         book = load_once(settings, now, expansion_window(settings, when, when))
-        plan = book.plan(when, now=now)
-        ahead = (p.as_problem() for p in upcoming(book.views(now), *window(when), settings))
+        views = book.views(now)
+        plan = plan_at(views, settings, when)
+        ahead = (p.as_problem() for p in upcoming(views, *window(when), settings))
         plan = replace(plan, problems=tuple(dict.fromkeys((*plan.problems, *ahead))))
         print(structured(plan_json(plan), args.output) if args.output != "table"
               else plan_table(plan, zone))

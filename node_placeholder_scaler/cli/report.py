@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from ..config.settings import Settings
 from ..durations import DurationError, parse_duration
 from ..observed import ClusterError
+from ..reports.record import EventReport, Waits, to_json
 from .common import CommandError, Exit, load_client, output_argument, structured
 from .plan import parse_instant
 
@@ -59,51 +59,43 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     client = load_client(args.kubeconfig, args.context)
     namespace = settings.namespace or kube.default_namespace()
     store = ReportStore(client.core, namespace)
-    found: list[dict[str, Any]] = []
+    found: list[EventReport] = []
     for name in pools:
         try:
             found += store.load(settings.pools[name].deployment)
         except ClusterError as error:
             raise CommandError(str(error), Exit.PROBLEMS) from None
-    found = [r for r in found if start is None or _start(r) >= start]
-    found.sort(key=_start)
+    found = [r for r in found if start is None or r.start >= start]
+    found.sort(key=lambda r: r.start)
     if args.output != "table":
-        print(structured(json.dumps({"namespace": namespace, "reports": found}, indent=2),
+        print(structured(json.dumps({"namespace": namespace,
+                                     "reports": [to_json(r) for r in found]}, indent=2),
                          args.output))
     else:
         sys.stdout.write(table(found) if found else f"no event reports in {namespace}\n")
     return Exit.OK
 
 
-def _start(report: Mapping[str, Any]) -> datetime:
-    try:
-        return datetime.fromisoformat(str(report.get("start"))).astimezone(UTC)
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
+def _wait(stats: Waits | None) -> str:
+    return "-" if not stats else f"{stats.p50:.0f}/{stats.p95:.0f}/{stats.max:.0f}"
 
 
-def _wait(stats: Mapping[str, float] | None) -> str:
-    return "-" if not stats else f"{stats['p50']:.0f}/{stats['p95']:.0f}/{stats['max']:.0f}"
-
-
-def row(r: Mapping[str, Any]) -> tuple[str, ...]:
-    advice = r.get("advice") or {}
-    nodes = advice.get("nodes")
-    lead = f", lead {advice['lead_s']:.0f}s" if advice.get("lead_s") else ""
-    up = (r.get("node_up_s") or {}).get("max")
-    title = str(r.get("title", ""))
+def row(r: EventReport) -> tuple[str, ...]:
+    nodes = r.advice.nodes
+    lead = f", lead {r.advice.lead_s:.0f}s" if r.advice.lead_s else ""
+    up = r.node_up_s.max if r.node_up_s else None
+    title = r.title
     return (
-        _start(r).strftime("%Y-%m-%d %H:%M"), str(r.get("pool", "")),
-        title if len(title) <= 30 else title[:29] + "…", str(r.get("asked", "")),
-        str(r.get("arrivals", "")), _wait(r.get("wait_s")),
-        f"{r.get('over_target', 0)} (>{r.get('target_s', 0):.0f}s)",
-        "yes" if r.get("capacity_ready_in_time") else "no", str(r.get("bottleneck", "")),
+        r.start.astimezone(UTC).strftime("%Y-%m-%d %H:%M"), r.pool,
+        title if len(title) <= 30 else title[:29] + "…", str(r.asked),
+        str(r.arrivals), _wait(r.wait_s), f"{r.over_target} (>{r.target_s:.0f}s)",
+        "yes" if r.capacity_ready_in_time else "no", r.bottleneck,
         "-" if up is None else f"{up:.0f}",
-        "too little data" if nodes is None else f"{r.get('pool')}: {nodes}{lead}",
+        "too little data" if nodes is None else f"{r.pool}: {nodes}{lead}",
     )
 
 
-def table(reports: Sequence[Mapping[str, Any]]) -> str:
+def table(reports: Sequence[EventReport]) -> str:
     rows = [COLUMNS, *(row(r) for r in reports)]
     widths = [max(len(x[i]) for x in rows) for i in range(len(COLUMNS))]
     return "".join("  ".join(c.ljust(w) for c, w in zip(x, widths, strict=True)).rstrip() + "\n"

@@ -18,11 +18,12 @@ from ..config.settings import ConfigError, Settings
 from ..leadership import Elector, GatedCluster, identity
 from ..loop import BookPlanner, Controller, loop
 from ..metrics import Metrics
-from ..preflight.watch import Notices, PoolWatch
+from ..port import Notices, utc_now
+from ..preflight.watch import PoolWatch
 from ..problems.notifications import Notifier, notifier_for
 from ..problems.watch import ProblemWatch
 from ..reports.tracker import Observing, Reporter, Tracker
-from ..server import Health, Server, StatusBoard, utc_now
+from ..server import Health, Server, StatusBoard
 from .common import CommandError, Exit, load_client
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from ..decisions import RoundResult
     from ..kube import Kube
     from ..model import Plan
-    from ..reconcile import Cluster
+    from ..port import PlaceholderCluster
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def build(settings: Settings, args: argparse.Namespace, client: Kube) -> Parts:
     metrics.initialise(list(settings.pools), [c.name for c in settings.calendars],
                        [p for p, s in settings.pools.items() if s.backend == "capacityBuffer"])
     health = Health(settings.interval, utc_now())
-    planner = BookPlanner(settings)
+    planner = BookPlanner(settings, sink=metrics)
     # --dry-run writes nothing: it never takes the Lease from a running controller
     elector = None if args.dry_run else campaign(settings, client, namespace, metrics, health,
                                                  once=args.once)
@@ -184,7 +185,7 @@ def shut_down(parts: Parts) -> None:
 
 
 def reports_for(settings: Settings, client: Kube, namespace: str, metrics: Metrics,
-                planner: BookPlanner, *, cluster: Cluster, dry_run: bool) -> Reporter:
+                planner: BookPlanner, *, cluster: PlaceholderCluster, dry_run: bool) -> Reporter:
     """The event reports of ``run`` (docs/operations/event-reports.md); ``cluster``: the
     leader-gated client (only the leader reports, see loop.Controller)."""
     from ..kube.reports import ReportStore
@@ -208,9 +209,14 @@ def campaign(
 ) -> Elector:
     """Campaign for the Lease beside the placeholder Deployments it guards: in a thread for
     ``run``; one attempt for ``run --once``, which fails when another replica leads."""
-    from ..kube.leases import elector
+    from ..kube.leases import KubeLeases
 
-    candidate = elector(client.core.api_client, namespace, identity(), settings.leader_election)
+    election = settings.leader_election
+    # each Lease request is bounded by half the renew deadline, so a hung request never
+    # outlasts the leader's right to write
+    store = KubeLeases(client.core.api_client, namespace, election.lease_name,
+                       timeout=election.renew_deadline.total_seconds() / 2)
+    candidate = Elector(store, identity(), election)
     client.instance = candidate.identity  # Events name the replica that wrote them
     metrics.leader.set_function(lambda: float(candidate.is_leader()))
     health.role = candidate.role

@@ -3,11 +3,12 @@
 Pure: the caller reads the file and passes its text and the environment. Every error names
 the file and the key (``config.yaml: pools.user.maxReplicas: ...``).
 
-The tables below (TOP, POOL, CALENDAR) and those of config/sections.py (HEADROOM, REPORTS, LEADER)
-are the one declaration of every key: its name, kind, default and meaning. The reader, the
-dataclass defaults, the Helm chart's ``values.schema.json`` (tests/test_settings.py keeps it
-in step) and the generated page docs/reference/configuration.md all derive from them. To add a
-key: a row in its table, its use, a test, and `python -m testkit.docs_reference --write`.
+The tables below (TOP, POOL, CALENDAR; POOL takes its class-sized rows from config/seats.py)
+and those of config/sections.py (HEADROOM, REPORTS, LEADER) are the one declaration of every
+key: its name, kind, default and meaning. The reader, the dataclass defaults, the Helm chart's
+``values.schema.json`` (tests/test_settings.py keeps it in step) and the generated page
+docs/reference/configuration.md all derive from them. To add a key: a row in its table, its
+use, a test, and `python -m testkit.docs_reference --write`.
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from ..guardrails import Limits
-from ..observed import Resources
-from ..seating.rule import memory_bytes
 from ..urls import UrlError, classify
-from .configkeys import ConfigError, Key, Reader, default, load_yaml
+from .configkeys import ConfigError, Key, Reader, load_yaml
+from .seats import SEAT_KEYS, SeatSettings, read_seating
 from .sections import (
     SECTION_TABLES,
     HeadroomSettings,
@@ -41,7 +41,6 @@ __all__ = ["ConfigError", "Key", "Settings", "load_settings"]
 
 Overlap = Literal["sum", "max"]
 Backend = Literal["placeholders", "capacityBuffer"]
-Autosize = Literal["off", "advise", "apply"]
 BACKENDS: tuple[Backend, ...] = ("placeholders", "capacityBuffer")
 
 RESERVED_WORDS = frozenset({"lead"})
@@ -93,26 +92,7 @@ POOL: tuple[Key, ...] = (
         "capacityBuffer (unset: buffer-<pool>)"),
     Key("pricePerNodeHour", "number", None, "Price of one node-hour of this pool: plan shows "
         "what each event will cost (unset: node-hours only)", low=0),
-    Key("seatCpu", "number", None, "Class-sized requests (user: 120 students): the CPU cores "
-        "one student's pod requests (unset: learned from the pool's user pods)", low=0),
-    Key("seatMemory", "text", None, "Class-sized requests: the memory one student's pod "
-        "requests, e.g. 1.5Gi (unset: learned from the pool's user pods)"),
-    Key("seatsPerNode", "integer", None, "Class-sized requests: students per node (unset: "
-        "the placeholder's, or a pool node's, room divided by the seat)", low=1),
-    Key("arrivalSpread", "duration", "10m", "Class-sized requests: students arrive evenly "
-        "from the event's start over this long", positive=True),
-    Key("nodeUp", "duration", "3m", "Class-sized requests: from asking for a node to its "
-        "being usable; warm seats run this far ahead of the arrivals", positive=True),
-    Key("hold", "duration", None, "Class-sized requests: after the start plus this long "
-        "the class's warm room is released (unset: arrivalSpread)"),
-    Key("autosize", "choice", "off", "Size the next occurrence of a series from its last "
-        "event reports: off, advise (the report says what it would use) or apply",
-        choices=("off", "advise", "apply")),
-    Key("autosizeFloor", "integer", 0, "Autosize: fewest warm nodes it may ask for", low=0),
-    Key("autosizeCeiling", "integer", None, "Autosize: most warm nodes it may ask for "
-        "(unset: maxReplicas)", low=0),
-    Key("autosizeBelowRequest", "choice", "no", "Autosize: yes lets it ask for fewer nodes "
-        "than an event's explicit node request (user: 3)", choices=("no", "yes")),
+    *SEAT_KEYS,
 )
 CALENDAR: tuple[Key, ...] = (
     Key("name", "text", None, "Name in logs and metrics (unset: calendar-<index>)"),
@@ -153,29 +133,6 @@ class CalendarSource:
     base_dir: str = ""  # a relative path is looked up here (the config's folder), then in cwd
     url_from_file: str | None = None  # feeds/book.py reads ``url`` from it at every refresh
     limits: Limits = field(default_factory=Limits)  # cost guardrails (guardrails.py)
-
-
-_SPREAD: timedelta = default(POOL, "arrivalSpread")
-_NODE_UP: timedelta = default(POOL, "nodeUp")
-
-
-@dataclass(frozen=True)
-class SeatSettings:
-    """A pool's class-sized requests (seating/rule.py, docs/concepts/class-sized.md)."""
-
-    seat: Resources | None = None  # one student's pod requests; None: learned
-    seats_per_node: int | None = None
-    arrival_spread: timedelta = _SPREAD
-    node_up: timedelta = _NODE_UP
-    hold: timedelta | None = None  # None: arrival_spread
-    autosize: Autosize = "off"
-    floor: int = 0
-    ceiling: int | None = None  # None: maxReplicas
-    below_request: bool = False
-
-    @property
-    def window(self) -> timedelta:
-        return self.arrival_spread if self.hold is None else self.hold
 
 
 @dataclass(frozen=True)
@@ -291,40 +248,8 @@ def _read_pool(reader: Reader, name: str) -> PoolSettings:
         backend=reader.value("backend"),
         buffer=reader.value("buffer") or f"buffer-{name.lower()}",
         price_per_node_hour=reader.value("pricePerNodeHour"),
-        seating=_read_seating(reader),
+        seating=read_seating(reader),
     )
-
-
-def _read_seating(reader: Reader) -> SeatSettings:
-    cpu, memory = reader.value("seatCpu"), reader.value("seatMemory")
-    seat = None
-    if cpu is not None or memory is not None:
-        amount = 0 if memory is None else memory_bytes(memory)
-        if amount is None:
-            raise reader.fail("seatMemory", "expected a memory size such as 1.5Gi or 512Mi")
-        seat = Resources(round((cpu or 0) * 1000), amount)
-    return SeatSettings(
-        seat=seat, seats_per_node=reader.value("seatsPerNode"),
-        arrival_spread=reader.value("arrivalSpread"), node_up=reader.value("nodeUp"),
-        hold=reader.value("hold"), autosize=_word(reader, "autosize", ("off", None)),
-        floor=reader.value("autosizeFloor"), ceiling=reader.value("autosizeCeiling"),
-        below_request=_word(reader, "autosizeBelowRequest", ("no", "yes")) == "yes",
-    )
-
-
-def _word(reader: Reader, name: str, words: tuple[str, str | None]) -> Any:
-    """A choice key whose words YAML 1.1 reads as booleans unquoted (off, no, yes)."""
-    raw = reader.data.get(name)
-    if isinstance(raw, bool):
-        word = words[1] if raw else words[0]
-        if word is None:
-            raise reader.fail(name, f"must be one of {', '.join(_choices(name))}, got {raw}")
-        return word
-    return reader.value(name)
-
-
-def _choices(name: str) -> tuple[str, ...]:
-    return next(key.choices for key in POOL if key.name == name)
 
 
 def _read_calendars(

@@ -18,16 +18,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from .. import planning
 from ..config.settings import CalendarSource, Settings
 from ..ical.calendar import ParsedCalendar
-from ..ical.descriptions import MAX_EVENT_LEAD
-from ..model import Plan, Problem, ProblemKind
-from ..planning import NEXT_EVENT_HORIZON, CalendarView, plan
+from ..model import Problem, ProblemKind
+from ..planning import CalendarView
 from ..problems.upcoming import HORIZON as PROBLEM_HORIZON
-from ..problems.upcoming import UpcomingProblem, upcoming, window
 from ..urls import UrlError, classify, printable, redact
 from .files import FileTooLarge, NotRegularFile, read_regular
-from .types import FeedStatus, FetchResult
+from .types import FeedStatus, FetchResult, FetchSink
 from .worker import Job, Outcome, Runner, run_bounded
 
 logger = logging.getLogger(__name__)
@@ -44,9 +43,9 @@ TICK = 10.0  # the refresher looks at least this often (seconds) for due feeds
 
 
 def horizon(settings: Settings) -> timedelta:
-    """How far past ``now`` a plan looks at occurrences (leads and the next-event gauge), and
-    at least the upcoming problems' horizon (problems/upcoming.py)."""
-    return max(max(settings.max_lead(), MAX_EVENT_LEAD) + NEXT_EVENT_HORIZON, PROBLEM_HORIZON)
+    """How far past ``now`` a feed's expansion must reach: the plan's horizon (planning.py),
+    and at least the upcoming problems' (problems/upcoming.py)."""
+    return max(planning.horizon(settings), PROBLEM_HORIZON)
 
 
 def expansion_window(settings: Settings, first: datetime, last: datetime
@@ -103,9 +102,11 @@ class CalendarBook:
     at a time, so the memory bound is the parent plus one worker)."""
 
     def __init__(self, settings: Settings, runner: Runner = run_bounded,
-                 window: tuple[datetime, datetime] | None = None) -> None:
+                 window: tuple[datetime, datetime] | None = None, *,
+                 sink: FetchSink | None = None) -> None:
+        """``sink``: told each fetch's result as it happens (the metrics)."""
         self.settings = settings
-        self._run = runner
+        self._run, self._sink = runner, sink
         self._window = window
         self._lock = threading.Lock()
         self._feeds = {s.name: Feed(s) for s in settings.calendars}
@@ -164,6 +165,8 @@ class CalendarBook:
         with self._lock:
             self._feeds[feed.source.name] = updated
         _log(updated, outcome, expand_only)
+        if self._sink is not None and not expand_only:
+            self._sink.fetched(feed.source.name, FetchResult(updated.last_result))
 
     def _job(self, feed: Feed, now: datetime, expand_only: bool) -> Job:
         source, settings, copy = feed.source, self.settings, feed.copy
@@ -201,15 +204,6 @@ class CalendarBook:
         if calendar is not None:
             problems.extend(calendar.warnings)
         return CalendarView(feed.source, calendar, tuple(problems))
-
-    def plan(self, at: datetime, now: datetime | None = None) -> Plan:
-        """The plan at ``at``; feed staleness is judged at ``now`` (default: ``at``)."""
-        return plan(self.views(now or at), self.settings, at)
-
-    def upcoming(self, now: datetime) -> tuple[UpcomingProblem, ...]:
-        """The problems of the occurrences in the default window at ``now``
-        (problems/upcoming.py)."""
-        return upcoming(self.views(now), *window(now), self.settings)
 
 
 def _apply(feed: Feed, outcome: Outcome, now: datetime, expand_only: bool) -> Feed:

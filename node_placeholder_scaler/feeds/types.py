@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 
 class FetchResult(StrEnum):
@@ -48,3 +49,9 @@ class FeedStatus:
     last_error: str | None = None
     event_count: int = 0
     seconds: float | None = None  # wall time of the last attempt (fetch + parse)
+
+
+class FetchSink(Protocol):
+    """Told each fetch's result as it happens (metrics.Metrics: the fetch counter)."""
+
+    def fetched(self, calendar: str, result: FetchResult) -> None: ...

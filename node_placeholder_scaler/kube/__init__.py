@@ -33,7 +33,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from ..observed import ClusterError, NodeInfo, Placeholders, PodInfo
-from ..outages import Notice
+from ..port import Notice
 from ..subjects import Subject
 from . import objects as kubejson
 from .buffers import BufferCalls
@@ -284,7 +284,8 @@ def call(
     *args: Any,
     **kwargs: Any,
 ) -> Any:
-    """One API call, raw JSON in and out, counted in ``meter``; KubeError on any failure."""
+    """One API call, raw JSON in and out, counted in ``meter``; KubeError on any failure,
+    an answer that is not JSON included."""
     try:
         response = method(*args, _preload_content=False, _request_timeout=timeout, **kwargs)
         data = response.data
@@ -295,7 +296,10 @@ def call(
         meter.add(0, answered=False)
         raise KubeError(action, None, f"no answer ({type(error).__name__})") from None
     meter.add(len(data))
-    return json.loads(data) if data else {}
+    try:
+        return json.loads(data) if data else {}
+    except ValueError:  # an answer that is not the API server's (a proxy's page, a cut body)
+        raise KubeError(action, None, "not JSON") from None
 
 
 def _reason(error: ApiException) -> str:

@@ -19,6 +19,7 @@ from ..backends.capacitybuffers import (
     API_VERSION,
     GROUP,
     KIND,
+    NOT_SERVED,
     PLURAL,
     VERSION,
     CapacityBuffer,
@@ -62,10 +63,7 @@ class BufferCalls:
             )
         except ClusterError as error:
             if error.status == 404 and not self.buffer_api_served():
-                raise ClusterError(action, 404, (
-                    f"the {KIND} CRD ({API_VERSION}) is not served by this cluster: install an "
-                    "autoscaler with CapacityBuffer support and its CRD, or use backend: "
-                    "placeholders")) from None
+                raise ClusterError(action, 404, NOT_SERVED) from None
             raise
         try:
             return parse_buffer(body)

@@ -1,9 +1,11 @@
-"""The leader-election Lease (coordination.k8s.io/v1) as a leadership.LeaseStore.
+"""The leader-election Lease (coordination.k8s.io/v1) as a port.LeaseStore.
 
-Raw JSON like the rest of kube/: ``lease_record`` and ``lease_body`` are pure and tested on a
-recorded Lease. Requests are bounded by a timeout shorter than the renew deadline and counted
-on their own meter (not in a round's API usage). RBAC: leases create, and get/update of this
-Lease by name, in its namespace.
+Raw JSON like the rest of kube/: ``lease_record`` and ``lease_body`` are pure and tested on
+Leases recorded from client-go's leader election (tests/test_kube_leases.py): the same fields
+in the same formats, so either implementation reads what the other wrote. Requests are
+bounded by a timeout shorter than the renew deadline and counted on their own meter (not in a
+round's API usage). RBAC: leases create, and get/update of this Lease by name, in its
+namespace.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from typing import Any
 
 from kubernetes import client
 
-from ..config.sections import LeaderElectionSettings
-from ..leadership import Elector, LeaseConflict, LeaseRecord
+from ..port import LeaseConflict, LeaseRecord
 from . import ApiUsage, KubeError, call
 
 Json = Mapping[str, Any]
@@ -106,12 +107,3 @@ class KubeLeases:
                 raise LeaseConflict(action, 409, error.reason) from None
             raise
 
-
-def elector(
-    api_client: Any, namespace: str, identity: str, election: LeaderElectionSettings
-) -> Elector:
-    """An Elector on the Lease ``namespace/<leaseName>``; each request is bounded by half the
-    renew deadline, so a hung request never outlasts the leader's right to write."""
-    timeout = election.renew_deadline.total_seconds() / 2
-    store = KubeLeases(api_client, namespace, election.lease_name, timeout=timeout)
-    return Elector(store, identity, election)

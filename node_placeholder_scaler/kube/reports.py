@@ -18,6 +18,7 @@ import urllib3
 from kubernetes.client.exceptions import ApiException
 
 from ..observed import ClusterError
+from ..reports.record import EventReport, from_json, to_json
 from ..reports.timelines import Affinity, PodRecord
 from . import objects
 
@@ -92,19 +93,18 @@ class ReportStore:
         self.namespace = namespace
         self.timeout = timeout
 
-    def load(self, deployment: str) -> list[dict[str, Any]]:
+    def load(self, deployment: str) -> list[EventReport]:
         """The stored reports of one pool, oldest first ([] when there is none yet)."""
         body = self._get(configmap_name(deployment))
         return _reports(body) if body else []
 
-    def add(self, deployment: str, report: Mapping[str, Any], retention: int) -> None:
+    def add(self, deployment: str, report: EventReport, retention: int) -> None:
         """Append (or replace the report of the same occurrence) and keep the newest."""
         name = configmap_name(deployment)
         for attempt in range(3):
             body = self._get(name)
-            kept = [r for r in (_reports(body) if body else [])
-                    if (r.get("series"), r.get("start")) != (report["series"], report["start"])]
-            data = {KEY: json.dumps([*kept, dict(report)][-max(1, retention):],
+            kept = [r for r in (_reports(body) if body else []) if r.key != report.key]
+            data = {KEY: json.dumps([to_json(r) for r in [*kept, report][-max(1, retention):]],
                                     separators=(",", ":"))}
             try:
                 if body is None:
@@ -142,14 +142,20 @@ class ReportStore:
             raise ClusterError(f"read reports {name}", None, "not JSON") from None
 
 
-def _reports(body: Json) -> list[dict[str, Any]]:
+def _reports(body: Json) -> list[EventReport]:
+    name = (body.get("metadata") or {}).get("name")
     try:
         items = json.loads((body.get("data") or {}).get(KEY) or "[]")
     except ValueError:
-        logger.warning("reports ConfigMap %s: unreadable %s; starting anew",
-                       (body.get("metadata") or {}).get("name"), KEY)
+        logger.warning("reports ConfigMap %s: unreadable %s; starting anew", name, KEY)
         return []
-    return [dict(r) for r in items if isinstance(r, dict)] if isinstance(items, list) else []
+    found = []
+    for item in items if isinstance(items, list) else []:
+        try:
+            found.append(from_json(item))
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            logger.warning("reports ConfigMap %s: a report left out (%s)", name, error)
+    return found
 
 
 def listener(observe: Callable[[str, Callable[[PodRecord | None], PodRecord]], None],

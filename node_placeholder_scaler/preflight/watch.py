@@ -15,12 +15,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from ..config.settings import Settings
 from ..decisions import Stage
 from ..metrics import Metrics
-from ..outages import Notice
+from ..port import Notice, Notices
 from ..reasons import (
     PLACEHOLDER_TOO_BIG,
     POOL_LIMIT_BELOW_MAX_REPLICAS,
@@ -33,10 +32,6 @@ logger = logging.getLogger(__name__)
 POOL_CHECK_INTERVAL = timedelta(minutes=10)
 REASONS = {"selector": POOL_SELECTOR_MATCHES_NOTHING.name, "too-big": PLACEHOLDER_TOO_BIG.name,
            "limit": POOL_LIMIT_BELOW_MAX_REPLICAS.name}
-
-
-class Notices(Protocol):
-    def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None: ...
 
 
 class PoolWatch:

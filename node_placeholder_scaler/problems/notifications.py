@@ -28,6 +28,7 @@ from typing import Any
 from ..config.sections import NotifySettings
 from ..config.settings import Settings
 from ..metrics import Metrics
+from ..reports.record import EventReport, to_json
 from .upcoming import UpcomingProblem
 
 logger = logging.getLogger(__name__)
@@ -77,9 +78,9 @@ class Notifier:
                 f"{problem.message}")
         self._put(Message("problem", text, {"problem": problem.as_dict()}))
 
-    def report(self, pool: str, text: str, report: Mapping[str, Any]) -> None:
+    def report(self, pool: str, text: str, report: EventReport) -> None:
         self._put(Message("report", f"Event report, pool {pool}: {text}",
-                          {"pool": pool, "report": dict(report)}))
+                          {"pool": pool, "report": to_json(report)}))
 
     def stop(self, timeout: float = 5.0) -> None:
         """Deliver what is queued (within ``timeout``) and end the thread."""

@@ -29,6 +29,7 @@ from ..backends.capacitybuffers import KIND as BUFFER_KIND
 from ..config.settings import Settings
 from ..decisions import Stage
 from ..metrics import Metrics
+from ..port import EventWriter
 from ..reasons import CALENDAR_PROBLEM
 from ..subjects import Subject
 from .upcoming import UpcomingProblem, counts
@@ -36,13 +37,6 @@ from .upcoming import UpcomingProblem, counts
 logger = logging.getLogger(__name__)
 MAX_PER_ROUND = 20  # problems told per round (a feed full of typos costs rounds, not a burst)
 LEASE = Subject("coordination.k8s.io/v1", "Lease", "")  # the name is the configured lease's
-
-
-class ProblemEvents(Protocol):
-    """Writes Events about an object (kube.Kube, or leadership.GatedCluster around it)."""
-
-    def record_about(self, namespace: str, subject: Subject, reason: str, message: str,
-                     now: datetime, *, warning: bool = False) -> None: ...
 
 
 class Announcer(Protocol):
@@ -55,7 +49,7 @@ class ProblemWatch:
     """The upcoming problems of the last round and which of them were told."""
 
     def __init__(self, settings: Settings, source: Callable[[datetime], Sequence[UpcomingProblem]],
-                 metrics: Metrics, *, events: ProblemEvents | None, namespace: str,
+                 metrics: Metrics, *, events: EventWriter | None, namespace: str,
                  announcer: Announcer | None = None) -> None:
         self.settings, self.source, self.metrics = settings, source, metrics
         self.events, self.namespace, self.announcer = events, namespace, announcer

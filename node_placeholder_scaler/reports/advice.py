@@ -1,6 +1,6 @@
 """How many warm nodes the next occurrence should ask for, from one measured occurrence.
 
-Pure: a Measurement (reports/measurement.py) in, an Advice out. The rule
+Pure: a Measurement (reports/measurement.py) in, an Advice and the EventReport out. The rule
 (docs/operations/event-reports.md):
 
     U = the 90th percentile of the observed node-up times of the nodes the event asked for
@@ -19,13 +19,12 @@ autoscaler's scale-down time per node after the end).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from ..observed import Resources
 from ..seating.track import class_line
 from .measurement import Measurement, Stats, most_in_window, percentile
+from .record import ArrivalCurve, EventReport, ReportAdvice, Waits
 
 MIN_ARRIVALS = 10
 NODE_UP_QUANTILE = 0.9
@@ -90,53 +89,56 @@ def _thin(m: Measurement, min_arrivals: int) -> str:
     return ""
 
 
-def _stats(stats: Stats | None) -> dict[str, float] | None:
+def _waits(stats: Stats | None) -> Waits | None:
     if stats is None:
         return None
-    return {"p50": round(stats.p50, 1), "p95": round(stats.p95, 1), "max": round(stats.max, 1)}
+    return Waits(round(stats.p50, 1), round(stats.p95, 1), round(stats.max, 1))
 
 
-def summary(m: Measurement, advice: Advice) -> dict[str, Any]:
-    """The report as stored and printed (JSON-ready; numbers rounded to 0.1)."""
+def summary(m: Measurement, advice: Advice) -> EventReport:
+    """The report of a measured occurrence (numbers rounded to 0.1)."""
     w = m.window
-    return {
-        "pool": w.pool, "series": w.series, "title": w.title,
-        "start": w.start.isoformat(), "end": w.end.isoformat(),
-        "lead_s": w.lead.total_seconds(), "asked": w.asked, "reported_at": m.at.isoformat(),
-        "arrivals": m.arrivals, "scheduled": m.scheduled, "peak_concurrent": m.peak_concurrent,
-        "wait_s": _stats(m.wait), "ready_wait_s": _stats(m.ready_wait),
-        "target_s": m.target_s, "over_target": m.over_target, "while_free": m.while_free,
-        "reasons": list(m.reasons), "preempted": m.preempted, "nodes_added": m.nodes_added,
-        "node_up_s": _stats(m.node_up), "warm_at_start": m.warm_at_start,
-        "asked_ready": m.asked_ready, "capacity_ready_in_time": m.capacity_ready_in_time,
-        "bottleneck": m.bottleneck,
-        "arrival_curve": {"window_s": advice.node_up_s, "most": advice.arrivals_in_node_up},
-        "advice": {"nodes": advice.nodes, "lead_s": advice.lead_s,
-                   "node_minutes": advice.node_minutes, "why": advice.why,
-                   "users_per_node": advice.users_per_node},
-    }
+    return EventReport(
+        pool=w.pool, series=w.series, title=w.title, start=w.start, end=w.end,
+        lead_s=w.lead.total_seconds(), asked=w.asked, reported_at=m.at,
+        arrivals=m.arrivals, scheduled=m.scheduled, peak_concurrent=m.peak_concurrent,
+        wait_s=_waits(m.wait), ready_wait_s=_waits(m.ready_wait),
+        target_s=m.target_s, over_target=m.over_target, while_free=m.while_free,
+        reasons=m.reasons, preempted=m.preempted, nodes_added=m.nodes_added,
+        node_up_s=_waits(m.node_up), warm_at_start=m.warm_at_start,
+        asked_ready=m.asked_ready, capacity_ready_in_time=m.capacity_ready_in_time,
+        bottleneck=m.bottleneck,
+        arrival_curve=ArrivalCurve(advice.node_up_s, advice.arrivals_in_node_up),
+        advice=ReportAdvice(advice.nodes, advice.lead_s, advice.node_minutes, advice.why,
+                            advice.users_per_node),
+    )
 
 
-def message(report: Mapping[str, Any]) -> str:
+def message(report: EventReport) -> str:
     """The EventReport Event's text."""
-    wait = report["wait_s"]
-    waits = (f"wait p50 {wait['p50']:.0f}s p95 {wait['p95']:.0f}s max {wait['max']:.0f}s"
+    r, wait = report, report.wait_s
+    waits = (f"wait p50 {wait.p50:.0f}s p95 {wait.p95:.0f}s max {wait.max:.0f}s"
              if wait else "no waits")
-    ready = "yes" if report["capacity_ready_in_time"] else "no"
-    parts = [f"{report['title']} ({report['start'][:16]}): {report['arrivals']} arrivals, "
-             f"{waits} ({report['over_target']} over {report['target_s']:.0f}s)",
-             f"capacity ready in time: {ready} ({report['warm_at_start']}/{report['asked']} "
-             f"warm at start)"]
-    if report["bottleneck"] == "not-nodes":
-        reason = "; ".join(report["reasons"]) or "no scheduler message"
-        parts.append(f"nodes were not the bottleneck: {report['while_free']} waited while "
+    ready = "yes" if r.capacity_ready_in_time else "no"
+    parts = [f"{r.title} ({r.start.isoformat()[:16]}): {r.arrivals} arrivals, "
+             f"{waits} ({r.over_target} over {r.target_s:.0f}s)",
+             f"capacity ready in time: {ready} ({_warm_at_start(r)} warm at start)"]
+    if r.bottleneck == "not-nodes":
+        reason = "; ".join(r.reasons) or "no scheduler message"
+        parts.append(f"nodes were not the bottleneck: {r.while_free} waited while "
                      f"placeholders were free ({reason})")
-    advice = report["advice"]
-    if advice["nodes"] is None:
-        parts.append(f"no advice: {advice['why']}")
+    advice = r.advice
+    if advice.nodes is None:
+        parts.append(f"no advice: {advice.why}")
     else:
-        lead = f", lead >= {advice['lead_s']:.0f}s" if advice["lead_s"] else ""
-        parts.append(f"next time ask for {report['pool']}: {advice['nodes']}{lead} "
-                     f"(~{advice['node_minutes']:.0f} node-min held; {advice['why']})")
-    seated = class_line(report)
+        lead = f", lead >= {advice.lead_s:.0f}s" if advice.lead_s else ""
+        parts.append(f"next time ask for {r.pool}: {advice.nodes}{lead} "
+                     f"(~{advice.node_minutes or 0:.0f} node-min held; {advice.why})")
+    seated = class_line(r.seated)
     return "; ".join([*parts, seated] if seated else parts)
+
+
+def _warm_at_start(r: EventReport) -> str:
+    """``3/4`` of the nodes asked for; a class-sized event alone asks for no node count."""
+    return f"{r.warm_at_start}/{r.asked}" if r.asked or r.seated is None else (
+        str(r.warm_at_start))

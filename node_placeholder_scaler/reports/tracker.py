@@ -14,6 +14,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -22,14 +23,15 @@ from ..config.sections import ReportSettings
 from ..config.settings import Settings
 from ..decisions import RoundResult, Stage
 from ..model import Plan
-from ..observed import NodeInfo, Placeholders, PodInfo, Resources
+from ..observed import NodeInfo, Placeholders, Resources
 from ..planning import lead_for
+from ..port import PlaceholderCluster
 from ..reasons import EVENT_REPORT
-from ..reconcile import Cluster
 from ..seating.autosize import series_of
 from ..seating.track import ClassTrack, as_report, follow
 from .advice import message, recommend, summary, users_per_node
 from .measurement import arrivals, measure
+from .record import EventReport
 from .timelines import NodeTimeline, PodRecord, Window, selector_labels
 
 logger = logging.getLogger(__name__)
@@ -39,9 +41,10 @@ MAX_RECORDS = 50_000  # pods remembered at once (a cluster's live pods and recen
 
 
 class Observing:
-    """A Cluster that remembers what this round's reconcile read (nodes, placeholders)."""
+    """A port.Cluster that remembers what this round's reconcile read (the nodes, the
+    placeholder Deployments): the two reads are its own, everything else is the cluster's."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: PlaceholderCluster) -> None:
         self.cluster = cluster
         self.nodes: dict[frozenset[tuple[str, str]], list[NodeInfo]] = {}
         self.placeholders: dict[str, Placeholders] = {}
@@ -62,18 +65,9 @@ class Observing:
         self.nodes[frozenset(node_selector.items())] = found
         return found
 
-    def pods_on_nodes(self, nodes: Sequence[str]) -> dict[str, list[PodInfo]]:
-        return self.cluster.pods_on_nodes(nodes)
-
-    def scale(self, namespace: str, deployment: str, replicas: int) -> None:
-        self.cluster.scale(namespace, deployment, replicas)
-
-    def record_event(self, placeholders: Placeholders, reason: str, message: str,
-                     now: datetime) -> None:
-        self.cluster.record_event(placeholders, reason, message, now)
-
     def __getattr__(self, name: str) -> Any:
-        """Anything else (a buffer pool's CapacityBuffer calls, backends/buffer.py) goes through."""
+        """Every other call of the cluster (the pods, the writes, a buffer pool's calls) goes
+        straight through."""
         return getattr(self.cluster, name)
 
 
@@ -162,9 +156,9 @@ def windows(plan: Plan, settings: Settings) -> list[Window]:
 def build(window: Window, records: Sequence[PodRecord], nodes: Sequence[NodeTimeline],
           placeholders: Placeholders | None, *, settings: Settings, rs: ReportSettings,
           now: datetime, free_at_start: int = 0, seats_per_node: int = 0,
-          ) -> tuple[dict[str, Any], tuple[float, ...]]:
-    """One occurrence's report on one pool (summary dict) and its arrivals' waits;
-    ``seats_per_node``: as the class-sized rule counted it (else from the placeholder)."""
+          ) -> tuple[EventReport, tuple[float, ...]]:
+    """One occurrence's report on one pool and its arrivals' waits; ``seats_per_node``: as
+    the class-sized rule counted it (else from the placeholder)."""
     pool = settings.pools[window.pool]
     namespace = placeholders.namespace if placeholders else ""
     labels = selector_labels(placeholders.selector) if placeholders else {}
@@ -189,13 +183,13 @@ def _typical_request(records: Sequence[PodRecord]) -> Resources:
 
 
 class Store(Protocol):
-    def load(self, deployment: str) -> list[dict[str, Any]]: ...
+    def load(self, deployment: str) -> list[EventReport]: ...
 
-    def add(self, deployment: str, report: Mapping[str, Any], retention: int) -> None: ...
+    def add(self, deployment: str, report: EventReport, retention: int) -> None: ...
 
 
 class MetricsSink(Protocol):
-    def observe_report(self, pool: str, report: Mapping[str, Any],
+    def observe_report(self, pool: str, report: EventReport,
                        waits: Sequence[float] = ()) -> None: ...
 
     def error(self, stage: Stage, pool: str = "") -> None: ...
@@ -207,7 +201,7 @@ class Reporter:
     def __init__(self, settings: Settings, rs: ReportSettings, tracker: Tracker,
                  observing: Observing, *, store: Store | None, metrics: MetricsSink,
                  plan_at: Callable[[datetime], Plan] | None = None, write: bool = True,
-                 announce: Callable[[str, str, Mapping[str, Any]], None] | None = None) -> None:
+                 announce: Callable[[str, str, EventReport], None] | None = None) -> None:
         """``plan_at``: the calendar plan at an instant (for the first round's look back);
         ``write``: store reports and create Events (not in a dry run); ``announce``: told
         each new report (pool, summary, report: the webhook)."""
@@ -215,17 +209,13 @@ class Reporter:
         self.observing, self.store, self.metrics = observing, store, metrics
         self.plan_at, self.write, self.announce = plan_at, write, announce
         self.placeholders: dict[str, Placeholders] = {}
-        self.buffers: dict[str, CapacityBuffer] = {}
-        self.reported: set[tuple[str, str]] = set()  # (series, start) already in the store
+        self.reported: set[tuple[str, datetime]] = set()  # (series, start) already stored
         self.free: dict[tuple[str, str, datetime], int] = {}  # free node-equivalents at start
-        self.recent: dict[str, list[dict[str, Any]]] = {}  # last reports per pool (the page)
+        self.recent: dict[str, list[EventReport]] = {}  # last reports per pool (the page)
+        self.buffers: dict[str, CapacityBuffer] = {}  # buffer pools: their CapacityBuffer
         self.classes: dict[tuple[str, str, datetime], ClassTrack] = {}  # class-sized events
-        self.stored: dict[str, list[dict[str, Any]]] = {}  # every kept report per pool
+        self.stored: dict[str, list[EventReport]] = {}  # every kept report per pool
         self.autosize: dict[tuple[str, str, datetime], str] = {}  # what autosize said
-
-    def history(self, pool: str) -> list[dict[str, Any]]:
-        """The pool's kept reports, oldest first (autosize learns from them)."""
-        return self.stored.get(pool, [])
 
     def restore(self) -> None:
         """At start: the last stored report of each pool back into the gauges."""
@@ -236,9 +226,9 @@ class Reporter:
                 logger.warning("pool=%s cannot read its event reports: %s", name, error)
                 self.metrics.error(Stage.REPORT, name)
                 continue
-            self.reported |= {(r.get("series", ""), r.get("start", "")) for r in stored}
+            self.reported |= {r.key for r in stored}
             self.recent[name] = stored[-RECENT:]
-            self.stored[name] = stored
+            self.stored[name] = list(stored)
             if stored:
                 self.metrics.observe_report(name, stored[-1])
 
@@ -250,7 +240,7 @@ class Reporter:
             earlier, self.plan_at = self.plan_at(now - self.rs.settle), None
         for window in windows(plan, self.settings) + (
                 windows(earlier, self.settings) if earlier else []):
-            if (window.series, window.start.isoformat()) in self.reported:
+            if (window.series, window.start) in self.reported:
                 continue
             if self.tracker.open(window):
                 logger.info("pool=%s following %r (%s) for its event report", window.pool,
@@ -284,34 +274,36 @@ class Reporter:
             self.free[key] = free
 
     def _follow_class(self, window: Window, result: RoundResult, now: datetime) -> None:
-        """A class-sized event: fold this round's phase into its track (the report's class)."""
+        """A class-sized event: fold this round's phase into its track (the report's class);
+        remember what autosize said."""
+        key = (window.pool, window.series, window.start)
         decision = next((d for d in result.pools if d.pool == window.pool), None)
         if decision is not None and decision.autosize:
-            self.autosize[(window.pool, window.series, window.start)] = decision.autosize
-        state = decision.seating if decision is not None else None
-        if window.students and state is not None:
-            key = (window.pool, window.series, window.start)
+            self.autosize[key] = decision.autosize
+        if window.students and decision is not None and decision.seating is not None:
             self.classes[key] = follow(self.classes.get(key, ClassTrack(window.students)),
-                                       state, now)
+                                       decision.seating, now)
+
+    def history(self, pool: str) -> list[EventReport]:
+        """The pool's kept reports, oldest first (autosize learns from them)."""
+        return self.stored.get(pool, [])
 
     def _report(self, window: Window, now: datetime) -> None:
         pool = self.settings.pools[window.pool]
         placeholders = self.placeholders.get(pool.deployment)
         records, nodes = self.tracker.snapshot(window.pool)
-        free = self.free.pop((window.pool, window.series, window.start), 0)
-        track = self.classes.pop((window.pool, window.series, window.start), None)
+        key = (window.pool, window.series, window.start)
+        free = self.free.pop(key, 0)
+        track = self.classes.pop(key, None)
         report, waits = build(window, records, nodes, placeholders, settings=self.settings,
                               rs=self.rs, now=now, free_at_start=free,
                               seats_per_node=track.seats_per_node if track else 0)
-        if track is not None:
-            report["class"] = as_report(track)
-        sized = self.autosize.pop((window.pool, window.series, window.start), None)
-        if sized is not None:
-            report["autosize"] = sized
+        report = replace(report, seated=as_report(track) if track else None,
+                         autosize=self.autosize.pop(key, None))
         text = message(report)
         logger.info("pool=%s event report: %s", window.pool, text)
         self.metrics.observe_report(window.pool, report, waits)
-        self.reported.add((window.series, report["start"]))
+        self.reported.add(report.key)
         self.recent[window.pool] = [*self.recent.get(window.pool, []), report][-RECENT:]
         self.stored[window.pool] = [*self.stored.get(window.pool, []), report][
             -self.rs.retention:]

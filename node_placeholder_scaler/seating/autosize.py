@@ -1,6 +1,6 @@
 """Autosize: the last event reports of a recurring series size its next occurrence.
 
-Pure: stored reports (reports/advice.py ``summary`` dicts) in, a Learned profile and bounded
+Pure: stored reports (reports/record.py EventReports) in, a Learned profile and bounded
 node counts out. The rule (docs/concepts/class-sized.md, "Autosize"):
 
 * From the last ``LAST`` reports of the same series (calendar/UID) that had arrivals:
@@ -11,18 +11,18 @@ node counts out. The rule (docs/concepts/class-sized.md, "Autosize"):
 * ``apply``: a class-sized request uses them instead of the configured profile; a node
   request (``user: 3``) asks for the learned nodes instead. Either way the warm nodes stay
   within [autosizeFloor, autosizeCeiling], and never below the event's explicit node
-  request unless ``autosizeBelowRequest: yes``. ``advise``: nothing changes; the log line,
+  request unless ``autosizeBelowRequest: allowed``. ``advise``: nothing changes; the log line,
   the Events and the report say what apply would use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from ..durations import format_duration
+from ..reports.record import EventReport
 
 LAST = 3  # reports of the series that count
 
@@ -48,25 +48,22 @@ class Learned:
         return ", ".join(parts)
 
 
-def learn(reports: Sequence[Mapping[str, Any]], series: str, *, last: int = LAST
-          ) -> Learned | None:
+def learn(reports: Sequence[EventReport], series: str, *, last: int = LAST) -> Learned | None:
     """What the last reports of ``series`` (with arrivals) say; None when there are none."""
-    mine = [r for r in reports if r.get("series") == series and r.get("arrivals")][-last:]
+    mine = [r for r in reports if r.series == series and r.arrivals][-last:]
     if not mine:
         return None
     ups, spreads, seats, nodes = [], [], [], []
     for report in mine:
-        curve = report.get("arrival_curve") or {}
-        window, most = curve.get("window_s"), curve.get("most")
+        window, most = report.arrival_curve.window_s, report.arrival_curve.most
         if window:
             ups.append(float(window))
             if most:
-                spreads.append(float(window) * report["arrivals"] / most)
-        advice = report.get("advice") or {}
-        if advice.get("users_per_node"):
-            seats.append(int(advice["users_per_node"]))
-        if advice.get("nodes") is not None:
-            nodes.append(int(advice["nodes"]))
+                spreads.append(float(window) * report.arrivals / most)
+        if report.advice.users_per_node:
+            seats.append(report.advice.users_per_node)
+        if report.advice.nodes is not None:
+            nodes.append(report.advice.nodes)
     return Learned(
         len(mine),
         timedelta(seconds=max(ups)) if ups else None,

@@ -6,6 +6,7 @@ The phase is a metric label and a log field: keep the vocabulary small.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 
@@ -34,6 +35,7 @@ class ClassState:
     booting: int  # seats held by the placeholders or buffer chunks there are (running or pending)
     seats_per_node: int
     why: str
+    late: timedelta | None = None  # the window opened this long after the first node was due
 
     def log_fields(self) -> str:
         return (f"phase={self.phase} students={self.students} needed={self.needed} "

@@ -7,22 +7,20 @@ backends add its ``warm`` to their own desired replicas (reconcile.py, backends.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from .. import capacity
 from ..config.sections import HeadroomSettings
 from ..config.settings import PoolSettings, Settings
 from ..model import PoolTarget
 from ..observed import NodeInfo, PodInfo, Resources, Toleration, total
-from ..planning import lead_for
+from ..port import History
 from . import rule as seating
 from .autosize import Learned, bounded, learn, series_of
 from .phase import ClassState, Phase
-
-History = Callable[[str], Sequence[Mapping[str, Any]]]  # a pool's stored event reports
 
 SYSTEM_OWNERS = frozenset({"DaemonSet", "Node"})
 
@@ -51,7 +49,7 @@ def class_state(reader: PoolReader, settings: Settings, pool: PoolSettings,
     profile from the series' reports."""
     nodes = reader.list_nodes(pool.node_selector)
     pods = reader.pods_on_nodes([n.name for n in nodes])
-    since = min(c.start - lead_for(c.occurrence, pool, settings) for c in target.classes)
+    since = min(c.window_opens for c in target.classes)
     users = [p for ps in pods.values() for p in ps if _user(p, warm.names)]
     seat = pool.seating.seat or seating.learned_seat(p.requests for p in users)
     profile = profile_of(settings, pool, seat, warm.room, nodes)
@@ -69,7 +67,9 @@ def class_state(reader: PoolReader, settings: Settings, pool: PoolSettings,
                            headroom=settings.headroom, now=now)
     seated = sum(1 for p in users if p.created is not None and p.created >= since)
     counted = seating.Counted(seated=seated, free=free, warm=warm.count)
-    state = seating.decide(target.classes, profile, counted, now, pool.max_replicas)
+    state = seating.with_lead(
+        seating.decide(target.classes, profile, counted, now, pool.max_replicas),
+        seating.late_by(target.classes, since, profile))
     if learned is None or state.phase in (Phase.RELEASED, Phase.UNSIZED):
         return state
     ceiling = pool.seating.ceiling if pool.seating.ceiling is not None else pool.max_replicas

@@ -25,7 +25,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ..durations import format_duration
@@ -135,6 +135,23 @@ def decide(classes: Sequence[ClassRequest], profile: Profile, counted: Counted, 
            f"seats, {per} seats per node")
     return ClassState(Phase.RAMP, warm, students, need, counted.seated, counted.free,
                       counted.warm * per, per, why)
+
+
+def late_by(classes: Sequence[ClassRequest], opens: datetime, profile: Profile
+            ) -> timedelta | None:
+    """How long after the first node had to be asked for (one node-up before the first
+    arrival) the classes' window opens: a lead shorter than the node-up time; None: in time."""
+    due = min(c.start for c in classes) - profile.node_up
+    return opens - due if opens > due else None
+
+
+def with_lead(state: ClassState, late: timedelta | None) -> ClassState:
+    """The state, telling (while it ramps) that the lead was too short."""
+    if late is None or state.phase != Phase.RAMP:
+        return replace(state, late=late)
+    return replace(state, late=late, why=(
+        f"{state.why}; the lead is {format_duration(late)} shorter than node-up + interval: "
+        "the first arrivals may wait"))
 
 
 def _nodes(seats: int, per: int) -> int:

@@ -24,6 +24,7 @@ class ClassTrack:
     released_at: datetime | None = None  # the first round in phase released
     peak_warm: int = 0  # most warm nodes wanted in one round
     unsized: bool = False  # a round could not size the class (no seat known)
+    late_s: float | None = None  # the lead was this much shorter than node-up + interval
 
 
 def follow(track: ClassTrack, state: ClassState, now: datetime) -> ClassTrack:
@@ -39,6 +40,8 @@ def follow(track: ClassTrack, state: ClassState, now: datetime) -> ClassTrack:
         changes["released_at"] = now
     if state.phase == Phase.UNSIZED:
         changes["unsized"] = True
+    if state.late is not None:
+        changes["late_s"] = state.late.total_seconds()
     return replace(track, **changes)
 
 
@@ -49,12 +52,12 @@ def as_report(track: ClassTrack) -> dict[str, Any]:
     return {"students": track.students, "seats_per_node": track.seats_per_node,
             "ramp_from": iso(track.ramp_from), "seated_at": iso(track.seated_at),
             "released_at": iso(track.released_at), "peak_warm": track.peak_warm,
-            "unsized": track.unsized}
+            "unsized": track.unsized, "late_s": track.late_s}
 
 
-def class_line(report: Mapping[str, Any]) -> str:
-    """``class of 24 students (7 seats per node): ramp from 10:00:05 ...`` ("" without one)."""
-    seen = report.get("class")
+def class_line(seen: Mapping[str, Any] | None) -> str:
+    """``class of 24 students (7 seats per node): ramp from 10:00:05 ...`` ("" without one):
+    ``seen`` is a report's class entry (as_report)."""
     if not seen:
         return ""
     parts = [f"class of {seen['students']} students ({seen['seats_per_node']} seats per node)"]
@@ -64,6 +67,9 @@ def class_line(report: Mapping[str, Any]) -> str:
                  if seen["ramp_from"] else "no warm node needed")
     parts.append(f"seated at {_clock(seen['seated_at'])}, no refill after"
                  if seen["seated_at"] else "never seated (students + warm seats stayed short)")
+    if seen.get("late_s"):
+        parts.append(f"the lead was {seen['late_s']:.0f}s shorter than node-up + interval "
+                     "(the first arrivals may have waited)")
     if seen["released_at"]:
         parts.append(f"released at {_clock(seen['released_at'])}")
     return ": ".join(parts[:2]) + (", " + ", ".join(parts[2:]) if parts[2:] else "")

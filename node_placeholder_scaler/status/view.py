@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..config.settings import Settings
@@ -19,6 +18,7 @@ from ..decisions import PoolDecision
 from ..feeds.types import FeedStatus
 from ..model import Occurrence, Problem
 from ..planning import NEXT_EVENT_HORIZON, CalendarView, lead_for, timeline
+from ..reports.record import EventReport
 
 HORIZON = NEXT_EVENT_HORIZON  # the 7 days ahead the page shows (feeds keep them expanded)
 REPORTS_SHOWN = 3  # last event reports per pool
@@ -134,7 +134,7 @@ class StatusInputs:
     problems: Sequence[Problem]
     decisions: Sequence[PoolDecision] = ()
     feeds: Sequence[FeedStatus] = ()
-    reports: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
+    reports: Mapping[str, Sequence[EventReport]] | None = None
     role: str = ""
 
 
@@ -187,28 +187,17 @@ def warm_view(decision: PoolDecision, backend: str) -> WarmView:
                     error)
 
 
-def report_view(report: Mapping[str, Any]) -> ReportView:
-    """A stored report (advice.summary's dict) as the page shows it; missing keys tolerated."""
-    wait = report.get("wait_s") or {}
-    advice = report.get("advice") or {}
-    if advice.get("nodes") is None:
-        text = f"no advice: {advice.get('why', 'not enough data')}"
+def report_view(report: EventReport) -> ReportView:
+    """An event report as the page shows it."""
+    wait, advice = report.wait_s, report.advice
+    if advice.nodes is None:
+        text = f"no advice: {advice.why or 'not enough data'}"
     else:
-        lead = f", lead at least {advice['lead_s']:.0f}s" if advice.get("lead_s") else ""
-        text = f"next time ask for {advice['nodes']} node(s){lead} ({advice.get('why', '')})"
+        lead = f", lead at least {advice.lead_s:.0f}s" if advice.lead_s else ""
+        text = f"next time ask for {advice.nodes} node(s){lead} ({advice.why})"
     return ReportView(
-        title=str(report.get("title", "")), start=_instant(report.get("start")),
-        arrivals=int(report.get("arrivals", 0)), wait_p50=wait.get("p50"),
-        wait_p95=wait.get("p95"), wait_max=wait.get("max"),
-        over_target=int(report.get("over_target", 0)),
-        target_s=float(report.get("target_s", 0.0)),
-        ready_in_time=bool(report.get("capacity_ready_in_time", False)),
-        warm_at_start=int(report.get("warm_at_start", 0)), asked=int(report.get("asked", 0)),
-        advice=text)
-
-
-def _instant(text: object) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(text)) if text else None
-    except ValueError:
-        return None
+        title=report.title, start=report.start, arrivals=report.arrivals,
+        wait_p50=wait.p50 if wait else None, wait_p95=wait.p95 if wait else None,
+        wait_max=wait.max if wait else None, over_target=report.over_target,
+        target_s=report.target_s, ready_in_time=report.capacity_ready_in_time,
+        warm_at_start=report.warm_at_start, asked=report.asked, advice=text)

@@ -7,9 +7,7 @@ buffer's replicas, and can neither read nor patch any other CapacityBuffer.
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,9 +24,7 @@ from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.observed import ClusterError
 from node_placeholder_scaler.server import Health
 from testkit.cluster import Namespace, TestCluster, service_account_client, wait_for
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helm"))
-from helm_helpers import render
+from testkit.helm import render
 
 pytestmark = pytest.mark.cluster
 

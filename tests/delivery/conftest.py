@@ -16,21 +16,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-# Helpers imported as top-level modules, as tests/cluster does: ours, the cluster's, helm's.
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))
-if str(Path(__file__).parents[1] / "helm") not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parents[1] / "helm"))
-
-from delivery_helpers import CalendarServer, Image, script
-
 from testkit.cluster import ClusterUnavailable, TestCluster, session
+from testkit.delivery import CalendarServer, Image, script
 
 
 @pytest.fixture(scope="session")

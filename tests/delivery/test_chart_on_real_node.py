@@ -26,16 +26,6 @@ from typing import Any
 
 import pytest
 import yaml
-from delivery_helpers import (
-    FULLNAME,
-    PLACEHOLDERS,
-    RELEASE,
-    SELECTOR,
-    CalendarServer,
-    Prometheus,
-    service_monitor_scrape_config,
-)
-from helm_helpers import CHART, one, render, run_helm
 from kubernetes import client, watch
 
 from testkit.cluster import (
@@ -45,6 +35,16 @@ from testkit.cluster import (
     event_messages,
     wait_for,
 )
+from testkit.delivery import (
+    FULLNAME,
+    PLACEHOLDERS,
+    RELEASE,
+    SELECTOR,
+    CalendarServer,
+    Prometheus,
+    service_monitor_scrape_config,
+)
+from testkit.helm import CHART, one, render, run_helm
 from testkit.ics import Event, calendar
 from testkit.manifests import pod_manifest
 

@@ -38,12 +38,12 @@ from typing import Any
 
 import pytest
 import yaml
-from delivery_helpers import FULLNAME, PLACEHOLDERS, RELEASE, SELECTOR, CalendarServer
-from helm_helpers import CHART, HelmError, run_helm
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
 from testkit.cluster import TestCluster, event_messages, wait_for
+from testkit.delivery import FULLNAME, PLACEHOLDERS, RELEASE, SELECTOR, CalendarServer
+from testkit.helm import CHART, HelmError, run_helm
 from testkit.ics import Event, calendar
 
 pytestmark = [pytest.mark.delivery, pytest.mark.cluster, pytest.mark.helm]

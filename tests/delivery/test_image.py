@@ -12,7 +12,8 @@ import subprocess
 import sys
 
 import pytest
-from delivery_helpers import REPO, Image
+
+from testkit.delivery import REPO, Image
 
 # Also `cluster`: the fast selection (-m "not cluster and not helm") needs no engine or root.
 pytestmark = [pytest.mark.delivery, pytest.mark.cluster]

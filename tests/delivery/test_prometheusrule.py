@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 import yaml
-from helm_helpers import minimal_values, one, render
+
+from testkit.helm import minimal_values, one, render
 
 pytestmark = [pytest.mark.delivery, pytest.mark.helm]
 

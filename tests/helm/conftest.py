@@ -9,17 +9,14 @@ from __future__ import annotations
 import importlib.util
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
+from testkit.helm import helm_binary
 
-from helm_helpers import helm_binary  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 # The fixtures of tests/cluster: `kube_api` and `namespace` are re-exported as they are;
 # `testcluster` is our own, because `scripts/testcluster up NAME` first takes down a running

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 import yaml
-from helm_helpers import CHART, run_helm, values_args
 from kubernetes import client
 from test_chart_gitops import kubectl, values
+
+from testkit.helm import CHART, run_helm, values_args
 
 pytestmark = [pytest.mark.cluster, pytest.mark.helm]
 

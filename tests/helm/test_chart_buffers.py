@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from helm_helpers import HelmError, config_of, find, minimal_values, one, render
+
+from testkit.helm import HelmError, config_of, find, minimal_values, one, render
 
 pytestmark = pytest.mark.helm
 

@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 import yaml
-from helm_helpers import CHART, run_helm, values_args
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from testkit.helm import CHART, run_helm, values_args
 from testkit.ics import Event, calendar
 
 pytestmark = [pytest.mark.cluster, pytest.mark.helm]

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helm_helpers import ALL_FEATURES, CRD_APIS, Doc, HelmError, find, minimal_values, one, render
+
+from testkit.helm import ALL_FEATURES, CRD_APIS, Doc, HelmError, find, minimal_values, one, render
 
 pytestmark = pytest.mark.helm
 

@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 import yaml
-from helm_helpers import CHART, minimal_values, run_helm, values_args
 from kubernetes import client
+
+from testkit.helm import CHART, minimal_values, run_helm, values_args
 
 pytestmark = [pytest.mark.cluster, pytest.mark.helm]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from helm_helpers import CHART, minimal_values, run_helm, values_args
 
 from node_placeholder_scaler import __version__
+from testkit.helm import CHART, minimal_values, run_helm, values_args
 
 pytestmark = pytest.mark.helm
 

@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 import yaml
-from helm_helpers import (
+
+from node_placeholder_scaler.config.configkeys import default
+from node_placeholder_scaler.config.settings import CALENDAR, POOL, TOP, load_settings
+from testkit.helm import (
     ALL_FEATURES,
     CALENDAR_DIR,
     CHART,
@@ -26,9 +29,6 @@ from helm_helpers import (
     run_helm,
     values_args,
 )
-
-from node_placeholder_scaler.config.configkeys import default
-from node_placeholder_scaler.config.settings import CALENDAR, POOL, TOP, load_settings
 
 pytestmark = pytest.mark.helm
 

@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from helm_helpers import CHART, HelmError, minimal_values, render
+
+from testkit.helm import CHART, HelmError, minimal_values, render
 
 pytestmark = pytest.mark.helm
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helm_helpers import ALL_FEATURES, find, minimal_values, one, render
 from test_chart_render import notes
+
+from testkit.helm import ALL_FEATURES, find, minimal_values, one, render
 
 pytestmark = pytest.mark.helm
 

@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from helm_helpers import HelmError, find, minimal_values, one, render
 
 from node_placeholder_scaler.kube.poolfacts import read_instance_types
 from node_placeholder_scaler.observed import Resources
+from testkit.helm import HelmError, find, minimal_values, one, render
 
 pytestmark = pytest.mark.helm
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 CHART = REPO / "helm" / "node-placeholder-scaler"
-ALL_FEATURES = Path(__file__).resolve().parent / "values-all-features.yaml"
-MINIMAL = Path(__file__).resolve().parent / "values-minimal.yaml"
+ALL_FEATURES = REPO / "tests" / "helm" / "values-all-features.yaml"
+MINIMAL = REPO / "tests" / "helm" / "values-minimal.yaml"
 CALENDAR_DIR = "/var/run/node-placeholder-scaler/calendars"  # each feed address as a file
 # The CRDs a render may use (the chart refuses to render their objects on a cluster that does
 # not serve them; offline, helm template sees only the API versions given with --api-versions).
@@ -77,7 +77,7 @@ def values_args(values: Mapping[str, Any] | None, files: Iterable[Path] = ()) ->
     return args
 
 
-def render(
+def render(  # noqa: PLR0917  (the chart tests pass values and files by position)
     values: Mapping[str, Any] | None = None,
     files: Iterable[Path] = (),
     release: str = "nps",
@@ -117,7 +117,8 @@ def one(docs: list[Doc], kind: str, name: str | None = None) -> Doc:
 def config_of(docs: list[Doc]) -> Doc:
     """The controller's config file, parsed, from the rendered ConfigMap."""
     cm = next(d for d in find(docs, "ConfigMap") if "config.yaml" in d.get("data", {}))
-    return yaml.safe_load(cm["data"]["config.yaml"])
+    config: Doc = yaml.safe_load(cm["data"]["config.yaml"])
+    return config
 
 
 def minimal_values(**overrides: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Helpers of the delivery tests (imported as a top-level module, as tests/cluster does)."""
+"""Helpers of the delivery tests (tests/delivery)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ FULLNAME = "nps-node-placeholder-scaler"
 PLACEHOLDERS = "placeholder-user"
 SELECTOR = "app.kubernetes.io/instance=nps,app.kubernetes.io/component=controller"
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 IMAGE_SCRIPT = REPO / "scripts" / "image"
 
 
