@@ -8,10 +8,16 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from testkit.surge.analysis import arrivals_end, bound_nodes, phase_minutes, phases
-from testkit.surge.courses import CLASS_STRATEGIES, class_settings
+from testkit.surge.analysis import (
+    arrivals_end,
+    bound_nodes,
+    goal_missed,
+    phase_minutes,
+    phases,
+)
+from testkit.surge.courses import CLASS_STRATEGIES, class_settings, run_label
 from testkit.surge.run import RunResult
-from testkit.surge.scenario import STRATEGY_TITLES, Scenario
+from testkit.surge.scenario import Scenario
 
 
 def _f(x: float, digits: int = 1) -> str:
@@ -19,10 +25,7 @@ def _f(x: float, digits: int = 1) -> str:
 
 
 def label(r: RunResult) -> str:
-    title = STRATEGY_TITLES.get(r.strategy, r.strategy)
-    if r.request and r.request != f"user: {r.nodes_asked}":
-        return f"{title}, {r.request}"
-    return f"{title}, N={r.nodes_asked}" if r.nodes_asked else title
+    return run_label(r.strategy, r.nodes_asked, r.request)
 
 
 def _nothing(results: Sequence[RunResult]) -> RunResult | None:
@@ -59,22 +62,11 @@ def table(results: Sequence[RunResult]) -> str:
     return head + "\n".join(rows) + "\n"
 
 
-GOAL = (5.0, 30.0, 1.1)  # the class-sized modes: p95 <= 5 s, max <= 30 s, <= 1.1x nothing
-
-
 def goal(r: RunResult, nothing: RunResult | None) -> str:
     """Which parts of the goal a run meets: "met", or the parts it misses."""
     f = r.figures
-    missed = []
-    if not f.p95 <= GOAL[0]:
-        missed.append(f"p95 {_f(f.p95)} > {GOAL[0]:g}")
-    if not f.max_wait <= GOAL[1]:
-        missed.append(f"max {_f(f.max_wait)} > {GOAL[1]:g}")
-    if nothing is None or not nothing.figures.node_minutes:
-        missed.append("no nothing run to compare")
-    elif f.node_minutes > GOAL[2] * nothing.figures.node_minutes:
-        missed.append(f"{f.node_minutes / nothing.figures.node_minutes:.2f}x nothing "
-                      f"> {GOAL[2]:g}")
+    missed = goal_missed(f.p95, f.max_wait, f.node_minutes,
+                         nothing.figures.node_minutes if nothing else None)
     return "met" if not missed else "missed: " + ", ".join(missed)
 
 

@@ -192,6 +192,15 @@ def _surge(document: Document) -> str:
 
 VIEWS["reliability-summary"] = _summary
 VIEWS["surge-strategies"] = _surge
+
+
+def _surge_class(document: Document) -> str:
+    from testkit.figure_class import surge_class  # it builds on table() above
+
+    return surge_class(document)
+
+
+VIEWS["surge-class"] = _surge_class
 VIEWS["surge-runs"] = lambda document: _surge_view("surge_runs", document)
 VIEWS["surge-sweep"] = lambda document: _surge_view("surge_sweep", document)
 

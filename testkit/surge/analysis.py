@@ -181,3 +181,22 @@ def phase_minutes(scenario: Scenario, nodes: Sequence[NodeRecord], t0: float
     return [(node_minutes(nodes, t0 + scenario.wall(a), t0 + scenario.wall(b),
                           scenario.time_scale), lower_bound(scenario, a, b))
             for a, b, _ in phases(scenario)]
+
+
+GOAL = (5.0, 30.0, 1.1)  # the class-sized modes: p95 <= 5 s, max <= 30 s, <= 1.1x nothing
+
+
+def goal_missed(p95: float, max_wait: float, node_minutes: float, nothing: float | None
+                ) -> list[str]:
+    """The parts of the goal a run misses ([]: met); ``nothing``: the node-minutes of the
+    `nothing` run of the same table (None: there is none)."""
+    missed = []
+    if not p95 <= GOAL[0]:
+        missed.append(f"p95 {p95:.1f} > {GOAL[0]:g}")
+    if not max_wait <= GOAL[1]:
+        missed.append(f"max {max_wait:.1f} > {GOAL[1]:g}")
+    if not nothing:
+        missed.append("no nothing run to compare")
+    elif node_minutes > GOAL[2] * nothing:
+        missed.append(f"{node_minutes / nothing:.2f}x nothing > {GOAL[2]:g}")
+    return missed

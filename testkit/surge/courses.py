@@ -118,3 +118,13 @@ def seats_per_node(s: Scenario) -> int:
 
 def _seconds(wall: float) -> str:
     return f"{max(1, round(wall))}s"
+
+
+def run_label(strategy: str, nodes: int, request: str) -> str:
+    """A run's name in tables: the strategy's title, and what its calendar asked for."""
+    from .scenario import STRATEGY_TITLES
+
+    title = STRATEGY_TITLES.get(strategy, strategy)
+    if request and request != f"user: {nodes}":
+        return f"{title}, {request}"
+    return f"{title}, N={nodes}" if nodes else title
