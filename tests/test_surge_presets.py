@@ -152,3 +152,22 @@ def test_the_class_rounds_are_read_from_the_controller_log(tmp_path: Path) -> No
     assert float(rounds[1]["t"]) - float(rounds[0]["t"]) == pytest.approx(20.0)
     assert rounds[2]["why"] == "arrival window passed"
     assert class_rounds(tmp_path / "missing.log") == []
+
+
+def test_the_class_table_of_the_docs_is_made_from_a_stored_run() -> None:
+    from testkit.figure_class import surge_class
+    from testkit.results import read
+
+    document = read("surge-class-dev")
+    rows = [line.split(" | ") for line in surge_class(document).splitlines()[2:]]
+    by_name = {row[0].lstrip("| "): row for row in rows}
+    nothing = by_name["1 nothing"]
+    assert nothing[4] == "1.00" and nothing[-1].rstrip(" |") == "-"
+    for run, row in zip(document["runs"], rows, strict=False):  # a row per run, in order
+        assert row[3] == f"{run['figures']['node_minutes']:.0f}"
+        # the phases add up to the run's node-minutes (each rounded)
+        assert sum(int(x) for x in row[6].split(" / ")) == pytest.approx(
+            run["figures"]["node_minutes"], abs=2)
+    assert by_name["lower bound (perfect packing)"][5] == "1.00"
+    goals = [row[-1].rstrip(" |") for row in rows]
+    assert all(g in ("-", "") or g == "met" or g.startswith("missed: ") for g in goals)
