@@ -241,7 +241,8 @@ def render(path: Path) -> int:
                                  r.get("preemptions"), r.get("request", ""),
                                  r.get("class_rounds", [])))
     kept = [n for n in data.get("notes", [])
-            if not any(k in n for k in ("waits in cluster", "observed boot", "node-minutes "))]
+            if not any(k in n for k in ("waits in cluster", "observed boot", "node-minutes ",
+                                           "class rounds"))]
     write(path.parent, path.stem, s, results, command=data["command"], env=data.get("env", []),
           notes=kept + derived_notes(s, results))
     return 0
