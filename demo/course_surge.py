@@ -23,6 +23,7 @@ from kubernetes import client, config
 
 from testkit.cluster import read_params, script_down, script_up
 from testkit.feedserver import FeedServer
+from testkit.ports import free_port
 from testkit.surge import cluster, feed
 from testkit.surge.scenario import Scenario
 
@@ -116,7 +117,7 @@ def _demo(a: argparse.Namespace, s: Scenario, kubeconfig: Path, tmp: Path) -> No
     start = datetime.fromtimestamp(t0, UTC)
     body = feed.course_ics(start, timedelta(minutes=3), a.nodes, timedelta(seconds=a.lead),
                            "Demo course")
-    port = feed.free_port()
+    port = free_port()
     sampler_of = cluster.Sampler(api, NAMESPACE, "placeholder-user", 3600)
     with FeedServer(body, path="/course.ics") as server, sampler_of as sampler:
         cfg = feed.write_config(tmp / "config.yaml", namespace=NAMESPACE,

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -163,11 +163,12 @@ def service_account_client(api: client.ApiClient, namespace: str, account: str
 
 def wait_for(
     what: str,
-    probe: Callable[[], T],
+    probe: Callable[[], T | Literal[False] | None],
     timeout: float,
     interval: float = 0.5,
 ) -> T:
-    """Call ``probe`` until it returns something truthy; fail after ``timeout`` s."""
+    """Call ``probe`` until it returns something truthy (that value: never None or False);
+    fail after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while True:

@@ -55,8 +55,10 @@ def classify(request: Request) -> tuple[str, str]:
         elif name == "list nodes":
             key = request.query.get("labelSelector", "")
         elif name == "list pods on node":
-            key = request.query.get("fieldSelector", "").split(",")[0].removeprefix(
-                "spec.nodeName=")
+            selector = request.query.get("fieldSelector", "")
+            if "watch" in request.query or not selector.startswith("spec.nodeName="):
+                return "pod cache", selector  # the cache's own LIST and WATCH, not a round's
+            key = selector.split(",")[0].removeprefix("spec.nodeName=")
         elif name == "create event":
             key = f"{key}/{json.loads(request.body)['involvedObject']['name']}"
         return name, key
@@ -101,7 +103,6 @@ class FakeTarget:
     """The fakes, set up and failed as the real target is."""
 
     namespace: str = "contract"
-    real = False
 
     def __post_init__(self) -> None:
         self.cluster = FakeCluster(namespace=self.namespace)

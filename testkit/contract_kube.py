@@ -36,8 +36,6 @@ ACCOUNT = "contract"
 class KubeTarget:
     """The real adapter on the test cluster, in the test's namespace."""
 
-    real = True
-
     def __init__(self, admin: client.ApiClient, namespace: str, proxy: ApiProxy) -> None:
         self.admin, self.namespace, self.proxy = admin, namespace, proxy
         self.core, self.apps = client.CoreV1Api(admin), client.AppsV1Api(admin)
@@ -149,8 +147,9 @@ class KubeTarget:
     # -- what was asked -------------------------------------------------------------------
     def requests(self) -> list[tuple[str, str]]:
         assert self.recorded, "requests are recorded through the proxy only"
-        return [classify(r) for r in self.proxy.requests()
-                if "/leases" not in r.path and "/configmaps" not in r.path]
+        found = [classify(r) for r in self.proxy.requests()
+                 if "/leases" not in r.path and "/configmaps" not in r.path]
+        return [r for r in found if r[0] != "pod cache"]
 
     def lease_requests(self) -> int:
         return sum("/leases" in r.path for r in self.proxy.requests())

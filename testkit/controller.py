@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,22 +22,9 @@ from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 from prometheus_client.parser import text_string_to_metric_families
 
+from .ports import PortHolder, free_port, port_free
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("0.0.0.0", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ControllerProcess:
@@ -313,9 +299,11 @@ class ControlPlane:
             )
 
     def stop(self, component: str, *, hold_port: bool = False) -> None:
-        """SIGTERM (SIGKILL after 90 s). ``hold_port``: keep its ``--secure-port`` bound (not
-        listening: clients are refused) until ``start``, so that no other process on this
-        machine (another test cluster picking free ports) takes it meanwhile."""
+        """SIGTERM (SIGKILL after 90 s). ``hold_port``: its ``--secure-port`` is held from
+        before the signal until ``start`` (testkit.ports.PortHolder; clients are refused
+        meanwhile), so that no other process on this machine (another test cluster picking
+        free ports) can take it."""
+        held = self._hold(component) if hold_port else None
         pid = self.pid(component)
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 90  # the API server drains its requests first
@@ -323,19 +311,28 @@ class ControlPlane:
             time.sleep(0.2)
         if self.running(component):
             os.kill(pid, signal.SIGKILL)
-        port = next((a.split("=", 1)[1] for a in self.saved[component][0]
-                     if a.startswith("--secure-port=")), None)  # fmt: skip
-        if hold_port and port:
-            self.held[component] = PortHolder(int(port))
+        if held is not None:
+            held.serve()
+            self.held[component] = held
+
+    def _hold(self, component: str) -> PortHolder:
+        argv = self.saved[component][0]
+        options = dict(a[2:].split("=", 1) for a in argv if a.startswith("--") and "=" in a)
+        port = options.get("secure-port")
+        if port is None or options.get("permit-port-sharing") != "true":
+            raise RuntimeError(
+                f"{component} cannot be held: it needs --secure-port and "
+                "--permit-port-sharing=true (a cluster brought up by an older "
+                "scripts/testcluster: bring it up again)"
+            )
+        return PortHolder(int(port), options.get("bind-address", "127.0.0.1"))
 
     def start(self, component: str) -> None:
         """Start it again with the remembered command line, appending to its log, with a new
         pid in its pid file (so ``scripts/testcluster down`` stops it)."""
         argv, cwd, environ = self.saved[component]
         held = self.held.pop(component, None)
-        if held is not None:
-            held.close()
-        else:  # its own serving port (metrics, health) may have been taken meanwhile
+        if held is None:  # its own serving port (metrics, health) may have been taken meanwhile
             argv = [f"--secure-port={free_port()}" if a.startswith("--secure-port=") and
                     not port_free(int(a.split("=", 1)[1])) else a for a in argv]  # fmt: skip
         pidfile = self.pidfile(component)
@@ -351,6 +348,8 @@ class ControlPlane:
                 stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         pidfile.write_text(f"{process.pid}\n")
+        if held is not None:
+            held.hand_over(process)
 
     def restart_dead(self) -> list[str]:
         """Start every remembered process that is no longer running (kube-scheduler and
@@ -360,32 +359,3 @@ class ControlPlane:
         for component in dead:
             self.start(component)
         return dead
-
-
-class PortHolder:
-    """Listens on a port and closes every connection at once (clients see it reset, as with
-    no server), until ``close``."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen(64)
-        self.sock.settimeout(0.2)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="port-holder", daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.sock.close()

@@ -44,3 +44,6 @@ def surge_class(document: Document) -> str:
 
 def _wait(seconds: float) -> str:
     return f"{seconds:.0f}" if seconds >= 10 else f"{seconds:.1f}"
+
+
+VIEWS = {"surge-class": surge_class}

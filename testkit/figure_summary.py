@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from testkit.figure_tables import table
+from testkit.surge.scenario import STRATEGY_TITLES, Scenario
 
 Document = dict[str, Any]
 HEAD = ["faults and inputs tried", "how many", "crashes", "hangs", "worst time",
@@ -67,8 +68,6 @@ ROWS = {"hostile-calendar": _hostile_calendar, "feed-faults": _feed_faults,
 
 def surge_strategies(document: Document) -> str:
     """The surge benchmark's strategies side by side, from its stored runs (one line each)."""
-    from testkit.surge.scenario import STRATEGY_TITLES
-
     runs = [r for doc in document["files"].values() for r in doc["runs"]]
     rows: list[list[object]] = []
     for r in sorted(runs, key=lambda r: STRATEGY_TITLES.get(r["strategy"], r["strategy"])):
@@ -89,8 +88,6 @@ def _runs(document: Document) -> list[tuple[dict[str, Any], dict[str, Any], str]
 
 def surge_runs(document: Document) -> str:
     """bench/results/README.md's tables: every run of the files, by strategy, with its file."""
-    from testkit.surge.scenario import STRATEGY_TITLES, Scenario
-
     usual = Scenario().event_length
     rows: list[list[object]] = []
     runs = _runs(document) if "files" in document else [
@@ -112,8 +109,6 @@ def surge_runs(document: Document) -> str:
 
 def surge_sweep(document: Document) -> str:
     """Ours at several `user: N`, by N (the default rule's N marked)."""
-    from testkit.surge.scenario import Scenario
-
     rows: list[list[object]] = []
     ours = [(r, sc) for r, sc, _ in _runs(document) if r["strategy"] == "ours"]
     for r, scenario in sorted(ours, key=lambda x: int(x[0]["nodes"])):
@@ -123,6 +118,27 @@ def surge_sweep(document: Document) -> str:
         rows.append([n, _num(f["p50"]), _num(f["p95"]), _num(f["max_wait"]), f["over_30s"],
                      _num(f["node_minutes"]), f"{f['node_minutes'] / f['lower_bound']:.2f}"])
     return table(["`user: N`", "p50 s", "p95 s", "max s", "> 30 s", "node-min", "ratio"], rows)
+
+
+def surge_buffer(document: Document) -> str:
+    """Pause pods against CapacityBuffer (and nothing) in one stored run, or a sweep of both
+    over N: node-minutes beside the first warm node and the preemptions."""
+    runs = document["runs"]
+    nothing = next((r["figures"]["node_minutes"] for r in runs if r["strategy"] == "nothing"),
+                   None)
+    rows: list[list[object]] = []
+    for r in runs:
+        f = r["figures"]
+        versus = "-" if nothing is None else f"{f['node_minutes'] - nothing:+.0f}"
+        asked = f", N={r['nodes']}" if r["nodes"] and r["strategy"] != "nothing" else ""
+        rows.append([STRATEGY_TITLES.get(r["strategy"], r["strategy"]) + asked, _num(f["p50"]),
+                     _num(f["p95"]), _num(f["max_wait"]), f["over_30s"],
+                     _num(f["node_minutes"]), f"{f['node_minutes'] / f['lower_bound']:.2f}",
+                     versus, f["peak_nodes"], f"{f['first_warm_ready']:+.0f}",
+                     "-" if r["preemptions"] is None else r["preemptions"]])
+    head = ["strategy", "p50 s", "p95 s", "max s", "> 30 s", "node-min", "ratio", "vs nothing",
+            "peak nodes", "first warm", "preemptions"]
+    return table(head, rows)
 
 
 def _num(value: float) -> str:
@@ -137,3 +153,7 @@ def reliability_summary(document: Document) -> str:
     files = document["files"]
     rows = [ROWS[doc["kind"]](doc) for doc in files.values()]
     return table(HEAD, rows, right=(1, 2, 3, 6))
+
+
+VIEWS = {"reliability-summary": reliability_summary, "surge-strategies": surge_strategies,
+         "surge-runs": surge_runs, "surge-sweep": surge_sweep, "surge-buffer": surge_buffer}

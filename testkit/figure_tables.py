@@ -176,37 +176,3 @@ VIEWS: dict[str, Callable[[Document], str]] = {
     "ha-takeover": ha_takeover,
     "controller-bench": controller_bench,
 }
-
-
-def _summary(document: Document) -> str:
-    from testkit.figure_summary import reliability_summary  # it builds on table() above
-
-    return reliability_summary(document)
-
-
-def _surge(document: Document) -> str:
-    from testkit.figure_summary import surge_strategies
-
-    return surge_strategies(document)
-
-
-VIEWS["reliability-summary"] = _summary
-VIEWS["surge-strategies"] = _surge
-
-
-def _surge_class(document: Document) -> str:
-    from testkit.figure_class import surge_class  # it builds on table() above
-
-    return surge_class(document)
-
-
-VIEWS["surge-class"] = _surge_class
-VIEWS["surge-runs"] = lambda document: _surge_view("surge_runs", document)
-VIEWS["surge-sweep"] = lambda document: _surge_view("surge_sweep", document)
-
-
-def _surge_view(name: str, document: Document) -> str:
-    from testkit import figure_summary
-
-    view: Callable[[Document], str] = getattr(figure_summary, name)
-    return view(document)

@@ -6,7 +6,7 @@ A page holds a generated block per table::
     ...
     <!-- /figures -->
 
-VIEW names a renderer of testkit/figure_tables.py, FILE a raw result file
+VIEW names a renderer of testkit/figure_tables.py or figure_summary.py, FILE a raw result file
 (bench/results/FILE.json, written by the benchmark or test named in it), or several, comma
 separated (the renderer then gets ``{"files": {FILE: document}}``). The block is the
 rendered table followed by where it comes from: the command, the date, the machine and its
@@ -22,14 +22,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from testkit import figure_tables
+from testkit import figure_class, figure_summary, figure_tables
 from testkit.results import RESULTS, ROOT, read
 
 COMMAND = "python -m testkit.figures --write"
 PAGES = (ROOT / "docs", ROOT / "bench" / "results" / "README.md")
 BLOCK = re.compile(r"(<!-- figures: ([\w-]+) ([\w.,-]+) -->\n)(.*?)(<!-- /figures -->)", re.S)
 Renderer = Callable[[dict[str, Any]], str]
-VIEWS: dict[str, Renderer] = figure_tables.VIEWS
+VIEWS: dict[str, Renderer] = figure_tables.VIEWS | figure_summary.VIEWS | figure_class.VIEWS
 
 
 def provenance(document: dict[str, Any], name: str) -> str:

@@ -15,17 +15,21 @@ from __future__ import annotations
 import importlib.util
 import statistics
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 from node_placeholder_scaler.config.settings import load_settings
 from node_placeholder_scaler.feeds.book import CalendarBook
 from node_placeholder_scaler.feeds.types import FetchResult
-from node_placeholder_scaler.feeds.worker import Job, Outcome, run_bounded, run_inline
+from node_placeholder_scaler.feeds.worker import Runner, run_bounded
 from node_placeholder_scaler.planning import plan as plan_at
 from testkit.feed_files import write_ordinary_calendar
+from testkit.worker import run_in_process
+
+pytestmark = pytest.mark.slow  # runs the benchmarks' headline measurements
 
 ROOT = Path(__file__).parent.parent
 NOW = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
@@ -39,11 +43,11 @@ def feed_bench() -> ModuleType:
     return module
 
 
-def book_of(path: Path, runner: Callable[[Job, object], Outcome] = run_inline) -> CalendarBook:
+def book_of(path: Path, runner: Runner = run_in_process) -> CalendarBook:
     settings = load_settings(
         f"timezone: Europe/Zurich\nleadTime: 15m\ncalendars: [{{name: bench, url: '{path}'}}]\n"
         "pools: {user: {maxReplicas: 50}, gpu: {maxReplicas: 8}}\n", "bench.yaml", {})
-    return CalendarBook(settings, runner)  # type: ignore[arg-type]
+    return CalendarBook(settings, runner)
 
 
 def parse_seconds(path: Path) -> float:

@@ -63,13 +63,13 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def book():  # type: ignore[no-untyped-def]
+def book():
     return book_for(CONFIG, utc("2026-03-01T00:00"))
 
 
 @pytest.mark.parametrize(("at", "user", "gpu", "events", "kinds", "why"), CASES,
                          ids=[c[0] + " " + c[5] for c in CASES])
-def test_targets(book, at, user, gpu, events, kinds, why):  # type: ignore[no-untyped-def]
+def test_targets(book, at, user, gpu, events, kinds, why):
     plan = book.plan(utc(at))
     assert (plan.pools["user"].target, plan.pools["gpu"].target) == (user, gpu), why
     assert {o.summary for o in plan.events} == events, why
@@ -91,7 +91,7 @@ END:VCALENDAR
 """
 
 
-def test_cool_off_zero_holds_pool_at_zero_over_min(tmp_path):  # type: ignore[no-untyped-def]
+def test_cool_off_zero_holds_pool_at_zero_over_min(tmp_path):
     (tmp_path / "c.ics").write_text(COOL_OFF)
     book = book_for(f"""
 calendars: [{{name: n, url: {tmp_path}/c.ics}}]

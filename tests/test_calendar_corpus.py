@@ -26,6 +26,8 @@ from node_placeholder_scaler.ical.icsplit import Block, split_feed
 from node_placeholder_scaler.ical.rawevents import start_of
 from node_placeholder_scaler.model import Problem
 
+pytestmark = pytest.mark.slow  # sweeps the calendar corpus
+
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 SETS = ("external-corpus", "external-corpus-2")
 UTC = ZoneInfo("UTC")

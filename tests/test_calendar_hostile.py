@@ -10,6 +10,8 @@ import pytest
 from node_placeholder_scaler.ical.calendar import Limits, ParsedCalendar, parse_calendar
 from testkit.hostile_calendars import GOOD_AT, UTC, WINDOW, Case, calendar, cases, event, zone
 
+pytestmark = pytest.mark.slow  # waits on the parser's real time limits
+
 HOSTILE_AT = datetime(2026, 3, 3, 10, 30, tzinfo=UTC)
 
 

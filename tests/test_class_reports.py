@@ -5,46 +5,25 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from node_placeholder_scaler.config.settings import ReportSettings, load_settings
+from node_placeholder_scaler.config.sections import ReportSettings
 from node_placeholder_scaler.decisions import Action, PoolDecision, RoundResult
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import ClassRequest, Occurrence, Plan, PoolTarget
-from node_placeholder_scaler.observed import NodeInfo, Resources
+from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.reports.advice import message
 from node_placeholder_scaler.reports.record import from_json
-from node_placeholder_scaler.reports.timelines import NodeTimeline, PodRecord, timeline_from_dict
+from node_placeholder_scaler.reports.timelines import timeline_from_dict
 from node_placeholder_scaler.reports.tracker import Observing, Reporter, Tracker
 from node_placeholder_scaler.seating.phase import ClassState, Phase
+from node_placeholder_scaler.seating.track import ClassTrack, as_report, class_line, follow
 from testkit.fake_stores import MemoryReportStore
 from testkit.fakes import GI, FakeCluster, FakeDeployment
+from testkit.replays import FIXTURES, SELECTOR, node_info, recorder, settings
 
-FIXTURE = Path(__file__).parent / "fixtures" / "timelines" / "sweep-n4-students-only.json"
-SELECTOR = {"hub.jupyter.org/pool-name": "user-pool"}
-CONFIG = """
-namespace: node-placeholder
-calendars: [{name: course, url: https://example.org/c.ics}]
-pools:
-  user:
-    nodeSelector: {hub.jupyter.org/pool-name: user-pool}
-"""
-
-
-def record(pod: Any, i: int) -> PodRecord:
-    return PodRecord(
-        uid=f"uid-{i}", name=pod.name, namespace="hub", created=pod.created, labels={},
-        node_selector=SELECTOR, affinity=(), requests=Resources(500, 1536 * 2**20),
-        scheduled=pod.scheduled, node=pod.node, deleted=pod.deleted)
-
-
-def node_info(n: NodeTimeline, at: datetime) -> NodeInfo:
-    ready = n.ready is not None and n.ready <= at
-    return NodeInfo(n.name, dict(SELECTOR), Resources(3900, 16 * GI), ready, False, (),
-                    n.created, n.ready if ready else None)
+FIXTURE = FIXTURES / "sweep-n4-students-only.json"
 
 
 def _state(offset: float) -> ClassState:
@@ -63,11 +42,11 @@ def test_the_report_of_a_class_says_ramp_seated_and_released() -> None:
     cluster = FakeCluster(deployments={"placeholder-user": FakeDeployment(
         0, Resources(3900, 15 * GI))})
     store, tracker = MemoryReportStore(), Tracker()
-    reporter = Reporter(load_settings(CONFIG, "config.yaml", {}),
+    reporter = Reporter(settings(),
                         ReportSettings(settle=timedelta(minutes=5)), tracker,
                         Observing(cluster), store=store, metrics=Metrics(CollectorRegistry()))
     for i, pod in enumerate(pods):
-        tracker.observe(f"uid-{i}", lambda old, pod=pod, i=i: record(pod, i))
+        tracker.observe(f"uid-{i}", recorder(pod, i))
     for offset in range(-60, 400, 8):
         now = start + timedelta(seconds=offset)
         cluster.nodes = [node_info(n, now) for n in nodes
@@ -102,8 +81,6 @@ def test_the_report_of_a_class_says_ramp_seated_and_released() -> None:
 
 
 def test_the_report_line_of_a_short_lead_and_an_unsized_class() -> None:
-    from node_placeholder_scaler.seating.track import ClassTrack, as_report, class_line, follow
-
     start = datetime(2026, 9, 1, 9, 0).astimezone()
     track = ClassTrack(40)
     late = ClassState(Phase.RAMP, 2, 40, 10, 0, 0, 0, 8, "why", timedelta(seconds=90))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -15,6 +16,7 @@ from node_placeholder_scaler.ical.descriptions import parse_description
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import ClassRequest, Occurrence, Plan, PoolTarget
 from node_placeholder_scaler.observed import Resources
+from node_placeholder_scaler.plantext import plan_dict, plan_table
 from node_placeholder_scaler.reconcile import reconcile_once
 from node_placeholder_scaler.reports.record import EventReport, from_json
 from testkit.fakes import GI, T0, FakeCluster, FakeDeployment, node, placeholder_pods, pod
@@ -218,14 +220,12 @@ def test_autosize_apply_sizes_a_class_from_the_series():
 
 
 def test_plan_output_names_the_class(tmp_path):
-    from node_placeholder_scaler.plantext import plan_dict, plan_table
-
     feed = tmp_path / "c.ics"
     feed.write_bytes(calendar([Event("Data 8", T0, T0 + 60 * MIN, "user: 120 students")]))
     book = book_for(f"calendars: [{{name: c, url: {feed}}}]\npools: {{user: {{}}}}\n",
                     T0 - timedelta(days=1))
     plan = book.plan(T0)
-    assert "0 + a class of 120 students" in plan_table(plan, T0.tzinfo)
+    assert "0 + a class of 120 students" in plan_table(plan, ZoneInfo("UTC"))
     assert plan_dict(plan)["events"][0]["seats"] == {"user": 120}
 
 

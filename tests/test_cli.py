@@ -36,7 +36,7 @@ pytestmark = pytest.mark.usefixtures("keep_root_logger")
 
 
 @pytest.fixture()
-def run(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+def run(capsys: pytest.CaptureFixture[str]):
     def run(*args: str, config: Path | str = CONFIG) -> Result:
         code = cli.main([*args, "--config", str(config)])
         out, err = capsys.readouterr()
@@ -45,6 +45,7 @@ def run(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     return run
 
 
+@pytest.mark.slow  # a fresh interpreter through the console script
 def test_console_script_starts():
     script = Path(sys.executable).parent / "node-placeholder-scaler"
     result = subprocess.run(

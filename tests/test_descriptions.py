@@ -72,7 +72,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("text", "requests", "lead", "kinds"), CASES)
-def test_parse_description(text, requests, lead, kinds):  # type: ignore[no-untyped-def]
+def test_parse_description(text, requests, lead, kinds):
     parsed = parse_description(text, POOLS)
     assert dict(parsed.requests) == requests
     assert parsed.lead == lead

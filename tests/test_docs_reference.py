@@ -52,7 +52,7 @@ def test_every_event_reason_written_is_in_the_one_list():
                 used |= {alias.name for alias in node.names}
             assert not (isinstance(node, ast.keyword) and node.arg == "reason"
                         and isinstance(node.value, ast.Constant)), f"a literal reason in {module}"
-    listed = {reason.name for reason in docs_reference.REASONS}
+    listed = {reason.name for reason in reasons.REASONS}
     written = {getattr(reasons, name) for name in used}
     assert {r.name for r in written if isinstance(r, reasons.Reason)} == listed
     page = docs_reference.events()

@@ -28,7 +28,7 @@ def config(url: str, extra: str = "") -> str:
     return calendars + "pools: {user: {}, gpu: {}}\n" + extra
 
 
-def test_conditional_get_and_no_reparse(server):  # type: ignore[no-untyped-def]
+def test_conditional_get_and_no_reparse(server):
     book = CalendarBook(make_settings(config(server.url)))
     book.refresh(utc("2026-03-02T00:00"))
     first = book.feeds()[0].copy
@@ -38,13 +38,14 @@ def test_conditional_get_and_no_reparse(server):  # type: ignore[no-untyped-def]
     book.refresh(utc("2026-03-02T00:06"))
     assert server.requests[-1]["If-None-Match"] == '"v1"'
     assert book.feeds()[0].last_result == "not-modified"
-    assert first is not None and book.feeds()[0].copy is not None
-    assert book.feeds()[0].copy.calendar is first.calendar  # not parsed again
+    copy = book.feeds()[0].copy
+    assert first is not None and copy is not None
+    assert copy.calendar is first.calendar  # not parsed again
     at = utc("2026-03-02T16:55")
     assert plan_at(book.views(at), book.settings, at).pools["user"].target == 3
 
 
-def test_failure_keeps_last_good_copy_until_max_staleness(server):  # type: ignore[no-untyped-def]
+def test_failure_keeps_last_good_copy_until_max_staleness(server):
     book = CalendarBook(make_settings(config(server.url, "maxStaleness: 1h\n")))
     book.refresh(utc("2026-03-02T16:00"))
     server.status = 500
@@ -57,7 +58,7 @@ def test_failure_keeps_last_good_copy_until_max_staleness(server):  # type: igno
     assert not later.pools["user"].known  # older than maxStaleness: left alone
 
 
-def test_broken_feed_is_a_problem_not_an_exception(server):  # type: ignore[no-untyped-def]
+def test_broken_feed_is_a_problem_not_an_exception(server):
     server.body = b"<html>Sign in to Google</html>"
     book = CalendarBook(make_settings(config(server.url)))
     book.refresh(utc("2026-03-02T16:00"))
@@ -69,14 +70,15 @@ def test_broken_feed_is_a_problem_not_an_exception(server):  # type: ignore[no-u
     assert plan.problems[0].kind == "feed-error"
 
 
-def test_size_cap(server):  # type: ignore[no-untyped-def]
+def test_size_cap(server):
     server.body = GOOGLE * 2
     book = CalendarBook(make_settings(config(server.url, f"maxFeedBytes: {len(GOOGLE)}\n")))
     book.refresh(utc("2026-03-02T16:00"))
     assert book.feeds()[0].last_result == "too-large"
 
 
-def test_timeout(server):  # type: ignore[no-untyped-def]
+@pytest.mark.slow  # waits for the feed timeout
+def test_timeout(server):
     server.delay = 2.0
     book = CalendarBook(make_settings(config(server.url, "feedTimeout: 1s\n")))
     book.refresh(utc("2026-03-02T16:00"))
@@ -92,7 +94,7 @@ def test_unreachable_and_missing_file():
     assert [f.last_result for f in book.feeds()] == ["network-error", "file-error"]
 
 
-def test_url_is_never_logged_whole(server, caplog):  # type: ignore[no-untyped-def]
+def test_url_is_never_logged_whole(server, caplog):
     caplog.set_level(logging.DEBUG)
     server.status = 404
     book = CalendarBook(make_settings(config(server.url)))
@@ -103,7 +105,7 @@ def test_url_is_never_logged_whole(server, caplog):  # type: ignore[no-untyped-d
     assert "s3cr3t" not in str(plan_at(book.views(at), book.settings, at).problems)
 
 
-def test_refresh_interval_is_respected(server):  # type: ignore[no-untyped-def]
+def test_refresh_interval_is_respected(server):
     book = CalendarBook(make_settings(config(server.url, "calendarRefreshInterval: 1m\n")))
     start = utc("2026-03-02T16:00")
     for second in range(0, 300, 30):
@@ -111,7 +113,7 @@ def test_refresh_interval_is_respected(server):  # type: ignore[no-untyped-def]
     assert len(server.requests) == 5
 
 
-def test_url_from_file_is_read_again_at_every_refresh(tmp_path, server):  # type: ignore[no-untyped-def]
+def test_url_from_file_is_read_again_at_every_refresh(tmp_path, server):
     """A rotated Secret (the mounted file changes) is used at the next refresh, no restart;
     an unreadable or wrong file is a feed problem that never shows the address."""
     address = tmp_path / "calendar-0-url"
@@ -137,7 +139,7 @@ def test_url_from_file_is_read_again_at_every_refresh(tmp_path, server):  # type
     assert "cannot read the feed address" in (book.feeds()[0].last_error or "")
 
 
-def test_url_from_file_is_one_of_the_three_ways(tmp_path):  # type: ignore[no-untyped-def]
+def test_url_from_file_is_one_of_the_three_ways(tmp_path):
     text = "calendars: [{url: 'https://a.example/x.ics', urlFromFile: /x}]\npools: {user: {}}\n"
     with pytest.raises(ConfigError, match="exactly one of url, urlFromEnv and urlFromFile"):
         make_settings(text)

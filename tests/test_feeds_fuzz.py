@@ -23,6 +23,8 @@ from node_placeholder_scaler.feeds.types import FetchResult
 from node_placeholder_scaler.feeds.worker import not_a_calendar
 from testkit.hostile_feed import CALENDAR, SECRET, HostileFeedServer
 
+pytestmark = pytest.mark.slow  # fuzzes the fetch against loopback servers
+
 EXAMPLES = int(os.environ.get("NPS_FUZZ_EXAMPLES", "150"))
 TEXT = st.text(alphabet=st.characters(codec="latin-1"), max_size=40)
 LOCATIONS = st.one_of(
@@ -69,7 +71,7 @@ def answer(status: int, reason: str, headers: list[str], body: bytes) -> bytes:
           suppress_health_check=list(HealthCheck))
 @given(status=STATUS, reason=st.one_of(st.just(f"denied /private-{SECRET}"), TEXT),
        headers=HEADERS, body=BODIES)
-def test_any_answer_is_a_result_of_the_vocabulary(  # type: ignore[no-untyped-def]
+def test_any_answer_is_a_result_of_the_vocabulary(
         server, status, reason, headers, body):
     server.raw = answer(status, reason, headers, body)
     try:

@@ -23,6 +23,8 @@ from testkit.feed_files import ordinary_calendar, special_files
 from testkit.hostile_feed import SECRET
 from testkit.unit import make_settings, utc
 
+pytestmark = pytest.mark.slow  # hostile loopback servers with real deadlines
+
 NOW = utc("2026-03-02T08:00")
 EVENT = utc("2026-03-02T08:55")
 
@@ -74,7 +76,7 @@ def leaked(book: CalendarBook, caplog: pytest.LogCaptureFixture) -> list[str]:
     ("secret-reason", FetchResult.HTTP_ERROR, "HTTP 403 Forbidden"),
     ("reset", FetchResult.NETWORK_ERROR, "the server"),  # reset by / closed the connection
 ])
-def test_hostile_server_is_a_clear_problem(  # type: ignore[no-untyped-def]
+def test_hostile_server_is_a_clear_problem(
         hostile, caplog, scenario, result, says):
     caplog.set_level(logging.DEBUG)
     extra = "maxFeedBytes: 65536\n" if scenario in ("huge", "gzip-bomb") else ""
@@ -88,14 +90,14 @@ def test_hostile_server_is_a_clear_problem(  # type: ignore[no-untyped-def]
     assert leaked(book, caplog) == []
 
 
-def test_redirect_on_the_same_host_is_followed(hostile):  # type: ignore[no-untyped-def]
+def test_redirect_on_the_same_host_is_followed(hostile):
     book, result, error = once(hostile.url("redirect-ok"))
     assert (result, error) == ("ok", None)
     assert plan_at(book.views(NOW), book.settings, EVENT).pools["user"].target == 3
 
 
 @pytest.mark.parametrize("mode", ["trickle", "redirect-other-host", "html-login", "gzip-bomb"])
-def test_failure_after_a_good_copy_keeps_it(  # type: ignore[no-untyped-def]
+def test_failure_after_a_good_copy_keeps_it(
         hostile, caplog, mode):
     caplog.set_level(logging.DEBUG)
     hostile.mode = "ok"
@@ -115,7 +117,7 @@ def test_failure_after_a_good_copy_keeps_it(  # type: ignore[no-untyped-def]
     assert leaked(book, caplog) == []
 
 
-def test_flapping_etag_with_the_same_bytes_is_not_parsed_again(hostile):  # type: ignore[no-untyped-def]
+def test_flapping_etag_with_the_same_bytes_is_not_parsed_again(hostile):
     book = book_on(hostile.url("flapping-etag"))
     book.refresh(NOW, force=True)
     first = book.feeds()[0].copy
@@ -126,7 +128,7 @@ def test_flapping_etag_with_the_same_bytes_is_not_parsed_again(hostile):  # type
     assert feed.copy.calendar is first.calendar and feed.copy.success > first.success
 
 
-def test_flapping_content_follows_the_server(hostile):  # type: ignore[no-untyped-def]
+def test_flapping_content_follows_the_server(hostile):
     book = book_on(hostile.url("flapping-content"))
     targets = []
     for minutes in (0, 5, 10):
@@ -158,14 +160,14 @@ def test_scheme_typo_is_not_a_file_path(url: str) -> None:
     assert SECRET not in str(caught.value)
 
 
-def test_unreachable_host_names_the_cause_not_the_url(caplog):  # type: ignore[no-untyped-def]
+def test_unreachable_host_names_the_cause_not_the_url(caplog):
     caplog.set_level(logging.DEBUG)
     book, result, error = once(f"http://127.0.0.1:9/private-{SECRET}/basic.ics")
     assert (result, error) == ("network-error", "connection refused")
     assert leaked(book, caplog) == []
 
 
-def test_load_once_is_the_bounded_path(hostile):  # type: ignore[no-untyped-def]
+def test_load_once_is_the_bounded_path(hostile):
     settings = make_settings(
         f"feedTimeout: 1s\ncalendars: [{{name: a, url: '{hostile.url('trickle')}'}},"
         f" {{name: b, url: '{hostile.url('ok')}'}}]\npools: {{user: {{}}}}\n")
@@ -187,14 +189,14 @@ def test_worker_memory_cap_is_a_memory_result(tmp_path: Path,
     assert "memory" in error
 
 
-def test_first_refresh_with_no_copy_is_not_silent(hostile):  # type: ignore[no-untyped-def]
+def test_first_refresh_with_no_copy_is_not_silent(hostile):
     """The day-one outage: a 304 or an error before any good copy is a visible problem."""
     book, _, _ = once(hostile.url("not-modified"))
     plan = plan_at(book.views(NOW), book.settings, EVENT)
     assert "no usable copy" in plan.problems[0].message
 
 
-def test_tls_to_a_plain_http_server_names_the_tls_error(hostile, caplog):  # type: ignore[no-untyped-def]
+def test_tls_to_a_plain_http_server_names_the_tls_error(hostile, caplog):
     caplog.set_level(logging.DEBUG)
     book, result, error = once(hostile.url("ok").replace("http://", "https://"))
     assert result == "network-error" and error is not None
@@ -202,7 +204,7 @@ def test_tls_to_a_plain_http_server_names_the_tls_error(hostile, caplog):  # typ
     assert leaked(book, caplog) == []
 
 
-def test_an_answer_over_the_cap_is_not_read(  # type: ignore[no-untyped-def]
+def test_an_answer_over_the_cap_is_not_read(
         hostile, monkeypatch):
     """The controller reads at most MAX_ANSWER_BYTES of a worker's answer (its own memory)."""
     from node_placeholder_scaler.feeds import worker

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler.config.settings import load_settings
@@ -24,6 +25,8 @@ from testkit.hostile_feed import HostileFeedServer
 from testkit.ics import Event, calendar
 from testkit.unit import make_settings, utc
 
+pytestmark = pytest.mark.slow  # the refresher's worker processes and real intervals
+
 NOW = utc("2026-03-02T08:00")
 EVENT = utc("2026-03-02T08:55")
 
@@ -34,7 +37,7 @@ def two_feeds(hostile: HostileFeedServer, slow: str = "trickle") -> str:
             "pools: {user: {nodeSelector: {pool: user}}}\n")
 
 
-def wait_for(condition, seconds: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
+def wait_for(condition, seconds: float = 20.0) -> bool:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         if condition():
@@ -43,7 +46,7 @@ def wait_for(condition, seconds: float = 20.0) -> bool:  # type: ignore[no-untyp
     return False
 
 
-def test_a_plan_is_read_while_a_feed_is_still_refreshing(hostile):  # type: ignore[no-untyped-def]
+def test_a_plan_is_read_while_a_feed_is_still_refreshing(hostile):
     book = CalendarBook(make_settings(two_feeds(hostile)))
     refresher = FeedRefresher(book, lambda: NOW).start()
     try:
@@ -59,7 +62,7 @@ def test_a_plan_is_read_while_a_feed_is_still_refreshing(hostile):  # type: igno
     assert not refresher.alive
 
 
-def test_stop_kills_the_running_worker(hostile):  # type: ignore[no-untyped-def]
+def test_stop_kills_the_running_worker(hostile):
     slow = two_feeds(hostile).replace("feedTimeout: 3s", "feedTimeout: 60s")
     book = CalendarBook(make_settings(slow))
     trickles = hostile.counts.get("trickle", 0)
@@ -73,7 +76,7 @@ def test_stop_kills_the_running_worker(hostile):  # type: ignore[no-untyped-def]
     assert book.feeds()[1].last_error == "the refresh was cancelled (stopping)"
 
 
-def test_controller_rounds_go_on_while_a_feed_trickles(hostile):  # type: ignore[no-untyped-def]
+def test_controller_rounds_go_on_while_a_feed_trickles(hostile):
     settings = make_settings(two_feeds(hostile))
     fake = FakeCluster(
         namespace="np",
@@ -93,7 +96,7 @@ def test_controller_rounds_go_on_while_a_feed_trickles(hostile):  # type: ignore
     assert fake.deployments["placeholder-user"].replicas == 3
 
 
-def test_reexpands_stored_bytes_without_a_fetch(hostile):  # type: ignore[no-untyped-def]
+def test_reexpands_stored_bytes_without_a_fetch(hostile):
     body = (f"calendarRefreshInterval: 400d\ncalendars: [{{name: c, url: '{hostile.url('ok')}'}}]"
             "\npools: {user: {}}\n")
     book = CalendarBook(make_settings(body))
@@ -110,7 +113,7 @@ def test_reexpands_stored_bytes_without_a_fetch(hostile):  # type: ignore[no-unt
     assert (again.success, book.feeds()[0].last_result) == (copy.success, "ok")
 
 
-def test_book_planner_adapts_the_calendar_book(tmp_path):  # type: ignore[no-untyped-def]
+def test_book_planner_adapts_the_calendar_book(tmp_path):
     ics = tmp_path / "c.ics"
     start = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
     ics.write_bytes(calendar([Event("Data 8 final", start, start.replace(hour=10), "user: 3")]))
@@ -139,10 +142,10 @@ def test_every_fetch_result_is_a_precreated_metric() -> None:
         ) == 0
 
 
-def test_refresher_survives_a_bug_in_a_refresh(hostile):  # type: ignore[no-untyped-def]
+def test_refresher_survives_a_bug_in_a_refresh(hostile):
     calls = []
 
-    def broken(job, cancel):  # type: ignore[no-untyped-def]
+    def broken(job, cancel):
         calls.append(job.name)
         raise RuntimeError("boom")
 

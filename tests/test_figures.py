@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from testkit import figures
+from testkit import figures, results
 from testkit.results import RESULTS, read
 
 PAGES = figures.pages()
@@ -22,12 +22,12 @@ def test_the_figures_pages_are_found() -> None:
     assert {"benchmarks.md", "index.md", "high-availability.md"} <= names, names
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(figures.ROOT)))
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(results.ROOT)))
 def test_the_tables_of_a_page_equal_a_render_of_their_result_files(page: Path) -> None:
     text = page.read_text()
     assert figures.blocks(page), f"{page.name}: no figures block"
     assert text == figures.rendered(text), (
-        f"{page.relative_to(figures.ROOT)}: its tables differ from bench/results: "
+        f"{page.relative_to(results.ROOT)}: its tables differ from bench/results: "
         f"run {figures.COMMAND}")
 
 

@@ -14,6 +14,7 @@ import os
 import pickle
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,8 @@ from node_placeholder_scaler.ical.calendar import parse_calendar
 from node_placeholder_scaler.ical.descriptions import MAX_EVENT_LEAD, parse_description
 from node_placeholder_scaler.model import ProblemKind
 from testkit.hostile_calendars import GOOD_AT, WINDOW, calendar
+
+pytestmark = pytest.mark.slow  # fuzzes the calendar engine
 
 
 def fuzz(default: int) -> settings:

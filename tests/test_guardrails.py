@@ -152,7 +152,7 @@ def test_node_hours_of_an_event() -> None:
     assert node_hours(o, "user", 3, no_lead) == 7.5
 
 
-def test_plan_prints_node_hours_and_cost(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_plan_prints_node_hours_and_cost(tmp_path, capsys) -> None:
     from node_placeholder_scaler import cli
 
     path = tmp_path / "config.yaml"

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # runs pytest on hung tests as subprocesses
+
 ROOT = Path(__file__).resolve().parent.parent
 HUNG = '''
 import subprocess

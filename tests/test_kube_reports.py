@@ -54,6 +54,7 @@ def test_times_selector_and_scheduler_message_come_from_the_pod() -> None:
     pods = by_name(replay())
     student, typo = pods["student-0"], pods["student-typo"]
     assert student.scheduled == student.ready == datetime(2026, 11, 23, 16, 25, 32, tzinfo=UTC)
+    assert student.scheduled is not None
     assert student.created <= student.scheduled and student.node
     assert typo.scheduled is None and typo.node is None
     assert typo.unschedulable and "didn't match Pod's node affinity/selector" in typo.unschedulable

@@ -7,6 +7,7 @@ client it must not (on a copy of the package, so the real one stays as it is).
 
 from __future__ import annotations
 
+import ast
 import configparser
 import os
 import pkgutil
@@ -16,7 +17,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import node_placeholder_scaler
+
+pytestmark = pytest.mark.slow  # runs lint-imports as subprocesses
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(node_placeholder_scaler.__file__).parent
@@ -183,3 +188,25 @@ def test_the_docs_picture_shows_the_contracts_layers() -> None:
         names = {part for name in re.split(r"[:|]", line) for part in name.strip().split(".")}
         names -= {"__main__"}
         assert names <= words, f"docs/development/index.md picture misses {sorted(names - words)}"
+
+
+def test_a_function_local_import_says_why() -> None:
+    """An import inside a function (outside ``if TYPE_CHECKING:``) hides a dependency from the
+    contracts' readers: each one carries a comment, on its line or the line above (or above
+    the group of imports it starts)."""
+    silent = []
+    for module in sorted(PACKAGE.rglob("*.py")):
+        lines = module.read_text().splitlines()
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for inner in ast.walk(node):
+                if not isinstance(inner, ast.Import | ast.ImportFrom):
+                    continue
+                row = inner.lineno - 1
+                while row > 0 and re.match(r"\s*(from|import) ", lines[row - 1]):
+                    row -= 1  # the first import of a group
+                said = "#" in lines[inner.lineno - 1] or lines[row - 1].strip().startswith("#")
+                if not said:
+                    silent.append(f"{module.relative_to(ROOT)}:{inner.lineno}")
+    assert not silent, f"function-local imports without a comment saying why: {silent}"

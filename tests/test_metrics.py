@@ -20,8 +20,8 @@ from node_placeholder_scaler.decisions import (
     Stage,
 )
 from node_placeholder_scaler.feeds.book import CalendarBook
-from node_placeholder_scaler.feeds.types import FetchResult
-from node_placeholder_scaler.metrics import FeedStatus, Metrics
+from node_placeholder_scaler.feeds.types import FeedStatus, FetchResult
+from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Plan, PoolTarget, Problem, ProblemKind
 from node_placeholder_scaler.reports.record import EventReport, ReportAdvice
 from testkit.ics import Event, calendar
@@ -74,7 +74,7 @@ def test_plan_metrics_and_problem_kinds_reset():
         T0,
         {"user": user},
         (),
-        (Problem("bad-value", "x"), Problem("bad-value", "y")),
+        (Problem(ProblemKind.BAD_VALUE, "x"), Problem(ProblemKind.BAD_VALUE, "y")),
         {"user": start},
     )
     metrics.observe_plan(first)

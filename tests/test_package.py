@@ -16,6 +16,8 @@ import pytest
 
 from node_placeholder_scaler import __version__
 
+pytestmark = pytest.mark.slow  # builds the wheel and sdist and installs them
+
 ROOT = Path(__file__).resolve().parent.parent
 DEV_TOOLS = {"pytest", "ruff", "mypy", "hypothesis", "import-linter", "mkdocs", "pip-tools",
              "nps-testkit"}
@@ -28,7 +30,7 @@ def run(*args: str | Path, timeout: float = 900) -> subprocess.CompletedProcess[
 
 
 @pytest.fixture(scope="module")
-def dist(tmp_path_factory) -> Path:
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     built = run(sys.executable, "-m", "build", "--outdir", out, ROOT)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
@@ -36,7 +38,7 @@ def dist(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def venv(dist, tmp_path_factory) -> Path:
+def venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A clean virtualenv (the interpreter's own, no system packages) with the wheel."""
     where = tmp_path_factory.mktemp("venv") / "v"
     assert run(sys.executable, "-m", "venv", where).returncode == 0

@@ -12,7 +12,7 @@ from testkit.unit import book_for, utc
 START = utc("2026-03-03T10:00")
 
 
-def book(tmp_path, *events: tuple[str, str]):  # type: ignore[no-untyped-def]
+def book(tmp_path, *events: tuple[str, str]):
     feed = tmp_path / "c.ics"
     end = START + timedelta(hours=1)
     feed.write_bytes(calendar(Event(summary, START, end, lines) for summary, lines in events))

@@ -14,8 +14,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from node_placeholder_scaler.config.settings import load_settings
-from node_placeholder_scaler.feeds.book import CalendarBook, load_once
-from node_placeholder_scaler.feeds.worker import run_inline
+from node_placeholder_scaler.feeds.book import CalendarBook, expansion_window, load_once
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.problems import watch as problemwatch
 from node_placeholder_scaler.problems.upcoming import UpcomingProblem, upcoming, window
@@ -23,6 +22,7 @@ from node_placeholder_scaler.problems.watch import ProblemWatch
 from node_placeholder_scaler.reasons import CALENDAR_PROBLEM
 from node_placeholder_scaler.subjects import Subject
 from testkit import calendar_problems
+from testkit.worker import run_in_process
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 UPCOMING = "node_placeholder_upcoming_problems"
@@ -51,7 +51,7 @@ def _book(tmp_path: Path, *, fixed: bool = False) -> CalendarBook:
     settings = load_settings(
         f"calendars: [{{name: course, url: {feed}}}]\n"
         "pools: {user: {}, gpu: {backend: capacityBuffer}}\n", str(tmp_path / "c.yaml"), {})
-    return load_once(settings, NOW, runner=run_inline)  # the same parse, in this process
+    return load_once(settings, NOW, expansion_window(settings, NOW, NOW), runner=run_in_process)
 
 
 def _watch(book: CalendarBook, events: Recorder) -> tuple[ProblemWatch, Metrics]:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,8 @@ from node_placeholder_scaler.planning import plan as plan_at
 from testkit.ics import Event
 from testkit.ics import calendar as ics_calendar
 from testkit.unit import FIXTURES, make_settings
+
+pytestmark = pytest.mark.slow  # property tests over many examples
 
 UTC = ZoneInfo("UTC")
 LINES = st.sampled_from([

@@ -9,48 +9,23 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
 
-from node_placeholder_scaler.config.settings import ReportSettings, Settings, load_settings
+from node_placeholder_scaler.config.sections import ReportSettings
 from node_placeholder_scaler.decisions import Action, PoolDecision, RoundResult, Stage
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Occurrence, Plan, PoolTarget
-from node_placeholder_scaler.observed import NodeInfo, Resources
-from node_placeholder_scaler.reports.timelines import NodeTimeline, PodRecord, timeline_from_dict
+from node_placeholder_scaler.observed import Resources
+from node_placeholder_scaler.reports.timelines import timeline_from_dict
 from node_placeholder_scaler.reports.tracker import Observing, Reporter, Tracker
 from testkit.fake_stores import MemoryReportStore
 from testkit.fakes import GI, FakeCluster, FakeDeployment
+from testkit.replays import FIXTURES, SELECTOR, node_info, recorder, settings
 
-FIXTURE = Path(__file__).parent / "fixtures" / "timelines" / "sweep-n4-students-only.json"
-SELECTOR = {"hub.jupyter.org/pool-name": "user-pool"}
-CONFIG = """
-namespace: node-placeholder
-calendars: [{name: course, url: https://example.org/c.ics}]
-pools:
-  user:
-    nodeSelector: {hub.jupyter.org/pool-name: user-pool}
-"""
-
-
-def settings() -> Settings:
-    return load_settings(CONFIG, "config.yaml", {})
-
-
-def record(pod: Any, i: int) -> PodRecord:
-    return PodRecord(
-        uid=f"uid-{i}", name=pod.name, namespace="hub", created=pod.created, labels={},
-        node_selector=SELECTOR, affinity=(), requests=Resources(500, 1536 * 2**20),
-        scheduled=pod.scheduled, node=pod.node, deleted=pod.deleted)
-
-
-def node_info(n: NodeTimeline, at: datetime) -> NodeInfo:
-    ready = n.ready is not None and n.ready <= at
-    return NodeInfo(n.name, dict(SELECTOR), Resources(3900, 16 * GI), ready, False, (),
-                    n.created, n.ready if ready else None)
+FIXTURE = FIXTURES / "sweep-n4-students-only.json"
 
 
 def plan(at: datetime, occurrence: Occurrence | None) -> Plan:
@@ -75,7 +50,7 @@ def replay(data: dict[str, Any], store: MemoryReportStore, metrics: Metrics,
                         tracker, Observing(cluster), store=store, metrics=metrics)
     reporter.restore()
     for i, pod in enumerate(pods):
-        tracker.observe(f"uid-{i}", lambda old, pod=pod, i=i: record(pod, i))
+        tracker.observe(f"uid-{i}", recorder(pod, i))
     for offset in rounds:
         now = start + timedelta(seconds=offset)
         cluster.nodes = [node_info(n, now) for n in nodes

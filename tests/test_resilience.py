@@ -21,13 +21,14 @@ import pytest
 from node_placeholder_scaler.config.sections import LeaderElectionSettings
 from node_placeholder_scaler.feeds import book as feeds
 from node_placeholder_scaler.feeds.book import CalendarBook, FeedRefresher
-from node_placeholder_scaler.feeds.worker import Job, Outcome, run_inline
+from node_placeholder_scaler.feeds.worker import Job, Outcome
 from node_placeholder_scaler.leadership import Elector
 from node_placeholder_scaler.port import LeaseRecord
 from testkit.buffer_pools import fake_with, plan, run
 from testkit.fake_stores import Clock, MemoryLease, replica
 from testkit.fakes import FakeCluster
 from testkit.unit import FIXTURES, make_settings, utc
+from testkit.worker import run_in_process
 
 NOW = utc("2026-03-02T08:00")
 FAST = LeaderElectionSettings("nps", timedelta(seconds=4), timedelta(seconds=3),
@@ -103,7 +104,7 @@ def test_the_refresher_goes_on_after_an_error_of_its_own(
     answers: list[Outcome | None] = [None]  # the first answer cannot be applied (a bug)
 
     def runner(job: Job, cancel: Any) -> Outcome:
-        answer = answers.pop() if answers else run_inline(job)
+        answer = answers.pop() if answers else run_in_process(job)
         return answer  # type: ignore[return-value]
 
     book = CalendarBook(make_settings(

@@ -31,6 +31,8 @@ from node_placeholder_scaler.kube.podcache import PodCache
 from testkit.fake_podapi import Response, pod
 from testkit.hostile_feed import HostileFeedServer
 
+pytestmark = pytest.mark.slow  # real worker processes and real waits
+
 NOW = datetime(2026, 3, 2, 8, tzinfo=UTC)
 
 

@@ -151,7 +151,9 @@ def test_replayed_over_a_recorded_surge_the_warm_seats_stay_ahead_of_the_arrival
     start, arrivals, per = _recorded("ours-n10.json")
     p = Profile(per, timedelta(seconds=60), timedelta(seconds=40), timedelta(seconds=75))
     students = len(arrivals)
-    warm, phases, shortfalls = 0, [], []
+    warm = 0
+    phases: list[tuple[Phase, int]] = []
+    shortfalls: list[int] = []
     for step in range(-10, 12):
         at = start + timedelta(seconds=10 * step)
         seated = sum(1 for a in arrivals if a <= at)

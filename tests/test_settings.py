@@ -68,7 +68,7 @@ def test_url_from_env_resolves_and_is_not_in_repr():
     (MINIMAL + "headroom: {strategy: gpu}", "headroom.strategy"),
     ("calendars: {url: a}\npools: {user: {}}", "calendars"),
 ])
-def test_bad_config_names_file_and_key(body, key):  # type: ignore[no-untyped-def]
+def test_bad_config_names_file_and_key(body, key):
     with pytest.raises(ConfigError) as caught:
         load_settings(body, "conf/c.yaml", {})
     assert caught.value.key == key
@@ -76,7 +76,7 @@ def test_bad_config_names_file_and_key(body, key):  # type: ignore[no-untyped-de
 
 
 @pytest.mark.parametrize("body", ["", "- a\n- b", "calendars: [", "just text"])
-def test_not_a_mapping_or_not_yaml(body):  # type: ignore[no-untyped-def]
+def test_not_a_mapping_or_not_yaml(body):
     with pytest.raises(ConfigError) as caught:
         load_settings(body, "c.yaml", {})
     assert str(caught.value).startswith("c.yaml: ")
@@ -86,12 +86,12 @@ def test_not_a_mapping_or_not_yaml(body):  # type: ignore[no-untyped-def]
     ("90s", 90), ("15m", 900), ("1h30m", 5400), ("2d", 172800), (600, 600), ("600", 600),
     ("0", 0), ("1h 5s", 3605),
 ])
-def test_durations(text, seconds):  # type: ignore[no-untyped-def]
+def test_durations(text, seconds):
     assert parse_duration(text) == timedelta(seconds=seconds)
 
 
 @pytest.mark.parametrize("text", ["", "m", "5x", "-5m", -1, True, 1.5, "1.5h", None])
-def test_bad_durations(text):  # type: ignore[no-untyped-def]
+def test_bad_durations(text):
     with pytest.raises(DurationError):
         parse_duration(text)
 

@@ -50,7 +50,8 @@ def test_parse_margin_rejects_other_resources():
 
 def test_pick_node():
     nodes = [node("a", memory_gi=16), node("b", memory_gi=32), node("c", memory_gi=64, ready=False)]
-    assert pick_node(nodes, None).name == "b"
-    assert pick_node(nodes, "c").name == "c"
+    default, named = pick_node(nodes, None), pick_node(nodes, "c")
+    assert default is not None and default.name == "b"
+    assert named is not None and named.name == "c"
     assert pick_node(nodes, "zz") is None
     assert pick_node([], None) is None

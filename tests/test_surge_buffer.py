@@ -17,6 +17,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from surge_report import table  # noqa: E402
 
+pytestmark = pytest.mark.slow  # the surge benchmark's figures
+
 
 def test_first_warm_ready_counts_only_nodes_added_in_the_window() -> None:
     nodes = [NodeRecord("steady", created=-500.0, ready=-480.0, deleted=None),

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # re-renders every stored surge run
+
 RESULTS = Path(__file__).parent.parent / "bench" / "results"
 RUNS = sorted(p.stem for p in RESULTS.glob("*.json") if p.stem.startswith(("surge", "reports")))
 
 
-def surge_bench():  # type: ignore[no-untyped-def]
+def surge_bench():
     path = Path(__file__).parent.parent / "bench" / "surge_bench.py"
     if str(path.parent) not in sys.path:  # its sibling surge_report, as when run as a script
         sys.path.insert(0, str(path.parent))

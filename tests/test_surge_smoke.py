@@ -19,6 +19,8 @@ import pytest
 from testkit.surge.analysis import NodeRecord, lower_bound, node_minutes, percentile
 from testkit.surge.scenario import Scenario
 
+pytestmark = pytest.mark.slow  # runs the surge scenario
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -46,6 +46,7 @@ def pod_for(values: SpawnerValues, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     return asyncio.run(build())
 
 
+@pytest.mark.slow  # imports JupyterHub and KubeSpawner (seconds on a loaded machine)
 def test_kubespawner_builds_z2jhs_user_pod(tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     values = SpawnerValues(namespace="jhub", cpu_guarantee=1.0, mem_guarantee="3G",
@@ -66,6 +67,7 @@ def test_kubespawner_builds_z2jhs_user_pod(tmp_path: Path,
     assert "volumes" not in spec or not any("persistentVolumeClaim" in v for v in spec["volumes"])
 
 
+@pytest.mark.slow  # imports JupyterHub and KubeSpawner (seconds on a loaded machine)
 def test_without_the_user_scheduler_and_pod_priority_the_pod_names_neither(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     values = SpawnerValues(namespace="jhub", scheduler_name=None, priority_class=None)

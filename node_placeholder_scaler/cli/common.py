@@ -96,6 +96,7 @@ def load_config(args: argparse.Namespace) -> Settings:
         settings = _release_settings(args)
     if not on_cluster:
         return settings
+    # lazy: the kubernetes client loads slowly; commands without a cluster skip it
     from ..kube import default_namespace
 
     namespace = args.namespace or settings.namespace or default_namespace(args.kubeconfig,
@@ -104,6 +105,7 @@ def load_config(args: argparse.Namespace) -> Settings:
 
 
 def _release_settings(args: argparse.Namespace) -> Settings:
+    # lazy: the kubernetes client loads slowly; commands without a cluster skip it
     from ..kube import default_namespace
 
     namespace = args.namespace or default_namespace(args.kubeconfig, args.context)

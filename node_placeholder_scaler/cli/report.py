@@ -46,6 +46,7 @@ def since(text: str | None, settings: Settings, now: datetime) -> datetime | Non
 
 
 def command(settings: Settings, args: argparse.Namespace) -> int:
+    # lazy: the kubernetes client loads slowly; commands without a cluster skip it
     from .. import kube
     from ..kube.reports import ReportStore
 

@@ -90,6 +90,7 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
 
 def build(settings: Settings, args: argparse.Namespace, client: Kube) -> Parts:
     """The controller and what it needs: metrics, probes, feeds, the Lease, the reports."""
+    # lazy: the kubernetes client loads slowly; every command imports this module
     from .. import kube
 
     namespace = settings.namespace or kube.default_namespace()
@@ -136,6 +137,7 @@ def status_page(settings: Settings, planner: BookPlanner, reporter: Reporter | N
                 ) -> Callable[[Plan, RoundResult, datetime], None]:
     """The round hook that renders this replica's status page onto ``board``: problems to
     fix are the plan's of no event (feeds, clamps) and the upcoming ones ``watch`` keeps."""
+    # lazy: Jinja2 loads only when the status page is on
     from ..status.page import render
     from ..status.view import StatusInputs, build_status
 
@@ -154,7 +156,8 @@ def status_page(settings: Settings, planner: BookPlanner, reporter: Reporter | N
 def start(settings: Settings, parts: Parts, *, once: bool) -> None:
     """Load the feeds once (``--once``), or serve the probes and start the pod cache and the
     feed refresher; then wait for the Lease's first step."""
-    if once:
+    reporter = parts.reporter
+    if once or reporter is None:  # --once builds no reporter
         parts.planner.load(utc_now())
     else:
         controller, wait = parts.controller, min(30.0, settings.interval.total_seconds())
@@ -162,11 +165,11 @@ def start(settings: Settings, parts: Parts, *, once: bool) -> None:
                               controller.health, utc_now, host=settings.metrics_address,
                               board=parts.board)
         parts.server.start()
-        assert parts.reporter is not None
-        parts.reporter.restore()
+        reporter.restore()
+        # lazy: the kubernetes client loads slowly; every command imports this module
         from ..kube.reports import listener
 
-        cache = parts.client.start_pod_cache(listener(parts.reporter.tracker.observe, utc_now))
+        cache = parts.client.start_pod_cache(listener(reporter.tracker.observe, utc_now))
         parts.planner.start(wait=wait)
         cache.synced.wait(timeout=wait)
     if parts.elector is not None:  # a fresh start (or a released Lease) leads from round one
@@ -188,6 +191,7 @@ def reports_for(settings: Settings, client: Kube, namespace: str, metrics: Metri
                 planner: BookPlanner, *, cluster: PlaceholderCluster, dry_run: bool) -> Reporter:
     """The event reports of ``run`` (docs/operations/event-reports.md); ``cluster``: the
     leader-gated client (only the leader reports, see loop.Controller)."""
+    # lazy: the kubernetes client loads slowly; every command imports this module
     from ..kube.reports import ReportStore
     return Reporter(settings, settings.reports, Tracker(), Observing(cluster),
                     store=ReportStore(client.core, namespace), metrics=metrics,
@@ -209,6 +213,7 @@ def campaign(
 ) -> Elector:
     """Campaign for the Lease beside the placeholder Deployments it guards: in a thread for
     ``run``; one attempt for ``run --once``, which fails when another replica leads."""
+    # lazy: the kubernetes client loads slowly; every command imports this module
     from ..kube.leases import KubeLeases
 
     election = settings.leader_election
@@ -238,6 +243,7 @@ def campaign(
 def pool_watch(settings: Settings, client: Kube, namespace: str, notices: Notices,
                metrics: Metrics, *, dry_run: bool) -> PoolWatch:
     """The controller's pool checks (preflight/watch.py), reading through the client."""
+    # lazy: the kubernetes client loads slowly; every command imports this module
     from ..kube.clusterfacts import pool_facts
 
     return PoolWatch(settings, namespace, lambda: pool_facts(client, settings, namespace),

@@ -22,6 +22,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def command(settings: Settings, args: argparse.Namespace) -> int:
+    # lazy: the kubernetes client loads slowly; commands without a cluster skip it
     from ..kube import objects
 
     pool = settings.pools.get(args.pool.lower())

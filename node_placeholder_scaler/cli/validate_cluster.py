@@ -39,6 +39,7 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     code = validate.command(settings, args)
     if not args.cluster:
         return code
+    # lazy: the kubernetes client loads slowly; commands without a cluster skip it
     from ..kube import default_namespace
     from ..kube.clusterfacts import gather
     from ..kube.poolfacts import InstanceTypeError, read_instance_types

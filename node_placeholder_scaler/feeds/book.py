@@ -238,9 +238,10 @@ def _log(feed: Feed, outcome: Outcome, expand_only: bool) -> None:
                f" error={printable(outcome.message or '')!r}" if not outcome.result.good else "")
 
 
-def load_once(settings: Settings, now: datetime, window: tuple[datetime, datetime] | None = None,
+def load_once(settings: Settings, now: datetime, window: tuple[datetime, datetime],
               runner: Runner = run_bounded) -> CalendarBook:
-    """Every feed refreshed once through the bounded worker (`plan`, `validate`, `run --once`)."""
+    """Every feed refreshed once through the bounded worker, expanded over ``window`` alone
+    (`plan`, `validate`)."""
     book = CalendarBook(settings, runner, window)
     book.refresh(now, force=True)
     return book

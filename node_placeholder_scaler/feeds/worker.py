@@ -89,6 +89,8 @@ Runner = Callable[[Job, threading.Event | None], Outcome]
 
 def work(job: Job) -> Outcome:
     """The refresh itself (in the child, or inline in tests); never raises."""
+    # The HTTP stack is imported in the worker only (the forkserver preloads it), never in the
+    # controller's own process.
     from .fetch import FeedError, fetch
 
     started = time.monotonic()
@@ -156,11 +158,6 @@ def not_a_calendar(content: bytes) -> str | None:
 
 def _memory_text(job: Job) -> str:
     return f"parsing needed more than the worker's memory cap ({job.memory_bytes >> 20} MiB)"
-
-
-def run_inline(job: Job, cancel: threading.Event | None = None) -> Outcome:
-    """The same work in this process (tests of pure behaviour; no time or memory bound)."""
-    return work(job)
 
 
 def _context() -> multiprocessing.context.ForkServerContext:

@@ -165,8 +165,8 @@ def judge(facts: ClusterFacts) -> list[Finding]:
     for pool in facts.pools:
         if pool.backend == "capacityBuffer":
             found += _buffer_findings(facts, pool)
-        else:
-            found += _placeholder_findings(facts, pool)
+        elif pool.placeholders is not None:  # read for every placeholder pool
+            found += _placeholder_findings(facts, pool, pool.placeholders)
     found += _never_preempt_findings(facts)
     if facts.pool_check is not None:
         found += [f.finding for f in judge_pools(facts.pool_check)]
@@ -192,9 +192,8 @@ def _autoscaler_findings(facts: ClusterFacts) -> list[Finding]:
     return []
 
 
-def _placeholder_findings(facts: ClusterFacts, pool: PoolFacts) -> list[Finding]:
-    ph = pool.placeholders
-    assert ph is not None
+def _placeholder_findings(facts: ClusterFacts, pool: PoolFacts, ph: PlaceholderFacts
+                          ) -> list[Finding]:
     subject = f"Deployment {facts.namespace}/{ph.deployment} (pool {pool.pool})"
     if not ph.exists:
         return [Finding("error", subject, "not found: the pool has no placeholders",

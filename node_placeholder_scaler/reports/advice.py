@@ -63,7 +63,6 @@ def recommend(m: Measurement, users_per_node: int, *, interval_s: float = 30.0,
     thin = _thin(m, min_arrivals)
     if thin:
         return Advice(None, None, None, None, None, None, per_node, thin)
-    assert m.node_up is not None
     up = percentile(m.node_ups, NODE_UP_QUANTILE)
     width = max(0.0, up - m.target_s)
     most = most_in_window(m.demand_times, width)

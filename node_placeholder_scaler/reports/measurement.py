@@ -141,7 +141,8 @@ def node_up_times(window: Window, nodes: Sequence[NodeTimeline],
     used: set[int] = set()
     ups = []
     for node in added:
-        assert node.ready is not None
+        if node.ready is None:  # the filter above keeps Ready nodes only
+            continue
         trigger = node.created
         for i, pod in enumerate(queue):
             if i not in used and pod.created <= node.created and (

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -33,11 +32,6 @@ def events_ics(events: list[tuple[str, str, datetime, datetime, str]]) -> bytes:
                      for title, uid, start, end, description in events],
                     prodid="-//node-placeholder-scaler//surge//EN")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_config(path: Path, *, namespace: str, feed_url: str, interval_s: int, max_nodes: int,

@@ -14,6 +14,7 @@ from typing import Any
 from testkit.cluster import read_params, script_down, script_up
 
 from ..feedserver import FeedServer
+from ..ports import free_port
 from . import cluster, feed
 from .analysis import Figures, NodeRecord, PodRecord, Sample, StudentRecord, figures
 from .courses import (
@@ -147,7 +148,7 @@ def _controller(s: Scenario, strategy: str, t0: float, kubeconfig: Path, workdir
     config_path = feed.write_config(
         workdir / "config.yaml", namespace=NAMESPACE, feed_url=server.url,
         interval_s=round(s.wall(s.controller_interval)), max_nodes=s.user_max,
-        grace_s=round(s.wall(600)), metrics_port=feed.free_port(),
+        grace_s=round(s.wall(600)), metrics_port=free_port(),
         # the event report, compressed like the rest: a 30 s wait target, reported 5 minutes
         # after the event's end
         reports={"waitTarget": max(1, round(s.wall(30))),

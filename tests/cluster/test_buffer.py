@@ -18,17 +18,16 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from test_controller import Env, ical, now_utc
 
 from node_placeholder_scaler.backends.capacitybuffers import GROUP, PLURAL, VERSION
 from testkit.cluster import Namespace, TestCluster, wait_for
+from testkit.cluster_buffers import POOL, condition, create_buffer, read_buffer
+from testkit.cluster_env import Env, ical, now_utc
 from testkit.manifests import POOL_LABEL, USER_POOL, pod_manifest
 
 pytestmark = pytest.mark.cluster
 
-POOL = {POOL_LABEL: USER_POOL}
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "capacitybuffers"
-CHUNK = {"cpu": "3500m", "memory": "14Gi"}  # one user-pool node (4 CPU, 16 Gi)
 
 
 @pytest.fixture
@@ -42,37 +41,6 @@ def env(
 def karpenter_only(cluster: TestCluster) -> None:
     if cluster.autoscaler != "karpenter":
         pytest.skip("needs the test cluster's Karpenter (CapacityBuffer support)")
-
-
-def create_buffer(api: client.ApiClient, ns: str, name: str, *, replicas: int = 0,
-                  template: str | None = None,
-                  requests: dict[str, str] | None = None) -> dict[str, Any]:
-    """A PodTemplate (one node's worth, the user pool's nodeSelector) and its CapacityBuffer."""
-    if template is None:
-        pod = pod_manifest(name, cpu=(requests or CHUNK)["cpu"],
-                           memory=(requests or CHUNK)["memory"], node_selector=POOL)
-        client.CoreV1Api(api).create_namespaced_pod_template(ns, {
-            "apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": name},
-            "template": {"metadata": pod["metadata"], "spec": pod["spec"]}})
-    created: dict[str, Any] = client.CustomObjectsApi(api).create_namespaced_custom_object(
-        GROUP, VERSION, ns, PLURAL, {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "CapacityBuffer", "metadata": {"name": name},
-        "spec": {"provisioningStrategy": "buffer.x-k8s.io/active-capacity",
-                 "podTemplateRef": {"name": template or name}, "replicas": replicas}})
-    return created
-
-
-def read_buffer(api: client.ApiClient, ns: str, name: str) -> dict[str, Any]:
-    body: dict[str, Any] = client.CustomObjectsApi(api).get_namespaced_custom_object(
-        GROUP, VERSION, ns, PLURAL, name)
-    return body
-
-
-def condition(body: dict[str, Any], kind: str) -> tuple[str, str] | None:
-    for c in (body.get("status") or {}).get("conditions") or []:
-        if c.get("type") == kind:
-            return c.get("status"), c.get("reason")
-    return None
 
 
 def buffer_when(

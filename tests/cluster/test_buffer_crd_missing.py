@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client
-from test_controller import ical, now_utc
 
 from testkit.cluster import TestCluster, ensure_priority_class, session
+from testkit.cluster_env import ical, now_utc
 from testkit.manifests import POOL_LABEL, USER_POOL, pod_manifest
 
 pytestmark = pytest.mark.cluster

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client
-from test_buffer import condition, create_buffer, read_buffer
-from test_controller import ical, now_utc
 
 from testkit.cluster import Namespace, TestCluster, ensure_priority_class, wait_for
+from testkit.cluster_buffers import condition, create_buffer, read_buffer
+from testkit.cluster_env import ical, now_utc
 from testkit.manifests import POOL_LABEL, USER_POOL, pod_manifest
 
 pytestmark = pytest.mark.cluster

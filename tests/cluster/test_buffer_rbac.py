@@ -13,8 +13,6 @@ from typing import Any
 import pytest
 from kubernetes import client
 from prometheus_client import CollectorRegistry
-from test_buffer import condition, create_buffer, read_buffer
-from test_controller import StaticPlanner
 
 from node_placeholder_scaler import kube
 from node_placeholder_scaler.backends.capacitybuffers import GROUP, PLURAL, VERSION
@@ -24,7 +22,9 @@ from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.observed import ClusterError
 from node_placeholder_scaler.server import Health
 from testkit.cluster import Namespace, TestCluster, service_account_client, wait_for
+from testkit.cluster_buffers import condition, create_buffer, read_buffer
 from testkit.helm import render
+from testkit.planners import StaticPlanner
 
 pytestmark = pytest.mark.cluster
 

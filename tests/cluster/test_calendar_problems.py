@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from test_controller import Env, env, now_utc
 
 from testkit import calendar_problems, webhook
 from testkit.cluster import event_messages, wait_for
+from testkit.cluster_env import Env, env, now_utc
 from testkit.controller import ControllerProcess
 
 __all__ = ["env"]  # the fixture, imported for pytest

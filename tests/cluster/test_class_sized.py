@@ -21,13 +21,15 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from test_buffer import create_buffer, karpenter_only, no_spare_user_nodes, read_buffer
-from test_controller import PLACEHOLDER_CLASS, Env, ical
-from test_controller import env as env  # noqa: PLC0414  (the fixture, re-exported)
-from test_reports import controller, free_port, metrics
+from test_buffer import karpenter_only, no_spare_user_nodes
+from test_reports import controller, metrics
 
 from testkit.cluster import event_messages, running_on, wait_for
+from testkit.cluster_buffers import create_buffer, read_buffer
+from testkit.cluster_env import PLACEHOLDER_CLASS, Env, ical
+from testkit.cluster_env import env as env  # noqa: PLC0414  (the fixture, re-exported)
 from testkit.manifests import POOL_LABEL, USER_POOL, pod_manifest
+from testkit.ports import free_port
 
 pytestmark = pytest.mark.cluster
 

@@ -22,16 +22,9 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
-from test_controller import (
-    Env,
-    cleanup_cluster_rbac,
-    env,
-    ical,
-    now_utc,
-    restricted_client,
-)
 
 from testkit.cluster import event_messages, wait_for
+from testkit.cluster_env import Env, cleanup_cluster_rbac, env, ical, now_utc, restricted_client
 from testkit.controller import (
     ControllerProcess,
     ControlPlane,
@@ -88,7 +81,11 @@ class Scene:
         self.witness = ReplicaWatch(env.api, env.ns, self.deployment).start()
         self.kubeconfig = kubeconfig or env.cluster.kubeconfig
         self.controller = self.start("pod-1")
-        wait_for(f"{target} placeholders", lambda: self.replicas() == target, timeout=60)
+        try:
+            wait_for(f"{target} placeholders", lambda: self.replicas() == target, timeout=60)
+        except BaseException:  # no Scene to close: stop its controller here, or it outlives
+            self.close()       # the test (and its cluster) as an orphaned process
+            raise
 
     @property
     def calendar(self) -> Path:
@@ -454,7 +451,7 @@ def forbidden(api: client.ApiClient) -> bool:
     try:
         client.CoreV1Api(api).list_node(limit=1)
     except ApiException as error:
-        return error.status == 403
+        return bool(error.status == 403)
     return False
 
 

@@ -15,9 +15,9 @@ from datetime import timedelta
 
 import pytest
 from kubernetes import client
-from test_controller import Env, env, ical, now_utc
 
 from testkit.cluster import wait_for
+from testkit.cluster_env import Env, env, ical, now_utc
 from testkit.controller import ControllerProcess, ReplicaWatch
 from testkit.results import Recording, pytest_command, store_if_asked
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -23,19 +22,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_controller import REPO, Env, ical
-from test_controller import env as env  # noqa: PLC0414  (the fixture, re-exported)
 
 from testkit.cluster import event_messages, running_on, wait_for
+from testkit.cluster_env import REPO, Env, ical
+from testkit.cluster_env import env as env  # noqa: PLC0414  (the fixture, re-exported)
 from testkit.manifests import pod_manifest
+from testkit.ports import free_port
 
 pytestmark = pytest.mark.cluster
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

@@ -17,13 +17,14 @@ from typing import Any
 import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-from test_controller import REPO, Env, ical
-from test_controller import env as env  # noqa: PLC0414  (the fixture, re-exported)
 
 from node_placeholder_scaler.kube.leases import lease_body
 from node_placeholder_scaler.kube.reports import KEY, ReportStore, configmap_name
-from node_placeholder_scaler.leadership import LeaseRecord
 from node_placeholder_scaler.observed import ClusterError
+from node_placeholder_scaler.port import LeaseRecord
+from node_placeholder_scaler.reports.record import EventReport, from_json
+from testkit.cluster_env import REPO, Env, ical
+from testkit.cluster_env import env as env  # noqa: PLC0414  (the fixture, re-exported)
 
 pytestmark = pytest.mark.cluster
 
@@ -98,8 +99,8 @@ class RivalBeforeWrites:
         return answer
 
 
-def report(series: str) -> dict[str, str]:
-    return {"series": series, "start": "2026-12-07T09:00:00Z", "pool": "user"}
+def report(series: str) -> EventReport:
+    return from_json({"series": series, "start": "2026-12-07T09:00:00Z", "pool": "user"})
 
 
 def stored(env: Env) -> list[str]:

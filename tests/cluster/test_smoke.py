@@ -50,7 +50,7 @@ def priority_classes(kube_api: client.ApiClient) -> None:
 
 
 @pytest.fixture
-def test_node(kube_api: client.ApiClient, namespace: Namespace):  # type: ignore[no-untyped-def]
+def test_node(kube_api: client.ApiClient, namespace: Namespace):
     """A small Ready node that only this test's pods select (2 CPU, 4Gi)."""
     name = unique_name("smoke")
     label = {"nps.testcluster/only-for": namespace.name}

@@ -18,7 +18,7 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -234,6 +234,11 @@ def release(
         api.close()
 
 
+def reaches(prom: Prometheus, expr: str, value: float) -> Callable[[], bool]:
+    """A probe: Prometheus answers ``expr`` with ``value``."""
+    return lambda: prom.value(expr) == value
+
+
 def test_controller_pod_is_ready_on_the_real_node_with_the_charts_settings(
     release: Release,
 ) -> None:
@@ -342,7 +347,7 @@ def test_prometheus_scrapes_the_controller_through_the_charts_service(release: R
     assert targets[0]["scrapeUrl"].startswith(f"http://{pod.status.pod_ip}:")
     for metric in ("calendar_target", "desired_replicas", "current_replicas"):
         expr = f'node_placeholder_{metric}{{{sel}, pool="user"}}'
-        wait_for(f"{metric} = 2", lambda e=expr: prom.value(e) == 2, timeout=90, interval=3)
+        wait_for(f"{metric} = 2", reaches(prom, expr, 2), timeout=90, interval=3)
     assert prom.value(f'node_placeholder_feed_up{{{sel}, calendar="courses"}}') == 1
     typo = f'node_placeholder_upcoming_problems{{{sel}, calendar="courses", kind="unknown-pool"}}'
     wait_for("the upcoming typo counted", lambda: prom.value(typo) == 1, timeout=90, interval=3)
@@ -396,7 +401,7 @@ def test_prometheus_shows_the_target_following_the_calendar(release: Release) ->
     sel = f'job="{FULLNAME}", namespace="{release.namespace}", pool="user"'
     for metric in ("calendar_target", "desired_replicas", "current_replicas"):
         expr = f"max(node_placeholder_{metric}{{{sel}}})"
-        wait_for(f"{metric} = 3", lambda e=expr: prom.value(e) == 3, timeout=90, interval=3)
+        wait_for(f"{metric} = 3", reaches(prom, expr, 3), timeout=90, interval=3)
         # Over the whole test: 2 for the first event, then 3 after the upgrade.
         span = prom.api("query_range", query=expr, start=str(time.time() - 900),
                         end=str(time.time()), step="5")["result"]  # fmt: skip

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_prometheusrule import NS, SEL, alert, rule_groups, run_promtool
+
+from testkit.promtool import NS, SEL, alert, rule_groups, run_promtool
 
 pytestmark = [pytest.mark.delivery, pytest.mark.helm]
 

@@ -22,7 +22,7 @@ GPU = {
 
 def values(**gpu: object) -> dict[str, object]:
     base = minimal_values()
-    base["pools"]["gpu"] = {**GPU, **gpu}  # type: ignore[index]
+    base["pools"]["gpu"] = {**GPU, **gpu}
     return base
 
 
@@ -67,6 +67,19 @@ def test_no_placeholders_for_a_buffer_pool_and_rbac_names_only_its_buffer() -> N
     pools = config_of(docs)["pools"]
     assert pools["gpu"]["backend"] == "capacityBuffer" and pools["gpu"]["buffer"] == "buffer-gpu"
     assert "backend" not in pools["user"]
+
+
+def test_a_buffer_pool_may_keep_its_event_reports() -> None:
+    """The reports of a buffer pool live in a ConfigMap named like a placeholder pool's
+    (<deployment>-reports): the controller may get and update it, also with buffer pools only."""
+    only_buffers = values()
+    only_buffers["pools"] = {"gpu": GPU}
+    for docs in (render(values()), render(only_buffers)):
+        main = one(docs, "Role", "nps-node-placeholder-scaler")
+        [rule] = [r for r in main["rules"] if r["resources"] == ["configmaps"]
+                  and "resourceNames" in r]
+        assert "placeholder-gpu-reports" in rule["resourceNames"]
+        assert rule["verbs"] == ["get", "update"]
 
 
 def test_without_buffer_pools_nothing_of_it_renders() -> None:

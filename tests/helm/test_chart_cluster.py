@@ -207,7 +207,7 @@ def forbidden(call: Any) -> bool:
     try:
         call()
     except ApiException as error:
-        return error.status == 403
+        return bool(error.status == 403)
     return False
 
 

@@ -82,7 +82,8 @@ def placeholders(docs: list[Doc]) -> dict[str, Doc]:
 def container(workload: Doc) -> dict[str, Any]:
     containers = workload["spec"]["template"]["spec"]["containers"]
     assert len(containers) == 1
-    return containers[0]
+    only: dict[str, Any] = containers[0]
+    return only
 
 
 # --- what is rendered ------------------------------------------------------------------------
@@ -269,7 +270,8 @@ def test_image_digest_wins_over_tag(helm: str) -> None:
 def test_a_config_change_rolls_the_controller(helm: str) -> None:
     def annotations(values: dict[str, Any]) -> dict[str, str]:
         docs = render(values)
-        return controller(docs)["spec"]["template"]["metadata"]["annotations"]
+        found: dict[str, str] = controller(docs)["spec"]["template"]["metadata"]["annotations"]
+        return found
 
     base = annotations(minimal_values())
     other_config = annotations(minimal_values(config={"leadTime": "45m"}))
