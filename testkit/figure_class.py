@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from testkit.figure_summary import nothing_minutes
 from testkit.figure_tables import table
 from testkit.surge.analysis import NodeRecord, goal_missed, lower_bound, phase_minutes, phases
 from testkit.surge.courses import run_label
@@ -17,8 +18,7 @@ Document = dict[str, Any]
 def surge_class(document: Document) -> str:
     s = Scenario(**document["scenario"])
     runs = document["runs"]
-    nothing = next((r["figures"]["node_minutes"] for r in runs if r["strategy"] == "nothing"),
-                   None)
+    nothing = nothing_minutes(runs)
     rows: list[list[object]] = []
     for r in runs:
         f = r["figures"]
