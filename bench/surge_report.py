@@ -9,9 +9,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from testkit.surge import z2jh
-from testkit.surge.analysis import bound_nodes
+from testkit.surge.analysis import (
+    arrivals_end,
+    bound_nodes,
+    goal_missed,
+    phase_minutes,
+    phases,
+)
+from testkit.surge.courses import CLASS_STRATEGIES, class_settings, run_label
 from testkit.surge.run import RunResult
-from testkit.surge.scenario import STRATEGY_TITLES, Scenario
+from testkit.surge.scenario import Scenario
 
 
 def _f(x: float, digits: int = 1) -> str:
@@ -19,28 +26,65 @@ def _f(x: float, digits: int = 1) -> str:
 
 
 def label(r: RunResult) -> str:
-    title = STRATEGY_TITLES.get(r.strategy, r.strategy)
-    return f"{title}, N={r.nodes_asked}" if r.nodes_asked else title
+    return run_label(r.strategy, r.nodes_asked, r.request)
+
+
+def _nothing(results: Sequence[RunResult]) -> RunResult | None:
+    return next((r for r in results if r.strategy == "nothing"), None)
+
+
+def _versus(value: float, nothing: float | None) -> str:
+    """``+8.5 (1.71x)``: the difference to "nothing" and the ratio."""
+    if nothing is None:
+        return "-"
+    ratio = f" ({value / nothing:.2f}x)" if nothing else ""
+    return f"{value - nothing:+.1f}{ratio}"
 
 
 def table(results: Sequence[RunResult]) -> str:
     """One row per run. "vs nothing": node-minutes minus those of the run of strategy 1 in the
-    same table (when there is one); "first warm node": scenario seconds from T0 to the first
-    Ready node added in the window (negative: before the event starts)."""
+    same table (when there is one), and their ratio; "first warm node": scenario seconds
+    from T0 to the first Ready node added in the window (negative: before the event)."""
     head = ("| strategy | students scheduled | p50 wait s | p95 wait s | max wait s "
             "| waited > 30 s | node-min | lower bound | above bound | ratio | vs nothing "
             "| peak nodes | first warm node Ready s | preemptions |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-    nothing = next((r.figures.node_minutes for r in results if r.strategy == "nothing"), None)
+    base = _nothing(results)
+    nothing = base.figures.node_minutes if base else None
     rows = []
     for r in results:
         f = r.figures
-        versus = "-" if nothing is None else f"{f.node_minutes - nothing:+.1f}"
+        versus = _versus(f.node_minutes, nothing)
         rows.append(f"| {label(r)} | {f.scheduled}/{f.students} | {_f(f.p50)} | {_f(f.p95)} | "
                     f"{_f(f.max_wait)} | {f.over_30s} | {_f(f.node_minutes)} | "
                     f"{_f(f.lower_bound)} | {_f(f.above_bound)} | {_f(f.ratio, 2)} | {versus} | "
                     f"{f.peak_nodes} | {_f(f.first_warm_ready, 0)} | "
                     f"{'-' if r.preemptions is None else r.preemptions} |")
+    return head + "\n".join(rows) + "\n"
+
+
+def goal(r: RunResult, nothing: RunResult | None) -> str:
+    """Which parts of the goal a run meets: "met", or the parts it misses."""
+    f = r.figures
+    missed = goal_missed(f.p95, f.max_wait, f.node_minutes,
+                         nothing.figures.node_minutes if nothing else None)
+    return "met" if not missed else "missed: " + ", ".join(missed)
+
+
+def phase_table(s: Scenario, results: Sequence[RunResult]) -> str:
+    """Node-minutes per phase (before T0, during the arrivals, after them), each against the
+    lower bound of that phase and against "nothing" of the same table, and the goal."""
+    parts = phases(s)
+    head = ("| strategy | " + " | ".join(f"{name} (bound)" for _, _, name in parts)
+            + " | total vs nothing | goal (p95 <= 5 s, max <= 30 s, <= 1.1x nothing) |\n|"
+            + "---|" * (len(parts) + 3) + "\n")
+    base = _nothing(results)
+    rows = []
+    for r in results:
+        split = phase_minutes(s, r.node_records, r.t0)
+        cells = " | ".join(f"{u:.1f} ({b:.1f})" for u, b in split)
+        versus = _versus(r.figures.node_minutes, base.figures.node_minutes if base else None)
+        rows.append(f"| {label(r)} | {cells} | {versus} | {goal(r, base)} |")
     return head + "\n".join(rows) + "\n"
 
 
@@ -102,6 +146,8 @@ def markdown(s: Scenario, results: Sequence[RunResult], command: str, env: list[
         f"(strategy 3: lead 0); controller interval {s.controller_interval:.0f} s. "
         f"N by default = ceil(arrival rate x (boot + scan + controller interval) / students "
         f"per node) = {s.chosen_nodes() if not s.nodes else s.nodes}.",
+        *_second_course(s),
+        *_class_mode(s, results),
         f"- Static placeholders: {s.static_placeholders} user-sized pause pods at -10.",
         f"- Window: T0-{s.before:.0f} s .. T0+{s.after:.0f} s; samples every "
         f"{s.sample_interval:g} s.",
@@ -118,10 +164,35 @@ def markdown(s: Scenario, results: Sequence[RunResult], command: str, env: list[
             "Node-minutes: each pool node from creation (booting is paid) to deletion, within "
             "the window. Lower bound: max(min nodes, ceil((steady + students present) / "
             "per node)) integrated over the window, from the planned arrivals.", "",
-            table(results)]
+            table(results), "",
+            "Node-minutes by phase (scenario minutes; in brackets the lower bound of the "
+            "phase). During arrivals: T0 to the end of the last course's arrival window "
+            f"(T0+{arrivals_end(s):.0f} s).", "",
+            phase_table(s, results)]
     if notes:
         out += ["## Notes", "", *[f"- {n}" for n in notes], ""]
     return "\n".join(out) + "\n"
+
+
+def _class_mode(s: Scenario, results: Sequence[RunResult]) -> list[str]:
+    if not any(r.strategy in CLASS_STRATEGIES for r in results):
+        return []
+    pool, _ = class_settings(s.with_(time_scale=1.0))
+    return [f"- Class-sized strategies (6, 7): each event asks for `user: <its students> "
+            f"students`; the pool's seat {s.student_cpu:g} CPU / {s.student_memory_gi:g} GiB, "
+            f"seatsPerNode {pool['seatsPerNode']}, arrivalSpread {pool['arrivalSpread']}, "
+            f"nodeUp {pool['nodeUp']} (the controller adds its interval), hold unset "
+            "(= arrivalSpread); the same lead as strategy 4; a sweep's row names what it "
+            "changed."]
+
+
+def _second_course(s: Scenario) -> list[str]:
+    if not s.second_students:
+        return []
+    return [f"- A second course in the same pool: {s.second_students} students arrive over "
+            f"{s.second_spread:.0f} s from T0+{s.second_start:.0f} s (its event: "
+            f"T0+{s.second_start:.0f} .. T0+{s.second_start + s.second_length:.0f} s, same "
+            "lead); with the node form each event asks for its own N by the rule below."]
 
 
 def plot(results: Sequence[RunResult], s: Scenario, path: Path) -> bool:
@@ -147,6 +218,9 @@ def plot(results: Sequence[RunResult], s: Scenario, path: Path) -> bool:
                  label="nodes")
         ax2.step(t, [x.ready for x in r.samples], where="post", color="tab:blue",
                  linestyle=":", label="nodes Ready")
+        if any(x.placeholders_desired for x in r.samples):
+            ax2.step(t, [x.placeholders_desired for x in r.samples], where="post",
+                     color="tab:green", linewidth=0.9, label="warm asked (placeholders/buffer)")
         sc = s.with_(nodes=r.nodes_asked) if r.nodes_asked else s
         grid = [-s.before + i * (s.before + s.after) / 400 for i in range(401)]
         ax2.step([g / 60 for g in grid], [bound_nodes(sc, g) for g in grid], where="post",

@@ -120,12 +120,17 @@ def surge_sweep(document: Document) -> str:
     return table(["`user: N`", "p50 s", "p95 s", "max s", "> 30 s", "node-min", "ratio"], rows)
 
 
+def nothing_minutes(runs: list[dict[str, Any]]) -> float | None:
+    """The node-minutes of a stored run's `nothing` strategy (None: it ran none)."""
+    return next((r["figures"]["node_minutes"] for r in runs if r["strategy"] == "nothing"),
+                None)
+
+
 def surge_buffer(document: Document) -> str:
     """Pause pods against CapacityBuffer (and nothing) in one stored run, or a sweep of both
     over N: node-minutes beside the first warm node and the preemptions."""
     runs = document["runs"]
-    nothing = next((r["figures"]["node_minutes"] for r in runs if r["strategy"] == "nothing"),
-                   None)
+    nothing = nothing_minutes(runs)
     rows: list[list[object]] = []
     for r in runs:
         f = r["figures"]

@@ -22,14 +22,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from testkit import figure_summary, figure_tables
+from testkit import figure_class, figure_summary, figure_tables
 from testkit.results import RESULTS, ROOT, read
 
 COMMAND = "python -m testkit.figures --write"
 PAGES = (ROOT / "docs", ROOT / "bench" / "results" / "README.md")
 BLOCK = re.compile(r"(<!-- figures: ([\w-]+) ([\w.,-]+) -->\n)(.*?)(<!-- /figures -->)", re.S)
 Renderer = Callable[[dict[str, Any]], str]
-VIEWS: dict[str, Renderer] = figure_tables.VIEWS | figure_summary.VIEWS
+VIEWS: dict[str, Renderer] = figure_tables.VIEWS | figure_summary.VIEWS | figure_class.VIEWS
 
 
 def provenance(document: dict[str, Any], name: str) -> str:

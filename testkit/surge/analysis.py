@@ -158,3 +158,45 @@ def first_warm_ready(nodes: Sequence[NodeRecord], w0: float, t0: float, scale: f
     the window (negative: warm before the event starts); NaN when no node was added."""
     ready = [n.ready for n in nodes if n.created >= w0 and n.ready is not None]
     return (min(ready) - t0) / scale if ready else math.nan
+
+
+def arrivals_end(scenario: Scenario) -> float:
+    """The end of the arrival window (scenario seconds from T0): the last course's
+    ``start + spread``."""
+    second = scenario.second_start + scenario.second_spread if scenario.second_students else 0.0
+    return max(scenario.arrival_spread, second)
+
+
+def phases(scenario: Scenario) -> list[tuple[float, float, str]]:
+    """The measurement window in three parts (scenario seconds from T0): before T0, during the
+    arrivals, after them."""
+    end = arrivals_end(scenario)
+    return [(-scenario.before, 0.0, "before T0"), (0.0, end, "during arrivals"),
+            (end, scenario.after, "after")]
+
+
+def phase_minutes(scenario: Scenario, nodes: Sequence[NodeRecord], t0: float
+                  ) -> list[tuple[float, float]]:
+    """(node-minutes used, lower bound) in each of ``phases``; ``t0`` in wall seconds."""
+    return [(node_minutes(nodes, t0 + scenario.wall(a), t0 + scenario.wall(b),
+                          scenario.time_scale), lower_bound(scenario, a, b))
+            for a, b, _ in phases(scenario)]
+
+
+GOAL = (5.0, 30.0, 1.1)  # the class-sized modes: p95 <= 5 s, max <= 30 s, <= 1.1x nothing
+
+
+def goal_missed(p95: float, max_wait: float, node_minutes: float, nothing: float | None
+                ) -> list[str]:
+    """The parts of the goal a run misses ([]: met); ``nothing``: the node-minutes of the
+    `nothing` run of the same table (None: there is none)."""
+    missed = []
+    if not p95 <= GOAL[0]:
+        missed.append(f"p95 {p95:.1f} > {GOAL[0]:g}")
+    if not max_wait <= GOAL[1]:
+        missed.append(f"max {max_wait:.1f} > {GOAL[1]:g}")
+    if not nothing:
+        missed.append("no nothing run to compare")
+    elif node_minutes > GOAL[2] * nothing:
+        missed.append(f"{node_minutes / nothing:.2f}x nothing > {GOAL[2]:g}")
+    return missed

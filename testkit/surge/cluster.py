@@ -333,19 +333,31 @@ class Sampler:
         self.thread.join(timeout=30)
 
 
-def event_reports(api: client.ApiClient, namespace: str, deployment: str | None
-                  ) -> list[dict[str, Any]]:
-    """The controller's stored event reports (issue 13) and its EventReport Events."""
+def event_reports(api: client.ApiClient, namespace: str) -> list[dict[str, Any]]:
+    """The controller's stored event reports of every pool (placeholder Deployment or
+    CapacityBuffer: each pool's ConfigMap labelled as event reports), with the text of the
+    EventReport Event about the same occurrence where there is one."""
     import json
 
     core = client.CoreV1Api(api)
     out: list[dict[str, Any]] = []
     with contextlib.suppress(ApiException):
-        cm = core.read_namespaced_config_map(f"{deployment}-reports", namespace)
-        out = list(json.loads((cm.data or {}).get("reports.json", "[]")))
+        maps = core.list_namespaced_config_map(
+            namespace, label_selector="app.kubernetes.io/component=event-reports")
+        for cm in sorted(maps.items, key=lambda c: str(c.metadata.name)):
+            for report in json.loads((cm.data or {}).get("reports.json", "[]")):
+                out.append({**report, "configmap": cm.metadata.name})
     with contextlib.suppress(ApiException):
         events = core.list_namespaced_event(namespace, field_selector="reason=EventReport")
-        for i, e in enumerate(events.items):
-            if i < len(out):
-                out[i]["event_message"] = e.message
+        attach_messages(out, [e.message or "" for e in events.items])
     return out
+
+
+def attach_messages(reports: list[dict[str, Any]], texts: list[str]) -> None:
+    """Each report gets the EventReport Event's text about its occurrence: the text begins
+    with the event's title and its start to the minute."""
+    for report in reports:
+        head = f"{report.get('title', '')} ({str(report.get('start', ''))[:16]})"
+        for text in texts:
+            if text.startswith(head):
+                report["event_message"] = text

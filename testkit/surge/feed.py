@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -24,13 +26,23 @@ def course_ics(start: datetime, length: timedelta, nodes: int, lead: timedelta,
     return calendar([event], prodid="-//node-placeholder-scaler//surge//EN")
 
 
+def events_ics(events: list[tuple[str, str, datetime, datetime, str]]) -> bytes:
+    """Several events (title, uid, start, end, description): the courses of a scenario."""
+    return calendar([Event(title, start, end, description, uid=uid)
+                     for title, uid, start, end, description in events],
+                    prodid="-//node-placeholder-scaler//surge//EN")
+
+
+
 def write_config(path: Path, *, namespace: str, feed_url: str, interval_s: int, max_nodes: int,
                  grace_s: int, metrics_port: int, reports: dict[str, object] | None = None,
-                 buffer: str | None = None) -> Path:
+                 buffer: str | None = None, pool_extra: dict[str, object] | None = None,
+                 extra: dict[str, object] | None = None) -> Path:
     pool: dict[str, object] = {"nodeSelector": POOL_SELECTOR, "minReplicas": 0,
                                "maxReplicas": max_nodes}
     if buffer:
         pool.update(backend="capacityBuffer", buffer=buffer)
+    pool.update(pool_extra or {})
     config = {
         "namespace": namespace,
         "leadTime": 0,
@@ -44,6 +56,7 @@ def write_config(path: Path, *, namespace: str, feed_url: str, interval_s: int, 
     }
     if reports:
         config["reports"] = reports
+    config.update(extra or {})
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
@@ -68,6 +81,28 @@ def stop_controller(proc: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+_ROUND = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) .*? desired=(\d+) .*?"
+                    r"phase=(\w+) .*?why=\"([^\"]*)\"")
+
+
+def class_rounds(log: Path) -> list[dict[str, object]]:
+    """The class-sized rounds of the controller's log: when (wall seconds; the log's local
+    time), the desired warm count, the phase and why, one entry per change of phase or
+    count."""
+    out: list[dict[str, object]] = []
+    if not log.is_file():
+        return out
+    for line in log.read_text(errors="replace").splitlines():
+        m = _ROUND.match(line)
+        if m is None:
+            continue
+        at = time.mktime(time.strptime(m[1], "%Y-%m-%d %H:%M:%S")) + int(m[2]) / 1000
+        entry: dict[str, object] = {"t": at, "desired": int(m[3]), "phase": m[4], "why": m[5]}
+        if not out or (out[-1]["phase"], out[-1]["desired"]) != (m[4], int(m[3])):
+            out.append(entry)
+    return out
 
 
 def metrics(port: int) -> dict[str, float]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import random
+import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,19 @@ from ..feedserver import FeedServer
 from ..ports import free_port
 from . import cluster, feed, z2jh
 from .analysis import Figures, NodeRecord, PodRecord, Sample, StudentRecord, figures
+from .courses import (
+    BUFFER_STRATEGIES,
+    CLASS_STRATEGIES,
+    class_settings,
+    course_nodes,
+    courses,
+    events,
+    requested,
+)
 from .scenario import CALENDAR_STRATEGIES, Scenario, go_duration
 
 logger = logging.getLogger("surge")
+_UP = threading.Lock()
 NAMESPACE = "surge"
 
 
@@ -36,6 +48,8 @@ class RunResult:
     pods: list[PodRecord] = field(default_factory=list)  # every pod's timeline (for reports)
     reports: list[dict[str, Any]] = field(default_factory=list)  # the controller's (issue 13)
     preemptions: int | None = None  # pods of the namespace the scheduler preempted
+    request: str = ""  # the events' pool lines ("user: 9", "user: 100 students"); "" no calendar
+    class_rounds: list[dict[str, Any]] = field(default_factory=list)  # feed.class_rounds
 
 
 def cluster_args(s: Scenario) -> list[str]:
@@ -57,7 +71,8 @@ def run_strategy(s: Scenario, strategy: str, name: str, workdir: Path) -> RunRes
         logger.info("[%s] cluster %s up %s", strategy, name, " ".join(cluster_args(s)))
         try:
             try:
-                kubeconfig = script_up(name, cluster_args(s))
+                with _UP:  # two clusters created at once can pick the same free ports
+                    kubeconfig = script_up(name, cluster_args(s))
             except RuntimeError as error:
                 raise SetupFailed(str(error)) from error
             with z2jh.spawner(s, kubeconfig, NAMESPACE) as spawner:
@@ -92,12 +107,12 @@ def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path,
         cluster.create_deployment(api, NAMESPACE, cluster.deployment(
             deployment, s.static_placeholders, f"{round(s.student_cpu * 1000)}m",
             f"{round(s.student_memory_gi * 1024)}Mi", "placeholder"))
-    elif strategy in ("no-lead", "ours"):
+    elif strategy in ("no-lead", "ours", "class"):
         deployment = "placeholder-user"
         cluster.create_deployment(api, NAMESPACE, cluster.deployment(
             deployment, 0, s.placeholder_cpu, s.placeholder_memory, "placeholder",
             placement=z2jh.placement(s)))
-    buffer = "buffer-user" if strategy == "buffer" else None
+    buffer = "buffer-user" if strategy in BUFFER_STRATEGIES else None
     if buffer:
         cluster.create_buffer(api, NAMESPACE, buffer, s.placeholder_cpu, s.placeholder_memory,
                               placement=z2jh.placement(s))
@@ -112,35 +127,25 @@ def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path,
     w0 = time.time()
     t0 = w0 + s.wall(s.before)
     w1 = t0 + s.wall(s.after)
-    nodes = s.chosen_nodes() if strategy in CALENDAR_STRATEGIES else 0
+    calendar = strategy in CALENDAR_STRATEGIES
+    nodes = sum(course_nodes(s, c) for c in courses(s)) if calendar and \
+        strategy not in CLASS_STRATEGIES else 0
     proc = None
     server = None
     try:
-        if nodes:
-            lead = 0.0 if strategy == "no-lead" else s.wall(s.lead)
-            server = FeedServer(feed.course_ics(
-                datetime.fromtimestamp(t0, UTC), timedelta(seconds=s.wall(s.event_length)),
-                nodes, timedelta(seconds=round(lead))), path="/course.ics")
-            config_path = feed.write_config(
-                workdir / "config.yaml", namespace=NAMESPACE,
-                feed_url=server.url,
-                interval_s=round(s.wall(s.controller_interval)), max_nodes=s.user_max,
-                grace_s=round(s.wall(600)), metrics_port=free_port(),
-                # the event report (issue 13), compressed like the rest: a 30 s wait target,
-                # reported 5 minutes after the event's end
-                reports={"waitTarget": max(1, round(s.wall(30))),
-                         "settleTime": max(1, round(s.wall(300)))}, buffer=buffer)
-            proc = feed.start_controller(config_path, kubeconfig, workdir / "controller.log")
+        if calendar:
+            server, proc = _controller(s, strategy, t0, kubeconfig, workdir, buffer=buffer)
         students = cluster.Students(spawner, s, t0)
         with cluster.Sampler(api, NAMESPACE, deployment, s.wall(s.sample_interval),
                              buffer, statefulset=statefulset) as sampler:
             students.thread.start()
-            logger.info("[%s] T0 in %.0f s; window ends in %.0f s (N=%s)", strategy,
-                        t0 - time.time(), w1 - time.time(), nodes or "-")
+            logger.info("[%s] T0 in %.0f s; window ends in %.0f s (%s)", strategy,
+                        t0 - time.time(), w1 - time.time(),
+                        requested(s, strategy) if calendar else "no calendar")
             _progress(sampler, t0, w1, strategy, s)
             students.stop.set()
         rec = sampler.rec
-        reports = cluster.event_reports(api, NAMESPACE, deployment) if proc and deployment else []
+        reports = cluster.event_reports(api, NAMESPACE) if proc else []
         preempted = cluster.preemptions(api, NAMESPACE)
     finally:
         feed.stop_controller(proc)
@@ -154,7 +159,27 @@ def _run(s: Scenario, strategy: str, kubeconfig: Path, workdir: Path,
         errors.append(f"controller exited with {proc.returncode}")
     return RunResult(strategy, nodes, fig, t0, rec.samples, studs, rec.node_records(),
                      autoscaler, errors, sorted(rec.pods.values(), key=lambda p: p.created),
-                     reports, preempted)
+                     reports, preempted, requested(s, strategy) if calendar else "",
+                     feed.class_rounds(workdir / "controller.log"))
+
+
+def _controller(s: Scenario, strategy: str, t0: float, kubeconfig: Path, workdir: Path, *,
+                buffer: str | None) -> tuple[FeedServer, subprocess.Popen[bytes]]:
+    """The courses' calendar on loopback and ``node-placeholder-scaler run`` reading it."""
+    lead = 0.0 if strategy == "no-lead" else s.wall(s.lead)
+    server = FeedServer(feed.events_ics(events(s, strategy, datetime.fromtimestamp(t0, UTC),
+                                               lead)), path="/course.ics")
+    pool_extra, extra = class_settings(s) if strategy in CLASS_STRATEGIES else ({}, {})
+    config_path = feed.write_config(
+        workdir / "config.yaml", namespace=NAMESPACE, feed_url=server.url,
+        interval_s=round(s.wall(s.controller_interval)), max_nodes=s.user_max,
+        grace_s=round(s.wall(600)), metrics_port=free_port(),
+        # the event report, compressed like the rest: a 30 s wait target, reported 5 minutes
+        # after the event's end
+        reports={"waitTarget": max(1, round(s.wall(30))),
+                 "settleTime": max(1, round(s.wall(300)))}, buffer=buffer,
+        pool_extra=pool_extra, extra=extra)
+    return server, feed.start_controller(config_path, kubeconfig, workdir / "controller.log")
 
 
 def _progress(sampler: cluster.Sampler, t0: float, w1: float, strategy: str,

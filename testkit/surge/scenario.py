@@ -6,8 +6,10 @@ import math
 import random
 from dataclasses import dataclass, replace
 
-STRATEGIES = ("nothing", "static", "no-lead", "ours", "buffer", "z2jh-static")
-CALENDAR_STRATEGIES = ("no-lead", "ours", "buffer")  # a controller run from the calendar
+STRATEGIES = ("nothing", "static", "no-lead", "ours", "buffer", "class", "class-buffer",
+              "z2jh-static")
+# a controller run from the calendar
+CALENDAR_STRATEGIES = ("no-lead", "ours", "buffer", "class", "class-buffer")
 STRATEGY_TITLES = {
     "nothing": "1 nothing",
     "static": "2 static user-sized placeholders",
@@ -15,6 +17,8 @@ STRATEGY_TITLES = {
     "ours": "4 ours (node-sized, with lead)",
     "buffer": "5 ours with CapacityBuffer (node-sized, with lead)",
     "z2jh-static": "z2jh userPlaceholder (static)",
+    "class": "6 class-sized (pause pods)",
+    "class-buffer": "7 class-sized (CapacityBuffer)",
 }
 SCHEDULERS = ("default", "z2jh")  # the cluster's default scheduler, or z2jh's user scheduler
 
@@ -55,6 +59,12 @@ class Scenario:
     # who builds a student's pod: plain (a pause pod) or kubespawner (KubeSpawner's pod with
     # z2jh's default singleuser values)
     spawner: str = "plain"
+    second_students: int = 0  # a second course in the same pool (0: none; see courses.py)
+    second_start: float = 0.0  # its event's start and first arrival, after T0
+    second_spread: float = 60.0  # its students arrive uniformly over [start, start + spread)
+    second_length: float = 300.0  # its event's length
+    class_node_up: float = 0.0  # the class-sized mode's configured nodeUp (0: boot + scan)
+    class_spread: float = 0.0  # its configured arrivalSpread (0: the first course's spread)
 
     @classmethod
     def quick(cls) -> Scenario:
@@ -90,7 +100,9 @@ class Scenario:
     def arrivals(self) -> list[float]:
         """Seeded arrival offsets after T0 (scenario seconds), sorted."""
         rng = random.Random(self.seed)
-        return sorted(rng.uniform(0.0, self.arrival_spread) for _ in range(self.students))
+        first = [rng.uniform(0.0, self.arrival_spread) for _ in range(self.students)]
+        return sorted(first + [self.second_start + rng.uniform(0.0, self.second_spread)
+                               for _ in range(self.second_students)])
 
     def wall(self, seconds: float) -> float:
         """Scenario seconds -> cluster (wall-clock) seconds."""
