@@ -213,8 +213,14 @@ def measure(kubeconfig: str, nodes: int, rounds: int, *, cache: bool) -> tuple[i
         pod_cache = cluster.start_pod_cache()
         assert pod_cache.synced.wait(300), "pod cache did not sync"
         requests, size = cluster.cache_meter.snapshot()
-        SYNCS.append({"pods": len(pod_cache), "requests": requests, "bytes": size,
-                      "seconds": round(time.monotonic() - started, 2)})
+        SYNCS.append(
+            {
+                "pods": len(pod_cache),
+                "requests": requests,
+                "bytes": size,
+                "seconds": round(time.monotonic() - started, 2),
+            }
+        )
         print(
             f"# pod cache initial sync: pods={len(pod_cache)} requests={requests} "
             f"bytes={size} seconds={time.monotonic() - started:.1f}",
@@ -311,10 +317,16 @@ def main() -> int:
                 f"controller-bench: nodes={size} requests={requests} bytes={size_bytes} "
                 f"round_s={seconds:.3f}"
             )
-        data = {"outside_pods": args.outside_pods, "rounds": args.rounds,
-                "quiet": {"nodes": sizes[0], "requests": quiet[0]}, "sync": SYNCS[-1],
-                "sizes": [{"nodes": size, "once": figures(once), "loop": figures(loop)}
-                          for size, once, loop in results]}
+        data = {
+            "outside_pods": args.outside_pods,
+            "rounds": args.rounds,
+            "quiet": {"nodes": sizes[0], "requests": quiet[0]},
+            "sync": SYNCS[-1],
+            "sizes": [
+                {"nodes": size, "once": figures(once), "loop": figures(loop)}
+                for size, once, loop in results
+            ],
+        }
         path = out_path(args.out, "controller-bench")
         if path is not None:
             print(f"wrote {recording.write(path, data)}")

@@ -37,19 +37,25 @@ def _stamp(moment: datetime) -> str:
 
 def _event(uid: str, start: datetime, minutes: int, summary: str, extra: list[str]) -> list[str]:
     return [
-        "BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20240101T000000Z",
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        "DTSTAMP:20240101T000000Z",
         f"DTSTART;TZID={ZONE}:{_stamp(start)}",
         f"DTEND;TZID={ZONE}:{_stamp(start + timedelta(minutes=minutes))}",
-        f"SUMMARY:{summary}", *extra, "END:VEVENT",
+        f"SUMMARY:{summary}",
+        *extra,
+        "END:VEVENT",
     ]
 
 
 def _description(rng: random.Random) -> str:
-    return (f"DESCRIPTION:<p>Login surge for the lecture</p><p>user: {rng.randint(1, 6)}</p>"
-            f"<p>gpu: {rng.randint(0, 2)}</p><p>Room HG F {rng.randint(1, 30)}</p>"
-            f"<p>Materials: <a href=\"https://lms.example.edu/course/{rng.randint(1, 9999)}/"
-            "week\">course page</a>. Please log in to the hub a few minutes early and start "
-            "your server before the lecture begins; bring your laptop.</p>")
+    return (
+        f"DESCRIPTION:<p>Login surge for the lecture</p><p>user: {rng.randint(1, 6)}</p>"
+        f"<p>gpu: {rng.randint(0, 2)}</p><p>Room HG F {rng.randint(1, 30)}</p>"
+        f'<p>Materials: <a href="https://lms.example.edu/course/{rng.randint(1, 9999)}/'
+        'week">course page</a>. Please log in to the hub a few minutes early and start '
+        "your server before the lecture begins; bring your laptop.</p>"
+    )
 
 
 def build_calendar(series: int, singles: int, seed: int = 7) -> tuple[bytes, int]:
@@ -64,18 +70,32 @@ def build_calendar(series: int, singles: int, seed: int = 7) -> tuple[bytes, int
         skipped = [first + timedelta(weeks=w) for w in rng.sample(range(1, 14), 2)]
         moved = first + timedelta(weeks=5)
         uid = f"series-{index}@bench"
-        lines += _event(uid, first, 20, f"Course {index} surge", [
-            "RRULE:FREQ=WEEKLY;COUNT=14",
-            *(f"EXDATE;TZID={ZONE}:{_stamp(s)}" for s in skipped),
-            _description(rng),
-        ])
-        lines += _event(uid, moved + timedelta(hours=2), 20, f"Course {index} surge (moved)", [
-            f"RECURRENCE-ID;TZID={ZONE}:{_stamp(moved)}", _description(rng),
-        ])
+        lines += _event(
+            uid,
+            first,
+            20,
+            f"Course {index} surge",
+            [
+                "RRULE:FREQ=WEEKLY;COUNT=14",
+                *(f"EXDATE;TZID={ZONE}:{_stamp(s)}" for s in skipped),
+                _description(rng),
+            ],
+        )
+        lines += _event(
+            uid,
+            moved + timedelta(hours=2),
+            20,
+            f"Course {index} surge (moved)",
+            [
+                f"RECURRENCE-ID;TZID={ZONE}:{_stamp(moved)}",
+                _description(rng),
+            ],
+        )
         count += 2
     for index in range(singles):
         start = (START + timedelta(minutes=10 * rng.randrange(0, 5 * 365 * 144))).replace(
-            tzinfo=None)
+            tzinfo=None
+        )
         lines += _event(f"single-{index}@bench", start, 20, f"Exam {index}", [_description(rng)])
         count += 1
     lines.append("END:VCALENDAR")
@@ -96,7 +116,10 @@ def main() -> int:
     settings = load_settings(
         f"timezone: {ZONE}\nleadTime: 15m\ncalendarRefreshInterval: 5m\n"
         f"calendars: [{{name: bench, url: '{server.url}'}}]\n"
-        "pools: {user: {maxReplicas: 50}, gpu: {maxReplicas: 8}}\n", "bench.yaml", {})
+        "pools: {user: {maxReplicas: 50}, gpu: {maxReplicas: 8}}\n",
+        "bench.yaml",
+        {},
+    )
     now = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
     parse_times = []
     for attempt in range(args.repeat):
@@ -115,14 +138,21 @@ def main() -> int:
         began = time.perf_counter()
         plan = plan_at(book.views(instant), book.settings, instant)
         round_times.append(time.perf_counter() - began)
-    print(f"unchanged feed: {args.rounds} rounds of 30s, last plan targets "
-          f"{ {p: t.target for p, t in plan.pools.items()} }, "
-          f"p50 {statistics.median(round_times) * 1000:.2f} ms, "
-          f"max {max(round_times) * 1000:.2f} ms (fetches run in the background)")
+    print(
+        f"unchanged feed: {args.rounds} rounds of 30s, last plan targets "
+        f"{ {p: t.target for p, t in plan.pools.items()} }, "
+        f"p50 {statistics.median(round_times) * 1000:.2f} ms, "
+        f"max {max(round_times) * 1000:.2f} ms (fetches run in the background)"
+    )
     server.stop()
-    data = {"events": events, "bytes": len(body), "parse_s": [round(x, 4) for x in parse_times],
-            "rounds": args.rounds, "replan_ms": round(statistics.median(round_times) * 1000, 4),
-            "replan_max_ms": round(max(round_times) * 1000, 4)}
+    data = {
+        "events": events,
+        "bytes": len(body),
+        "parse_s": [round(x, 4) for x in parse_times],
+        "rounds": args.rounds,
+        "replan_ms": round(statistics.median(round_times) * 1000, 4),
+        "replan_max_ms": round(max(round_times) * 1000, 4),
+    }
     path = out_path(args.out, "feed-bench")
     if path is not None:
         print(f"wrote {recording.write(path, data)}")

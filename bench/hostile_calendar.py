@@ -65,8 +65,9 @@ def _parse_and_plan(data: bytes, limits: Limits) -> tuple[str, int | None]:
     settings = load_settings(CONFIG, "bench.yaml", {})
     try:
         parsed = parse_calendar(data, name="c", pools=["user"], window=WINDOW, limits=limits)
-        result = plan([CalendarView(settings.calendars[0], parsed, parsed.warnings)],
-                      settings, GOOD_AT)
+        result = plan(
+            [CalendarView(settings.calendars[0], parsed, parsed.warnings)], settings, GOOD_AT
+        )
     except CalendarError as error:
         return f"feed rejected: {error}", None
     kinds = sorted({p.kind.value for p in parsed.problems()})
@@ -109,9 +110,16 @@ def hostile_rows(selected: list[Case], timeout: float) -> list[dict[str, object]
     rows: list[dict[str, object]] = []
     for case in selected:
         result = measure(case.data, timeout)
-        rows.append({"input": case.name, "outcome": result.outcome, "good": result.good,
-                     "seconds": round(result.seconds, 3), "heap_mib": _round(result.peak_mib),
-                     "rss_mib": round(result.rss_mib, 1)})
+        rows.append(
+            {
+                "input": case.name,
+                "outcome": result.outcome,
+                "good": result.good,
+                "seconds": round(result.seconds, 3),
+                "heap_mib": _round(result.peak_mib),
+                "rss_mib": round(result.rss_mib, 1),
+            }
+        )
         print(f"  {case.name}: {result.outcome} {result.seconds:.2f}s", file=sys.stderr)
     return rows
 
@@ -123,11 +131,17 @@ def _round(value: float | None) -> float | None:
 def ordinary_feed(events: int) -> bytes:
     """Single events over a year, two lines of description each (like a course export)."""
     start = WINDOW[0] - timedelta(days=180)
-    return calendar(*(event(
-        f"DESCRIPTION:Lecture {i}\\nuser: {i % 5}", uid=f"ordinary-{i}",
-        start=f"DTSTART:{(start + timedelta(hours=3 * i)).strftime('%Y%m%dT%H%M%SZ')}",
-        summary=f"Course {i % 40}").replace("DTEND:20260303T110000Z", "DURATION:PT1H")
-        for i in range(events)))
+    return calendar(
+        *(
+            event(
+                f"DESCRIPTION:Lecture {i}\\nuser: {i % 5}",
+                uid=f"ordinary-{i}",
+                start=f"DTSTART:{(start + timedelta(hours=3 * i)).strftime('%Y%m%dT%H%M%SZ')}",
+                summary=f"Course {i % 40}",
+            ).replace("DTEND:20260303T110000Z", "DURATION:PT1H")
+            for i in range(events)
+        )
+    )
 
 
 def scaling(sizes: list[int], timeout: float) -> list[dict[str, object]]:
@@ -135,9 +149,15 @@ def scaling(sizes: list[int], timeout: float) -> list[dict[str, object]]:
     for count in sizes:
         data = ordinary_feed(count)
         result = measure(data, timeout)
-        rows.append({"events": count, "megabytes": round(len(data) / 1e6, 2),
-                     "seconds": round(result.seconds, 3), "heap_mib": _round(result.peak_mib),
-                     "rss_mib": round(result.rss_mib, 1)})
+        rows.append(
+            {
+                "events": count,
+                "megabytes": round(len(data) / 1e6, 2),
+                "seconds": round(result.seconds, 3),
+                "heap_mib": _round(result.peak_mib),
+                "rss_mib": round(result.rss_mib, 1),
+            }
+        )
         print(f"  {count} events: {result.seconds:.2f}s", file=sys.stderr)
     return rows
 
@@ -147,14 +167,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="skip the multi-MB inputs")
     parser.add_argument("--scaling", action="store_true", help="also memory per MB and event")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds before a hang")
-    parser.add_argument("--out", help="store the result (- : bench/results/"
-                        "hostile-calendar.json)")
+    parser.add_argument("--out", help="store the result (- : bench/results/hostile-calendar.json)")
     args = parser.parse_args()
     recording = Recording("hostile-calendar")
     selected = cases() + ([] if args.quick else large_cases())
-    data = {"inputs": hostile_rows(selected, args.timeout),
-            "scaling": scaling([1_000, 10_000, 35_000, 50_000, 60_000], args.timeout)
-            if args.scaling else []}
+    data = {
+        "inputs": hostile_rows(selected, args.timeout),
+        "scaling": scaling([1_000, 10_000, 35_000, 50_000, 60_000], args.timeout)
+        if args.scaling
+        else [],
+    }
     path = out_path(args.out, "hostile-calendar")
     if path is not None:
         print(f"wrote {recording.write(path, data)}")
@@ -163,11 +185,13 @@ def main() -> None:
     if args.scaling:
         print(hostile_scaling(document))
     inputs = data["inputs"]
-    print(f"hostile-calendar: inputs={len(inputs)} "
-          f"crashes={sum(str(r['outcome']).startswith('CRASH') for r in inputs)} "
-          f"hangs={sum(str(r['outcome']).startswith('HANG') for r in inputs)} "
-          f"worst_s={max(float(str(r['seconds'])) for r in inputs):.2f} "
-          f"worst_rss_mib={max(float(str(r['rss_mib'])) for r in inputs):.0f}")
+    print(
+        f"hostile-calendar: inputs={len(inputs)} "
+        f"crashes={sum(str(r['outcome']).startswith('CRASH') for r in inputs)} "
+        f"hangs={sum(str(r['outcome']).startswith('HANG') for r in inputs)} "
+        f"worst_s={max(float(str(r['seconds'])) for r in inputs):.2f} "
+        f"worst_rss_mib={max(float(str(r['rss_mib'])) for r in inputs):.0f}"
+    )
 
 
 if __name__ == "__main__":

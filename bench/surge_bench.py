@@ -53,43 +53,74 @@ logger = logging.getLogger("surge")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true",
-                   help="CI smoke: 20 students, 30 s boot, short windows (flags still apply)")
-    p.add_argument("--strategies", default=",".join(STRATEGIES),
-                   help=f"comma-separated, from {','.join(STRATEGIES)} (default: all)")
-    p.add_argument("--sweep", default="",
-                   help="comma-separated values: run the sweep strategies once per value of "
-                   "--sweep-field")
-    p.add_argument("--sweep-field", default="nodes", choices=SWEEP_FIELDS,
-                   help="the scenario field the sweep varies (default nodes: the event's N)")
-    p.add_argument("--sweep-strategies", default="ours",
-                   help="strategies of the sweep (default ours; e.g. ours,buffer)")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="CI smoke: 20 students, 30 s boot, short windows (flags still apply)",
+    )
+    p.add_argument(
+        "--strategies",
+        default=",".join(STRATEGIES),
+        help=f"comma-separated, from {','.join(STRATEGIES)} (default: all)",
+    )
+    p.add_argument(
+        "--sweep",
+        default="",
+        help="comma-separated values: run the sweep strategies once per value of --sweep-field",
+    )
+    p.add_argument(
+        "--sweep-field",
+        default="nodes",
+        choices=SWEEP_FIELDS,
+        help="the scenario field the sweep varies (default nodes: the event's N)",
+    )
+    p.add_argument(
+        "--sweep-strategies",
+        default="ours",
+        help="strategies of the sweep (default ours; e.g. ours,buffer)",
+    )
     p.add_argument("--out", type=Path, default=RESULTS, help="output folder")
     p.add_argument("--out-name", default="", help="file stem (default surge or surge-quick)")
-    p.add_argument("--render", type=Path,
-                   help="no run: write <stem>.md/.png again from <stem>.json")
+    p.add_argument(
+        "--render", type=Path, help="no run: write <stem>.md/.png again from <stem>.json"
+    )
     p.add_argument("--cluster-prefix", default="nps-surge", help="test cluster name prefix")
-    p.add_argument("--preset", choices=sorted(PRESETS), default="dev",
-                   help="the scenario's starting values (flags override them): "
-                   + "; ".join(f"{k}: {v}" for k, v in PRESET_NOTES.items()))
-    p.add_argument("--parallel", type=int, choices=(1, 2), default=1,
-                   help="strategies run at the same time, each on its own cluster (default 1)")
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="dev",
+        help="the scenario's starting values (flags override them): "
+        + "; ".join(f"{k}: {v}" for k, v in PRESET_NOTES.items()),
+    )
+    p.add_argument(
+        "--parallel",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="strategies run at the same time, each on its own cluster (default 1)",
+    )
     defaults = Scenario()
     g = p.add_argument_group("scenario (durations in scenario seconds)")
     for f in fields(Scenario):
         value = getattr(defaults, f.name)
-        g.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=type(value),
-                       default=None, help=f"default {value} (quick: "
-                       f"{getattr(Scenario.quick(), f.name)})")
+        g.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            dest=f.name,
+            type=type(value),
+            default=None,
+            help=f"default {value} (quick: {getattr(Scenario.quick(), f.name)})",
+        )
     return p
 
 
 def scenario_from(args: argparse.Namespace) -> Scenario:
     base = (Scenario.quick() if args.quick else Scenario()).with_(**PRESETS[args.preset])
-    changes = {f.name: getattr(args, f.name) for f in fields(Scenario)
-               if getattr(args, f.name) is not None}
+    changes = {
+        f.name: getattr(args, f.name) for f in fields(Scenario) if getattr(args, f.name) is not None
+    }
     return base.with_(**changes)
 
 
@@ -112,33 +143,48 @@ def main(argv: list[str] | None = None) -> int:
     if any(x not in STRATEGIES for x in sweep):
         print(f"error: unknown sweep strategy in {args.sweep_strategies!r}", file=sys.stderr)
         return 2
-    runs += [(x, swept(s, args.sweep_field, v)) for v in args.sweep.split(",") if v
-             for x in sweep]
+    runs += [(x, swept(s, args.sweep_field, v)) for v in args.sweep.split(",") if v for x in sweep]
     stem = args.out_name or ("surge-quick" if args.quick else "surge")
     args.out.mkdir(parents=True, exist_ok=True)
-    command = shlex.join([".venv/bin/python", "bench/surge_bench.py",
-                          *(sys.argv[1:] if argv is None else argv)])
+    command = shlex.join(
+        [".venv/bin/python", "bench/surge_bench.py", *(sys.argv[1:] if argv is None else argv)]
+    )
     bin_dir = _bin_dir()
     started = time.time()
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="nps-surge-") as tmp:
-        results, failed = run_all(runs, args.cluster_prefix, Path(tmp), args.parallel,
-                                   base=s)
+        results, failed = run_all(runs, args.cluster_prefix, Path(tmp), args.parallel, base=s)
     if not results:
         return 1
-    notes = [*failed,f"wall time of the whole run: {(time.time() - started) / 60:.1f} min; load "
-             f"average at the start {load0[0]:.1f}, at the end {os.getloadavg()[0]:.1f} "
-             f"(1 min; the machine is shared with other test clusters)"]
+    notes = [
+        *failed,
+        f"wall time of the whole run: {(time.time() - started) / 60:.1f} min; load "
+        f"average at the start {load0[0]:.1f}, at the end {os.getloadavg()[0]:.1f} "
+        f"(1 min; the machine is shared with other test clusters)",
+    ]
     for r in results:
         notes += [f"{r.strategy}: {e}" for e in r.errors]
-    write(args.out, stem, s, results, command=command, env=report.machine(bin_dir),
-          notes=notes + derived_notes(s, results))
+    write(
+        args.out,
+        stem,
+        s,
+        results,
+        command=command,
+        env=report.machine(bin_dir),
+        notes=notes + derived_notes(s, results),
+    )
     return 0
 
 
 # the arrivals stay as they are
-SWEEP_FIELDS = ("nodes", "lead", "boot_delay", "controller_interval", "class_node_up",
-                "class_spread")
+SWEEP_FIELDS = (
+    "nodes",
+    "lead",
+    "boot_delay",
+    "controller_interval",
+    "class_node_up",
+    "class_spread",
+)
 
 
 def swept(s: Scenario, field: str, value: str) -> Scenario:
@@ -146,8 +192,9 @@ def swept(s: Scenario, field: str, value: str) -> Scenario:
     return s.with_(**{field: type(getattr(s, field))(value)})
 
 
-def run_all(runs: list[tuple[str, Scenario]], prefix: str, tmp: Path, parallel: int, *,
-            base: Scenario) -> tuple[list[RunResult], list[str]]:
+def run_all(
+    runs: list[tuple[str, Scenario]], prefix: str, tmp: Path, parallel: int, *, base: Scenario
+) -> tuple[list[RunResult], list[str]]:
     """Each (strategy, scenario) on its own fresh cluster, ``parallel`` at a time: the
     results in the order of ``runs``, and a line for each run that failed."""
 
@@ -157,18 +204,30 @@ def run_all(runs: list[tuple[str, Scenario]], prefix: str, tmp: Path, parallel: 
         try:
             r = run_strategy(sc, strategy, name, tmp / name)
             if sc != base:  # a sweep's run: its label says what it changed
-                changed = [f"{f.name.replace('_', ' ')} {getattr(sc, f.name):g}"
-                           for f in fields(Scenario) if f.name != "nodes"
-                           and getattr(sc, f.name) != getattr(base, f.name)]
+                changed = [
+                    f"{f.name.replace('_', ' ')} {getattr(sc, f.name):g}"
+                    for f in fields(Scenario)
+                    if f.name != "nodes" and getattr(sc, f.name) != getattr(base, f.name)
+                ]
                 r = replace(r, request=", ".join([r.request, *changed]).strip(", "))
         except Exception as error:  # the other runs of the table still count
             logger.exception("[%s] run failed", strategy)
             return f"{strategy}: the run failed ({type(error).__name__}: {error})"
         f = r.figures
-        logger.info("[%s] %s p50=%.1f p95=%.1f max=%.1f over30=%d node-min=%.1f "
-                    "bound=%.1f ratio=%.2f errors=%s", strategy, r.request or "-", f.p50,
-                    f.p95, f.max_wait, f.over_30s, f.node_minutes, f.lower_bound, f.ratio,
-                    r.errors or "none")
+        logger.info(
+            "[%s] %s p50=%.1f p95=%.1f max=%.1f over30=%d node-min=%.1f "
+            "bound=%.1f ratio=%.2f errors=%s",
+            strategy,
+            r.request or "-",
+            f.p50,
+            f.p95,
+            f.max_wait,
+            f.over_30s,
+            f.node_minutes,
+            f.lower_bound,
+            f.ratio,
+            r.errors or "none",
+        )
         return r
 
     with ThreadPoolExecutor(max_workers=parallel) as pool:
@@ -180,48 +239,90 @@ def derived_notes(s: Scenario, results: list[RunResult]) -> list[str]:
     """Observed boot times and (compressed runs) waits in cluster seconds."""
     notes = []
     for r in results:
-        boots = sorted((n.ready - n.created) / s.time_scale for n in r.node_records
-                       if n.ready is not None and n.created > r.t0 - s.wall(s.before))
+        boots = sorted(
+            (n.ready - n.created) / s.time_scale
+            for n in r.node_records
+            if n.ready is not None and n.created > r.t0 - s.wall(s.before)
+        )
         if boots:
-            notes.append(f"{report.label(r)}: observed boot (creation to Ready, scenario s) "
-                         f"of {len(boots)} new nodes: median {percentile(boots, 0.5):.0f}, "
-                         f"max {boots[-1]:.0f} (configured {s.boot_delay:.0f})")
-        split = "; ".join(f"{name} {u:.1f} (bound {b:.1f})" for (u, b), (_, _, name)
-                          in zip(phase_minutes(s, r.node_records, r.t0), phases(s), strict=True))
+            notes.append(
+                f"{report.label(r)}: observed boot (creation to Ready, scenario s) "
+                f"of {len(boots)} new nodes: median {percentile(boots, 0.5):.0f}, "
+                f"max {boots[-1]:.0f} (configured {s.boot_delay:.0f})"
+            )
+        split = "; ".join(
+            f"{name} {u:.1f} (bound {b:.1f})"
+            for (u, b), (_, _, name) in zip(
+                phase_minutes(s, r.node_records, r.t0), phases(s), strict=True
+            )
+        )
         notes.append(f"{report.label(r)}: node-minutes {split}")
         if r.class_rounds:
-            steps = ", ".join(f"{e['phase']} {e['desired']} at "
-                              f"T{(e['t'] - r.t0) / s.time_scale:+.0f}" for e in r.class_rounds)
-            notes.append(f"{report.label(r)}: the controller's class rounds (phase, warm nodes "
-                         f"asked, scenario s): {steps}")
+            steps = ", ".join(
+                f"{e['phase']} {e['desired']} at T{(e['t'] - r.t0) / s.time_scale:+.0f}"
+                for e in r.class_rounds
+            )
+            notes.append(
+                f"{report.label(r)}: the controller's class rounds (phase, warm nodes "
+                f"asked, scenario s): {steps}"
+            )
         if s.time_scale != 1:
-            w = sorted(wait_s * s.time_scale for wait_s in
-                       waits(r.students, r.t0 + s.wall(s.after), s.time_scale))
-            notes.append(f"{report.label(r)}: waits in cluster seconds: p50 "
-                         f"{percentile(w, 0.5):.1f}, p95 {percentile(w, 0.95):.1f}, "
-                         f"max {max(w, default=0):.1f}")
+            w = sorted(
+                wait_s * s.time_scale
+                for wait_s in waits(r.students, r.t0 + s.wall(s.after), s.time_scale)
+            )
+            notes.append(
+                f"{report.label(r)}: waits in cluster seconds: p50 "
+                f"{percentile(w, 0.5):.1f}, p95 {percentile(w, 0.95):.1f}, "
+                f"max {max(w, default=0):.1f}"
+            )
     return notes
 
 
-def write(out: Path, stem: str, s: Scenario, results: list[RunResult], *, command: str,
-          env: list[str], notes: list[str]) -> None:
+def write(
+    out: Path,
+    stem: str,
+    s: Scenario,
+    results: list[RunResult],
+    *,
+    command: str,
+    env: list[str],
+    notes: list[str],
+) -> None:
     """The markdown table, the PNG plot and the raw data (JSON)."""
     md = report.markdown(s, results, command, env, notes)
     (out / f"{stem}.md").write_text(md)
     if not report.plot(results, s, out / f"{stem}.png"):
         print("no plot: matplotlib is not installed (pip install -e 'testkit[plots]')")
-    (out / f"{stem}.json").write_text(json.dumps(
-        {"command": command, "scenario": asdict(s), "env": env, "notes": notes,
-         "runs": [{"strategy": r.strategy, "nodes": r.nodes_asked, "t0": r.t0,
-                   "autoscaler": r.autoscaler, "figures": asdict(r.figures),
-                   "preemptions": r.preemptions,
-                   "students": [asdict(x) for x in r.students],
-                   "nodes_seen": [asdict(x) for x in r.node_records],
-                   "samples": [asdict(x) for x in r.samples],
-                   "pods": [asdict(x) for x in r.pods],
-                   "reports": r.reports, "request": r.request,
-                   "class_rounds": r.class_rounds} for r in results]},
-        indent=1))
+    (out / f"{stem}.json").write_text(
+        json.dumps(
+            {
+                "command": command,
+                "scenario": asdict(s),
+                "env": env,
+                "notes": notes,
+                "runs": [
+                    {
+                        "strategy": r.strategy,
+                        "nodes": r.nodes_asked,
+                        "t0": r.t0,
+                        "autoscaler": r.autoscaler,
+                        "figures": asdict(r.figures),
+                        "preemptions": r.preemptions,
+                        "students": [asdict(x) for x in r.students],
+                        "nodes_seen": [asdict(x) for x in r.node_records],
+                        "samples": [asdict(x) for x in r.samples],
+                        "pods": [asdict(x) for x in r.pods],
+                        "reports": r.reports,
+                        "request": r.request,
+                        "class_rounds": r.class_rounds,
+                    }
+                    for r in results
+                ],
+            },
+            indent=1,
+        )
+    )
     print(md)
     print(f"wrote {out / stem}.md, .png, .json")
 
@@ -237,19 +338,52 @@ def render(path: Path) -> int:
         samples = [Sample(**x) for x in r["samples"]]
         sc = s.with_(nodes=r["nodes"]) if r["nodes"] else s
         w1 = r["t0"] + sc.wall(sc.after)
-        fig = figures(sc, students=students, nodes=nodes, samples=samples,
-                      w0=r["t0"] - sc.wall(sc.before), w1=w1, end=w1)
+        fig = figures(
+            sc,
+            students=students,
+            nodes=nodes,
+            samples=samples,
+            w0=r["t0"] - sc.wall(sc.before),
+            w1=w1,
+            end=w1,
+        )
         pods = [PodRecord(**x) for x in r.get("pods", [])]
-        results.append(RunResult(r["strategy"], r["nodes"], fig, r["t0"], samples, students,
-                                 nodes, r["autoscaler"], [], pods, r.get("reports", []),
-                                 r.get("preemptions"), r.get("request", ""),
-                                 r.get("class_rounds", [])))
-    kept = [n for n in data.get("notes", [])
-            if not any(k in n for k in ("waits in cluster", "observed boot", "node-minutes ",
-                                           "class rounds"))]
-    write(path.parent, path.stem, s, results, command=data["command"], env=data.get("env", []),
-          notes=kept + derived_notes(s, results))
+        results.append(
+            RunResult(
+                r["strategy"],
+                r["nodes"],
+                fig,
+                r["t0"],
+                samples,
+                students,
+                nodes,
+                r["autoscaler"],
+                [],
+                pods,
+                r.get("reports", []),
+                r.get("preemptions"),
+                r.get("request", ""),
+                r.get("class_rounds", []),
+            )
+        )
+    kept = [
+        n
+        for n in data.get("notes", [])
+        if not any(
+            k in n for k in ("waits in cluster", "observed boot", "node-minutes ", "class rounds")
+        )
+    ]
+    write(
+        path.parent,
+        path.stem,
+        s,
+        results,
+        command=data["command"],
+        env=data.get("env", []),
+        notes=kept + derived_notes(s, results),
+    )
     return 0
+
 
 def _bin_dir() -> str | None:
     """The binaries of the test cluster (for their versions)."""

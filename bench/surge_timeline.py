@@ -39,15 +39,34 @@ def _t(x: float | None) -> datetime | None:
 def window(scenario: dict[str, Any], run: dict[str, Any]) -> Window:
     scale = scenario["time_scale"]
     t0 = datetime.fromtimestamp(run["t0"], UTC)
-    return Window(POOL, SERIES, TITLE, t0, t0 + timedelta(seconds=scenario["event_length"] * scale),
-                  timedelta(seconds=round(scenario["lead"] * scale)), run["nodes"] or 0)
+    return Window(
+        POOL,
+        SERIES,
+        TITLE,
+        t0,
+        t0 + timedelta(seconds=scenario["event_length"] * scale),
+        timedelta(seconds=round(scenario["lead"] * scale)),
+        run["nodes"] or 0,
+    )
 
 
 def legacy_pods(run: dict[str, Any]) -> list[dict[str, Any]]:
     """Runs recorded before pods were (students only, without their node)."""
-    return [{"name": s["name"], "role": "student", "created": s["created"], "priority": 0,
-             "node_selector": POOL_SELECTOR, "scheduled": s["scheduled"], "ready": None,
-             "node": None, "deleted": None, "unschedulable": None} for s in run["students"]]
+    return [
+        {
+            "name": s["name"],
+            "role": "student",
+            "created": s["created"],
+            "priority": 0,
+            "node_selector": POOL_SELECTOR,
+            "scheduled": s["scheduled"],
+            "ready": None,
+            "node": None,
+            "deleted": None,
+            "unschedulable": None,
+        }
+        for s in run["students"]
+    ]
 
 
 def pods(scenario: dict[str, Any], run: dict[str, Any]) -> list[PodTimeline]:
@@ -55,24 +74,35 @@ def pods(scenario: dict[str, Any], run: dict[str, Any]) -> list[PodTimeline]:
     out = []
     for p in run.get("pods") or legacy_pods(run):
         placeholder = p["role"] == "placeholder"
-        out.append(PodTimeline(
-            name=p["name"], namespace=NAMESPACE, created=_t(p["created"]),  # type: ignore[arg-type]
-            placeholder=placeholder, targets_pool=selects_pool(p["node_selector"], (),
-                                                               POOL_SELECTOR),
-            scheduled=_t(p["scheduled"]), ready=_t(p["ready"]), node=p["node"],
-            deleted=_t(p["deleted"]),
-            # the controller scales placeholders down only after the end: a running one
-            # deleted before it was preempted (the sampler cannot see the condition)
-            preempted=placeholder and p["scheduled"] is not None
-            and p["deleted"] is not None and p["deleted"] < end,
-            owner_kind="ReplicaSet" if placeholder else None,
-            unschedulable=p["unschedulable"]))
+        out.append(
+            PodTimeline(
+                name=p["name"],
+                namespace=NAMESPACE,
+                created=_t(p["created"]),  # type: ignore[arg-type]
+                placeholder=placeholder,
+                targets_pool=selects_pool(p["node_selector"], (), POOL_SELECTOR),
+                scheduled=_t(p["scheduled"]),
+                ready=_t(p["ready"]),
+                node=p["node"],
+                deleted=_t(p["deleted"]),
+                # the controller scales placeholders down only after the end: a running one
+                # deleted before it was preempted (the sampler cannot see the condition)
+                preempted=placeholder
+                and p["scheduled"] is not None
+                and p["deleted"] is not None
+                and p["deleted"] < end,
+                owner_kind="ReplicaSet" if placeholder else None,
+                unschedulable=p["unschedulable"],
+            )
+        )
     return out
 
 
 def nodes(run: dict[str, Any]) -> list[NodeTimeline]:
-    return [NodeTimeline(n["name"], _t(n["created"]), _t(n["ready"]), _t(n["deleted"]))  # type: ignore[arg-type]
-            for n in run["nodes_seen"]]
+    return [
+        NodeTimeline(n["name"], _t(n["created"]), _t(n["ready"]), _t(n["deleted"]))  # type: ignore[arg-type]
+        for n in run["nodes_seen"]
+    ]
 
 
 def fixture(data: dict[str, Any], index: int) -> dict[str, Any]:
@@ -83,9 +113,15 @@ def fixture(data: dict[str, Any], index: int) -> dict[str, Any]:
     figures = run["figures"]
     return {
         "source": f"{data['command']} (run {index}: {run['strategy']}, N={run['nodes']})",
-        "window": {"pool": w.pool, "series": w.series, "title": w.title,
-                   "start": w.start.isoformat(), "end": w.end.isoformat(),
-                   "lead_s": w.lead.total_seconds(), "asked": w.asked},
+        "window": {
+            "pool": w.pool,
+            "series": w.series,
+            "title": w.title,
+            "start": w.start.isoformat(),
+            "end": w.end.isoformat(),
+            "lead_s": w.lead.total_seconds(),
+            "asked": w.asked,
+        },
         "at": _t(at).isoformat(),  # type: ignore[union-attr]
         "users_per_node": USERS_PER_NODE,
         "time_scale": scale,
@@ -98,9 +134,11 @@ def fixture(data: dict[str, Any], index: int) -> dict[str, Any]:
 
 def table(paths: list[Path]) -> str:
     """The proof table of issue 13: the benchmark's own waits beside the controller's report."""
-    head = ("| run | `user: N` | bench p50/p95/max s (scenario) | bench p95/max s (cluster) | "
-            "report p95/max s (cluster) | capacity ready in time | bottleneck | waits while "
-            "placeholders free | advice | node-min | file |\n|" + "---|" * 11 + "\n")
+    head = (
+        "| run | `user: N` | bench p50/p95/max s (scenario) | bench p95/max s (cluster) | "
+        "report p95/max s (cluster) | capacity ready in time | bottleneck | waits while "
+        "placeholders free | advice | node-min | file |\n|" + "---|" * 11 + "\n"
+    )
     rows = []
     for path in paths:
         data = json.loads(path.read_text())
@@ -118,7 +156,8 @@ def table(paths: list[Path]) -> str:
                     f"{r.get('bottleneck', '-')} | {r.get('while_free', '-')} of "
                     f"{r.get('over_target', '-')} over {r.get('target_s', '-')} s | "
                     f"{'-' if advice is None else advice} | {f['node_minutes']:.1f} | "
-                    f"{path.stem} |")
+                    f"{path.stem} |"
+                )
     return head + "\n".join(rows) + "\n"
 
 

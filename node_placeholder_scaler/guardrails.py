@@ -42,8 +42,15 @@ class Limits:
 
     @property
     def any(self) -> bool:
-        return any(v is not None for v in (self.max_nodes, self.max_node_hours_per_day,
-                                           self.max_node_hours_per_week, self.max_lead))
+        return any(
+            v is not None
+            for v in (
+                self.max_nodes,
+                self.max_node_hours_per_day,
+                self.max_node_hours_per_week,
+                self.max_lead,
+            )
+        )
 
     def lookback(self) -> timedelta:
         """How far before an instant events still count against a budget of that instant."""
@@ -62,8 +69,10 @@ def node_hours(occurrence: Occurrence, pool: str, count: int, lead_of: LeadOf) -
 
 def held_hours(occurrence: Occurrence, lead_of: LeadOf) -> dict[str, float]:
     """Node-hours of each pool the occurrence requests."""
-    return {pool: node_hours(occurrence, pool, count, lead_of)
-            for pool, count in occurrence.requests.items()}
+    return {
+        pool: node_hours(occurrence, pool, count, lead_of)
+        for pool, count in occurrence.requests.items()
+    }
 
 
 @dataclass
@@ -105,23 +114,33 @@ def clip(
 class _Clipper:
     """Serves one calendar's occurrences in start order against its limits."""
 
-    def __init__(self, limits: Limits, zone: ZoneInfo, lead_of: LeadOf,
-                 allowed: frozenset[str] | None) -> None:
+    def __init__(
+        self, limits: Limits, zone: ZoneInfo, lead_of: LeadOf, allowed: frozenset[str] | None
+    ) -> None:
         self.limits, self.zone, self.lead_of, self.allowed = limits, zone, lead_of, allowed
         self.budgets = []
         if limits.max_node_hours_per_day is not None:
-            self.budgets.append(_Budget("maxNodeHoursPerDay", limits.max_node_hours_per_day,
-                                        lambda d: d, {}))
+            self.budgets.append(
+                _Budget("maxNodeHoursPerDay", limits.max_node_hours_per_day, lambda d: d, {})
+            )
         if limits.max_node_hours_per_week is not None:
-            self.budgets.append(_Budget("maxNodeHoursPerWeek", limits.max_node_hours_per_week,
-                                        lambda d: d.isocalendar()[:2], {}))
+            self.budgets.append(
+                _Budget(
+                    "maxNodeHoursPerWeek",
+                    limits.max_node_hours_per_week,
+                    lambda d: d.isocalendar()[:2],
+                    {},
+                )
+            )
 
     def clip(self, occurrence: Occurrence) -> Occurrence:
         problems: list[str] = []
         most = self.limits.max_lead
         if most is not None and occurrence.lead is not None and occurrence.lead > most:
-            problems.append(f"lead {format_duration(occurrence.lead)} is over the calendar's "
-                            f"maxLead {format_duration(most)}; clipped to it")
+            problems.append(
+                f"lead {format_duration(occurrence.lead)} is over the calendar's "
+                f"maxLead {format_duration(most)}; clipped to it"
+            )
             occurrence = replace(occurrence, lead=most)
         requests: dict[str, int] = {}
         for pool, count in sorted(occurrence.requests.items()):
@@ -134,10 +153,17 @@ class _Clipper:
             requests[pool] = granted
         if not problems:
             return occurrence
-        found = tuple(Problem(ProblemKind.CLIPPED, text, occurrence.calendar,
-                              occurrence.summary, occurrence.start) for text in problems)
-        return replace(occurrence, requests=_in_order(occurrence.requests, requests),
-                       problems=occurrence.problems + found)
+        found = tuple(
+            Problem(
+                ProblemKind.CLIPPED, text, occurrence.calendar, occurrence.summary, occurrence.start
+            )
+            for text in problems
+        )
+        return replace(
+            occurrence,
+            requests=_in_order(occurrence.requests, requests),
+            problems=occurrence.problems + found,
+        )
 
     def _grant(self, occurrence: Occurrence, pool: str, count: int) -> tuple[int, str]:
         granted, why = count, ""
@@ -150,8 +176,10 @@ class _Clipper:
             fits = budget.allows(day, each, granted)
             if fits < granted:
                 used = budget.used.get(budget.period(day), 0.0)
-                why = (f"{granted * each:g} node-hours would pass the calendar's "
-                       f"{budget.name} {budget.limit:g} ({used:g} already held)")
+                why = (
+                    f"{granted * each:g} node-hours would pass the calendar's "
+                    f"{budget.name} {budget.limit:g} ({used:g} already held)"
+                )
                 granted = fits
         for budget in self.budgets:
             budget.spend(day, granted * each)
@@ -181,6 +209,13 @@ def holdings(
     for occurrence in sorted(occurrences, key=lambda o: (o.start, o.uid)):
         for pool, hours in held_hours(occurrence, lead_of).items():
             price = prices.get(pool)
-            found.append(Holding(occurrence, pool, occurrence.requests[pool], hours,
-                                 None if price is None else hours * price))
+            found.append(
+                Holding(
+                    occurrence,
+                    pool,
+                    occurrence.requests[pool],
+                    hours,
+                    None if price is None else hours * price,
+                )
+            )
     return found

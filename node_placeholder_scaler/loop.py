@@ -57,8 +57,9 @@ class BookPlanner:
     """feeds.CalendarBook as a Planner: refreshed in the background by a FeedRefresher, so a
     round only reads the last good copies and never waits on a feed server."""
 
-    def __init__(self, settings: Settings, clock: Clock = utc_now, *,
-                 sink: FetchSink | None = None) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock = utc_now, *, sink: FetchSink | None = None
+    ) -> None:
         """``sink``: told each fetch's result as it happens (the metrics)."""
         self.settings = settings
         self.book = CalendarBook(settings, sink=sink)
@@ -140,22 +141,26 @@ class Controller:
         plan = self.planner.plan(now)
         leading = self.leader is None or self.leader.is_leader()
         if self.watch is not None:  # kept every round, told (once) by the leader
-            self._guarded("upcoming problems", self.watch.round, now, leading=leading,
-                          dry_run=self.dry_run)
+            self._guarded(
+                "upcoming problems", self.watch.round, now, leading=leading, dry_run=self.dry_run
+            )
         if not leading:  # standby: no writes, and no calendar gauges (the leader's count)
             self.metrics.forget_calendar()
             return plan, RoundResult(now, self.dry_run, ()), False
         self.metrics.observe_plan(plan)
         result = reconcile_once(
-            self.cluster, plan, self.settings, self.namespace, dry_run=self.dry_run,
+            self.cluster,
+            plan,
+            self.settings,
+            self.namespace,
+            dry_run=self.dry_run,
             history=self.history,
         )
         notices = self.outages.observe(result)
         self._tell(self.would_scale.observe(result) if self.dry_run else notices, now)
         return plan, result, True
 
-    def _guarded(self, what: str, call: Callable[..., object], *args: Any, **kwargs: Any
-                 ) -> None:
+    def _guarded(self, what: str, call: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         """One of the round's optional parts (reports, the status page, the problem watch,
         the pool checks): its failure is logged and counted, and the round goes on."""
         try:
@@ -184,8 +189,9 @@ class Controller:
             try:
                 self.notices.record_notice(self.namespace, notice, now)
             except Exception as error:
-                logger.warning("pool=%s could not write the %s Event: %s",
-                               notice.pool, notice.reason, error)  # fmt: skip
+                logger.warning(
+                    "pool=%s could not write the %s Event: %s", notice.pool, notice.reason, error
+                )
                 self.metrics.error(Stage.EVENT, notice.pool)
 
     def _check_api(self) -> bool:

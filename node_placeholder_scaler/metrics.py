@@ -22,9 +22,15 @@ from .seating.metrics import ClassMetrics
 
 PREFIX = "node_placeholder_"
 FETCH_RESULTS = tuple(result.value for result in FetchResult)
-UPCOMING_KINDS = (ProblemKind.UNKNOWN_POOL, ProblemKind.NEAR_MISS, ProblemKind.BAD_VALUE,
-                  ProblemKind.BAD_LEAD, ProblemKind.DUPLICATE, ProblemKind.BAD_TEXT,
-                  ProblemKind.NOT_ALLOWED)  # the kinds an occurrence's text can have
+UPCOMING_KINDS = (
+    ProblemKind.UNKNOWN_POOL,
+    ProblemKind.NEAR_MISS,
+    ProblemKind.BAD_VALUE,
+    ProblemKind.BAD_LEAD,
+    ProblemKind.DUPLICATE,
+    ProblemKind.BAD_TEXT,
+    ProblemKind.NOT_ALLOWED,
+)  # the kinds an occurrence's text can have
 NOTIFICATION_KINDS, NOTIFICATION_RESULTS = ("problem", "report"), ("sent", "failed", "dropped")
 WAIT_BUCKETS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1200)  # user waits (event reports)
 
@@ -49,17 +55,13 @@ class Metrics:
 
     def _pool_metrics(self) -> None:
         self.target = self._gauge("calendar_target", "Calendar target (warm nodes)", "pool")
-        self.headroom = self._gauge(
-            "headroom_nodes", "Free node-equivalents in the pool", "pool"
-        )
+        self.headroom = self._gauge("headroom_nodes", "Free node-equivalents in the pool", "pool")
         self.desired = self._gauge("desired_replicas", "Placeholder replicas wanted", "pool")
         self.current = self._gauge("current_replicas", "Placeholder replicas seen", "pool")
         self.pending = self._gauge(
             "pending_placeholders", "Placeholder pods waiting for a node", "pool"
         )
-        self.active = self._gauge(
-            "active_events", "Active calendar events naming the pool", "pool"
-        )
+        self.active = self._gauge("active_events", "Active calendar events naming the pool", "pool")
         self.next_start = self._gauge(
             "next_event_start_timestamp_seconds",
             "Start (minus lead) of the next event naming the pool",
@@ -71,30 +73,32 @@ class Metrics:
         )
 
     def _feed_metrics(self) -> None:
-        self.fetches = self._counter(
-            "feed_fetches", "Feed fetches by result", "calendar", "result"
-        )
-        self.feed_ok = self._gauge(
-            "feed_up", "1 when the feed has a usable good copy", "calendar"
-        )
+        self.fetches = self._counter("feed_fetches", "Feed fetches by result", "calendar", "result")
+        self.feed_ok = self._gauge("feed_up", "1 when the feed has a usable good copy", "calendar")
         self.last_success = self._gauge(
             "feed_last_success_timestamp_seconds", "Time of the last good fetch", "calendar"
         )
-        self.staleness = self._gauge(
-            "feed_staleness_seconds", "Age of the copy in use", "calendar"
-        )
+        self.staleness = self._gauge("feed_staleness_seconds", "Age of the copy in use", "calendar")
         self.problems = self._gauge("problems", "Problems in the current plan by kind", "kind")
         self.pool_findings = self._gauge(
-            "pool_findings", "Pool checks: 1 while the check finds why the pool would not "
-            "scale (selector, too-big, limit)", "pool", "check")
+            "pool_findings",
+            "Pool checks: 1 while the check finds why the pool would not "
+            "scale (selector, too-big, limit)",
+            "pool",
+            "check",
+        )
         self.upcoming = self._gauge(
             "upcoming_problems",
             "Problems of the occurrences from now - 1h to 14 days ahead (the leader only)",
-            "calendar", "kind",
+            "calendar",
+            "kind",
         )
         self.notifications = self._counter(
-            "notifications", "Webhook messages by kind (problem, report) and result", "kind",
-            "result")
+            "notifications",
+            "Webhook messages by kind (problem, report) and result",
+            "kind",
+            "result",
+        )
 
     def _round_metrics(self) -> None:
         self.duration = Histogram(
@@ -127,7 +131,8 @@ class Metrics:
             "pool",
         )
         self.recommended = self._gauge(
-            "recommended_nodes", "Last event report: warm nodes advised for the next occurrence",
+            "recommended_nodes",
+            "Last event report: warm nodes advised for the next occurrence",
             "pool",
         )
 
@@ -146,8 +151,9 @@ class Metrics:
         for kind, count in counts.items():
             self.problems.labels(kind).set(count)
 
-    def observe_upcoming(self, counts: Mapping[tuple[str, ProblemKind], int],
-                         calendars: Sequence[str]) -> None:
+    def observe_upcoming(
+        self, counts: Mapping[tuple[str, ProblemKind], int], calendars: Sequence[str]
+    ) -> None:
         """Every (calendar, kind) of the description vocabulary is set, zero when clear."""
         for calendar in calendars:
             for kind in UPCOMING_KINDS:
@@ -185,8 +191,7 @@ class Metrics:
             if decision.action != Action.LEFT_ALONE:
                 self.classes.observe(decision.pool, decision.seating)
 
-    def observe_report(self, pool: str, report: EventReport,
-                       waits: Sequence[float] = ()) -> None:
+    def observe_report(self, pool: str, report: EventReport, waits: Sequence[float] = ()) -> None:
         """An event report; ``waits``: its arrivals' waits (empty when restored from the store
         after a restart)."""
         for wait in waits:
@@ -214,8 +219,7 @@ class Metrics:
         """One fetch of a feed and its result (feeds.types.FetchSink; thread-safe)."""
         self.fetches.labels(calendar, result.value).inc()
 
-    def observe_pool_findings(self, pools: Sequence[str], found: Iterable[tuple[str, str]]
-                              ) -> None:
+    def observe_pool_findings(self, pools: Sequence[str], found: Iterable[tuple[str, str]]) -> None:
         """The pool checks' last result: every (pool, check) series, 1 where found."""
         present = set(found)
         for pool in pools:

@@ -57,7 +57,10 @@ class Outages:
             return None
         del self.open[decision.pool]
         return Notice(
-            decision.pool, decision.backend_object, RECOVERED, recovered(decision, streak, at),
+            decision.pool,
+            decision.backend_object,
+            RECOVERED,
+            recovered(decision, streak, at),
             False,
         )
 
@@ -97,6 +100,13 @@ class WouldScale:
             change = (decision.current, decision.desired)
             if self._told.get(decision.pool) != change:
                 self._told[decision.pool] = change
-                notices.append(Notice(decision.pool, decision.backend_object, WOULD_SCALE.name,
-                                      decision_message(decision), warning=False))
+                notices.append(
+                    Notice(
+                        decision.pool,
+                        decision.backend_object,
+                        WOULD_SCALE.name,
+                        decision_message(decision),
+                        warning=False,
+                    )
+                )
         return notices

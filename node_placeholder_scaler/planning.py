@@ -66,8 +66,9 @@ def plan(views: Sequence[CalendarView], settings: Settings, at: datetime) -> Pla
     occurrences = _collect(views, settings, at, at + horizon(settings))
     requests, notes = _requests(occurrences, views, settings)
     next_start = {
-        pool: min((r.active_from for r in requests if r.pool == pool and r.active_from > at),
-                  default=None)
+        pool: min(
+            (r.active_from for r in requests if r.pool == pool and r.active_from > at), default=None
+        )
         for pool in settings.pools
     }
     return replace(_plan_at(at, requests, notes, views, settings), next_start=next_start)
@@ -79,9 +80,10 @@ def timeline(
     """The plan at ``start`` and at every later instant up to ``end`` where a target changes."""
     occurrences = _collect(views, settings, start, end + lead_horizon(settings))
     requests, notes = _requests(occurrences, views, settings)
-    instants = sorted({start} | {
-        t for r in requests for t in (r.active_from, r.occurrence.end) if start < t <= end
-    })
+    instants = sorted(
+        {start}
+        | {t for r in requests for t in (r.active_from, r.occurrence.end) if start < t <= end}
+    )
     plans: list[Plan] = []
     for instant in instants:
         current = _plan_at(instant, requests, notes, views, settings)
@@ -102,9 +104,11 @@ def held(
     for r in requests:
         if r.active_from < end and r.occurrence.end > start:
             pools.setdefault(id(r.occurrence), (r.occurrence, {}))[1][r.pool] = r.count
-    return holdings([replace(o, requests=counts) for o, counts in pools.values()],
-                    lambda o, pool: lead_for(o, settings.pools.get(pool), settings),
-                    {name: p.price_per_node_hour for name, p in settings.pools.items()})
+    return holdings(
+        [replace(o, requests=counts) for o, counts in pools.values()],
+        lambda o, pool: lead_for(o, settings.pools.get(pool), settings),
+        {name: p.price_per_node_hour for name, p in settings.pools.items()},
+    )
 
 
 def _collect(
@@ -116,8 +120,9 @@ def _collect(
     return found
 
 
-def guarded(view: CalendarView, settings: Settings, start: datetime, end: datetime
-            ) -> list[Occurrence]:
+def guarded(
+    view: CalendarView, settings: Settings, start: datetime, end: datetime
+) -> list[Occurrence]:
     """The view's occurrences overlapping [start, end), clipped to its calendar's guardrails
     (counted from far enough back that a day's or week's budget is the same whatever
     ``start`` is, within the range the good copy was expanded for)."""
@@ -125,19 +130,30 @@ def guarded(view: CalendarView, settings: Settings, start: datetime, end: dateti
     if calendar is None:
         return []
     first = max(start - source.limits.lookback(), min(start, calendar.window[0]))
-    clipped = clip(calendar.occurrences(first, end), source.limits, calendar.zone,
-                   lambda o, pool: lead_for(o, settings.pools.get(pool), settings), source.pools)
+    clipped = clip(
+        calendar.occurrences(first, end),
+        source.limits,
+        calendar.zone,
+        lambda o, pool: lead_for(o, settings.pools.get(pool), settings),
+        source.pools,
+    )
     return [o for o in clipped if o.end > start]
 
 
 def refusals(occurrence: Occurrence, allowed: Collection[str] | None) -> list[Problem]:
     """The occurrence's requests for pools outside its calendar's allow-list."""
-    return [Problem(
-        ProblemKind.NOT_ALLOWED,
-        f"calendar {occurrence.calendar!r} may not request pool {pool!r}; ignored",
-        occurrence.calendar, occurrence.summary, occurrence.start, pool=pool,
-    ) for pool in {**occurrence.requests, **occurrence.seats}
-        if allowed is not None and pool not in allowed]
+    return [
+        Problem(
+            ProblemKind.NOT_ALLOWED,
+            f"calendar {occurrence.calendar!r} may not request pool {pool!r}; ignored",
+            occurrence.calendar,
+            occurrence.summary,
+            occurrence.start,
+            pool=pool,
+        )
+        for pool in {**occurrence.requests, **occurrence.seats}
+        if allowed is not None and pool not in allowed
+    ]
 
 
 @dataclass(frozen=True)
@@ -234,8 +250,9 @@ def _known_pools(views: Sequence[CalendarView], settings: Settings) -> set[str]:
     known: set[str] = set()
     for view in views:
         if view.calendar is not None:
-            known |= set(view.source.pools) if view.source.pools is not None else set(
-                settings.pools)
+            known |= (
+                set(view.source.pools) if view.source.pools is not None else set(settings.pools)
+            )
     return known
 
 

@@ -50,20 +50,27 @@ def _local(instant: datetime, zone: ZoneInfo) -> str:
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    return ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-            for row in [header, *rows]]
+    return [
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
 
 
 def problem_line(problem: Problem, zone: ZoneInfo) -> str:
     where = " / ".join(
-        part for part in (
+        part
+        for part in (
             problem.calendar,
             problem.event and repr(problem.event),
             problem.start and _local(problem.start, zone),
-        ) if part
+        )
+        if part
     )
-    return f"[{problem.kind}] {where}: {problem.message}" if where else (
-        f"[{problem.kind}] {problem.message}")
+    return (
+        f"[{problem.kind}] {where}: {problem.message}"
+        if where
+        else (f"[{problem.kind}] {problem.message}")
+    )
 
 
 def plan_table(plan: Plan, zone: ZoneInfo) -> str:
@@ -87,8 +94,13 @@ def timeline_table(plans: Sequence[Plan], zone: ZoneInfo) -> str:
     rows = []
     for plan in plans:
         names = sorted({o.summary for t in plan.pools.values() for o in t.occurrences})
-        rows.append((_local(plan.at, zone), *(str(plan.pools[p].target) for p in pools),
-                     ", ".join(names) or "-"))
+        rows.append(
+            (
+                _local(plan.at, zone),
+                *(str(plan.pools[p].target) for p in pools),
+                ", ".join(names) or "-",
+            )
+        )
     lines = _table(("TIME", *(p.upper() for p in pools), "EVENTS"), rows)
     problems = [p for plan in plans for p in plan.problems]
     lines += _problems(list(dict.fromkeys(problems)), zone)
@@ -105,9 +117,17 @@ def holdings_table(holdings: Sequence[Holding], zone: ZoneInfo) -> str:
     """Node-hours (and cost, where the pool has a price) each event will hold per pool."""
     if not holdings:
         return "No event holds nodes."
-    rows = [(_local(h.occurrence.start, zone), h.occurrence.summary, h.pool, str(h.nodes),
-             f"{h.node_hours:.1f}", "-" if h.cost is None else f"{h.cost:.2f}")
-            for h in holdings]
+    rows = [
+        (
+            _local(h.occurrence.start, zone),
+            h.occurrence.summary,
+            h.pool,
+            str(h.nodes),
+            f"{h.node_hours:.1f}",
+            "-" if h.cost is None else f"{h.cost:.2f}",
+        )
+        for h in holdings
+    ]
     hours = sum(h.node_hours for h in holdings)
     costs = [h.cost for h in holdings if h.cost is not None]
     rows.append(("total", "", "", "", f"{hours:.1f}", f"{sum(costs):.2f}" if costs else "-"))

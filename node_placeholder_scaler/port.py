@@ -69,7 +69,12 @@ class BufferCluster(Protocol):
     def scale_buffer(self, namespace: str, name: str, replicas: int) -> None: ...
 
     def record_buffer_event(
-        self, buffer: CapacityBuffer, reason: str, message: str, now: datetime, *,
+        self,
+        buffer: CapacityBuffer,
+        reason: str,
+        message: str,
+        now: datetime,
+        *,
         warning: bool = False,
     ) -> None: ...
 
@@ -85,18 +90,32 @@ class Notices(Protocol):
 class EventWriter(Protocol):
     """Writes an Event about any object (the calendar problems, on the Lease)."""
 
-    def record_about(self, namespace: str, subject: Subject, reason: str, message: str,
-                     now: datetime, *, warning: bool = False) -> None: ...
+    def record_about(
+        self,
+        namespace: str,
+        subject: Subject,
+        reason: str,
+        message: str,
+        now: datetime,
+        *,
+        warning: bool = False,
+    ) -> None: ...
 
 
 class Cluster(PlaceholderCluster, BufferCluster, Notices, EventWriter, Protocol):
     """The whole cluster surface of a round (kube.Kube; the leader gate around it)."""
 
 
-WRITES: frozenset[str] = frozenset({
-    "scale", "record_event", "scale_buffer", "record_buffer_event", "record_notice",
-    "record_about",
-})
+WRITES: frozenset[str] = frozenset(
+    {
+        "scale",
+        "record_event",
+        "scale_buffer",
+        "record_buffer_event",
+        "record_notice",
+        "record_about",
+    }
+)
 """The methods of ``Cluster`` that write; only the leader may call them."""
 
 

@@ -28,8 +28,13 @@ BACKENDS: Mapping[str, Backend] = {
 
 
 def reconcile_once(
-    cluster: PlaceholderCluster, plan: Plan, settings: Settings, namespace: str, *,
-    dry_run: bool = False, history: History | None = None,
+    cluster: PlaceholderCluster,
+    plan: Plan,
+    settings: Settings,
+    namespace: str,
+    *,
+    dry_run: bool = False,
+    history: History | None = None,
 ) -> RoundResult:
     """One round over every configured pool, in config order; ``history``: each pool's stored
     event reports, for autosize."""
@@ -45,12 +50,18 @@ def reconcile_once(
     return RoundResult(plan.at, dry_run, tuple(decisions))
 
 
-def reconcile_pool(context: RoundContext, settings: Settings, pool: PoolSettings,
-                   target: PoolTarget) -> PoolDecision:
+def reconcile_pool(
+    context: RoundContext, settings: Settings, pool: PoolSettings, target: PoolTarget
+) -> PoolDecision:
     """One pool: left alone while its target is unknown, else its backend's decision."""
     if not target.known:
-        return PoolDecision(pool.name, pool.deployment, Action.LEFT_ALONE, target=target.target,
-                            occurrences=target.occurrences)
+        return PoolDecision(
+            pool.name,
+            pool.deployment,
+            Action.LEFT_ALONE,
+            target=target.target,
+            occurrences=target.occurrences,
+        )
     return BACKENDS[pool.backend](context, settings, pool, target)
 
 

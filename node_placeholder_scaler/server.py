@@ -120,8 +120,7 @@ class Server:
 
     def start(self) -> Server:
         self.thread.start()
-        logger.info("serving /metrics, /healthz, /readyz and %s on port %s", STATUS_PATH,
-                    self.port)
+        logger.info("serving /metrics, /healthz, /readyz and %s on port %s", STATUS_PATH, self.port)
         return self
 
     def stop(self) -> None:
@@ -156,8 +155,9 @@ def _handler(
             else:
                 self._send(200, page, "text/html; charset=utf-8", PAGE_HEADERS)
 
-        def _send(self, status: int, body: bytes, content_type: str,
-                  headers: dict[str, str] | None = None) -> None:
+        def _send(
+            self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+        ) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             for name, value in (headers or {}).items():

@@ -13,5 +13,10 @@ class Subject:
     name: str
 
     def involved(self, namespace: str, uid: str = "") -> dict[str, str]:
-        return {"apiVersion": self.api_version, "kind": self.kind, "name": self.name,
-                "namespace": namespace, "uid": uid}
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "name": self.name,
+            "namespace": namespace,
+            "uid": uid,
+        }

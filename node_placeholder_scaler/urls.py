@@ -50,14 +50,14 @@ def classify(url: str) -> Target:
         if not host:
             raise UrlError(f"a {scheme}:// address needs a host name: {redact(text)}")
         if scheme.startswith("webcal"):  # webcal:// is https:// for calendar apps
-            text = "https" + text[len(scheme):]
+            text = "https" + text[len(scheme) :]
         return Target("http", text)
     if scheme == "file":
         try:
             return Target("file", unquote(urlsplit(text).path))
         except ValueError:
             raise UrlError(f"not a valid file:// address: {redact(text)}") from None
-    if scheme and (text[len(scheme) + 1:].startswith("//") or len(scheme) > 1):
+    if scheme and (text[len(scheme) + 1 :].startswith("//") or len(scheme) > 1):
         raise UrlError(
             f"unsupported address scheme {scheme[:12]!r} (use http, https, webcal, file or a "
             f"path; ./{{name}} for a file name with a colon): {redact(text)}"
@@ -70,7 +70,7 @@ def redact(url: str) -> str:
     text = url.strip()
     match = _SCHEME.match(text)
     scheme = match.group(1).lower() if match else ""
-    if scheme and scheme != "file" and (scheme in HTTP_SCHEMES or "//" in text[:len(scheme) + 3]):
+    if scheme and scheme != "file" and (scheme in HTTP_SCHEMES or "//" in text[: len(scheme) + 3]):
         try:
             parts = urlsplit(text)
             host = parts.hostname or "?"

@@ -47,8 +47,10 @@ class ApiProxy:
         configuration = admin.configuration
         self.upstream = configuration.host.rstrip("/")
         self.pool = urllib3.PoolManager(
-            cert_file=configuration.cert_file, key_file=configuration.key_file,
-            ca_certs=configuration.ssl_ca_cert, cert_reqs="CERT_REQUIRED",
+            cert_file=configuration.cert_file,
+            key_file=configuration.key_file,
+            ca_certs=configuration.ssl_ca_cert,
+            cert_reqs="CERT_REQUIRED",
             headers=_auth_headers(configuration),
         )
         self.log: list[Request] = []
@@ -68,8 +70,7 @@ class ApiProxy:
         configuration.retries = 0
         return client.ApiClient(configuration)
 
-    def answer(self, method: str, path: str, status: int, body: bytes, *, times: int = -1
-               ) -> None:
+    def answer(self, method: str, path: str, status: int, body: bytes, *, times: int = -1) -> None:
         """Requests ``method`` to a path (with ``?query`` if any) that fully matches the regex
         ``path`` get this answer (``times`` times; -1: always); ``status`` 0: the connection is
         closed with no answer at all."""
@@ -132,11 +133,20 @@ def _handler(proxy: ApiProxy) -> type[BaseHTTPRequestHandler]:
             if rule is not None:
                 self._send(rule.status, {"Content-Type": "application/json"}, [rule.body])
                 return
-            headers = {k: v for k, v in self.headers.items()
-                       if k.lower() in ("content-type", "accept", "user-agent")}
-            upstream = proxy.pool.request(self.command, proxy.upstream + self.path, body=body,
-                                          headers=headers, preload_content=False,
-                                          redirect=False, retries=False)
+            headers = {
+                k: v
+                for k, v in self.headers.items()
+                if k.lower() in ("content-type", "accept", "user-agent")
+            }
+            upstream = proxy.pool.request(
+                self.command,
+                proxy.upstream + self.path,
+                body=body,
+                headers=headers,
+                preload_content=False,
+                redirect=False,
+                retries=False,
+            )
             try:
                 kept = {k: v for k, v in upstream.headers.items() if k.lower() == "content-type"}
                 self._send(upstream.status, kept, upstream.stream(4096))

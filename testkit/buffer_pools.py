@@ -51,8 +51,10 @@ def fake_with(user: tuple[str, int | None], gpu: tuple[str, int | None] | None) 
 
 
 def plan(user: int, gpu: int = 0, *, events: Sequence[Occurrence] = ()) -> Plan:
-    pools = {"user": PoolTarget("user", user, user or None, False, tuple(events)),
-             "gpu": PoolTarget("gpu", gpu, gpu or None, False, ())}
+    pools = {
+        "user": PoolTarget("user", user, user or None, False, tuple(events)),
+        "gpu": PoolTarget("gpu", gpu, gpu or None, False, ()),
+    }
     return Plan(T0, pools, (), ())
 
 

@@ -40,7 +40,7 @@ def config_schema() -> dict[str, Any]:
         }
     return {
         "description": "Settings of the controller's config file, passed through (docs: "
-                       "reference, configuration); unset keys take the controller's defaults",
+        "reference, configuration); unset keys take the controller's defaults",
         "type": "object",
         "additionalProperties": False,
         "properties": properties,

@@ -67,8 +67,12 @@ class Pool:
 def timeline(step: float = 5.0) -> list[tuple[float, dict[str, float]]]:
     """(seconds from T0, series) every ``step`` seconds."""
     klass = ClassRequest(Occurrence("c", "d8", "Data 8", T0, T0 + timedelta(hours=1)), STUDENTS)
-    profile = Profile(PER_NODE, timedelta(seconds=SPREAD),
-                      timedelta(seconds=NODE_UP + INTERVAL), timedelta(seconds=HOLD))
+    profile = Profile(
+        PER_NODE,
+        timedelta(seconds=SPREAD),
+        timedelta(seconds=NODE_UP + INTERVAL),
+        timedelta(seconds=HOLD),
+    )
     pool, arrivals = Pool(), [SPREAD * i / COME for i in range(COME)]
     rows: list[tuple[float, dict[str, float]]] = []
     t, needed = -float(LEAD), 0
@@ -78,21 +82,38 @@ def timeline(step: float = 5.0) -> list[tuple[float, dict[str, float]]]:
             pool.waiting += 1
         pool.seat(t)
         if t % INTERVAL == 0:
-            state = decide([klass], profile, Counted(pool.seated, pool.free, len(pool.ready)),
-                           T0 + timedelta(seconds=t), 50)
+            state = decide(
+                [klass],
+                profile,
+                Counted(pool.seated, pool.free, len(pool.ready)),
+                T0 + timedelta(seconds=t),
+                50,
+            )
             pool.scale(state.warm, t)
             needed = state.needed
-        rows.append((t, {"needed": needed, "warm": pool.warm(t) * PER_NODE,
-                         "booting": pool.booting(t) * PER_NODE, "seated": pool.seated,
-                         "waiting": pool.waiting}))
+        rows.append(
+            (
+                t,
+                {
+                    "needed": needed,
+                    "warm": pool.warm(t) * PER_NODE,
+                    "booting": pool.booting(t) * PER_NODE,
+                    "seated": pool.seated,
+                    "waiting": pool.waiting,
+                },
+            )
+        )
         t += step
     return rows
 
 
-SERIES = (("needed", "#888888", "seats needed by now + node-up"),
-          ("warm", "#d95f02", "warm seats (placeholders on Ready nodes)"),
-          ("booting", "#7570b3", "booting seats (placeholders waiting for a node)"),
-          ("seated", "#1b9e77", "students seated"), ("waiting", "#e7298a", "students waiting"))
+SERIES = (
+    ("needed", "#888888", "seats needed by now + node-up"),
+    ("warm", "#d95f02", "warm seats (placeholders on Ready nodes)"),
+    ("booting", "#7570b3", "booting seats (placeholders waiting for a node)"),
+    ("seated", "#1b9e77", "students seated"),
+    ("waiting", "#e7298a", "students waiting"),
+)
 
 
 def svg(rows: list[tuple[float, dict[str, float]]]) -> str:
@@ -105,31 +126,40 @@ def svg(rows: list[tuple[float, dict[str, float]]]) -> str:
     def y(v: float) -> float:
         return top + plot_h - v / top_value * plot_h
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'font-family="sans-serif" font-size="11">',
-           f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" '
-           'stroke="#cccccc"/>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'font-family="sans-serif" font-size="11">',
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" '
+        'stroke="#cccccc"/>',
+    ]
     for v in range(0, top_value + 1, 20):
         out.append(f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v}</text>')
     for minute in range(-LEAD // 60, AFTER // 60 + 1, 5):
-        out.append(f'<text x="{x(minute * 60):.1f}" y="{top + plot_h + 14}" '
-                   f'text-anchor="middle">{minute:+d} min</text>')
+        out.append(
+            f'<text x="{x(minute * 60):.1f}" y="{top + plot_h + 14}" '
+            f'text-anchor="middle">{minute:+d} min</text>'
+        )
     for at, label in ((0, "start"), (HOLD, "hold ends: released")):
-        out.append(f'<line x1="{x(at):.1f}" y1="{top}" x2="{x(at):.1f}" y2="{top + plot_h}" '
-                   f'stroke="#999999" stroke-dasharray="4 3"/><text x="{x(at) + 3:.1f}" '
-                   f'y="{top + 12}">{label}</text>')
-    out.append(f'<line x1="{left}" y1="{y(STUDENTS):.1f}" x2="{left + plot_w}" '
-               f'y2="{y(STUDENTS):.1f}" stroke="#000000" stroke-dasharray="2 2"/>'
-               f'<text x="{left + 4}" y="{y(STUDENTS) - 4:.1f}">requested: user: {STUDENTS} '
-               f'students ({PER_NODE} seats per node)</text>')
+        out.append(
+            f'<line x1="{x(at):.1f}" y1="{top}" x2="{x(at):.1f}" y2="{top + plot_h}" '
+            f'stroke="#999999" stroke-dasharray="4 3"/><text x="{x(at) + 3:.1f}" '
+            f'y="{top + 12}">{label}</text>'
+        )
+    out.append(
+        f'<line x1="{left}" y1="{y(STUDENTS):.1f}" x2="{left + plot_w}" '
+        f'y2="{y(STUDENTS):.1f}" stroke="#000000" stroke-dasharray="2 2"/>'
+        f'<text x="{left + 4}" y="{y(STUDENTS) - 4:.1f}">requested: user: {STUDENTS} '
+        f"students ({PER_NODE} seats per node)</text>"
+    )
     for key, colour, _ in SERIES:
         points = " ".join(f"{x(t):.1f},{y(s[key]):.1f}" for t, s in rows)
-        out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
-                   f'points="{points}"/>')
+        out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
     for i, (_, colour, label) in enumerate(SERIES):
         lx, ly = left + (i % 3) * 230, top + plot_h + 34 + (i // 3) * 16
-        out.append(f'<rect x="{lx}" y="{ly - 9}" width="12" height="4" fill="{colour}"/>'
-                   f'<text x="{lx + 16}" y="{ly - 4}">{label}</text>')
+        out.append(
+            f'<rect x="{lx}" y="{ly - 9}" width="12" height="4" fill="{colour}"/>'
+            f'<text x="{lx + 16}" y="{ly - 4}">{label}</text>'
+        )
     out.append("</svg>")
     return "\n".join(out) + "\n"
 

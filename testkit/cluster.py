@@ -120,8 +120,9 @@ class ClusterUnavailable(Exception):
 
 
 @contextlib.contextmanager
-def session(name: str, up_args: list[str] | None = None, *, reuse: str | None = None
-            ) -> Iterator[TestCluster]:
+def session(
+    name: str, up_args: list[str] | None = None, *, reuse: str | None = None
+) -> Iterator[TestCluster]:
     """A test cluster for one test session: the running cluster whose kubeconfig is ``reuse``
     (left as it is), or else ``name`` brought up by ``scripts/testcluster up`` (with
     ``up_args``) and taken down at the end unless NPS_TESTCLUSTER_KEEP=1."""
@@ -146,12 +147,16 @@ def session(name: str, up_args: list[str] | None = None, *, reuse: str | None = 
             script_down(name)
 
 
-def service_account_client(api: client.ApiClient, namespace: str, account: str
-                           ) -> client.ApiClient:
+def service_account_client(api: client.ApiClient, namespace: str, account: str) -> client.ApiClient:
     """A client on ``api``'s server that authenticates as ServiceAccount ``namespace/account``
     (a fresh one-hour token): requests get exactly that account's RBAC."""
-    token = client.CoreV1Api(api).create_namespaced_service_account_token(
-        account, namespace, {"spec": {"expirationSeconds": 3600}}).status.token
+    token = (
+        client.CoreV1Api(api)
+        .create_namespaced_service_account_token(
+            account, namespace, {"spec": {"expirationSeconds": 3600}}
+        )
+        .status.token
+    )
     admin = api.configuration
     configuration = client.Configuration()
     configuration.host = admin.host

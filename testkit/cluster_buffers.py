@@ -14,27 +14,55 @@ POOL = {POOL_LABEL: USER_POOL}
 CHUNK = {"cpu": "3500m", "memory": "14Gi"}  # one user-pool node (4 CPU, 16 Gi)
 
 
-def create_buffer(api: client.ApiClient, ns: str, name: str, *, replicas: int = 0,
-                  template: str | None = None,
-                  requests: dict[str, str] | None = None) -> dict[str, Any]:
+def create_buffer(
+    api: client.ApiClient,
+    ns: str,
+    name: str,
+    *,
+    replicas: int = 0,
+    template: str | None = None,
+    requests: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """A PodTemplate (one node's worth, the user pool's nodeSelector) and its CapacityBuffer."""
     if template is None:
-        pod = pod_manifest(name, cpu=(requests or CHUNK)["cpu"],
-                           memory=(requests or CHUNK)["memory"], node_selector=POOL)
-        client.CoreV1Api(api).create_namespaced_pod_template(ns, {
-            "apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": name},
-            "template": {"metadata": pod["metadata"], "spec": pod["spec"]}})
+        pod = pod_manifest(
+            name,
+            cpu=(requests or CHUNK)["cpu"],
+            memory=(requests or CHUNK)["memory"],
+            node_selector=POOL,
+        )
+        client.CoreV1Api(api).create_namespaced_pod_template(
+            ns,
+            {
+                "apiVersion": "v1",
+                "kind": "PodTemplate",
+                "metadata": {"name": name},
+                "template": {"metadata": pod["metadata"], "spec": pod["spec"]},
+            },
+        )
     created: Any = client.CustomObjectsApi(api).create_namespaced_custom_object(
-        GROUP, VERSION, ns, PLURAL, {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "CapacityBuffer", "metadata": {"name": name},
-        "spec": {"provisioningStrategy": "buffer.x-k8s.io/active-capacity",
-                 "podTemplateRef": {"name": template or name}, "replicas": replicas}})
+        GROUP,
+        VERSION,
+        ns,
+        PLURAL,
+        {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "CapacityBuffer",
+            "metadata": {"name": name},
+            "spec": {
+                "provisioningStrategy": "buffer.x-k8s.io/active-capacity",
+                "podTemplateRef": {"name": template or name},
+                "replicas": replicas,
+            },
+        },
+    )
     return dict(created)
 
 
 def read_buffer(api: client.ApiClient, ns: str, name: str) -> dict[str, Any]:
     body: Any = client.CustomObjectsApi(api).get_namespaced_custom_object(
-        GROUP, VERSION, ns, PLURAL, name)
+        GROUP, VERSION, ns, PLURAL, name
+    )
     return dict(body)
 
 

@@ -92,10 +92,16 @@ LEASE = "contract"
 
 
 def buffer_body(namespace: str, name: str, replicas: int, template: str) -> dict[str, Any]:
-    return {"apiVersion": "autoscaling.x-k8s.io/v1beta1", "kind": "CapacityBuffer",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {"podTemplateRef": {"name": template}, "replicas": replicas,
-                     "provisioningStrategy": "buffer.x-k8s.io/active-capacity"}}
+    return {
+        "apiVersion": "autoscaling.x-k8s.io/v1beta1",
+        "kind": "CapacityBuffer",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "podTemplateRef": {"name": template},
+            "replicas": replicas,
+            "provisioningStrategy": "buffer.x-k8s.io/active-capacity",
+        },
+    }
 
 
 @dataclass

@@ -52,27 +52,43 @@ class KubeTarget:
     # -- the world ---------------------------------------------------------------------
     def deployment(self, name: str, replicas: int) -> None:
         """A Deployment whose pods never schedule (their node selector matches nothing)."""
-        template = pod_manifest(name, cpu=CPU, memory=MEMORY, labels={"app": name},
-                                node_selector={"nps.testcluster/contract": "nowhere"})
-        body = {"metadata": {"name": name},
-                "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
-                         "template": {"metadata": template["metadata"],
-                                      "spec": template["spec"]}}}
+        template = pod_manifest(
+            name,
+            cpu=CPU,
+            memory=MEMORY,
+            labels={"app": name},
+            node_selector={"nps.testcluster/contract": "nowhere"},
+        )
+        body = {
+            "metadata": {"name": name},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": {"app": name}},
+                "template": {"metadata": template["metadata"], "spec": template["spec"]},
+            },
+        }
         self.apps.create_namespaced_deployment(self.namespace, body)
 
     def node(self, name: str, labels: dict[str, str]) -> None:
         """A kwok node, Ready and untainted before this returns."""
         self.core.create_node(node_manifest(name, labels=labels))
         self.nodes.append(name)
-        wait_for(f"node {name} ready", lambda: node_ready(self.core.read_node(name))
-                 and not node_taint_keys(self.core.read_node(name)), 60)
+        wait_for(
+            f"node {name} ready",
+            lambda: (
+                node_ready(self.core.read_node(name))
+                and not node_taint_keys(self.core.read_node(name))
+            ),
+            60,
+        )
 
     def events(self) -> list[tuple[str, str, str, str]]:
         """(object, reason, message, type) of the Events in the namespace, sorted (their
         timestamps are whole seconds: they do not order them)."""
         found = self.core.list_namespaced_event(self.namespace).items
-        return sorted((str(e.involved_object.name), str(e.reason), str(e.message), str(e.type))
-                      for e in found)
+        return sorted(
+            (str(e.involved_object.name), str(e.reason), str(e.message), str(e.type)) for e in found
+        )
 
     def cache_pods(self) -> None:
         """Serve pods_on_nodes from the watch-fed pod cache (the run loop's), once in sync."""
@@ -84,8 +100,12 @@ class KubeTarget:
 
     def buffer(self, name: str, replicas: int) -> None:
         self.custom.create_namespaced_custom_object(
-            GROUP, VERSION, self.namespace, PLURAL, buffer_body(self.namespace, name, replicas,
-                                                                name))
+            GROUP,
+            VERSION,
+            self.namespace,
+            PLURAL,
+            buffer_body(self.namespace, name, replicas, name),
+        )
 
     def close(self) -> None:
         self.cluster.stop_pod_cache()
@@ -107,48 +127,86 @@ class KubeTarget:
 
     def conflict_reports(self, times: int) -> None:
         path = f"/api/v1/namespaces/{self.namespace}/configmaps/[^/?]+"
-        self.proxy.answer("PUT", path, 409, json.dumps({
-            "kind": "Status", "status": "Failure", "reason": "Conflict", "code": 409,
-            "message": "the object has been modified"}).encode(), times=times)
+        self.proxy.answer(
+            "PUT",
+            path,
+            409,
+            json.dumps(
+                {
+                    "kind": "Status",
+                    "status": "Failure",
+                    "reason": "Conflict",
+                    "code": 409,
+                    "message": "the object has been modified",
+                }
+            ).encode(),
+            times=times,
+        )
 
     def garble_reports(self) -> None:
-        self.proxy.answer("GET", f"/api/v1/namespaces/{self.namespace}/configmaps/[^/?]+(\\?.*)?",
-                          200, b"<html>not an API server</html>")
+        self.proxy.answer(
+            "GET",
+            f"/api/v1/namespaces/{self.namespace}/configmaps/[^/?]+(\\?.*)?",
+            200,
+            b"<html>not an API server</html>",
+        )
 
     def forbid(self, *requests: str) -> None:
         """From now on the adapter runs as a ServiceAccount that may do everything it needs
         but ``requests`` (no proxy: requests are not recorded)."""
         allowed = [p for r, p in PERMISSIONS.items() if r not in requests]
-        rules = [{"apiGroups": [group], "resources": [resource], "verbs": [verb]}
-                 for group, resource, verb in allowed]
-        self.core.create_namespaced_service_account(self.namespace,
-                                                    {"metadata": {"name": ACCOUNT}})
+        rules = [
+            {"apiGroups": [group], "resources": [resource], "verbs": [verb]}
+            for group, resource, verb in allowed
+        ]
+        self.core.create_namespaced_service_account(self.namespace, {"metadata": {"name": ACCOUNT}})
         rbac = client.RbacAuthorizationV1Api(self.admin)
-        rbac.create_namespaced_role(self.namespace, {"metadata": {"name": ACCOUNT},
-                                                     "rules": rules})
-        rbac.create_namespaced_role_binding(self.namespace, {
-            "metadata": {"name": ACCOUNT},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                        "name": ACCOUNT},
-            "subjects": [{"kind": "ServiceAccount", "name": ACCOUNT,
-                          "namespace": self.namespace}]})
+        rbac.create_namespaced_role(self.namespace, {"metadata": {"name": ACCOUNT}, "rules": rules})
+        rbac.create_namespaced_role_binding(
+            self.namespace,
+            {
+                "metadata": {"name": ACCOUNT},
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "Role",
+                    "name": ACCOUNT,
+                },
+                "subjects": [
+                    {"kind": "ServiceAccount", "name": ACCOUNT, "namespace": self.namespace}
+                ],
+            },
+        )
         api = service_account_client(self.admin, self.namespace, ACCOUNT)
         group, resource, verb = allowed[0]
         resource, _, subresource = resource.partition("/")
-        review = {"spec": {"resourceAttributes": {
-            "group": group, "resource": resource, "subresource": subresource, "verb": verb,
-            "namespace": self.namespace}}}
+        review = {
+            "spec": {
+                "resourceAttributes": {
+                    "group": group,
+                    "resource": resource,
+                    "subresource": subresource,
+                    "verb": verb,
+                    "namespace": self.namespace,
+                }
+            }
+        }
         auth = client.AuthorizationV1Api(api)
-        wait_for("the Role to take effect",
-                 lambda: auth.create_self_subject_access_review(review).status.allowed, 30)
+        wait_for(
+            "the Role to take effect",
+            lambda: auth.create_self_subject_access_review(review).status.allowed,
+            30,
+        )
         self._use(api)
         self.recorded = False
 
     # -- what was asked -------------------------------------------------------------------
     def requests(self) -> list[tuple[str, str]]:
         assert self.recorded, "requests are recorded through the proxy only"
-        found = [classify(r) for r in self.proxy.requests()
-                 if "/leases" not in r.path and "/configmaps" not in r.path]
+        found = [
+            classify(r)
+            for r in self.proxy.requests()
+            if "/leases" not in r.path and "/configmaps" not in r.path
+        ]
         return [r for r in found if r[0] != "pod cache"]
 
     def lease_requests(self) -> int:
@@ -160,11 +218,13 @@ class KubeTarget:
         for r in self.proxy.requests():
             if "/configmaps" not in r.path:
                 continue
-            name = r.path.rpartition("/")[2] if r.method != "POST" else str(
-                json.loads(r.body)["metadata"]["name"])
+            name = (
+                r.path.rpartition("/")[2]
+                if r.method != "POST"
+                else str(json.loads(r.body)["metadata"]["name"])
+            )
             found.append((verbs[r.method], name))
         return found
 
     def reset(self) -> None:
         self.proxy.log.clear()
-

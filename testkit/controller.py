@@ -43,10 +43,21 @@ class ControllerProcess:
         env = dict(os.environ, POD_NAME=self.identity)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "node_placeholder_scaler", "run", "--config",
-                 str(self.config), "--kubeconfig", str(self.kubeconfig)],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "node_placeholder_scaler",
+                    "run",
+                    "--config",
+                    str(self.config),
+                    "--kubeconfig",
+                    str(self.kubeconfig),
+                ],
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         return self
 
     def kill(self) -> None:
@@ -154,7 +165,8 @@ class ReplicaWatch:
             ago = "never" if answered is None else f"{asked - answered:.1f}s before"
             raise AssertionError(
                 f"the watch of {self.name} stopped watching (last answer: {ago}; "
-                f"{self.errors} errors; thread alive: {self._thread.is_alive()})")
+                f"{self.errors} errors; thread alive: {self._thread.is_alive()})"
+            )
 
     def _record(self, value: int | None) -> None:
         with self._lock:
@@ -333,8 +345,12 @@ class ControlPlane:
         argv, cwd, environ = self.saved[component]
         held = self.held.pop(component, None)
         if held is None:  # its own serving port (metrics, health) may have been taken meanwhile
-            argv = [f"--secure-port={free_port()}" if a.startswith("--secure-port=") and
-                    not port_free(int(a.split("=", 1)[1])) else a for a in argv]  # fmt: skip
+            argv = [
+                f"--secure-port={free_port()}"
+                if a.startswith("--secure-port=") and not port_free(int(a.split("=", 1)[1]))
+                else a
+                for a in argv
+            ]
         pidfile = self.pidfile(component)
         kwok = pidfile.parent.name == "pids"
         log = (
@@ -344,9 +360,14 @@ class ControlPlane:
         )
         with log.open("ab") as out:
             process = subprocess.Popen(
-                argv, cwd=cwd, env=environ, stdin=subprocess.DEVNULL, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                argv,
+                cwd=cwd,
+                env=environ,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         pidfile.write_text(f"{process.pid}\n")
         if held is not None:
             held.hand_over(process)

@@ -98,11 +98,17 @@ class Prometheus:
         self.log = workdir / "prometheus.log"
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
-                [binary, f"--config.file={workdir / 'prometheus.yml'}",
-                 f"--storage.tsdb.path={workdir / 'data'}",
-                 f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=1d"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
+                [
+                    binary,
+                    f"--config.file={workdir / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={workdir / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                    "--storage.tsdb.retention.time=1d",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         deadline = time.monotonic() + 60
         while not self._ready():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -160,14 +166,21 @@ def service_monitor_scrape_config(
         for k, v in spec["selector"]["matchLabels"].items()
     ]
     keep.append(
-        {"source_labels": ["__meta_kubernetes_endpoint_port_name"], "regex": endpoint["port"],
-         "action": "keep"}
-    )  # fmt: skip
+        {
+            "source_labels": ["__meta_kubernetes_endpoint_port_name"],
+            "regex": endpoint["port"],
+            "action": "keep",
+        }
+    )
     labels = [
         {"source_labels": [f"__meta_kubernetes_{src}"], "target_label": dst}
-        for src, dst in (("namespace", "namespace"), ("service_name", "service"),
-                         ("pod_name", "pod"), ("service_name", "job"))
-    ]  # fmt: skip
+        for src, dst in (
+            ("namespace", "namespace"),
+            ("service_name", "service"),
+            ("pod_name", "pod"),
+            ("service_name", "job"),
+        )
+    ]
     return {
         "job_name": job,
         "metrics_path": endpoint.get("path", "/metrics"),

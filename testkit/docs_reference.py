@@ -44,13 +44,17 @@ COMMAND = "python -m testkit.docs_reference --write"
 HEADER = f"<!-- Generated from the code by `{COMMAND}`: do not edit by hand. -->\n\n"
 # Example values of keys that have no default, for the configuration page's YAML block.
 EXAMPLES: dict[str, object] = {
-    "namespace": "node-placeholder", "timezone": "Europe/Zurich",
+    "namespace": "node-placeholder",
+    "timezone": "Europe/Zurich",
     "calendars[]name": "courses",
     "calendars[]url": "https://calendar.example.org/private-TOKEN/basic.ics",
-    "calendars[]urlFromEnv": "COURSES_ICS_URL", "calendars[]timezone": "Europe/Zurich",
-    "calendars[]pools": ["user"], "pools.<pool>.deployment": "placeholder-user",
+    "calendars[]urlFromEnv": "COURSES_ICS_URL",
+    "calendars[]timezone": "Europe/Zurich",
+    "calendars[]pools": ["user"],
+    "pools.<pool>.deployment": "placeholder-user",
     "pools.<pool>.nodeSelector": {"hub.jupyter.org/node-purpose": "user"},
-    "pools.<pool>.leadTime": "20m", "pools.<pool>.buffer": "buffer-user",
+    "pools.<pool>.leadTime": "20m",
+    "pools.<pool>.buffer": "buffer-user",
 }
 
 
@@ -60,11 +64,13 @@ def _cell(text: object) -> str:
 
 
 def _bounds(key: Key) -> str:
-    parts = [f">= {key.low:g}" if key.low is not None else "",
-             f"<= {key.high:g}" if key.high is not None else "",
-             f"< {key.below:g}" if key.below is not None else "",
-             "> 0s" if key.positive else "",
-             " | ".join(key.choices)]
+    parts = [
+        f">= {key.low:g}" if key.low is not None else "",
+        f"<= {key.high:g}" if key.high is not None else "",
+        f"< {key.below:g}" if key.below is not None else "",
+        "> 0s" if key.positive else "",
+        " | ".join(key.choices),
+    ]
     return ", ".join(part for part in parts if part)
 
 
@@ -99,26 +105,38 @@ def _example_config() -> dict[str, Any]:
 def configuration() -> str:
     example = yaml.safe_dump(_example_config(), sort_keys=False, default_flow_style=False)
     lines = [
-        "# Configuration", "",
+        "# Configuration",
+        "",
         "The controller's config file (`--config`, default "
         "`/etc/node-placeholder-scaler/config.yaml`; the chart writes it from its `config`, "
         "`calendars` and `pools` values). Every key with its default; keys without a default "
-        "show an example value:", "",
-        "```yaml", example.rstrip("\n"), "```", "",
+        "show an example value:",
+        "",
+        "```yaml",
+        example.rstrip("\n"),
+        "```",
+        "",
         "The file is YAML without aliases, at most 32 levels deep and 1 MiB. Unknown keys are "
         "errors; a bad value fails at start with the file and the key named and exit code 2, "
         "e.g. `error: bad configuration: config.yaml: pools.user.maxReplicas: expected a whole "
-        "number, got 'ten'`. Durations are written `90s`, `15m`, `1h30m`, `2d` or seconds.", "",
+        "number, got 'ten'`. Durations are written `90s`, `15m`, `1h30m`, `2d` or seconds.",
+        "",
     ]
     for prefix, table in SECTIONS.items():
         title = f"`{prefix.rstrip('.')}`" if prefix else "top level"
-        lines += [f"## {title}", "", "| key | kind | default | bounds | meaning |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            f"## {title}",
+            "",
+            "| key | kind | default | bounds | meaning |",
+            "|---|---|---|---|---|",
+        ]
         for key in table:
             default = _default(key)
             chart = "" if key.chart else " (set by the chart)"
-            lines.append(f"| `{key.name}` | {key.kind} | {default} | {_cell(_bounds(key))} | "
-                         f"{_cell(key.doc)}{chart} |")
+            lines.append(
+                f"| `{key.name}` | {key.kind} | {default} | {_cell(_bounds(key))} | "
+                f"{_cell(key.doc)}{chart} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -145,13 +163,16 @@ VOCABULARIES: tuple[tuple[str, str, type[StrEnum]], ...] = (
 
 def metrics() -> str:
     lines = [
-        "# Metrics", "",
+        "# Metrics",
+        "",
         "Served on `/metrics` of `metricsPort` (default 8080). Every label value comes from a "
         "fixed vocabulary (below) or the configuration (`pool`, `calendar`: configured names); "
         "never an event title, a UID or a feed address. Counters' series and "
         "`node_placeholder_problems{kind}` exist from the start at 0, so dashboards see zeros, "
-        "not gaps.", "",
-        "| metric | type | labels | meaning |", "|---|---|---|---|",
+        "not gaps.",
+        "",
+        "| metric | type | labels | meaning |",
+        "|---|---|---|---|",
     ]
     for name, kind, labels, text in metric_families(Metrics(CollectorRegistry()).registry):
         shown = ", ".join(f"`{label}`" for label in labels)
@@ -165,11 +186,14 @@ def metrics() -> str:
 
 def events() -> str:
     lines = [
-        "# Event reasons", "",
+        "# Event reasons",
+        "",
         "The Kubernetes Events the controller writes (only the leader writes; each Event's "
         "`reportingInstance` is the replica that wrote it). Watch them with "
-        "`kubectl -n <namespace> get events --field-selector reason=<reason>`.", "",
-        "| reason | type | on | when |", "|---|---|---|---|",
+        "`kubectl -n <namespace> get events --field-selector reason=<reason>`.",
+        "",
+        "| reason | type | on | when |",
+        "|---|---|---|---|",
     ]
     lines += [f"| `{r.name}` | {r.type} | {r.on} | {_cell(r.when)} |" for r in REASONS]
     return "\n".join(lines) + "\n"
@@ -185,10 +209,17 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
 def cli() -> str:
     os.environ["COLUMNS"] = "100"  # argparse wraps help at the terminal's width
     parser = _parser()
-    lines = ["# Command line", "",
-             "`node-placeholder-scaler` (also `python -m node_placeholder_scaler`). Every "
-             "failure is one line `error: ...` on stderr; see [exit codes](exit-codes.md).", "",
-             "```text", parser.format_help().rstrip("\n"), "```", ""]
+    lines = [
+        "# Command line",
+        "",
+        "`node-placeholder-scaler` (also `python -m node_placeholder_scaler`). Every "
+        "failure is one line `error: ...` on stderr; see [exit codes](exit-codes.md).",
+        "",
+        "```text",
+        parser.format_help().rstrip("\n"),
+        "```",
+        "",
+    ]
     for name, sub in _subcommands(parser).items():
         lines += [f"## {name}", "", "```text", sub.format_help().rstrip("\n"), "```", ""]
     return "\n".join(lines)
@@ -217,8 +248,9 @@ def generated() -> dict[Path, str]:
 
 
 def out_of_step() -> list[Path]:
-    return [path for path, text in generated().items()
-            if not path.exists() or path.read_text() != text]
+    return [
+        path for path, text in generated().items() if not path.exists() or path.read_text() != text
+    ]
 
 
 def main(argv: list[str]) -> int:

@@ -47,8 +47,11 @@ class MemoryLease:
     def create(self, record: LeaseRecord) -> LeaseRecord:
         self._check("create")
         if self.record is not None:
-            raise LeaseConflict(self._action("create"), 409,
-                                f'leases.coordination.k8s.io "{self.name}" already exists')
+            raise LeaseConflict(
+                self._action("create"),
+                409,
+                f'leases.coordination.k8s.io "{self.name}" already exists',
+            )
         return self._store(record)
 
     def replace(self, record: LeaseRecord) -> LeaseRecord:
@@ -56,10 +59,15 @@ class MemoryLease:
         if self.record is None:  # the API server allows create-on-update for Leases
             return self._store(record)
         if record.version != self.record.version:
-            raise LeaseConflict(self._action("update"), 409, (
-                f'Operation cannot be fulfilled on leases.coordination.k8s.io "{self.name}": '
-                "the object has been modified; please apply your changes to the latest version "
-                "and try again"))
+            raise LeaseConflict(
+                self._action("update"),
+                409,
+                (
+                    f'Operation cannot be fulfilled on leases.coordination.k8s.io "{self.name}": '
+                    "the object has been modified; please apply your changes to the latest version "
+                    "and try again"
+                ),
+            )
         return self._store(record)
 
     def _store(self, record: LeaseRecord) -> LeaseRecord:
@@ -92,8 +100,9 @@ class Clock:
         return T0 + timedelta(seconds=self.now - 1000.0)
 
 
-def replica(name: str, lease: MemoryLease, clock: Clock,
-            timing: LeaderElectionSettings = TIMING) -> Elector:
+def replica(
+    name: str, lease: MemoryLease, clock: Clock, timing: LeaderElectionSettings = TIMING
+) -> Elector:
     """A replica campaigning for ``lease`` on ``clock`` (its steps driven by the test)."""
     return Elector(lease, name, timing, clock=clock, wall=clock.wall)
 
@@ -129,7 +138,7 @@ class MemoryReportStore:
             if status is not None:
                 reason = "Forbidden" if status == 403 else "Conflict"
                 raise ClusterError(f"store report {name}", status, reason)
-            self.reports[deployment] = [*kept, to_json(report)][-max(1, retention):]
+            self.reports[deployment] = [*kept, to_json(report)][-max(1, retention) :]
             return
 
     def _get(self, deployment: str) -> list[dict[str, Any]] | None:

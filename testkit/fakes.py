@@ -163,8 +163,9 @@ class FakeCluster:
         no answer)."""
         if request not in ACTIONS:
             raise ValueError(f"not a request of kube.Kube: {request!r} (one of {sorted(ACTIONS)})")
-        self.failures[(request, self._key(request, key))] = Answer(status, reason,
-                                                                   status is not None)
+        self.failures[(request, self._key(request, key))] = Answer(
+            status, reason, status is not None
+        )
 
     def fail_unreadable(self, request: str, key: str) -> None:
         """``request`` answers 200 with a body that is not JSON."""
@@ -174,8 +175,12 @@ class FakeCluster:
         self.failures.pop((request, self._key(request, key)), None)
 
     def _key(self, request: str, key: str) -> str:
-        namespaced = request not in ("version", "list nodes", "list pods on node",
-                                     "discover buffers")
+        namespaced = request not in (
+            "version",
+            "list nodes",
+            "list pods on node",
+            "discover buffers",
+        )
         return f"{self.namespace}/{key}" if namespaced and "/" not in key else key
 
     def _request(self, request: str, key: str) -> None:
@@ -198,8 +203,9 @@ class FakeCluster:
         self._request("version", "")
 
     # -- placeholder pools -----------------------------------------------------------------
-    def _object(self, request: str, namespace: str, name: str, objects: Mapping[str, T],
-                resource: str) -> T:
+    def _object(
+        self, request: str, namespace: str, name: str, objects: Mapping[str, T], resource: str
+    ) -> T:
         """One request about object ``namespace/name``: it, or the API server's 404."""
         key = f"{namespace}/{name}"
         self._request(request, key)
@@ -251,14 +257,16 @@ class FakeCluster:
         return result
 
     def scale(self, namespace: str, deployment: str, replicas: int) -> None:
-        found = self._object("scale deployment", namespace, deployment, self.deployments,
-                             DEPLOYMENTS)
+        found = self._object(
+            "scale deployment", namespace, deployment, self.deployments, DEPLOYMENTS
+        )
         found.replicas = replicas
         self.scales.append((deployment, replicas))
 
     # -- Events ------------------------------------------------------------------------------
-    def _event(self, namespace: str, name: str, reason: str, message: str, *,
-               warning: bool = False) -> None:
+    def _event(
+        self, namespace: str, name: str, reason: str, message: str, *, warning: bool = False
+    ) -> None:
         self._request("create event", f"{namespace}/{name}")
         if namespace != self.namespace:
             raise ClusterError("create event", 404, not_found("namespaces", namespace))
@@ -279,11 +287,20 @@ class FakeCluster:
 
     def record_notice(self, namespace: str, notice: Notice, now: datetime) -> None:
         self._uid(namespace, notice.deployment)
-        self._event(namespace, notice.deployment, notice.reason, notice.message,
-                    warning=notice.warning)
+        self._event(
+            namespace, notice.deployment, notice.reason, notice.message, warning=notice.warning
+        )
 
-    def record_about(self, namespace: str, subject: Subject, reason: str, message: str,
-                     now: datetime, *, warning: bool = False) -> None:
+    def record_about(
+        self,
+        namespace: str,
+        subject: Subject,
+        reason: str,
+        message: str,
+        now: datetime,
+        *,
+        warning: bool = False,
+    ) -> None:
         if subject.kind == "Deployment":
             self._uid(namespace, subject.name)
         self._event(namespace, subject.name, reason, message, warning=warning)
@@ -304,8 +321,11 @@ class FakeCluster:
         try:
             return parse_buffer(body)
         except ValueError as error:
-            raise ClusterError(ACTIONS["get capacitybuffer"].format(key=f"{namespace}/{name}"),
-                               None, f"unreadable {KIND}: {error}") from None
+            raise ClusterError(
+                ACTIONS["get capacitybuffer"].format(key=f"{namespace}/{name}"),
+                None,
+                f"unreadable {KIND}: {error}",
+            ) from None
 
     def scale_buffer(self, namespace: str, name: str, replicas: int) -> None:
         body = self._object("patch capacitybuffer", namespace, name, self.buffers, BUFFERS)
@@ -313,7 +333,12 @@ class FakeCluster:
         self.scales.append((name, replicas))
 
     def record_buffer_event(
-        self, buffer: CapacityBuffer, reason: str, message: str, now: datetime, *,
+        self,
+        buffer: CapacityBuffer,
+        reason: str,
+        message: str,
+        now: datetime,
+        *,
         warning: bool = False,
     ) -> None:
         """A Warning is written once per new text of a buffer (as kube.Kube de-duplicates)."""

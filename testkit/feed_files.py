@@ -26,11 +26,20 @@ def _ordinary(events: int) -> Iterator[bytes]:
     for index in range(events):
         day, hour = divmod(3 * index, 24)
         stamp = f"2026{1 + day // 28 % 12:02d}{1 + day % 28:02d}T{hour:02d}"
-        yield "\r\n".join([
-            "BEGIN:VEVENT", f"UID:ordinary-{index}@hostile", "DTSTAMP:20260101T000000Z",
-            f"DTSTART:{stamp}0000Z", f"DTEND:{stamp}5000Z",
-            f"SUMMARY:Lecture {index} of course {index % 97}", "LOCATION:Room HG F 1",
-            "DESCRIPTION:user: 1\\nBring your laptop", "END:VEVENT", ""]).encode()
+        yield "\r\n".join(
+            [
+                "BEGIN:VEVENT",
+                f"UID:ordinary-{index}@hostile",
+                "DTSTAMP:20260101T000000Z",
+                f"DTSTART:{stamp}0000Z",
+                f"DTEND:{stamp}5000Z",
+                f"SUMMARY:Lecture {index} of course {index % 97}",
+                "LOCATION:Room HG F 1",
+                "DESCRIPTION:user: 1\\nBring your laptop",
+                "END:VEVENT",
+                "",
+            ]
+        ).encode()
     yield b"END:VCALENDAR\r\n"
 
 

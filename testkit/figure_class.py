@@ -24,21 +24,45 @@ def surge_class(document: Document) -> str:
         f = r["figures"]
         split = phase_minutes(s, [NodeRecord(**n) for n in r["nodes_seen"]], r["t0"])
         missed = goal_missed(f["p95"], f["max_wait"], f["node_minutes"], nothing)
-        rows.append([
-            run_label(r["strategy"], r["nodes"], r.get("request", "")),
-            f"{f['p50']:.0f} / {_wait(f['p95'])} / {f['max_wait']:.0f}", f["over_30s"],
-            f"{f['node_minutes']:.0f}",
-            "-" if not nothing else f"{f['node_minutes'] / nothing:.2f}",
-            f"{f['node_minutes'] / f['lower_bound']:.2f}",
-            " / ".join(f"{u:.0f}" for u, _ in split),
-            "-" if r["strategy"] == "nothing" else
-            "met" if not missed else "missed: " + ", ".join(missed)])
+        rows.append(
+            [
+                run_label(r["strategy"], r["nodes"], r.get("request", "")),
+                f"{f['p50']:.0f} / {_wait(f['p95'])} / {f['max_wait']:.0f}",
+                f["over_30s"],
+                f"{f['node_minutes']:.0f}",
+                "-" if not nothing else f"{f['node_minutes'] / nothing:.2f}",
+                f"{f['node_minutes'] / f['lower_bound']:.2f}",
+                " / ".join(f"{u:.0f}" for u, _ in split),
+                "-"
+                if r["strategy"] == "nothing"
+                else "met"
+                if not missed
+                else "missed: " + ", ".join(missed),
+            ]
+        )
     bound = lower_bound(s)
-    rows.append(["lower bound (perfect packing)", "", "", f"{bound:.0f}",
-                 "-" if not nothing else f"{bound / nothing:.2f}", "1.00",
-                 " / ".join(f"{lower_bound(s, a, b):.0f}" for a, b, _ in phases(s)), ""])
-    head = ["strategy", "p50 / p95 / max wait s", "> 30 s", "node-min", "x nothing",
-            "x bound", "node-min " + " / ".join(name for _, _, name in phases(s)), "goal"]
+    rows.append(
+        [
+            "lower bound (perfect packing)",
+            "",
+            "",
+            f"{bound:.0f}",
+            "-" if not nothing else f"{bound / nothing:.2f}",
+            "1.00",
+            " / ".join(f"{lower_bound(s, a, b):.0f}" for a, b, _ in phases(s)),
+            "",
+        ]
+    )
+    head = [
+        "strategy",
+        "p50 / p95 / max wait s",
+        "> 30 s",
+        "node-min",
+        "x nothing",
+        "x bound",
+        "node-min " + " / ".join(name for _, _, name in phases(s)),
+        "goal",
+    ]
     return table(head, rows)
 
 

@@ -52,15 +52,23 @@ def table(head: list[str], rows: list[list[object]], right: tuple[int, ...] = ()
 def feed_bench(document: Document) -> str:
     d = document["data"]
     rows: list[list[object]] = [
-        [f"a changed feed: fetch + parse + first plan (best of {len(d['parse_s'])})",
-         f"{min(d['parse_s']):.3f} s", "<= 3 s"],
-        [f"a round's calendar part on an unchanged feed (median of {d['rounds']})",
-         f"{d['replan_ms']:.3f} ms", "<= 5 ms"],
+        [
+            f"a changed feed: fetch + parse + first plan (best of {len(d['parse_s'])})",
+            f"{min(d['parse_s']):.3f} s",
+            "<= 3 s",
+        ],
+        [
+            f"a round's calendar part on an unchanged feed (median of {d['rounds']})",
+            f"{d['replan_ms']:.3f} ms",
+            "<= 5 ms",
+        ],
     ]
-    return (f"Feed: {d['events']:,} VEVENTs, {d['bytes'] / 1e6:.1f} MB.\n\n"
-            + table(["figure", "measured", "goal"], rows)
-            + f"\n`feed-bench: events={d['events']} bytes={d['bytes']} "
-              f"parse_s={min(d['parse_s']):.3f} replan_ms={d['replan_ms']:.3f}`\n")
+    return (
+        f"Feed: {d['events']:,} VEVENTs, {d['bytes'] / 1e6:.1f} MB.\n\n"
+        + table(["figure", "measured", "goal"], rows)
+        + f"\n`feed-bench: events={d['events']} bytes={d['bytes']} "
+        f"parse_s={min(d['parse_s']):.3f} replan_ms={d['replan_ms']:.3f}`\n"
+    )
 
 
 def feed_faults(document: Document) -> str:
@@ -71,36 +79,67 @@ def feed_faults(document: Document) -> str:
         if r.get("events"):
             name = f"{r['events']:,} ordinary events, {r['megabytes']:.1f} MB"
         refused = r["result"] == "config error"
-        rows.append([name, "refused at load" if refused else r["result"],
-                     "-" if refused else f"{r['seconds']:.2f}", r["bound"],
-                     "-" if refused else f"{r['round_ms']:.1f}",
-                     "-" if refused else f"{r['worker_mib']:.0f}", r["leaks"]])
-    head = ["scenario", "result", "refresh wall s", "bounded by", "worst round ms",
-            "worker peak MiB", "secrets leaked"]
+        rows.append(
+            [
+                name,
+                "refused at load" if refused else r["result"],
+                "-" if refused else f"{r['seconds']:.2f}",
+                r["bound"],
+                "-" if refused else f"{r['round_ms']:.1f}",
+                "-" if refused else f"{r['worker_mib']:.0f}",
+                r["leaks"],
+            ]
+        )
+    head = [
+        "scenario",
+        "result",
+        "refresh wall s",
+        "bounded by",
+        "worst round ms",
+        "worker peak MiB",
+        "secrets leaked",
+    ]
     worst = max(r["round_ms"] for r in d["rows"])
-    return (f"`feedTimeout: {d['feed_timeout']}s`, `maxFeedBytes` {d['max_feed_bytes']:,} "
-            f"(worker cap {d['worker_cap_mib']} MiB), parse budget {d['parse_budget_s']:g} s.\n\n"
-            + table(head, rows, right=(2, 4, 5, 6))
-            + f"\nScenarios {len(rows)}, secrets leaked {sum(r['leaks'] for r in d['rows'])}; "
-              f"worst round {worst:.1f} ms (a round never waits on a feed); controller peak "
-              f"{d['parent_mib']:.0f} MiB over the whole run, forkserver "
-              f"{d['forkserver_mib']:.0f} MiB.\n")
+    return (
+        f"`feedTimeout: {d['feed_timeout']}s`, `maxFeedBytes` {d['max_feed_bytes']:,} "
+        f"(worker cap {d['worker_cap_mib']} MiB), parse budget {d['parse_budget_s']:g} s.\n\n"
+        + table(head, rows, right=(2, 4, 5, 6))
+        + f"\nScenarios {len(rows)}, secrets leaked {sum(r['leaks'] for r in d['rows'])}; "
+        f"worst round {worst:.1f} ms (a round never waits on a feed); controller peak "
+        f"{d['parent_mib']:.0f} MiB over the whole run, forkserver "
+        f"{d['forkserver_mib']:.0f} MiB.\n"
+    )
 
 
 def hostile_inputs(document: Document) -> str:
     d = document["data"]
     rows: list[list[object]] = [
-        [r["input"], r["outcome"], "yes" if r["good"] == 3 else f"no ({r['good']})",
-         f"{r['seconds']:.2f}", _mib(r["heap_mib"]), f"{r['rss_mib']:.0f}"]
-        for r in d["inputs"]]
+        [
+            r["input"],
+            r["outcome"],
+            "yes" if r["good"] == 3 else f"no ({r['good']})",
+            f"{r['seconds']:.2f}",
+            _mib(r["heap_mib"]),
+            f"{r['rss_mib']:.0f}",
+        ]
+        for r in d["inputs"]
+    ]
     crashes = sum(r["outcome"].startswith("CRASH") for r in d["inputs"])
     hangs = sum(r["outcome"].startswith("HANG") for r in d["inputs"])
     worst = max(d["inputs"], key=lambda r: r["seconds"])
-    head = ["input", "outcome (problem kinds)", "good event planned", "parse+plan s",
-            "heap peak MiB", "child RSS MiB"]
-    return (table(head, rows) + f"\nInputs {len(rows)}, crashes {crashes}, hangs {hangs}; "
-            f"worst time {worst['seconds']:.1f} s ({worst['input']}), worst resident "
-            f"{max(r['rss_mib'] for r in d['inputs']):.0f} MiB.\n")
+    head = [
+        "input",
+        "outcome (problem kinds)",
+        "good event planned",
+        "parse+plan s",
+        "heap peak MiB",
+        "child RSS MiB",
+    ]
+    return (
+        table(head, rows) + f"\nInputs {len(rows)}, crashes {crashes}, hangs {hangs}; "
+        f"worst time {worst['seconds']:.1f} s ({worst['input']}), worst resident "
+        f"{max(r['rss_mib'] for r in d['inputs']):.0f} MiB.\n"
+    )
 
 
 def hostile_scaling(document: Document) -> str:
@@ -109,19 +148,42 @@ def hostile_scaling(document: Document) -> str:
         peak = r["heap_mib"]  # None: the run under tracemalloc did not finish in time
         per_mb = "-" if peak is None else f"{peak / r['megabytes']:.1f}"
         per_event = "-" if peak is None else f"{peak * 1024 / r['events']:.2f}"
-        rows.append([r["events"], f"{r['megabytes']:.1f}", f"{r['seconds']:.2f}",
-                     _mib(peak), per_mb, per_event, f"{r['rss_mib']:.0f}"])
-    head = ["events", "feed MB", "parse+plan s", "heap peak MiB", "MiB per MB", "KiB per event",
-            "child RSS MiB"]
+        rows.append(
+            [
+                r["events"],
+                f"{r['megabytes']:.1f}",
+                f"{r['seconds']:.2f}",
+                _mib(peak),
+                per_mb,
+                per_event,
+                f"{r['rss_mib']:.0f}",
+            ]
+        )
+    head = [
+        "events",
+        "feed MB",
+        "parse+plan s",
+        "heap peak MiB",
+        "MiB per MB",
+        "KiB per event",
+        "child RSS MiB",
+    ]
     return table(head, rows)
 
 
 def cluster_faults(document: Document) -> str:
     d = document["data"]
     rows: list[list[object]] = [
-        [r["fault"], _seconds(r["detect_s"]), _seconds(r["recover_s"]), r["error_rounds"],
-         f"{r['replicas'][0]} / {r['replicas'][1]}", r["note"]]
-        for r in d["rows"]]
+        [
+            r["fault"],
+            _seconds(r["detect_s"]),
+            _seconds(r["recover_s"]),
+            r["error_rounds"],
+            f"{r['replicas'][0]} / {r['replicas'][1]}",
+            r["note"],
+        ]
+        for r in d["rows"]
+    ]
     head = ["fault", "detect (s)", "recover (s)", "failed rounds", "replicas min / max", "notes"]
     failed = "".join(f"\n- `{name}` failed in this run: no figures" for name in d["failed"])
     return table(head, rows) + (f"\nNot measured in this run:\n{failed}\n" if failed else "")
@@ -132,31 +194,41 @@ def ha_takeover(document: Document) -> str:
     rows: list[list[object]] = [
         ["leader killed (SIGKILL): the standby leads", f"{d['takeover_s']:.1f} s"],
         ["leader killed (SIGKILL): the standby's first scale patch", f"{d['first_write_s']:.1f} s"],
-        ["leader stopped (SIGTERM, Lease released): the next standby leads",
-         f"{d['handover_s']:.1f} s"],
+        [
+            "leader stopped (SIGTERM, Lease released): the next standby leads",
+            f"{d['handover_s']:.1f} s",
+        ],
         ["`spec.replicas` seen by a watch throughout", ", ".join(map(str, d["replicas"]))],
     ]
-    return (f"Three `run` processes, interval {d['interval_s']} s, lease {d['lease_s']} s, "
-            f"retry {d['retry_s']} s.\n\n" + table(["measured", "value"], rows))
+    return (
+        f"Three `run` processes, interval {d['interval_s']} s, lease {d['lease_s']} s, "
+        f"retry {d['retry_s']} s.\n\n" + table(["measured", "value"], rows)
+    )
 
 
 def controller_bench(document: Document) -> str:
     d = document["data"]
     rows: list[list[object]] = []
     for r in d["sizes"]:
-        for mode, key in (("`run` (watch-fed pod cache)", "loop"),
-                          ("`run --once` (a pod LIST per node)", "once")):
+        for mode, key in (
+            ("`run` (watch-fed pod cache)", "loop"),
+            ("`run --once` (a pod LIST per node)", "once"),
+        ):
             m = r[key]
-            rows.append([r["nodes"], mode, m["requests"], f"{m['bytes'] / 1e6:.1f}",
-                         f"{m['round_s']:.3f}"])
+            rows.append(
+                [r["nodes"], mode, m["requests"], f"{m['bytes'] / 1e6:.1f}", f"{m['round_s']:.3f}"]
+            )
     sync, quiet = d["sync"], d["quiet"]
     head = ["pool nodes", "round as made by", "API requests", "response MB", "round s (median)"]
-    return (f"{d['outside_pods']:,} pods bound to nodes outside the pool; {d['rounds']} rounds "
-            "per line.\n\n" + table(head, rows, right=(2, 3, 4))
-            + f"\nThe pod cache's initial sync (once, at start): {sync['pods']:,} pods in "
-              f"{sync['requests']} requests, {sync['bytes'] / 1e6:.1f} MB, "
-              f"{sync['seconds']:.1f} s. `run --once` at {quiet['nodes']} nodes with no pods "
-              f"outside the pool: {quiet['requests']} requests.\n")
+    return (
+        f"{d['outside_pods']:,} pods bound to nodes outside the pool; {d['rounds']} rounds "
+        "per line.\n\n"
+        + table(head, rows, right=(2, 3, 4))
+        + f"\nThe pod cache's initial sync (once, at start): {sync['pods']:,} pods in "
+        f"{sync['requests']} requests, {sync['bytes'] / 1e6:.1f} MB, "
+        f"{sync['seconds']:.1f} s. `run --once` at {quiet['nodes']} nodes with no pods "
+        f"outside the pool: {quiet['requests']} requests.\n"
+    )
 
 
 def _seconds(value: float | None) -> str:

@@ -37,14 +37,18 @@ def provenance(document: dict[str, Any], name: str) -> str:
     if "machine" not in document:  # the surge benchmark's runs before results recorded them
         load = next((n for n in document.get("notes", []) if "load average" in n), None)
         said = f"its notes: {load.rstrip('.')}" if load else "nor its load"
-        return (f"Rendered from `bench/results/{name}.json`, made by `{document['command']}` "
-                f"(that run recorded no machine; {said}).\n")
+        return (
+            f"Rendered from `bench/results/{name}.json`, made by `{document['command']}` "
+            f"(that run recorded no machine; {said}).\n"
+        )
     machine, load = document["machine"], document["load"]
     start, end = (f"{x[0]:.1f}" for x in (load["start"], load["end"]))
-    return (f"Measured {document['date']} on {machine['cpus']} CPUs ({machine['cpu']}; "
-            f"{machine['system']}, Python {machine['python']}, version {machine['version']}), "
-            f"load average {start} at the start, {end} at the end, by "
-            f"`{document['command']}`; raw results: `bench/results/{name}.json`.\n")
+    return (
+        f"Measured {document['date']} on {machine['cpus']} CPUs ({machine['cpu']}; "
+        f"{machine['system']}, Python {machine['python']}, version {machine['version']}), "
+        f"load average {start} at the start, {end} at the end, by "
+        f"`{document['command']}`; raw results: `bench/results/{name}.json`.\n"
+    )
 
 
 def render(view: str, name: str, folder: Path | None = None) -> str:
@@ -52,16 +56,18 @@ def render(view: str, name: str, folder: Path | None = None) -> str:
         raise KeyError(f"no renderer {view!r} (testkit/figure_tables.py)")
     names = name.split(",")
     documents = {n: read(n, folder or RESULTS) for n in names}
-    table = VIEWS[view](documents[name] | {"_file": name} if len(names) == 1
-                        else {"files": documents})
-    return table.rstrip("\n") + "\n\n" + "\n".join(
-        provenance(documents[n], n) for n in names)
+    table = VIEWS[view](
+        documents[name] | {"_file": name} if len(names) == 1 else {"files": documents}
+    )
+    return table.rstrip("\n") + "\n\n" + "\n".join(provenance(documents[n], n) for n in names)
 
 
 def rendered(text: str, folder: Path | None = None) -> str:
     """``text`` with every figures block rendered again."""
+
     def one(match: re.Match[str]) -> str:
         return match.group(1) + render(match.group(2), match.group(3), folder) + match.group(5)
+
     return BLOCK.sub(one, text)
 
 

@@ -33,7 +33,6 @@ LOGIN_PAGE = (
 ).encode()
 
 
-
 Handler = Callable[["HostileFeedServer", "Connection"], None]
 
 
@@ -56,12 +55,18 @@ class Connection:
 
     def trickle(self, data: bytes, every: float) -> None:
         for index in range(len(data)):
-            if not self.send(data[index:index + 1]) or self.stopping.wait(every):
+            if not self.send(data[index : index + 1]) or self.stopping.wait(every):
                 return
 
     def answer(self, status: str, body: bytes = b"", headers: tuple[str, ...] = ()) -> None:
-        head = [f"HTTP/1.1 {status}", *headers, f"Content-Length: {len(body)}",
-                "Connection: close", "", ""]
+        head = [
+            f"HTTP/1.1 {status}",
+            *headers,
+            f"Content-Length: {len(body)}",
+            "Connection: close",
+            "",
+            "",
+        ]
         self.send("\r\n".join(head).encode("latin-1") + body)
 
 
@@ -200,8 +205,7 @@ def _big(server: HostileFeedServer, conn: Connection) -> None:
         conn.answer("404 Not Found")
         return
     size = server.big.stat().st_size
-    conn.send(f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
-              .encode())
+    conn.send(f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n".encode())
     with server.big.open("rb") as file:
         while (chunk := file.read(CHUNK)) and conn.send(chunk):
             pass
@@ -221,13 +225,13 @@ def _drip_headers(server: HostileFeedServer, conn: Connection) -> None:
     conn.send(b"HTTP/1.1 200 OK\r\n")
     for index in range(100000):
         if not conn.send(f"X-Drip-{index}: {'a' * 10}\r\n".encode()) or conn.stopping.wait(
-                server.every):
+            server.every
+        ):
             return
 
 
 def _continue_flood(server: HostileFeedServer, conn: Connection) -> None:
-    while conn.send(b"HTTP/1.1 100 Continue\r\n\r\n") and not conn.stopping.wait(
-            server.every / 10):
+    while conn.send(b"HTTP/1.1 100 Continue\r\n\r\n") and not conn.stopping.wait(server.every / 10):
         pass
 
 
@@ -247,6 +251,7 @@ def _redirect(location: str) -> Handler:
     def handler(server: HostileFeedServer, conn: Connection) -> None:
         target = location.format(port=server.port, secret=SECRET)
         conn.answer("302 Found", headers=(f"Location: {target}",))
+
     return handler
 
 
@@ -268,8 +273,10 @@ def _not_modified(server: HostileFeedServer, conn: Connection) -> None:
 
 
 def _secret_reason(server: HostileFeedServer, conn: Connection) -> None:
-    conn.answer(f"403 Forbidden for /private-{SECRET}/basic.ics?token={SECRET}",
-                f"denied: {SECRET}\n".encode())
+    conn.answer(
+        f"403 Forbidden for /private-{SECRET}/basic.ics?token={SECRET}",
+        f"denied: {SECRET}\n".encode(),
+    )
 
 
 def _reset(server: HostileFeedServer, conn: Connection) -> None:

@@ -93,8 +93,9 @@ class PortHolder:
         passes), then close."""
         ours = 1 if self._thread is not None else 0
         deadline = time.monotonic() + timeout
-        while (listeners(self.port) <= ours and process.poll() is None
-               and time.monotonic() < deadline):
+        while (
+            listeners(self.port) <= ours and process.poll() is None and time.monotonic() < deadline
+        ):
             time.sleep(0.2)
         self.close()
 

@@ -33,9 +33,18 @@ def settings() -> Settings:
 def record(pod: Any, i: int) -> PodRecord:
     """The watch's record of a recorded pod (a student of 500m / 1.5 Gi)."""
     return PodRecord(
-        uid=f"uid-{i}", name=pod.name, namespace="hub", created=pod.created, labels={},
-        node_selector=SELECTOR, affinity=(), requests=Resources(500, 1536 * 2**20),
-        scheduled=pod.scheduled, node=pod.node, deleted=pod.deleted)
+        uid=f"uid-{i}",
+        name=pod.name,
+        namespace="hub",
+        created=pod.created,
+        labels={},
+        node_selector=SELECTOR,
+        affinity=(),
+        requests=Resources(500, 1536 * 2**20),
+        scheduled=pod.scheduled,
+        node=pod.node,
+        deleted=pod.deleted,
+    )
 
 
 def recorder(pod: Any, i: int) -> Callable[[PodRecord | None], PodRecord]:
@@ -46,5 +55,13 @@ def recorder(pod: Any, i: int) -> Callable[[PodRecord | None], PodRecord]:
 def node_info(n: NodeTimeline, at: datetime) -> NodeInfo:
     """A recorded node as a round's node LIST at ``at`` sees it (4 CPU, 16 Gi)."""
     ready = n.ready is not None and n.ready <= at
-    return NodeInfo(n.name, dict(SELECTOR), Resources(3900, 16 * GI), ready, False, (),
-                    n.created, n.ready if ready else None)
+    return NodeInfo(
+        n.name,
+        dict(SELECTOR),
+        Resources(3900, 16 * GI),
+        ready,
+        False,
+        (),
+        n.created,
+        n.ready if ready else None,
+    )

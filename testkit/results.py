@@ -53,8 +53,7 @@ class Recording:
     """One run: started now; ``write`` stores its figures with the machine and the load."""
 
     kind: str
-    command: str = field(default_factory=lambda: shlex.join(
-        [".venv/bin/python", *sys.argv]))
+    command: str = field(default_factory=lambda: shlex.join([".venv/bin/python", *sys.argv]))
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     load_start: list[float] = field(default_factory=load_average)
 

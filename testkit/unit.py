@@ -15,8 +15,12 @@ from node_placeholder_scaler.planning import plan
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 UTC = ZoneInfo("UTC")
 # One pool (user, nodes labelled pool=user), one calendar, rounds every second: the loop's tests
-LOOP_SETTINGS = load_settings("interval: 1s\ncalendars: [{name: c, url: /dev/null}]\n"
-                              "pools: {user: {nodeSelector: {pool: user}}}\n", "config.yaml", {})
+LOOP_SETTINGS = load_settings(
+    "interval: 1s\ncalendars: [{name: c, url: /dev/null}]\n"
+    "pools: {user: {nodeSelector: {pool: user}}}\n",
+    "config.yaml",
+    {},
+)
 
 
 def utc(text: str) -> datetime:

@@ -59,8 +59,12 @@ class Students:
 
         if name not in self.spawners:
             self.spawners[name] = KubeSpawner(
-                config=self.config, user=User(name, len(self.spawners) + 1), hub=HubInfo(),
-                api_token=f"token-{name}", oauth_client_id=f"jupyterhub-user-{name}")
+                config=self.config,
+                user=User(name, len(self.spawners) + 1),
+                hub=HubInfo(),
+                api_token=f"token-{name}",
+                oauth_client_id=f"jupyterhub-user-{name}",
+            )
         return self.spawners[name]
 
     async def spawn(self, name: str) -> None:
@@ -78,8 +82,15 @@ class Students:
                 message += f"; stopping failed: {type(cleanup).__name__}: {cleanup}"
             emit({"name": name, "event": "failed", "seconds": seconds, "error": message})
             return
-        emit({"name": name, "event": "started", "pod": spawner.pod_name, "url": str(url),
-              "seconds": time.monotonic() - t0})
+        emit(
+            {
+                "name": name,
+                "event": "started",
+                "pod": spawner.pod_name,
+                "url": str(url),
+                "seconds": time.monotonic() - t0,
+            }
+        )
 
     async def stop(self, name: str) -> None:
         try:

@@ -72,10 +72,14 @@ def kubespawner_config(values: SpawnerValues) -> dict[str, Any]:
     """KubeSpawner's traits as z2jh's jupyterhub_config.py sets them from the chart's values."""
     config: dict[str, Any] = {
         "namespace": values.namespace,
-        "common_labels": {"app": "jupyterhub", "app.kubernetes.io/name": "jupyterhub",
-                          "release": RELEASE, "app.kubernetes.io/instance": RELEASE,
-                          "chart": f"jupyterhub-{Z2JH_VERSION}",
-                          "app.kubernetes.io/managed-by": "kubespawner"},
+        "common_labels": {
+            "app": "jupyterhub",
+            "app.kubernetes.io/name": "jupyterhub",
+            "release": RELEASE,
+            "app.kubernetes.io/instance": RELEASE,
+            "chart": f"jupyterhub-{Z2JH_VERSION}",
+            "app.kubernetes.io/managed-by": "kubespawner",
+        },
         "extra_labels": {"hub.jupyter.org/network-access-hub": "true"},
         "image": SINGLEUSER_IMAGE,
         "cmd": ["jupyterhub-singleuser"],
@@ -126,13 +130,20 @@ class Hub:
     def __init__(self, kubeconfig: Path, values: SpawnerValues) -> None:
         env = dict(os.environ, KUBECONFIG=str(kubeconfig))
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "testkit.z2jh_hub"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            [sys.executable, "-m", "testkit.z2jh_hub"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         self._lock = threading.Condition()
         self._results: list[dict[str, Any]] = []
         self._stderr: list[str] = []
-        self._readers = [threading.Thread(target=self._read_stdout, daemon=True),
-                         threading.Thread(target=self._read_stderr, daemon=True)]
+        self._readers = [
+            threading.Thread(target=self._read_stdout, daemon=True),
+            threading.Thread(target=self._read_stderr, daemon=True),
+        ]
         for reader in self._readers:
             reader.start()
         self._send({"op": "config", "config": kubespawner_config(values)})
@@ -170,8 +181,9 @@ class Hub:
     def stop(self, name: str) -> None:
         self._send({"op": "stop", "name": name})
 
-    def spawn_at(self, arrivals: Sequence[tuple[str, float]], start: float | None = None
-                 ) -> threading.Thread:
+    def spawn_at(
+        self, arrivals: Sequence[tuple[str, float]], start: float | None = None
+    ) -> threading.Thread:
         """Spawn each ``(name, offset)`` at ``start + offset`` (time.monotonic(); default now)
         from a thread of its own, which is returned (join it to know all were asked for)."""
         t0 = time.monotonic() if start is None else start
@@ -201,9 +213,11 @@ class Hub:
                         return dict(r)
                 left = deadline - time.monotonic()
                 if left <= 0 or self._proc.poll() is not None:
-                    raise HubError(f"no {event!r} for student {name} "
-                                   f"(hub exit code {self._proc.poll()}); hub log tail: "
-                                   + " | ".join(self._stderr[-8:]))
+                    raise HubError(
+                        f"no {event!r} for student {name} "
+                        f"(hub exit code {self._proc.poll()}); hub log tail: "
+                        + " | ".join(self._stderr[-8:])
+                    )
                 self._lock.wait(min(left, 1.0))
 
     def close(self, timeout: float = 30) -> None:

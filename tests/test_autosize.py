@@ -14,11 +14,23 @@ from node_placeholder_scaler.seating.autosize import Learned, bounded, learn, se
 TIMELINES = Path(__file__).parent / "fixtures" / "timelines"
 
 
-def _report(series: str, arrivals: int, window: float | None, most: int | None,
-            per: int = 7, nodes: int | None = 3) -> EventReport:
-    return from_json({"series": series, "start": "2026-11-16T09:00:00+00:00",
-                      "arrivals": arrivals, "arrival_curve": {"window_s": window, "most": most},
-                      "advice": {"users_per_node": per, "nodes": nodes}})
+def _report(
+    series: str,
+    arrivals: int,
+    window: float | None,
+    most: int | None,
+    per: int = 7,
+    nodes: int | None = 3,
+) -> EventReport:
+    return from_json(
+        {
+            "series": series,
+            "start": "2026-11-16T09:00:00+00:00",
+            "arrivals": arrivals,
+            "arrival_curve": {"window_s": window, "most": most},
+            "advice": {"users_per_node": per, "nodes": nodes},
+        }
+    )
 
 
 def test_learned_from_a_recorded_report():
@@ -47,23 +59,29 @@ def test_the_last_three_of_the_series_count_steepest_and_slowest():
     ]
     found = learn(reports, "c/lab")
     assert found == Learned(3, timedelta(seconds=50), timedelta(seconds=120), 7, 4)
-    assert found.describe() == ("3 reports of the series, node-up p90 50s, arrival spread 2m, "
-                                "7 seats per node, advice 4 nodes")
+    assert found.describe() == (
+        "3 reports of the series, node-up p90 50s, arrival spread 2m, "
+        "7 seats per node, advice 4 nodes"
+    )
     assert learn(reports, "c/none") is None
     assert learn([_report("c/lab", 0, None, None)], "c/lab") is None
 
 
-@pytest.mark.parametrize(("nodes", "floor", "ceiling", "explicit", "below", "kept"), [
-    (4, 0, 10, 0, False, 4),
-    (12, 0, 10, 0, False, 10),  # the ceiling
-    (0, 1, 10, 0, False, 1),  # the floor
-    (2, 0, 10, 5, False, 5),  # never below the instructor's explicit request...
-    (2, 0, 10, 5, True, 2),  # ...unless the operator says so
-    (12, 0, 10, 11, False, 11),  # the explicit request wins over the ceiling (maxReplicas caps)
-])
+@pytest.mark.parametrize(
+    ("nodes", "floor", "ceiling", "explicit", "below", "kept"),
+    [
+        (4, 0, 10, 0, False, 4),
+        (12, 0, 10, 0, False, 10),  # the ceiling
+        (0, 1, 10, 0, False, 1),  # the floor
+        (2, 0, 10, 5, False, 5),  # never below the instructor's explicit request...
+        (2, 0, 10, 5, True, 2),  # ...unless the operator says so
+        (12, 0, 10, 11, False, 11),  # the explicit request wins over the ceiling (maxReplicas caps)
+    ],
+)
 def test_bounds(nodes, floor, ceiling, explicit, below, kept):
-    assert bounded(nodes, floor=floor, ceiling=ceiling, explicit=explicit,
-                   below_request=below) == kept
+    assert (
+        bounded(nodes, floor=floor, ceiling=ceiling, explicit=explicit, below_request=below) == kept
+    )
 
 
 def test_series_names_match_the_reports():

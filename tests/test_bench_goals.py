@@ -46,7 +46,10 @@ def feed_bench() -> ModuleType:
 def book_of(path: Path, runner: Runner = run_in_process) -> CalendarBook:
     settings = load_settings(
         f"timezone: Europe/Zurich\nleadTime: 15m\ncalendars: [{{name: bench, url: '{path}'}}]\n"
-        "pools: {user: {maxReplicas: 50}, gpu: {maxReplicas: 8}}\n", "bench.yaml", {})
+        "pools: {user: {maxReplicas: 50}, gpu: {maxReplicas: 8}}\n",
+        "bench.yaml",
+        {},
+    )
     return CalendarBook(settings, runner)
 
 
@@ -80,9 +83,11 @@ def test_feed_parse_scales_linearly_and_a_replan_reads_no_feed(tmp_path: Path) -
         plan_at(book.views(at), book.settings, at)
         replans.append(time.perf_counter() - began)
     replan_share = statistics.median(replans) / min(bigs)
-    print(f"parse 280 events {min(smalls):.3f} s, 2,800 events {min(bigs):.3f} s "
-          f"(x{ratio:.1f}); replan median {statistics.median(replans) * 1000:.3f} ms "
-          f"(1/{1 / replan_share:,.0f} of the parse)")
+    print(
+        f"parse 280 events {min(smalls):.3f} s, 2,800 events {min(bigs):.3f} s "
+        f"(x{ratio:.1f}); replan median {statistics.median(replans) * 1000:.3f} ms "
+        f"(1/{1 / replan_share:,.0f} of the parse)"
+    )
     assert ratio <= 40, f"parse time grows faster than the feed: x{ratio:.1f} for 10x events"
     assert replan_share <= 1 / 200, f"a replan costs 1/{1 / replan_share:.0f} of a parse"
 
@@ -94,7 +99,9 @@ def test_the_35000_event_feed_stays_within_its_memory_bound(tmp_path: Path) -> N
     (status,) = book.statuses(NOW)
     worker = book.feeds()[0]
     peak_mib = worker.worker_peak / 2**20
-    print(f"35,000 events, {feed.stat().st_size / 1e6:.1f} MB: {status.last_result}, worker "
-          f"peak {peak_mib:.0f} MiB")
+    print(
+        f"35,000 events, {feed.stat().st_size / 1e6:.1f} MB: {status.last_result}, worker "
+        f"peak {peak_mib:.0f} MiB"
+    )
     assert status.last_result == FetchResult.OK.value, status.last_error
     assert 0 < peak_mib <= 150, f"worker peak {peak_mib:.0f} MiB for 35,000 events"

@@ -57,13 +57,16 @@ def test_a_missing_pod_template_is_a_problem():
     assert "is not ReadyForProvisioning (PodTemplateNotFound: " in state.problem
 
 
-@pytest.mark.parametrize("mutate", [
-    lambda b: b.update(kind="Deployment"),
-    lambda b: b.update(spec=[]),
-    lambda b: b["spec"].update(replicas="3"),
-    lambda b: b["spec"].update(replicas=True),
-    lambda b: b["status"].update(conditions={"type": "x"}),
-])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda b: b.update(kind="Deployment"),
+        lambda b: b.update(spec=[]),
+        lambda b: b["spec"].update(replicas="3"),
+        lambda b: b["spec"].update(replicas=True),
+        lambda b: b["status"].update(conditions={"type": "x"}),
+    ],
+)
 def test_unreadable_objects(mutate):
     body = recorded("karpenter-fits")
     mutate(body)
@@ -76,9 +79,14 @@ def test_other_strategies_and_quotas_are_problems():
     body["spec"]["provisioningStrategy"] = "buffer.x-k8s.io/standby-capacity"
     assert "not 'buffer.x-k8s.io/active-capacity'" in str(buffer_state(parse_buffer(body)).problem)
     body = recorded("karpenter-fits")
-    body["status"]["conditions"].append({"type": "LimitedByQuotas", "status": "True",
-                                         "reason": "ResourceQuotasAllocated",
-                                         "message": "Buffer replicas limited from 4 to 2"})
+    body["status"]["conditions"].append(
+        {
+            "type": "LimitedByQuotas",
+            "status": "True",
+            "reason": "ResourceQuotasAllocated",
+            "message": "Buffer replicas limited from 4 to 2",
+        }
+    )
     problem = buffer_state(parse_buffer(body)).problem
     assert "LimitedByQuotas: Buffer replicas limited" in str(problem)
 
@@ -101,8 +109,10 @@ def test_the_round_sets_replicas_to_the_calendar_target(caplog):
     assert fake.scales == [("buffer-user", 3)]
     [(name, reason, message)] = fake.buffer_events
     assert (name, reason) == ("buffer-user", "BufferScaled")
-    assert message.startswith("Set CapacityBuffer replicas of pool user from 0 to 3 "
-                              "(calendar target 3) no active calendar event; buffer status: ")
+    assert message.startswith(
+        "Set CapacityBuffer replicas of pool user from 0 to 3 "
+        "(calendar target 3) no active calendar event; buffer status: "
+    )
     assert "Provisioning=False/BufferEmpty" in caplog.text
     assert "pool=user target=3 free=- desired=3 current=0" in caplog.text
 
@@ -112,7 +122,10 @@ def test_headroom_is_not_subtracted_and_no_node_or_pod_is_read():
     run(fake, plan(user=2))
     assert fake.scales == [("buffer-user", 2)]
     assert {request for request, _ in fake.calls} == {
-        "get capacitybuffer", "patch capacitybuffer", "create event"}
+        "get capacitybuffer",
+        "patch capacitybuffer",
+        "create event",
+    }
 
 
 def test_dry_run_patches_nothing():
@@ -167,18 +180,41 @@ def test_metrics_of_buffer_conditions():
     metrics.observe_round(result, 0.1, T0)
     assert value("buffer_condition", pool="user", condition="Provisioning") == 0
     assert value("buffer_condition", pool="user", condition="ReadyForProvisioning") == 1
-    assert value("buffer_condition_reason", pool="user", condition="Provisioning",
-                 reason="RequiresNewCapacity") == 1
-    assert value("buffer_condition_reason", pool="user", condition="Provisioning",
-                 reason="None") == 0
+    assert (
+        value(
+            "buffer_condition_reason",
+            pool="user",
+            condition="Provisioning",
+            reason="RequiresNewCapacity",
+        )
+        == 1
+    )
+    assert (
+        value("buffer_condition_reason", pool="user", condition="Provisioning", reason="None") == 0
+    )
     assert value("buffer_status_replicas", pool="user") == target
     fake.buffers["buffer-user"] = with_name(recorded("karpenter-fits"), "buffer-user", target)
-    metrics.observe_round(reconcile_once(fake, plan(user=target), SETTINGS, "node-placeholder"),
-                          0.1, T0)
-    assert value("buffer_condition_reason", pool="user", condition="Provisioning",
-                 reason="RequiresNewCapacity") == 0
-    assert value("buffer_condition_reason", pool="user", condition="Provisioning",
-                 reason="FitsExistingCapacity") == 1
+    metrics.observe_round(
+        reconcile_once(fake, plan(user=target), SETTINGS, "node-placeholder"), 0.1, T0
+    )
+    assert (
+        value(
+            "buffer_condition_reason",
+            pool="user",
+            condition="Provisioning",
+            reason="RequiresNewCapacity",
+        )
+        == 0
+    )
+    assert (
+        value(
+            "buffer_condition_reason",
+            pool="user",
+            condition="Provisioning",
+            reason="FitsExistingCapacity",
+        )
+        == 1
+    )
 
 
 def test_settings_of_the_backend():
@@ -189,8 +225,7 @@ def test_settings_of_the_backend():
     with pytest.raises(ConfigError, match=r"pools\.user\.backend: must be one of placeholders, "):
         load_settings("calendars: [{url: x}]\npools: {user: {backend: buffer}}\n", "c.yaml", {})
     with pytest.raises(ConfigError, match=r"pools\.user\.buffer: not a valid"):
-        load_settings("calendars: [{url: x}]\npools: {user: {buffer: Big_Buffer}}\n", "c.yaml",
-                      {})
+        load_settings("calendars: [{url: x}]\npools: {user: {buffer: Big_Buffer}}\n", "c.yaml", {})
 
 
 def test_the_event_names_the_capacitybuffer():
@@ -199,7 +234,11 @@ def test_the_event_names_the_capacitybuffer():
     buffer = parse_buffer(recorded("karpenter-fits"))
     body = buffer_event(buffer, "BufferNotReady", "x" * 2000, T0, warning=True)
     assert body["involvedObject"] == {
-        "apiVersion": "autoscaling.x-k8s.io/v1beta1", "kind": "CapacityBuffer",
-        "name": buffer.name, "namespace": buffer.namespace, "uid": buffer.uid}
+        "apiVersion": "autoscaling.x-k8s.io/v1beta1",
+        "kind": "CapacityBuffer",
+        "name": buffer.name,
+        "namespace": buffer.namespace,
+        "uid": buffer.uid,
+    }
     assert body["type"] == "Warning" and len(body["message"]) == 1024
     assert body["metadata"] == {"generateName": f"{buffer.name}.", "namespace": buffer.namespace}

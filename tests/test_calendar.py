@@ -67,8 +67,9 @@ def book():
     return book_for(CONFIG, utc("2026-03-01T00:00"))
 
 
-@pytest.mark.parametrize(("at", "user", "gpu", "events", "kinds", "why"), CASES,
-                         ids=[c[0] + " " + c[5] for c in CASES])
+@pytest.mark.parametrize(
+    ("at", "user", "gpu", "events", "kinds", "why"), CASES, ids=[c[0] + " " + c[5] for c in CASES]
+)
 def test_targets(book, at, user, gpu, events, kinds, why):
     plan = book.plan(utc(at))
     assert (plan.pools["user"].target, plan.pools["gpu"].target) == (user, gpu), why
@@ -93,10 +94,13 @@ END:VCALENDAR
 
 def test_cool_off_zero_holds_pool_at_zero_over_min(tmp_path):
     (tmp_path / "c.ics").write_text(COOL_OFF)
-    book = book_for(f"""
+    book = book_for(
+        f"""
 calendars: [{{name: n, url: {tmp_path}/c.ics}}]
 pools: {{user: {{minReplicas: 2}}, gpu: {{minReplicas: 1}}}}
-""", utc("2026-03-01T00:00"))
+""",
+        utc("2026-03-01T00:00"),
+    )
     during = book.plan(utc("2026-03-24T08:30"))
     assert (during.pools["user"].target, during.pools["gpu"].target) == (0, 1)
     after = book.plan(utc("2026-03-24T09:00"))
@@ -104,12 +108,15 @@ pools: {{user: {{minReplicas: 2}}, gpu: {{minReplicas: 1}}}}
 
 
 def test_overlap_max_takes_the_largest():
-    book = book_for("""
+    book = book_for(
+        """
 overlap: max
 timezone: Europe/Zurich
 calendars: [{name: n, url: FIXTURES/nextcloud.ics}]
 pools: {user: {}, gpu: {}}
-""", utc("2026-03-01T00:00"))
+""",
+        utc("2026-03-01T00:00"),
+    )
     plan = book.plan(utc("2026-03-24T07:50"))
     assert plan.pools["user"].target == 2
     assert plan.pools["gpu"].target == 3
@@ -117,11 +124,14 @@ pools: {user: {}, gpu: {}}
 
 
 def test_allow_list_ignores_and_reports_other_pools():
-    book = book_for("""
+    book = book_for(
+        """
 timezone: Europe/Zurich
 calendars: [{name: n, url: FIXTURES/nextcloud.ics, pools: [user]}]
 pools: {user: {}, gpu: {}}
-""", utc("2026-03-01T00:00"))
+""",
+        utc("2026-03-01T00:00"),
+    )
     plan = book.plan(utc("2026-03-24T07:50"))
     assert plan.pools["gpu"].target == 0
     assert plan.pools["user"].target == 2
@@ -130,20 +140,26 @@ pools: {user: {}, gpu: {}}
 
 def test_source_timezone_beats_x_wr_timezone_and_global():
     # Google's all-day "Project day" read in Zurich instead of Los Angeles.
-    book = book_for("""
+    book = book_for(
+        """
 timezone: America/New_York
 calendars: [{name: g, url: FIXTURES/google.ics, timezone: Europe/Zurich}]
 pools: {user: {}}
-""", utc("2026-03-01T00:00"))
+""",
+        utc("2026-03-01T00:00"),
+    )
     assert book.plan(utc("2026-03-19T23:00")).pools["user"].target == 1
     assert book.plan(utc("2026-03-20T23:00")).pools["user"].target == 0
 
 
 def test_floating_time_without_any_zone_is_utc():
-    book = book_for("""
+    book = book_for(
+        """
 calendars: [{name: n, url: FIXTURES/nextcloud.ics}]
 pools: {user: {}}
-""", utc("2026-03-01T00:00"))
+""",
+        utc("2026-03-01T00:00"),
+    )
     assert book.plan(utc("2026-03-24T14:05")).pools["user"].target == 1
     assert book.plan(utc("2026-03-24T13:05")).pools["user"].target == 0
 

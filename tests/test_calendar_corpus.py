@@ -32,8 +32,10 @@ SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 SETS = ("external-corpus", "external-corpus-2")
 UTC = ZoneInfo("UTC")
 WIDE = Limits(max_per_series=100_000, max_occurrences=1_000_000, time_budget=60)
-INTERNAL = re.compile(r"object has no attribute|object is not|NoneType|unsupported operand|"
-                      r"Traceback|KeyError|IndexError|positional argument|\bNone\b")
+INTERNAL = re.compile(
+    r"object has no attribute|object is not|NoneType|unsupported operand|"
+    r"Traceback|KeyError|IndexError|positional argument|\bNone\b"
+)
 FIX = re.compile(r"\((?:remove|write|add|set|correct|check|export|use|give)\b[^()]*\)")
 
 
@@ -44,8 +46,9 @@ def _files() -> list[object]:
         files = sorted(folder.glob("*.ics"))
         if not files:
             reason = f"the shared set {folder} is absent (CI lays ../shared beside the checkout)"
-            params.append(pytest.param(None, id=f"{name}-absent",
-                                       marks=pytest.mark.skip(reason=reason)))
+            params.append(
+                pytest.param(None, id=f"{name}-absent", marks=pytest.mark.skip(reason=reason))
+            )
         params.extend(pytest.param(path, id=f"{name}/{path.name}") for path in files)
     return params
 
@@ -71,8 +74,10 @@ def _cancelled(blocks: list[Block]) -> bool:
 
 def _first_excluded(blocks: list[Block]) -> bool:
     """The series excludes its own DTSTART (EXDATE), so it may have no occurrence at all."""
-    return all(any(line.upper().startswith("EXDATE") and b.field("DTSTART") in line
-                   for line in b.lines) for b in blocks)
+    return all(
+        any(line.upper().startswith("EXDATE") and b.field("DTSTART") in line for line in b.lines)
+        for b in blocks
+    )
 
 
 def _named(problem: Problem) -> bool:
@@ -95,8 +100,9 @@ def test_every_file_plans_with_no_series_lost_silently(path: Path) -> None:
     assert parsed.event_count == sum(map(len, series.values()))
     for uid, blocks in series.items():
         titles = {b.field("SUMMARY").strip() for b in blocks}
-        assert uid in occurring or titles & named or _cancelled(blocks) or _first_excluded(
-            blocks), f"series {uid!r} ({titles}) has no occurrence and no problem"
+        assert (
+            uid in occurring or titles & named or _cancelled(blocks) or _first_excluded(blocks)
+        ), f"series {uid!r} ({titles}) has no occurrence and no problem"
     assert all(o.requests == {"user": 1} for o in parsed.occurrences(*window))
     for problem in problems:
         assert not INTERNAL.search(problem.message), problem
@@ -106,11 +112,14 @@ def test_every_file_plans_with_no_series_lost_silently(path: Path) -> None:
 @pytest.mark.usefixtures("keep_root_logger")
 @pytest.mark.parametrize("path", FILES)
 def test_validate_lists_only_problems_that_name_the_event_and_the_fix(
-        path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """``validate`` as the sets' check script runs it: one calendar, one pool ``user``."""
     config = tmp_path / "c.yaml"
-    config.write_text(f"calendars:\n  - name: c\n    url: {json.dumps(str(path))}\n"
-                      "pools:\n  user:\n    maxReplicas: 1000000\n")
+    config.write_text(
+        f"calendars:\n  - name: c\n    url: {json.dumps(str(path))}\n"
+        "pools:\n  user:\n    maxReplicas: 1000000\n"
+    )
     code = cli.main(["validate", "--config", str(config)])
     out, err = capsys.readouterr()
     assert code in (0, 1), out + err

@@ -57,19 +57,25 @@ def test_one_unexpandable_series_does_not_zero_the_calendar() -> None:
 
 
 def test_rule_with_spaces_is_read_and_reported() -> None:
-    parsed = _parse(calendar(event("RRULE:FREQ=DAILY;BYDAY=MO, TU, WE, TH, FR",
-                                   "DESCRIPTION:user: 1")))
-    starts = [o.start.date().isoformat() for o in parsed.occurrences(*WINDOW)
-              if o.summary == "Hostile"]
+    parsed = _parse(
+        calendar(event("RRULE:FREQ=DAILY;BYDAY=MO, TU, WE, TH, FR", "DESCRIPTION:user: 1"))
+    )
+    starts = [
+        o.start.date().isoformat() for o in parsed.occurrences(*WINDOW) if o.summary == "Hostile"
+    ]
     assert starts[:4] == ["2026-03-03", "2026-03-04", "2026-03-05", "2026-03-06"]
     assert "2026-03-07" not in starts
     assert {p.kind for p in parsed.warnings} == {"bad-rule"}
 
 
 def test_over_limit_series_is_capped_and_reported() -> None:
-    parsed = parse_calendar(calendar(event("RRULE:FREQ=HOURLY", "DESCRIPTION:user: 1")),
-                            name="c", pools=["user"], window=WINDOW,
-                            limits=Limits(max_per_series=100))
+    parsed = parse_calendar(
+        calendar(event("RRULE:FREQ=HOURLY", "DESCRIPTION:user: 1")),
+        name="c",
+        pools=["user"],
+        window=WINDOW,
+        limits=Limits(max_per_series=100),
+    )
     hourly = [o for o in parsed.occurrences(*WINDOW) if o.summary == "Hostile"]
     assert len(hourly) == 100
     assert "over-limit" in {p.kind for p in parsed.warnings}
@@ -79,8 +85,12 @@ CUSTOM = "Customized Time Zone"
 
 
 def _custom_feed(offset: str) -> bytes:
-    return calendar(zone(CUSTOM, offset), event(
-        "DESCRIPTION:user: 1", "DURATION:PT1H", start=f"DTSTART;TZID={CUSTOM}:20260303T120000"))
+    return calendar(
+        zone(CUSTOM, offset),
+        event(
+            "DESCRIPTION:user: 1", "DURATION:PT1H", start=f"DTSTART;TZID={CUSTOM}:20260303T120000"
+        ),
+    )
 
 
 def _hostile_start(data: bytes) -> datetime:

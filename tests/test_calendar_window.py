@@ -7,12 +7,19 @@ from datetime import datetime, timedelta
 from node_placeholder_scaler.ical.calendar import parse_calendar
 from testkit.hostile_calendars import UTC, WINDOW, calendar, event
 
-FAR = event("DESCRIPTION:usr: 2", uid="far", start="DTSTART:20250101T100000Z",
-            summary="Old exam").replace("DTEND:20260303T110000Z", "DTEND:20250101T110000Z")
-LONG = event("DESCRIPTION:user: 4", "DURATION:P30D", uid="long",
-             start="DTSTART:20260210T000000Z", summary="Exam month")
-LATE = event("DESCRIPTION:user: 5", uid="late", start="DTSTART:20260601T100000Z",
-             summary="Summer").replace("DTEND:20260303T110000Z", "DTEND:20260601T110000Z")
+FAR = event(
+    "DESCRIPTION:usr: 2", uid="far", start="DTSTART:20250101T100000Z", summary="Old exam"
+).replace("DTEND:20260303T110000Z", "DTEND:20250101T110000Z")
+LONG = event(
+    "DESCRIPTION:user: 4",
+    "DURATION:P30D",
+    uid="long",
+    start="DTSTART:20260210T000000Z",
+    summary="Exam month",
+)
+LATE = event(
+    "DESCRIPTION:user: 5", uid="late", start="DTSTART:20260601T100000Z", summary="Summer"
+).replace("DTEND:20260303T110000Z", "DTEND:20260601T110000Z")
 DATA = calendar(FAR, LONG, LATE)
 
 
@@ -46,9 +53,15 @@ def test_query_that_meets_the_window_widens_it() -> None:
 
 def test_a_past_week_is_expanded_alone_not_up_to_the_window() -> None:
     """A daily series: the past week holds 7 occurrences, and only those are expanded."""
-    daily = calendar(event("DESCRIPTION:user: 1", "RRULE:FREQ=DAILY", uid="d",
-                           start="DTSTART:20250101T100000Z", summary="Daily").replace(
-        "DTEND:20260303T110000Z", "DTEND:20250101T110000Z"))
+    daily = calendar(
+        event(
+            "DESCRIPTION:user: 1",
+            "RRULE:FREQ=DAILY",
+            uid="d",
+            start="DTSTART:20250101T100000Z",
+            summary="Daily",
+        ).replace("DTEND:20260303T110000Z", "DTEND:20250101T110000Z")
+    )
     parsed = parse_calendar(daily, name="c", pools=["user"], window=WINDOW)
     week = (datetime(2025, 3, 3, tzinfo=UTC), datetime(2025, 3, 10, tzinfo=UTC))
     assert len(parsed.occurrences(*week)) == 7

@@ -37,31 +37,60 @@ def test_the_report_of_a_class_says_ramp_seated_and_released() -> None:
     pods, nodes = timeline_from_dict(data)
     w = data["window"]
     start, end = datetime.fromisoformat(w["start"]), datetime.fromisoformat(w["end"])
-    occurrence = Occurrence("course", w["series"], w["title"], start, end, {},
-                            timedelta(seconds=w["lead_s"]), seats={"user": 100})
-    cluster = FakeCluster(deployments={"placeholder-user": FakeDeployment(
-        0, Resources(3900, 15 * GI))})
+    occurrence = Occurrence(
+        "course",
+        w["series"],
+        w["title"],
+        start,
+        end,
+        {},
+        timedelta(seconds=w["lead_s"]),
+        seats={"user": 100},
+    )
+    cluster = FakeCluster(
+        deployments={"placeholder-user": FakeDeployment(0, Resources(3900, 15 * GI))}
+    )
     store, tracker = MemoryReportStore(), Tracker()
-    reporter = Reporter(settings(),
-                        ReportSettings(settle=timedelta(minutes=5)), tracker,
-                        Observing(cluster), store=store, metrics=Metrics(CollectorRegistry()))
+    reporter = Reporter(
+        settings(),
+        ReportSettings(settle=timedelta(minutes=5)),
+        tracker,
+        Observing(cluster),
+        store=store,
+        metrics=Metrics(CollectorRegistry()),
+    )
     for i, pod in enumerate(pods):
         tracker.observe(f"uid-{i}", recorder(pod, i))
     for offset in range(-60, 400, 8):
         now = start + timedelta(seconds=offset)
-        cluster.nodes = [node_info(n, now) for n in nodes
-                         if n.created <= now and (n.deleted is None or n.deleted > now)]
+        cluster.nodes = [
+            node_info(n, now)
+            for n in nodes
+            if n.created <= now and (n.deleted is None or n.deleted > now)
+        ]
         reporter.observing.read_placeholders("node-placeholder", "placeholder-user")
         active = start - occurrence.lead <= now < end  # type: ignore[operator]
         if active:
             reporter.observing.list_nodes(SELECTOR)
-        target = PoolTarget("user", 0, None, False, (occurrence,) if active else (),
-                            classes=(ClassRequest(occurrence, 100),) if active else ())
-        decision = PoolDecision("user", "placeholder-user", Action.UNCHANGED, free=0,
-                                seating=_state(offset) if active else None,
-                                autosize="autosize advise: class profile from 2 reports")
-        reporter.after_round(Plan(now, {"user": target}, (), ()),
-                             RoundResult(now, False, (decision,)), now)
+        target = PoolTarget(
+            "user",
+            0,
+            None,
+            False,
+            (occurrence,) if active else (),
+            classes=(ClassRequest(occurrence, 100),) if active else (),
+        )
+        decision = PoolDecision(
+            "user",
+            "placeholder-user",
+            Action.UNCHANGED,
+            free=0,
+            seating=_state(offset) if active else None,
+            autosize="autosize advise: class profile from 2 reports",
+        )
+        reporter.after_round(
+            Plan(now, {"user": target}, (), ()), RoundResult(now, False, (decision,)), now
+        )
     [stored] = store.reports["placeholder-user"]
     report = from_json(stored)
     seen = stored["class"]
@@ -89,9 +118,9 @@ def test_the_report_line_of_a_short_lead_and_an_unsized_class() -> None:
     assert line.startswith("class of 40 students (8 seats per node): ramp from ")
     assert "the lead was 90s shorter than node-up + interval" in line
     assert "never seated" in line
-    unsized = follow(ClassTrack(40), ClassState(Phase.UNSIZED, 0, 40, 10, 0, 0, 0, 0, "no"),
-                     start)
+    unsized = follow(ClassTrack(40), ClassState(Phase.UNSIZED, 0, 40, 10, 0, 0, 0, 0, "no"), start)
     assert class_line(as_report(unsized)) == (
         "class of 40 students (0 seats per node): not sized in some rounds: no seat size "
-        "known, no warm node needed, never seated (students + warm seats stayed short)")
+        "known, no warm node needed, never seated (students + warm seats stayed short)"
+    )
     assert class_line(None) == ""

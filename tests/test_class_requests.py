@@ -26,26 +26,31 @@ from testkit.unit import book_for
 MIN = timedelta(minutes=1)
 
 
-@pytest.mark.parametrize(("text", "requests", "seats", "problems"), [
-    ("user: 120 students", {}, {"user": 120}, []),
-    ("User:  24   Students", {}, {"user": 24}, []),
-    ("user: 3\nuser: 120 students", {"user": 3}, {"user": 120}, []),
-    ("user: 120 students\nuser: 90 students", {}, {"user": 90}, ["duplicate"]),
-    ("user: 120 student", {}, {}, [("bad-value", "user: 120 students")]),
-    ("user: 120 studnets", {}, {}, [("bad-value", "user: 120 students")]),
-    ("usr: 120 students", {}, {}, [("unknown-pool", "user: 120 students")]),
-    ("user 120 students", {}, {}, [("near-miss", "user: 120 students")]),
-    ("user: 3 nodes", {}, {}, [("bad-value", "user: 3")]),  # the node form as before
-    ("user: many students", {}, {}, ["bad-value"]),
-    ("user: 1234567 students", {}, {}, ["bad-value"]),
-    ("Capacity: 120 students", {}, {}, []),  # free text: nothing near a pool
-])
+@pytest.mark.parametrize(
+    ("text", "requests", "seats", "problems"),
+    [
+        ("user: 120 students", {}, {"user": 120}, []),
+        ("User:  24   Students", {}, {"user": 24}, []),
+        ("user: 3\nuser: 120 students", {"user": 3}, {"user": 120}, []),
+        ("user: 120 students\nuser: 90 students", {}, {"user": 90}, ["duplicate"]),
+        ("user: 120 student", {}, {}, [("bad-value", "user: 120 students")]),
+        ("user: 120 studnets", {}, {}, [("bad-value", "user: 120 students")]),
+        ("usr: 120 students", {}, {}, [("unknown-pool", "user: 120 students")]),
+        ("user 120 students", {}, {}, [("near-miss", "user: 120 students")]),
+        ("user: 3 nodes", {}, {}, [("bad-value", "user: 3")]),  # the node form as before
+        ("user: many students", {}, {}, ["bad-value"]),
+        ("user: 1234567 students", {}, {}, ["bad-value"]),
+        ("Capacity: 120 students", {}, {}, []),  # free text: nothing near a pool
+    ],
+)
 def test_grammar(text, requests, seats, problems):
     parsed = parse_description(text, ["user", "gpu"])
     assert dict(parsed.requests) == requests
     assert dict(parsed.seats) == seats
-    found = [p.kind if isinstance(want, str) else (p.kind, p.suggestion)
-             for p, want in zip(parsed.problems, problems, strict=False)]
+    found = [
+        p.kind if isinstance(want, str) else (p.kind, p.suggestion)
+        for p, want in zip(parsed.problems, problems, strict=False)
+    ]
     assert found == problems
     assert len(parsed.problems) == len(problems)
 
@@ -53,12 +58,19 @@ def test_grammar(text, requests, seats, problems):
 def test_the_plan_carries_the_class_from_an_ics_feed(tmp_path):
     start = T0
     feed = tmp_path / "c.ics"
-    feed.write_bytes(calendar([
-        Event("Data 8", start, start + 60 * MIN, "Data 8\nuser: 120 students\nlead: 20m"),
-        Event("Lab", start, start + 60 * MIN, "user: 2"),
-    ]))
-    book = book_for(f"calendars: [{{name: c, url: {feed}, pools: [user]}}]\n"
-                    "pools: {user: {minReplicas: 1}, gpu: {}}\n", start - timedelta(days=1))
+    feed.write_bytes(
+        calendar(
+            [
+                Event("Data 8", start, start + 60 * MIN, "Data 8\nuser: 120 students\nlead: 20m"),
+                Event("Lab", start, start + 60 * MIN, "user: 2"),
+            ]
+        )
+    )
+    book = book_for(
+        f"calendars: [{{name: c, url: {feed}, pools: [user]}}]\n"
+        "pools: {user: {minReplicas: 1}, gpu: {}}\n",
+        start - timedelta(days=1),
+    )
     before, opened = book.plan(start - 21 * MIN), book.plan(start - 20 * MIN)
     assert (before.pools["user"].target, before.pools["user"].classes) == (1, ())
     assert opened.pools["user"].target == 0  # a class alone: sized by the round, not minReplicas
@@ -72,8 +84,10 @@ def test_the_plan_carries_the_class_from_an_ics_feed(tmp_path):
 def test_a_class_for_a_pool_outside_the_allow_list_is_refused(tmp_path):
     feed = tmp_path / "c.ics"
     feed.write_bytes(calendar([Event("GPU class", T0, T0 + 60 * MIN, "gpu: 30 students")]))
-    book = book_for(f"calendars: [{{name: c, url: {feed}, pools: [user]}}]\n"
-                    "pools: {user: {}, gpu: {}}\n", T0 - timedelta(days=1))
+    book = book_for(
+        f"calendars: [{{name: c, url: {feed}, pools: [user]}}]\npools: {{user: {{}}, gpu: {{}}}}\n",
+        T0 - timedelta(days=1),
+    )
     plan = book.plan(T0)
     assert plan.pools["gpu"].classes == ()
     assert [p.kind for p in plan.problems] == ["not-allowed"]
@@ -92,19 +106,28 @@ pools:
 
 def _round(fake: FakeCluster, at, seats: int = 24, nodes: int = 0, lead=None):
     settings = load_settings(CONFIG, "config.yaml", {})
-    occurrence = Occurrence("courses", "d8", "Data 8", T0, T0 + 60 * MIN, lead=lead,
-                            seats={"user": seats})
-    target = PoolTarget("user", nodes, nodes or None, False, (occurrence,),
-                        classes=(ClassRequest(occurrence, seats, T0 - (lead or 5 * MIN)),))
-    result = reconcile_once(fake, Plan(at, {"user": target}, (occurrence,), ()), settings,
-                            "node-placeholder")
+    occurrence = Occurrence(
+        "courses", "d8", "Data 8", T0, T0 + 60 * MIN, lead=lead, seats={"user": seats}
+    )
+    target = PoolTarget(
+        "user",
+        nodes,
+        nodes or None,
+        False,
+        (occurrence,),
+        classes=(ClassRequest(occurrence, seats, T0 - (lead or 5 * MIN)),),
+    )
+    result = reconcile_once(
+        fake, Plan(at, {"user": target}, (occurrence,), ()), settings, "node-placeholder"
+    )
     return result, result.pools[0]
 
 
 def _fake(replicas: int) -> FakeCluster:
     # a placeholder reserves 3.5 CPU / 14Gi: 7 seats of 0.5 CPU / 1.5Gi... memory: 9; cpu: 7
-    return FakeCluster(deployments={
-        "placeholder-user": FakeDeployment(replicas, Resources(3500, 14 * GI))})
+    return FakeCluster(
+        deployments={"placeholder-user": FakeDeployment(replicas, Resources(3500, 14 * GI))}
+    )
 
 
 def test_a_round_ramps_logs_and_writes_the_phase(caplog):
@@ -116,7 +139,8 @@ def test_a_round_ramps_logs_and_writes_the_phase(caplog):
     assert "phase=ramp students=24 needed=3 seated=0" in caplog.text
     assert fake.events[0][2].endswith(
         "; class phase ramp: 3 of 24 students expected by now + node-up 3m; 0 seated, "
-        "0 free seats, 7 seats per node")
+        "0 free seats, 7 seats per node"
+    )
     metrics = Metrics(CollectorRegistry())
     metrics.initialise(["user"], [])
     metrics.observe_round(result, 0.1, T0)
@@ -132,8 +156,9 @@ def test_students_who_bound_lower_the_placeholders_and_a_preempted_one_is_not_re
     deployment = fake.deployments["placeholder-user"]
     deployment.pods = placeholder_pods("placeholder-user", ["n1", "n2", "n3", None])
     # 7 students arrived since the window opened: 6 on n0, one preempted n1's placeholder
-    students = [replace(pod(f"s{i}", "n0", cpu=0.5, memory_gi=1.5), created=T0 + MIN)
-                for i in range(6)]
+    students = [
+        replace(pod(f"s{i}", "n0", cpu=0.5, memory_gi=1.5), created=T0 + MIN) for i in range(6)
+    ]
     fake.pods = [*students, replace(pod("s6", "n1", cpu=0.5, memory_gi=1.5), created=T0)]
     deployment.pods[0] = replace(deployment.pods[0], node=None, phase="Pending")
     _, decision = _round(fake, T0 + 5 * MIN)
@@ -151,8 +176,9 @@ def test_after_the_hold_everything_is_released():
     _, decision = _round(fake, T0 + 12 * MIN)
     assert decision.seating is not None and decision.seating.phase == "released"
     assert fake.scales == [("placeholder-user", 0)]
-    assert "class phase released: arrival window (hold 12m) passed at 09:12 UTC" in (
-        fake.events[0][2])
+    assert (
+        "class phase released: arrival window (hold 12m) passed at 09:12 UTC" in (fake.events[0][2])
+    )
 
 
 def test_node_form_and_class_add_up_and_the_class_alone_ignores_headroom_grace():
@@ -161,39 +187,65 @@ def test_node_form_and_class_add_up_and_the_class_alone_ignores_headroom_grace()
     assert decision.desired == 3  # 2 nodes asked + 1 for the first 3 students
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ("seatMemory: lots", "pools.user.seatMemory: expected a memory size"),
-    ("seatsPerNode: 0", "pools.user.seatsPerNode"),
-    ("autosize: always", "pools.user.autosize"),
-    ("nodeUp: 0s", "pools.user.nodeUp"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("seatMemory: lots", "pools.user.seatMemory: expected a memory size"),
+        ("seatsPerNode: 0", "pools.user.seatsPerNode"),
+        ("autosize: always", "pools.user.autosize"),
+        ("nodeUp: 0s", "pools.user.nodeUp"),
+    ],
+)
 def test_bad_class_settings_name_the_key(body, message):
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
-        load_settings("calendars: [{url: /dev/null}]\npools: {user: {" + body + "}}\n",
-                      "config.yaml", {})
+        load_settings(
+            "calendars: [{url: /dev/null}]\npools: {user: {" + body + "}}\n", "config.yaml", {}
+        )
 
 
 def _history(pool: str) -> list[EventReport]:
-    return [from_json({"series": "courses/d8", "start": "2026-11-16T09:00:00+00:00",
-                       "arrivals": 60, "arrival_curve": {"window_s": 60, "most": 30},
-                       "advice": {"users_per_node": 5, "nodes": 4}})]
+    return [
+        from_json(
+            {
+                "series": "courses/d8",
+                "start": "2026-11-16T09:00:00+00:00",
+                "arrivals": 60,
+                "arrival_curve": {"window_s": 60, "most": 30},
+                "advice": {"users_per_node": 5, "nodes": 4},
+            }
+        )
+    ]
 
 
-@pytest.mark.parametrize(("mode", "below", "asked", "desired"), [
-    ("off", "never", 2, 2), ("advise", "never", 2, 2), ("apply", "never", 2, 4),
-    ("apply", "never", 6, 6),  # never below the explicit request...
-    ("apply", "allowed", 6, 4),  # ...unless the operator allows it
-])
+@pytest.mark.parametrize(
+    ("mode", "below", "asked", "desired"),
+    [
+        ("off", "never", 2, 2),
+        ("advise", "never", 2, 2),
+        ("apply", "never", 2, 4),
+        ("apply", "never", 6, 6),  # never below the explicit request...
+        ("apply", "allowed", 6, 4),  # ...unless the operator allows it
+    ],
+)
 def test_autosize_of_a_node_request(mode, below, asked, desired, caplog):
-    settings = load_settings(CONFIG.replace("hold: 12m}", f"hold: 12m, autosize: {mode}, "
-                                            f"autosizeBelowRequest: {below}}}"),
-                             "config.yaml", {})
+    settings = load_settings(
+        CONFIG.replace(
+            "hold: 12m}", f"hold: 12m, autosize: {mode}, autosizeBelowRequest: {below}}}"
+        ),
+        "config.yaml",
+        {},
+    )
     occurrence = Occurrence("courses", "d8", "Data 8", T0, T0 + 60 * MIN, {"user": asked})
     target = PoolTarget("user", asked, asked, False, (occurrence,))
     fake = _fake(0)
     caplog.set_level(logging.INFO)
-    result = reconcile_once(fake, Plan(T0, {"user": target}, (occurrence,), ()), settings,
-                            "node-placeholder", history=_history)
+    result = reconcile_once(
+        fake,
+        Plan(T0, {"user": target}, (occurrence,), ()),
+        settings,
+        "node-placeholder",
+        history=_history,
+    )
     assert result.pools[0].desired == desired
     if mode == "off":
         assert result.pools[0].autosize is None
@@ -203,14 +255,21 @@ def test_autosize_of_a_node_request(mode, below, asked, desired, caplog):
 
 
 def test_autosize_apply_sizes_a_class_from_the_series():
-    settings = load_settings(CONFIG.replace("hold: 12m}", "hold: 12m, autosize: apply}"),
-                             "config.yaml", {})
+    settings = load_settings(
+        CONFIG.replace("hold: 12m}", "hold: 12m, autosize: apply}"), "config.yaml", {}
+    )
     occurrence = Occurrence("courses", "d8", "Data 8", T0, T0 + 60 * MIN, seats={"user": 24})
-    target = PoolTarget("user", 0, None, False, (occurrence,),
-                        classes=(ClassRequest(occurrence, 24),))
+    target = PoolTarget(
+        "user", 0, None, False, (occurrence,), classes=(ClassRequest(occurrence, 24),)
+    )
     fake = _fake(0)
-    result = reconcile_once(fake, Plan(T0, {"user": target}, (occurrence,), ()), settings,
-                            "node-placeholder", history=_history)
+    result = reconcile_once(
+        fake,
+        Plan(T0, {"user": target}, (occurrence,), ()),
+        settings,
+        "node-placeholder",
+        history=_history,
+    )
     state = result.pools[0].seating
     # learned: 5 seats per node, spread 60 x 60 / 30 = 2m, node-up 1m (+ 30s interval):
     # at T0, 24 x 1m30s / 2m = 18 expected -> 4 nodes of 5
@@ -222,8 +281,9 @@ def test_autosize_apply_sizes_a_class_from_the_series():
 def test_plan_output_names_the_class(tmp_path):
     feed = tmp_path / "c.ics"
     feed.write_bytes(calendar([Event("Data 8", T0, T0 + 60 * MIN, "user: 120 students")]))
-    book = book_for(f"calendars: [{{name: c, url: {feed}}}]\npools: {{user: {{}}}}\n",
-                    T0 - timedelta(days=1))
+    book = book_for(
+        f"calendars: [{{name: c, url: {feed}}}]\npools: {{user: {{}}}}\n", T0 - timedelta(days=1)
+    )
     plan = book.plan(T0)
     assert "0 + a class of 120 students" in plan_table(plan, ZoneInfo("UTC"))
     assert plan_dict(plan)["events"][0]["seats"] == {"user": 120}
@@ -236,4 +296,5 @@ def test_a_lead_shorter_than_the_node_up_time_is_told():
     assert state is not None and state.late == 2 * MIN and state.phase == "ramp"
     assert decision.desired == 1  # it still warms what the time left allows
     assert fake.events[0][2].endswith(
-        "; the lead is 2m shorter than node-up + interval: the first arrivals may wait")
+        "; the lead is 2m shorter than node-up + interval: the first arrivals may wait"
+    )

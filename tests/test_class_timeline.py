@@ -11,7 +11,8 @@ from testkit import class_timeline
 def test_the_committed_picture_is_the_scripts():
     text = class_timeline.svg(class_timeline.timeline())
     assert class_timeline.OUT.read_text() == text, (
-        "run `python -m testkit.class_timeline --write` and commit the SVG")
+        "run `python -m testkit.class_timeline --write` and commit the SVG"
+    )
     assert ET.fromstring(text).tag.endswith("svg")
 
 

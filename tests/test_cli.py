@@ -50,7 +50,10 @@ def test_console_script_starts():
     script = Path(sys.executable).parent / "node-placeholder-scaler"
     result = subprocess.run(
         [str(script), "plan", "--at", "2026-03-10T16:15:00Z", "--config", str(CONFIG)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "Data 8 midterm" in result.stdout
@@ -99,8 +102,10 @@ def test_validate_all_lists_every_problem_and_exits_1(run):
 
 def test_validate_clean_exits_0(run, tmp_path):
     conf = tmp_path / "c.yaml"
-    conf.write_text(f"calendars: [{{url: {FIXTURES}/nextcloud.ics}}]\n"
-                    "pools: {user: {}, gpu: {maxReplicas: 5}}\n")
+    conf.write_text(
+        f"calendars: [{{url: {FIXTURES}/nextcloud.ics}}]\n"
+        "pools: {user: {}, gpu: {maxReplicas: 5}}\n"
+    )
     result = run("validate", config=conf)
     assert result.returncode == 0, result.stdout
 
@@ -112,11 +117,15 @@ BAD_CONFIGS = (
 )
 
 
-@pytest.mark.parametrize(("body", "needle", "command"), [
-    (body, needle, command) for body, needle in BAD_CONFIGS
-    for command in ("plan", "validate", "run", "size")
-    if not (needle == "calendars" and command == "size")  # size reads no feed
-])
+@pytest.mark.parametrize(
+    ("body", "needle", "command"),
+    [
+        (body, needle, command)
+        for body, needle in BAD_CONFIGS
+        for command in ("plan", "validate", "run", "size")
+        if not (needle == "calendars" and command == "size")  # size reads no feed
+    ],
+)
 def test_bad_config_exit_2_no_traceback(run, tmp_path, body, needle, command):
     conf = tmp_path / "bad.yaml"
     conf.write_text(body)
@@ -154,8 +163,10 @@ def test_config_size_is_capped(run, tmp_path):
     path.write_text("calendars: [{url: a.ics}]\npools: {user: {}}\n" + "#" * (1024 * 1024))
     result = run("plan", config=path)
     assert result.returncode == 2
-    assert result.stderr == f"error: bad configuration: {path}: larger than 1024 KiB; " \
+    assert (
+        result.stderr == f"error: bad configuration: {path}: larger than 1024 KiB; "
         "not a configuration file\n"
+    )
 
 
 def test_config_not_utf8(run, tmp_path):
@@ -195,10 +206,13 @@ def test_run_needs_a_node_selector_for_every_pool(run, tmp_path):
     )
 
 
-@pytest.mark.parametrize(("args", "needle"), [
-    (("--pool", "nope"), "pools.nope: is not a configured pool"),
-    (("--pool", "user", "--margin", "gpu=1"), "--margin 'gpu=1': unknown resource 'gpu'"),
-])
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--pool", "nope"), "pools.nope: is not a configured pool"),
+        (("--pool", "user", "--margin", "gpu=1"), "--margin 'gpu=1': unknown resource 'gpu'"),
+    ],
+)
 def test_size_usage_errors_exit_2_before_any_cluster_call(run, tmp_path, args, needle):
     conf = tmp_path / "c.yaml"
     conf.write_text("calendars: [{url: a.ics}]\npools: {user: {nodeSelector: {p: u}}}\n")
@@ -216,12 +230,15 @@ def test_unreadable_kubeconfig_exit_2(run, tmp_path, command):
     assert result.stderr.startswith("error: cannot load the Kubernetes client configuration: ")
 
 
-@pytest.mark.parametrize(("argv", "code", "needle"), [
-    (["plan", "--output", "xml"], 2, "invalid choice: 'xml'"),
-    (["size"], 2, "the following arguments are required: --pool"),
-    (["nonsense"], 2, "invalid choice: 'nonsense'"),
-    (["--version"], 0, ""),
-])
+@pytest.mark.parametrize(
+    ("argv", "code", "needle"),
+    [
+        (["plan", "--output", "xml"], 2, "invalid choice: 'xml'"),
+        (["size"], 2, "the following arguments are required: --pool"),
+        (["nonsense"], 2, "invalid choice: 'nonsense'"),
+        (["--version"], 0, ""),
+    ],
+)
 def test_flags_are_checked_before_anything_runs(capsys, argv, code, needle):
     assert cli.main(argv) == code
     out, err = capsys.readouterr()
@@ -241,8 +258,9 @@ def test_commands_that_read_no_feed_need_no_calendars(run, tmp_path, command):
     """size and report take a configuration without calendars (or with calendars whose
     addresses are not in this environment): they get as far as the cluster client."""
     conf = tmp_path / "c.yaml"
-    conf.write_text("calendars: [{urlFromEnv: NOT_SET_HERE}]\n"
-                    "pools: {user: {nodeSelector: {p: u}}}\n")
+    conf.write_text(
+        "calendars: [{urlFromEnv: NOT_SET_HERE}]\npools: {user: {nodeSelector: {p: u}}}\n"
+    )
     result = run(*command, "--kubeconfig", str(tmp_path / "missing"), config=conf)
     assert result.returncode == 2
     assert result.stderr.startswith("error: cannot load the Kubernetes client configuration: ")
@@ -278,18 +296,25 @@ current-context: a
 """
 
 
-@pytest.mark.parametrize(("flags", "namespace"), [
-    ({}, "ns-a"),                                    # the current context's, as kubectl
-    ({"context": "b"}, "ns-b"),                      # --context b
-    ({"context": "b", "namespace": "mine"}, "mine"),  # -n wins
-])
+@pytest.mark.parametrize(
+    ("flags", "namespace"),
+    [
+        ({}, "ns-a"),  # the current context's, as kubectl
+        ({"context": "b"}, "ns-b"),  # --context b
+        ({"context": "b", "namespace": "mine"}, "mine"),  # -n wins
+    ],
+)
 def test_the_namespace_follows_kubectl(tmp_path, flags, namespace):
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(KUBECONFIG)
     conf = tmp_path / "c.yaml"
     conf.write_text("pools: {user: {nodeSelector: {p: u}}}\n")
-    args = argparse.Namespace(name="report", config=str(conf), kubeconfig=str(kubeconfig),
-                              **{"context": None, "namespace": None, **flags})
+    args = argparse.Namespace(
+        name="report",
+        config=str(conf),
+        kubeconfig=str(kubeconfig),
+        **{"context": None, "namespace": None, **flags},
+    )
     assert load_config(args).namespace == namespace
 
 
@@ -298,8 +323,9 @@ def test_the_configs_namespace_wins_over_the_context(tmp_path):
     kubeconfig.write_text(KUBECONFIG)
     conf = tmp_path / "c.yaml"
     conf.write_text("namespace: nps\npools: {user: {nodeSelector: {p: u}}}\n")
-    args = argparse.Namespace(name="size", config=str(conf), kubeconfig=str(kubeconfig),
-                              context="b", namespace=None)
+    args = argparse.Namespace(
+        name="size", config=str(conf), kubeconfig=str(kubeconfig), context="b", namespace=None
+    )
     assert load_config(args).namespace == "nps"
 
 

@@ -50,8 +50,11 @@ def test_every_event_reason_written_is_in_the_one_list():
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("reasons"):
                 used |= {alias.name for alias in node.names}
-            assert not (isinstance(node, ast.keyword) and node.arg == "reason"
-                        and isinstance(node.value, ast.Constant)), f"a literal reason in {module}"
+            assert not (
+                isinstance(node, ast.keyword)
+                and node.arg == "reason"
+                and isinstance(node.value, ast.Constant)
+            ), f"a literal reason in {module}"
     listed = {reason.name for reason in reasons.REASONS}
     written = {getattr(reasons, name) for name in used}
     assert {r.name for r in written if isinstance(r, reasons.Reason)} == listed
@@ -78,8 +81,10 @@ def test_a_continued_comment_documents_the_next_key_only():
 
 def test_angle_brackets_show_outside_code_spans():
     from testkit.chart_readme import html_safe
+
     assert html_safe("placeholder-<pool> and `buffer-<pool>`") == (
-        "placeholder-&lt;pool&gt; and `buffer-<pool>`")
+        "placeholder-&lt;pool&gt; and `buffer-<pool>`"
+    )
 
 
 def leaves(node, prefix=""):
@@ -93,9 +98,13 @@ def leaves(node, prefix=""):
 
 def undocumented(text):
     import yaml
+
     documented_keys = {key for key, _ in documented(text)}
-    return [leaf for leaf in leaves(yaml.safe_load(text))
-            if not any(leaf == key or leaf.startswith(f"{key}.") for key in documented_keys)]
+    return [
+        leaf
+        for leaf in leaves(yaml.safe_load(text))
+        if not any(leaf == key or leaf.startswith(f"{key}.") for key in documented_keys)
+    ]
 
 
 def test_every_chart_value_is_documented():

@@ -20,7 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def build(root: Path, site: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        capture_output=True, text=True, check=False, timeout=300, cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        cwd=root,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
 
@@ -48,5 +52,6 @@ def test_the_readme_is_a_short_front_door_with_working_links():
     assert "scripts/bootstrap && scripts/demo" in text and "\nscripts/test\n" in text
     links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text)
     assert links and all((ROOT / link).exists() for link in links), [
-        link for link in links if not (ROOT / link).exists()]
+        link for link in links if not (ROOT / link).exists()
+    ]
     assert not [link for link in links if "://" in link]  # nothing outside the repository

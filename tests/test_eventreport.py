@@ -43,15 +43,23 @@ def load(path: Path) -> dict[str, Any]:
 
 def window_of(data: dict[str, Any]) -> Window:
     w = data["window"]
-    return Window(w["pool"], w["series"], w["title"], datetime.fromisoformat(w["start"]),
-                  datetime.fromisoformat(w["end"]), timedelta(seconds=w["lead_s"]), w["asked"])
+    return Window(
+        w["pool"],
+        w["series"],
+        w["title"],
+        datetime.fromisoformat(w["start"]),
+        datetime.fromisoformat(w["end"]),
+        timedelta(seconds=w["lead_s"]),
+        w["asked"],
+    )
 
 
 def measured(data: dict[str, Any], **kwargs: Any) -> Measurement:
     pods, nodes = timeline_from_dict(data)
     target = kwargs.pop("target_s", 30.0 * data["time_scale"])
-    return measure(window_of(data), pods, nodes, datetime.fromisoformat(data["at"]),
-                   target_s=target, **kwargs)
+    return measure(
+        window_of(data), pods, nodes, datetime.fromisoformat(data["at"]), target_s=target, **kwargs
+    )
 
 
 @pytest.mark.parametrize("path", ALL_SCHEDULED, ids=[p.stem for p in ALL_SCHEDULED])
@@ -70,7 +78,9 @@ def test_waits_match_the_benchmarks_own_measurement(path: Path) -> None:
 def test_timelines_survive_a_json_round_trip(path: Path) -> None:
     pods, nodes = timeline_from_dict(load(path))
     assert timeline_from_dict(json.loads(json.dumps(timeline_to_dict(pods, nodes)))) == (
-        pods, nodes)
+        pods,
+        nodes,
+    )
 
 
 def test_too_few_warm_nodes_are_flagged_and_a_larger_number_advised() -> None:
@@ -106,8 +116,16 @@ def test_the_controllers_live_report_agrees_with_the_recorded_timeline(name: str
     [live] = data["live_reports"]
     m = measured(data, target_s=live["target_s"])
     offline = to_json(summary(m, recommend(m, data["users_per_node"], interval_s=8)))
-    for key in ("arrivals", "wait_s", "over_target", "while_free", "warm_at_start",
-                "preempted", "capacity_ready_in_time", "bottleneck"):
+    for key in (
+        "arrivals",
+        "wait_s",
+        "over_target",
+        "while_free",
+        "warm_at_start",
+        "preempted",
+        "capacity_ready_in_time",
+        "bottleneck",
+    ):
         assert offline[key] == live[key], key
     assert offline["advice"]["nodes"] == live["advice"]["nodes"]
 
@@ -148,8 +166,10 @@ def test_students_blocked_by_a_node_selector_typo_are_not_a_node_shortage() -> N
 def test_the_live_advice_over_four_recorded_runs_stays_in_a_narrow_band() -> None:
     """The same class asked for 4, 8, 9 and 10 nodes in four runs: the controller advised
     10 to 12 every time (more when that run's nodes came up slower), never the whole class."""
-    advised = {n: load(TIMELINES / f"ours-n{n}.json")["live_reports"][0]["advice"]["nodes"]
-               for n in (4, 8, 9, 10)}
+    advised = {
+        n: load(TIMELINES / f"ours-n{n}.json")["live_reports"][0]["advice"]["nodes"]
+        for n in (4, 8, 9, 10)
+    }
     assert all(10 <= a <= 12 for a in advised.values()), advised
 
 
@@ -177,8 +197,9 @@ def _pod(name: str, created: float, scheduled: float | None, **kw: Any) -> PodTi
 
 
 def _window(asked: int = 2) -> Window:
-    return Window("user", "uid-1", "Data 8", T0, T0 + timedelta(minutes=10),
-                  timedelta(minutes=5), asked)
+    return Window(
+        "user", "uid-1", "Data 8", T0, T0 + timedelta(minutes=10), timedelta(minutes=5), asked
+    )
 
 
 def test_only_user_pods_of_the_pool_arrive_and_only_inside_the_window() -> None:
@@ -214,36 +235,48 @@ def test_waits_while_placeholders_ran_mean_nodes_were_not_the_bottleneck() -> No
 
 
 def test_node_up_runs_from_the_pending_placeholder_to_the_node_ready() -> None:
-    pods = [_pod("ph-1", 0, 100, node="new-1", placeholder=True),
-            _pod("ph-2", 5, 130, node="new-2", placeholder=True)]
-    nodes = [NodeTimeline("new-1", T0 + timedelta(seconds=10), T0 + timedelta(seconds=95)),
-             NodeTimeline("new-2", T0 + timedelta(seconds=12), T0 + timedelta(seconds=125))]
+    pods = [
+        _pod("ph-1", 0, 100, node="new-1", placeholder=True),
+        _pod("ph-2", 5, 130, node="new-2", placeholder=True),
+    ]
+    nodes = [
+        NodeTimeline("new-1", T0 + timedelta(seconds=10), T0 + timedelta(seconds=95)),
+        NodeTimeline("new-2", T0 + timedelta(seconds=12), T0 + timedelta(seconds=125)),
+    ]
     m = measure(_window(), pods, nodes, T0 + timedelta(minutes=20))
     assert m.node_ups == (95.0, 120.0)
     assert m.nodes_added == 2
 
 
-@pytest.mark.parametrize(("offsets", "width", "most"), [
-    ([], 10.0, 0),
-    ([0, 1, 2, 30, 31], 5.0, 3),
-    ([0, 10, 20, 30], 10.0, 2),  # both ends of the window count
-    ([0, 0, 0, 100], 0.0, 3),
-])
+@pytest.mark.parametrize(
+    ("offsets", "width", "most"),
+    [
+        ([], 10.0, 0),
+        ([0, 1, 2, 30, 31], 5.0, 3),
+        ([0, 10, 20, 30], 10.0, 2),  # both ends of the window count
+        ([0, 0, 0, 100], 0.0, 3),
+    ],
+)
 def test_arrival_curve_is_the_most_arrivals_in_any_window(
-        offsets: list[float], width: float, most: int) -> None:
+    offsets: list[float], width: float, most: int
+) -> None:
     assert most_in_window([T0 + timedelta(seconds=o) for o in offsets], width) == most
 
 
-@pytest.mark.parametrize(("selector", "affinity", "expected"), [
-    (POOL, (), True),
-    ({**POOL, "hub.jupyter.org/node-purpose": "user"}, (), True),  # asks for more: still ours
-    ({"hub.jupyter.org/pool-name": "gpu-pool"}, (), False),
-    ({}, ((("hub.jupyter.org/pool-name", "In", ("user-pool", "other")),),), True),
-    ({}, ((("hub.jupyter.org/pool-name", "NotIn", ("user-pool",)),),), False),
-    ({}, (), False),
-])
+@pytest.mark.parametrize(
+    ("selector", "affinity", "expected"),
+    [
+        (POOL, (), True),
+        ({**POOL, "hub.jupyter.org/node-purpose": "user"}, (), True),  # asks for more: still ours
+        ({"hub.jupyter.org/pool-name": "gpu-pool"}, (), False),
+        ({}, ((("hub.jupyter.org/pool-name", "In", ("user-pool", "other")),),), True),
+        ({}, ((("hub.jupyter.org/pool-name", "NotIn", ("user-pool",)),),), False),
+        ({}, (), False),
+    ],
+)
 def test_a_pod_targets_the_pool_by_node_selector_or_required_affinity(
-        selector: dict[str, str], affinity: Any, expected: bool) -> None:
+    selector: dict[str, str], affinity: Any, expected: bool
+) -> None:
     assert selects_pool(selector, affinity, POOL) is expected
 
 

@@ -86,10 +86,13 @@ def test_timeout(server):
 
 
 def test_unreachable_and_missing_file():
-    book = CalendarBook(make_settings(
-        "calendars: [{name: a, url: 'http://127.0.0.1:9/x.ics'},"
-        " {name: b, url: /nonexistent.ics}]\n"
-        "pools: {user: {}}\n"))
+    book = CalendarBook(
+        make_settings(
+            "calendars: [{name: a, url: 'http://127.0.0.1:9/x.ics'},"
+            " {name: b, url: /nonexistent.ics}]\n"
+            "pools: {user: {}}\n"
+        )
+    )
     book.refresh(utc("2026-03-02T16:00"))
     assert [f.last_result for f in book.feeds()] == ["network-error", "file-error"]
 

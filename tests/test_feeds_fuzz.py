@@ -28,32 +28,62 @@ pytestmark = pytest.mark.slow  # fuzzes the fetch against loopback servers
 EXAMPLES = int(os.environ.get("NPS_FUZZ_EXAMPLES", "150"))
 TEXT = st.text(alphabet=st.characters(codec="latin-1"), max_size=40)
 LOCATIONS = st.one_of(
-    st.sampled_from([
-        "/raw/again", f"/raw/private-{SECRET}", "http://[::1", "http://127.0.0.1:99999999/",
-        "file:///etc/passwd", "//other.example/x.ics", "", " ", "https://127.0.0.1:1/x",
-        f"http://localhost/private-{SECRET}", "http://%zz/", "javascript:alert(1)",
-        "http://127.0.0.1:0/", "http://user:pw@127.0.0.1/",
-    ]),
+    st.sampled_from(
+        [
+            "/raw/again",
+            f"/raw/private-{SECRET}",
+            "http://[::1",
+            "http://127.0.0.1:99999999/",
+            "file:///etc/passwd",
+            "//other.example/x.ics",
+            "",
+            " ",
+            "https://127.0.0.1:1/x",
+            f"http://localhost/private-{SECRET}",
+            "http://%zz/",
+            "javascript:alert(1)",
+            "http://127.0.0.1:0/",
+            "http://user:pw@127.0.0.1/",
+        ]
+    ),
     TEXT,
 )
-HEADERS = st.lists(st.one_of(
-    st.builds("Location: {}".format, LOCATIONS),
-    st.builds("Content-Length: {}".format, st.one_of(st.integers(-5, 10**12).map(str), TEXT)),
-    st.sampled_from(["Content-Encoding: gzip", "Content-Encoding: deflate",
-                     "Content-Encoding: br", "Content-Encoding: zstd",
-                     "Content-Encoding: nonsense", "Transfer-Encoding: chunked",
-                     "Transfer-Encoding: gzip, chunked", "Connection: keep-alive",
-                     'ETag: "x"', f"ETag: {SECRET}\x00", "Last-Modified: \x1b[2J",
-                     "Content-Type: text/html"]),
-    st.builds("X-{}: {}".format, st.text("abc-", min_size=1, max_size=5), TEXT),
-), max_size=6)
-BODIES = st.one_of(
-    st.just(CALENDAR), st.just(gzip.compress(CALENDAR)), st.just(zlib.compress(CALENDAR)),
-    st.binary(max_size=300), st.just(b"5\r\nBEGIN\r\nzz\r\n"), st.just(SECRET.encode()),
+HEADERS = st.lists(
+    st.one_of(
+        st.builds("Location: {}".format, LOCATIONS),
+        st.builds("Content-Length: {}".format, st.one_of(st.integers(-5, 10**12).map(str), TEXT)),
+        st.sampled_from(
+            [
+                "Content-Encoding: gzip",
+                "Content-Encoding: deflate",
+                "Content-Encoding: br",
+                "Content-Encoding: zstd",
+                "Content-Encoding: nonsense",
+                "Transfer-Encoding: chunked",
+                "Transfer-Encoding: gzip, chunked",
+                "Connection: keep-alive",
+                'ETag: "x"',
+                f"ETag: {SECRET}\x00",
+                "Last-Modified: \x1b[2J",
+                "Content-Type: text/html",
+            ]
+        ),
+        st.builds("X-{}: {}".format, st.text("abc-", min_size=1, max_size=5), TEXT),
+    ),
+    max_size=6,
 )
-STATUS = st.one_of(st.sampled_from([200, 200, 200, 301, 302, 303, 307, 308, 304, 100, 204, 404,
-                                    500]),
-                   st.integers(0, 999))
+BODIES = st.one_of(
+    st.just(CALENDAR),
+    st.just(gzip.compress(CALENDAR)),
+    st.just(zlib.compress(CALENDAR)),
+    st.binary(max_size=300),
+    st.just(b"5\r\nBEGIN\r\nzz\r\n"),
+    st.just(SECRET.encode()),
+)
+STATUS = st.one_of(
+    st.sampled_from([200, 200, 200, 301, 302, 303, 307, 308, 304, 100, 204, 404, 500]),
+    st.integers(0, 999),
+)
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +97,16 @@ def answer(status: int, reason: str, headers: list[str], body: bytes) -> bytes:
     return head.encode("latin-1") + body
 
 
-@settings(max_examples=EXAMPLES, deadline=None, database=None,
-          suppress_health_check=list(HealthCheck))
-@given(status=STATUS, reason=st.one_of(st.just(f"denied /private-{SECRET}"), TEXT),
-       headers=HEADERS, body=BODIES)
-def test_any_answer_is_a_result_of_the_vocabulary(
-        server, status, reason, headers, body):
+@settings(
+    max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
+@given(
+    status=STATUS,
+    reason=st.one_of(st.just(f"denied /private-{SECRET}"), TEXT),
+    headers=HEADERS,
+    body=BODIES,
+)
+def test_any_answer_is_a_result_of_the_vocabulary(server, status, reason, headers, body):
     server.raw = answer(status, reason, headers, body)
     try:
         fetched = fetch(server.url("raw"), base_dir="", limit=4096, timeout=2.0)
@@ -89,16 +123,21 @@ def test_any_answer_is_a_result_of_the_vocabulary(
         assert reason_text is None or SECRET not in reason_text
 
 
-URL_PARTS = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]),
-                    max_size=30)
+URL_PARTS = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30)
 
 
 @settings(max_examples=EXAMPLES * 4, deadline=None, database=None)
-@given(scheme=st.one_of(st.sampled_from(["http", "https", "webcal", "htps", "file", "ftp", ""]),
-                        URL_PARTS),
-       host=URL_PARTS, tail=URL_PARTS, separator=st.sampled_from(["://", ":/", ":", "/", ""]))
+@given(
+    scheme=st.one_of(
+        st.sampled_from(["http", "https", "webcal", "htps", "file", "ftp", ""]), URL_PARTS
+    ),
+    host=URL_PARTS,
+    tail=URL_PARTS,
+    separator=st.sampled_from(["://", ":/", ":", "/", ""]),
+)
 def test_any_address_is_classified_or_refused_and_redacted_without_the_secret(
-        scheme: str, host: str, tail: str, separator: str) -> None:
+    scheme: str, host: str, tail: str, separator: str
+) -> None:
     from node_placeholder_scaler.urls import UrlError, classify, redact
 
     url = f"{scheme}{separator}{host}/private-{SECRET}/{tail}?token={SECRET}"

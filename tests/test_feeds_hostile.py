@@ -30,9 +30,12 @@ EVENT = utc("2026-03-02T08:55")
 
 
 def book_on(url: str, extra: str = "") -> CalendarBook:
-    return CalendarBook(make_settings(
-        f"feedTimeout: 2s\ncalendars: [{{name: courses, url: '{url}'}}]\n"
-        f"pools: {{user: {{}}}}\n{extra}"))
+    return CalendarBook(
+        make_settings(
+            f"feedTimeout: 2s\ncalendars: [{{name: courses, url: '{url}'}}]\n"
+            f"pools: {{user: {{}}}}\n{extra}"
+        )
+    )
 
 
 def once(url: str, extra: str = "") -> tuple[CalendarBook, str, str | None]:
@@ -56,28 +59,30 @@ def leaked(book: CalendarBook, caplog: pytest.LogCaptureFixture) -> list[str]:
     return [where for where, text in texts.items() if SECRET in text]
 
 
-@pytest.mark.parametrize(("scenario", "result", "says"), [
-    ("trickle", FetchResult.TIMEOUT, "feedTimeout"),
-    ("trickle-no-length", FetchResult.TIMEOUT, "feedTimeout"),
-    ("drip-headers", FetchResult.TIMEOUT, "feedTimeout"),
-    ("continue-flood", FetchResult.TIMEOUT, "feedTimeout"),
-    ("huge", FetchResult.TOO_LARGE, "maxFeedBytes"),
-    ("gzip-bomb", FetchResult.TOO_LARGE, "maxFeedBytes"),
-    ("redirect-loop", FetchResult.BAD_REDIRECT, "more than 5 redirects"),
-    ("redirect-other-host", FetchResult.BAD_REDIRECT, "another host (localhost)"),
-    ("redirect-to-file", FetchResult.BAD_REDIRECT, "non-http Location"),
-    ("redirect-bad-ipv6", FetchResult.BAD_REDIRECT, "malformed"),
-    ("redirect-bad-port", FetchResult.BAD_REDIRECT, "malformed"),
-    ("redirect-empty", FetchResult.BAD_REDIRECT, "malformed"),
-    ("redirect-to-error", FetchResult.HTTP_ERROR, "HTTP 403 Forbidden"),
-    ("html-login", FetchResult.NOT_A_CALENDAR, "an HTML page (a login page?"),
-    ("binary", FetchResult.NOT_A_CALENDAR, "does not start with BEGIN:VCALENDAR"),
-    ("not-modified", FetchResult.HTTP_ERROR, "304 Not Modified to a request without"),
-    ("secret-reason", FetchResult.HTTP_ERROR, "HTTP 403 Forbidden"),
-    ("reset", FetchResult.NETWORK_ERROR, "the server"),  # reset by / closed the connection
-])
-def test_hostile_server_is_a_clear_problem(
-        hostile, caplog, scenario, result, says):
+@pytest.mark.parametrize(
+    ("scenario", "result", "says"),
+    [
+        ("trickle", FetchResult.TIMEOUT, "feedTimeout"),
+        ("trickle-no-length", FetchResult.TIMEOUT, "feedTimeout"),
+        ("drip-headers", FetchResult.TIMEOUT, "feedTimeout"),
+        ("continue-flood", FetchResult.TIMEOUT, "feedTimeout"),
+        ("huge", FetchResult.TOO_LARGE, "maxFeedBytes"),
+        ("gzip-bomb", FetchResult.TOO_LARGE, "maxFeedBytes"),
+        ("redirect-loop", FetchResult.BAD_REDIRECT, "more than 5 redirects"),
+        ("redirect-other-host", FetchResult.BAD_REDIRECT, "another host (localhost)"),
+        ("redirect-to-file", FetchResult.BAD_REDIRECT, "non-http Location"),
+        ("redirect-bad-ipv6", FetchResult.BAD_REDIRECT, "malformed"),
+        ("redirect-bad-port", FetchResult.BAD_REDIRECT, "malformed"),
+        ("redirect-empty", FetchResult.BAD_REDIRECT, "malformed"),
+        ("redirect-to-error", FetchResult.HTTP_ERROR, "HTTP 403 Forbidden"),
+        ("html-login", FetchResult.NOT_A_CALENDAR, "an HTML page (a login page?"),
+        ("binary", FetchResult.NOT_A_CALENDAR, "does not start with BEGIN:VCALENDAR"),
+        ("not-modified", FetchResult.HTTP_ERROR, "304 Not Modified to a request without"),
+        ("secret-reason", FetchResult.HTTP_ERROR, "HTTP 403 Forbidden"),
+        ("reset", FetchResult.NETWORK_ERROR, "the server"),  # reset by / closed the connection
+    ],
+)
+def test_hostile_server_is_a_clear_problem(hostile, caplog, scenario, result, says):
     caplog.set_level(logging.DEBUG)
     extra = "maxFeedBytes: 65536\n" if scenario in ("huge", "gzip-bomb") else ""
     book, got, error = once(hostile.url(scenario), extra)
@@ -97,8 +102,7 @@ def test_redirect_on_the_same_host_is_followed(hostile):
 
 
 @pytest.mark.parametrize("mode", ["trickle", "redirect-other-host", "html-login", "gzip-bomb"])
-def test_failure_after_a_good_copy_keeps_it(
-        hostile, caplog, mode):
+def test_failure_after_a_good_copy_keeps_it(hostile, caplog, mode):
     caplog.set_level(logging.DEBUG)
     hostile.mode = "ok"
     book = book_on(hostile.url("switch"), "feedTimeout: 1s\nmaxFeedBytes: 65536\n")
@@ -148,10 +152,13 @@ def test_special_files_do_not_block(tmp_path: Path, kind: str) -> None:
     assert "not a regular file" in error
 
 
-@pytest.mark.parametrize("url", [
-    f"htps://calendar.google.com/calendar/ical/x/private-{SECRET}/basic.ics?token={SECRET}",
-    f"ftp://example.org/private-{SECRET}/basic.ics",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"htps://calendar.google.com/calendar/ical/x/private-{SECRET}/basic.ics?token={SECRET}",
+        f"ftp://example.org/private-{SECRET}/basic.ics",
+    ],
+)
 def test_scheme_typo_is_not_a_file_path(url: str) -> None:
     # Refused when the configuration is loaded (settings classifies with urls.classify).
     with pytest.raises(ConfigError) as caught:
@@ -170,14 +177,16 @@ def test_unreachable_host_names_the_cause_not_the_url(caplog):
 def test_load_once_is_the_bounded_path(hostile):
     settings = make_settings(
         f"feedTimeout: 1s\ncalendars: [{{name: a, url: '{hostile.url('trickle')}'}},"
-        f" {{name: b, url: '{hostile.url('ok')}'}}]\npools: {{user: {{}}}}\n")
+        f" {{name: b, url: '{hostile.url('ok')}'}}]\npools: {{user: {{}}}}\n"
+    )
     book = load_once(settings, NOW, (NOW - timedelta(days=1), NOW + timedelta(days=30)))
     assert [s.last_result for s in book.statuses(NOW)] == ["timeout", "ok"]
     assert plan_at(book.views(NOW), book.settings, EVENT).pools["user"].target == 3
 
 
-def test_worker_memory_cap_is_a_memory_result(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worker_memory_cap_is_a_memory_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from node_placeholder_scaler.feeds import book as feeds
 
     big = tmp_path / "big.ics"
@@ -204,13 +213,15 @@ def test_tls_to_a_plain_http_server_names_the_tls_error(hostile, caplog):
     assert leaked(book, caplog) == []
 
 
-def test_an_answer_over_the_cap_is_not_read(
-        hostile, monkeypatch):
+def test_an_answer_over_the_cap_is_not_read(hostile, monkeypatch):
     """The controller reads at most MAX_ANSWER_BYTES of a worker's answer (its own memory)."""
     from node_placeholder_scaler.feeds import worker
 
     monkeypatch.setattr(worker, "MAX_ANSWER_BYTES", 512)  # smaller than any parsed calendar
     book, result, error = once(hostile.url("ok"))
-    assert (result, error) == ("too-large", "the parsed calendar is over the controller's cap "
-                               "of 512 bytes (too many occurrences in the window)")
+    assert (result, error) == (
+        "too-large",
+        "the parsed calendar is over the controller's cap "
+        "of 512 bytes (too many occurrences in the window)",
+    )
     assert book.feeds()[0].copy is None

@@ -32,9 +32,11 @@ EVENT = utc("2026-03-02T08:55")
 
 
 def two_feeds(hostile: HostileFeedServer, slow: str = "trickle") -> str:
-    return (f"feedTimeout: 3s\ncalendars: [{{name: good, url: '{hostile.url('ok')}'}},"
-            f" {{name: slow, url: '{hostile.url(slow)}'}}]\n"
-            "pools: {user: {nodeSelector: {pool: user}}}\n")
+    return (
+        f"feedTimeout: 3s\ncalendars: [{{name: good, url: '{hostile.url('ok')}'}},"
+        f" {{name: slow, url: '{hostile.url(slow)}'}}]\n"
+        "pools: {user: {nodeSelector: {pool: user}}}\n"
+    )
 
 
 def wait_for(condition, seconds: float = 20.0) -> bool:
@@ -83,8 +85,16 @@ def test_controller_rounds_go_on_while_a_feed_trickles(hostile):
         deployments={"placeholder-user": FakeDeployment(0, Resources(3500, 14 * GI))},
     )
     planner = BookPlanner(settings, clock=lambda: EVENT)
-    controller = Controller(settings, fake, fake, planner, Metrics(CollectorRegistry()),
-                            Health(settings.interval, T0), "np", clock=lambda: EVENT)
+    controller = Controller(
+        settings,
+        fake,
+        fake,
+        planner,
+        Metrics(CollectorRegistry()),
+        Health(settings.interval, T0),
+        "np",
+        clock=lambda: EVENT,
+    )
     planner.start(wait=0)
     try:
         assert wait_for(lambda: planner.book.feeds()[0].copy is not None)
@@ -97,8 +107,10 @@ def test_controller_rounds_go_on_while_a_feed_trickles(hostile):
 
 
 def test_reexpands_stored_bytes_without_a_fetch(hostile):
-    body = (f"calendarRefreshInterval: 400d\ncalendars: [{{name: c, url: '{hostile.url('ok')}'}}]"
-            "\npools: {user: {}}\n")
+    body = (
+        f"calendarRefreshInterval: 400d\ncalendars: [{{name: c, url: '{hostile.url('ok')}'}}]"
+        "\npools: {user: {}}\n"
+    )
     book = CalendarBook(make_settings(body))
     book.refresh(NOW)
     copy = book.feeds()[0].copy
@@ -137,9 +149,13 @@ def test_every_fetch_result_is_a_precreated_metric() -> None:
     metrics.initialise(["user"], ["courses"])
     assert set(FETCH_RESULTS) == {r.value for r in FetchResult}
     for result in FetchResult:
-        assert metrics.registry.get_sample_value(
-            "node_placeholder_feed_fetches_total", {"calendar": "courses", "result": result.value}
-        ) == 0
+        assert (
+            metrics.registry.get_sample_value(
+                "node_placeholder_feed_fetches_total",
+                {"calendar": "courses", "result": result.value},
+            )
+            == 0
+        )
 
 
 def test_refresher_survives_a_bug_in_a_refresh(hostile):

@@ -28,11 +28,14 @@ def test_the_tables_of_a_page_equal_a_render_of_their_result_files(page: Path) -
     assert figures.blocks(page), f"{page.name}: no figures block"
     assert text == figures.rendered(text), (
         f"{page.relative_to(results.ROOT)}: its tables differ from bench/results: "
-        f"run {figures.COMMAND}")
+        f"run {figures.COMMAND}"
+    )
 
 
-@pytest.mark.parametrize("name", sorted(
-    {name for p in PAGES for _, files in figures.blocks(p) for name in files.split(",")}))
+@pytest.mark.parametrize(
+    "name",
+    sorted({name for p in PAGES for _, files in figures.blocks(p) for name in files.split(",")}),
+)
 def test_every_rendered_file_records_its_command_machine_and_load(name: str) -> None:
     document = read(name)
     if name.startswith("surge-"):  # the surge runs kept from before results recorded these
@@ -45,14 +48,14 @@ def test_every_rendered_file_records_its_command_machine_and_load(name: str) -> 
     assert document["kind"] in set(figures.VIEWS) | {"hostile-calendar"}
 
 
-def test_a_changed_figure_is_found_and_write_mends_it(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_changed_figure_is_found_and_write_mends_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "bench" / "results").mkdir(parents=True)
     result = tmp_path / "bench" / "results" / "ha-takeover.json"
     result.write_text((RESULTS / "ha-takeover.json").read_text())
     page = tmp_path / "page.md"
-    page.write_text("# HA\n\n<!-- figures: ha-takeover ha-takeover -->\nstale\n"
-                    "<!-- /figures -->\n")
+    page.write_text("# HA\n\n<!-- figures: ha-takeover ha-takeover -->\nstale\n<!-- /figures -->\n")
     monkeypatch.setattr(figures, "RESULTS", result.parent)
     monkeypatch.setattr(figures, "ROOT", tmp_path)
     monkeypatch.setattr(figures, "PAGES", (page,))

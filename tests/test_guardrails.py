@@ -24,16 +24,23 @@ FETCHED = utc("2026-03-08T12:00")
 
 
 def config(limits: str = LIMITS, prices: str = "") -> str:
-    return (f"leadTime: 0s\ncalendars: [{{name: labs, url: {FIXTURES / 'guardrails.ics'}, "
-            f"{limits}}}]\npools: {{user: {{maxReplicas: 20{prices}}}, "
-            f"gpu: {{maxReplicas: 20{prices}}}}}\n")
+    return (
+        f"leadTime: 0s\ncalendars: [{{name: labs, url: {FIXTURES / 'guardrails.ics'}, "
+        f"{limits}}}]\npools: {{user: {{maxReplicas: 20{prices}}}, "
+        f"gpu: {{maxReplicas: 20{prices}}}}}\n"
+    )
 
 
 def local(text: str) -> str:
     """A Zurich wall time as the UTC ISO text utc() reads."""
     from datetime import datetime
-    return datetime.fromisoformat(text).replace(tzinfo=ZURICH).astimezone(
-        ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M")
+
+    return (
+        datetime.fromisoformat(text)
+        .replace(tzinfo=ZURICH)
+        .astimezone(ZoneInfo("UTC"))
+        .strftime("%Y-%m-%dT%H:%M")
+    )
 
 
 # (Zurich time, pool, target, the clipped problem's message or None)
@@ -41,28 +48,49 @@ ROWS = [
     # Monday: 3 x 2h = 6 node-hours of the day's 12
     ("2026-03-09T10:00", "user", 3, None),
     # 4 x 2h would make 14 > 12: what is left (6h) is 3 nodes
-    ("2026-03-09T15:00", "user", 3, "pool 'user': 4 requested; 8 node-hours would pass the "
-     "calendar's maxNodeHoursPerDay 12 (6 already held); clipped to 3"),
+    (
+        "2026-03-09T15:00",
+        "user",
+        3,
+        "pool 'user': 4 requested; 8 node-hours would pass the "
+        "calendar's maxNodeHoursPerDay 12 (6 already held); clipped to 3",
+    ),
     # Tuesday 00:30 Zurich is Monday in UTC: counted on Tuesday (the calendar's day). gpu: 10
     # -> maxNodes 4; lead 24h -> maxLead 1h; 4 x 11h > 12 -> 1 node
     ("2026-03-10T00:00", "gpu", 1, "lead 1d is over the calendar's maxLead 1h; clipped to it"),
-    ("2026-03-10T05:00", "gpu", 1, "pool 'gpu': 10 requested; 44 node-hours would pass the "
-     "calendar's maxNodeHoursPerDay 12 (0 already held); clipped to 1"),
+    (
+        "2026-03-10T05:00",
+        "gpu",
+        1,
+        "pool 'gpu': 10 requested; 44 node-hours would pass the "
+        "calendar's maxNodeHoursPerDay 12 (0 already held); clipped to 1",
+    ),
     ("2026-03-09T23:00", "gpu", 0, None),  # before the clipped 1h lead
     # Wednesday: 5 -> maxNodes 4; 8h fits the day but the week holds 12 + 11 = 23 of 30
-    ("2026-03-11T19:00", "user", 3, "pool 'user': 5 requested; 8 node-hours would pass the "
-     "calendar's maxNodeHoursPerWeek 30 (23 already held); clipped to 3"),
+    (
+        "2026-03-11T19:00",
+        "user",
+        3,
+        "pool 'user': 5 requested; 8 node-hours would pass the "
+        "calendar's maxNodeHoursPerWeek 30 (23 already held); clipped to 3",
+    ),
     ("2026-03-12T10:30", "user", 1, None),  # Thursday: the last node-hour of the week
     # Friday: nothing left this week: clipped to 0, the event still named
-    ("2026-03-13T10:30", "user", 0, "pool 'user': 1 requested; 1 node-hours would pass the "
-     "calendar's maxNodeHoursPerWeek 30 (30 already held); clipped to 0"),
+    (
+        "2026-03-13T10:30",
+        "user",
+        0,
+        "pool 'user': 1 requested; 1 node-hours would pass the "
+        "calendar's maxNodeHoursPerWeek 30 (30 already held); clipped to 0",
+    ),
     ("2026-03-16T10:00", "user", 3, None),  # a new week
 ]
 
 
 @pytest.mark.parametrize(("when", "pool", "target", "message"), ROWS)
-def test_a_calendar_is_clipped_to_its_limits(when: str, pool: str, target: int,
-                                             message: str | None) -> None:
+def test_a_calendar_is_clipped_to_its_limits(
+    when: str, pool: str, target: int, message: str | None
+) -> None:
     plan = book_for(config(), FETCHED).plan(utc(local(when)))
     assert plan.pools[pool].target == target
     clipped = [p for p in plan.problems if p.kind == "clipped"]
@@ -88,8 +116,9 @@ def test_without_limits_nothing_is_clipped() -> None:
 
 def test_node_hours_and_cost_per_event_and_pool() -> None:
     book = book_for(config(prices=", pricePerNodeHour: 0.5"), FETCHED).book
-    found = held(book.views(FETCHED), book.settings, utc("2026-03-09T00:00"),
-                 utc("2026-03-11T00:00"))
+    found = held(
+        book.views(FETCHED), book.settings, utc("2026-03-09T00:00"), utc("2026-03-11T00:00")
+    )
     rows = [(h.occurrence.summary, h.pool, h.nodes, h.node_hours, h.cost) for h in found]
     assert rows == [
         ("Morning lab", "user", 3, 6.0, 3.0),
@@ -102,48 +131,70 @@ def test_node_hours_and_cost_per_event_and_pool() -> None:
 
 def test_no_price_no_cost() -> None:
     book = book_for(config(), FETCHED).book
-    found = held(book.views(FETCHED), book.settings, utc("2026-03-16T00:00"),
-                 utc("2026-03-17T00:00"))
+    found = held(
+        book.views(FETCHED), book.settings, utc("2026-03-16T00:00"), utc("2026-03-17T00:00")
+    )
     assert [(h.nodes, h.node_hours, h.cost) for h in found] == [(3, 6.0, None)]
     assert holdings_table(found, ZURICH).splitlines()[-1].split() == ["total", "6.0", "-"]
 
 
-def occurrence(start: str, hours: int, lead: timedelta | None = None, **requests: int
-               ) -> Occurrence:
+def occurrence(
+    start: str, hours: int, lead: timedelta | None = None, **requests: int
+) -> Occurrence:
     begin = utc(start)
-    return Occurrence("c", start, start, begin, begin + timedelta(hours=hours),
-                      requests=requests, lead=lead)
+    return Occurrence(
+        "c", start, start, begin, begin + timedelta(hours=hours), requests=requests, lead=lead
+    )
 
 
 def no_lead(o: Occurrence, pool: str) -> timedelta:
     return o.lead or timedelta(0)
 
 
-@pytest.mark.parametrize(("limits", "occurrences", "granted"), [
-    (Limits(), [occurrence("2026-03-09T09:00", 2, user=50)], [{"user": 50}]),
-    (Limits(max_nodes=0), [occurrence("2026-03-09T09:00", 2, user=5)], [{"user": 0}]),
-    # several pools of one event share the day's budget, in pool-name order
-    (Limits(max_node_hours_per_day=10),
-     [occurrence("2026-03-09T09:00", 2, user=3, gpu=3)], [{"user": 2, "gpu": 3}]),
-    # the lead counts: 1h event + 1h lead = 2h per node
-    (Limits(max_node_hours_per_day=5),
-     [occurrence("2026-03-09T09:00", 1, timedelta(hours=1), user=3)], [{"user": 2}]),
-    # an earlier event is served first, whatever the input order
-    (Limits(max_node_hours_per_day=4),
-     [occurrence("2026-03-09T12:00", 1, user=4), occurrence("2026-03-09T09:00", 1, user=3)],
-     [{"user": 3}, {"user": 1}]),
-])
-def test_clip_table(limits: Limits, occurrences: list[Occurrence],
-                    granted: list[dict[str, int]]) -> None:
+@pytest.mark.parametrize(
+    ("limits", "occurrences", "granted"),
+    [
+        (Limits(), [occurrence("2026-03-09T09:00", 2, user=50)], [{"user": 50}]),
+        (Limits(max_nodes=0), [occurrence("2026-03-09T09:00", 2, user=5)], [{"user": 0}]),
+        # several pools of one event share the day's budget, in pool-name order
+        (
+            Limits(max_node_hours_per_day=10),
+            [occurrence("2026-03-09T09:00", 2, user=3, gpu=3)],
+            [{"user": 2, "gpu": 3}],
+        ),
+        # the lead counts: 1h event + 1h lead = 2h per node
+        (
+            Limits(max_node_hours_per_day=5),
+            [occurrence("2026-03-09T09:00", 1, timedelta(hours=1), user=3)],
+            [{"user": 2}],
+        ),
+        # an earlier event is served first, whatever the input order
+        (
+            Limits(max_node_hours_per_day=4),
+            [occurrence("2026-03-09T12:00", 1, user=4), occurrence("2026-03-09T09:00", 1, user=3)],
+            [{"user": 3}, {"user": 1}],
+        ),
+    ],
+)
+def test_clip_table(
+    limits: Limits, occurrences: list[Occurrence], granted: list[dict[str, int]]
+) -> None:
     clipped = clip(occurrences, limits, ZoneInfo("UTC"), no_lead)
     assert [dict(o.requests) for o in clipped] == granted
-    assert all(list(o.requests) == list(src.requests) for o, src in zip(
-        clipped, sorted(occurrences, key=lambda o: o.start), strict=True))
+    assert all(
+        list(o.requests) == list(src.requests)
+        for o, src in zip(clipped, sorted(occurrences, key=lambda o: o.start), strict=True)
+    )
 
 
 def test_a_pool_outside_the_allow_list_is_left_to_the_planner() -> None:
-    clipped = clip([occurrence("2026-03-09T09:00", 1, user=9, gpu=9)], Limits(max_nodes=1),
-                   ZoneInfo("UTC"), no_lead, allowed=frozenset({"user"}))
+    clipped = clip(
+        [occurrence("2026-03-09T09:00", 1, user=9, gpu=9)],
+        Limits(max_nodes=1),
+        ZoneInfo("UTC"),
+        no_lead,
+        allowed=frozenset({"user"}),
+    )
     assert dict(clipped[0].requests) == {"user": 1, "gpu": 9}
 
 
@@ -157,8 +208,9 @@ def test_plan_prints_node_hours_and_cost(tmp_path, capsys) -> None:
 
     path = tmp_path / "config.yaml"
     path.write_text("timezone: Europe/Zurich\n" + config(prices=", pricePerNodeHour: 0.5"))
-    code = cli.main(["plan", "--from", "2026-03-09T00:00", "--to", "2026-03-11T00:00",
-                     "--config", str(path)])
+    code = cli.main(
+        ["plan", "--from", "2026-03-09T00:00", "--to", "2026-03-11T00:00", "--config", str(path)]
+    )
     out = capsys.readouterr().out
     assert code == 0
     tail = out.split("Node-hours each event will hold:\n", 1)[1].splitlines()
@@ -177,6 +229,10 @@ def test_clips_are_upcoming_problems_days_ahead() -> None:
     book = book_for(config(), FETCHED).book
     now = utc("2026-03-08T12:00")
     found = [(p.title, p.kind) for p in upcoming(book.views(now), *window(now), book.settings)]
-    assert found == [("Afternoon lab", "clipped"), ("GPU hold", "clipped"),
-                     ("GPU hold", "clipped"), ("Evening review", "clipped"),
-                     ("Extra session", "clipped")]
+    assert found == [
+        ("Afternoon lab", "clipped"),
+        ("GPU hold", "clipped"),
+        ("GPU hold", "clipped"),
+        ("Evening review", "clipped"),
+        ("Extra session", "clipped"),
+    ]

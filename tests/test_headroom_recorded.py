@@ -86,9 +86,10 @@ def test_memory_strategy_counts_memory_only() -> None:
     result = room("memory", threshold=0.1)
     # 1910/16374, 8054/16374, 14198/16374: the full node is above 0.1 now.
     expected = {
-        "u-full": Fraction(1910, 16374), "u-half": Fraction(8054, 16374),
+        "u-full": Fraction(1910, 16374),
+        "u-half": Fraction(8054, 16374),
         "u-small": Fraction(14198, 16374),
-    }  # fmt: skip
+    }
     assert fractions(result) == pytest.approx({k: float(v) for k, v in expected.items()})
     assert all(row.counted for row in result.nodes)
     assert result.free == 1  # floor(1.48)

@@ -17,7 +17,7 @@ import pytest
 pytestmark = pytest.mark.slow  # runs pytest on hung tests as subprocesses
 
 ROOT = Path(__file__).resolve().parent.parent
-HUNG = '''
+HUNG = """
 import subprocess
 import threading
 import time
@@ -35,7 +35,7 @@ def test_waits_on_a_lock_nobody_releases() -> None:
 
 def test_waits_on_a_child_that_never_ends() -> None:
     subprocess.run(["sleep", "600"], check=False)
-'''
+"""
 BOUND = 3  # seconds per test in the subprocess
 
 
@@ -48,17 +48,37 @@ def test_a_hung_test_fails_by_timeout(tmp_path: Path) -> None:
     (tmp_path / "test_hung.py").write_text(HUNG)
     started = time.monotonic()
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-c", str(ROOT / "pyproject.toml"), "--rootdir",
-         str(tmp_path), "-p", "no:cacheprovider", "-m", "", "-o", f"timeout={BOUND}",
-         str(tmp_path / "test_hung.py")],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            "--rootdir",
+            str(tmp_path),
+            "-p",
+            "no:cacheprovider",
+            "-m",
+            "",
+            "-o",
+            f"timeout={BOUND}",
+            str(tmp_path / "test_hung.py"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
     )
     took = time.monotonic() - started
     print(f"3 hung tests failed by timeout in {took:.1f}s")
     out = run.stdout + run.stderr
     assert run.returncode == 1, out[-3000:]
     assert "3 failed in" in out, out[-3000:]
-    for name in ("test_sleeps", "test_waits_on_a_lock_nobody_releases",
-                 "test_waits_on_a_child_that_never_ends"):
+    for name in (
+        "test_sleeps",
+        "test_waits_on_a_lock_nobody_releases",
+        "test_waits_on_a_child_that_never_ends",
+    ):
         assert f"FAILED test_hung.py::{name} - Failed: Timeout" in out, out[-3000:]
     assert took < 90, f"the run took {took:.1f}s for three {BOUND}s bounds"

@@ -50,8 +50,11 @@ def test_our_body_of_a_client_go_record_is_client_go_s_spec(name: str) -> None:
     ours = lease_body(metadata["name"], metadata["namespace"], lease_record(body))
     assert ours["spec"] == body["spec"]
     assert (ours["apiVersion"], ours["kind"]) == (body["apiVersion"], body["kind"])
-    assert ours["metadata"] == {"name": metadata["name"], "namespace": metadata["namespace"],
-                                "resourceVersion": metadata["resourceVersion"]}
+    assert ours["metadata"] == {
+        "name": metadata["name"],
+        "namespace": metadata["namespace"],
+        "resourceVersion": metadata["resourceVersion"],
+    }
     assert lease_record(ours) == lease_record(body)
 
 
@@ -86,8 +89,9 @@ def test_our_elector_follows_a_client_go_holder_and_takes_over_only_when_it_expi
     assert not ours.is_leader() and ours.role() == f"standby (leader: {held.holder})"
     clock.now += 10  # client-go renews: a new renewTime, a new resourceVersion
     assert lease.record is not None
-    lease.record = replace(lease.record, renewed=held.renewed + timedelta(seconds=10),
-                           version="400")
+    lease.record = replace(
+        lease.record, renewed=held.renewed + timedelta(seconds=10), version="400"
+    )
     ours.step()
     clock.now += 14  # 14 s since the last change we saw: not expired (15 s)
     ours.step()

@@ -124,7 +124,10 @@ def test_event_is_about_the_deployment_and_fits_the_api_limits():
     body = objects.event(holders, "PlaceholdersScaled", "x" * 2000, now)
     about = body["involvedObject"]
     assert (about["kind"], about["name"], about["namespace"], about["uid"]) == (
-        "Deployment", "placeholder-user", "np", "u1"
+        "Deployment",
+        "placeholder-user",
+        "np",
+        "u1",
     )
     assert body["metadata"]["namespace"] == "np"  # an Event lives beside its object
     assert (body["reason"], body["type"]) == ("PlaceholdersScaled", "Normal")

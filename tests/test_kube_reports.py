@@ -66,8 +66,7 @@ def test_the_recorded_watch_measures_as_one_preemption_and_one_blocked_wait() ->
     records = list(replay().values())
     pool = {k: v for k, v in records[0].node_selector.items() if k == "nps.test/pool"}
     namespace = records[0].namespace
-    pods = [r.seen_from(pool, namespace, selector_labels("app=placeholder-user"))
-            for r in records]
+    pods = [r.seen_from(pool, namespace, selector_labels("app=placeholder-user")) for r in records]
     start = min(r.created for r in records)
     window = Window("user", "s", "Lab", start, NOW, timedelta(0), 1)
     node = next(r.node for r in records if r.node)

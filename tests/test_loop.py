@@ -20,9 +20,7 @@ from testkit.unit import LOOP_SETTINGS
 SETTINGS = LOOP_SETTINGS
 
 
-def faulty(
-    *, ok: bool = True, fail_feeds: bool = False, fail_plan: bool = False
-) -> StaticPlanner:
+def faulty(*, ok: bool = True, fail_feeds: bool = False, fail_plan: bool = False) -> StaticPlanner:
     """Two placeholders for pool user, from feed "c", with the given faults."""
     result = StaticPlanner(user=2, feed="c")
     result.ok, result.fail_feeds, result.fail_plan = ok, fail_feeds, fail_plan
@@ -64,7 +62,10 @@ def test_round_reconciles_and_counts_the_api_requests_it_made():
     # kube.Kube's requests (tests/cluster/test_contract.py makes the same round on the real
     # adapter): the Deployment and its pods, the nodes (none here), the scale, the Event
     assert [request for request, _ in fake.calls] == [
-        "get deployment", "list placeholder pods", "list nodes", "scale deployment",
+        "get deployment",
+        "list placeholder pods",
+        "list nodes",
+        "scale deployment",
         "create event",
     ]
     assert sample(ctl, "node_placeholder_api_requests_total") == 5
@@ -72,7 +73,10 @@ def test_round_reconciles_and_counts_the_api_requests_it_made():
     assert sample(ctl, "node_placeholder_api_up") == 1
     ctl.round()  # unchanged now: it reads the Deployment and the nodes, nothing else
     assert [request for request, _ in fake.calls[5:]] == [
-        "get deployment", "list placeholder pods", "list nodes"]
+        "get deployment",
+        "list placeholder pods",
+        "list nodes",
+    ]
     assert sample(ctl, "node_placeholder_api_requests_total") == 8
 
 

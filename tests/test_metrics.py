@@ -38,14 +38,25 @@ def test_round_metrics():
     metrics = Metrics(CollectorRegistry())
     decisions = (
         PoolDecision(
-            "user", "placeholder-user", Action.SCALED, target=3, free=1, desired=2, current=0,
+            "user",
+            "placeholder-user",
+            Action.SCALED,
+            target=3,
+            free=1,
+            desired=2,
+            current=0,
             pending=1,
         ),
         PoolDecision(
             "gpu", "placeholder-gpu", Action.ERROR, target=1, stage=Stage.DEPLOYMENT, error="404"
         ),
         PoolDecision(
-            "big", "placeholder-big", Action.SCALED, target=0, desired=0, current=2,
+            "big",
+            "placeholder-big",
+            Action.SCALED,
+            target=0,
+            desired=0,
+            current=2,
             event_error="403",
         ),
     )
@@ -102,8 +113,7 @@ def test_feed_gauges_follow_the_statuses_and_fetches_are_counted_as_told():
     reg = metrics.registry
     assert value(reg, "node_placeholder_feed_fetches_total", calendar="courses", result="ok") == 1
     assert (
-        value(reg, "node_placeholder_feed_fetches_total", calendar="courses", result="timeout")
-        == 1
+        value(reg, "node_placeholder_feed_fetches_total", calendar="courses", result="timeout") == 1
     )
     assert value(reg, "node_placeholder_feed_staleness_seconds", calendar="courses") == 300
     assert value(reg, "node_placeholder_feed_up", calendar="courses") == 1
@@ -135,18 +145,20 @@ def test_initialise_creates_exactly_every_value_of_every_vocabulary():
         for stage in POOL_STAGES:
             assert value(reg, "node_placeholder_errors_total", stage=stage, pool=pool) == 0
         for direction in Direction:
-            assert value(
-                reg, "node_placeholder_scale_patches_total", pool=pool, direction=direction
-            ) == 0
+            assert (
+                value(reg, "node_placeholder_scale_patches_total", pool=pool, direction=direction)
+                == 0
+            )
     assert series(reg, "node_placeholder_scale_patches_total", "direction") == set(Direction)
     assert series(reg, "node_placeholder_problems", "kind") == set(ProblemKind)
     for kind in ProblemKind:
         assert value(reg, "node_placeholder_problems", kind=kind) == 0
     assert series(reg, "node_placeholder_feed_fetches_total", "result") == set(FetchResult)
     for result in FetchResult:
-        assert value(
-            reg, "node_placeholder_feed_fetches_total", calendar="courses", result=result
-        ) == 0
+        assert (
+            value(reg, "node_placeholder_feed_fetches_total", calendar="courses", result=result)
+            == 0
+        )
 
 
 def test_fetch_results_the_feeds_report_are_created_up_front(tmp_path):
@@ -178,8 +190,9 @@ def test_fetch_results_the_feeds_report_are_created_up_front(tmp_path):
     book.refresh(T0 + timedelta(seconds=1), force=True)  # two fetches before the next round
     metrics.observe_feeds(book.statuses(T0))
     for status in statuses:  # the good feed's second fetch: "unchanged"
-        assert sum(value(reg, name, calendar=status.name, result=r) or 0
-                   for r in FetchResult) == 2, status.name
+        assert (
+            sum(value(reg, name, calendar=status.name, result=r) or 0 for r in FetchResult) == 2
+        ), status.name
 
 
 DASHBOARD = Path(__file__).parent.parent / "helm/node-placeholder-scaler/files/dashboard.json"
@@ -235,8 +248,9 @@ PAGE = Path(__file__).parent.parent / "docs" / "reference" / "metrics.md"
 def test_the_metrics_page_lists_exactly_the_exported_metrics_with_their_labels():
     """docs/reference/metrics.md (generated from the registry) against what a registry that
     saw a round, a feed and a report exports."""
-    rows = re.findall(r"^\| `node_placeholder_(\w+)` \| \w+ \| ([^|]*) \|", PAGE.read_text(),
-                      flags=re.MULTILINE)
+    rows = re.findall(
+        r"^\| `node_placeholder_(\w+)` \| \w+ \| ([^|]*) \|", PAGE.read_text(), flags=re.MULTILINE
+    )
     listed = {name: set(re.findall(r"`(\w+)`", labels)) for name, labels in rows}
     metrics = Metrics(CollectorRegistry())
     metrics.initialise(["user"], ["courses"], buffer_pools=["user"])
@@ -249,8 +263,9 @@ def test_the_metrics_page_lists_exactly_the_exported_metrics_with_their_labels()
     would = replace(decision, action=Action.WOULD_SCALE)
     metrics.observe_round(RoundResult(T0, True, (would,)), 0.1, T0)  # a dry run's gauge
     metrics.observe_feeds([FeedStatus("courses", True, T0, 1.0, "ok", T0)])
-    metrics.observe_report("user", EventReport("user", "s", "Lab", T0, T0,
-                                               advice=ReportAdvice(nodes=4)))
+    metrics.observe_report(
+        "user", EventReport("user", "s", "Lab", T0, T0, advice=ReportAdvice(nodes=4))
+    )
     exported = {}
     for family in metrics.registry.collect():
         name = family.name.removeprefix("node_placeholder_")

@@ -57,9 +57,14 @@ def test_near_miss_table(line: str, suggestion: str | None, kind: str | None) ->
     assert f"did you mean `{suggestion}`?" in problem.message
 
 
-@pytest.mark.parametrize(("line", "kind"), [
-    ("user: lots", "bad-value"), ("user: -2", "bad-value"), ("user: 2.5", "bad-value"),
-])
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        ("user: lots", "bad-value"),
+        ("user: -2", "bad-value"),
+        ("user: 2.5", "bad-value"),
+    ],
+)
 def test_bad_values_without_a_count_have_no_suggestion(line: str, kind: str) -> None:
     (problem,) = parse_description(line, POOLS).problems
     assert (problem.kind, problem.suggestion, problem.pool) == (kind, None, "user")
@@ -71,21 +76,31 @@ def test_valid_lines_beside_a_near_miss_still_apply() -> None:
     assert [p.suggestion for p in parsed.problems] == ["user: 3"]
 
 
-@pytest.mark.parametrize(("word", "pools", "expected"), [
-    ("usr", POOLS, "user"),
-    ("cpu", ("gpu", "cpus"), None),  # a tie between two pools: no guess
-    ("room", POOLS, None),
-    ("u", POOLS, None),
-    ("x" * 40, ("x" * 40,), "x" * 40),  # a pool's own name always matches
-    ("y" * 40, ("x" * 40,), None),
-])
+@pytest.mark.parametrize(
+    ("word", "pools", "expected"),
+    [
+        ("usr", POOLS, "user"),
+        ("cpu", ("gpu", "cpus"), None),  # a tie between two pools: no guess
+        ("room", POOLS, None),
+        ("u", POOLS, None),
+        ("x" * 40, ("x" * 40,), "x" * 40),  # a pool's own name always matches
+        ("y" * 40, ("x" * 40,), None),
+    ],
+)
 def test_closest_pool(word: str, pools: tuple[str, ...], expected: str | None) -> None:
     assert closest_pool(word, pools) == expected
 
 
-@pytest.mark.parametrize(("a", "b", "edits"), [
-    ("user", "user", 0), ("usr", "user", 1), ("uesr", "user", 1), ("room", "user", 4),
-    ("highmem", "hihgmem", 1), ("gpu", "gpuuuuu", 4),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "edits"),
+    [
+        ("user", "user", 0),
+        ("usr", "user", 1),
+        ("uesr", "user", 1),
+        ("room", "user", 4),
+        ("highmem", "hihgmem", 1),
+        ("gpu", "gpuuuuu", 4),
+    ],
+)
 def test_distance(a: str, b: str, edits: int) -> None:
     assert distance(a, b) == edits

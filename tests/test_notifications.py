@@ -21,9 +21,15 @@ from testkit import webhook
 from testkit.webhook import Receiver
 
 PROBLEM = UpcomingProblem(
-    calendar="courses", title="Lab 3", start=datetime(2026, 12, 9, 8, tzinfo=UTC), pool="user",
-    kind=ProblemKind.UNKNOWN_POOL, line="usr: 3", suggestion="user: 3",
-    message="'usr: 3': 'usr' is not a pool; did you mean `user: 3`?")
+    calendar="courses",
+    title="Lab 3",
+    start=datetime(2026, 12, 9, 8, tzinfo=UTC),
+    pool="user",
+    kind=ProblemKind.UNKNOWN_POOL,
+    line="usr: 3",
+    suggestion="user: 3",
+    message="'usr: 3': 'usr' is not a pool; did you mean `user: 3`?",
+)
 
 
 @pytest.fixture
@@ -40,7 +46,8 @@ def _notifier(receiver: Receiver, **options: object) -> tuple[Notifier, Metrics]
 
 def _count(metrics: Metrics, kind: str, result: str) -> float:
     value = metrics.registry.get_sample_value(
-        "node_placeholder_notifications_total", {"kind": kind, "result": result})
+        "node_placeholder_notifications_total", {"kind": kind, "result": result}
+    )
     return value or 0.0
 
 
@@ -50,8 +57,10 @@ def test_slack_body_for_a_new_problem(receiver: Receiver) -> None:
     notifier.stop()
     (body,) = receiver.bodies
     assert set(body) == {"text"}
-    assert body["text"] == ("Calendar problem in courses: event 'Lab 3' on 2026-12-09 08:00 "
-                            "UTC: 'usr: 3': 'usr' is not a pool; did you mean `user: 3`?")
+    assert body["text"] == (
+        "Calendar problem in courses: event 'Lab 3' on 2026-12-09 08:00 "
+        "UTC: 'usr: 3': 'usr' is not a pool; did you mean `user: 3`?"
+    )
     assert _count(metrics, "problem", "sent") == 1
 
 
@@ -59,8 +68,9 @@ def test_json_body_for_a_problem_and_a_report(receiver: Receiver) -> None:
     notifier, _ = _notifier(receiver, format="json")
     notifier.problem(PROBLEM)
     start = datetime(2026, 12, 9, 8, tzinfo=UTC)
-    sent = EventReport("user", "c/lab", "Lab 3", start, start, arrivals=12,
-                       advice=ReportAdvice(nodes=3))
+    sent = EventReport(
+        "user", "c/lab", "Lab 3", start, start, arrivals=12, advice=ReportAdvice(nodes=3)
+    )
     notifier.report("user", "12 arrivals, 0 waits", sent)
     notifier.stop()
     problem, report = receiver.bodies
@@ -110,8 +120,9 @@ def test_off_by_default_and_the_url_comes_from_the_environment(receiver: Receive
     base = "calendars: [{url: a.ics}]\npools: {user: {}}\n"
     metrics = Metrics(CollectorRegistry())
     assert notifier_for(load_settings(base, "c.yaml", {}), metrics) is None
-    settings = load_settings(base + "notifications: {urlFromEnv: HOOK}\n", "c.yaml",
-                             {"HOOK": receiver.url})
+    settings = load_settings(
+        base + "notifications: {urlFromEnv: HOOK}\n", "c.yaml", {"HOOK": receiver.url}
+    )
     assert settings.notifications.url == receiver.url
     assert receiver.url not in repr(settings)
     notifier = notifier_for(settings, metrics)

@@ -78,8 +78,13 @@ def test_left_alone_neither_opens_nor_closes_a_streak() -> None:
 
 
 def test_the_warning_event_is_a_warning_on_the_deployment_even_without_a_uid() -> None:
-    involved = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "placeholder-user",
-                "namespace": "ns", "uid": ""}
+    involved = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "placeholder-user",
+        "namespace": "ns",
+        "uid": "",
+    }
     body = event_about(involved, FAILED, "Pool user: ...", T0, warning=True, instance="pod-a")
     assert body["type"] == "Warning" and body["reportingInstance"] == "pod-a"
     assert body["involvedObject"] == {
@@ -106,9 +111,17 @@ def test_the_loop_writes_the_streak_events_and_a_standby_writes_none() -> None:
     sink, leading = Sink(), [True]
     metrics = Metrics(CollectorRegistry())
     controller = Controller(
-        SETTINGS, fake, fake, StaticPlanner(user=2), metrics, Health(SETTINGS.interval, T0),
-        NS, clock=lambda: T0, leader=Leader(leading), notices=sink,
-    )  # fmt: skip
+        SETTINGS,
+        fake,
+        fake,
+        StaticPlanner(user=2),
+        metrics,
+        Health(SETTINGS.interval, T0),
+        NS,
+        clock=lambda: T0,
+        leader=Leader(leading),
+        notices=sink,
+    )
     for _ in range(3):
         controller.round()
     assert [n.reason for n in sink.written] == [FAILED]
@@ -147,9 +160,17 @@ def test_a_dry_run_tells_each_change_it_would_make_once_and_writes_no_replicas()
     sink, planner = Sink(), StaticPlanner(user=2)
     metrics = Metrics(CollectorRegistry())
     controller = Controller(
-        SETTINGS, fake, fake, planner, metrics, Health(SETTINGS.interval, T0), NS,
-        dry_run=True, clock=lambda: T0, notices=sink,
-    )  # fmt: skip
+        SETTINGS,
+        fake,
+        fake,
+        planner,
+        metrics,
+        Health(SETTINGS.interval, T0),
+        NS,
+        dry_run=True,
+        clock=lambda: T0,
+        notices=sink,
+    )
     for _ in range(3):
         controller.round()
     assert [(n.reason, n.warning) for n in sink.written] == [(WOULD_SCALE.name, False)]

@@ -23,12 +23,16 @@ def book(tmp_path, *events: tuple[str, str]):
     )
 
 
-@pytest.mark.parametrize(("minutes_before", "user", "problems"), [
-    (10, 0, []),  # lead: 0s is no lead, not "the global 15m"
-    (0, 2, ["unknown-pool"]),
-])
-def test_lead_zero_is_no_lead_for_the_event_and_its_problems(tmp_path, minutes_before, user,
-                                                              problems):
+@pytest.mark.parametrize(
+    ("minutes_before", "user", "problems"),
+    [
+        (10, 0, []),  # lead: 0s is no lead, not "the global 15m"
+        (0, 2, ["unknown-pool"]),
+    ],
+)
+def test_lead_zero_is_no_lead_for_the_event_and_its_problems(
+    tmp_path, minutes_before, user, problems
+):
     plans = book(tmp_path, ("Exam", "user: 2\nlead: 0s\ngpuu: 1"))
     plan = plans.plan(START - timedelta(minutes=minutes_before))
     assert plan.pools["user"].target == user
@@ -39,5 +43,10 @@ def test_event_lead_then_pool_lead_then_global(tmp_path):
     plans = book(tmp_path, ("Lab", "user: 1\ngpu: 1"), ("Exam", "user: 2\nlead: 5m"))
     at = {m: plans.plan(START - timedelta(minutes=m)).pools for m in (31, 30, 16, 15, 6, 5)}
     assert [(at[m]["user"].target, at[m]["gpu"].target) for m in (31, 30, 16, 15, 6, 5)] == [
-        (0, 0), (0, 1), (0, 1), (1, 1), (1, 1), (3, 1),
+        (0, 0),
+        (0, 1),
+        (0, 1),
+        (1, 1),
+        (1, 1),
+        (3, 1),
     ]

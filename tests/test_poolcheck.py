@@ -38,14 +38,25 @@ def nodepools(user_cpu: str = "40", gpu_cpu: str = "32") -> tuple[NodePool, ...]
     return tuple(nodepool(d) for d in yaml.safe_load_all(text) if d["kind"] == "NodePool")
 
 
-def shape(requests: Any = FITS, selector: dict[str, str] | None = None, maximum: int = 10,
-          nodes: tuple[PoolNode, ...] = ()) -> PoolShape:
-    return PoolShape("user", "Deployment nps/placeholder-user (pool user)",
-                     USER_POOL if selector is None else selector, requests, maximum, nodes)
+def shape(
+    requests: Any = FITS,
+    selector: dict[str, str] | None = None,
+    maximum: int = 10,
+    nodes: tuple[PoolNode, ...] = (),
+) -> PoolShape:
+    return PoolShape(
+        "user",
+        "Deployment nps/placeholder-user (pool user)",
+        USER_POOL if selector is None else selector,
+        requests,
+        maximum,
+        nodes,
+    )
 
 
-def findings(pool: PoolShape, pools: tuple[NodePool, ...] | None = None,
-             types: Any = TYPES) -> list[tuple[str, Finding]]:
+def findings(
+    pool: PoolShape, pools: tuple[NodePool, ...] | None = None, types: Any = TYPES
+) -> list[tuple[str, Finding]]:
     facts = PoolCheckFacts((pool,), nodepools() if pools is None else pools, types)
     return [(f.check, f.finding) for f in judge_pools(facts)]
 
@@ -61,8 +72,7 @@ def test_the_test_clusters_pools_are_read() -> None:
 
 def test_a_correct_pool_has_no_findings() -> None:
     assert findings(shape()) == []
-    assert findings(shape(nodes=(PoolNode("n1", resources({"cpu": "4", "memory": "16Gi"})),
-                                 ))) == []
+    assert findings(shape(nodes=(PoolNode("n1", resources({"cpu": "4", "memory": "16Gi"})),))) == []
     assert findings(shape(selector={})) == []  # no selector: any node, nothing to check
 
 
@@ -73,26 +83,32 @@ def test_a_placeholder_too_big_for_every_instance_type() -> None:
     assert f.problem == (
         "one placeholder requests cpu=6, memory=14Gi; no instance type NodePool user allows "
         "has that much (user-4cpu-16gi: cpu=4, memory=16Gi): "
-        "Karpenter adds no node for it")
+        "Karpenter adds no node for it"
+    )
     assert "node-placeholder-scaler size --pool user" in f.fix
 
 
 def test_a_placeholder_too_big_for_the_pools_nodes() -> None:
-    nodes = (PoolNode("small", resources({"cpu": "2", "memory": "8Gi"})),
-             PoolNode("big", resources({"cpu": "4", "memory": "13Gi"})))
+    nodes = (
+        PoolNode("small", resources({"cpu": "2", "memory": "8Gi"})),
+        PoolNode("big", resources({"cpu": "4", "memory": "13Gi"})),
+    )
     [(check, f)] = findings(shape(nodes=nodes))
     assert check == "too-big"
-    assert ("no node of the pool has that much allocatable beside its DaemonSet and static "
-            "pods (largest: node big, cpu=4, memory=13Gi): it would not fit if a new node is "
-            "added") in f.problem
+    assert (
+        "no node of the pool has that much allocatable beside its DaemonSet and static "
+        "pods (largest: node big, cpu=4, memory=13Gi): it would not fit if a new node is "
+        "added"
+    ) in f.problem
 
 
 def test_the_pods_every_node_runs_leave_less_room() -> None:
     """14Gi fits 16Gi allocatable, not beside a DaemonSet's 2.5Gi."""
     alloc = resources({"cpu": "4", "memory": "16Gi"})
     assert findings(shape(nodes=(PoolNode("n1", alloc, resources({"memory": "2Gi"})),))) == []
-    [(check, f)] = findings(shape(nodes=(PoolNode("n1", alloc, resources(
-        {"cpu": "100m", "memory": "2560Mi"})),)))
+    [(check, f)] = findings(
+        shape(nodes=(PoolNode("n1", alloc, resources({"cpu": "100m", "memory": "2560Mi"})),))
+    )
     assert check == "too-big"
     assert "(largest: node n1, cpu=3900m, memory=13824Mi)" in f.problem
 
@@ -102,10 +118,13 @@ def test_without_instance_types_and_nodes_the_size_is_not_judged() -> None:
     assert "too-big" not in [check for check, _ in found]
 
 
-@pytest.mark.parametrize(("pools", "severity", "where"), [
-    (None, "error", "matches no node and no Karpenter NodePool template"),
-    ((), "error", "matches no node and no Karpenter NodePool template"),
-])
+@pytest.mark.parametrize(
+    ("pools", "severity", "where"),
+    [
+        (None, "error", "matches no node and no Karpenter NodePool template"),
+        ((), "error", "matches no node and no Karpenter NodePool template"),
+    ],
+)
 def test_a_selector_that_matches_nothing(pools: Any, severity: str, where: str) -> None:
     [(check, f)] = findings(shape(selector={"pool": "usre"}), pools)
     assert check == "selector" and f.severity == severity
@@ -121,17 +140,22 @@ def test_without_karpenter_a_selector_matching_no_node_is_a_warning() -> None:
     assert "a node group at zero nodes is not visible here" in found.finding.problem
 
 
-@pytest.mark.parametrize(("cpu_limit", "types", "most"), [
-    ("8", TYPES, 2),  # 8 CPUs of 4-CPU nodes
-    ("8", (), 2),  # no instance type known: 8 / 3.5 (the placeholder) is at most 2
-    ("39", TYPES, 9),
-])
+@pytest.mark.parametrize(
+    ("cpu_limit", "types", "most"),
+    [
+        ("8", TYPES, 2),  # 8 CPUs of 4-CPU nodes
+        ("8", (), 2),  # no instance type known: 8 / 3.5 (the placeholder) is at most 2
+        ("39", TYPES, 9),
+    ],
+)
 def test_a_nodepool_limit_below_max_replicas(cpu_limit: str, types: Any, most: int) -> None:
     [(check, f)] = findings(shape(maximum=10), nodepools(user_cpu=cpu_limit), types)
     assert check == "limit" and f.severity == "warning"
     assert f.subject == "NodePool user (pool user)"
-    assert f.problem.startswith(f"its limits (cpu: {cpu_limit}) hold at most {most} node(s), "
-                                "fewer than pools.user.maxReplicas 10")
+    assert f.problem.startswith(
+        f"its limits (cpu: {cpu_limit}) hold at most {most} node(s), "
+        "fewer than pools.user.maxReplicas 10"
+    )
     assert f"lower pools.user.maxReplicas to {most}" in f.fix
 
 

@@ -14,8 +14,10 @@ from node_placeholder_scaler.preflight.watch import PoolWatch
 from testkit.unit import make_settings, utc
 
 T0 = utc("2026-03-09T08:00")
-SETTINGS = make_settings("calendars: [{url: /dev/null}]\npools: {user: {nodeSelector: "
-                         "{pool: user}}, gpu: {nodeSelector: {pool: gpu}}}\n")
+SETTINGS = make_settings(
+    "calendars: [{url: /dev/null}]\npools: {user: {nodeSelector: "
+    "{pool: user}}, gpu: {nodeSelector: {pool: gpu}}}\n"
+)
 
 
 class Recorder:
@@ -30,26 +32,45 @@ class Recorder:
 
 
 def facts(user_selector: str) -> PoolCheckFacts:
-    shapes = (PoolShape("user", "Deployment nps/placeholder-user (pool user)",
-                        {"pool": user_selector}, resources({"cpu": "1"}), 10, ()),
-              PoolShape("gpu", "pool gpu", {}, None, 10, ()))
+    shapes = (
+        PoolShape(
+            "user",
+            "Deployment nps/placeholder-user (pool user)",
+            {"pool": user_selector},
+            resources({"cpu": "1"}),
+            10,
+            (),
+        ),
+        PoolShape("gpu", "pool gpu", {}, None, 10, ()),
+    )
     return PoolCheckFacts(shapes, (), (), refused=())
 
 
 def value(metrics: Metrics, pool: str, check: str) -> float | None:
-    return metrics.registry.get_sample_value("node_placeholder_pool_findings",
-                                             {"pool": pool, "check": check})
+    return metrics.registry.get_sample_value(
+        "node_placeholder_pool_findings", {"pool": pool, "check": check}
+    )
 
 
 def test_each_cause_is_told_once_and_again_when_it_comes_back() -> None:
     state = {"selector": "usre"}
     recorder, metrics = Recorder(), Metrics(CollectorRegistry())
-    watch = PoolWatch(SETTINGS, "nps", lambda: facts(state["selector"]), recorder, metrics,
-                      every=timedelta(minutes=10))
+    watch = PoolWatch(
+        SETTINGS,
+        "nps",
+        lambda: facts(state["selector"]),
+        recorder,
+        metrics,
+        every=timedelta(minutes=10),
+    )
     assert watch.maybe_run(T0, leading=True)
     [notice] = recorder.notices
     assert (notice.pool, notice.deployment, notice.reason, notice.warning) == (
-        "user", "placeholder-user", "PoolSelectorMatchesNothing", True)
+        "user",
+        "placeholder-user",
+        "PoolSelectorMatchesNothing",
+        True,
+    )
     assert notice.message.startswith("pools.user.nodeSelector {pool=usre}: matches no node")
     assert "Fix: set pools.user.nodeSelector" in notice.message
     assert value(metrics, "user", "selector") == 1 and value(metrics, "gpu", "selector") == 0
@@ -68,19 +89,23 @@ def test_each_cause_is_told_once_and_again_when_it_comes_back() -> None:
 def test_a_standby_or_dry_run_sets_the_metric_and_writes_nothing() -> None:
     for leading, dry_run in ((False, False), (True, True)):
         recorder, metrics = Recorder(), Metrics(CollectorRegistry())
-        watch = PoolWatch(SETTINGS, "nps", lambda: facts("usre"), recorder, metrics,
-                          dry_run=dry_run)
+        watch = PoolWatch(
+            SETTINGS, "nps", lambda: facts("usre"), recorder, metrics, dry_run=dry_run
+        )
         watch.maybe_run(T0, leading=leading)
         assert recorder.notices == [] and value(metrics, "user", "selector") == 1
 
 
 def test_a_failed_write_is_counted_and_tried_again() -> None:
     recorder, metrics = Recorder(fail=True), Metrics(CollectorRegistry())
-    watch = PoolWatch(SETTINGS, "nps", lambda: facts("usre"), recorder, metrics,
-                      every=timedelta(0))
+    watch = PoolWatch(SETTINGS, "nps", lambda: facts("usre"), recorder, metrics, every=timedelta(0))
     watch.maybe_run(T0, leading=True)
-    assert metrics.registry.get_sample_value(
-        "node_placeholder_errors_total", {"stage": "event", "pool": "user"}) == 1
+    assert (
+        metrics.registry.get_sample_value(
+            "node_placeholder_errors_total", {"stage": "event", "pool": "user"}
+        )
+        == 1
+    )
     recorder.fail = False
     watch.maybe_run(T0, leading=True)
     assert len(recorder.notices) == 1

@@ -30,8 +30,9 @@ while True:
 
 
 def server(port: int, mode: str = "shared") -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, "-c", SERVER, str(port), mode],
-                               stdout=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(port), mode], stdout=subprocess.PIPE
+    )
     assert process.stdout is not None and process.stdout.readline() == b"listening\n"
     return process
 

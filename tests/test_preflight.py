@@ -24,8 +24,9 @@ from node_placeholder_scaler.preflight.cluster import (
 BUFFERS = Path(__file__).parent / "fixtures" / "capacitybuffers"
 CA = AutoscalerSeen("cluster-autoscaler", ("Deployment kube-system/cluster-autoscaler",))
 KARPENTER = AutoscalerSeen("karpenter", ("2 Karpenter NodePool(s)",))
-GOOD_PH = PlaceholderFacts("placeholder-user", True, "nps-placeholder", -10,
-                           (("karpenter.sh/do-not-disrupt", "true"),))
+GOOD_PH = PlaceholderFacts(
+    "placeholder-user", True, "nps-placeholder", -10, (("karpenter.sh/do-not-disrupt", "true"),)
+)
 
 
 def facts(*pools: PoolFacts, autoscalers=(CA,), buffer_api=True, never=()) -> ClusterFacts:
@@ -46,8 +47,11 @@ def workload(name: str, image: str, labels=(), args=(), env=()) -> Workload:
 
 
 def test_detects_cluster_autoscaler_by_image_and_reads_its_cutoff():
-    ca = workload("kube-system/ca", "registry.k8s.io/autoscaling/cluster-autoscaler:v1.34.0",
-                  args=["./cluster-autoscaler", "--expendable-pods-priority-cutoff=-20"])
+    ca = workload(
+        "kube-system/ca",
+        "registry.k8s.io/autoscaling/cluster-autoscaler:v1.34.0",
+        args=["./cluster-autoscaler", "--expendable-pods-priority-cutoff=-20"],
+    )
     seen = detect([ca, workload("web/app", "nginx:1")], Signs())
     assert [s.kind for s in seen] == ["cluster-autoscaler"]
     assert seen[0].cutoff() == -20
@@ -55,12 +59,17 @@ def test_detects_cluster_autoscaler_by_image_and_reads_its_cutoff():
 
 
 def test_detects_karpenter_by_label_lease_or_nodepools():
-    by_label = workload("karpenter/karpenter", "public.ecr.aws/karpenter/controller:1.15.0",
-                        labels=[("app.kubernetes.io/name", "karpenter")])
+    by_label = workload(
+        "karpenter/karpenter",
+        "public.ecr.aws/karpenter/controller:1.15.0",
+        labels=[("app.kubernetes.io/name", "karpenter")],
+    )
     assert [s.kind for s in detect([by_label], Signs())] == ["karpenter"]
     seen = detect([], Signs(leases=("karpenter-leader-election",), nodepools=2))
-    assert seen[0].evidence == ("Lease kube-system/karpenter-leader-election",
-                                "2 Karpenter NodePool(s)")
+    assert seen[0].evidence == (
+        "Lease kube-system/karpenter-leader-election",
+        "2 Karpenter NodePool(s)",
+    )
 
 
 def test_detects_a_managed_cluster_autoscaler_by_its_status_configmap():
@@ -96,12 +105,15 @@ def test_karpenter_has_no_cutoff_but_wants_do_not_disrupt():
     assert finding.fix == 'set pools.user.podAnnotations: {karpenter.sh/do-not-disrupt: "true"}'
 
 
-@pytest.mark.parametrize(("ph", "words"), [
-    (PlaceholderFacts("placeholder-user", False), "not found"),
-    (PlaceholderFacts("placeholder-user", True, None), "no priorityClassName"),
-    (PlaceholderFacts("placeholder-user", True, "gone", None), "PriorityClass gone not found"),
-    (PlaceholderFacts("placeholder-user", True, "high", 0), "not below user pods"),
-])
+@pytest.mark.parametrize(
+    ("ph", "words"),
+    [
+        (PlaceholderFacts("placeholder-user", False), "not found"),
+        (PlaceholderFacts("placeholder-user", True, None), "no priorityClassName"),
+        (PlaceholderFacts("placeholder-user", True, "gone", None), "PriorityClass gone not found"),
+        (PlaceholderFacts("placeholder-user", True, "high", 0), "not below user pods"),
+    ],
+)
 def test_placeholder_errors(ph: PlaceholderFacts, words: str):
     found = judge(facts(user(ph)))
     assert found[0].severity == "error" and words in found[0].problem
@@ -118,8 +130,9 @@ def test_buffer_missing_or_not_ready():
     [missing] = judge(facts(buffer_pool(None), autoscalers=(KARPENTER,)))
     assert missing.subject == "CapacityBuffer nps/buffer-gpu (pool gpu)"
     assert missing.problem == "not found"
-    [broken] = judge(facts(buffer_pool("karpenter-template-missing.json"),
-                           autoscalers=(KARPENTER,)))
+    [broken] = judge(
+        facts(buffer_pool("karpenter-template-missing.json"), autoscalers=(KARPENTER,))
+    )
     assert "not ReadyForProvisioning (PodTemplateNotFound" in broken.problem
 
 
@@ -130,16 +143,26 @@ def test_buffer_nobody_works_on():
 
 
 def test_autoscaler_deployment_with_buffers_off():
-    off = AutoscalerSeen("cluster-autoscaler", ("Deployment kube-system/ca",),
-                         args=("./cluster-autoscaler", "--v=2"))
-    on = AutoscalerSeen("cluster-autoscaler", ("Deployment kube-system/ca",), args=(
-        "--capacity-buffer-controller-enabled=true", "--capacity-buffer-pod-injection-enabled"))
+    off = AutoscalerSeen(
+        "cluster-autoscaler", ("Deployment kube-system/ca",), args=("./cluster-autoscaler", "--v=2")
+    )
+    on = AutoscalerSeen(
+        "cluster-autoscaler",
+        ("Deployment kube-system/ca",),
+        args=(
+            "--capacity-buffer-controller-enabled=true",
+            "--capacity-buffer-pod-injection-enabled",
+        ),
+    )
     pool = buffer_pool("karpenter-fits.json")
     [finding] = judge(facts(pool, autoscalers=(off,)))
     assert "without CapacityBuffer support" in finding.problem
     assert judge(facts(pool, autoscalers=(on,))) == []
-    gate_off = AutoscalerSeen("karpenter", ("Deployment karpenter/karpenter",),
-                              env=(("FEATURE_GATES", "NodeRepair=true"),))
+    gate_off = AutoscalerSeen(
+        "karpenter",
+        ("Deployment karpenter/karpenter",),
+        env=(("FEATURE_GATES", "NodeRepair=true"),),
+    )
     [finding] = judge(facts(pool, autoscalers=(gate_off,)))
     assert "without its CapacityBuffer gate" in finding.problem
 
@@ -148,11 +171,15 @@ def test_preemption_policy_never_matters_for_placeholder_pools_only():
     never = [NeverPreempts(f"users/jupyter-{i}", "no-preempt") for i in range(7)]
     [finding] = judge(facts(user(), never=never))
     assert finding.severity == "warning"
-    assert finding.subject == ("pods users/jupyter-0, users/jupyter-1, users/jupyter-2, "
-                               "users/jupyter-3, users/jupyter-4 and 2 more")
+    assert finding.subject == (
+        "pods users/jupyter-0, users/jupyter-1, users/jupyter-2, "
+        "users/jupyter-3, users/jupyter-4 and 2 more"
+    )
     assert "PriorityClass no-preempt" in finding.problem
-    assert judge(facts(buffer_pool("karpenter-fits.json"), autoscalers=(KARPENTER,),
-                       never=never)) == []
+    assert (
+        judge(facts(buffer_pool("karpenter-fits.json"), autoscalers=(KARPENTER,), never=never))
+        == []
+    )
 
 
 def test_errors_come_first():
@@ -164,18 +191,26 @@ def test_errors_come_first():
 def test_refused_reads_are_one_not_checked_finding_and_no_false_alarm():
     """A ServiceAccount without the preflight ClusterRole: the autoscaler and the
     PriorityClass are not checked (no "no autoscaler" warning, no "not found" error)."""
-    refused = ("list deployments", "get lease kube-system/cluster-autoscaler",
-               "get priorityclass nps-placeholder")
+    refused = (
+        "list deployments",
+        "get lease kube-system/cluster-autoscaler",
+        "get priorityclass nps-placeholder",
+    )
     ph = PlaceholderFacts("placeholder-user", True, "nps-placeholder", None, priority_read=False)
     found = judge(ClusterFacts("nps", True, (), (user(ph),), unreadable=refused))
     assert [(f.severity, f.subject) for f in found] == [("not-checked", "cluster")]
-    assert found[0].problem == ("not checked: the cluster refused list deployments; get lease "
-                                "kube-system/cluster-autoscaler; get priorityclass "
-                                "nps-placeholder")
+    assert found[0].problem == (
+        "not checked: the cluster refused list deployments; get lease "
+        "kube-system/cluster-autoscaler; get priorityclass "
+        "nps-placeholder"
+    )
     assert "preflight.clusterRole: true" in found[0].fix
 
 
 def test_errors_then_warnings_then_not_checked():
-    found = judge(ClusterFacts("nps", True, (), (user(PlaceholderFacts("p", False)),),
-                               unreadable=("list nodes",)))
+    found = judge(
+        ClusterFacts(
+            "nps", True, (), (user(PlaceholderFacts("p", False)),), unreadable=("list nodes",)
+        )
+    )
     assert [f.severity for f in found] == ["error", "warning", "not-checked"]

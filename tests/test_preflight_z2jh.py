@@ -31,8 +31,13 @@ FIXTURES = Path(__file__).parent / "fixtures" / "z2jh"
 CA = AutoscalerSeen("cluster-autoscaler", ("Deployment kube-system/cluster-autoscaler",))
 USER_SCHEDULER = "jhub-user-scheduler"
 # z2jh's user-scheduler Deployment labels (jupyterhub.labels of scheduling/user-scheduler)
-SCHEDULER_LABELS = {"component": "user-scheduler", "app": "jupyterhub", "release": "jhub",
-                    "chart": "jupyterhub-4.4.0", "heritage": "Helm"}
+SCHEDULER_LABELS = {
+    "component": "user-scheduler",
+    "app": "jupyterhub",
+    "release": "jhub",
+    "chart": "jupyterhub-4.4.0",
+    "heritage": "Helm",
+}
 
 
 def payload(name: str) -> dict[str, Any]:
@@ -50,8 +55,13 @@ def recorded_placeholders(replicas: int | None = None, priority: int = -10) -> U
 
 
 def ours(scheduler: str = USER_SCHEDULER, priority: int = -10) -> PoolFacts:
-    return PoolFacts("user", "placeholders", PlaceholderFacts(
-        "placeholder-user", True, "nps-placeholder", priority, scheduler_name=scheduler))
+    return PoolFacts(
+        "user",
+        "placeholders",
+        PlaceholderFacts(
+            "placeholder-user", True, "nps-placeholder", priority, scheduler_name=scheduler
+        ),
+    )
 
 
 def facts(z2jh: Z2jhFacts, *pools: PoolFacts) -> ClusterFacts:
@@ -61,7 +71,11 @@ def facts(z2jh: Z2jhFacts, *pools: PoolFacts) -> ClusterFacts:
 def test_the_recorded_statefulset_and_student_pod_read_as_z2jhs() -> None:
     p = recorded_placeholders()
     assert (p.name, p.replicas, p.scheduler_name, p.priority_class) == (
-        "surge/user-placeholder", 8, USER_SCHEDULER, "jhub-user-placeholder-priority")
+        "surge/user-placeholder",
+        8,
+        USER_SCHEDULER,
+        "jhub-user-placeholder-priority",
+    )
     assert user_pod_scheduler(payload("kubespawner-pod.json")) == USER_SCHEDULER
     # our own placeholder Deployment's pods are not z2jh's
     other = payload("kubespawner-pod.json")
@@ -74,9 +88,11 @@ def test_the_recorded_statefulset_and_student_pod_read_as_z2jhs() -> None:
 
 def test_z2jhs_user_scheduler_deployment_and_its_name() -> None:
     assert is_user_scheduler(SCHEDULER_LABELS)
-    modern = {"app.kubernetes.io/name": "jupyterhub",
-              "app.kubernetes.io/component": "user-scheduler",
-              "app.kubernetes.io/instance": "hub2"}
+    modern = {
+        "app.kubernetes.io/name": "jupyterhub",
+        "app.kubernetes.io/component": "user-scheduler",
+        "app.kubernetes.io/instance": "hub2",
+    }
     assert is_user_scheduler(modern) and user_scheduler_name(modern) == "hub2-user-scheduler"
     assert user_scheduler_name(SCHEDULER_LABELS) == USER_SCHEDULER
     assert not is_user_scheduler({"component": "user-scheduler", "app": "other"})
@@ -93,8 +109,9 @@ def test_an_install_as_the_example_has_no_findings() -> None:
 
 
 def test_both_placeholder_kinds_active_says_turn_z2jhs_off() -> None:
-    z = Z2jhFacts(("jhub/user-scheduler",), (USER_SCHEDULER,),
-                  (recorded_placeholders(8, priority=-9),))
+    z = Z2jhFacts(
+        ("jhub/user-scheduler",), (USER_SCHEDULER,), (recorded_placeholders(8, priority=-9),)
+    )
     [finding] = judge(facts(z))
     assert finding.subject == "StatefulSet surge/user-placeholder (z2jh)"
     assert "static user placeholders (8) run beside the calendar's" in finding.problem

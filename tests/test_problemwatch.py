@@ -33,32 +33,44 @@ class Recorder:
     events: list[tuple[str, Subject, str, str, bool]] = field(default_factory=list)
     fail: bool = False
 
-    def record_about(self, namespace: str, subject: Subject, reason: str, message: str,
-                     now: datetime, *, warning: bool = False) -> None:
+    def record_about(
+        self,
+        namespace: str,
+        subject: Subject,
+        reason: str,
+        message: str,
+        now: datetime,
+        *,
+        warning: bool = False,
+    ) -> None:
         if self.fail:
             raise RuntimeError("API server away")
         self.events.append((namespace, subject, reason, message, warning))
-
 
 
 def upcoming_of(book: CalendarBook) -> Callable[[datetime], tuple[UpcomingProblem, ...]]:
     """The problems the controller watches: the book's views over the default window."""
     return lambda now: upcoming(book.views(now), *window(now), book.settings)
 
+
 def _book(tmp_path: Path, *, fixed: bool = False) -> CalendarBook:
     feed = tmp_path / "course.ics"
     feed.write_bytes(calendar_problems.feed(NOW, fixed=fixed))
     settings = load_settings(
         f"calendars: [{{name: course, url: {feed}}}]\n"
-        "pools: {user: {}, gpu: {backend: capacityBuffer}}\n", str(tmp_path / "c.yaml"), {})
+        "pools: {user: {}, gpu: {backend: capacityBuffer}}\n",
+        str(tmp_path / "c.yaml"),
+        {},
+    )
     return load_once(settings, NOW, expansion_window(settings, NOW, NOW), runner=run_in_process)
 
 
 def _watch(book: CalendarBook, events: Recorder) -> tuple[ProblemWatch, Metrics]:
     metrics = Metrics(CollectorRegistry())
     metrics.initialise(list(book.settings.pools), ["course"])
-    return ProblemWatch(book.settings, upcoming_of(book), metrics, events=events,
-                        namespace="ns"), metrics
+    return ProblemWatch(
+        book.settings, upcoming_of(book), metrics, events=events, namespace="ns"
+    ), metrics
 
 
 def _gauge(metrics: Metrics, kind: str) -> float | None:
@@ -80,10 +92,18 @@ def test_the_leader_tells_each_problem_once(tmp_path, caplog) -> None:
     assert len(events.events) == 6
     namespace, subject, reason, message, warning = events.events[0]
     assert (namespace, subject, reason, warning) == (
-        "ns", Subject("apps/v1", "Deployment", "placeholder-user"), CALENDAR_PROBLEM.name, True)
+        "ns",
+        Subject("apps/v1", "Deployment", "placeholder-user"),
+        CALENDAR_PROBLEM.name,
+        True,
+    )
     assert "event 'Lab 1' on " in message and "did you mean `user: 3`?" in message
-    assert (_gauge(metrics, "unknown-pool"), _gauge(metrics, "near-miss"),
-            _gauge(metrics, "bad-value"), _gauge(metrics, "bad-lead")) == (2, 2, 2, 0)
+    assert (
+        _gauge(metrics, "unknown-pool"),
+        _gauge(metrics, "near-miss"),
+        _gauge(metrics, "bad-value"),
+        _gauge(metrics, "bad-lead"),
+    ) == (2, 2, 2, 0)
 
 
 def test_fixed_problems_clear_the_gauge_and_a_return_is_told_again(tmp_path) -> None:
@@ -113,18 +133,22 @@ def test_a_failed_event_is_counted_and_written_next_round(tmp_path) -> None:
     watch, metrics = _watch(_book(tmp_path), events)
     watch.round(NOW, leading=True)
     errors = metrics.registry.get_sample_value(
-        "node_placeholder_errors_total", {"stage": "event", "pool": "user"})
+        "node_placeholder_errors_total", {"stage": "event", "pool": "user"}
+    )
     assert errors == 6 and events.events == []
     events.fail = False
     watch.round(NOW, leading=True)
     assert len(events.events) == 6
 
 
-@pytest.mark.parametrize(("pool", "subject"), [
-    ("user", Subject("apps/v1", "Deployment", "placeholder-user")),
-    ("gpu", Subject("autoscaling.x-k8s.io/v1beta1", "CapacityBuffer", "buffer-gpu")),
-    (None, Subject("coordination.k8s.io/v1", "Lease", "node-placeholder-scaler")),
-])
+@pytest.mark.parametrize(
+    ("pool", "subject"),
+    [
+        ("user", Subject("apps/v1", "Deployment", "placeholder-user")),
+        ("gpu", Subject("autoscaling.x-k8s.io/v1beta1", "CapacityBuffer", "buffer-gpu")),
+        (None, Subject("coordination.k8s.io/v1", "Lease", "node-placeholder-scaler")),
+    ],
+)
 def test_the_object_an_event_is_about(tmp_path, pool: str | None, subject: Subject) -> None:
     watch, _ = _watch(_book(tmp_path), Recorder())
     assert watch.subject(pool) == subject

@@ -24,10 +24,27 @@ from testkit.unit import FIXTURES, make_settings
 pytestmark = pytest.mark.slow  # property tests over many examples
 
 UTC = ZoneInfo("UTC")
-LINES = st.sampled_from([
-    "user: 3", "gpu: 1", "lead: 15m", "user: lots", "gpuu: 2", "<br>", "</p>", "&nbsp;",
-    "<li>user: 2</li>", "free text", ":", "user:", ": 3", "lead: -5m", "\u00a0", "<", "&",
-])
+LINES = st.sampled_from(
+    [
+        "user: 3",
+        "gpu: 1",
+        "lead: 15m",
+        "user: lots",
+        "gpuu: 2",
+        "<br>",
+        "</p>",
+        "&nbsp;",
+        "<li>user: 2</li>",
+        "free text",
+        ":",
+        "user:",
+        ": 3",
+        "lead: -5m",
+        "\u00a0",
+        "<",
+        "&",
+    ]
+)
 
 
 @given(st.text())
@@ -46,8 +63,9 @@ def test_any_description_lines(lines: list[str]) -> None:
 def _plan_on(data: bytes) -> None:
     start = datetime(2026, 3, 1, tzinfo=UTC)
     try:
-        calendar = parse_calendar(data, name="x", pools=["user"],
-                                  window=(start, start + timedelta(days=30)))
+        calendar = parse_calendar(
+            data, name="x", pools=["user"], window=(start, start + timedelta(days=30))
+        )
     except CalendarError:
         return
     for occurrence in calendar.occurrences(start, start + timedelta(days=30)):
@@ -59,14 +77,22 @@ def _plan_on(data: bytes) -> None:
 # example reaches the event parser, the description grammar and the planner (random bytes
 # stop at the first line).
 MARCH = datetime(2026, 3, 2, tzinfo=UTC)
-EVENTS = st.lists(st.builds(
-    lambda summary, minute, length, lines: Event(
-        summary, MARCH + timedelta(minutes=minute),
-        MARCH + timedelta(minutes=minute + length), "\n".join(lines)),
-    st.text(min_size=1, max_size=20).filter(str.strip),
-    st.integers(0, 14 * 24 * 60), st.integers(1, 300),
-    st.lists(LINES | st.text(max_size=20), max_size=6)),
-    min_size=1, max_size=8)
+EVENTS = st.lists(
+    st.builds(
+        lambda summary, minute, length, lines: Event(
+            summary,
+            MARCH + timedelta(minutes=minute),
+            MARCH + timedelta(minutes=minute + length),
+            "\n".join(lines),
+        ),
+        st.text(min_size=1, max_size=20).filter(str.strip),
+        st.integers(0, 14 * 24 * 60),
+        st.integers(1, 300),
+        st.lists(LINES | st.text(max_size=20), max_size=6),
+    ),
+    min_size=1,
+    max_size=8,
+)
 
 
 def _requested(event: Event) -> int:
@@ -77,11 +103,13 @@ def _requested(event: Event) -> int:
 @given(EVENTS)
 def test_any_feed_of_events_is_parsed_event_by_event(events: list[Event]) -> None:
     data = ics_calendar(events)
-    parsed = parse_calendar(data, name="x", pools=["user"],
-                            window=(MARCH, MARCH + timedelta(days=16)))
+    parsed = parse_calendar(
+        data, name="x", pools=["user"], window=(MARCH, MARCH + timedelta(days=16))
+    )
     occurrences = parsed.occurrences(MARCH, MARCH + timedelta(days=16))
     assert sorted((o.start, o.end, o.requests.get("user", 0)) for o in occurrences) == sorted(
-        (e.start, e.end, _requested(e)) for e in events), parsed.problems()
+        (e.start, e.end, _requested(e)) for e in events
+    ), parsed.problems()
     _plan_on(data)
 
 

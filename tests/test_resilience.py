@@ -31,8 +31,9 @@ from testkit.unit import FIXTURES, make_settings, utc
 from testkit.worker import run_in_process
 
 NOW = utc("2026-03-02T08:00")
-FAST = LeaderElectionSettings("nps", timedelta(seconds=4), timedelta(seconds=3),
-                              timedelta(milliseconds=20))
+FAST = LeaderElectionSettings(
+    "nps", timedelta(seconds=4), timedelta(seconds=3), timedelta(milliseconds=20)
+)
 
 
 def eventually(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
@@ -74,7 +75,8 @@ def test_the_campaign_thread_survives_a_failing_step(caplog: pytest.LogCaptureFi
 
 
 def test_a_release_that_cannot_reach_the_api_leaves_the_lease_to_expire(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     lease, clock = MemoryLease(), Clock()
     a, b = replica("a", lease, clock), replica("b", lease, clock)
     a.step()
@@ -83,8 +85,9 @@ def test_a_release_that_cannot_reach_the_api_leaves_the_lease_to_expire(
     a.stop(release=True)  # no exception: the shutdown goes on
     assert not a.is_leader()  # it stops writing although the Lease still names it
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert warnings == ["lease test/lease: could not release: get lease test/lease: no answer "
-                        "(MaxRetryError)"], warnings
+    assert warnings == [
+        "lease test/lease: could not release: get lease test/lease: no answer (MaxRetryError)"
+    ], warnings
     lease.down = False
     assert lease.record is not None and lease.record.holder == "a"
     clock.now += 2  # the standby's next retry: the Lease was not handed over
@@ -99,7 +102,8 @@ def test_a_release_that_cannot_reach_the_api_leaves_the_lease_to_expire(
 
 
 def test_the_refresher_goes_on_after_an_error_of_its_own(
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setattr(feeds, "TICK", 0.05)  # the look for due feeds after a failed pass
     answers: list[Outcome | None] = [None]  # the first answer cannot be applied (a bug)
 
@@ -107,17 +111,22 @@ def test_the_refresher_goes_on_after_an_error_of_its_own(
         answer = answers.pop() if answers else run_in_process(job)
         return answer  # type: ignore[return-value]
 
-    book = CalendarBook(make_settings(
-        f"calendars: [{{name: courses, url: {FIXTURES / 'google.ics'}}}]\npools: {{user: {{}}}}\n"
-    ), runner)
+    book = CalendarBook(
+        make_settings(
+            f"calendars: [{{name: courses, url: {FIXTURES / 'google.ics'}}}]\n"
+            f"pools: {{user: {{}}}}\n"
+        ),
+        runner,
+    )
     refresher = FeedRefresher(book, lambda: NOW).start()
     try:
         assert eventually(lambda: book.feeds()[0].last_result == "ok"), book.statuses(NOW)
         assert refresher.alive
     finally:
         refresher.stop()
-    errors = [r for r in caplog.records
-              if r.getMessage() == "feed refresher: unexpected error; going on"]
+    errors = [
+        r for r in caplog.records if r.getMessage() == "feed refresher: unexpected error; going on"
+    ]
     assert len(errors) == 1 and errors[0].exc_info is not None
     assert isinstance(errors[0].exc_info[1], AttributeError)
 
@@ -143,7 +152,8 @@ def buggy(request: str, buffer: str) -> BuggyBuffers:
 
 
 def test_a_bug_reading_a_buffer_is_an_error_of_its_pool_only(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     fake = buggy("get capacitybuffer", "buffer-user")
     decisions = run(fake, plan(user=2, gpu=1))
     user = decisions["user"]
@@ -156,12 +166,13 @@ def test_a_bug_reading_a_buffer_is_an_error_of_its_pool_only(
 
 
 def test_a_bug_in_the_event_keeps_the_scale_and_names_the_event(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     fake = buggy("create event", "buffer-user")
     user = run(fake, plan(user=2))["user"]
     assert (user.action, user.desired, user.stage) == ("scaled", 2, "event")
     assert user.event_error == "KeyError: 'create event node-placeholder/buffer-user'"
     assert fake.scales == [("buffer-user", 2)]
     assert [r.getMessage() for r in caplog.records if "unexpected" in r.getMessage()] == [
-        "pool=user stage=event unexpected error"]
-
+        "pool=user stage=event unexpected error"
+    ]

@@ -72,8 +72,9 @@ def test_a_frozen_worker_is_killed_at_the_wall_deadline(hostile: HostileFeedServ
     os.kill(child_pid(), signal.SIGSTOP)  # it can answer nothing, not even its own timeout
     outcome = answer(thread, answers, the_job.wall_seconds + 60)
     assert (outcome.result, outcome.message) == (
-        FetchResult.TIMEOUT, "the refresh did not finish within feedTimeout + the parse budget; "
-        "the worker was killed")
+        FetchResult.TIMEOUT,
+        "the refresh did not finish within feedTimeout + the parse budget; the worker was killed",
+    )
     assert time.monotonic() - started >= the_job.wall_seconds  # not before its deadline
     print(f"killed after {outcome.seconds:.2f} s (wall deadline {the_job.wall_seconds} s)")
 
@@ -83,24 +84,29 @@ def test_a_worker_killed_from_outside_is_a_worker_error(hostile: HostileFeedServ
     os.kill(child_pid(), signal.SIGTERM)
     outcome = answer(thread, answers, 20)
     assert (outcome.result, outcome.message) == (
-        FetchResult.WORKER_ERROR, "the worker ended without an answer (exit -15)")
+        FetchResult.WORKER_ERROR,
+        "the worker ended without an answer (exit -15)",
+    )
 
 
 def test_a_memory_error_in_the_child_is_a_memory_result(fixtures: Any) -> None:
     """A cap below what the parse needs: the child's MemoryError is its answer."""
     outcome = run_bounded(job(str(fixtures / "google.ics"), memory=1 << 20))
     assert (outcome.result, outcome.message) == (
-        FetchResult.MEMORY, "parsing needed more than the worker's memory cap (1 MiB)")
+        FetchResult.MEMORY,
+        "parsing needed more than the worker's memory cap (1 MiB)",
+    )
 
 
-def test_a_worker_killed_by_the_oom_killer_is_a_memory_result(
-        hostile: HostileFeedServer) -> None:
+def test_a_worker_killed_by_the_oom_killer_is_a_memory_result(hostile: HostileFeedServer) -> None:
     """The kernel's (or the container's) OOM killer sends SIGKILL: no answer, exit -9."""
     thread, answers = in_thread(job(hostile.url("trickle")))
     os.kill(child_pid(), signal.SIGKILL)
     outcome = answer(thread, answers, 20)
     assert (outcome.result, outcome.message) == (
-        FetchResult.MEMORY, "the worker ran out of memory and was stopped")
+        FetchResult.MEMORY,
+        "the worker ran out of memory and was stopped",
+    )
 
 
 # --- the pod cache ------------------------------------------------------------------------
@@ -143,20 +149,25 @@ def start(api: ScriptedApi) -> Callable[[], None]:
         api.release.set()
         assert api.cache is not None
         api.cache.stop()
+
     return stop
 
 
 def test_the_pod_cache_backs_off_resyncs_and_relists_after_a_watch_error(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     refused = urllib3.exceptions.ProtocolError("Connection aborted.")
     unavailable = ApiException(status=503, reason="Service Unavailable")
     watch_error = {"type": "ERROR", "object": {"code": 500, "message": "etcd leader changed"}}
-    api = ScriptedApi([
-        refused, unavailable,                      # two failed lists: 1 s, then 2 s back-off
-        [pod("a", "n1"), pod("b", "n1")],          # in sync
-        [{"type": "ADDED", "object": pod("c", "n2")}, watch_error],
-        [pod("b", "n1"), pod("c", "n2")],          # the resync: a was deleted meanwhile
-    ])
+    api = ScriptedApi(
+        [
+            refused,
+            unavailable,  # two failed lists: 1 s, then 2 s back-off
+            [pod("a", "n1"), pod("b", "n1")],  # in sync
+            [{"type": "ADDED", "object": pod("c", "n2")}, watch_error],
+            [pod("b", "n1"), pod("c", "n2")],  # the resync: a was deleted meanwhile
+        ]
+    )
     stop = start(api)
     try:
         assert api.cache is not None
@@ -166,13 +177,22 @@ def test_the_pod_cache_backs_off_resyncs_and_relists_after_a_watch_error(
     finally:
         stop()
     kinds = [(kind, synced) for kind, _, synced in api.calls]
-    assert kinds == [("list", False), ("list", False), ("list", False), ("watch", True),
-                     ("list", False), ("watch", True)]  # out of sync while relisting
+    assert kinds == [
+        ("list", False),
+        ("list", False),
+        ("list", False),
+        ("watch", True),
+        ("list", False),
+        ("watch", True),
+    ]  # out of sync while relisting
     times = [at for _, at, _ in api.calls]
     waits = [times[1] - times[0], times[2] - times[1], times[4] - times[3]]
     assert waits[0] >= 1.0 and waits[1] >= 2.0 and waits[2] >= 1.0, waits
-    warnings = [r.getMessage() for r in caplog.records
-                if r.name.endswith("podcache") and r.levelno == logging.WARNING]
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.endswith("podcache") and r.levelno == logging.WARNING
+    ]
     assert warnings == [
         f"pod cache: {refused}; relisting in 1s",
         f"pod cache: {unavailable}; relisting in 2s",

@@ -37,24 +37,40 @@ def profile(per: int = 4, spread: float = 10, node_up: float = 3, hold: float = 
     return Profile(per, spread * MIN, node_up * MIN, hold * MIN)
 
 
-@pytest.mark.parametrize(("room", "seat", "seats"), [
-    (Resources(3900, 15 * GI), Resources(500, 3 * GI // 2), 7),  # the surge bench's node
-    (Resources(3900, 15 * GI), Resources(0, 3 * GI // 2), 10),  # memory alone
-    (Resources(4000, 16 * GI), Resources(1000, 0), 4),  # cpu alone
-    (Resources(4000, 16 * GI, {"nvidia.com/gpu": 1}),
-     Resources(500, GI, {"nvidia.com/gpu": 1}), 1),  # one GPU per seat
-    (Resources(4000, 16 * GI), Resources(500, GI, {"nvidia.com/gpu": 1}), 0),  # no GPU
-    (Resources(4000, 16 * GI), Resources(), 0),  # a seat that asks nothing: unknown
-    (Resources(-100, 16 * GI), Resources(500, GI), 0),  # an over-full node
-])
+@pytest.mark.parametrize(
+    ("room", "seat", "seats"),
+    [
+        (Resources(3900, 15 * GI), Resources(500, 3 * GI // 2), 7),  # the surge bench's node
+        (Resources(3900, 15 * GI), Resources(0, 3 * GI // 2), 10),  # memory alone
+        (Resources(4000, 16 * GI), Resources(1000, 0), 4),  # cpu alone
+        (
+            Resources(4000, 16 * GI, {"nvidia.com/gpu": 1}),
+            Resources(500, GI, {"nvidia.com/gpu": 1}),
+            1,
+        ),  # one GPU per seat
+        (Resources(4000, 16 * GI), Resources(500, GI, {"nvidia.com/gpu": 1}), 0),  # no GPU
+        (Resources(4000, 16 * GI), Resources(), 0),  # a seat that asks nothing: unknown
+        (Resources(-100, 16 * GI), Resources(500, GI), 0),  # an over-full node
+    ],
+)
 def test_seats_per_node(room, seat, seats):
     assert seats_per_node(room, seat) == seats
 
 
-@pytest.mark.parametrize(("text", "amount"), [
-    ("1.5Gi", 3 * GI // 2), ("512Mi", 512 * 1024**2), ("2G", 2 * 10**9), ("1000", 1000),
-    (" 1Gi ", GI), ("1.5 Gi", None), ("lots", None), ("-1Gi", None), ("", None),
-])
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("1.5Gi", 3 * GI // 2),
+        ("512Mi", 512 * 1024**2),
+        ("2G", 2 * 10**9),
+        ("1000", 1000),
+        (" 1Gi ", GI),
+        ("1.5 Gi", None),
+        ("lots", None),
+        ("-1Gi", None),
+        ("", None),
+    ],
+)
 def test_memory_sizes(text, amount):
     assert memory_bytes(text) == amount
 
@@ -66,9 +82,19 @@ def test_learned_seat_is_the_most_common_request():
     assert learned_seat([]) is None
 
 
-@pytest.mark.parametrize(("minutes", "arrived"), [
-    (-1, 0), (0, 0), (0.5, 6), (1, 12), (5, 60), (9.99, 120), (10, 120), (30, 120),
-])
+@pytest.mark.parametrize(
+    ("minutes", "arrived"),
+    [
+        (-1, 0),
+        (0, 0),
+        (0.5, 6),
+        (1, 12),
+        (5, 60),
+        (9.99, 120),
+        (10, 120),
+        (30, 120),
+    ],
+)
 def test_expected_arrivals_are_even_over_the_spread(minutes, arrived):
     assert expected(120, T0, 10 * MIN, T0 + minutes * MIN) == arrived
 
@@ -86,11 +112,15 @@ def test_needed_runs_one_node_up_ahead_and_sums_overlapping_classes():
 
 def test_the_ramp_grows_with_the_arrival_curve_not_all_at_the_lead():
     nothing = Counted(seated=0, free=0, warm=0)
-    warm = [decide([klass(120)], profile(), nothing, T0 + m * MIN, 50).warm
-            for m in (-5, -3, -2, 0, 2, 4, 7)]
+    warm = [
+        decide([klass(120)], profile(), nothing, T0 + m * MIN, 50).warm
+        for m in (-5, -3, -2, 0, 2, 4, 7)
+    ]
     assert warm == [0, 0, 3, 9, 15, 21, 30]
-    assert all(d.phase == Phase.RAMP for d in
-               (decide([klass(120)], profile(), nothing, T0 + m * MIN, 50) for m in (-2, 0)))
+    assert all(
+        d.phase == Phase.RAMP
+        for d in (decide([klass(120)], profile(), nothing, T0 + m * MIN, 50) for m in (-2, 0))
+    )
 
 
 def test_students_and_free_seats_lower_the_warm_nodes():
@@ -136,9 +166,13 @@ def _recorded(name: str) -> tuple[datetime, list[datetime], int]:
     data = json.loads((TIMELINES / name).read_text())
     start = datetime.fromisoformat(data["window"]["start"])
     opens = start - timedelta(seconds=data["window"]["lead_s"])
-    arrivals = sorted(datetime.fromisoformat(p["created"]) for p in data["pods"]
-                      if not p["placeholder"] and p["targets_pool"]
-                      and datetime.fromisoformat(p["created"]) >= opens)
+    arrivals = sorted(
+        datetime.fromisoformat(p["created"])
+        for p in data["pods"]
+        if not p["placeholder"]
+        and p["targets_pool"]
+        and datetime.fromisoformat(p["created"]) >= opens
+    )
     return start, arrivals, data["users_per_node"]
 
 

@@ -38,36 +38,44 @@ def test_defaults():
 
 
 def test_url_from_env_resolves_and_is_not_in_repr():
-    s = load_settings("calendars: [{urlFromEnv: FEED}]\npools: {user: {}}\n", "c.yaml",
-                      {"FEED": "https://calendar.example/secret-token/basic.ics"})
+    s = load_settings(
+        "calendars: [{urlFromEnv: FEED}]\npools: {user: {}}\n",
+        "c.yaml",
+        {"FEED": "https://calendar.example/secret-token/basic.ics"},
+    )
     assert s.calendars[0].url.endswith("basic.ics")
     assert "secret-token" not in repr(s)
 
 
-@pytest.mark.parametrize(("body", "key"), [
-    ("pools: {user: {}}", "calendars"),
-    ("calendars: [{url: a}]", "pools"),
-    (MINIMAL + "leadTme: 5m", "leadTme"),
-    (MINIMAL + "leadTime: soon", "leadTime"),
-    (MINIMAL + "interval: 0s", "interval"),
-    (MINIMAL + "overlap: min", "overlap"),
-    (MINIMAL + "timezone: Mars/Olympus", "timezone"),
-    ("calendars: [{url: a}]\npools: {user: {maxReplicas: -1}}", "pools.user.maxReplicas"),
-    ("calendars: [{url: a}]\npools: {user: {minReplicas: 3, maxReplicas: 2}}",
-     "pools.user.maxReplicas"),
-    ("calendars: [{url: a}]\npools: {user: {minReplicas: two}}", "pools.user.minReplicas"),
-    ("calendars: [{url: a}]\npools: {user: {nodeSelectr: {}}}", "pools.user.nodeSelectr"),
-    ("calendars: [{url: a}]\npools: {user: {deployment: Bad_Name}}", "pools.user.deployment"),
-    ("calendars: [{url: a}]\npools: {lead: {}}", "pools.lead"),
-    ("calendars: [{url: a}]\npools: {user: {}, USER: {}}", "pools.USER"),
-    ("calendars: [{url: a, pools: [gpu]}]\npools: {user: {}}", "calendars[0].pools"),
-    ("calendars: [{name: x}]\npools: {user: {}}", "calendars[0].url"),
-    ("calendars: [{urlFromEnv: MISSING}]\npools: {user: {}}", "calendars[0].urlFromEnv"),
-    ("calendars: [{url: a, timezone: Nowhere}]\npools: {user: {}}", "calendars[0].timezone"),
-    (MINIMAL + "headroom: {threshold: 1.5}", "headroom.threshold"),
-    (MINIMAL + "headroom: {strategy: gpu}", "headroom.strategy"),
-    ("calendars: {url: a}\npools: {user: {}}", "calendars"),
-])
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ("pools: {user: {}}", "calendars"),
+        ("calendars: [{url: a}]", "pools"),
+        (MINIMAL + "leadTme: 5m", "leadTme"),
+        (MINIMAL + "leadTime: soon", "leadTime"),
+        (MINIMAL + "interval: 0s", "interval"),
+        (MINIMAL + "overlap: min", "overlap"),
+        (MINIMAL + "timezone: Mars/Olympus", "timezone"),
+        ("calendars: [{url: a}]\npools: {user: {maxReplicas: -1}}", "pools.user.maxReplicas"),
+        (
+            "calendars: [{url: a}]\npools: {user: {minReplicas: 3, maxReplicas: 2}}",
+            "pools.user.maxReplicas",
+        ),
+        ("calendars: [{url: a}]\npools: {user: {minReplicas: two}}", "pools.user.minReplicas"),
+        ("calendars: [{url: a}]\npools: {user: {nodeSelectr: {}}}", "pools.user.nodeSelectr"),
+        ("calendars: [{url: a}]\npools: {user: {deployment: Bad_Name}}", "pools.user.deployment"),
+        ("calendars: [{url: a}]\npools: {lead: {}}", "pools.lead"),
+        ("calendars: [{url: a}]\npools: {user: {}, USER: {}}", "pools.USER"),
+        ("calendars: [{url: a, pools: [gpu]}]\npools: {user: {}}", "calendars[0].pools"),
+        ("calendars: [{name: x}]\npools: {user: {}}", "calendars[0].url"),
+        ("calendars: [{urlFromEnv: MISSING}]\npools: {user: {}}", "calendars[0].urlFromEnv"),
+        ("calendars: [{url: a, timezone: Nowhere}]\npools: {user: {}}", "calendars[0].timezone"),
+        (MINIMAL + "headroom: {threshold: 1.5}", "headroom.threshold"),
+        (MINIMAL + "headroom: {strategy: gpu}", "headroom.strategy"),
+        ("calendars: {url: a}\npools: {user: {}}", "calendars"),
+    ],
+)
 def test_bad_config_names_file_and_key(body, key):
     with pytest.raises(ConfigError) as caught:
         load_settings(body, "conf/c.yaml", {})
@@ -82,10 +90,19 @@ def test_not_a_mapping_or_not_yaml(body):
     assert str(caught.value).startswith("c.yaml: ")
 
 
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("90s", 90), ("15m", 900), ("1h30m", 5400), ("2d", 172800), (600, 600), ("600", 600),
-    ("0", 0), ("1h 5s", 3605),
-])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90s", 90),
+        ("15m", 900),
+        ("1h30m", 5400),
+        ("2d", 172800),
+        (600, 600),
+        ("600", 600),
+        ("0", 0),
+        ("1h 5s", 3605),
+    ],
+)
 def test_durations(text, seconds):
     assert parse_duration(text) == timedelta(seconds=seconds)
 
@@ -115,14 +132,21 @@ e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]
 """
 
 
-@pytest.mark.parametrize(("body", "says"), [
-    (BOMB, "aliases (*name) are not allowed"),
-    ("defaults: &d {minReplicas: 1}\ncalendars: [{url: a.ics}]\npools: {user: {<<: *d}}\n",
-     "aliases (*name) are not allowed"),
-    ("calendars: [{url: a.ics}]\npools: {user: {}}\nx: " + "[" * 100_000, "nested deeper than"),
-    ("calendars: [{url: a.ics}]\npools: {user: {}}\nx: " + "{a: " * 50 + "1" + "}" * 50,
-     "nested deeper than"),
-])
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (BOMB, "aliases (*name) are not allowed"),
+        (
+            "defaults: &d {minReplicas: 1}\ncalendars: [{url: a.ics}]\npools: {user: {<<: *d}}\n",
+            "aliases (*name) are not allowed",
+        ),
+        ("calendars: [{url: a.ics}]\npools: {user: {}}\nx: " + "[" * 100_000, "nested deeper than"),
+        (
+            "calendars: [{url: a.ics}]\npools: {user: {}}\nx: " + "{a: " * 50 + "1" + "}" * 50,
+            "nested deeper than",
+        ),
+    ],
+)
 def test_aliases_and_deep_nesting_are_refused_before_they_grow(body: str, says: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(body, "c.yaml", {})
@@ -135,22 +159,31 @@ def test_an_anchor_without_alias_is_harmless() -> None:
     assert list(s.pools) == ["user"]
 
 
-@pytest.mark.parametrize("body", [
-    # a YAML syntax error on the url line (an unclosed quote, a tab, a stray colon)
-    f"calendars:\n  - url: 'https://calendar.example/{SECRET}/basic.ics\npools: {{user: {{}}}}\n",
-    f"calendars:\n  - url: https://calendar.example/{SECRET}/basic.ics: x\npools: {{user: {{}}}}\n",
-    f"calendars:\n\t- url: https://calendar.example/{SECRET}/basic.ics\npools: {{user: {{}}}}\n",
-    f'calendars: [{{url: "https://calendar.example/{SECRET}/\\q.ics"}}]\npools: {{user: {{}}}}\n',
-    # a url given as a list or a mapping
-    f"calendars: [{{url: [https://calendar.example/{SECRET}/basic.ics]}}]\npools: {{user: {{}}}}",
-    f"calendars: [{{url: {{x: https://calendar.example/{SECRET}}}}}]\npools: {{user: {{}}}}",
-    # a scheme typo, in the file and through urlFromEnv
-    f"calendars: [{{url: 'htps://calendar.example/{SECRET}/basic.ics?t={SECRET}'}}]\n"
-    "pools: {user: {}}",
-    "calendars: [{urlFromEnv: FEED}]\npools: {user: {}}",
-    # an unknown key that is itself the secret
-    f"calendars: [{{url: a.ics, 'https://calendar.example/{SECRET}': 1}}]\npools: {{user: {{}}}}",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        # a YAML syntax error on the url line (an unclosed quote, a tab, a stray colon)
+        f"calendars:\n  - url: 'https://calendar.example/{SECRET}/basic.ics\n"
+        f"pools: {{user: {{}}}}\n",
+        f"calendars:\n  - url: https://calendar.example/{SECRET}/basic.ics: x\n"
+        f"pools: {{user: {{}}}}\n",
+        f"calendars:\n\t- url: https://calendar.example/{SECRET}/basic.ics\n"
+        f"pools: {{user: {{}}}}\n",
+        f'calendars: [{{url: "https://calendar.example/{SECRET}/\\q.ics"}}]\n'
+        f"pools: {{user: {{}}}}\n",
+        # a url given as a list or a mapping
+        f"calendars: [{{url: [https://calendar.example/{SECRET}/basic.ics]}}]\n"
+        f"pools: {{user: {{}}}}",
+        f"calendars: [{{url: {{x: https://calendar.example/{SECRET}}}}}]\npools: {{user: {{}}}}",
+        # a scheme typo, in the file and through urlFromEnv
+        f"calendars: [{{url: 'htps://calendar.example/{SECRET}/basic.ics?t={SECRET}'}}]\n"
+        "pools: {user: {}}",
+        "calendars: [{urlFromEnv: FEED}]\npools: {user: {}}",
+        # an unknown key that is itself the secret
+        f"calendars: [{{url: a.ics, 'https://calendar.example/{SECRET}': 1}}]\n"
+        f"pools: {{user: {{}}}}",
+    ],
+)
 def test_errors_never_echo_a_feed_url(body: str) -> None:
     environ = {"FEED": f"htps://calendar.example/{SECRET}/basic.ics"}
     with pytest.raises(ConfigError) as caught:
@@ -159,21 +192,31 @@ def test_errors_never_echo_a_feed_url(body: str) -> None:
     assert "s3cr3t" not in str(caught.value)
 
 
-@pytest.mark.parametrize(("url", "key"), [
-    ("htps://calendar.example/private-x/basic.ics", "calendars[0].url"),
-    ("ftp://example.org/basic.ics", "calendars[0].url"),
-    ("https:///basic.ics", "calendars[0].url"),
-])
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("htps://calendar.example/private-x/basic.ics", "calendars[0].url"),
+        ("ftp://example.org/basic.ics", "calendars[0].url"),
+        ("https:///basic.ics", "calendars[0].url"),
+    ],
+)
 def test_an_unknown_scheme_is_refused_at_load_time(url: str, key: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(f"calendars: [{{url: '{url}'}}]\npools: {{user: {{}}}}", "c.yaml", {})
     assert caught.value.key == key
 
 
-@pytest.mark.parametrize("url", [
-    "https://calendar.example/basic.ics", "webcal://calendar.example/basic.ics",
-    "file:///srv/basic.ics", "courses.ics", "/srv/courses.ics", "./odd:name.ics",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://calendar.example/basic.ics",
+        "webcal://calendar.example/basic.ics",
+        "file:///srv/basic.ics",
+        "courses.ics",
+        "/srv/courses.ics",
+        "./odd:name.ics",
+    ],
+)
 def test_known_schemes_and_paths_load(url: str) -> None:
     s = load_settings(f"calendars: [{{url: '{url}'}}]\npools: {{user: {{}}}}", "c.yaml", {})
     assert s.calendars[0].url == url

@@ -31,9 +31,11 @@ from testkit.planners import StaticPlanner
 from testkit.unit import book_for, make_settings, utc
 
 NOW = utc("2026-03-08T12:00")  # a Sunday; the fixture's week follows
-CONFIG = ("timezone: Europe/Zurich\nleadTime: 15m\n"
-          "calendars: [{name: course, url: FIXTURES/status-week.ics}]\n"
-          "pools: {user: {maxReplicas: 20}, gpu: {leadTime: 30m}}\n")
+CONFIG = (
+    "timezone: Europe/Zurich\nleadTime: 15m\n"
+    "calendars: [{name: course, url: FIXTURES/status-week.ics}]\n"
+    "pools: {user: {maxReplicas: 20}, gpu: {leadTime: 30m}}\n"
+)
 HOSTILE = ("Midterm <script>alert(1)</script>", "<img src=x onerror=alert(2)> tutorial")
 
 
@@ -65,27 +67,35 @@ def inputs() -> StatusInputs:
     book = book_for(CONFIG, NOW).book
     problems = [p for p in plan_at(book.views(NOW), book.settings, NOW).problems if p.event is None]
     problems += [u.as_problem() for u in upcoming(book.views(NOW), *window(NOW), book.settings)]
-    return StatusInputs(book.settings, NOW, book.views(NOW), problems,
-                        feeds=book.statuses(NOW))
+    return StatusInputs(book.settings, NOW, book.views(NOW), problems, feeds=book.statuses(NOW))
 
 
 def test_the_week_per_pool_from_a_real_feed(inputs: StatusInputs) -> None:
     view = build_status(inputs)
     user, gpu = view.pools
     assert [(e.title, e.request, e.lead.total_seconds() / 60) for e in user.events] == [
-        ("Lab login surge", 3, 15), ("Lab login surge", 3, 15), (HOSTILE[0], 5, 45)]
+        ("Lab login surge", 3, 15),
+        ("Lab login surge", 3, 15),
+        (HOSTILE[0], 5, 45),
+    ]
     assert [(e.title, e.request, e.lead.total_seconds() / 60) for e in gpu.events] == [
-        (HOSTILE[0], 2, 45)]
+        (HOSTILE[0], 2, 45)
+    ]
     # Mon and Wed 08:50 Zurich (07:50 UTC) minus 15 min; the exam 14:00 (13:00 UTC) minus 45
     assert [(s.at.strftime("%d %H:%M"), s.nodes) for s in user.steps] == [
-        ("08 12:00", 0), ("09 07:35", 3), ("09 08:10", 0), ("11 07:35", 3), ("11 08:10", 0),
-        ("12 12:15", 5), ("12 14:00", 0)]
+        ("08 12:00", 0),
+        ("09 07:35", 3),
+        ("09 08:10", 0),
+        ("11 07:35", 3),
+        ("11 08:10", 0),
+        ("12 12:15", 5),
+        ("12 14:00", 0),
+    ]
     assert {s.nodes for s in gpu.steps} == {0, 2}
     assert all(s.at < view.until for s in user.steps)  # "Beyond the week" (the 20th) is not in
 
 
-def test_problems_to_fix_are_the_upcoming_ones_with_their_suggestion(
-        inputs: StatusInputs) -> None:
+def test_problems_to_fix_are_the_upcoming_ones_with_their_suggestion(inputs: StatusInputs) -> None:
     problems = build_status(inputs).problems
     assert [(p.event, p.kind, p.suggestion) for p in problems] == [
         (HOSTILE[1], "bad-value", None),  # gpu: lots
@@ -107,27 +117,66 @@ def test_hostile_titles_are_text_not_markup(inputs: StatusInputs) -> None:
 
 
 def decision(**changes: object) -> PoolDecision:
-    base = PoolDecision("user", "placeholder-user", Action.UNCHANGED, target=3, free=1,
-                        desired=2, current=5, pending=2, nodes=4, eligible=2)
+    base = PoolDecision(
+        "user",
+        "placeholder-user",
+        Action.UNCHANGED,
+        target=3,
+        free=1,
+        desired=2,
+        current=5,
+        pending=2,
+        nodes=4,
+        eligible=2,
+    )
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
 BUFFER = BufferState("buffer-user", 4, {}, "CapacityBuffer np/buffer-user: quota exceeded")
 
 
-@pytest.mark.parametrize(("decisions", "role", "shown", "absent"), [
-    ((decision(),), "leader", ["placeholders desired 2", "placeholders ready 3 / 5",
-                               "pending 2", "pool nodes 4", "This replica: leader"],
-     ["Not measured"]),
-    ((decision(buffer=BUFFER, current=6, pending=0),), "", [
-        "buffer desired 2", "buffer ready 4 / 6", "quota exceeded"], ["This replica"]),
-    ((decision(action=Action.ERROR, error="nodes: 403 Forbidden"),), "", [
-        "Last round: error", "nodes: 403 Forbidden"], []),
-    ((), "standby", ["Not measured by this replica (a standby", "This replica: standby"],
-     ["placeholders desired"]),
-])
-def test_warm_state(inputs: StatusInputs, decisions: tuple[PoolDecision, ...], role: str,
-                    shown: list[str], absent: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("decisions", "role", "shown", "absent"),
+    [
+        (
+            (decision(),),
+            "leader",
+            [
+                "placeholders desired 2",
+                "placeholders ready 3 / 5",
+                "pending 2",
+                "pool nodes 4",
+                "This replica: leader",
+            ],
+            ["Not measured"],
+        ),
+        (
+            (decision(buffer=BUFFER, current=6, pending=0),),
+            "",
+            ["buffer desired 2", "buffer ready 4 / 6", "quota exceeded"],
+            ["This replica"],
+        ),
+        (
+            (decision(action=Action.ERROR, error="nodes: 403 Forbidden"),),
+            "",
+            ["Last round: error", "nodes: 403 Forbidden"],
+            [],
+        ),
+        (
+            (),
+            "standby",
+            ["Not measured by this replica (a standby", "This replica: standby"],
+            ["placeholders desired"],
+        ),
+    ],
+)
+def test_warm_state(
+    inputs: StatusInputs,
+    decisions: tuple[PoolDecision, ...],
+    role: str,
+    shown: list[str],
+    absent: list[str],
+) -> None:
     text = Tags(render(build_status(replace(inputs, decisions=decisions, role=role))))
     section = text.all_text().split("Pool user")[1].split("Next 7 days")[0]
     for words in shown:
@@ -136,26 +185,57 @@ def test_warm_state(inputs: StatusInputs, decisions: tuple[PoolDecision, ...], r
         assert words not in section
 
 
-REPORT = {"pool": "user", "series": "course/lab", "title": "Lab <b>1</b>",
-          "start": "2026-03-02T07:50:00+00:00", "arrivals": 40,
-          "wait_s": {"p50": 12.0, "p95": 95.4, "max": 140.0}, "over_target": 6,
-          "target_s": 30.0, "capacity_ready_in_time": False, "warm_at_start": 1, "asked": 3,
-          "advice": {"nodes": 5, "lead_s": 1200.0, "why": "40 arrivals in 4 min"},
-          "reasons": ["pod alice-notebook: 0/3 nodes are available"]}
+REPORT = {
+    "pool": "user",
+    "series": "course/lab",
+    "title": "Lab <b>1</b>",
+    "start": "2026-03-02T07:50:00+00:00",
+    "arrivals": 40,
+    "wait_s": {"p50": 12.0, "p95": 95.4, "max": 140.0},
+    "over_target": 6,
+    "target_s": 30.0,
+    "capacity_ready_in_time": False,
+    "warm_at_start": 1,
+    "asked": 3,
+    "advice": {"nodes": 5, "lead_s": 1200.0, "why": "40 arrivals in 4 min"},
+    "reasons": ["pod alice-notebook: 0/3 nodes are available"],
+}
 
 
-@pytest.mark.parametrize(("report", "shown"), [
-    (REPORT, ["Lab <b>1</b>", "12 s / 95 s / 140 s", "6 over 30 s", "no",
-              "1 of 3 warm at the start", "next time ask for 5 node(s), lead at least 1200s"]),
-    ({**REPORT, "capacity_ready_in_time": True, "wait_s": None,
-      "advice": {"nodes": None, "why": "too few arrivals"}},
-     ["- / - / -", "yes", "no advice: too few arrivals"]),
-    ({"series": "s", "start": "2026-03-02T07:50:00+00:00",
-      "title": "an old report without most keys"},
-     ["an old report without most keys", "0 of 0"]),
-])
-def test_event_reports(inputs: StatusInputs, report: dict[str, object],
-                       shown: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("report", "shown"),
+    [
+        (
+            REPORT,
+            [
+                "Lab <b>1</b>",
+                "12 s / 95 s / 140 s",
+                "6 over 30 s",
+                "no",
+                "1 of 3 warm at the start",
+                "next time ask for 5 node(s), lead at least 1200s",
+            ],
+        ),
+        (
+            {
+                **REPORT,
+                "capacity_ready_in_time": True,
+                "wait_s": None,
+                "advice": {"nodes": None, "why": "too few arrivals"},
+            },
+            ["- / - / -", "yes", "no advice: too few arrivals"],
+        ),
+        (
+            {
+                "series": "s",
+                "start": "2026-03-02T07:50:00+00:00",
+                "title": "an old report without most keys",
+            },
+            ["an old report without most keys", "0 of 0"],
+        ),
+    ],
+)
+def test_event_reports(inputs: StatusInputs, report: dict[str, object], shown: list[str]) -> None:
     html = render(build_status(replace(inputs, reports={"user": [from_json(report)]})))
     text = Tags(html).all_text().split("Last event reports")[1]
     for words in shown:
@@ -171,8 +251,14 @@ def test_three_latest_reports_newest_first(inputs: StatusInputs) -> None:
 
 
 def test_suggestion_and_feed_problems_are_shown_escaped(inputs: StatusInputs) -> None:
-    near = ProblemView("unknown-pool", "'usr: 3': 'usr' is not a pool", "course", "Lab",
-                       NOW + timedelta(days=1), suggestion="user: 3")
+    near = ProblemView(
+        "unknown-pool",
+        "'usr: 3': 'usr' is not a pool",
+        "course",
+        "Lab",
+        NOW + timedelta(days=1),
+        suggestion="user: 3",
+    )
     html = render(replace(build_status(inputs), problems=(near,)))
     text = Tags(html).all_text()
     assert "suggested line: user: 3" in text
@@ -181,11 +267,21 @@ def test_suggestion_and_feed_problems_are_shown_escaped(inputs: StatusInputs) ->
 
 def test_a_failing_feed_shows_its_name_never_its_address(tmp_path: Path) -> None:
     url = "https://calendar.example.invalid/private-s3cr3t-token/basic.ics"
-    book = book_for(f"calendars: [{{name: course, url: '{url}'}}]\npools: {{user: {{}}}}\n"
-                    "feedTimeout: 2s\n", NOW).book
-    html = render(build_status(StatusInputs(book.settings, NOW, book.views(NOW),
-                                            plan_at(book.views(NOW), book.settings, NOW).problems,
-                                            feeds=book.statuses(NOW))))
+    book = book_for(
+        f"calendars: [{{name: course, url: '{url}'}}]\npools: {{user: {{}}}}\nfeedTimeout: 2s\n",
+        NOW,
+    ).book
+    html = render(
+        build_status(
+            StatusInputs(
+                book.settings,
+                NOW,
+                book.views(NOW),
+                plan_at(book.views(NOW), book.settings, NOW).problems,
+                feeds=book.statuses(NOW),
+            )
+        )
+    )
     text = Tags(html).all_text()
     assert "course no usable copy" in text and "feed-error" in text
     assert "s3cr3t" not in html and "example.invalid" not in html
@@ -196,7 +292,14 @@ def test_chart_geometry(inputs: StatusInputs) -> None:
     picture = chart(view.pools[0], view)
     assert picture.top == 5 and picture.x_now == LEFT
     assert [t.label for t in picture.days] == [
-        "Mon 09", "Tue 10", "Wed 11", "Thu 12", "Fri 13", "Sat 14", "Sun 15"]
+        "Mon 09",
+        "Tue 10",
+        "Wed 11",
+        "Thu 12",
+        "Fri 13",
+        "Sat 14",
+        "Sun 15",
+    ]
     assert len(picture.leads) == 3 and len(picture.events) == 3
     exam = picture.leads[2]
     assert exam.title == f"lead of {HOSTILE[0]}" and exam.width > picture.leads[0].width
@@ -208,7 +311,14 @@ def test_day_ticks_across_a_dst_change(inputs: StatusInputs) -> None:
     view = build_status(replace(inputs, now=utc("2026-03-27T12:00")))
     ticks = chart(view.pools[0], view).days
     assert [t.label for t in ticks] == [
-        "Sat 28", "Sun 29", "Mon 30", "Tue 31", "Wed 01", "Thu 02", "Fri 03"]
+        "Sat 28",
+        "Sun 29",
+        "Mon 30",
+        "Tue 31",
+        "Wed 01",
+        "Thu 02",
+        "Fri 03",
+    ]
     gaps = [round(b.x - a.x, 1) for a, b in pairwise(ticks)]
     day = (WIDTH - LEFT - RIGHT) / 7
     assert gaps[1] == pytest.approx(day * 23 / 24, abs=0.2)  # Sunday 29th has 23 hours
@@ -225,14 +335,26 @@ def test_the_page_works_on_a_phone_and_without_script(inputs: StatusInputs) -> N
 
 def controller() -> Controller:
     """A Controller on the fake cluster (which is also its API probe, as kube.Kube is)."""
-    settings = make_settings("interval: 1s\ncalendars: [{name: c, url: /dev/null}]\n"
-                             "pools: {user: {nodeSelector: {pool: user}}}\n")
-    fake = FakeCluster(namespace="np", deployments={
-        "placeholder-user": FakeDeployment(0, Resources(3500, 14 * GI))})
+    settings = make_settings(
+        "interval: 1s\ncalendars: [{name: c, url: /dev/null}]\n"
+        "pools: {user: {nodeSelector: {pool: user}}}\n"
+    )
+    fake = FakeCluster(
+        namespace="np",
+        deployments={"placeholder-user": FakeDeployment(0, Resources(3500, 14 * GI))},
+    )
     metrics = Metrics(CollectorRegistry())
     metrics.initialise(["user"], ["c"])
-    return Controller(settings, fake, fake, StaticPlanner(user=2, feed="c"), metrics,
-                      Health(settings.interval, T0), "np", clock=lambda: T0)
+    return Controller(
+        settings,
+        fake,
+        fake,
+        StaticPlanner(user=2, feed="c"),
+        metrics,
+        Health(settings.interval, T0),
+        "np",
+        clock=lambda: T0,
+    )
 
 
 def get(url: str) -> tuple[int, dict[str, str], str]:
@@ -247,8 +369,9 @@ def test_server_serves_the_latest_page_with_a_strict_policy() -> None:
     board = StatusBoard()
     health = Health(timedelta(seconds=1), NOW)
     ctl = controller()
-    server = Server(0, ctl.metrics.registry, health, lambda: NOW, host="127.0.0.1",
-                    board=board).start()
+    server = Server(
+        0, ctl.metrics.registry, health, lambda: NOW, host="127.0.0.1", board=board
+    ).start()
     base = f"http://127.0.0.1:{server.port}"
     try:
         assert get(base + "/status")[0] == 503  # before the first round
@@ -277,8 +400,12 @@ def test_every_round_publishes_and_a_failing_page_is_counted_not_raised() -> Non
 
     ctl.status = broken
     assert ctl.round() is not None
-    assert ctl.metrics.registry.get_sample_value(
-        "node_placeholder_errors_total", {"stage": "round", "pool": ""}) == 1
+    assert (
+        ctl.metrics.registry.get_sample_value(
+            "node_placeholder_errors_total", {"stage": "round", "pool": ""}
+        )
+        == 1
+    )
 
 
 def test_plan_problems_without_an_event_are_listed_first(inputs: StatusInputs) -> None:

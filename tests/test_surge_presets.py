@@ -65,34 +65,62 @@ def test_flags_override_a_preset() -> None:
 
 
 def _figures(p95: float, max_wait: float, node_minutes: float) -> Figures:
-    return Figures(students=10, scheduled=10, p50=0.0, p95=p95, max_wait=max_wait,
-                   over_30s=0, node_minutes=node_minutes, lower_bound=10.0, peak_nodes=3)
+    return Figures(
+        students=10,
+        scheduled=10,
+        p50=0.0,
+        p95=p95,
+        max_wait=max_wait,
+        over_30s=0,
+        node_minutes=node_minutes,
+        lower_bound=10.0,
+        peak_nodes=3,
+    )
 
 
 def _run(strategy: str, figures: Figures, nodes: list[NodeRecord]) -> RunResult:
-    return RunResult(strategy, 0, figures, 1000.0, [], [], nodes, "karpenter", [],
-                     request="user: 20 students" if strategy.startswith("class") else "")
+    return RunResult(
+        strategy,
+        0,
+        figures,
+        1000.0,
+        [],
+        [],
+        nodes,
+        "karpenter",
+        [],
+        request="user: 20 students" if strategy.startswith("class") else "",
+    )
 
 
 def test_the_goal_names_each_part_missed() -> None:
     nothing = _run("nothing", _figures(300.0, 360.0, 100.0), [])
     assert goal(_run("class", _figures(4.0, 12.0, 110.0), []), nothing) == "met"
     assert goal(_run("class", _figures(8.0, 40.0, 125.0), []), nothing) == (
-        "missed: p95 8.0 > 5, max 40.0 > 30, 1.25x nothing > 1.1")
+        "missed: p95 8.0 > 5, max 40.0 > 30, 1.25x nothing > 1.1"
+    )
     assert goal(_run("class", _figures(1.0, 2.0, 50.0), []), None) == (
-        "missed: no nothing run to compare")
+        "missed: no nothing run to compare"
+    )
 
 
 def test_the_phase_split_adds_up_to_the_window() -> None:
     s = Scenario.quick()  # before 90, arrivals over 60, after 240; scale 1, T0 at wall 1000
-    nodes = [NodeRecord("warm", created=950.0, ready=960.0, deleted=1100.0),
-             NodeRecord("steady", created=0.0, ready=1.0, deleted=None)]
+    nodes = [
+        NodeRecord("warm", created=950.0, ready=960.0, deleted=1100.0),
+        NodeRecord("steady", created=0.0, ready=1.0, deleted=None),
+    ]
     split = phase_minutes(s, nodes, 1000.0)
-    assert [round(u, 3) for u, _ in split] == [round((90 + 50) / 60, 3), 2.0,
-                                               round((240 - 60 + 40) / 60, 3)]
+    assert [round(u, 3) for u, _ in split] == [
+        round((90 + 50) / 60, 3),
+        2.0,
+        round((240 - 60 + 40) / 60, 3),
+    ]
     assert sum(b for _, b in split) == pytest.approx(lower_bound(s))
-    runs = [_run("nothing", _figures(80.0, 90.0, 8.0), nodes),
-            _run("class", _figures(0.0, 0.0, 8.4), nodes)]
+    runs = [
+        _run("nothing", _figures(80.0, 90.0, 8.0), nodes),
+        _run("class", _figures(0.0, 0.0, 8.4), nodes),
+    ]
     rows = phase_table(s, runs).splitlines()
     assert rows[0].startswith("| strategy | before T0 (bound) | during arrivals (bound) |")
     assert rows[3].startswith("| 6 class-sized (pause pods), user: 20 students | 2.3 (")
@@ -101,11 +129,13 @@ def test_the_phase_split_adds_up_to_the_window() -> None:
 
 def test_reports_get_the_event_text_of_their_occurrence() -> None:
     recorded = json.loads((ROOT / "bench/results/reports-ours-n10.json").read_text())
-    report = {k: v for k, v in recorded["runs"][0]["reports"][0].items()
-              if k != "event_message"}
+    report = {k: v for k, v in recorded["runs"][0]["reports"][0].items() if k != "event_message"}
     other = {**report, "title": "Second course"}
-    texts = ["Second course (2026-11-23T16:12): 40 arrivals", "unrelated",
-             recorded["runs"][0]["reports"][0]["event_message"]]
+    texts = [
+        "Second course (2026-11-23T16:12): 40 arrivals",
+        "unrelated",
+        recorded["runs"][0]["reports"][0]["event_message"],
+    ]
     reports = [report, other, {"title": "Second course", "start": "2026-11-23T16:13:00"}]
     attach_messages(reports, texts)
     assert reports[0]["event_message"].startswith("Course login surge (2026-11-23T16:11): 100")
@@ -117,12 +147,16 @@ def test_the_class_mode_is_configured_in_cluster_time() -> None:
     pool, top = class_settings(Scenario().with_(time_scale=0.25))
     # a seat of 500m / 1.5 GiB, 7 in 3900m / 15Gi; arrivals over 240 s and node-up 120 + 10 s,
     # 4x faster
-    assert pool == {"seatCpu": 0.5, "seatMemory": "1536Mi", "seatsPerNode": 7,
-                    "arrivalSpread": "60s", "nodeUp": "32s"}
+    assert pool == {
+        "seatCpu": 0.5,
+        "seatMemory": "1536Mi",
+        "seatsPerNode": 7,
+        "arrivalSpread": "60s",
+        "nodeUp": "32s",
+    }
     assert top == {}
     assert class_settings(Scenario(time_scale=0.25, class_node_up=200.0))[0]["nodeUp"] == "50s"
-    assert class_settings(Scenario(time_scale=0.25, class_spread=60.0))[0][
-        "arrivalSpread"] == "15s"
+    assert class_settings(Scenario(time_scale=0.25, class_spread=60.0))[0]["arrivalSpread"] == "15s"
 
 
 def test_a_sweep_varies_one_field_and_keeps_the_arrivals() -> None:
@@ -135,21 +169,31 @@ def test_a_sweep_varies_one_field_and_keeps_the_arrivals() -> None:
 
 
 def test_the_class_rounds_are_read_from_the_controller_log(tmp_path: Path) -> None:
-    line = ('2026-12-07 18:53:{s},840 INFO node_placeholder_scaler.reconcile pool=user target=0 '
-            'free=- desired={d} current=0 events="Course login surge" pending=0 action=scaled '
-            'phase={p} students=20 needed=4 seated=0 free_seats=1 warm_seats=0 '
-            'seats_per_node=7 why="{w}"')
+    line = (
+        "2026-12-07 18:53:{s},840 INFO node_placeholder_scaler.reconcile pool=user target=0 "
+        'free=- desired={d} current=0 events="Course login surge" pending=0 action=scaled '
+        "phase={p} students=20 needed=4 seated=0 free_seats=1 warm_seats=0 "
+        'seats_per_node=7 why="{w}"'
+    )
     log = tmp_path / "controller.log"
-    log.write_text("\n".join([
-        "2026-12-07 18:53:00,000 INFO node_placeholder_scaler.loop started",
-        line.format(s="12", d=1, p="ramp", w="4 of 20 students expected"),
-        line.format(s="22", d=1, p="ramp", w="5 of 20 students expected"),
-        line.format(s="32", d=2, p="ramp", w="11 of 20 students expected"),
-        line.format(s="42", d=0, p="released", w="arrival window passed"),
-    ]) + "\n")
+    log.write_text(
+        "\n".join(
+            [
+                "2026-12-07 18:53:00,000 INFO node_placeholder_scaler.loop started",
+                line.format(s="12", d=1, p="ramp", w="4 of 20 students expected"),
+                line.format(s="22", d=1, p="ramp", w="5 of 20 students expected"),
+                line.format(s="32", d=2, p="ramp", w="11 of 20 students expected"),
+                line.format(s="42", d=0, p="released", w="arrival window passed"),
+            ]
+        )
+        + "\n"
+    )
     rounds = class_rounds(log)
-    assert [(e["phase"], e["desired"]) for e in rounds] == [("ramp", 1), ("ramp", 2),
-                                                            ("released", 0)]
+    assert [(e["phase"], e["desired"]) for e in rounds] == [
+        ("ramp", 1),
+        ("ramp", 2),
+        ("released", 0),
+    ]
     assert float(str(rounds[1]["t"])) - float(str(rounds[0]["t"])) == pytest.approx(20.0)
     assert rounds[2]["why"] == "arrival window passed"
     assert class_rounds(tmp_path / "missing.log") == []
@@ -168,7 +212,8 @@ def test_the_class_table_of_the_docs_is_made_from_a_stored_run() -> None:
         assert row[3] == f"{run['figures']['node_minutes']:.0f}"
         # the phases add up to the run's node-minutes (each rounded)
         assert sum(int(x) for x in row[6].split(" / ")) == pytest.approx(
-            run["figures"]["node_minutes"], abs=2)
+            run["figures"]["node_minutes"], abs=2
+        )
     assert by_name["lower bound (perfect packing)"][5] == "1.00"
     goals = [row[-1].rstrip(" |") for row in rows]
     assert all(g in ("-", "") or g == "met" or g.startswith("missed: ") for g in goals)

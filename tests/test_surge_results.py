@@ -34,9 +34,11 @@ def test_a_stored_surge_run_re_renders_to_its_files(run: str, tmp_path: Path) ->
     assert surge_bench().render(tmp_path / f"{run}.json") == 0
     for suffix in (".md", ".json"):
         assert (tmp_path / f"{run}{suffix}").read_text() == (
-            RESULTS / f"{run}{suffix}").read_text(), (
+            RESULTS / f"{run}{suffix}"
+        ).read_text(), (
             f"bench/results/{run}{suffix} differs from a re-render: run "
-            f"`.venv/bin/python bench/surge_bench.py --render bench/results/{run}.json`")
+            f"`.venv/bin/python bench/surge_bench.py --render bench/results/{run}.json`"
+        )
 
 
 def test_there_are_stored_runs() -> None:

@@ -31,8 +31,10 @@ def test_percentile_interpolates_like_numpy() -> None:
 
 
 def test_node_minutes_count_booting_and_clip_to_the_window() -> None:
-    nodes = [NodeRecord("a", created=0.0, ready=30.0, deleted=None),
-             NodeRecord("b", created=-60.0, ready=None, deleted=60.0)]
+    nodes = [
+        NodeRecord("a", created=0.0, ready=30.0, deleted=None),
+        NodeRecord("b", created=-60.0, ready=None, deleted=60.0),
+    ]
     assert node_minutes(nodes, 0.0, 120.0, scale=1.0) == pytest.approx(3.0)
     assert node_minutes(nodes, 0.0, 120.0, scale=0.5) == pytest.approx(6.0)
 
@@ -49,9 +51,24 @@ def test_lower_bound_packs_students_onto_nodes() -> None:
 @pytest.mark.cluster
 def test_quick_surge_benchmark_writes_its_outputs(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "bench/surge_bench.py", "--quick", "--strategies", "ours",
-         "--out", str(tmp_path), "--out-name", "smoke", "--cluster-prefix", "nps-surge-smoke"],
-        capture_output=True, text=True, cwd=ROOT, timeout=1200, check=False,
+        [
+            sys.executable,
+            "bench/surge_bench.py",
+            "--quick",
+            "--strategies",
+            "ours",
+            "--out",
+            str(tmp_path),
+            "--out-name",
+            "smoke",
+            "--cluster-prefix",
+            "nps-surge-smoke",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=1200,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     md = (tmp_path / "smoke.md").read_text()

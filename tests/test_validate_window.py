@@ -20,8 +20,10 @@ def _config(tmp_path: Path, *, fixed: bool = False) -> Path:
     feed = tmp_path / "course.ics"
     feed.write_bytes(calendar_problems.feed(datetime.now(UTC), fixed=fixed))
     config = tmp_path / "config.yaml"
-    config.write_text(f"calendars: [{{name: course, url: {feed}}}]\n"
-                      "pools: {user: {maxReplicas: 10}, gpu: {}}\n")
+    config.write_text(
+        f"calendars: [{{name: course, url: {feed}}}]\n"
+        "pools: {user: {maxReplicas: 10}, gpu: {}}\n"
+    )
     return config
 
 
@@ -70,8 +72,16 @@ def test_validate_from_to_chooses_the_window(tmp_path, capsys) -> None:
     now = datetime.now(UTC)
     config = _config(tmp_path)
     start = (now + timedelta(days=3, hours=12)).isoformat()
-    code, out = _run(capsys, config, "--from", start, "--to",
-                     (now + timedelta(days=5, hours=12)).isoformat(), "--output", "json")
+    code, out = _run(
+        capsys,
+        config,
+        "--from",
+        start,
+        "--to",
+        (now + timedelta(days=5, hours=12)).isoformat(),
+        "--output",
+        "json",
+    )
     assert code == 1
     assert [p["event"] for p in json.loads(out)["problems"]] == ["Lab 3", "Lab 4"]
     past = (now - timedelta(days=31)).isoformat()
@@ -84,8 +94,12 @@ def test_validate_from_to_chooses_the_window(tmp_path, capsys) -> None:
 def test_validate_bad_window_is_a_usage_error(tmp_path, capsys) -> None:
     config = _config(tmp_path)
     assert cli.main(["validate", "--from", "tomorrow", "--config", str(config)]) == 2
-    assert cli.main(["validate", "--from", "2026-01-02", "--to", "2026-01-01",
-                     "--config", str(config)]) == 2
+    assert (
+        cli.main(
+            ["validate", "--from", "2026-01-02", "--to", "2026-01-01", "--config", str(config)]
+        )
+        == 2
+    )
     assert cli.main(["validate", "--cluster", "--output", "json", "--config", str(config)]) == 2
     assert "--to must be after --from" in capsys.readouterr().err
 
@@ -99,8 +113,9 @@ def test_plan_lists_the_problems_of_the_same_window(tmp_path, capsys) -> None:
 
 def test_a_feed_error_fails_validate_whatever_the_window(tmp_path, capsys) -> None:
     config = tmp_path / "config.yaml"
-    config.write_text(f"calendars: [{{name: gone, url: {tmp_path / 'missing.ics'}}}]\n"
-                      "pools: {user: {}}\n")
+    config.write_text(
+        f"calendars: [{{name: gone, url: {tmp_path / 'missing.ics'}}}]\npools: {{user: {{}}}}\n"
+    )
     for flags in ((), ("--from", "2020-01-01", "--to", "2020-01-02"), ("--all",)):
         code, out = _run(capsys, config, *flags)
         assert code == 1 and "[feed-error] gone" in out, out

@@ -37,15 +37,21 @@ def test_the_image_tag_is_the_version():
     """scripts/image's default tag, as the script itself computes it."""
     script = (ROOT / "scripts/image").read_text()
     line = next(line for line in script.splitlines() if line.startswith("DEFAULT_TAG="))
-    out = subprocess.run(["bash", "-c", f'REPO={ROOT}; {line}; printf %s "$DEFAULT_TAG"'],
-                         capture_output=True, text=True, check=True, timeout=30)
+    out = subprocess.run(
+        ["bash", "-c", f'REPO={ROOT}; {line}; printf %s "$DEFAULT_TAG"'],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
     assert out.stdout == f"node-placeholder-scaler:{__version__}"
 
 
 def test_the_changelog_has_the_release():
     text = (ROOT / "CHANGELOG.md").read_text()
-    heading = re.search(rf"^## {re.escape(__version__)} - \d{{4}}-\d{{2}}-\d{{2}}$", text,
-                        flags=re.MULTILINE)
+    heading = re.search(
+        rf"^## {re.escape(__version__)} - \d{{4}}-\d{{2}}-\d{{2}}$", text, flags=re.MULTILINE
+    )
     assert heading, f"CHANGELOG.md has no section for {__version__}"
-    section = text[heading.end():].split("\n## ", 1)[0]
+    section = text[heading.end() :].split("\n## ", 1)[0]
     assert "### Upgrade notes" in section and "`leadTime` defaults to `0s`" in section

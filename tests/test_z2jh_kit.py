@@ -23,8 +23,9 @@ current-context: c
 """
 
 
-def pod_for(values: SpawnerValues, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-            ) -> dict[str, Any]:
+def pod_for(
+    values: SpawnerValues, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
     # JupyterHub's packages take seconds to import: only these tests (slow) pay for them.
     from kubernetes_asyncio.client import ApiClient
     from kubernetes_asyncio.config import kube_config
@@ -36,9 +37,13 @@ def pod_for(values: SpawnerValues, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(path))
 
     async def build() -> dict[str, Any]:
-        spawner = KubeSpawner(config=Config({"KubeSpawner": kubespawner_config(values)}),
-                              user=User("alice", 1), hub=HubInfo(), api_token="t",
-                              oauth_client_id="c")
+        spawner = KubeSpawner(
+            config=Config({"KubeSpawner": kubespawner_config(values)}),
+            user=User("alice", 1),
+            hub=HubInfo(),
+            api_token="t",
+            oauth_client_id="c",
+        )
         pod = await spawner.get_pod_manifest()
         result: dict[str, Any] = ApiClient().sanitize_for_serialization(pod)
         return result
@@ -47,10 +52,10 @@ def pod_for(values: SpawnerValues, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 @pytest.mark.slow  # imports JupyterHub and KubeSpawner (seconds on a loaded machine)
-def test_kubespawner_builds_z2jhs_user_pod(tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    values = SpawnerValues(namespace="jhub", cpu_guarantee=1.0, mem_guarantee="3G",
-                           node_selector={"pool": "a"})
+def test_kubespawner_builds_z2jhs_user_pod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    values = SpawnerValues(
+        namespace="jhub", cpu_guarantee=1.0, mem_guarantee="3G", node_selector={"pool": "a"}
+    )
     pod = pod_for(values, tmp_path, monkeypatch)
     spec = pod["spec"]
     assert pod["metadata"]["name"] == "jupyter-alice"
@@ -59,8 +64,11 @@ def test_kubespawner_builds_z2jhs_user_pod(tmp_path: Path,
     assert spec["schedulerName"] == "jhub-user-scheduler" == z2jh.user_scheduler()
     assert spec["priorityClassName"] == "jhub-default-priority"
     assert spec["tolerations"] == z2jh.USER_TOLERATIONS
-    assert spec["affinity"] == {"nodeAffinity": {
-        "preferredDuringSchedulingIgnoredDuringExecution": z2jh.USER_NODE_AFFINITY_PREFERRED}}
+    assert spec["affinity"] == {
+        "nodeAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": z2jh.USER_NODE_AFFINITY_PREFERRED
+        }
+    }
     assert spec["nodeSelector"] == {"pool": "a"}
     (container,) = spec["containers"]
     assert container["resources"]["requests"] == {"cpu": 1.0, "memory": 3 * 1024**3}
@@ -69,7 +77,8 @@ def test_kubespawner_builds_z2jhs_user_pod(tmp_path: Path,
 
 @pytest.mark.slow  # imports JupyterHub and KubeSpawner (seconds on a loaded machine)
 def test_without_the_user_scheduler_and_pod_priority_the_pod_names_neither(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     values = SpawnerValues(namespace="jhub", scheduler_name=None, priority_class=None)
     spec = pod_for(values, tmp_path, monkeypatch)["spec"]
     assert "schedulerName" not in spec and "priorityClassName" not in spec
@@ -86,8 +95,9 @@ def test_z2jh_objects_select_their_own_pods_and_place_them_like_user_pods() -> N
     pdb = z2jh.user_placeholder_pdb()
     for obj in (sts, puller):
         template = obj["spec"]["template"]
-        assert obj["spec"]["selector"]["matchLabels"].items() <= template["metadata"][
-            "labels"].items()
+        assert (
+            obj["spec"]["selector"]["matchLabels"].items() <= template["metadata"]["labels"].items()
+        )
         assert template["spec"]["tolerations"] == z2jh.USER_TOLERATIONS
         assert template["spec"]["nodeSelector"] == {"a": "b"}
     assert pdb["spec"]["selector"]["matchLabels"] == sts["spec"]["selector"]["matchLabels"]
@@ -97,5 +107,8 @@ def test_z2jh_objects_select_their_own_pods_and_place_them_like_user_pods() -> N
     assert placeholder["containers"][0]["resources"]["requests"] == {"cpu": "1", "memory": "3G"}
     assert "schedulerName" not in puller["spec"]["template"]["spec"]
     values = {pc["metadata"]["name"]: pc["value"] for pc in z2jh.priority_classes(-9)}
-    assert values == {"jhub-default-priority": 0, "jhub-image-puller-priority": -5,
-                      "jhub-user-placeholder-priority": -9}
+    assert values == {
+        "jhub-default-priority": 0,
+        "jhub-image-puller-priority": -5,
+        "jhub-user-placeholder-priority": -9,
+    }

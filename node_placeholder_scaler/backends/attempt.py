@@ -23,8 +23,9 @@ class Backend(Protocol):
     """One way of keeping a pool's warm room: gather, decide and apply for one pool with a
     known target; never raises."""
 
-    def __call__(self, context: RoundContext, settings: Settings, pool: PoolSettings,
-                 target: PoolTarget) -> PoolDecision: ...
+    def __call__(
+        self, context: RoundContext, settings: Settings, pool: PoolSettings, target: PoolTarget
+    ) -> PoolDecision: ...
 
 
 @dataclass
@@ -35,8 +36,9 @@ class Attempt:
     decided: PoolDecision | None = None
 
 
-def attempt(pool: str, base: PoolDecision, stage: Stage,
-            body: Callable[[Attempt], PoolDecision]) -> PoolDecision:
+def attempt(
+    pool: str, base: PoolDecision, stage: Stage, body: Callable[[Attempt], PoolDecision]
+) -> PoolDecision:
     """``body(progress)``, which moves ``progress.stage`` along as it goes; a ClusterError (or a
     bug) becomes the pool's error at the stage it was in. A failure while writing the Events
     of a decision keeps the decision and records the Event's error."""

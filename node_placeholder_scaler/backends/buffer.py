@@ -30,15 +30,25 @@ from .attempt import Attempt, attempt
 from .capacitybuffers import CapacityBuffer, buffer_message, buffer_state
 
 
-def reconcile_pool(context: RoundContext, settings: Settings, pool: PoolSettings,
-                   target: PoolTarget) -> PoolDecision:
+def reconcile_pool(
+    context: RoundContext, settings: Settings, pool: PoolSettings, target: PoolTarget
+) -> PoolDecision:
     """Read the pool's CapacityBuffer, set its replicas to the target. Never raises."""
-    base = PoolDecision(pool.name, pool.buffer, Action.LEFT_ALONE, target=target.target,
-                        occurrences=target.occurrences)
+    base = PoolDecision(
+        pool.name,
+        pool.buffer,
+        Action.LEFT_ALONE,
+        target=target.target,
+        occurrences=target.occurrences,
+    )
     cluster = context.cluster
     if not isinstance(cluster, BufferCluster):
-        return replace(base, action=Action.ERROR, stage=Stage.BUFFER,
-                       error="this cluster client cannot drive CapacityBuffers")
+        return replace(
+            base,
+            action=Action.ERROR,
+            stage=Stage.BUFFER,
+            error="this cluster client cannot drive CapacityBuffers",
+        )
 
     def body(progress: Attempt) -> PoolDecision:
         sized_target, learned, sized = autosized(context.history, pool, target)
@@ -46,8 +56,15 @@ def reconcile_pool(context: RoundContext, settings: Settings, pool: PoolSettings
         progress.decided = decided = replace(_decide(base, buffer, sized_target), autosize=sized)
         if target.classes:
             progress.stage = Stage.NODES
-            progress.decided = decided = _seat(context, settings, pool, sized_target,
-                                               buffer=buffer, decided=decided, learned=learned)
+            progress.decided = decided = _seat(
+                context,
+                settings,
+                pool,
+                sized_target,
+                buffer=buffer,
+                decided=decided,
+                learned=learned,
+            )
             progress.stage = Stage.BUFFER
         desired = decided.desired
         if desired is not None and desired != decided.current:
@@ -66,28 +83,40 @@ def reconcile_pool(context: RoundContext, settings: Settings, pool: PoolSettings
 
 def _decide(base: PoolDecision, buffer: CapacityBuffer, target: PoolTarget) -> PoolDecision:
     state = buffer_state(buffer)
-    decided = replace(base, action=Action.UNCHANGED, desired=target.target,
-                      current=buffer.replicas, buffer=state)
+    decided = replace(
+        base, action=Action.UNCHANGED, desired=target.target, current=buffer.replicas, buffer=state
+    )
     if state.problem:
         return replace(decided, stage=Stage.BUFFER, error=state.problem)
     return decided
 
 
-def _seat(context: RoundContext, settings: Settings, pool: PoolSettings, target: PoolTarget,
-          *, buffer: CapacityBuffer, decided: PoolDecision, learned: Learned | None
-          ) -> PoolDecision:
+def _seat(
+    context: RoundContext,
+    settings: Settings,
+    pool: PoolSettings,
+    target: PoolTarget,
+    *,
+    buffer: CapacityBuffer,
+    decided: PoolDecision,
+    learned: Learned | None,
+) -> PoolDecision:
     """Add the chunks the pool's classes want (seating/round.py) to the node form's target: the
     buffer is lowered as students take its room (a one-shot buffer, emulated)."""
     warm = Warm(max(0, (buffer.replicas or 0) - target.target), None)
-    state = class_state(context.cluster, settings, pool, target, warm=warm, now=context.now,
-                        learned=learned)
+    state = class_state(
+        context.cluster, settings, pool, target, warm=warm, now=context.now, learned=learned
+    )
     desired = min(pool.max_replicas, target.target + state.warm)
     return replace(decided, desired=desired, seating=state)
 
 
 def _events(
-    cluster: BufferCluster, context: RoundContext, buffer: CapacityBuffer,
-    decided: PoolDecision, target: PoolTarget,
+    cluster: BufferCluster,
+    context: RoundContext,
+    buffer: CapacityBuffer,
+    decided: PoolDecision,
+    target: PoolTarget,
 ) -> None:
     """A Normal Event for a change of replicas; one Warning Event per new problem of the buffer
     (kube.Kube remembers the last one, so a broken buffer is not reported every round)."""
@@ -97,12 +126,18 @@ def _events(
         cluster.clear_buffer_warning(buffer)
     else:
         message = f"Pool {decided.pool}: {decided.error}"
-        cluster.record_buffer_event(buffer, BUFFER_NOT_READY.name, message, context.now,
-                                    warning=True)
+        cluster.record_buffer_event(
+            buffer, BUFFER_NOT_READY.name, message, context.now, warning=True
+        )
     if decided.action == Action.SCALED and decided.desired is not None:
         state = decided.buffer or buffer_state(buffer)
-        message = buffer_message(decided.pool, old=decided.current, new=decided.desired,
-                                target=target.target, events=target.event_names, state=state)
+        message = buffer_message(
+            decided.pool,
+            old=decided.current,
+            new=decided.desired,
+            target=target.target,
+            events=target.event_names,
+            state=state,
+        )
         message += class_note(decided)
         cluster.record_buffer_event(buffer, BUFFER_SCALED.name, message, context.now)
-

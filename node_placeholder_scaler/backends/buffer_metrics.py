@@ -22,17 +22,20 @@ class BufferMetrics:
         self.condition = Gauge(
             f"{PREFIX}buffer_condition",
             "Status of a buffer pool's CapacityBuffer condition: 1 True, 0 False, -1 Unknown",
-            labels, registry=registry,
+            labels,
+            registry=registry,
         )
         self.reason = Gauge(
             f"{PREFIX}buffer_condition_reason",
             "1 for the current reason of a buffer pool's CapacityBuffer condition, else 0",
-            [*labels, "reason"], registry=registry,
+            [*labels, "reason"],
+            registry=registry,
         )
         self.replicas = Gauge(
             f"{PREFIX}buffer_status_replicas",
             "status.replicas of a buffer pool's CapacityBuffer (chunks the autoscaler keeps)",
-            ["pool"], registry=registry,
+            ["pool"],
+            registry=registry,
         )
         self._reasons: dict[tuple[str, str], str] = {}
 

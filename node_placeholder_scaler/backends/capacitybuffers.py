@@ -25,21 +25,32 @@ from typing import Any, Literal
 GROUP, VERSION = "autoscaling.x-k8s.io", "v1beta1"
 PLURAL, KIND = "capacitybuffers", "CapacityBuffer"
 API_VERSION = f"{GROUP}/{VERSION}"
-NOT_SERVED = (f"the {KIND} CRD ({API_VERSION}) is not served by this cluster: install an "
-              "autoscaler with CapacityBuffer support and its CRD, or use backend: placeholders")
+NOT_SERVED = (
+    f"the {KIND} CRD ({API_VERSION}) is not served by this cluster: install an "
+    "autoscaler with CapacityBuffer support and its CRD, or use backend: placeholders"
+)
 ACTIVE_CAPACITY = "buffer.x-k8s.io/active-capacity"
 
 READY, PROVISIONING, LIMITED = "ReadyForProvisioning", "Provisioning", "LimitedByQuotas"
 CONDITIONS = (READY, PROVISIONING, LIMITED)
 STATUSES = ("True", "False", "Unknown")
 ConditionStatus = Literal["True", "False", "Unknown"]
-KNOWN_REASONS = frozenset({
-    # Karpenter v1.15 (pkg/controllers/capacitybuffer, pkg/controllers/provisioning/buffers.go)
-    "Resolved", "ScalableRefNotFound", "PodTemplateNotFound", "ResolutionFailed",
-    "FitsExistingCapacity", "RequiresNewCapacity", "NotReadyForProvisioning", "BufferEmpty",
-    # Cluster Autoscaler (capacitybuffer controller)
-    "AttributesSetSuccessfully", "ResourceQuotasAllocated",
-})
+KNOWN_REASONS = frozenset(
+    {
+        # Karpenter v1.15 (pkg/controllers/capacitybuffer, pkg/controllers/provisioning/buffers.go)
+        "Resolved",
+        "ScalableRefNotFound",
+        "PodTemplateNotFound",
+        "ResolutionFailed",
+        "FitsExistingCapacity",
+        "RequiresNewCapacity",
+        "NotReadyForProvisioning",
+        "BufferEmpty",
+        # Cluster Autoscaler (capacitybuffer controller)
+        "AttributesSetSuccessfully",
+        "ResourceQuotasAllocated",
+    }
+)
 OTHER_REASON, NO_REASON = "Other", "None"
 MAX_MESSAGE = 300
 
@@ -180,7 +191,12 @@ def _problem(buffer: CapacityBuffer) -> str | None:
 
 
 def buffer_message(
-    pool: str, *, old: int | None, new: int, target: int, events: tuple[str, ...],
+    pool: str,
+    *,
+    old: int | None,
+    new: int,
+    target: int,
+    events: tuple[str, ...],
     state: BufferState,
 ) -> str:
     """The Kubernetes Event text of a replicas change on a pool's CapacityBuffer."""

@@ -35,11 +35,19 @@ __all__ = ["CommandError", "Exit", "main"]
 COMMANDS: tuple[tuple[str, str, Arguments, Command], ...] = (
     ("run", "run the controller", run.arguments, run.command),
     ("plan", "calendar targets (no cluster needed)", plan.plan_arguments, plan.plan_command),
-    ("validate", "fetch every feed and list problems (--cluster: and preflight the cluster)",
-     validate_cluster.arguments, validate_cluster.command),
+    (
+        "validate",
+        "fetch every feed and list problems (--cluster: and preflight the cluster)",
+        validate_cluster.arguments,
+        validate_cluster.command,
+    ),
     ("size", "placeholder requests from a live node", size.arguments, size.command),
-    ("report", "recent event reports: waits, warm capacity, advice", report.arguments,
-     report.command),
+    (
+        "report",
+        "recent event reports: waits, warm capacity, advice",
+        report.arguments,
+        report.command,
+    ),
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 QUIET = frozenset({"plan", "validate", "report"})  # INFO logs would mix with the output
@@ -54,8 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="name", required=True)
     for name, text, arguments, command in COMMANDS:
         sub = commands.add_parser(name, help=text)
-        sub.add_argument("--config", "-c", help=f"configuration file (default: ${CONFIG_ENV}, "
-                         f"else {DEFAULT_CONFIG}, else the installed release's)")
+        sub.add_argument(
+            "--config",
+            "-c",
+            help=f"configuration file (default: ${CONFIG_ENV}, "
+            f"else {DEFAULT_CONFIG}, else the installed release's)",
+        )
         sub.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS)
         sub.add_argument("--log-format", choices=("text", "json"), default="text")
         arguments(sub)
@@ -95,10 +107,14 @@ def _main(argv: Sequence[str] | None) -> int:
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps({
-            "time": self.formatTime(record), "level": record.levelname,
-            "logger": record.name, "message": record.getMessage(),
-        })
+        return json.dumps(
+            {
+                "time": self.formatTime(record),
+                "level": record.levelname,
+                "logger": record.name,
+                "message": record.getMessage(),
+            }
+        )
 
 
 def _setup_logging(level: str, fmt: str, quiet: bool) -> None:

@@ -46,12 +46,12 @@ class Exit(IntEnum):
 EXIT_MEANINGS: dict[Exit, str] = {
     Exit.OK: "done (`validate`: no problem)",
     Exit.PROBLEMS: "`validate` found problems in its window or a feed problem; `run --once` "
-                   "made a round in which a pool failed, or another replica holds the Lease; "
-                   "`size` could not read the pool's node; `report` could not read a pool's "
-                   "reports",
+    "made a round in which a pool failed, or another replica holds the Lease; "
+    "`size` could not read the pool's node; `report` could not read a pool's "
+    "reports",
     Exit.CONFIG: "nothing was tried: bad configuration (`error: bad configuration: <file>: "
-                 "<key>: ...`), bad flags or time, a pool without `nodeSelector` for `run`, no "
-                 "loadable Kubernetes client configuration",
+    "<key>: ...`), bad flags or time, a pool without `nodeSelector` for `run`, no "
+    "loadable Kubernetes client configuration",
     Exit.INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
@@ -67,8 +67,12 @@ class CommandError(Exception):
 def cluster_arguments(parser: argparse.ArgumentParser) -> None:
     """The kubectl-like flags of a command that reads the cluster."""
     parser.add_argument("--context", help="kubeconfig context (default: its current context)")
-    parser.add_argument("-n", "--namespace", help="the release's namespace (default: the "
-                        "config's namespace, else the pod's, else the kubeconfig context's)")
+    parser.add_argument(
+        "-n",
+        "--namespace",
+        help="the release's namespace (default: the "
+        "config's namespace, else the pod's, else the kubeconfig context's)",
+    )
 
 
 def output_argument(parser: argparse.ArgumentParser) -> None:
@@ -88,8 +92,11 @@ def load_config(args: argparse.Namespace) -> Settings:
     namespace; with -n/--namespace or the kubeconfig context's namespace applied."""
     on_cluster = args.name in CLUSTER_COMMANDS and (args.name != "validate" or args.cluster)
     calendars = args.name not in NO_CALENDARS
-    path = args.config or os.environ.get(CONFIG_ENV) or (
-        DEFAULT_CONFIG if Path(DEFAULT_CONFIG).exists() or not on_cluster else None)
+    path = (
+        args.config
+        or os.environ.get(CONFIG_ENV)
+        or (DEFAULT_CONFIG if Path(DEFAULT_CONFIG).exists() or not on_cluster else None)
+    )
     if path is not None:
         settings = read_settings(path, calendars=calendars)
     else:  # the release's own config: its feed addresses are in the pod's environment only
@@ -99,8 +106,9 @@ def load_config(args: argparse.Namespace) -> Settings:
     # lazy: the kubernetes client loads slowly; commands without a cluster skip it
     from ..kube import default_namespace
 
-    namespace = args.namespace or settings.namespace or default_namespace(args.kubeconfig,
-                                                                          args.context)
+    namespace = (
+        args.namespace or settings.namespace or default_namespace(args.kubeconfig, args.context)
+    )
     return dataclasses.replace(settings, namespace=namespace)
 
 
@@ -116,8 +124,12 @@ def _release_settings(args: argparse.Namespace) -> Settings:
     where = f"configmap in {namespace}"
     if len(texts) != 1:
         found = "no release" if not texts else f"{len(texts)} releases"
-        raise ConfigError(DEFAULT_CONFIG, "", f"not found, and {found} of the chart in namespace "
-                          f"{namespace}: give --config FILE, set {CONFIG_ENV} or -n NAMESPACE")
+        raise ConfigError(
+            DEFAULT_CONFIG,
+            "",
+            f"not found, and {found} of the chart in namespace "
+            f"{namespace}: give --config FILE, set {CONFIG_ENV} or -n NAMESPACE",
+        )
     return load_settings(texts[0], where, environment(), calendars=False)
 
 

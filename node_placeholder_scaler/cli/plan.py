@@ -60,8 +60,11 @@ def plan_command(settings: Settings, args: argparse.Namespace) -> int:
         plan = plan_at(views, settings, when)
         ahead = (p.as_problem() for p in upcoming(views, *window(when), settings))
         plan = replace(plan, problems=tuple(dict.fromkeys((*plan.problems, *ahead))))
-        print(structured(plan_json(plan), args.output) if args.output != "table"
-              else plan_table(plan, zone))
+        print(
+            structured(plan_json(plan), args.output)
+            if args.output != "table"
+            else plan_table(plan, zone)
+        )
         return Exit.OK
     start = start or now
     end = end or start + timedelta(days=7)
@@ -69,8 +72,11 @@ def plan_command(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError("--to must be after --from", Exit.CONFIG)
     book = load_once(settings, now, expansion_window(settings, start, end))  # that window only
     plans = timeline(book.views(now), settings, start, end)
-    print(structured(timeline_json(plans), args.output) if args.output != "table"
-          else timeline_table(plans, zone))
+    print(
+        structured(timeline_json(plans), args.output)
+        if args.output != "table"
+        else timeline_table(plans, zone)
+    )
     if args.output == "table":
         print("\nNode-hours each event will hold:")
         print(holdings_table(held(book.views(now), settings, start, end), zone))

@@ -41,8 +41,9 @@ logger = logging.getLogger(__name__)
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--once", action="store_true", help="make one round and exit")
     parser.add_argument(
-        "--dry-run", action="store_true",
-        help="write no replicas; say what would change (log, WouldScale Events, metrics)"
+        "--dry-run",
+        action="store_true",
+        help="write no replicas; say what would change (log, WouldScale Events, metrics)",
     )
     parser.add_argument(
         "--kubeconfig", help="kubeconfig file (default: in-cluster, then KUBECONFIG)"
@@ -95,46 +96,83 @@ def build(settings: Settings, args: argparse.Namespace, client: Kube) -> Parts:
 
     namespace = settings.namespace or kube.default_namespace()
     metrics = Metrics()
-    metrics.initialise(list(settings.pools), [c.name for c in settings.calendars],
-                       [p for p, s in settings.pools.items() if s.backend == "capacityBuffer"])
+    metrics.initialise(
+        list(settings.pools),
+        [c.name for c in settings.calendars],
+        [p for p, s in settings.pools.items() if s.backend == "capacityBuffer"],
+    )
     health = Health(settings.interval, utc_now())
     planner = BookPlanner(settings, sink=metrics)
     # --dry-run writes nothing: it never takes the Lease from a running controller
-    elector = None if args.dry_run else campaign(settings, client, namespace, metrics, health,
-                                                 once=args.once)
+    elector = (
+        None
+        if args.dry_run
+        else campaign(settings, client, namespace, metrics, health, once=args.once)
+    )
     gated = client if elector is None else GatedCluster(client, elector.is_leader)
     notifier = None if args.dry_run else notifier_for(settings, metrics)
-    reporter = None if args.once else reports_for(settings, client, namespace, metrics, planner,
-                                                   cluster=gated, dry_run=args.dry_run)
+    reporter = (
+        None
+        if args.once
+        else reports_for(
+            settings, client, namespace, metrics, planner, cluster=gated, dry_run=args.dry_run
+        )
+    )
     if reporter is not None and notifier is not None:
         reporter.announce = notifier.report
     cluster = reporter.observing if reporter else gated
     controller = Controller(
-        settings, cluster, client, planner, metrics, health, namespace, args.dry_run,
-        after_round=reporter.after_round if reporter else None, leader=elector,
+        settings,
+        cluster,
+        client,
+        planner,
+        metrics,
+        health,
+        namespace,
+        args.dry_run,
+        after_round=reporter.after_round if reporter else None,
+        leader=elector,
         history=reporter.history if reporter else None,
         notices=gated,
-        watch=ProblemWatch(settings, planner.upcoming, metrics, events=gated,
-                           namespace=namespace, announcer=notifier),
-        pool_checks=None if args.once else pool_watch(
-            settings, client, namespace, gated, metrics, dry_run=args.dry_run),
+        watch=ProblemWatch(
+            settings,
+            planner.upcoming,
+            metrics,
+            events=gated,
+            namespace=namespace,
+            announcer=notifier,
+        ),
+        pool_checks=None
+        if args.once
+        else pool_watch(settings, client, namespace, gated, metrics, dry_run=args.dry_run),
     )
     board = None
     if not args.once:
         board = StatusBoard()
-        controller.status = status_page(settings, planner, reporter, elector, board,
-                                        watch=controller.watch)
+        controller.status = status_page(
+            settings, planner, reporter, elector, board, watch=controller.watch
+        )
     logger.info(
         "starting: namespace=%s pools=%s calendars=%s interval=%ss dry_run=%s once=%s",
-        namespace, ",".join(settings.pools), ",".join(c.name for c in settings.calendars),
-        settings.interval.total_seconds(), args.dry_run, args.once,
+        namespace,
+        ",".join(settings.pools),
+        ",".join(c.name for c in settings.calendars),
+        settings.interval.total_seconds(),
+        args.dry_run,
+        args.once,
     )
     return Parts(client, controller, planner, reporter, elector, notifier, board=board)
 
 
-def status_page(settings: Settings, planner: BookPlanner, reporter: Reporter | None,
-                elector: Elector | None, board: StatusBoard, *, watch: ProblemWatch | None
-                ) -> Callable[[Plan, RoundResult, datetime], None]:
+def status_page(
+    settings: Settings,
+    planner: BookPlanner,
+    reporter: Reporter | None,
+    elector: Elector | None,
+    board: StatusBoard,
+    *,
+    watch: ProblemWatch | None,
+) -> Callable[[Plan, RoundResult, datetime], None]:
     """The round hook that renders this replica's status page onto ``board``: problems to
     fix are the plan's of no event (feeds, clamps) and the upcoming ones ``watch`` keeps."""
     # lazy: Jinja2 loads only when the status page is on
@@ -144,10 +182,18 @@ def status_page(settings: Settings, planner: BookPlanner, reporter: Reporter | N
     def publish(plan: Plan, result: RoundResult, now: datetime) -> None:
         problems = [p for p in plan.problems if p.event is None]
         problems += [u.as_problem() for u in (watch.current if watch else ())]
-        view = build_status(StatusInputs(
-            settings, now, planner.book.views(now), problems, result.pools,
-            planner.feeds(now), reporter.recent if reporter else None,
-            elector.role() if elector else ""))
+        view = build_status(
+            StatusInputs(
+                settings,
+                now,
+                planner.book.views(now),
+                problems,
+                result.pools,
+                planner.feeds(now),
+                reporter.recent if reporter else None,
+                elector.role() if elector else "",
+            )
+        )
         board.publish(render(view))
 
     return publish
@@ -161,9 +207,14 @@ def start(settings: Settings, parts: Parts, *, once: bool) -> None:
         parts.planner.load(utc_now())
     else:
         controller, wait = parts.controller, min(30.0, settings.interval.total_seconds())
-        parts.server = Server(settings.metrics_port, controller.metrics.registry,
-                              controller.health, utc_now, host=settings.metrics_address,
-                              board=parts.board)
+        parts.server = Server(
+            settings.metrics_port,
+            controller.metrics.registry,
+            controller.health,
+            utc_now,
+            host=settings.metrics_address,
+            board=parts.board,
+        )
         parts.server.start()
         reporter.restore()
         # lazy: the kubernetes client loads slowly; every command imports this module
@@ -187,15 +238,31 @@ def shut_down(parts: Parts) -> None:
         parts.server.stop()
 
 
-def reports_for(settings: Settings, client: Kube, namespace: str, metrics: Metrics,
-                planner: BookPlanner, *, cluster: PlaceholderCluster, dry_run: bool) -> Reporter:
+def reports_for(
+    settings: Settings,
+    client: Kube,
+    namespace: str,
+    metrics: Metrics,
+    planner: BookPlanner,
+    *,
+    cluster: PlaceholderCluster,
+    dry_run: bool,
+) -> Reporter:
     """The event reports of ``run`` (docs/operations/event-reports.md); ``cluster``: the
     leader-gated client (only the leader reports, see loop.Controller)."""
     # lazy: the kubernetes client loads slowly; every command imports this module
     from ..kube.reports import ReportStore
-    return Reporter(settings, settings.reports, Tracker(), Observing(cluster),
-                    store=ReportStore(client.core, namespace), metrics=metrics,
-                    plan_at=planner.plan, write=not dry_run)
+
+    return Reporter(
+        settings,
+        settings.reports,
+        Tracker(),
+        Observing(cluster),
+        store=ReportStore(client.core, namespace),
+        metrics=metrics,
+        plan_at=planner.plan,
+        write=not dry_run,
+    )
 
 
 def install_signal_handlers(stop: threading.Event) -> None:
@@ -208,7 +275,12 @@ def install_signal_handlers(stop: threading.Event) -> None:
 
 
 def campaign(
-    settings: Settings, client: Kube, namespace: str, metrics: Metrics, health: Health, *,
+    settings: Settings,
+    client: Kube,
+    namespace: str,
+    metrics: Metrics,
+    health: Health,
+    *,
     once: bool,
 ) -> Elector:
     """Campaign for the Lease beside the placeholder Deployments it guards: in a thread for
@@ -219,8 +291,12 @@ def campaign(
     election = settings.leader_election
     # each Lease request is bounded by half the renew deadline, so a hung request never
     # outlasts the leader's right to write
-    store = KubeLeases(client.core.api_client, namespace, election.lease_name,
-                       timeout=election.renew_deadline.total_seconds() / 2)
+    store = KubeLeases(
+        client.core.api_client,
+        namespace,
+        election.lease_name,
+        timeout=election.renew_deadline.total_seconds() / 2,
+    )
     candidate = Elector(store, identity(), election)
     client.instance = candidate.identity  # Events name the replica that wrote them
     metrics.leader.set_function(lambda: float(candidate.is_leader()))
@@ -240,11 +316,24 @@ def campaign(
     return candidate
 
 
-def pool_watch(settings: Settings, client: Kube, namespace: str, notices: Notices,
-               metrics: Metrics, *, dry_run: bool) -> PoolWatch:
+def pool_watch(
+    settings: Settings,
+    client: Kube,
+    namespace: str,
+    notices: Notices,
+    metrics: Metrics,
+    *,
+    dry_run: bool,
+) -> PoolWatch:
     """The controller's pool checks (preflight/watch.py), reading through the client."""
     # lazy: the kubernetes client loads slowly; every command imports this module
     from ..kube.clusterfacts import pool_facts
 
-    return PoolWatch(settings, namespace, lambda: pool_facts(client, settings, namespace),
-                     notices, metrics, dry_run=dry_run)
+    return PoolWatch(
+        settings,
+        namespace,
+        lambda: pool_facts(client, settings, namespace),
+        notices,
+        metrics,
+        dry_run=dry_run,
+    )

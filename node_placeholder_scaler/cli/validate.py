@@ -25,12 +25,17 @@ from .plan import UTC, parse_instant
 
 
 def window_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--from", dest="start",
-                        help="judge occurrences from this instant (ISO 8601; default: now - 1h)")
-    parser.add_argument("--to", dest="end", help=f"... to this one (default: from + "
-                        f"{HORIZON.days} days)")
-    parser.add_argument("--all", action="store_true",
-                        help="judge every event of every feed, past ones too")
+    parser.add_argument(
+        "--from",
+        dest="start",
+        help="judge occurrences from this instant (ISO 8601; default: now - 1h)",
+    )
+    parser.add_argument(
+        "--to", dest="end", help=f"... to this one (default: from + {HORIZON.days} days)"
+    )
+    parser.add_argument(
+        "--all", action="store_true", help="judge every event of every feed, past ones too"
+    )
     output_argument(parser)
 
 
@@ -51,27 +56,34 @@ def judge(settings: Settings, args: argparse.Namespace, now: datetime) -> Verdic
     calendars = []
     for feed, view in zip(book.feeds(), book.views(now), strict=True):
         count = feed.copy.calendar.event_count if feed.copy else 0
-        calendars.append({"name": feed.source.name, "result": str(feed.last_result),
-                          "events": count})
+        calendars.append(
+            {"name": feed.source.name, "result": str(feed.last_result), "events": count}
+        )
         problems.extend(p for p in view.problems if span is None or _dated_in(p, span))
     if span is None:
         problems.extend(_every_event(book))
     else:
         problems.extend(p.as_problem() for p in upcoming(book.views(now), *span, settings))
-    return Verdict(tuple(calendars), tuple(dict.fromkeys(problems)), span,
-                   chosen=bool(args.start or args.end))
+    return Verdict(
+        tuple(calendars), tuple(dict.fromkeys(problems)), span, chosen=bool(args.start or args.end)
+    )
 
 
-def _window(settings: Settings, args: argparse.Namespace,
-            now: datetime) -> tuple[datetime, datetime]:
+def _window(
+    settings: Settings, args: argparse.Namespace, now: datetime
+) -> tuple[datetime, datetime]:
     zone = settings.default_zone
     try:
         start = parse_instant(args.start, zone, now) if args.start else window(now)[0]
-        end = parse_instant(args.end, zone, now) if args.end else start + (
-            window(now)[1] - window(now)[0])
+        end = (
+            parse_instant(args.end, zone, now)
+            if args.end
+            else start + (window(now)[1] - window(now)[0])
+        )
     except ValueError as error:
-        raise CommandError(f"bad time: {error} (use ISO 8601, e.g. 2026-03-10T09:00)",
-                           Exit.CONFIG) from None
+        raise CommandError(
+            f"bad time: {error} (use ISO 8601, e.g. 2026-03-10T09:00)", Exit.CONFIG
+        ) from None
     if end <= start:
         raise CommandError("--to must be after --from", Exit.CONFIG)
     return start, end
@@ -93,8 +105,7 @@ def _every_event(book: CalendarBook) -> list[Problem]:
 def command(settings: Settings, args: argparse.Namespace) -> int:
     verdict = judge(settings, args, datetime.now(UTC))
     if args.output != "table":
-        print(structured(json.dumps(_document(verdict), indent=2, ensure_ascii=False),
-                         args.output))
+        print(structured(json.dumps(_document(verdict), indent=2, ensure_ascii=False), args.output))
     else:
         print("\n".join(_lines(verdict, settings)))
     return Exit.PROBLEMS if verdict.problems else Exit.OK
@@ -103,8 +114,9 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
 def _document(verdict: Verdict) -> dict[str, Any]:
     span = verdict.window
     return {
-        "window": None if span is None else {"from": span[0].isoformat(),
-                                             "to": span[1].isoformat()},
+        "window": None
+        if span is None
+        else {"from": span[0].isoformat(), "to": span[1].isoformat()},
         "calendars": list(verdict.calendars),
         "problems": [p.as_dict() for p in verdict.problems],
     }
@@ -112,16 +124,21 @@ def _document(verdict: Verdict) -> dict[str, Any]:
 
 def _lines(verdict: Verdict, settings: Settings) -> list[str]:
     zone = settings.default_zone
-    lines = [f"calendar {c['name']}: {c['result']} ({c['events']} events)"
-             for c in verdict.calendars]
+    lines = [
+        f"calendar {c['name']}: {c['result']} ({c['events']} events)" for c in verdict.calendars
+    ]
     if verdict.window is not None and verdict.chosen:
         start, end = (t.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") for t in verdict.window)
         lines.append(f"judging occurrences from {start} to {end}")
     elif verdict.window is not None:
-        lines.append(f"judging occurrences from now - {format_duration(GRACE)} to "
-                     f"{HORIZON.days} days ahead (--from/--to: another window, --all: every "
-                     "event)")
+        lines.append(
+            f"judging occurrences from now - {format_duration(GRACE)} to "
+            f"{HORIZON.days} days ahead (--from/--to: another window, --all: every "
+            "event)"
+        )
     lines += [f"  {problem_line(p, zone)}" for p in verdict.problems]
-    lines.append(f"{len(verdict.problems)} problem(s) in {len(settings.calendars)} "
-                 f"calendar(s), {len(settings.pools)} pool(s)")
+    lines.append(
+        f"{len(verdict.problems)} problem(s) in {len(settings.calendars)} "
+        f"calendar(s), {len(settings.pools)} pool(s)"
+    )
     return lines

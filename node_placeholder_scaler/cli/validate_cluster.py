@@ -23,19 +23,26 @@ from .common import CommandError, Exit, load_client
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     validate.window_arguments(parser)
-    parser.add_argument("--cluster", action="store_true",
-                        help="also read the cluster (read-only) for what would stop warming")
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="also read the cluster (read-only) for what would stop warming",
+    )
     parser.add_argument("--kubeconfig", help="kubeconfig file (with --cluster)")
-    parser.add_argument("--instance-types", metavar="FILE",
-                        help="JSON list of instance types ({name, resources}, the format of "
-                        "Karpenter's kwok provider): with no node of a pool up, placeholders "
-                        "are checked against the types its NodePools allow")
+    parser.add_argument(
+        "--instance-types",
+        metavar="FILE",
+        help="JSON list of instance types ({name, resources}, the format of "
+        "Karpenter's kwok provider): with no node of a pool up, placeholders "
+        "are checked against the types its NodePools allow",
+    )
 
 
 def command(settings: Settings, args: argparse.Namespace) -> int:
     if args.cluster and args.output != "table":
-        raise CommandError(f"--output {args.output} judges the feeds only; run --cluster "
-                           "without it", Exit.CONFIG)
+        raise CommandError(
+            f"--output {args.output} judges the feeds only; run --cluster without it", Exit.CONFIG
+        )
     code = validate.command(settings, args)
     if not args.cluster:
         return code
@@ -58,14 +65,18 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     if not scalers:
         refused = any(r.startswith(DETECTION_READS) for r in facts.unreadable)
         scalers = "not checked" if refused else "none found"
-    print(f"cluster: namespace {namespace}; autoscaler: {scalers}; "
-          f"CapacityBuffer API: {'served' if facts.buffer_api else 'not served'}")
+    print(
+        f"cluster: namespace {namespace}; autoscaler: {scalers}; "
+        f"CapacityBuffer API: {'served' if facts.buffer_api else 'not served'}"
+    )
     findings = judge(facts)
     for finding in findings:
         print(finding.line())
     errors = sum(1 for f in findings if f.severity == "error")
     warnings = sum(1 for f in findings if f.severity == "warning")
     skipped = len(findings) - errors - warnings
-    print(f"{errors} error(s), {warnings} warning(s) on the cluster"
-          + (f"; {skipped} check(s) not run (see not-checked)" if skipped else ""))
+    print(
+        f"{errors} error(s), {warnings} warning(s) on the cluster"
+        + (f"; {skipped} check(s) not run (see not-checked)" if skipped else "")
+    )
     return Exit.PROBLEMS if errors or code != Exit.OK else Exit.OK

@@ -21,8 +21,17 @@ import yaml
 from ..durations import DurationError, parse_duration
 
 KeyKind = Literal[
-    "duration", "integer", "number", "text", "zone", "choice", "address", "dnslabel",
-    "labels", "names", "section",
+    "duration",
+    "integer",
+    "number",
+    "text",
+    "zone",
+    "choice",
+    "address",
+    "dnslabel",
+    "labels",
+    "names",
+    "section",
 ]
 MAX_DEPTH = 32  # nesting of the YAML document; ours is at most 4 deep
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -74,8 +83,11 @@ class Key:
 def _kind_schema(key: Key) -> dict[str, Any]:
     bounds = {
         name: value
-        for name, value in (("minimum", key.low), ("maximum", key.high),
-                            ("exclusiveMaximum", key.below))
+        for name, value in (
+            ("minimum", key.low),
+            ("maximum", key.high),
+            ("exclusiveMaximum", key.below),
+        )
         if value is not None
     }
     kinds: dict[str, dict[str, Any]] = {
@@ -102,7 +114,9 @@ class _NoAliasLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()  # type: ignore[no-untyped-call]
             raise yaml.composer.ComposerError(
-                None, None, "aliases (*name) are not allowed in the configuration",
+                None,
+                None,
+                "aliases (*name) are not allowed in the configuration",
                 event.start_mark,
             )
         self._depth += 1
@@ -207,10 +221,14 @@ def _number(reader: Reader, key: Key, raw: object) -> Any:
     )
     if too_low or too_high:
         low = "" if key.low is None else f">= {key.low:g}"
-        high = f"<= {key.high:g}" if key.high is not None else (
-            f"< {key.below:g}" if key.below is not None else "")
-        raise reader.fail(key.name, f"must be {' and '.join(p for p in (low, high) if p)}, "
-                                    f"got {raw}")
+        high = (
+            f"<= {key.high:g}"
+            if key.high is not None
+            else (f"< {key.below:g}" if key.below is not None else "")
+        )
+        raise reader.fail(
+            key.name, f"must be {' and '.join(p for p in (low, high) if p)}, got {raw}"
+        )
     return raw if whole else float(raw)
 
 
@@ -229,8 +247,9 @@ def _text(reader: Reader, key: Key, raw: object) -> Any:
 
 def _choice(reader: Reader, key: Key, raw: object) -> Any:
     if raw not in key.choices:
-        raise reader.fail(key.name, f"must be one of {', '.join(key.choices)}, "
-                                    f"got {shown(key, raw)}")
+        raise reader.fail(
+            key.name, f"must be one of {', '.join(key.choices)}, got {shown(key, raw)}"
+        )
     return raw
 
 
@@ -259,7 +278,15 @@ def _section(reader: Reader, key: Key, raw: object) -> Any:
 
 
 _READERS = {
-    "duration": _duration, "integer": _number, "number": _number, "text": _text,
-    "zone": _text, "dnslabel": _text, "choice": _choice, "address": _address,
-    "labels": _labels, "names": _names, "section": _section,
+    "duration": _duration,
+    "integer": _number,
+    "number": _number,
+    "text": _text,
+    "zone": _text,
+    "dnslabel": _text,
+    "choice": _choice,
+    "address": _address,
+    "labels": _labels,
+    "names": _names,
+    "section": _section,
 }

@@ -17,26 +17,75 @@ from .configkeys import Key, Reader, default
 Autosize = Literal["off", "advise", "apply"]
 
 SEAT_KEYS: tuple[Key, ...] = (
-    Key("seatCpu", "number", None, "Class-sized requests (user: 120 students): the CPU cores "
-        "one student's pod requests (unset: learned from the pool's user pods)", low=0),
-    Key("seatMemory", "text", None, "Class-sized requests: the memory one student's pod "
-        "requests, e.g. 1.5Gi (unset: learned from the pool's user pods)"),
-    Key("seatsPerNode", "integer", None, "Class-sized requests: students per node (unset: "
-        "the placeholder's, or a pool node's, room divided by the seat)", low=1),
-    Key("arrivalSpread", "duration", "10m", "Class-sized requests: students arrive evenly "
-        "from the event's start over this long", positive=True),
-    Key("nodeUp", "duration", "3m", "Class-sized requests: from asking for a node to its "
-        "being usable; warm seats run this far ahead of the arrivals", positive=True),
-    Key("hold", "duration", None, "Class-sized requests: after the start plus this long "
-        "the class's warm room is released (unset: arrivalSpread)"),
-    Key("autosize", "choice", "off", "Size the next occurrence of a series from its last "
+    Key(
+        "seatCpu",
+        "number",
+        None,
+        "Class-sized requests (user: 120 students): the CPU cores "
+        "one student's pod requests (unset: learned from the pool's user pods)",
+        low=0,
+    ),
+    Key(
+        "seatMemory",
+        "text",
+        None,
+        "Class-sized requests: the memory one student's pod "
+        "requests, e.g. 1.5Gi (unset: learned from the pool's user pods)",
+    ),
+    Key(
+        "seatsPerNode",
+        "integer",
+        None,
+        "Class-sized requests: students per node (unset: "
+        "the placeholder's, or a pool node's, room divided by the seat)",
+        low=1,
+    ),
+    Key(
+        "arrivalSpread",
+        "duration",
+        "10m",
+        "Class-sized requests: students arrive evenly from the event's start over this long",
+        positive=True,
+    ),
+    Key(
+        "nodeUp",
+        "duration",
+        "3m",
+        "Class-sized requests: from asking for a node to its "
+        "being usable; warm seats run this far ahead of the arrivals",
+        positive=True,
+    ),
+    Key(
+        "hold",
+        "duration",
+        None,
+        "Class-sized requests: after the start plus this long "
+        "the class's warm room is released (unset: arrivalSpread)",
+    ),
+    Key(
+        "autosize",
+        "choice",
+        "off",
+        "Size the next occurrence of a series from its last "
         "event reports: off, advise (the report says what it would use) or apply",
-        choices=("off", "advise", "apply")),
+        choices=("off", "advise", "apply"),
+    ),
     Key("autosizeFloor", "integer", 0, "Autosize: fewest warm nodes it may ask for", low=0),
-    Key("autosizeCeiling", "integer", None, "Autosize: most warm nodes it may ask for "
-        "(unset: maxReplicas)", low=0),
-    Key("autosizeBelowRequest", "choice", "never", "Autosize: allowed lets it ask for fewer "
-        "nodes than an event's explicit node request (user: 3)", choices=("never", "allowed")),
+    Key(
+        "autosizeCeiling",
+        "integer",
+        None,
+        "Autosize: most warm nodes it may ask for (unset: maxReplicas)",
+        low=0,
+    ),
+    Key(
+        "autosizeBelowRequest",
+        "choice",
+        "never",
+        "Autosize: allowed lets it ask for fewer "
+        "nodes than an event's explicit node request (user: 3)",
+        choices=("never", "allowed"),
+    ),
 )
 
 _SPREAD: timedelta = default(SEAT_KEYS, "arrivalSpread")
@@ -71,10 +120,14 @@ def read_seating(reader: Reader) -> SeatSettings:
             raise reader.fail("seatMemory", "expected a memory size such as 1.5Gi or 512Mi")
         seat = Resources(round((cpu or 0) * 1000), amount)
     return SeatSettings(
-        seat=seat, seats_per_node=reader.value("seatsPerNode"),
-        arrival_spread=reader.value("arrivalSpread"), node_up=reader.value("nodeUp"),
-        hold=reader.value("hold"), autosize=_word(reader, "autosize", ("off", None)),
-        floor=reader.value("autosizeFloor"), ceiling=reader.value("autosizeCeiling"),
+        seat=seat,
+        seats_per_node=reader.value("seatsPerNode"),
+        arrival_spread=reader.value("arrivalSpread"),
+        node_up=reader.value("nodeUp"),
+        hold=reader.value("hold"),
+        autosize=_word(reader, "autosize", ("off", None)),
+        floor=reader.value("autosizeFloor"),
+        ceiling=reader.value("autosizeCeiling"),
         below_request=reader.value("autosizeBelowRequest") == "allowed",
     )
 

@@ -20,44 +20,109 @@ from .configkeys import Key, Reader, default
 Strategy = Literal["balanced", "cpu", "memory"]
 
 HEADROOM: tuple[Key, ...] = (
-    Key("strategy", "choice", "balanced", "Which resources count as free room: balanced (cpu "
+    Key(
+        "strategy",
+        "choice",
+        "balanced",
+        "Which resources count as free room: balanced (cpu "
         "and memory, and GPU where requested), cpu or memory",
-        choices=("balanced", "cpu", "memory")),
-    Key("threshold", "number", 0.2, "A node counts as free room only above this free fraction",
-        low=0, below=1),
-    Key("nodeGracePeriod", "duration", "10m", "A new node counts as free room only after this "
-        "time (it may be about to fill up)"),
+        choices=("balanced", "cpu", "memory"),
+    ),
+    Key(
+        "threshold",
+        "number",
+        0.2,
+        "A node counts as free room only above this free fraction",
+        low=0,
+        below=1,
+    ),
+    Key(
+        "nodeGracePeriod",
+        "duration",
+        "10m",
+        "A new node counts as free room only after this time (it may be about to fill up)",
+    ),
 )
 REPORTS: tuple[Key, ...] = (
-    Key("waitTarget", "duration", "30s", "A user pod waiting longer counts as a wait to "
-        "avoid; the advice keeps every wait under it", positive=True),
-    Key("settleTime", "duration", "5m", "The report is made this long after the event's end "
-        "(late nodes and waits are in)"),
-    Key("retention", "integer", 20, "Reports kept per pool (in its ConfigMap)", low=1,
-        high=200),
+    Key(
+        "waitTarget",
+        "duration",
+        "30s",
+        "A user pod waiting longer counts as a wait to avoid; the advice keeps every wait under it",
+        positive=True,
+    ),
+    Key(
+        "settleTime",
+        "duration",
+        "5m",
+        "The report is made this long after the event's end (late nodes and waits are in)",
+    ),
+    Key("retention", "integer", 20, "Reports kept per pool (in its ConfigMap)", low=1, high=200),
 )
 LEADER: tuple[Key, ...] = (
-    Key("leaseName", "dnslabel", "node-placeholder-scaler", "Name of the Lease the replicas "
-        "elect their leader on, in the placeholders' namespace (the chart sets its full name)"),
-    Key("leaseDuration", "duration", "15s", "A standby takes over when the Lease has not "
-        "changed for this long", positive=True),
-    Key("renewDeadline", "duration", "10s", "The leader writes only while its last renewal "
-        "started less than this long ago (shorter than leaseDuration)", positive=True),
-    Key("retryPeriod", "duration", "2s", "How often the leader renews and a standby tries "
-        "(renewDeadline is longer than 1.2 x retryPeriod)", positive=True),
+    Key(
+        "leaseName",
+        "dnslabel",
+        "node-placeholder-scaler",
+        "Name of the Lease the replicas "
+        "elect their leader on, in the placeholders' namespace (the chart sets its full name)",
+    ),
+    Key(
+        "leaseDuration",
+        "duration",
+        "15s",
+        "A standby takes over when the Lease has not changed for this long",
+        positive=True,
+    ),
+    Key(
+        "renewDeadline",
+        "duration",
+        "10s",
+        "The leader writes only while its last renewal "
+        "started less than this long ago (shorter than leaseDuration)",
+        positive=True,
+    ),
+    Key(
+        "retryPeriod",
+        "duration",
+        "2s",
+        "How often the leader renews and a standby tries "
+        "(renewDeadline is longer than 1.2 x retryPeriod)",
+        positive=True,
+    ),
 )
 NOTIFY: tuple[Key, ...] = (
-    Key("urlFromEnv", "text", None, "The environment variable holding the webhook URL (a "
-        "Secret: the URL is never logged); unset: no notifications"),
-    Key("format", "choice", "slack", "Body: slack (a Slack-compatible {\"text\": ...} body) "
-        "or json (the problem or report as fields)", choices=("slack", "json")),
+    Key(
+        "urlFromEnv",
+        "text",
+        None,
+        "The environment variable holding the webhook URL (a "
+        "Secret: the URL is never logged); unset: no notifications",
+    ),
+    Key(
+        "format",
+        "choice",
+        "slack",
+        'Body: slack (a Slack-compatible {"text": ...} body) '
+        "or json (the problem or report as fields)",
+        choices=("slack", "json"),
+    ),
     Key("timeout", "duration", "5s", "Time allowed for one delivery", positive=True),
     Key("retries", "integer", 2, "Further attempts after a failed delivery", low=0, high=5),
-    Key("maxPerHour", "integer", 30, "Messages sent per hour at most (the rest are counted "
-        "and dropped)", low=1, high=3600),
+    Key(
+        "maxPerHour",
+        "integer",
+        30,
+        "Messages sent per hour at most (the rest are counted and dropped)",
+        low=1,
+        high=3600,
+    ),
 )
 SECTION_TABLES: Mapping[str, tuple[Key, ...]] = {
-    "headroom": HEADROOM, "reports": REPORTS, "leaderElection": LEADER, "notifications": NOTIFY,
+    "headroom": HEADROOM,
+    "reports": REPORTS,
+    "leaderElection": LEADER,
+    "notifications": NOTIFY,
 }
 
 
@@ -131,9 +196,13 @@ def read_notifications(top: Reader, environ: Mapping[str, str]) -> NotifySetting
         raise reader.fail("urlFromEnv", f"environment variable {name} is not set")
     if url and not url.startswith(("http://", "https://")):
         raise reader.fail("urlFromEnv", f"environment variable {name} is not an http(s) URL")
-    return NotifySettings(url=url, format=reader.value("format"),
-                          timeout=reader.value("timeout"), retries=reader.value("retries"),
-                          max_per_hour=reader.value("maxPerHour"))
+    return NotifySettings(
+        url=url,
+        format=reader.value("format"),
+        timeout=reader.value("timeout"),
+        retries=reader.value("retries"),
+        max_per_hour=reader.value("maxPerHour"),
+    )
 
 
 def read_headroom(top: Reader) -> HeadroomSettings:
@@ -163,8 +232,11 @@ def read_leader_election(top: Reader) -> LeaderElectionSettings:
         retry_period=reader.value("retryPeriod"),
     )
     if found.renew_deadline >= found.lease_duration:
-        raise reader.fail("renewDeadline", "must be shorter than leaseDuration (a leader that "
-                          "cannot renew must stop writing before a standby may take over)")
+        raise reader.fail(
+            "renewDeadline",
+            "must be shorter than leaseDuration (a leader that "
+            "cannot renew must stop writing before a standby may take over)",
+        )
     if found.renew_deadline <= found.retry_period * (1 + RETRY_JITTER):
         raise reader.fail("renewDeadline", "must be longer than 1.2 x retryPeriod")
     return found

@@ -47,77 +47,186 @@ RESERVED_WORDS = frozenset({"lead"})
 _POOL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 
 TOP: tuple[Key, ...] = (
-    Key("namespace", "text", None, "Where the placeholder Deployments live (unset: the "
-        "controller's own namespace)", chart=False),
-    Key("timezone", "zone", None, "Default IANA time zone of floating and all-day event times "
-        "(unset: UTC)"),
-    Key("leadTime", "duration", "0s", "Default lead: placeholders come up this long before an "
-        "event starts; a pool's leadTime and an event's lead: line override it"),
-    Key("overlap", "choice", "sum", "How overlapping events of one pool combine: sum (room for "
-        "both) or max", choices=("sum", "max")),
+    Key(
+        "namespace",
+        "text",
+        None,
+        "Where the placeholder Deployments live (unset: the controller's own namespace)",
+        chart=False,
+    ),
+    Key(
+        "timezone",
+        "zone",
+        None,
+        "Default IANA time zone of floating and all-day event times (unset: UTC)",
+    ),
+    Key(
+        "leadTime",
+        "duration",
+        "0s",
+        "Default lead: placeholders come up this long before an "
+        "event starts; a pool's leadTime and an event's lead: line override it",
+    ),
+    Key(
+        "overlap",
+        "choice",
+        "sum",
+        "How overlapping events of one pool combine: sum (room for both) or max",
+        choices=("sum", "max"),
+    ),
     Key("interval", "duration", "30s", "Reconcile period", positive=True),
-    Key("calendarRefreshInterval", "duration", "5m", "How often each feed is fetched "
-        "(conditional GET)", positive=True),
-    Key("maxStaleness", "duration", "24h", "How long the last good copy of a failing feed is "
-        "still used", positive=True),
-    Key("maxFeedBytes", "integer", 10 * 1024 * 1024, "Largest feed accepted, in bytes",
-        low=1024),
+    Key(
+        "calendarRefreshInterval",
+        "duration",
+        "5m",
+        "How often each feed is fetched (conditional GET)",
+        positive=True,
+    ),
+    Key(
+        "maxStaleness",
+        "duration",
+        "24h",
+        "How long the last good copy of a failing feed is still used",
+        positive=True,
+    ),
+    Key("maxFeedBytes", "integer", 10 * 1024 * 1024, "Largest feed accepted, in bytes", low=1024),
     Key("feedTimeout", "duration", "30s", "Total time cap of one feed fetch", positive=True),
-    Key("metricsPort", "integer", 8080, "The one HTTP port: /metrics, /healthz, /readyz, /status",
-        low=1, high=65535),
-    Key("metricsAddress", "address", "", "Listen address of that port: empty = every "
-        "interface (in a pod), 127.0.0.1 locally"),
+    Key(
+        "metricsPort",
+        "integer",
+        8080,
+        "The one HTTP port: /metrics, /healthz, /readyz, /status",
+        low=1,
+        high=65535,
+    ),
+    Key(
+        "metricsAddress",
+        "address",
+        "",
+        "Listen address of that port: empty = every interface (in a pod), 127.0.0.1 locally",
+    ),
     Key("calendars", "section", None, "The iCal feeds (list)", chart=False),
     Key("pools", "section", None, "The node pools, by name", chart=False),
     Key("headroom", "section", None, "How free room on a pool's nodes counts"),
-    Key("reports", "section", None, "The event reports after each event (docs: operations, "
-        "event reports)"),
-    Key("leaderElection", "section", None, "Leader election among the controller's replicas "
-        "(docs: operations, high availability)"),
-    Key("notifications", "section", None, "Optional webhook messages about calendar "
-        "problems and event reports"),
+    Key(
+        "reports",
+        "section",
+        None,
+        "The event reports after each event (docs: operations, event reports)",
+    ),
+    Key(
+        "leaderElection",
+        "section",
+        None,
+        "Leader election among the controller's replicas (docs: operations, high availability)",
+    ),
+    Key(
+        "notifications",
+        "section",
+        None,
+        "Optional webhook messages about calendar problems and event reports",
+    ),
 )
 POOL: tuple[Key, ...] = (
-    Key("deployment", "dnslabel", None, "Name of the placeholder Deployment (unset: "
-        "placeholder-<pool>)"),
+    Key(
+        "deployment",
+        "dnslabel",
+        None,
+        "Name of the placeholder Deployment (unset: placeholder-<pool>)",
+    ),
     Key("nodeSelector", "labels", None, "Labels of the pool's nodes (texts: quote numbers)"),
     Key("minReplicas", "integer", 0, "Placeholders outside events", low=0),
-    Key("maxReplicas", "integer", 10, "Upper bound of placeholders (at least minReplicas)",
-        low=0),
+    Key("maxReplicas", "integer", 10, "Upper bound of placeholders (at least minReplicas)", low=0),
     Key("leadTime", "duration", None, "Lead of this pool (unset: the global leadTime)"),
-    Key("backend", "choice", "placeholders", "How the pool keeps warm room: placeholders "
+    Key(
+        "backend",
+        "choice",
+        "placeholders",
+        "How the pool keeps warm room: placeholders "
         "(a Deployment of pause pods) or capacityBuffer (an upstream CapacityBuffer; docs: "
-        "Backends)", choices=BACKENDS),
-    Key("buffer", "dnslabel", None, "Name of the pool's CapacityBuffer with backend "
-        "capacityBuffer (unset: buffer-<pool>)"),
-    Key("pricePerNodeHour", "number", None, "Price of one node-hour of this pool: plan shows "
-        "what each event will cost (unset: node-hours only)", low=0),
+        "Backends)",
+        choices=BACKENDS,
+    ),
+    Key(
+        "buffer",
+        "dnslabel",
+        None,
+        "Name of the pool's CapacityBuffer with backend capacityBuffer (unset: buffer-<pool>)",
+    ),
+    Key(
+        "pricePerNodeHour",
+        "number",
+        None,
+        "Price of one node-hour of this pool: plan shows "
+        "what each event will cost (unset: node-hours only)",
+        low=0,
+    ),
     *SEAT_KEYS,
 )
 CALENDAR: tuple[Key, ...] = (
     Key("name", "text", None, "Name in logs and metrics (unset: calendar-<index>)"),
-    Key("url", "text", None, "Feed address: http(s)://, webcal://, file:// or a path",
-        secret=True, chart=False),
-    Key("urlFromEnv", "text", None, "Instead of url: the environment variable holding it",
-        chart=False),
-    Key("urlFromFile", "text", None, "Instead of url: a file holding it (a mounted Secret), "
+    Key(
+        "url",
+        "text",
+        None,
+        "Feed address: http(s)://, webcal://, file:// or a path",
+        secret=True,
+        chart=False,
+    ),
+    Key(
+        "urlFromEnv",
+        "text",
+        None,
+        "Instead of url: the environment variable holding it",
+        chart=False,
+    ),
+    Key(
+        "urlFromFile",
+        "text",
+        None,
+        "Instead of url: a file holding it (a mounted Secret), "
         "read again at every refresh of the feed, so a rotated Secret needs no restart",
-        chart=False),
+        chart=False,
+    ),
     Key("timezone", "zone", None, "IANA time zone of floating and all-day times of this feed"),
     Key("pools", "names", None, "Pools this feed may request (unset: all)"),
-    Key("maxNodes", "integer", None, "Most nodes one event of this feed may request in one "
-        "pool; more is clipped (unset: maxReplicas alone)", low=0),
-    Key("maxNodeHoursPerDay", "number", None, "Most node-hours this feed's events may hold "
+    Key(
+        "maxNodes",
+        "integer",
+        None,
+        "Most nodes one event of this feed may request in one "
+        "pool; more is clipped (unset: maxReplicas alone)",
+        low=0,
+    ),
+    Key(
+        "maxNodeHoursPerDay",
+        "number",
+        None,
+        "Most node-hours this feed's events may hold "
         "per calendar day, all pools together; later events are clipped (unset: no limit)",
-        low=0),
-    Key("maxNodeHoursPerWeek", "number", None, "Most node-hours this feed's events may hold "
-        "per ISO week, all pools together (unset: no limit)", low=0),
-    Key("maxLead", "duration", None, "Longest lead: an event of this feed may give; a longer "
-        "one is clipped (unset: the parser's own cap)"),
+        low=0,
+    ),
+    Key(
+        "maxNodeHoursPerWeek",
+        "number",
+        None,
+        "Most node-hours this feed's events may hold "
+        "per ISO week, all pools together (unset: no limit)",
+        low=0,
+    ),
+    Key(
+        "maxLead",
+        "duration",
+        None,
+        "Longest lead: an event of this feed may give; a longer "
+        "one is clipped (unset: the parser's own cap)",
+    ),
 )
 SECTIONS: Mapping[str, tuple[Key, ...]] = {
-    "": TOP, **{f"{name}.": table for name, table in SECTION_TABLES.items()},
-    "pools.<pool>.": POOL, "calendars[]": CALENDAR,
+    "": TOP,
+    **{f"{name}.": table for name, table in SECTION_TABLES.items()},
+    "pools.<pool>.": POOL,
+    "calendars[]": CALENDAR,
 }
 
 
@@ -299,9 +408,17 @@ def _read_calendar(
             raise reader.fail("pools", f"unknown pool {unknown[0][:40]!r}")
         allow = frozenset(p.lower() for p in allowed)
     return CalendarSource(
-        name=reader.value("name") or f"calendar-{index}", url=url, url_from_env=from_env,
-        timezone=reader.value("timezone"), pools=allow, base_dir=posixpath.dirname(reader.path),
+        name=reader.value("name") or f"calendar-{index}",
+        url=url,
+        url_from_env=from_env,
+        timezone=reader.value("timezone"),
+        pools=allow,
+        base_dir=posixpath.dirname(reader.path),
         url_from_file=from_file,
-        limits=Limits(reader.value("maxNodes"), reader.value("maxNodeHoursPerDay"),
-                      reader.value("maxNodeHoursPerWeek"), reader.value("maxLead")),
+        limits=Limits(
+            reader.value("maxNodes"),
+            reader.value("maxNodeHoursPerDay"),
+            reader.value("maxNodeHoursPerWeek"),
+            reader.value("maxLead"),
+        ),
     )

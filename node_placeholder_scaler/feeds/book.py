@@ -48,8 +48,9 @@ def horizon(settings: Settings) -> timedelta:
     return max(planning.horizon(settings), PROBLEM_HORIZON)
 
 
-def expansion_window(settings: Settings, first: datetime, last: datetime
-                     ) -> tuple[datetime, datetime]:
+def expansion_window(
+    settings: Settings, first: datetime, last: datetime
+) -> tuple[datetime, datetime]:
     """The window to expand so that plans at any instant in [first, last] are complete."""
     behind = max([BEHIND, *(s.limits.lookback() for s in settings.calendars)])
     return first - behind, last + horizon(settings) + AHEAD
@@ -90,20 +91,30 @@ class Feed:
     def status(self, now: datetime, max_staleness: timedelta) -> FeedStatus:
         success = self.copy.success if self.copy else None
         return FeedStatus(
-            name=self.source.name, ok=self.usable(now, max_staleness), last_success=success,
+            name=self.source.name,
+            ok=self.usable(now, max_staleness),
+            last_success=success,
             staleness_seconds=None if success is None else (now - success).total_seconds(),
-            last_result=self.last_result, last_attempt=self.last_attempt,
+            last_result=self.last_result,
+            last_attempt=self.last_attempt,
             last_error=self.last_error,
-            event_count=self.copy.calendar.event_count if self.copy else 0, seconds=self.seconds)
+            event_count=self.copy.calendar.event_count if self.copy else 0,
+            seconds=self.seconds,
+        )
 
 
 class CalendarBook:
     """The feeds' states; ``refresh`` runs the due refreshes one after another (one worker
     at a time, so the memory bound is the parent plus one worker)."""
 
-    def __init__(self, settings: Settings, runner: Runner = run_bounded,
-                 window: tuple[datetime, datetime] | None = None, *,
-                 sink: FetchSink | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        runner: Runner = run_bounded,
+        window: tuple[datetime, datetime] | None = None,
+        *,
+        sink: FetchSink | None = None,
+    ) -> None:
         """``sink``: told each fetch's result as it happens (the metrics)."""
         self.settings = settings
         self._run, self._sink = runner, sink
@@ -135,12 +146,16 @@ class CalendarBook:
     def seconds_to_next(self, now: datetime) -> float:
         """Seconds until the next feed is due (at most TICK)."""
         interval = self.settings.calendar_refresh_interval
-        waits = [((f.last_attempt + interval) - now).total_seconds()
-                 for f in self.feeds() if f.last_attempt is not None]
+        waits = [
+            ((f.last_attempt + interval) - now).total_seconds()
+            for f in self.feeds()
+            if f.last_attempt is not None
+        ]
         return max(0.0, min([TICK, *waits]))
 
-    def refresh(self, now: datetime, *, force: bool = False,
-                cancel: threading.Event | None = None) -> None:
+    def refresh(
+        self, now: datetime, *, force: bool = False, cancel: threading.Event | None = None
+    ) -> None:
         """Fetch every due feed (all if ``force``); re-expand those whose window is short."""
         for feed in self.feeds():
             if cancel is not None and cancel.is_set():
@@ -150,8 +165,9 @@ class CalendarBook:
             elif self.copy_too_short(feed, now):
                 self._refresh(feed, now, cancel, expand_only=True)
 
-    def _refresh(self, feed: Feed, now: datetime, cancel: threading.Event | None,
-                 expand_only: bool) -> None:
+    def _refresh(
+        self, feed: Feed, now: datetime, cancel: threading.Event | None, expand_only: bool
+    ) -> None:
         try:
             feed = with_current_address(feed)
             outcome = self._run(self._job(feed, now, expand_only), cancel)
@@ -159,8 +175,9 @@ class CalendarBook:
             outcome = Outcome(error.result, str(error))
         except Exception as error:  # the worker could not even start: this feed, this time
             logger.exception("calendar=%s: the feed worker failed", printable(feed.source.name))
-            outcome = Outcome(FetchResult.WORKER_ERROR,
-                              f"the feed worker could not run ({type(error).__name__})")
+            outcome = Outcome(
+                FetchResult.WORKER_ERROR, f"the feed worker could not run ({type(error).__name__})"
+            )
         updated = _apply(feed, outcome, now, expand_only)
         with self._lock:
             self._feeds[feed.source.name] = updated
@@ -171,12 +188,17 @@ class CalendarBook:
     def _job(self, feed: Feed, now: datetime, expand_only: bool) -> Job:
         source, settings, copy = feed.source, self.settings, feed.copy
         return Job(
-            name=source.name, url=source.url, base_dir=source.base_dir,
-            pools=tuple(settings.pools), source_zone=source.timezone,
-            default_zone=settings.timezone, window=self.window(now),
+            name=source.name,
+            url=source.url,
+            base_dir=source.base_dir,
+            pools=tuple(settings.pools),
+            source_zone=source.timezone,
+            default_zone=settings.timezone,
+            window=self.window(now),
             max_bytes=settings.max_feed_bytes,
             fetch_seconds=settings.feed_timeout.total_seconds(),
-            parse_seconds=PARSE_BUDGET.total_seconds(), memory_bytes=worker_memory(settings),
+            parse_seconds=PARSE_BUDGET.total_seconds(),
+            memory_bytes=worker_memory(settings),
             etag=copy.etag if copy else None,
             last_modified=copy.last_modified if copy else None,
             digest=copy.digest if copy else None,
@@ -194,12 +216,17 @@ class CalendarBook:
             kept = "" if age is None else f"; using the copy from {age:.0f}s ago"
             if not usable:
                 kept = "; no usable copy, its pools are left as they are"
-            problems.append(Problem(ProblemKind.FEED_ERROR, f"{feed.last_error}{kept}",
-                                    feed.source.name))
+            problems.append(
+                Problem(ProblemKind.FEED_ERROR, f"{feed.last_error}{kept}", feed.source.name)
+            )
         elif feed.copy is not None and not usable:
-            problems.append(Problem(ProblemKind.FEED_STALE, "last good copy is older than "
-                                    "maxStaleness; its pools are left as they are",
-                                    feed.source.name))
+            problems.append(
+                Problem(
+                    ProblemKind.FEED_STALE,
+                    "last good copy is older than maxStaleness; its pools are left as they are",
+                    feed.source.name,
+                )
+            )
         calendar = feed.copy.calendar if feed.copy is not None and usable else None
         if calendar is not None:
             problems.extend(calendar.warnings)
@@ -210,21 +237,41 @@ def _apply(feed: Feed, outcome: Outcome, now: datetime, expand_only: bool) -> Fe
     """The feed after one refresh: a new copy, a confirmed one, or the old one and an error."""
     copy, result = feed.copy, outcome.result
     if result is FetchResult.OK and outcome.calendar is not None and outcome.packed is not None:
-        copy = GoodCopy(outcome.calendar, outcome.packed, outcome.etag, outcome.last_modified,
-                        outcome.digest, copy.success if expand_only and copy else now)
+        copy = GoodCopy(
+            outcome.calendar,
+            outcome.packed,
+            outcome.etag,
+            outcome.last_modified,
+            outcome.digest,
+            copy.success if expand_only and copy else now,
+        )
     elif result in (FetchResult.UNCHANGED, FetchResult.NOT_MODIFIED) and copy is not None:
-        copy = replace(copy, etag=outcome.etag or copy.etag, success=now,
-                       last_modified=outcome.last_modified or copy.last_modified)
+        copy = replace(
+            copy,
+            etag=outcome.etag or copy.etag,
+            success=now,
+            last_modified=outcome.last_modified or copy.last_modified,
+        )
     elif result.good:  # a 304 or "unchanged" with no copy to confirm: not silence
         result = FetchResult.WORKER_ERROR
     error = None if result.good else (outcome.message or result.value)
     if expand_only:
         error = None if error is None else f"re-expanding the stored copy: {error}"
-        return replace(feed, copy=copy, last_error=error or feed.last_error,
-                       last_result=result.value if error else feed.last_result)
-    return replace(feed, copy=copy, last_attempt=now, last_result=result.value,
-                   last_error=error, seconds=round(outcome.seconds, 3),
-                   worker_peak=outcome.peak_rss)
+        return replace(
+            feed,
+            copy=copy,
+            last_error=error or feed.last_error,
+            last_result=result.value if error else feed.last_result,
+        )
+    return replace(
+        feed,
+        copy=copy,
+        last_attempt=now,
+        last_result=result.value,
+        last_error=error,
+        seconds=round(outcome.seconds, 3),
+        worker_peak=outcome.peak_rss,
+    )
 
 
 def _log(feed: Feed, outcome: Outcome, expand_only: bool) -> None:
@@ -232,14 +279,25 @@ def _log(feed: Feed, outcome: Outcome, expand_only: bool) -> None:
     for line in outcome.logs:
         logger.warning("calendar=%s worker: %s", name, line)
     level = logging.INFO if outcome.result.good else logging.WARNING
-    logger.log(level, "calendar=%s feed=%s %s=%s seconds=%.2f worker_peak_mib=%d%s", name,
-               redact(feed.source.url), "expand" if expand_only else "result",
-               outcome.result.value, outcome.seconds, outcome.peak_rss >> 20,
-               f" error={printable(outcome.message or '')!r}" if not outcome.result.good else "")
+    logger.log(
+        level,
+        "calendar=%s feed=%s %s=%s seconds=%.2f worker_peak_mib=%d%s",
+        name,
+        redact(feed.source.url),
+        "expand" if expand_only else "result",
+        outcome.result.value,
+        outcome.seconds,
+        outcome.peak_rss >> 20,
+        f" error={printable(outcome.message or '')!r}" if not outcome.result.good else "",
+    )
 
 
-def load_once(settings: Settings, now: datetime, window: tuple[datetime, datetime],
-              runner: Runner = run_bounded) -> CalendarBook:
+def load_once(
+    settings: Settings,
+    now: datetime,
+    window: tuple[datetime, datetime],
+    runner: Runner = run_bounded,
+) -> CalendarBook:
     """Every feed refreshed once through the bounded worker, expanded over ``window`` alone
     (`plan`, `validate`)."""
     book = CalendarBook(settings, runner, window)
@@ -303,14 +361,17 @@ def with_current_address(feed: Feed) -> Feed:
     try:
         url = read_regular(source.url_from_file, URL_FILE_LIMIT).decode("utf-8").strip()
     except (OSError, NotRegularFile, FileTooLarge, UnicodeDecodeError) as error:
-        raise AddressError(FetchResult.FILE_ERROR,
-                           f"{where}: cannot read the feed address ({type(error).__name__})"
-                           ) from None
+        raise AddressError(
+            FetchResult.FILE_ERROR,
+            f"{where}: cannot read the feed address ({type(error).__name__})",
+        ) from None
     try:
         classify(url)
     except UrlError:
-        raise AddressError(FetchResult.BAD_URL, f"{where}: not a feed address (http(s)://, "
-                           "webcal://, file:// or a path)") from None
+        raise AddressError(
+            FetchResult.BAD_URL,
+            f"{where}: not a feed address (http(s)://, webcal://, file:// or a path)",
+        ) from None
     if url == source.url:
         return feed
     copy = feed.copy and replace(feed.copy, etag=None, last_modified=None)

@@ -85,8 +85,15 @@ class _Session(requests.Session):
         return iter(())
 
 
-def fetch(url: str, *, base_dir: str, limit: int, timeout: float,
-          etag: str | None = None, last_modified: str | None = None) -> Fetched:
+def fetch(
+    url: str,
+    *,
+    base_dir: str,
+    limit: int,
+    timeout: float,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> Fetched:
     """Fetch one feed (http(s), webcal, file:// or a path); raise FeedError on failure."""
     try:
         target = classify(url)
@@ -99,8 +106,9 @@ def fetch(url: str, *, base_dir: str, limit: int, timeout: float,
         with deadline(timeout):
             return _fetch_http(target.location, limit, started + timeout, etag, last_modified)
     except _Expired:
-        raise FeedError(FetchResult.TIMEOUT,
-                        f"the fetch took longer than feedTimeout ({timeout:g}s)") from None
+        raise FeedError(
+            FetchResult.TIMEOUT, f"the fetch took longer than feedTimeout ({timeout:g}s)"
+        ) from None
 
 
 def _resolve(location: str, base_dir: str) -> Path:
@@ -110,8 +118,9 @@ def _resolve(location: str, base_dir: str) -> Path:
     return path
 
 
-def _fetch_http(url: str, limit: int, end: float, etag: str | None,
-                last_modified: str | None) -> Fetched:
+def _fetch_http(
+    url: str, limit: int, end: float, etag: str | None, last_modified: str | None
+) -> Fetched:
     headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"}
     if etag:
         headers["If-None-Match"] = etag
@@ -124,23 +133,33 @@ def _fetch_http(url: str, limit: int, end: float, etag: str | None,
             response = _get(session, url, headers, end)
             with response:
                 if response.is_redirect:
-                    url = _next_hop(url, response.headers.get("Location", ""), origin.hostname,
-                                    origin.scheme)
+                    url = _next_hop(
+                        url, response.headers.get("Location", ""), origin.hostname, origin.scheme
+                    )
                     continue
                 return _answer(response, limit, conditional=bool(etag or last_modified))
     raise FeedError(FetchResult.BAD_REDIRECT, f"more than {MAX_REDIRECTS} redirects")
 
 
-def _get(session: _Session, url: str, headers: dict[str, str],
-         end: float) -> requests.Response:
+def _get(session: _Session, url: str, headers: dict[str, str], end: float) -> requests.Response:
     left = max(0.001, end - time.monotonic())
     try:
-        return session.get(url, headers=headers, timeout=(min(10.0, left), left), stream=True,
-                           allow_redirects=False)
+        return session.get(
+            url,
+            headers=headers,
+            timeout=(min(10.0, left), left),
+            stream=True,
+            allow_redirects=False,
+        )
     except requests.Timeout:
         raise FeedError(FetchResult.TIMEOUT, "no answer in time") from None
-    except (requests.RequestException, ValueError, UnicodeError, http.client.HTTPException,
-            OSError) as error:
+    except (
+        requests.RequestException,
+        ValueError,
+        UnicodeError,
+        http.client.HTTPException,
+        OSError,
+    ) as error:
         raise FeedError(FetchResult.NETWORK_ERROR, cause(error)) from None
 
 
@@ -151,15 +170,19 @@ def _next_hop(current: str, location: str, host: str | None, scheme: str) -> str
         parts = urlsplit(target)
         hostname, _port = parts.hostname, parts.port
     except ValueError:
-        raise FeedError(FetchResult.BAD_REDIRECT,
-                        "a redirect with a malformed Location header") from None
+        raise FeedError(
+            FetchResult.BAD_REDIRECT, "a redirect with a malformed Location header"
+        ) from None
     if not location.strip() or parts.scheme not in ("http", "https") or not hostname:
-        raise FeedError(FetchResult.BAD_REDIRECT,
-                        "a redirect with a malformed or non-http Location header")
+        raise FeedError(
+            FetchResult.BAD_REDIRECT, "a redirect with a malformed or non-http Location header"
+        )
     if hostname != (host or "").lower():
-        raise FeedError(FetchResult.BAD_REDIRECT,
-                        f"a redirect to another host ({printable(hostname, 80)}) is not followed;"
-                        " put the final address in the configuration")
+        raise FeedError(
+            FetchResult.BAD_REDIRECT,
+            f"a redirect to another host ({printable(hostname, 80)}) is not followed;"
+            " put the final address in the configuration",
+        )
     if scheme == "https" and parts.scheme == "http":
         raise FeedError(FetchResult.BAD_REDIRECT, "a redirect from https to http is not followed")
     return target
@@ -168,8 +191,9 @@ def _next_hop(current: str, location: str, host: str | None, scheme: str) -> str
 def _answer(response: requests.Response, limit: int, conditional: bool) -> Fetched:
     if response.status_code == 304:
         if not conditional:
-            raise FeedError(FetchResult.HTTP_ERROR,
-                            "HTTP 304 Not Modified to a request without a cached copy")
+            raise FeedError(
+                FetchResult.HTTP_ERROR, "HTTP 304 Not Modified to a request without a cached copy"
+            )
         return Fetched(None)
     if response.status_code != 200:
         raise FeedError(FetchResult.HTTP_ERROR, status_text(response.status_code))
@@ -181,8 +205,9 @@ def _answer(response: requests.Response, limit: int, conditional: bool) -> Fetch
         for chunk in response.iter_content(CHUNK):
             body += chunk
             if len(body) > limit:  # decompressed bytes: a gzip bomb stops here
-                raise FeedError(FetchResult.TOO_LARGE,
-                                f"the feed is larger than maxFeedBytes ({limit})")
+                raise FeedError(
+                    FetchResult.TOO_LARGE, f"the feed is larger than maxFeedBytes ({limit})"
+                )
     except requests.RequestException as error:
         raise FeedError(FetchResult.NETWORK_ERROR, cause(error)) from None
     return Fetched(bytes(body), _header(response, "ETag"), _header(response, "Last-Modified"))
@@ -210,9 +235,16 @@ def cause(error: BaseException) -> str:
         if current in seen:
             continue
         seen.append(current)
-        stack.extend(e for e in (current.__cause__, current.__context__,
-                                 *current.args, getattr(current, "reason", None))
-                     if isinstance(e, BaseException))
+        stack.extend(
+            e
+            for e in (
+                current.__cause__,
+                current.__context__,
+                *current.args,
+                getattr(current, "reason", None),
+            )
+            if isinstance(e, BaseException)
+        )
     for item in reversed(seen):  # the deepest first
         text = _known(item)
         if text:
@@ -245,11 +277,13 @@ def read_file(path: Path, limit: int) -> Fetched:
     try:
         return Fetched(read_regular(path, limit))
     except NotRegularFile:
-        raise FeedError(FetchResult.FILE_ERROR,
-                        "not a regular file (a directory, a pipe or a device)") from None
+        raise FeedError(
+            FetchResult.FILE_ERROR, "not a regular file (a directory, a pipe or a device)"
+        ) from None
     except FileTooLarge:
-        raise FeedError(FetchResult.TOO_LARGE,
-                        f"the feed is larger than maxFeedBytes ({limit})") from None
+        raise FeedError(
+            FetchResult.TOO_LARGE, f"the feed is larger than maxFeedBytes ({limit})"
+        ) from None
     except OSError as error:
         text = error.strerror or errno.errorcode.get(error.errno or 0, type(error).__name__)
         raise FeedError(FetchResult.FILE_ERROR, f"cannot read the file: {text}") from None

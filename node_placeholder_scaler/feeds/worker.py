@@ -39,7 +39,10 @@ MAX_ANSWER_BYTES = 16 * 1024 * 1024
 # stack (a child that imported it under its memory cap could fail to map a shared library and
 # die with an ImportError, reported as a worker error instead of a memory result)
 _PRELOAD = [
-    "__main__", "node_placeholder_scaler.feeds.worker", "node_placeholder_scaler.feeds.fetch"]
+    "__main__",
+    "node_placeholder_scaler.feeds.worker",
+    "node_placeholder_scaler.feeds.fetch",
+]
 
 
 @dataclass(frozen=True)
@@ -98,12 +101,21 @@ def work(job: Job) -> Outcome:
         if job.packed is not None:
             outcome = _parse(job, zlib.decompress(job.packed), job.etag, job.last_modified)
         else:
-            fetched = fetch(job.url, base_dir=job.base_dir, limit=job.max_bytes,
-                            timeout=job.fetch_seconds, etag=job.etag,
-                            last_modified=job.last_modified)
+            fetched = fetch(
+                job.url,
+                base_dir=job.base_dir,
+                limit=job.max_bytes,
+                timeout=job.fetch_seconds,
+                etag=job.etag,
+                last_modified=job.last_modified,
+            )
             if fetched.content is None:
-                outcome = Outcome(FetchResult.NOT_MODIFIED, etag=job.etag,
-                                  last_modified=job.last_modified, digest=job.digest)
+                outcome = Outcome(
+                    FetchResult.NOT_MODIFIED,
+                    etag=job.etag,
+                    last_modified=job.last_modified,
+                    digest=job.digest,
+                )
             else:
                 outcome = _parse(job, fetched.content, fetched.etag, fetched.last_modified)
     except FeedError as error:
@@ -123,9 +135,15 @@ def _parse(job: Job, content: bytes, etag: str | None, modified: str | None) -> 
     if problem:
         return Outcome(FetchResult.NOT_A_CALENDAR, problem)
     try:
-        calendar = parse_calendar(content, name=job.name, pools=job.pools,
-                                  source_zone=job.source_zone, default_zone=job.default_zone,
-                                  window=job.window, keep_source=False)  # we keep the bytes
+        calendar = parse_calendar(
+            content,
+            name=job.name,
+            pools=job.pools,
+            source_zone=job.source_zone,
+            default_zone=job.default_zone,
+            window=job.window,
+            keep_source=False,
+        )  # we keep the bytes
     except CalendarError as error:
         if _out_of_memory(error):  # the engine wraps every error of the library it calls
             raise MemoryError from None
@@ -170,8 +188,9 @@ def run_bounded(job: Job, cancel: threading.Event | None = None) -> Outcome:
     """``work(job)`` in a child process: killed at ``job.wall_seconds`` or on ``cancel``."""
     started = time.monotonic()
     receiver, sender = multiprocessing.Pipe(duplex=False)
-    process = _context().Process(target=_child, args=(job, sender), daemon=True,
-                                 name=f"feed-{job.name[:20]}")
+    process = _context().Process(
+        target=_child, args=(job, sender), daemon=True, name=f"feed-{job.name[:20]}"
+    )
     process.start()
     sender.close()
     try:
@@ -185,16 +204,23 @@ def run_bounded(job: Job, cancel: threading.Event | None = None) -> Outcome:
     return replace(outcome, seconds=time.monotonic() - started)
 
 
-def _await(process: multiprocessing.process.BaseProcess, receiver: Connection, end: float,
-           cancel: threading.Event | None) -> Outcome:
+def _await(
+    process: multiprocessing.process.BaseProcess,
+    receiver: Connection,
+    end: float,
+    cancel: threading.Event | None,
+) -> Outcome:
     while True:
         left = end - time.monotonic()
         if left <= 0 or (cancel is not None and cancel.is_set()):
             process.kill()
             if left > 0:
                 return Outcome(FetchResult.TIMEOUT, "the refresh was cancelled (stopping)")
-            return Outcome(FetchResult.TIMEOUT, "the refresh did not finish within feedTimeout "
-                           "+ the parse budget; the worker was killed")
+            return Outcome(
+                FetchResult.TIMEOUT,
+                "the refresh did not finish within feedTimeout "
+                "+ the parse budget; the worker was killed",
+            )
         ready = wait([receiver, process.sentinel], timeout=min(left, 0.2))
         if receiver in ready:
             answer = _receive(receiver)
@@ -210,8 +236,11 @@ def _receive(receiver: Connection) -> Outcome | None:
     try:
         data = receiver.recv_bytes(MAX_ANSWER_BYTES)
     except OSError:  # longer than the cap ("bad message length")
-        return Outcome(FetchResult.TOO_LARGE, "the parsed calendar is over the controller's "
-                       f"cap of {MAX_ANSWER_BYTES:,} bytes (too many occurrences in the window)")
+        return Outcome(
+            FetchResult.TOO_LARGE,
+            "the parsed calendar is over the controller's "
+            f"cap of {MAX_ANSWER_BYTES:,} bytes (too many occurrences in the window)",
+        )
     except EOFError:
         return None
     answer = pickle.loads(data)  # our own child's Outcome, over our own pipe

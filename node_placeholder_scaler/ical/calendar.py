@@ -43,10 +43,18 @@ class ParsedCalendar:
     expanded up to now). A slow path; the controller keeps its windows current instead.
     """
 
-    def __init__(self, name: str, window: tuple[datetime, datetime], event_count: int, *,
-                 occurrences: tuple[Occurrence, ...], warnings: tuple[Problem, ...],
-                 described: tuple[Problem, ...], source: _Source | None,
-                 zone: ZoneInfo | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        window: tuple[datetime, datetime],
+        event_count: int,
+        *,
+        occurrences: tuple[Occurrence, ...],
+        warnings: tuple[Problem, ...],
+        described: tuple[Problem, ...],
+        source: _Source | None,
+        zone: ZoneInfo | None = None,
+    ) -> None:
         self.name, self.window, self.event_count = name, window, event_count
         self.zone = zone or ZoneInfo("UTC")  # the feed's own zone (floating times, budgets)
         self.warnings = warnings
@@ -58,8 +66,9 @@ class ParsedCalendar:
         """Occurrences overlapping [start, end), sorted by start (aware UTC datetimes)."""
         if self._source is not None and (start < self.window[0] or end > self.window[1]):
             apart = end < self.window[0] or start > self.window[1]
-            wider = (start, end) if apart else (
-                min(start, self.window[0]), max(end, self.window[1]))
+            wider = (
+                (start, end) if apart else (min(start, self.window[0]), max(end, self.window[1]))
+            )
             logger.debug("calendar=%s expands again for %s..%s", self.name, *wider)
             again = self._source.parse(wider)
             self.window, self._occurrences = again.window, again._occurrences
@@ -73,15 +82,32 @@ class ParsedCalendar:
 class _Source:
     """What is needed to expand the feed again for another window (bytes and settings)."""
 
-    def __init__(self, data: bytes, name: str, pools: tuple[str, ...],
-                 zones: tuple[ZoneInfo | None, ZoneInfo | None], limits: Limits) -> None:
+    def __init__(
+        self,
+        data: bytes,
+        name: str,
+        pools: tuple[str, ...],
+        zones: tuple[ZoneInfo | None, ZoneInfo | None],
+        limits: Limits,
+    ) -> None:
         self.data, self.name, self.pools, self.zones, self.limits = (
-            data, name, pools, zones, limits)
+            data,
+            name,
+            pools,
+            zones,
+            limits,
+        )
 
     def parse(self, window: tuple[datetime, datetime]) -> ParsedCalendar:
-        return parse_calendar(self.data, name=self.name, pools=self.pools,
-                              source_zone=self.zones[0], default_zone=self.zones[1],
-                              window=window, limits=self.limits)
+        return parse_calendar(
+            self.data,
+            name=self.name,
+            pools=self.pools,
+            source_zone=self.zones[0],
+            default_zone=self.zones[1],
+            window=window,
+            limits=self.limits,
+        )
 
 
 def parse_calendar(
@@ -108,8 +134,14 @@ def parse_calendar(
     zone, warning = choose_zone(source_zone, feed_zone, default_zone)
     warnings = [Problem(ProblemKind.CALENDAR_ERROR, warning, name)] if warning else []
     warnings += _feed_problems(feed, name)
-    expander = Expander(name, zone, pools, window=window, limits=limits,
-                        utc_to_zone=feed_zone is not None and warning is None)
+    expander = Expander(
+        name,
+        zone,
+        pools,
+        window=window,
+        limits=limits,
+        utc_to_zone=feed_zone is not None and warning is None,
+    )
     mender = Mender(feed.zones)
     with feed_scope():
         mender.hold(load_zones(feed.zones, mender, limits.series_seconds))
@@ -118,10 +150,15 @@ def parse_calendar(
     occurrences = sorted(expander.occurrences, key=lambda o: (o.start, o.end, o.summary))
     source = _Source(data, name, tuple(pools), (source_zone, default_zone), limits)
     return ParsedCalendar(
-        name, window, len(feed.events) + feed.skipped_events, occurrences=tuple(occurrences),
+        name,
+        window,
+        len(feed.events) + feed.skipped_events,
+        occurrences=tuple(occurrences),
         warnings=_capped([*warnings, *expander.problems], limits.max_problems),
         described=_capped(expander.described, limits.max_problems),
-        source=source if keep_source else None, zone=zone)
+        source=source if keep_source else None,
+        zone=zone,
+    )
 
 
 def _expand_all(feed: SplitFeed, expander: Expander, mender: Mender) -> list[Problem]:
@@ -140,8 +177,13 @@ def _expand_all(feed: SplitFeed, expander: Expander, mender: Mender) -> list[Pro
     except BudgetExhausted as error:
         left = len(series) - done
         logger.warning("calendar=%s %s; %d series not expanded", expander.name, error, left)
-        return [Problem(ProblemKind.OVER_LIMIT, f"{error}; {left} of {len(series)} series "
-                        "are not planned", expander.name)]
+        return [
+            Problem(
+                ProblemKind.OVER_LIMIT,
+                f"{error}; {left} of {len(series)} series are not planned",
+                expander.name,
+            )
+        ]
     return []
 
 
@@ -151,8 +193,11 @@ def _describe_raw(block: Block, fields: dict[str, str], expander: Expander) -> N
         return
     lines = block.lines
     text = text_of(lines, "DESCRIPTION") or text_of(lines, "X-ALT-DESC")
-    expander.describe_raw(text, summary_text(text_of(lines, "SUMMARY")),
-                          start_of(fields.get("DTSTART", ""), expander.zone))
+    expander.describe_raw(
+        text,
+        summary_text(text_of(lines, "SUMMARY")),
+        start_of(fields.get("DTSTART", ""), expander.zone),
+    )
 
 
 def _by_uid(blocks: list[Block]) -> list[list[Block]]:
@@ -173,30 +218,48 @@ def _parse_blocks(blocks: list[Block], expander: Expander, mender: Mender) -> li
             events = [c for c in parsed if getattr(c, "name", "") == "VEVENT"]
             components.extend(events)
             for note in notes:
-                expander.note(note.kind, note.message, events[0] if events else None,
-                              block.field("SUMMARY"))
+                expander.note(
+                    note.kind, note.message, events[0] if events else None, block.field("SUMMARY")
+                )
         except (Exception, SeriesTimeout) as error:  # the library raises many kinds
             if isinstance(error, (BudgetExhausted, MemoryError)):
                 raise
             reason = "it takes too long" if isinstance(error, SeriesTimeout) else error_text(error)
-            expander.problems.append(Problem(
-                ProblemKind.BAD_COMPONENT, f"the event cannot be read: {reason}",
-                expander.name, block.field("SUMMARY")[:200] or "(no title)", None))
+            expander.problems.append(
+                Problem(
+                    ProblemKind.BAD_COMPONENT,
+                    f"the event cannot be read: {reason}",
+                    expander.name,
+                    block.field("SUMMARY")[:200] or "(no title)",
+                    None,
+                )
+            )
     return components
 
 
 def _feed_problems(feed: SplitFeed, name: str) -> Iterator[Problem]:
     if feed.cut_lines:
-        yield Problem(ProblemKind.BAD_TEXT, (
-            f"{feed.cut_lines} content line(s) longer than {MAX_LINE} characters were cut"), name)
+        yield Problem(
+            ProblemKind.BAD_TEXT,
+            (f"{feed.cut_lines} content line(s) longer than {MAX_LINE} characters were cut"),
+            name,
+        )
     if feed.skipped_events:
-        yield Problem(ProblemKind.OVER_LIMIT, (
-            f"the feed has {len(feed.events) + feed.skipped_events} events; only the first "
-            f"{len(feed.events)} are read"), name)
+        yield Problem(
+            ProblemKind.OVER_LIMIT,
+            (
+                f"the feed has {len(feed.events) + feed.skipped_events} events; only the first "
+                f"{len(feed.events)} are read"
+            ),
+            name,
+        )
     for block in feed.unclosed:
-        yield Problem(ProblemKind.BAD_COMPONENT, (
-            f"a {block.name} is not closed (no END:{block.name}); read up to the next "
-            "component"), name, block.field("SUMMARY")[:200] or None)
+        yield Problem(
+            ProblemKind.BAD_COMPONENT,
+            (f"a {block.name} is not closed (no END:{block.name}); read up to the next component"),
+            name,
+            block.field("SUMMARY")[:200] or None,
+        )
 
 
 def _property(lines: list[str], name: str) -> str | None:
@@ -211,7 +274,11 @@ def _capped(problems: list[Problem], limit: int) -> tuple[Problem, ...]:
     unique = list(dict.fromkeys(problems))
     if len(unique) <= limit:
         return tuple(unique)
-    return (*unique[:limit - 1], Problem(
-        ProblemKind.OVER_LIMIT, f"and {len(unique) - limit + 1} more problems",
-        unique[0].calendar))
-
+    return (
+        *unique[: limit - 1],
+        Problem(
+            ProblemKind.OVER_LIMIT,
+            f"and {len(unique) - limit + 1} more problems",
+            unique[0].calendar,
+        ),
+    )

@@ -23,8 +23,12 @@ UTC = ZoneInfo("UTC")
 _SPACE = re.compile(r"\s+")
 _DIGITS = re.compile(r"[0-9]{1,9}")
 _DATE_FORMS = "a date YYYYMMDD or a date-time YYYYMMDDTHHMMSS"
-_FORMS = {"DTEND": _DATE_FORMS, "RDATE": _DATE_FORMS, "EXDATE": _DATE_FORMS,
-          "DURATION": "a duration such as PT1H30M"}
+_FORMS = {
+    "DTEND": _DATE_FORMS,
+    "RDATE": _DATE_FORMS,
+    "EXDATE": _DATE_FORMS,
+    "DURATION": "a duration such as PT1H30M",
+}
 
 
 def as_text(value: Any) -> str:
@@ -68,8 +72,9 @@ def _values(component: Any, name: str) -> list[Any]:
 class Cleaner:
     """Checks components of one feed; collects the problems found."""
 
-    def __init__(self, name: str, zone: ZoneInfo, window: tuple[datetime, datetime],
-                 max_rule_steps: int) -> None:
+    def __init__(
+        self, name: str, zone: ZoneInfo, window: tuple[datetime, datetime], max_rule_steps: int
+    ) -> None:
         self.name, self.zone, self.max_rule_steps = name, zone, max_rule_steps
         self.stop = (window[1] + timedelta(days=1)).astimezone(zone).replace(tzinfo=None)
         self.problems: list[Problem] = []
@@ -87,14 +92,24 @@ class Cleaner:
 
     def _clean(self, component: Any) -> bool:
         start = component.get("DTSTART")
-        if start is None or isinstance(start, vBroken) or not isinstance(
-                getattr(start, "dt", None), date):
-            self.report(ProblemKind.BAD_COMPONENT, "no readable DTSTART; the event is ignored "
-                        "(write DTSTART as a date or date-time)", component)
+        if (
+            start is None
+            or isinstance(start, vBroken)
+            or not isinstance(getattr(start, "dt", None), date)
+        ):
+            self.report(
+                ProblemKind.BAD_COMPONENT,
+                "no readable DTSTART; the event is ignored (write DTSTART as a date or date-time)",
+                component,
+            )
             return False
         if isinstance(component.get("RECURRENCE-ID"), (vBroken, list)):
-            self.report(ProblemKind.BAD_COMPONENT, "RECURRENCE-ID cannot be read; this moved "
-                        "occurrence is ignored (write it as the DTSTART it moves)", component)
+            self.report(
+                ProblemKind.BAD_COMPONENT,
+                "RECURRENCE-ID cannot be read; this moved "
+                "occurrence is ignored (write it as the DTSTART it moves)",
+                component,
+            )
             return False
         for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
             self._check_zone(component, name)
@@ -110,37 +125,60 @@ class Cleaner:
             return  # an unreadable DTEND is _check_end's to report (the event keeps its start)
         tzid = prop.params.get("TZID")
         value = getattr(prop, "dt", None)
-        if tzid and isinstance(value, datetime) and value.tzinfo is None and (
-                tzid not in self._zones_reported):
+        if (
+            tzid
+            and isinstance(value, datetime)
+            and value.tzinfo is None
+            and (tzid not in self._zones_reported)
+        ):
             self._zones_reported.add(tzid)
-            self.report(ProblemKind.UNKNOWN_ZONE, (
-                f"TZID {tzid[:100]!r} names no known zone and no readable VTIMEZONE; its times "
-                f"are read in {self.zone.key} (add its VTIMEZONE or use an IANA zone name)"),
-                component)
+            self.report(
+                ProblemKind.UNKNOWN_ZONE,
+                (
+                    f"TZID {tzid[:100]!r} names no known zone and no readable VTIMEZONE; its times "
+                    f"are read in {self.zone.key} (add its VTIMEZONE or use an IANA zone name)"
+                ),
+                component,
+            )
 
     def _check_end(self, component: Any) -> None:
         for name in ("DTEND", "DURATION"):
             if isinstance(component.get(name), (vBroken, list)):
                 component.pop(name)
-                self.report(ProblemKind.BAD_TIME, f"{name} cannot be read; the event is read "
-                            f"without an end (write {_FORMS[name]})", component)
+                self.report(
+                    ProblemKind.BAD_TIME,
+                    f"{name} cannot be read; the event is read "
+                    f"without an end (write {_FORMS[name]})",
+                    component,
+                )
         start = instant(component.decoded("DTSTART"), self.zone)
         end = instant(component.decoded("DTEND"), self.zone) if "DTEND" in component else None
         if end is not None and end < start:
             component.pop("DTEND")
-            self.report(ProblemKind.BAD_TIME, "DTEND is before DTSTART; the event is read "
-                        "without an end (correct DTEND)", component)
+            self.report(
+                ProblemKind.BAD_TIME,
+                "DTEND is before DTSTART; the event is read without an end (correct DTEND)",
+                component,
+            )
         elif end == start and not isinstance(component.decoded("DTSTART"), datetime):
             component.pop("DTEND")
-            self.report(ProblemKind.BAD_TIME, "an all-day event whose DTEND is its DTSTART; "
-                        "read as one day (set DTEND to the next day)", component)
+            self.report(
+                ProblemKind.BAD_TIME,
+                "an all-day event whose DTEND is its DTSTART; "
+                "read as one day (set DTEND to the next day)",
+                component,
+            )
         duration = component.get("DURATION")
         if duration is not None and not (
-                isinstance(duration.dt, timedelta) and duration.dt >= timedelta(0)):
+            isinstance(duration.dt, timedelta) and duration.dt >= timedelta(0)
+        ):
             component.pop("DURATION")
-            self.report(ProblemKind.BAD_TIME, "DURATION is negative or not a duration; the "
-                        "event is read without an end (write a duration such as PT1H30M)",
-                        component)
+            self.report(
+                ProblemKind.BAD_TIME,
+                "DURATION is negative or not a duration; the "
+                "event is read without an end (write a duration such as PT1H30M)",
+                component,
+            )
 
     def _check_dates(self, component: Any, name: str) -> None:
         values = _values(component, name)
@@ -152,8 +190,12 @@ class Cleaner:
             component.add(name, value, encode=False)
         for value in values:
             if isinstance(value, vBroken):
-                self.report(ProblemKind.BAD_RULE, f"{name} {str(value)[:60]!r} cannot be read; "
-                            f"it is ignored (write {_FORMS[name]})", component)
+                self.report(
+                    ProblemKind.BAD_RULE,
+                    f"{name} {str(value)[:60]!r} cannot be read; "
+                    f"it is ignored (write {_FORMS[name]})",
+                    component,
+                )
 
     def _check_rules(self, component: Any) -> None:
         rules = _values(component, "RRULE")
@@ -168,8 +210,12 @@ class Cleaner:
                 readable.append(self._read_rule(text, component))
             except RuleError as error:
                 kind = ProblemKind.OVER_LIMIT if "steps" in str(error) else ProblemKind.BAD_RULE
-                self.report(kind, f"RRULE {text[:80]!r} is refused: {error}; only the first "
-                            "occurrence counts (correct the rule)", component)
+                self.report(
+                    kind,
+                    f"RRULE {text[:80]!r} is refused: {error}; only the first "
+                    "occurrence counts (correct the rule)",
+                    component,
+                )
                 component.pop("RRULE")
                 return
         component.pop("RRULE")
@@ -182,8 +228,11 @@ class Cleaner:
         except RuleError:
             repaired = _SPACE.sub("", text)
             parts = check_rule(repaired)  # raises the reason if spaces were not all
-            self.report(ProblemKind.BAD_RULE, f"RRULE {text[:80]!r} has spaces; read as "
-                        f"{repaired[:80]!r} (remove the spaces)", component)
+            self.report(
+                ProblemKind.BAD_RULE,
+                f"RRULE {text[:80]!r} has spaces; read as {repaired[:80]!r} (remove the spaces)",
+                component,
+            )
             text = repaired
         start = instant(component.decoded("DTSTART"), self.zone).astimezone(self.zone)
         until = until_of(parts, self.zone)
@@ -191,8 +240,10 @@ class Cleaner:
             raise RuleError("UNTIL is before DTSTART, so the rule adds nothing")
         steps = steps_to(parts, start.replace(tzinfo=None), self.stop)
         if steps > self.max_rule_steps:
-            raise RuleError(f"it needs {steps} steps from DTSTART to reach the window "
-                            f"(at most {self.max_rule_steps})")
+            raise RuleError(
+                f"it needs {steps} steps from DTSTART to reach the window "
+                f"(at most {self.max_rule_steps})"
+            )
         try:
             return vRecur.from_ical(text)
         except (ValueError, TypeError) as error:
@@ -208,13 +259,19 @@ class Cleaner:
         same = [c for c in cores if _sequence(c) == best]
         older = len(cores) - len(same)
         if len(same) > 1:
-            self.report(ProblemKind.DUPLICATE_UID, f"{len(same)} events share this UID and "
-                        "SEQUENCE; each is planned as its own event (give each its own UID)",
-                        same[1])
+            self.report(
+                ProblemKind.DUPLICATE_UID,
+                f"{len(same)} events share this UID and "
+                "SEQUENCE; each is planned as its own event (give each its own UID)",
+                same[1],
+            )
         if older:
-            self.report(ProblemKind.DUPLICATE_UID, f"{older} older version(s) of this event "
-                        "(lower SEQUENCE, same UID) are ignored (remove them from the feed)",
-                        same[0])
+            self.report(
+                ProblemKind.DUPLICATE_UID,
+                f"{older} older version(s) of this event "
+                "(lower SEQUENCE, same UID) are ignored (remove them from the feed)",
+                same[0],
+            )
         return [[same[0], *moved], *[[c] for c in same[1:]]]
 
 

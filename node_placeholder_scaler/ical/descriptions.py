@@ -33,15 +33,37 @@ MAX_TEXT = 100_000  # characters of a description that are read
 MAX_COUNT_DIGITS = 6  # a pool request is at most 999999 nodes
 MAX_PROBLEMS = 10  # problems kept per description (then one "and N more")
 _SHOWN = 80  # characters of a line quoted in a problem
-_BREAK_TAGS = frozenset({"br", "p", "div", "li", "tr", "ul", "ol", "h1", "h2", "h3", "h4", "h5",
-                         "h6", "table", "blockquote", "pre"})
+_BREAK_TAGS = frozenset(
+    {
+        "br",
+        "p",
+        "div",
+        "li",
+        "tr",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "table",
+        "blockquote",
+        "pre",
+    }
+)
 _SKIPPED_TAGS = frozenset({"style", "script", "title", "head"})
 # Possessive quantifiers: a tag attempt never backtracks, so "<a<a<a…" stays linear.
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*+)([^<>]*+)>")
 _COUNT = re.compile(r"[0-9]+")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
-_SPACES_AND_COLONS = {ord("\u00a0"): " ", ord("\u202f"): " ", ord("\uff1a"): ":",
-                      ord("\ufe55"): ":"}
+_SPACES_AND_COLONS = {
+    ord("\u00a0"): " ",
+    ord("\u202f"): " ",
+    ord("\uff1a"): ":",
+    ord("\ufe55"): ":",
+}
 
 
 @dataclass(frozen=True)
@@ -100,8 +122,12 @@ def parse_description(text: str, pools: Collection[str]) -> ParsedDescription:
     lead: timedelta | None = None
     problems: list[Problem] = []
     if len(text) > MAX_TEXT:
-        problems.append(Problem(ProblemKind.BAD_TEXT, (
-            f"the description has {len(text)} characters; only the first {MAX_TEXT} are read")))
+        problems.append(
+            Problem(
+                ProblemKind.BAD_TEXT,
+                (f"the description has {len(text)} characters; only the first {MAX_TEXT} are read"),
+            )
+        )
         text = text[:MAX_TEXT]
     for line in normalise(text).split("\n"):
         label, colon, value = line.partition(":")
@@ -113,21 +139,31 @@ def parse_description(text: str, pools: Collection[str]) -> ParsedDescription:
         elif colon and name in known:
             size = class_size(value)
             exact = size is not None and size[1]
-            _add_request(seats if exact else requests, name, line,
-                         value.split()[0] if exact else value, problems)
+            _add_request(
+                seats if exact else requests,
+                name,
+                line,
+                value.split()[0] if exact else value,
+                problems,
+            )
         elif line:
             _near_miss(line, known, problems)
-    return ParsedDescription(requests=requests, lead=lead, problems=_capped(problems),
-                             seats=seats)
+    return ParsedDescription(requests=requests, lead=lead, problems=_capped(problems), seats=seats)
 
 
 def _near_miss(line: str, known: Collection[str], problems: list[Problem]) -> bool:
     """A line that is almost a request (ical/nearmiss.py) is a problem with a suggestion."""
     miss = near_miss(line, known)
     if miss is not None:
-        problems.append(Problem(
-            miss.kind, f"{_quote(line)}: {miss.why}; did you mean `{miss.suggestion}`?",
-            pool=miss.pool, line=_shown(line), suggestion=miss.suggestion))
+        problems.append(
+            Problem(
+                miss.kind,
+                f"{_quote(line)}: {miss.why}; did you mean `{miss.suggestion}`?",
+                pool=miss.pool,
+                line=_shown(line),
+                suggestion=miss.suggestion,
+            )
+        )
     return miss is not None
 
 
@@ -143,7 +179,7 @@ def _capped(problems: list[Problem]) -> tuple[Problem, ...]:
     if len(problems) <= MAX_PROBLEMS:
         return tuple(problems)
     more = len(problems) - MAX_PROBLEMS + 1
-    kept = problems[:MAX_PROBLEMS - 1]
+    kept = problems[: MAX_PROBLEMS - 1]
     return (*kept, Problem(problems[-1].kind, f"and {more} more problem lines like these"))
 
 
@@ -153,20 +189,38 @@ def _add_request(
     shown = _shown(line)
     if not _COUNT.fullmatch(value):
         if not _near_miss(line, (name,), problems):
-            problems.append(Problem(ProblemKind.BAD_VALUE, (
-                f"{_quote(line)}: the number of nodes must be a whole number >= 0 "
-                "written with the digits 0-9"), pool=name, line=shown))
+            problems.append(
+                Problem(
+                    ProblemKind.BAD_VALUE,
+                    (
+                        f"{_quote(line)}: the number of nodes must be a whole number >= 0 "
+                        "written with the digits 0-9"
+                    ),
+                    pool=name,
+                    line=shown,
+                )
+            )
         return
     digits = value.lstrip("0") or "0"
     if len(digits) > MAX_COUNT_DIGITS:
-        problems.append(Problem(ProblemKind.BAD_VALUE, (
-            f"{_quote(line)}: at most {'9' * MAX_COUNT_DIGITS} nodes can be requested"),
-            pool=name, line=shown))
+        problems.append(
+            Problem(
+                ProblemKind.BAD_VALUE,
+                (f"{_quote(line)}: at most {'9' * MAX_COUNT_DIGITS} nodes can be requested"),
+                pool=name,
+                line=shown,
+            )
+        )
         return
     if name in requests:
-        problems.append(Problem(ProblemKind.DUPLICATE, (
-            f"{_quote(line)}: pool {name!r} is named twice; the last line counts"),
-            pool=name, line=shown))
+        problems.append(
+            Problem(
+                ProblemKind.DUPLICATE,
+                (f"{_quote(line)}: pool {name!r} is named twice; the last line counts"),
+                pool=name,
+                line=shown,
+            )
+        )
     requests[name] = int(digits)
 
 
@@ -174,12 +228,21 @@ def _parse_lead(line: str, value: str, problems: list[Problem]) -> timedelta | N
     try:
         lead = parse_duration(value)
     except DurationError as error:
-        problems.append(Problem(ProblemKind.BAD_LEAD, f"{_quote(line)}: {error}",
-                                line=_shown(line)))
+        problems.append(
+            Problem(ProblemKind.BAD_LEAD, f"{_quote(line)}: {error}", line=_shown(line))
+        )
         return None
     if lead > MAX_EVENT_LEAD:
-        problems.append(Problem(ProblemKind.BAD_LEAD, (
-            f"{_quote(line)}: a lead is at most {format_duration(MAX_EVENT_LEAD)}; using that"),
-            line=_shown(line), suggestion=f"lead: {format_duration(MAX_EVENT_LEAD)}"))
+        problems.append(
+            Problem(
+                ProblemKind.BAD_LEAD,
+                (
+                    f"{_quote(line)}: a lead is at most {format_duration(MAX_EVENT_LEAD)}; "
+                    "using that"
+                ),
+                line=_shown(line),
+                suggestion=f"lead: {format_duration(MAX_EVENT_LEAD)}",
+            )
+        )
         return MAX_EVENT_LEAD
     return lead

@@ -47,8 +47,11 @@ def _until(rule: Any, stop: datetime) -> Any:
     start = getattr(rule, "_dtstart", None)  # a dateutil rrule (not the rruleset)
     if start is None:
         return rule
-    stop = stop.replace(tzinfo=None) if start.tzinfo is None else (
-        stop.replace(tzinfo=start.tzinfo) if stop.tzinfo is None else stop)
+    stop = (
+        stop.replace(tzinfo=None)
+        if start.tzinfo is None
+        else (stop.replace(tzinfo=start.tzinfo) if stop.tzinfo is None else stop)
+    )
     if rule._until is not None and rule._until <= stop:
         return rule
     with warnings.catch_warnings():  # COUNT and UNTIL together: dateutil only warns
@@ -65,9 +68,16 @@ class _BoundedSeries(Series):  # type: ignore[misc]
 class Expander:
     """Collects the occurrences and problems of one feed, series by series."""
 
-    def __init__(self, name: str, zone: ZoneInfo, pools: Collection[str], *,
-                 window: tuple[datetime, datetime], limits: Limits,
-                 utc_to_zone: bool) -> None:
+    def __init__(
+        self,
+        name: str,
+        zone: ZoneInfo,
+        pools: Collection[str],
+        *,
+        window: tuple[datetime, datetime],
+        limits: Limits,
+        utc_to_zone: bool,
+    ) -> None:
         self.name, self.zone, self.pools, self.window = name, zone, tuple(pools), window
         self.limits, self.utc_to_zone = limits, utc_to_zone
         self.deadline = time.monotonic() + limits.time_budget
@@ -76,8 +86,10 @@ class Expander:
         self.described: list[Problem] = []  # description problems of every event
         self._descriptions: dict[str, ParsedDescription] = {}
         pad = timedelta(days=1)  # floating and all-day times are compared in local time
-        self._local = tuple((t.astimezone(zone) + d).replace(tzinfo=None)
-                            for t, d in zip(window, (-pad, pad), strict=True))
+        self._local = tuple(
+            (t.astimezone(zone) + d).replace(tzinfo=None)
+            for t, d in zip(window, (-pad, pad), strict=True)
+        )
 
     @property
     def problems(self) -> list[Problem]:
@@ -95,7 +107,8 @@ class Expander:
             raise BudgetExhausted(f"the time budget of {self.limits.time_budget:g}s is used up")
         if len(self.occurrences) >= self.limits.max_occurrences:
             raise BudgetExhausted(
-                f"the feed has more than {self.limits.max_occurrences} occurrences in the window")
+                f"the feed has more than {self.limits.max_occurrences} occurrences in the window"
+            )
 
     def series(self, components: list[Any]) -> None:
         """Expand one series (the per-series seam)."""
@@ -108,8 +121,11 @@ class Expander:
         except MemoryError:
             raise
         except Exception as error:  # a component the checks themselves cannot read
-            self.cleaner.report(ProblemKind.BAD_COMPONENT,
-                                f"the event cannot be read: {error_text(error)}", components[0])
+            self.cleaner.report(
+                ProblemKind.BAD_COMPONENT,
+                f"the event cannot be read: {error_text(error)}",
+                components[0],
+            )
             return
         for group in groups:
             try:
@@ -118,15 +134,19 @@ class Expander:
             except (BudgetExhausted, MemoryError):
                 raise
             except (Exception, SeriesTimeout) as error:  # cannot expand: DTSTART only
-                reason = (f"its expansion took longer than {self.limits.series_seconds:g}s"
-                          if isinstance(error, SeriesTimeout) else
-                          f"the series cannot be expanded ({error_text(error)})")
+                reason = (
+                    f"its expansion took longer than {self.limits.series_seconds:g}s"
+                    if isinstance(error, SeriesTimeout)
+                    else f"the series cannot be expanded ({error_text(error)})"
+                )
                 del self.occurrences[before:]
                 self.cleaner.report(
-                    ProblemKind.OVER_LIMIT if isinstance(error, SeriesTimeout)
+                    ProblemKind.OVER_LIMIT
+                    if isinstance(error, SeriesTimeout)
                     else ProblemKind.BAD_RULE,
                     f"{reason}; only its first occurrence and its moved occurrences count",
-                    group[0])
+                    group[0],
+                )
                 for component in group:
                     self.add(component)
             before = len(self.occurrences)
@@ -149,9 +169,14 @@ class Expander:
         series = _BoundedSeries([EventAdapter(c) for c in calendar.subcomponents])
         for count, occurrence in enumerate(series.between(*self._local), start=1):
             if count > self.limits.max_per_series:
-                self.cleaner.report(ProblemKind.OVER_LIMIT, (
-                    f"more than {self.limits.max_per_series} occurrences in the window; "
-                    "the rest are ignored"), group[0])
+                self.cleaner.report(
+                    ProblemKind.OVER_LIMIT,
+                    (
+                        f"more than {self.limits.max_per_series} occurrences in the window; "
+                        "the rest are ignored"
+                    ),
+                    group[0],
+                )
                 return
             self.check_budget()
             self.add(occurrence.as_component(False))
@@ -166,16 +191,25 @@ class Expander:
             if not (start < self.window[1] and end > self.window[0]):
                 return
             parsed = self._describe(component)
-            self.occurrences.append(Occurrence(
-                calendar=self.name, uid=as_text(component.get("UID"))[:200],
-                summary=summary(component), start=start, end=end, requests=parsed.requests,
-                lead=parsed.lead, seats=parsed.seats,
-                problems=self._in_context(parsed.problems, component, start),
-            ))
+            self.occurrences.append(
+                Occurrence(
+                    calendar=self.name,
+                    uid=as_text(component.get("UID"))[:200],
+                    summary=summary(component),
+                    start=start,
+                    end=end,
+                    requests=parsed.requests,
+                    lead=parsed.lead,
+                    seats=parsed.seats,
+                    problems=self._in_context(parsed.problems, component, start),
+                )
+            )
         except (KeyError, ValueError, TypeError, OverflowError, AttributeError) as error:
-            self.cleaner.report(ProblemKind.BAD_TIME,
-                                f"an occurrence cannot be placed in time: {error_text(error)}",
-                                component)
+            self.cleaner.report(
+                ProblemKind.BAD_TIME,
+                f"an occurrence cannot be placed in time: {error_text(error)}",
+                component,
+            )
 
     def _end(self, component: Any, start: datetime) -> datetime:
         if "DTEND" in component:
@@ -210,10 +244,12 @@ class Expander:
         """The description problems of an event that is not parsed (far from the window)."""
         parsed = self._describe_text(text)
         self.described.extend(
-            replace(p, calendar=self.name, event=event, start=start) for p in parsed.problems)
+            replace(p, calendar=self.name, event=event, start=start) for p in parsed.problems
+        )
 
-    def _in_context(self, problems: tuple[Problem, ...], component: Any,
-                    start: datetime) -> tuple[Problem, ...]:
+    def _in_context(
+        self, problems: tuple[Problem, ...], component: Any, start: datetime
+    ) -> tuple[Problem, ...]:
         event = summary(component)
         return tuple(replace(p, calendar=self.name, event=event, start=start) for p in problems)
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 
 _NEWLINE = re.compile(r"\r\n|\n|\r")
 MAX_LINE = 200_000  # characters of one unfolded content line (the rest is cut, reported)
-TOP_LEVEL = frozenset({"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VTIMEZONE",
-                       "VAVAILABILITY"})
+TOP_LEVEL = frozenset({"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VTIMEZONE", "VAVAILABILITY"})
 
 
 class Block:
@@ -61,9 +60,12 @@ class Block:
             if line[:6].upper() == "BEGIN:":
                 break  # a subcomponent (VALARM): its properties are not the event's
             for name in _FIELDS:
-                if name not in found and line[:len(name)].upper() == name and (
-                        line[len(name):len(name) + 1] in (":", ";")):
-                    found[name] = line[value_start(line):].strip()[:200]
+                if (
+                    name not in found
+                    and line[: len(name)].upper() == name
+                    and (line[len(name) : len(name) + 1] in (":", ";"))
+                ):
+                    found[name] = line[value_start(line) :].strip()[:200]
         return found
 
     def field(self, name: str) -> str:
@@ -84,8 +86,17 @@ class SplitFeed:
     cut_lines: int = 0  # content lines longer than MAX_LINE, cut
 
 
-_FIELDS = ("UID", "SUMMARY", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE",
-           "RECURRENCE-ID", "STATUS")
+_FIELDS = (
+    "UID",
+    "SUMMARY",
+    "DTSTART",
+    "DTEND",
+    "DURATION",
+    "RRULE",
+    "RDATE",
+    "RECURRENCE-ID",
+    "STATUS",
+)
 
 
 def value_start(line: str) -> int:
@@ -103,7 +114,7 @@ def _physical(text: str) -> Iterator[str]:
     """The text's lines, one at a time (no list of them all: memory stays one copy)."""
     at = 0
     for match in _NEWLINE.finditer(text):
-        yield text[at:match.start()]
+        yield text[at : match.start()]
         at = match.end()
     yield text[at:]
     yield ""
@@ -136,8 +147,9 @@ def split_feed(data: bytes, max_events: int) -> SplitFeed:
     for line in unfold(text, cut):
         head = line[:6].upper()
         if head == "BEGIN:":
-            current, stack = _begin(feed, current, stack, line,
-                                    name=line[6:].strip().upper(), max_events=max_events)
+            current, stack = _begin(
+                feed, current, stack, line, name=line[6:].strip().upper(), max_events=max_events
+            )
         elif head[:4] == "END:":
             current, stack = _end(feed, current, stack, line, line[4:].strip().upper())
         elif current is not None:
@@ -155,8 +167,15 @@ def _unclosed(feed: SplitFeed, block: Block) -> None:
     feed.unclosed.append(block)
 
 
-def _begin(feed: SplitFeed, current: Block | None, stack: list[str], line: str, *,
-           name: str, max_events: int) -> tuple[Block | None, list[str]]:
+def _begin(
+    feed: SplitFeed,
+    current: Block | None,
+    stack: list[str],
+    line: str,
+    *,
+    name: str,
+    max_events: int,
+) -> tuple[Block | None, list[str]]:
     if name == "VCALENDAR":
         if current is not None:
             _unclosed(feed, current)
@@ -181,8 +200,9 @@ def _begin(feed: SplitFeed, current: Block | None, stack: list[str], line: str, 
     return block, [name]
 
 
-def _end(feed: SplitFeed, current: Block | None, stack: list[str], line: str,
-         name: str) -> tuple[Block | None, list[str]]:
+def _end(
+    feed: SplitFeed, current: Block | None, stack: list[str], line: str, name: str
+) -> tuple[Block | None, list[str]]:
     if name == "VCALENDAR":
         if current is not None:
             _unclosed(feed, current)

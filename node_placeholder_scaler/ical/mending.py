@@ -32,10 +32,15 @@ from .icsplit import Block, value_start
 from .rules import screen_zone_rule
 from .windowszones import zone_for_display_name
 
-_TIMED = {"DTSTART": ProblemKind.BAD_TIME, "DTEND": ProblemKind.BAD_TIME,
-          "DURATION": ProblemKind.BAD_TIME, "RECURRENCE-ID": ProblemKind.BAD_TIME,
-          "RRULE": ProblemKind.BAD_RULE, "EXDATE": ProblemKind.BAD_RULE,
-          "RDATE": ProblemKind.BAD_RULE}
+_TIMED = {
+    "DTSTART": ProblemKind.BAD_TIME,
+    "DTEND": ProblemKind.BAD_TIME,
+    "DURATION": ProblemKind.BAD_TIME,
+    "RECURRENCE-ID": ProblemKind.BAD_TIME,
+    "RRULE": ProblemKind.BAD_RULE,
+    "EXDATE": ProblemKind.BAD_RULE,
+    "RDATE": ProblemKind.BAD_RULE,
+}
 _TZID = re.compile(r';TZID=("[^"]*"|[^;:\r\n]*)', re.IGNORECASE)
 _TRAILING = re.compile(r"[ \t](?:\r\n|$)")
 _OBSERVANCES = ("STANDARD", "DAYLIGHT")
@@ -57,7 +62,7 @@ def zone_tzid(block: Block) -> list[str]:
         head = line[:6].upper()
         depth += (head == "BEGIN:") - (head[:4] == "END:")
         if depth == 0 and line[:5].upper() in ("TZID:", "TZID;"):
-            found.append(line[value_start(line):])
+            found.append(line[value_start(line) :])
     return found
 
 
@@ -92,12 +97,16 @@ class Mender:
         name = (ids[0].strip() if ids else "?")[:100]
         if len(ids) > 1:
             shown = ", ".join(repr(i.strip()[:60]) for i in ids[:4])
-            return None, [f"time zone {name!r} is ignored: its VTIMEZONE has {len(ids)} TZID "
-                          f"lines ({shown}) (write one VTIMEZONE per zone)"]
+            return None, [
+                f"time zone {name!r} is ignored: its VTIMEZONE has {len(ids)} TZID "
+                f"lines ({shown}) (write one VTIMEZONE per zone)"
+            ]
         problems = []
         if ids and ids[0] != ids[0].strip():
-            problems.append(f"time zone {ids[0][:100]!r} has spaces around its TZID; read as "
-                            f"{name!r} (remove the spaces)")
+            problems.append(
+                f"time zone {ids[0][:100]!r} has spaces around its TZID; read as "
+                f"{name!r} (remove the spaces)"
+            )
         lines: list[str] = []
         observance: list[str] = []
         for line in block.lines:
@@ -119,8 +128,14 @@ class Mender:
     @staticmethod
     def _observance(lines: list[str], zone: str, problems: list[str]) -> list[str]:
         kept = []
-        offset = next((line[value_start(line):].strip() for line in lines
-                       if line[:11].upper() == "TZOFFSETTO:"), "?")
+        offset = next(
+            (
+                line[value_start(line) :].strip()
+                for line in lines
+                if line[:11].upper() == "TZOFFSETTO:"
+            ),
+            "?",
+        )
         for line in lines:
             if line[:6].upper() != "RRULE:":
                 kept.append(line)
@@ -131,16 +146,21 @@ class Mender:
                 kept.append(f"RRULE:{rule}")
                 continue
             kind = lines[0][6:].strip().upper()
-            problems.append(f"time zone {zone!r}: the {kind} rule {rule[:60]!r} is refused "
-                            f"({refused}); its own offset {offset[:10]} is used from its "
-                            "DTSTART on (write a yearly RRULE)")
+            problems.append(
+                f"time zone {zone!r}: the {kind} rule {rule[:60]!r} is refused "
+                f"({refused}); its own offset {offset[:10]} is used from its "
+                "DTSTART on (write a yearly RRULE)"
+            )
         return kept
 
     def event(self, block: Block) -> tuple[str, list[Note]]:
         """The event's mended text and the notes of what was mended."""
         tzids = set(_TZID.findall(block.raw))
-        notes = [Note(ProblemKind.BAD_COMPONENT, text) for tzid in tzids
-                 for text in self._held.pop(tzid.strip('"').strip(), [])]
+        notes = [
+            Note(ProblemKind.BAD_COMPONENT, text)
+            for tzid in tzids
+            for text in self._held.pop(tzid.strip('"').strip(), [])
+        ]
         if not _TRAILING.search(block.raw) and all(map(self._fine, tzids)):
             return block.text(), notes  # the common case: nothing to mend, no line walked
         lines = [self._line(line, notes) for line in block.lines]
@@ -153,17 +173,26 @@ class Mender:
         if name in _TIMED and value != value.rstrip():
             value = value.rstrip()
             if self._once(f"space {name}"):
-                notes.append(Note(_TIMED[name], (
-                    f"{name} {value[:60]!r} ends in spaces; read without them (remove the "
-                    "trailing spaces, here and in any other event)")))
+                notes.append(
+                    Note(
+                        _TIMED[name],
+                        (
+                            f"{name} {value[:60]!r} ends in spaces; read without them (remove the "
+                            "trailing spaces, here and in any other event)"
+                        ),
+                    )
+                )
         if ";" in head:
             head = _TZID.sub(lambda match: self._tzid(match[1], notes), head)
         return head + value
 
     def _fine(self, raw: str) -> bool:
         tzid = raw.strip('"')
-        return tzid == tzid.strip() and not _unusable(tzid) and (
-            tzid in self.zone_ids or self._display_name(tzid) is None)
+        return (
+            tzid == tzid.strip()
+            and not _unusable(tzid)
+            and (tzid in self.zone_ids or self._display_name(tzid) is None)
+        )
 
     def _tzid(self, raw: str, notes: list[Note]) -> str:
         tzid = raw.strip('"').strip()
@@ -171,19 +200,31 @@ class Mender:
             return f";TZID={_quoted(tzid)}"
         if _unusable(tzid):  # the parser would lose the event: its times become floating
             if self._once("tzid unusable"):
-                notes.append(Note(ProblemKind.UNKNOWN_ZONE, (
-                    f"TZID {printable(tzid, 60)!r} is longer than {MAX_TZID} characters or "
-                    "holds control characters; its times are read in the calendar's zone "
-                    "(use an IANA zone name)")))
+                notes.append(
+                    Note(
+                        ProblemKind.UNKNOWN_ZONE,
+                        (
+                            f"TZID {printable(tzid, 60)!r} is longer than {MAX_TZID} characters or "
+                            "holds control characters; its times are read in the calendar's zone "
+                            "(use an IANA zone name)"
+                        ),
+                    )
+                )
             return ""
         mapped = self._display_name(tzid)
         if mapped is None:
             return f";TZID={raw}"
         if self._once(f"tzid {tzid}"):
-            notes.append(Note(ProblemKind.UNKNOWN_ZONE, (
-                f"TZID {tzid[:100]!r} is a Windows zone name with no VTIMEZONE; read as "
-                f"{mapped}, as Outlook does (export its VTIMEZONE or use the IANA name to "
-                "be exact)")))
+            notes.append(
+                Note(
+                    ProblemKind.UNKNOWN_ZONE,
+                    (
+                        f"TZID {tzid[:100]!r} is a Windows zone name with no VTIMEZONE; read as "
+                        f"{mapped}, as Outlook does (export its VTIMEZONE or use the IANA name to "
+                        "be exact)"
+                    ),
+                )
+            )
         return f";TZID={mapped}"
 
     def _display_name(self, tzid: str) -> str | None:
@@ -203,4 +244,4 @@ def _unusable(tzid: str) -> bool:
 
 
 def _quoted(value: str) -> str:
-    return f'"{value}"' if any(c in value for c in ';:,') else value
+    return f'"{value}"' if any(c in value for c in ";:,") else value

@@ -30,9 +30,29 @@ from ..model import ProblemKind
 MAX_WORD = 32  # longer words are never compared with pool names
 _HEAD = re.compile(r"([A-Za-z][A-Za-z0-9_-]{0,63})[ \t]*+([:=]?)[ \t]*+(.*)", re.DOTALL)
 _DIGITS = re.compile(r"([0-9]{1,6})(?:[ \t]++[A-Za-z][A-Za-z \t.,()-]{0,80})?")
-NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-                "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
-                "seventeen", "eighteen", "nineteen", "twenty")
+NUMBER_WORDS = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+)
 _WORD_NUMBER = re.compile(r"([A-Za-z]{3,9})(?:[ \t]++[A-Za-z][A-Za-z \t.,()-]{0,80})?")
 
 
@@ -90,8 +110,11 @@ def near_miss(line: str, pools: Collection[str]) -> NearMiss | None:
     if head is None:
         return None
     word, separator, value = head[1], head[2], head[3].strip()
-    if not separator and not value[:1].isdigit() and value.split(" ", 1)[0].lower() not in (
-            NUMBER_WORDS):
+    if (
+        not separator
+        and not value[:1].isdigit()
+        and value.split(" ", 1)[0].lower() not in (NUMBER_WORDS)
+    ):
         return None  # "user guide 3" is prose; only "user 3" or "user three" is a near miss
     count = next((n for shape in VALUE_SHAPES if (n := shape(value)) is not None), None)
     if count is None:
@@ -106,14 +129,24 @@ def _judged(word: str, pool: str, separator: str, count: int, unit: str) -> Near
         return NearMiss(pool, count, ProblemKind.UNKNOWN_POOL, f"{word!r} is not a pool", unit)
     if separator != ":":
         shown = "a space" if not separator else repr(separator)
-        return NearMiss(pool, count, ProblemKind.NEAR_MISS,
-                        f"{shown} instead of a colon after the pool name", unit)
+        return NearMiss(
+            pool,
+            count,
+            ProblemKind.NEAR_MISS,
+            f"{shown} instead of a colon after the pool name",
+            unit,
+        )
     if unit:
-        return NearMiss(pool, count, ProblemKind.BAD_VALUE,
-                        f"a class size is written `N {CLASS_UNIT}`", unit)
-    return NearMiss(pool, count, ProblemKind.BAD_VALUE,
-                    "the number of nodes must be a whole number written with the digits 0-9 "
-                    "and nothing after it")
+        return NearMiss(
+            pool, count, ProblemKind.BAD_VALUE, f"a class size is written `N {CLASS_UNIT}`", unit
+        )
+    return NearMiss(
+        pool,
+        count,
+        ProblemKind.BAD_VALUE,
+        "the number of nodes must be a whole number written with the digits 0-9 "
+        "and nothing after it",
+    )
 
 
 def closest_pool(word: str, pools: Collection[str]) -> str | None:

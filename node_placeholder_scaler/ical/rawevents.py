@@ -19,8 +19,10 @@ MARGIN = timedelta(days=2)  # more than any UTC offset, so a local date is safel
 _DATE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})(?:T([0-9]{2})([0-9]{2})([0-9]{2})(Z?))?")
 _ESCAPE = re.compile(r"\\(.)")
 _RECURRING = ("RRULE", "RDATE", "RECURRENCE-ID")
-_DURATION = re.compile(r"\+?P(?:([0-9]{1,6})W)?(?:([0-9]{1,6})D)?"
-                       r"(?:T(?:([0-9]{1,6})H)?(?:([0-9]{1,6})M)?(?:([0-9]{1,6})S)?)?")
+_DURATION = re.compile(
+    r"\+?P(?:([0-9]{1,6})W)?(?:([0-9]{1,6})D)?"
+    r"(?:T(?:([0-9]{1,6})H)?(?:([0-9]{1,6})M)?(?:([0-9]{1,6})S)?)?"
+)
 
 
 def far_from(fields: dict[str, str], window: tuple[datetime, datetime]) -> bool:
@@ -32,8 +34,11 @@ def far_from(fields: dict[str, str], window: tuple[datetime, datetime]) -> bool:
         return False
     if start > (window[1] + MARGIN).date():
         return True
-    end = _day(fields.get("DTEND", "")) if "DURATION" not in fields else _plus(
-        start, fields["DURATION"])
+    end = (
+        _day(fields.get("DTEND", ""))
+        if "DURATION" not in fields
+        else _plus(start, fields["DURATION"])
+    )
     # an end before the start is a problem of the event: parse it so that it is reported
     return end is not None and start <= end < (window[0] - MARGIN).date()
 
@@ -67,8 +72,7 @@ def start_of(raw: str, zone: ZoneInfo) -> datetime | None:
         return None
     try:
         year, month, day, hour, minute, second = (int(match[i] or 0) for i in range(1, 7))
-        moment = datetime(year, month, day, hour, minute, second,
-                          tzinfo=UTC if match[7] else zone)
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC if match[7] else zone)
         return moment.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
@@ -77,8 +81,8 @@ def start_of(raw: str, zone: ZoneInfo) -> datetime | None:
 def text_of(lines: list[str], name: str) -> str:
     """The unescaped TEXT value of a component's first ``name`` property ("" if none)."""
     for line in lines[1:]:
-        if line[:len(name)].upper() == name and line[len(name):len(name) + 1] in (":", ";"):
-            return _ESCAPE.sub(_unescape, line[value_start(line):])
+        if line[: len(name)].upper() == name and line[len(name) : len(name) + 1] in (":", ";"):
+            return _ESCAPE.sub(_unescape, line[value_start(line) :])
         if line[:6].upper() == "BEGIN:":
             break  # a subcomponent (VALARM) follows: its DESCRIPTION is not the event's
     return ""

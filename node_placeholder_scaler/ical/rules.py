@@ -12,13 +12,24 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-_UNIT = {"HOURLY": timedelta(hours=1), "DAILY": timedelta(days=1),
-         "WEEKLY": timedelta(days=7), "MONTHLY": timedelta(days=28),
-         "YEARLY": timedelta(days=365)}
+_UNIT = {
+    "HOURLY": timedelta(hours=1),
+    "DAILY": timedelta(days=1),
+    "WEEKLY": timedelta(days=7),
+    "MONTHLY": timedelta(days=28),
+    "YEARLY": timedelta(days=365),
+}
 _SUB_HOURLY = frozenset({"SECONDLY", "MINUTELY"})
-_RANGES = {"BYSECOND": (0, 60, False), "BYMINUTE": (0, 59, False), "BYHOUR": (0, 23, False),
-           "BYMONTHDAY": (1, 31, True), "BYYEARDAY": (1, 366, True),
-           "BYWEEKNO": (1, 53, True), "BYMONTH": (1, 12, False), "BYSETPOS": (1, 366, True)}
+_RANGES = {
+    "BYSECOND": (0, 60, False),
+    "BYMINUTE": (0, 59, False),
+    "BYHOUR": (0, 23, False),
+    "BYMONTHDAY": (1, 31, True),
+    "BYYEARDAY": (1, 366, True),
+    "BYWEEKNO": (1, 53, True),
+    "BYMONTH": (1, 12, False),
+    "BYSETPOS": (1, 366, True),
+}
 _DAY = "(?:SU|MO|TU|WE|TH|FR|SA)"
 _BYDAY = re.compile(rf"([+-]?[0-9]{{1,2}})?{_DAY}")
 _SIGNED = re.compile(r"[+-]?[0-9]{1,3}")
@@ -130,10 +141,11 @@ def until_of(parts: dict[str, str], zone: ZoneInfo) -> datetime | None:
         return None
     timed = "T" in text
     year, month, day = int(text[:4]), int(text[4:6]), int(text[6:8])
-    hour, minute, second = (int(text[a:a + 2]) if timed else 0 for a in (9, 11, 13))
+    hour, minute, second = (int(text[a : a + 2]) if timed else 0 for a in (9, 11, 13))
     try:
-        return datetime(year, month, day, hour, minute, second,
-                        tzinfo=UTC if text.endswith("Z") else zone)
+        return datetime(
+            year, month, day, hour, minute, second, tzinfo=UTC if text.endswith("Z") else zone
+        )
     except ValueError:
         raise RuleError(f"UNTIL={text} is not a date or date-time") from None
 

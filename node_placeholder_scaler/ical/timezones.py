@@ -92,9 +92,14 @@ def load_zones(zones: list[Block], mender: Mender, seconds: float) -> list[tuple
             raise
         except Exception as error:  # a zone that cannot be parsed at all
             errors = [error_text(error)]
-        problems.extend((tzid, f"time zone {tzid!r} cannot be read: {e}; its events are read in "
-                         "the calendar's zone (check its STANDARD and DAYLIGHT parts)")
-                        for e in errors)
+        problems.extend(
+            (
+                tzid,
+                f"time zone {tzid!r} cannot be read: {e}; its events are read in "
+                "the calendar's zone (check its STANDARD and DAYLIGHT parts)",
+            )
+            for e in errors
+        )
     return problems
 
 
@@ -116,9 +121,18 @@ def choose_zone(
     return default_zone or UTC, None
 
 
-_INTERNAL = (AttributeError, TypeError, KeyError, IndexError, NameError, AssertionError,
-             ZeroDivisionError, RecursionError, UnboundLocalError,
-             OSError)  # OSError: a zone file lookup, its text a local path
+_INTERNAL = (
+    AttributeError,
+    TypeError,
+    KeyError,
+    IndexError,
+    NameError,
+    AssertionError,
+    ZeroDivisionError,
+    RecursionError,
+    UnboundLocalError,
+    OSError,
+)  # OSError: a zone file lookup, its text a local path
 
 
 def error_text(error: BaseException) -> str:

@@ -75,16 +75,18 @@ def _candidates(text: str, *, everywhere: bool) -> list[str]:
     for cities in (_windows_cities(), _all_cities()) if everywhere else (_windows_cities(),):
         found.extend(cities[p] for p in places if p in cities)
     if everywhere:  # a city named inside a place: "City of Buenos Aires", "Lord Howe Island"
-        found.extend(_all_cities()[run] for p in places for run in _runs(p)
-                     if run in _all_cities())
+        found.extend(_all_cities()[run] for p in places for run in _runs(p) if run in _all_cities())
     return found
 
 
 def _runs(place: str) -> list[str]:
     """The runs of words of a place, longest first ("lord_howe_island" -> "lord_howe", ...)."""
     words = place.split("_")
-    return ["_".join(words[a:a + n]) for n in range(len(words) - 1, 0, -1)
-            for a in range(len(words) - n + 1)]
+    return [
+        "_".join(words[a : a + n])
+        for n in range(len(words) - 1, 0, -1)
+        for a in range(len(words) - n + 1)
+    ]
 
 
 @cache

@@ -44,8 +44,9 @@ logger = logging.getLogger(__name__)
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 MERGE_PATCH = "application/merge-patch+json"
 # The chart's controller ConfigMap (templates/configmap.yaml)
-RELEASE_SELECTOR = ("app.kubernetes.io/name=node-placeholder-scaler,"
-                    "app.kubernetes.io/component=controller")
+RELEASE_SELECTOR = (
+    "app.kubernetes.io/name=node-placeholder-scaler,app.kubernetes.io/component=controller"
+)
 
 
 class KubeError(ClusterError):
@@ -143,8 +144,9 @@ class Kube(BufferCalls):
         """Serve pods_on_nodes from a watch-fed cache from now on (the ``run`` loop);
         ``listener`` is told of every pod change (the event reports)."""
         if self.pod_cache is None:
-            cache = PodCache(self.core.list_pod_for_all_namespaces, self.cache_meter,
-                             listener=listener)
+            cache = PodCache(
+                self.core.list_pod_for_all_namespaces, self.cache_meter, listener=listener
+            )
             self.pod_cache = cache.start()
         return self.pod_cache
 
@@ -166,10 +168,17 @@ class Kube(BufferCalls):
     def release_configs(self, namespace: str) -> list[str]:
         """The config files of the chart's releases in ``namespace`` (their controller
         ConfigMaps, key config.yaml)."""
-        found = self._call("list configmaps", self.core.list_namespaced_config_map, namespace,
-                           label_selector=RELEASE_SELECTOR)
-        return [item["data"]["config.yaml"] for item in found.get("items", [])
-                if "config.yaml" in (item.get("data") or {})]
+        found = self._call(
+            "list configmaps",
+            self.core.list_namespaced_config_map,
+            namespace,
+            label_selector=RELEASE_SELECTOR,
+        )
+        return [
+            item["data"]["config.yaml"]
+            for item in found.get("items", [])
+            if "config.yaml" in (item.get("data") or {})
+        ]
 
     def check(self) -> None:
         """Raise KubeError unless the API server answers."""
@@ -247,22 +256,47 @@ class Kube(BufferCalls):
             uid = self.read_placeholders_uid(namespace, notice.deployment)
         except KubeError:
             uid = ""
-        involved = {"apiVersion": "apps/v1", "kind": "Deployment", "name": notice.deployment,
-                    "namespace": namespace, "uid": uid}
-        body = kubejson.event_about(involved, notice.reason, notice.message, now,
-                                    warning=notice.warning, instance=self.instance)
+        involved = {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": notice.deployment,
+            "namespace": namespace,
+            "uid": uid,
+        }
+        body = kubejson.event_about(
+            involved,
+            notice.reason,
+            notice.message,
+            now,
+            warning=notice.warning,
+            instance=self.instance,
+        )
         self._call("create event", self.core.create_namespaced_event, namespace, body)
 
-    def record_about(self, namespace: str, subject: Subject, reason: str, message: str,
-                     now: datetime, *, warning: bool = False) -> None:
+    def record_about(
+        self,
+        namespace: str,
+        subject: Subject,
+        reason: str,
+        message: str,
+        now: datetime,
+        *,
+        warning: bool = False,
+    ) -> None:
         """An Event about ``subject`` in ``namespace`` (a Deployment's uid is looked up, so
         that ``kubectl describe`` shows it)."""
         uid = ""
         if subject.kind == "Deployment":
             with contextlib.suppress(KubeError):
                 uid = self.read_placeholders_uid(namespace, subject.name)
-        body = kubejson.event_about(subject.involved(namespace, uid), reason, message, now,
-                                    warning=warning, instance=self.instance)
+        body = kubejson.event_about(
+            subject.involved(namespace, uid),
+            reason,
+            message,
+            now,
+            warning=warning,
+            instance=self.instance,
+        )
         self._call("create event", self.core.create_namespaced_event, namespace, body)
 
     def read_placeholders_uid(self, namespace: str, deployment: str) -> str:
@@ -273,7 +307,6 @@ class Kube(BufferCalls):
             namespace,
         )
         return str(body.get("metadata", {}).get("uid") or "")
-
 
 
 def call(

@@ -58,8 +58,13 @@ class BufferCalls:
         action = f"get capacitybuffer {namespace}/{name}"
         try:
             body = self._call(
-                action, self.custom.get_namespaced_custom_object,
-                GROUP, VERSION, namespace, PLURAL, name,
+                action,
+                self.custom.get_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                namespace,
+                PLURAL,
+                name,
             )
         except ClusterError as error:
             if error.status == 404 and not self.buffer_api_served():
@@ -74,13 +79,22 @@ class BufferCalls:
         self._call(
             f"patch capacitybuffer {namespace}/{name}",
             self.custom.patch_namespaced_custom_object,
-            GROUP, VERSION, namespace, PLURAL, name,
+            GROUP,
+            VERSION,
+            namespace,
+            PLURAL,
+            name,
             {"spec": {"replicas": replicas}},
             _content_type=MERGE_PATCH,
         )
 
     def record_buffer_event(
-        self, buffer: CapacityBuffer, reason: str, message: str, now: datetime, *,
+        self,
+        buffer: CapacityBuffer,
+        reason: str,
+        message: str,
+        now: datetime,
+        *,
         warning: bool = False,
     ) -> None:
         """Create a core/v1 Event on the CapacityBuffer. A Warning is created once per new text
@@ -105,6 +119,11 @@ def buffer_event(
     buffer: CapacityBuffer, reason: str, message: str, now: datetime, *, warning: bool = False
 ) -> dict[str, Any]:
     """A core/v1 Event about a CapacityBuffer."""
-    involved = {"apiVersion": API_VERSION, "kind": KIND, "name": buffer.name,
-                "namespace": buffer.namespace, "uid": buffer.uid}
+    involved = {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "name": buffer.name,
+        "namespace": buffer.namespace,
+        "uid": buffer.uid,
+    }
     return event_about(involved, reason, message, now, warning=warning)

@@ -71,62 +71,97 @@ class _Reader:
             raise
 
 
-def gather(kube: Kube, settings: Settings, namespace: str,
-           instance_types: Sequence[InstanceType] = ()) -> ClusterFacts:
+def gather(
+    kube: Kube, settings: Settings, namespace: str, instance_types: Sequence[InstanceType] = ()
+) -> ClusterFacts:
     """Everything preflight.judge needs; raises ClusterError only when the API is unusable."""
     reader = _Reader(kube)
     served = kube.buffer_api_served()
     workloads = _workloads(reader)
     nodepools = _nodepools(reader)
     signs = Signs(
-        leases=tuple(n for n in (CA_LEASE, KARPENTER_LEASE) if reader.get(
-            f"get lease {SYSTEM}/{n}", reader.coordination.read_namespaced_lease, n, SYSTEM)),
+        leases=tuple(
+            n
+            for n in (CA_LEASE, KARPENTER_LEASE)
+            if reader.get(
+                f"get lease {SYSTEM}/{n}", reader.coordination.read_namespaced_lease, n, SYSTEM
+            )
+        ),
         ca_status=reader.get(
             f"get configmap {SYSTEM}/cluster-autoscaler-status",
-            kube.core.read_namespaced_config_map, "cluster-autoscaler-status", SYSTEM,
-        ) is not None,
+            kube.core.read_namespaced_config_map,
+            "cluster-autoscaler-status",
+            SYSTEM,
+        )
+        is not None,
         nodepools=len(nodepools or ()),
     )
-    pool_check = gather_pools(reader.get, kube, settings, namespace, nodepools=nodepools,
-                              instance_types=instance_types, refused=reader.unreadable)
+    pool_check = gather_pools(
+        reader.get,
+        kube,
+        settings,
+        namespace,
+        nodepools=nodepools,
+        instance_types=instance_types,
+        refused=reader.unreadable,
+    )
     pool_check = replace(pool_check, refused=tuple(reader.unreadable))
     pools = tuple(_pool(reader, pool, namespace, served) for pool in settings.pools.values())
     pods = _pods(reader)
     z2jh = _z2jh(reader, workloads, pods)
     return ClusterFacts(
-        namespace=namespace, buffer_api=served, autoscalers=detect(workloads, signs),
-        pools=pools, never_preempts=_never_preempts(pods, namespace),
-        unreadable=tuple(reader.unreadable), pool_check=pool_check, z2jh=z2jh,
+        namespace=namespace,
+        buffer_api=served,
+        autoscalers=detect(workloads, signs),
+        pools=pools,
+        never_preempts=_never_preempts(pods, namespace),
+        unreadable=tuple(reader.unreadable),
+        pool_check=pool_check,
+        z2jh=z2jh,
     )
 
 
 def pool_facts(kube: Kube, settings: Settings, namespace: str) -> PoolCheckFacts:
     """The pool checks' facts alone (the running controller); refused reads are noted."""
     reader = _Reader(kube)
-    facts = gather_pools(reader.get, kube, settings, namespace, nodepools=_nodepools(reader),
-                         refused=reader.unreadable)
+    facts = gather_pools(
+        reader.get,
+        kube,
+        settings,
+        namespace,
+        nodepools=_nodepools(reader),
+        refused=reader.unreadable,
+    )
     return replace(facts, refused=tuple(reader.unreadable))
 
 
 def _workloads(reader: _Reader) -> list[Workload]:
-    body = reader.get("list deployments", reader.kube.apps.list_deployment_for_all_namespaces,
-                      limit=LIST_LIMIT)
+    body = reader.get(
+        "list deployments", reader.kube.apps.list_deployment_for_all_namespaces, limit=LIST_LIMIT
+    )
     found = []
     for item in (body or {}).get("items", []):
         meta = item.get("metadata", {})
-        template = ((item.get("spec") or {}).get("template") or {})
-        labels = {**(meta.get("labels") or {}), **((template.get("metadata") or {}).get(
-            "labels") or {})}
+        template = (item.get("spec") or {}).get("template") or {}
+        labels = {
+            **(meta.get("labels") or {}),
+            **((template.get("metadata") or {}).get("labels") or {}),
+        }
         containers = (template.get("spec") or {}).get("containers") or [{}]
         first = containers[0]
-        found.append(Workload(
-            name=f"{meta.get('namespace')}/{meta.get('name')}",
-            labels=tuple(sorted(labels.items())),
-            images=tuple(str(c.get("image") or "") for c in containers),
-            args=tuple(str(a) for a in [*(first.get("command") or []), *(first.get("args") or [])]),
-            env=tuple((str(e.get("name")), str(e.get("value") or ""))
-                      for e in first.get("env") or []),
-        ))
+        found.append(
+            Workload(
+                name=f"{meta.get('namespace')}/{meta.get('name')}",
+                labels=tuple(sorted(labels.items())),
+                images=tuple(str(c.get("image") or "") for c in containers),
+                args=tuple(
+                    str(a) for a in [*(first.get("command") or []), *(first.get("args") or [])]
+                ),
+                env=tuple(
+                    (str(e.get("name")), str(e.get("value") or "")) for e in first.get("env") or []
+                ),
+            )
+        )
     return found
 
 
@@ -135,8 +170,14 @@ def _nodepools(reader: _Reader) -> list[Any] | None:
     custom = reader.kube.custom
     if not reader.get("discover karpenter.sh/v1", custom.get_api_resources, "karpenter.sh", "v1"):
         return None
-    body = reader.get("list nodepools", custom.list_cluster_custom_object,
-                      "karpenter.sh", "v1", "nodepools", limit=100)
+    body = reader.get(
+        "list nodepools",
+        custom.list_cluster_custom_object,
+        "karpenter.sh",
+        "v1",
+        "nodepools",
+        limit=100,
+    )
     return None if body is None else list(body.get("items", []))
 
 
@@ -151,32 +192,50 @@ def _pool(reader: _Reader, pool: PoolSettings, namespace: str, served: bool) -> 
                     raise
         return PoolFacts(pool.name, pool.backend, buffer_name=pool.buffer, buffer=buffer)
     refused = len(reader.unreadable)
-    body = reader.get(f"get deployment {namespace}/{pool.deployment}",
-                      reader.kube.apps.read_namespaced_deployment, pool.deployment, namespace)
+    body = reader.get(
+        f"get deployment {namespace}/{pool.deployment}",
+        reader.kube.apps.read_namespaced_deployment,
+        pool.deployment,
+        namespace,
+    )
     if body is None and len(reader.unreadable) > refused:  # not checked
-        return PoolFacts(pool.name, pool.backend, PlaceholderFacts(
-            pool.deployment, True, priority_read=False))
+        return PoolFacts(
+            pool.name, pool.backend, PlaceholderFacts(pool.deployment, True, priority_read=False)
+        )
     if body is None:
         return PoolFacts(pool.name, pool.backend, PlaceholderFacts(pool.deployment, False))
     template = (body.get("spec") or {}).get("template") or {}
     class_name = (template.get("spec") or {}).get("priorityClassName")
     value, refused = None, len(reader.unreadable)
     if class_name:
-        pc = reader.get(f"get priorityclass {class_name}",
-                        reader.scheduling.read_priority_class, class_name)
+        pc = reader.get(
+            f"get priorityclass {class_name}", reader.scheduling.read_priority_class, class_name
+        )
         value = int(pc.get("value", 0)) if pc is not None else None
     annotations: Mapping[str, str] = (template.get("metadata") or {}).get("annotations") or {}
-    return PoolFacts(pool.name, pool.backend, PlaceholderFacts(
-        pool.deployment, True, class_name, value, tuple(sorted(annotations.items())),
-        priority_read=len(reader.unreadable) == refused,
-        scheduler_name=(template.get("spec") or {}).get("schedulerName") or DEFAULT_SCHEDULER))
+    return PoolFacts(
+        pool.name,
+        pool.backend,
+        PlaceholderFacts(
+            pool.deployment,
+            True,
+            class_name,
+            value,
+            tuple(sorted(annotations.items())),
+            priority_read=len(reader.unreadable) == refused,
+            scheduler_name=(template.get("spec") or {}).get("schedulerName") or DEFAULT_SCHEDULER,
+        ),
+    )
 
 
 def _pods(reader: _Reader) -> list[Any]:
     """Running or pending pods of the cluster (capped)."""
-    body = reader.get("list pods", reader.kube.core.list_pod_for_all_namespaces,
-                      field_selector="status.phase!=Succeeded,status.phase!=Failed",
-                      limit=LIST_LIMIT)
+    body = reader.get(
+        "list pods",
+        reader.kube.core.list_pod_for_all_namespaces,
+        field_selector="status.phase!=Succeeded,status.phase!=Failed",
+        limit=LIST_LIMIT,
+    )
     return list((body or {}).get("items", []))
 
 
@@ -185,22 +244,33 @@ def _z2jh(reader: _Reader, workloads: Sequence[Workload], pods: Sequence[Any]) -
     users are placed by: those its users' pods name, else its user placeholders' (z2jh gives
     them the users' scheduler), else z2jh's naming of a user-scheduler Deployment."""
     schedulers = [w for w in workloads if is_user_scheduler(dict(w.labels))]
-    body = reader.get("list statefulsets", reader.kube.apps.list_stateful_set_for_all_namespaces,
-                      label_selector=PLACEHOLDER_SELECTOR, limit=100)
-    placeholders = [p for item in (body or {}).get("items", [])
-                    if (p := parse_statefulset(item))]
-    names = ({name for pod in pods if (name := user_pod_scheduler(pod))}
-             or {p.scheduler_name for p in placeholders}
-             or {name for w in schedulers if (name := user_scheduler_name(dict(w.labels)))})
-    return Z2jhFacts(tuple(w.name for w in schedulers), tuple(sorted(names)),
-                     tuple(_with_priority(reader, p) for p in placeholders))
+    body = reader.get(
+        "list statefulsets",
+        reader.kube.apps.list_stateful_set_for_all_namespaces,
+        label_selector=PLACEHOLDER_SELECTOR,
+        limit=100,
+    )
+    placeholders = [p for item in (body or {}).get("items", []) if (p := parse_statefulset(item))]
+    names = (
+        {name for pod in pods if (name := user_pod_scheduler(pod))}
+        or {p.scheduler_name for p in placeholders}
+        or {name for w in schedulers if (name := user_scheduler_name(dict(w.labels)))}
+    )
+    return Z2jhFacts(
+        tuple(w.name for w in schedulers),
+        tuple(sorted(names)),
+        tuple(_with_priority(reader, p) for p in placeholders),
+    )
 
 
 def _with_priority(reader: _Reader, p: UserPlaceholders) -> UserPlaceholders:
     if not p.priority_class:
         return replace(p, priority=0)
-    pc = reader.get(f"get priorityclass {p.priority_class}",
-                    reader.scheduling.read_priority_class, p.priority_class)
+    pc = reader.get(
+        f"get priorityclass {p.priority_class}",
+        reader.scheduling.read_priority_class,
+        p.priority_class,
+    )
     return p if pc is None else replace(p, priority=int(pc.get("value", 0)))
 
 
@@ -211,6 +281,9 @@ def _never_preempts(pods: Sequence[Any], namespace: str) -> tuple[NeverPreempts,
         meta, spec = item.get("metadata", {}), item.get("spec", {})
         if spec.get("preemptionPolicy") != "Never" or meta.get("namespace") in (SYSTEM, namespace):
             continue
-        found.append(NeverPreempts(f"{meta.get('namespace')}/{meta.get('name')}",
-                                   spec.get("priorityClassName")))
+        found.append(
+            NeverPreempts(
+                f"{meta.get('namespace')}/{meta.get('name')}", spec.get("priorityClassName")
+            )
+        )
     return tuple(found)

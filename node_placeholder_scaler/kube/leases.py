@@ -106,4 +106,3 @@ class KubeLeases:
             if error.status == 409:
                 raise LeaseConflict(action, 409, error.reason) from None
             raise
-

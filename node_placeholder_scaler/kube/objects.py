@@ -150,18 +150,31 @@ def pods_on_node_selector(node_name: str) -> str:
 
 
 def event(
-    placeholders: Placeholders, reason: str, message: str, now: datetime,
+    placeholders: Placeholders,
+    reason: str,
+    message: str,
+    now: datetime,
     instance: str = COMPONENT,
 ) -> dict[str, Any]:
     """A core/v1 Event about the placeholder Deployment; ``instance``: the writing replica."""
-    involved = {"apiVersion": "apps/v1", "kind": "Deployment", "name": placeholders.deployment,
-                "namespace": placeholders.namespace, "uid": placeholders.uid}
+    involved = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": placeholders.deployment,
+        "namespace": placeholders.namespace,
+        "uid": placeholders.uid,
+    }
     return event_about(involved, reason, message, now, instance=instance)
 
 
 def event_about(
-    involved: Mapping[str, str], reason: str, message: str, now: datetime, *,
-    warning: bool = False, instance: str = COMPONENT,
+    involved: Mapping[str, str],
+    reason: str,
+    message: str,
+    now: datetime,
+    *,
+    warning: bool = False,
+    instance: str = COMPONENT,
 ) -> dict[str, Any]:
     """A core/v1 Event about ``involved`` (apiVersion, kind, name, namespace, uid)."""
     stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

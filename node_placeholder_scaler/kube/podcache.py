@@ -33,8 +33,14 @@ Listener = Callable[[str, dict[str, Any]], None]
 
 
 class PodCache:
-    def __init__(self, list_pods: Callable[..., Any], meter: Any, *, timeout: float = 30,
-                 listener: Listener | None = None) -> None:
+    def __init__(
+        self,
+        list_pods: Callable[..., Any],
+        meter: Any,
+        *,
+        timeout: float = 30,
+        listener: Listener | None = None,
+    ) -> None:
         """``list_pods``: CoreV1Api.list_pod_for_all_namespaces; ``meter``: an ApiUsage;
         ``listener(kind, pod JSON)``: told of every pod listed (kind SYNC) or watched."""
         self._list = list_pods

@@ -43,43 +43,74 @@ def read_instance_types(path: str) -> tuple[InstanceType, ...]:
     (the format of Karpenter's kwok provider, ``INSTANCE_TYPES_FILE_PATH``)."""
     try:
         items = json.loads(Path(path).read_text(encoding="utf-8"))
-        return tuple(InstanceType(str(i["name"]), kubejson.resources(i.get("resources")))
-                     for i in items)
+        return tuple(
+            InstanceType(str(i["name"]), kubejson.resources(i.get("resources"))) for i in items
+        )
     except (OSError, ValueError, TypeError, KeyError) as error:
         raise InstanceTypeError(f"{path}: not an instance-type list ({error})") from None
 
 
-def gather_pools(get: Get, kube: Any, settings: Settings, namespace: str, *,
-                 nodepools: Sequence[Json] | None, instance_types: Sequence[InstanceType] = (),
-                 refused: list[str] | None = None) -> PoolCheckFacts:
+def gather_pools(
+    get: Get,
+    kube: Any,
+    settings: Settings,
+    namespace: str,
+    *,
+    nodepools: Sequence[Json] | None,
+    instance_types: Sequence[InstanceType] = (),
+    refused: list[str] | None = None,
+) -> PoolCheckFacts:
     """The facts of every pool; ``nodepools``: the listed NodePool objects (None: no API)."""
     body = get("list nodes", kube.core.list_node, limit=LIST_LIMIT)
     nodes = [kubejson.node(item) for item in (body or {}).get("items", [])]
     claims: list[InstanceType] = []
     if nodepools is not None:
-        listed = get("list nodeclaims", kube.custom.list_cluster_custom_object,
-                     "karpenter.sh", "v1", "nodeclaims", limit=LIST_LIMIT)
+        listed = get(
+            "list nodeclaims",
+            kube.custom.list_cluster_custom_object,
+            "karpenter.sh",
+            "v1",
+            "nodeclaims",
+            limit=LIST_LIMIT,
+        )
         claims = [t for c in (listed or {}).get("items", []) if (t := _claim_type(c))]
-    matched = {pool.name: [n for n in nodes if all(n.labels.get(k) == v for k, v in
-                                                  pool.node_selector.items())]
-               for pool in settings.pools.values() if pool.node_selector}
+    matched = {
+        pool.name: [
+            n for n in nodes if all(n.labels.get(k) == v for k, v in pool.node_selector.items())
+        ]
+        for pool in settings.pools.values()
+        if pool.node_selector
+    }
     reserved = _reserved(kube, sorted({n.name for ns in matched.values() for n in ns}), refused)
     shapes = []
     for pool in settings.pools.values():
         requests = None
         subject = f"Deployment {namespace}/{pool.deployment} (pool {pool.name})"
         if pool.backend == "placeholders":
-            deployment = get(f"get deployment {namespace}/{pool.deployment}",
-                             kube.apps.read_namespaced_deployment, pool.deployment, namespace)
+            deployment = get(
+                f"get deployment {namespace}/{pool.deployment}",
+                kube.apps.read_namespaced_deployment,
+                pool.deployment,
+                namespace,
+            )
             if deployment is not None:
                 spec = ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
                 requests = kubejson.pod_spec_requests(spec)
         else:
             subject = f"pool {pool.name} (backend capacityBuffer)"
-        shapes.append(PoolShape(
-            pool.name, subject, dict(pool.node_selector), requests, pool.max_replicas,
-            tuple(PoolNode(n.name, n.allocatable, reserved.get(n.name, Resources()))
-                  for n in matched.get(pool.name, ()))))
+        shapes.append(
+            PoolShape(
+                pool.name,
+                subject,
+                dict(pool.node_selector),
+                requests,
+                pool.max_replicas,
+                tuple(
+                    PoolNode(n.name, n.allocatable, reserved.get(n.name, Resources()))
+                    for n in matched.get(pool.name, ())
+                ),
+            )
+        )
     return PoolCheckFacts(
         pools=tuple(shapes),
         nodepools=None if nodepools is None else tuple(nodepool(n) for n in nodepools),
@@ -87,8 +118,7 @@ def gather_pools(get: Get, kube: Any, settings: Settings, namespace: str, *,
     )
 
 
-def _reserved(kube: Any, nodes: Sequence[str], refused: list[str] | None
-              ) -> dict[str, Resources]:
+def _reserved(kube: Any, nodes: Sequence[str], refused: list[str] | None) -> dict[str, Resources]:
     """Per node, the requests of its DaemonSet and static pods (a refused read: none)."""
     if not nodes:
         return {}
@@ -100,17 +130,23 @@ def _reserved(kube: Any, nodes: Sequence[str], refused: list[str] | None
         if refused is not None:
             refused.append("list pods")
         return {}
-    return {node: total(p.requests for p in found if node_bound(p) and not p.terminated)
-            for node, found in pods.items()}
+    return {
+        node: total(p.requests for p in found if node_bound(p) and not p.terminated)
+        for node, found in pods.items()
+    }
 
 
 def nodepool(body: Json) -> NodePool:
     spec = body.get("spec") or {}
     template = spec.get("template") or {}
     requirements = tuple(
-        Requirement(str(r.get("key", "")), str(r.get("operator", "")),
-                    tuple(str(v) for v in r.get("values") or ()))
-        for r in (template.get("spec") or {}).get("requirements") or [])
+        Requirement(
+            str(r.get("key", "")),
+            str(r.get("operator", "")),
+            tuple(str(v) for v in r.get("values") or ()),
+        )
+        for r in (template.get("spec") or {}).get("requirements") or []
+    )
     limits = spec.get("limits")
     return NodePool(
         name=str((body.get("metadata") or {}).get("name", "")),
@@ -130,8 +166,9 @@ def _claim_type(body: Json) -> InstanceType | None:
     return InstanceType(str(name), kubejson.resources(allocatable))
 
 
-def _merge(claims: Sequence[InstanceType], listed: Sequence[InstanceType]
-           ) -> tuple[InstanceType, ...]:
+def _merge(
+    claims: Sequence[InstanceType], listed: Sequence[InstanceType]
+) -> tuple[InstanceType, ...]:
     """One entry per instance type: a NodeClaim's allocatable wins over a file's capacity."""
     found: dict[str, Resources] = {t.name: t.resources for t in listed}
     found.update({t.name: t.resources for t in claims})

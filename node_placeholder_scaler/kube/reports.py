@@ -38,12 +38,16 @@ def _condition(status: Json, kind: str) -> Json:
 
 
 def _affinity(spec: Json) -> Affinity:
-    required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
-                .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+    required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or {}
     return tuple(
-        tuple((e.get("key", ""), e.get("operator", ""), tuple(e.get("values") or ()))
-              for e in term.get("matchExpressions") or [])
-        for term in required.get("nodeSelectorTerms") or [])
+        tuple(
+            (e.get("key", ""), e.get("operator", ""), tuple(e.get("values") or ()))
+            for e in term.get("matchExpressions") or []
+        )
+        for term in required.get("nodeSelectorTerms") or []
+    )
 
 
 def _since(condition: Json) -> datetime | None:
@@ -77,11 +81,14 @@ def pod_record(body: Json, kind: str, now: datetime, old: PodRecord | None) -> P
         ready=_since(_condition(status, "Ready")) or (old.ready if old else None),
         node=pod.node or (old.node if old else None),
         deleted=deleted,
-        preempted=(old.preempted if old else False) or (
+        preempted=(old.preempted if old else False)
+        or (
             disruption.get("status") == "True"
-            and disruption.get("reason") == "PreemptionByScheduler"),
-        unschedulable=(str(message)[:MAX_MESSAGE] if message
-                       else (old.unschedulable if old else None)),
+            and disruption.get("reason") == "PreemptionByScheduler"
+        ),
+        unschedulable=(
+            str(message)[:MAX_MESSAGE] if message else (old.unschedulable if old else None)
+        ),
     )
 
 
@@ -104,38 +111,54 @@ class ReportStore:
         for attempt in range(3):
             body = self._get(name)
             kept = [r for r in (_reports(body) if body else []) if r.key != report.key]
-            data = {KEY: json.dumps([to_json(r) for r in [*kept, report][-max(1, retention):]],
-                                    separators=(",", ":"))}
+            data = {
+                KEY: json.dumps(
+                    [to_json(r) for r in [*kept, report][-max(1, retention) :]],
+                    separators=(",", ":"),
+                )
+            }
             try:
                 if body is None:
                     self.core.create_namespaced_config_map(
-                        self.namespace, {"metadata": {"name": name, "labels": {
-                            "app.kubernetes.io/component": "event-reports"}}, "data": data},
-                        _request_timeout=self.timeout)
+                        self.namespace,
+                        {
+                            "metadata": {
+                                "name": name,
+                                "labels": {"app.kubernetes.io/component": "event-reports"},
+                            },
+                            "data": data,
+                        },
+                        _request_timeout=self.timeout,
+                    )
                 else:
                     body["data"] = data
                     self.core.replace_namespaced_config_map(
-                        name, self.namespace, body, _request_timeout=self.timeout)
+                        name, self.namespace, body, _request_timeout=self.timeout
+                    )
                 return
             except ApiException as error:
                 if error.status != 409 or attempt == 2:  # 409: changed or created meanwhile
-                    raise ClusterError(f"store report {name}", error.status,
-                                       str(error.reason)) from None
+                    raise ClusterError(
+                        f"store report {name}", error.status, str(error.reason)
+                    ) from None
             except urllib3.exceptions.HTTPError as error:
-                raise ClusterError(f"store report {name}", None,
-                                   f"no answer ({type(error).__name__})") from None
+                raise ClusterError(
+                    f"store report {name}", None, f"no answer ({type(error).__name__})"
+                ) from None
 
     def _get(self, name: str) -> dict[str, Any] | None:
         try:
             response = self.core.read_namespaced_config_map(
-                name, self.namespace, _preload_content=False, _request_timeout=self.timeout)
+                name, self.namespace, _preload_content=False, _request_timeout=self.timeout
+            )
         except ApiException as error:
             if error.status == 404:
                 return None
             raise ClusterError(f"read reports {name}", error.status, str(error.reason)) from None
         except urllib3.exceptions.HTTPError as error:
-            raise ClusterError(f"read reports {name}", None,
-                               f"no answer ({type(error).__name__})") from None
+            raise ClusterError(
+                f"read reports {name}", None, f"no answer ({type(error).__name__})"
+            ) from None
         try:
             return dict(json.loads(response.data))
         except ValueError:
@@ -158,16 +181,23 @@ def _reports(body: Json) -> list[EventReport]:
     return found
 
 
-def listener(observe: Callable[[str, Callable[[PodRecord | None], PodRecord]], None],
-             clock: Callable[[], datetime]) -> Callable[[str, dict[str, Any]], None]:
+def listener(
+    observe: Callable[[str, Callable[[PodRecord | None], PodRecord]], None],
+    clock: Callable[[], datetime],
+) -> Callable[[str, dict[str, Any]], None]:
     """The pod cache's listener: every pod change into the Tracker (``observe``), except
     DaemonSet and static pods (never user pods)."""
+
     def on_pod(kind: str, body: dict[str, Any]) -> None:
         metadata = body.get("metadata") or {}
         uid = metadata.get("uid")
         owners = metadata.get("ownerReferences") or []
-        if not uid or any(o.get("kind") == "DaemonSet" for o in owners) or (
-                "kubernetes.io/config.mirror" in (metadata.get("annotations") or {})):
+        if (
+            not uid
+            or any(o.get("kind") == "DaemonSet" for o in owners)
+            or ("kubernetes.io/config.mirror" in (metadata.get("annotations") or {}))
+        ):
             return
         observe(uid, lambda old: pod_record(body, kind, clock(), old))
+
     return on_pod

@@ -38,7 +38,8 @@ Autoscaler = Literal["cluster-autoscaler", "karpenter"]
 DEFAULT_CUTOFF = -10
 DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
 CA_BUFFER_FLAGS = (
-    "--capacity-buffer-controller-enabled", "--capacity-buffer-pod-injection-enabled"
+    "--capacity-buffer-controller-enabled",
+    "--capacity-buffer-pod-injection-enabled",
 )
 MAX_LISTED = 5
 DETECTION_READS = ("list deployments", "get lease", "get configmap", "list nodepools")
@@ -138,8 +139,10 @@ NAME_LABELS = ("app.kubernetes.io/name", "app", "k8s-app")
 def detect(workloads: Sequence[Workload], signs: Signs) -> tuple[AutoscalerSeen, ...]:
     """The autoscalers the cluster shows signs of."""
     found: list[AutoscalerSeen] = []
-    for kind, names, lease in (("cluster-autoscaler", CA_NAMES, CA_LEASE),
-                               ("karpenter", KARPENTER_NAMES, KARPENTER_LEASE)):
+    for kind, names, lease in (
+        ("cluster-autoscaler", CA_NAMES, CA_LEASE),
+        ("karpenter", KARPENTER_NAMES, KARPENTER_LEASE),
+    ):
         evidence: list[str] = []
         own = [w for w in workloads if _is(w, names)]
         evidence += [f"Deployment {w.name}" for w in own]
@@ -151,9 +154,14 @@ def detect(workloads: Sequence[Workload], signs: Signs) -> tuple[AutoscalerSeen,
             evidence.append(f"{signs.nodepools} Karpenter NodePool(s)")
         if evidence:
             first = own[0] if own else None
-            found.append(AutoscalerSeen(
-                kind, tuple(evidence),  # type: ignore[arg-type]
-                args=first.args if first else (), env=first.env if first else ()))
+            found.append(
+                AutoscalerSeen(
+                    kind,  # type: ignore[arg-type]
+                    tuple(evidence),
+                    args=first.args if first else (),
+                    env=first.env if first else (),
+                )
+            )
     return tuple(found)
 
 
@@ -184,51 +192,93 @@ def judge(facts: ClusterFacts) -> list[Finding]:
 
 def _ours(facts: ClusterFacts) -> list[OurPlaceholders]:
     """The pools' placeholder Deployments that exist and were read."""
-    return [OurPlaceholders(pool.pool, f"{facts.namespace}/{ph.deployment}", ph.scheduler_name,
-                            ph.priority_class, ph.priority)
-            for pool in facts.pools if (ph := pool.placeholders) and ph.exists
-            and ph.priority_read]
+    return [
+        OurPlaceholders(
+            pool.pool,
+            f"{facts.namespace}/{ph.deployment}",
+            ph.scheduler_name,
+            ph.priority_class,
+            ph.priority,
+        )
+        for pool in facts.pools
+        if (ph := pool.placeholders) and ph.exists and ph.priority_read
+    ]
 
 
 def _autoscaler_findings(facts: ClusterFacts) -> list[Finding]:
     if not facts.autoscalers and any(r.startswith(DETECTION_READS) for r in facts.unreadable):
         return []  # not checked (the not-checked finding names the reads)
     if not facts.autoscalers:
-        return [Finding(
-            "warning", "cluster", "no autoscaler found (no Cluster Autoscaler or Karpenter "
-            "Deployment, Lease, cluster-autoscaler-status ConfigMap or NodePool)",
-            "warm nodes need a node autoscaler: install Cluster Autoscaler or Karpenter (a "
-            "managed one outside the cluster cannot be seen here; then ignore this)")]
+        return [
+            Finding(
+                "warning",
+                "cluster",
+                "no autoscaler found (no Cluster Autoscaler or Karpenter "
+                "Deployment, Lease, cluster-autoscaler-status ConfigMap or NodePool)",
+                "warm nodes need a node autoscaler: install Cluster Autoscaler or Karpenter (a "
+                "managed one outside the cluster cannot be seen here; then ignore this)",
+            )
+        ]
     if len(facts.autoscalers) > 1:
-        return [Finding(
-            "warning", "cluster", "both Cluster Autoscaler and Karpenter seem to run: "
-            + "; ".join(e for a in facts.autoscalers for e in a.evidence),
-            "run one node autoscaler per node pool")]
+        return [
+            Finding(
+                "warning",
+                "cluster",
+                "both Cluster Autoscaler and Karpenter seem to run: "
+                + "; ".join(e for a in facts.autoscalers for e in a.evidence),
+                "run one node autoscaler per node pool",
+            )
+        ]
     return []
 
 
-def _placeholder_findings(facts: ClusterFacts, pool: PoolFacts, ph: PlaceholderFacts
-                          ) -> list[Finding]:
+def _placeholder_findings(
+    facts: ClusterFacts, pool: PoolFacts, ph: PlaceholderFacts
+) -> list[Finding]:
     subject = f"Deployment {facts.namespace}/{ph.deployment} (pool {pool.pool})"
     if not ph.exists:
-        return [Finding("error", subject, "not found: the pool has no placeholders",
-                        f"install the chart with pools.{pool.pool}, or set "
-                        f"pools.{pool.pool}.deployment to the placeholder Deployment's name")]
+        return [
+            Finding(
+                "error",
+                subject,
+                "not found: the pool has no placeholders",
+                f"install the chart with pools.{pool.pool}, or set "
+                f"pools.{pool.pool}.deployment to the placeholder Deployment's name",
+            )
+        ]
     if not ph.priority_read:
         return []  # not checked (the not-checked finding names the read)
     if ph.priority_class is None:
-        return [Finding("error", subject, "its pods have no priorityClassName (priority 0): user "
-                        "pods cannot preempt them", "give the placeholders the chart's "
-                        "PriorityClass (priorityClass.create: true, value -10)")]
+        return [
+            Finding(
+                "error",
+                subject,
+                "its pods have no priorityClassName (priority 0): user pods cannot preempt them",
+                "give the placeholders the chart's "
+                "PriorityClass (priorityClass.create: true, value -10)",
+            )
+        ]
     if ph.priority is None:
-        return [Finding("error", subject, f"PriorityClass {ph.priority_class} not found: the "
-                        "placeholder pods cannot be created", f"create PriorityClass "
-                        f"{ph.priority_class} (priorityClass.create: true)")]
+        return [
+            Finding(
+                "error",
+                subject,
+                f"PriorityClass {ph.priority_class} not found: the "
+                "placeholder pods cannot be created",
+                f"create PriorityClass {ph.priority_class} (priorityClass.create: true)",
+            )
+        ]
     found: list[Finding] = []
     pc = f"PriorityClass {ph.priority_class} (value {ph.priority}, pool {pool.pool})"
     if ph.priority >= 0:
-        found.append(Finding("error", pc, "not below user pods (0): users cannot preempt the "
-                             "placeholders", "set priorityClass.value below 0, e.g. -10"))
+        found.append(
+            Finding(
+                "error",
+                pc,
+                "not below user pods (0): users cannot preempt the placeholders",
+                "set priorityClass.value below 0, e.g. -10",
+            )
+        )
     for scaler in facts.autoscalers:
         found += _for_autoscaler(scaler, pc, ph, pool.pool)
     return found
@@ -240,40 +290,75 @@ def _for_autoscaler(
     if scaler.kind == "cluster-autoscaler":
         cutoff = scaler.cutoff()
         if ph.priority is not None and ph.priority < cutoff:
-            return [Finding("error", pc, f"below Cluster Autoscaler's expendable cutoff "
-                            f"({cutoff}): it ignores pending placeholders and adds no node",
-                            f"set priorityClass.value >= {cutoff} (or lower CA's "
-                            "--expendable-pods-priority-cutoff)")]
+            return [
+                Finding(
+                    "error",
+                    pc,
+                    f"below Cluster Autoscaler's expendable cutoff "
+                    f"({cutoff}): it ignores pending placeholders and adds no node",
+                    f"set priorityClass.value >= {cutoff} (or lower CA's "
+                    "--expendable-pods-priority-cutoff)",
+                )
+            ]
         return []
     if dict(ph.annotations).get(DO_NOT_DISRUPT) != "true":
-        return [Finding("warning", f"Deployment {ph.deployment} (pool {pool})",
-                        f"placeholder pods lack the annotation {DO_NOT_DISRUPT}: \"true\"; "
-                        "Karpenter may consolidate a warm node and boot a cold one later",
-                        f"set pools.{pool}.podAnnotations: {{{DO_NOT_DISRUPT}: \"true\"}}")]
+        return [
+            Finding(
+                "warning",
+                f"Deployment {ph.deployment} (pool {pool})",
+                f'placeholder pods lack the annotation {DO_NOT_DISRUPT}: "true"; '
+                "Karpenter may consolidate a warm node and boot a cold one later",
+                f'set pools.{pool}.podAnnotations: {{{DO_NOT_DISRUPT}: "true"}}',
+            )
+        ]
     return []
 
 
 def _buffer_findings(facts: ClusterFacts, pool: PoolFacts) -> list[Finding]:
     subject = f"{KIND} {facts.namespace}/{pool.buffer_name} (pool {pool.pool})"
     if not facts.buffer_api:
-        return [Finding("error", f"CRD capacitybuffers.{API_VERSION.split('/')[0]}",
-                        f"{API_VERSION} is not served: pool {pool.pool} (backend "
-                        "capacityBuffer) cannot warm anything",
-                        "install the CapacityBuffer CRD that comes with your autoscaler "
-                        "(Karpenter >= 1.14 ships it in its chart's crds/), or use backend: "
-                        "placeholders")]
+        return [
+            Finding(
+                "error",
+                f"CRD capacitybuffers.{API_VERSION.split('/')[0]}",
+                f"{API_VERSION} is not served: pool {pool.pool} (backend "
+                "capacityBuffer) cannot warm anything",
+                "install the CapacityBuffer CRD that comes with your autoscaler "
+                "(Karpenter >= 1.14 ships it in its chart's crds/), or use backend: "
+                "placeholders",
+            )
+        ]
     if pool.buffer is None:
-        return [Finding("error", subject, "not found", f"install the chart with "
-                        f"pools.{pool.pool}.backend: capacityBuffer, or set "
-                        f"pools.{pool.pool}.buffer to its name")]
+        return [
+            Finding(
+                "error",
+                subject,
+                "not found",
+                f"install the chart with "
+                f"pools.{pool.pool}.backend: capacityBuffer, or set "
+                f"pools.{pool.pool}.buffer to its name",
+            )
+        ]
     found = []
     problem = buffer_state(pool.buffer).problem
     if problem:
-        found.append(Finding("error", subject, problem, "fix what the condition says (e.g. "
-                             "create its PodTemplate)"))
+        found.append(
+            Finding(
+                "error",
+                subject,
+                problem,
+                "fix what the condition says (e.g. create its PodTemplate)",
+            )
+        )
     elif not pool.buffer.conditions:
-        found.append(Finding("error", subject, "no status conditions: no autoscaler works on "
-                             "it", _enable_buffers(facts.autoscalers)))
+        found.append(
+            Finding(
+                "error",
+                subject,
+                "no status conditions: no autoscaler works on it",
+                _enable_buffers(facts.autoscalers),
+            )
+        )
     for scaler in facts.autoscalers:
         found += _buffer_support(scaler, subject)
     return found
@@ -285,21 +370,35 @@ def _enable_buffers(scalers: Sequence[AutoscalerSeen]) -> str:
         return "turn on Karpenter's feature gate: FEATURE_GATES=CapacityBuffer=true"
     if kinds == {"cluster-autoscaler"}:
         return "start Cluster Autoscaler with " + " and ".join(CA_BUFFER_FLAGS)
-    return ("turn on CapacityBuffer support: Karpenter FEATURE_GATES=CapacityBuffer=true, or "
-            "Cluster Autoscaler " + " and ".join(CA_BUFFER_FLAGS))
+    return (
+        "turn on CapacityBuffer support: Karpenter FEATURE_GATES=CapacityBuffer=true, or "
+        "Cluster Autoscaler " + " and ".join(CA_BUFFER_FLAGS)
+    )
 
 
 def _buffer_support(scaler: AutoscalerSeen, subject: str) -> list[Finding]:
     """An autoscaler whose own Deployment was found but has buffer support off."""
     enabled = all(scaler.flag(f) == "true" or f in scaler.args for f in CA_BUFFER_FLAGS)
     if scaler.kind == "cluster-autoscaler" and scaler.args and not enabled:
-        return [Finding("error", subject, "Cluster Autoscaler runs without CapacityBuffer "
-                        "support", _enable_buffers([scaler]))]
+        return [
+            Finding(
+                "error",
+                subject,
+                "Cluster Autoscaler runs without CapacityBuffer support",
+                _enable_buffers([scaler]),
+            )
+        ]
     if scaler.kind == "karpenter" and scaler.env:
         gates = dict(scaler.env).get("FEATURE_GATES", "")
         if "CapacityBuffer=true" not in gates.replace(" ", ""):
-            return [Finding("error", subject, "Karpenter runs without its CapacityBuffer gate",
-                            _enable_buffers([scaler]))]
+            return [
+                Finding(
+                    "error",
+                    subject,
+                    "Karpenter runs without its CapacityBuffer gate",
+                    _enable_buffers([scaler]),
+                )
+            ]
     return []
 
 
@@ -310,9 +409,13 @@ def _never_preempt_findings(facts: ClusterFacts) -> list[Finding]:
     classes = sorted({p.priority_class or "(none)" for p in pods})
     listed = ", ".join(p.pod for p in pods[:MAX_LISTED])
     more = f" and {len(pods) - MAX_LISTED} more" if len(pods) > MAX_LISTED else ""
-    return [Finding(
-        "warning", f"pods {listed}{more}",
-        f"run with preemptionPolicy: Never (PriorityClass {', '.join(classes)}): they never "
-        "preempt a placeholder and wait for a new node even when a warm one is there",
-        "give user pods a PriorityClass with preemptionPolicy: PreemptLowerPriority, or use "
-        "backend: capacityBuffer (no placeholder pods to preempt)")]
+    return [
+        Finding(
+            "warning",
+            f"pods {listed}{more}",
+            f"run with preemptionPolicy: Never (PriorityClass {', '.join(classes)}): they never "
+            "preempt a placeholder and wait for a new node even when a warm one is there",
+            "give user pods a PriorityClass with preemptionPolicy: PreemptLowerPriority, or use "
+            "backend: capacityBuffer (no placeholder pods to preempt)",
+        )
+    ]

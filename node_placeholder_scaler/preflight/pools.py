@@ -26,8 +26,10 @@ from .findings import Finding, Severity
 
 INSTANCE_TYPE = "node.kubernetes.io/instance-type"
 CHECKS = ("selector", "too-big", "limit")  # a metric label: keep it small
-GRANT = ("bind the chart's read-only ClusterRole (preflight.clusterRole: true), or grant these "
-         "reads to the user or ServiceAccount that runs the checks")
+GRANT = (
+    "bind the chart's read-only ClusterRole (preflight.clusterRole: true), or grant these "
+    "reads to the user or ServiceAccount that runs the checks"
+)
 
 
 @dataclass(frozen=True)
@@ -125,8 +127,7 @@ def not_checked(refused: Sequence[str]) -> list[Finding]:
     if not refused:
         return []
     reads = "; ".join(dict.fromkeys(refused))
-    return [Finding("not-checked", "cluster", f"not checked: the cluster refused {reads}",
-                    GRANT)]
+    return [Finding("not-checked", "cluster", f"not checked: the cluster refused {reads}", GRANT)]
 
 
 def _pool_findings(facts: PoolCheckFacts, pool: PoolShape) -> list[PoolFinding]:
@@ -140,8 +141,11 @@ def _pool_findings(facts: PoolCheckFacts, pool: PoolShape) -> list[PoolFinding]:
     too_big = _too_big(facts, pool, nodepools)
     if too_big is not None:
         return [PoolFinding(pool.pool, "too-big", too_big)]
-    return [PoolFinding(pool.pool, "limit", f) for n in nodepools
-            if (f := _limit(facts, pool, n)) is not None]
+    return [
+        PoolFinding(pool.pool, "limit", f)
+        for n in nodepools
+        if (f := _limit(facts, pool, n)) is not None
+    ]
 
 
 def _selector_finding(facts: PoolCheckFacts, pool: PoolShape) -> Finding:
@@ -154,43 +158,62 @@ def _selector_finding(facts: PoolCheckFacts, pool: PoolShape) -> Finding:
         where = "no node and no Karpenter NodePool template"
         labels = sorted({f"{k}={v}" for n in facts.nodepools for k, v in n.labels.items()})
         known = f" (NodePool template labels: {', '.join(labels[:8])})" if labels else ""
-    return Finding(severity, f"pools.{pool.pool}.nodeSelector {{{selector}}}", f"matches {where}: "
-                   "no autoscaler adds a node the placeholders can run on",
-                   f"set pools.{pool.pool}.nodeSelector (and the chart's pool nodeSelector) to "
-                   f"labels the pool's nodes carry{known}")
+    return Finding(
+        severity,
+        f"pools.{pool.pool}.nodeSelector {{{selector}}}",
+        f"matches {where}: no autoscaler adds a node the placeholders can run on",
+        f"set pools.{pool.pool}.nodeSelector (and the chart's pool nodeSelector) to "
+        f"labels the pool's nodes carry{known}",
+    )
 
 
-def _too_big(facts: PoolCheckFacts, pool: PoolShape, nodepools: Sequence[NodePool]
-             ) -> Finding | None:
+def _too_big(
+    facts: PoolCheckFacts, pool: PoolShape, nodepools: Sequence[NodePool]
+) -> Finding | None:
     if pool.requests is None:
         return None
-    fix = (f"lower the placeholder requests of pool {pool.pool} (the chart's pools."
-           f"{pool.pool}.resources): `node-placeholder-scaler size --pool {pool.pool}` prints "
-           "requests that fit a node")
+    fix = (
+        f"lower the placeholder requests of pool {pool.pool} (the chart's pools."
+        f"{pool.pool}.resources): `node-placeholder-scaler size --pool {pool.pool}` prints "
+        "requests that fit a node"
+    )
     if pool.nodes:
         if any(_fits(pool.requests, n.room) for n in pool.nodes):
             return None
         biggest = max(pool.nodes, key=lambda n: (n.room.cpu_milli, n.room.memory))
-        return Finding("error", pool.subject, f"one placeholder requests {_show(pool.requests)}"
-                       f"; no node of the pool has that much allocatable beside its DaemonSet "
-                       f"and static pods (largest: node {biggest.name}, "
-                       f"{_show(biggest.room, pool.requests)}): it would not fit if a new node "
-                       "is added", fix)
+        return Finding(
+            "error",
+            pool.subject,
+            f"one placeholder requests {_show(pool.requests)}"
+            f"; no node of the pool has that much allocatable beside its DaemonSet "
+            f"and static pods (largest: node {biggest.name}, "
+            f"{_show(biggest.room, pool.requests)}): it would not fit if a new node "
+            "is added",
+            fix,
+        )
     types = [t for t in facts.instance_types if any(n.allows(t.name) for n in nodepools)]
     if not types or any(_fits(pool.requests, t.resources) for t in types):
         return None
     names = ", ".join(n.name for n in nodepools)
     shown = "; ".join(f"{t.name}: {_show(t.resources, pool.requests)}" for t in types[:5])
-    return Finding("error", pool.subject, f"one placeholder requests {_show(pool.requests)}; "
-                   f"no instance type NodePool {names} allows has that much ({shown}): "
-                   "Karpenter adds no node for it", fix)
+    return Finding(
+        "error",
+        pool.subject,
+        f"one placeholder requests {_show(pool.requests)}; "
+        f"no instance type NodePool {names} allows has that much ({shown}): "
+        "Karpenter adds no node for it",
+        fix,
+    )
 
 
 def _limit(facts: PoolCheckFacts, pool: PoolShape, nodepool: NodePool) -> Finding | None:
     if nodepool.limits is None:
         return None
-    sizes = [t.resources for t in facts.instance_types if nodepool.allows(t.name)
-             and (pool.requests is None or _fits(pool.requests, t.resources))]
+    sizes = [
+        t.resources
+        for t in facts.instance_types
+        if nodepool.allows(t.name) and (pool.requests is None or _fits(pool.requests, t.resources))
+    ]
     if not sizes and pool.requests is not None:
         sizes = [pool.requests]  # the least a node must have: an upper bound of the nodes
     if not sizes:
@@ -198,13 +221,16 @@ def _limit(facts: PoolCheckFacts, pool: PoolShape, nodepool: NodePool) -> Findin
     most, name = _most_nodes(nodepool.limits, sizes)
     if most is None or most >= pool.max_replicas:
         return None
-    return Finding("warning", f"NodePool {nodepool.name} (pool {pool.pool})",
-                   f"its limits ({name}: {_amount(name, nodepool.limits.get(name))}) hold at "
-                   f"most {most} node(s), fewer than pools.{pool.pool}.maxReplicas "
-                   f"{pool.max_replicas}: the rest of the placeholders stay Pending",
-                   f"raise the NodePool's spec.limits.{name} to at least "
-                   f"{_amount(name, pool.max_replicas * min(s.get(name) for s in sizes))}, or "
-                   f"lower pools.{pool.pool}.maxReplicas to {most}")
+    return Finding(
+        "warning",
+        f"NodePool {nodepool.name} (pool {pool.pool})",
+        f"its limits ({name}: {_amount(name, nodepool.limits.get(name))}) hold at "
+        f"most {most} node(s), fewer than pools.{pool.pool}.maxReplicas "
+        f"{pool.max_replicas}: the rest of the placeholders stay Pending",
+        f"raise the NodePool's spec.limits.{name} to at least "
+        f"{_amount(name, pool.max_replicas * min(s.get(name) for s in sizes))}, or "
+        f"lower pools.{pool.pool}.maxReplicas to {most}",
+    )
 
 
 def _most_nodes(limits: Resources, sizes: Sequence[Resources]) -> tuple[int | None, str]:

@@ -30,16 +30,27 @@ from .pools import PoolCheckFacts, PoolFinding, judge_pools
 logger = logging.getLogger(__name__)
 
 POOL_CHECK_INTERVAL = timedelta(minutes=10)
-REASONS = {"selector": POOL_SELECTOR_MATCHES_NOTHING.name, "too-big": PLACEHOLDER_TOO_BIG.name,
-           "limit": POOL_LIMIT_BELOW_MAX_REPLICAS.name}
+REASONS = {
+    "selector": POOL_SELECTOR_MATCHES_NOTHING.name,
+    "too-big": PLACEHOLDER_TOO_BIG.name,
+    "limit": POOL_LIMIT_BELOW_MAX_REPLICAS.name,
+}
 
 
 class PoolWatch:
     """Runs the pool checks now and then; see the module's text."""
 
-    def __init__(self, settings: Settings, namespace: str, read: Callable[[], PoolCheckFacts],
-                 notices: Notices, metrics: Metrics, *, dry_run: bool = False,
-                 every: timedelta = POOL_CHECK_INTERVAL) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        namespace: str,
+        read: Callable[[], PoolCheckFacts],
+        notices: Notices,
+        metrics: Metrics,
+        *,
+        dry_run: bool = False,
+        every: timedelta = POOL_CHECK_INTERVAL,
+    ) -> None:
         self.settings, self.namespace, self.read = settings, namespace, read
         self.notices, self.metrics, self.dry_run, self.every = notices, metrics, dry_run, every
         self.last: datetime | None = None
@@ -61,12 +72,15 @@ class PoolWatch:
         if facts.refused != self.refused:
             self.refused = facts.refused
             if facts.refused:
-                logger.warning("pool checks not run for what the cluster refused: %s (grant "
-                               "them with the chart's preflight.clusterRole: true)",
-                               "; ".join(facts.refused))
+                logger.warning(
+                    "pool checks not run for what the cluster refused: %s (grant "
+                    "them with the chart's preflight.clusterRole: true)",
+                    "; ".join(facts.refused),
+                )
         found = judge_pools(facts)
-        self.metrics.observe_pool_findings(list(self.settings.pools),
-                                           [(f.pool, f.check) for f in found])
+        self.metrics.observe_pool_findings(
+            list(self.settings.pools), [(f.pool, f.check) for f in found]
+        )
         if leading and not self.dry_run:
             self._tell(found, now)
         return found
@@ -78,16 +92,27 @@ class PoolWatch:
             key = (f.pool, f.check, f.finding.subject)
             if key in self.told:
                 continue
-            logger.warning("pool=%s check=%s %s: %s; fix: %s", f.pool, f.check,
-                           f.finding.subject, f.finding.problem, f.finding.fix)
-            notice = Notice(f.pool, self.settings.pools[f.pool].deployment, REASONS[f.check],
-                            f"{f.finding.subject}: {f.finding.problem}. Fix: {f.finding.fix}",
-                            warning=True)
+            logger.warning(
+                "pool=%s check=%s %s: %s; fix: %s",
+                f.pool,
+                f.check,
+                f.finding.subject,
+                f.finding.problem,
+                f.finding.fix,
+            )
+            notice = Notice(
+                f.pool,
+                self.settings.pools[f.pool].deployment,
+                REASONS[f.check],
+                f"{f.finding.subject}: {f.finding.problem}. Fix: {f.finding.fix}",
+                warning=True,
+            )
             try:
                 self.notices.record_notice(self.namespace, notice, now)
             except Exception as error:
-                logger.warning("pool=%s could not write the %s Event: %s", f.pool,
-                               notice.reason, error)
+                logger.warning(
+                    "pool=%s could not write the %s Event: %s", f.pool, notice.reason, error
+                )
                 self.metrics.error(Stage.EVENT, f.pool)
                 continue
             self.told.add(key)

@@ -86,14 +86,19 @@ def parse_statefulset(body: Mapping[str, Any]) -> UserPlaceholders | None:
     meta = body.get("metadata") or {}
     spec = body.get("spec") or {}
     template = spec.get("template") or {}
-    labels = {**(meta.get("labels") or {}), **((template.get("metadata") or {}).get(
-        "labels") or {})}
+    labels = {
+        **(meta.get("labels") or {}),
+        **((template.get("metadata") or {}).get("labels") or {}),
+    }
     if _component(labels) != USER_PLACEHOLDER:
         return None
     pod = template.get("spec") or {}
     return UserPlaceholders(
-        f"{meta.get('namespace')}/{meta.get('name')}", int(spec.get("replicas") or 0),
-        str(pod.get("schedulerName") or DEFAULT_SCHEDULER), pod.get("priorityClassName"))
+        f"{meta.get('namespace')}/{meta.get('name')}",
+        int(spec.get("replicas") or 0),
+        str(pod.get("schedulerName") or DEFAULT_SCHEDULER),
+        pod.get("priorityClassName"),
+    )
 
 
 def user_pod_scheduler(body: Mapping[str, Any]) -> str | None:
@@ -120,31 +125,39 @@ def judge(z2jh: Z2jhFacts, ours: Sequence[OurPlaceholders], *, any_pool: bool) -
 
 def _both_active(p: UserPlaceholders) -> Finding:
     return Finding(
-        "warning", f"StatefulSet {p.name} (z2jh)",
+        "warning",
+        f"StatefulSet {p.name} (z2jh)",
         f"z2jh's static user placeholders ({p.replicas}) run beside the calendar's: they hold "
         "room all day, and the pools' headroom counts it as used",
         "set scheduling.userPlaceholder.replicas: 0 in z2jh's values (pools.<pool>.minReplicas "
-        "keeps warm nodes outside events); to keep both, give z2jh's a priority above ours")
+        "keeps warm nodes outside events); to keep both, give z2jh's a priority above ours",
+    )
 
 
 def _unpreemptable(p: UserPlaceholders) -> Finding:
     return Finding(
-        "warning", f"StatefulSet {p.name} (z2jh)",
+        "warning",
+        f"StatefulSet {p.name} (z2jh)",
         f"its pods run at priority {p.priority} (PriorityClass {p.priority_class or '(none)'}),"
         " not below students: no student can preempt them",
-        "set scheduling.podPriority.enabled: true in z2jh's values (user placeholders at -10)")
+        "set scheduling.podPriority.enabled: true in z2jh's values (user placeholders at -10)",
+    )
 
 
 def _scheduler(pool: OurPlaceholders, z2jh: Z2jhFacts) -> list[Finding]:
     names = sorted(set(z2jh.scheduler_names))
     if not names or pool.scheduler_name in names:
         return []
-    return [Finding(
-        "warning", f"Deployment {pool.deployment} (pool {pool.pool})",
-        f"its pods are placed by {pool.scheduler_name}, z2jh's users by {', '.join(names)}: "
-        "two schedulers with separate views of the same nodes (z2jh's packs, the default "
-        "spreads), so students may not land where the placeholders held room",
-        f"set pools.{pool.pool}.schedulerName: {names[0]}")]
+    return [
+        Finding(
+            "warning",
+            f"Deployment {pool.deployment} (pool {pool.pool})",
+            f"its pods are placed by {pool.scheduler_name}, z2jh's users by {', '.join(names)}: "
+            "two schedulers with separate views of the same nodes (z2jh's packs, the default "
+            "spreads), so students may not land where the placeholders held room",
+            f"set pools.{pool.pool}.schedulerName: {names[0]}",
+        )
+    ]
 
 
 def _not_below(pool: OurPlaceholders, p: UserPlaceholders) -> bool:
@@ -153,10 +166,11 @@ def _not_below(pool: OurPlaceholders, p: UserPlaceholders) -> bool:
 
 def _priority(pool: OurPlaceholders, p: UserPlaceholders) -> Finding:
     return Finding(
-        "warning", f"PriorityClass {pool.priority_class} (value {pool.priority}, pool "
-        f"{pool.pool})",
+        "warning",
+        f"PriorityClass {pool.priority_class} (value {pool.priority}, pool {pool.pool})",
         f"not below z2jh's user placeholders {p.name} (value {p.priority}): a student may "
         "preempt theirs (one user's room) instead of ours (a node's)",
         "turn z2jh's user placeholders off (scheduling.userPlaceholder.replicas: 0), or set "
         f"its scheduling.podPriority.userPlaceholderPriority above {pool.priority} (e.g. "
-        f"{(pool.priority or 0) + 1}, below its image puller's -5)")
+        f"{(pool.priority or 0) + 1}, below its image puller's -5)",
+    )

@@ -44,8 +44,11 @@ class Message:
     fields: Mapping[str, Any]
 
     def body(self, fmt: str) -> bytes:
-        doc = {"text": self.text} if fmt == "slack" else {"type": self.kind, "text": self.text,
-                                                            **self.fields}
+        doc = (
+            {"text": self.text}
+            if fmt == "slack"
+            else {"type": self.kind, "text": self.text, **self.fields}
+        )
         return json.dumps(doc, ensure_ascii=False).encode()
 
 
@@ -54,8 +57,9 @@ Sender = Callable[[str, bytes, float], None]
 
 def post(url: str, body: bytes, timeout: float) -> None:
     """POST ``body`` as JSON; raise on anything but a 2xx answer."""
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=timeout) as answer:
         answer.read(65536)
 
@@ -63,8 +67,15 @@ def post(url: str, body: bytes, timeout: float) -> None:
 class Notifier:
     """Queues messages from the round and delivers them in its own thread."""
 
-    def __init__(self, settings: NotifySettings, metrics: Metrics, *, send: Sender = post,
-                 clock: Callable[[], float] = time.monotonic, pause: float = 1.0) -> None:
+    def __init__(
+        self,
+        settings: NotifySettings,
+        metrics: Metrics,
+        *,
+        send: Sender = post,
+        clock: Callable[[], float] = time.monotonic,
+        pause: float = 1.0,
+    ) -> None:
         self.settings, self.metrics, self.send = settings, metrics, send
         self.clock, self.pause = clock, pause
         self.queue: queue.Queue[Message | None] = queue.Queue(QUEUE)
@@ -74,13 +85,20 @@ class Notifier:
 
     def problem(self, problem: UpcomingProblem) -> None:
         when = problem.start.strftime("%Y-%m-%d %H:%M UTC")
-        text = (f"Calendar problem in {problem.calendar}: event {problem.title!r} on {when}: "
-                f"{problem.message}")
+        text = (
+            f"Calendar problem in {problem.calendar}: event {problem.title!r} on {when}: "
+            f"{problem.message}"
+        )
         self._put(Message("problem", text, {"problem": problem.as_dict()}))
 
     def report(self, pool: str, text: str, report: EventReport) -> None:
-        self._put(Message("report", f"Event report, pool {pool}: {text}",
-                          {"pool": pool, "report": to_json(report)}))
+        self._put(
+            Message(
+                "report",
+                f"Event report, pool {pool}: {text}",
+                {"pool": pool, "report": to_json(report)},
+            )
+        )
 
     def stop(self, timeout: float = 5.0) -> None:
         """Deliver what is queued (within ``timeout``) and end the thread."""
@@ -122,8 +140,9 @@ class Notifier:
                 self.send(self.settings.url, body, self.settings.timeout.total_seconds())
             except (OSError, urllib.error.URLError, ValueError) as error:
                 reason = getattr(error, "code", None) or type(error).__name__
-                logger.warning("webhook %s message: attempt %d failed (%s)", message.kind,
-                               attempt + 1, reason)  # never the URL: it is a secret
+                logger.warning(
+                    "webhook %s message: attempt %d failed (%s)", message.kind, attempt + 1, reason
+                )  # never the URL: it is a secret
                 continue
             self._count(message, "sent")
             return

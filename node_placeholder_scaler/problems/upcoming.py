@@ -39,13 +39,28 @@ class UpcomingProblem:
     message: str
 
     def as_dict(self) -> dict[str, str | None]:
-        return {"calendar": self.calendar, "title": self.title,
-                "start": self.start.isoformat(), "pool": self.pool, "kind": self.kind,
-                "line": self.line, "suggestion": self.suggestion, "message": self.message}
+        return {
+            "calendar": self.calendar,
+            "title": self.title,
+            "start": self.start.isoformat(),
+            "pool": self.pool,
+            "kind": self.kind,
+            "line": self.line,
+            "suggestion": self.suggestion,
+            "message": self.message,
+        }
 
     def as_problem(self) -> Problem:
-        return Problem(self.kind, self.message, self.calendar, self.title, self.start,
-                       pool=self.pool, line=self.line, suggestion=self.suggestion)
+        return Problem(
+            self.kind,
+            self.message,
+            self.calendar,
+            self.title,
+            self.start,
+            pool=self.pool,
+            line=self.line,
+            suggestion=self.suggestion,
+        )
 
 
 def window(now: datetime, horizon: timedelta = HORIZON) -> tuple[datetime, datetime]:
@@ -53,8 +68,9 @@ def window(now: datetime, horizon: timedelta = HORIZON) -> tuple[datetime, datet
     return now - GRACE, now + horizon
 
 
-def upcoming(views: Sequence[CalendarView], start: datetime, end: datetime,
-             settings: Settings | None = None) -> tuple[UpcomingProblem, ...]:
+def upcoming(
+    views: Sequence[CalendarView], start: datetime, end: datetime, settings: Settings | None = None
+) -> tuple[UpcomingProblem, ...]:
     """The problems of every occurrence overlapping [start, end), by start, each once.
 
     Only the range each good copy was expanded for is read (the controller keeps it wider
@@ -68,8 +84,11 @@ def upcoming(views: Sequence[CalendarView], start: datetime, end: datetime,
         first, last = max(start, calendar.window[0]), min(end, calendar.window[1])
         if first >= last:
             continue
-        occurrences = (calendar.occurrences(first, last) if settings is None
-                       else guarded(view, settings, first, last))  # with guardrail clips
+        occurrences = (
+            calendar.occurrences(first, last)
+            if settings is None
+            else guarded(view, settings, first, last)
+        )  # with guardrail clips
         for occurrence in occurrences:
             found.update(dict.fromkeys(_of(occurrence, view)))
     return tuple(sorted(found, key=lambda p: (p.start, p.calendar, p.title, p.message)))
@@ -78,9 +97,15 @@ def upcoming(views: Sequence[CalendarView], start: datetime, end: datetime,
 def _of(occurrence: Occurrence, view: CalendarView) -> Iterable[UpcomingProblem]:
     for problem in (*occurrence.problems, *refusals(occurrence, view.source.pools)):
         yield UpcomingProblem(
-            calendar=occurrence.calendar, title=occurrence.summary, start=occurrence.start,
-            pool=problem.pool, kind=problem.kind, line=problem.line,
-            suggestion=problem.suggestion, message=problem.message)
+            calendar=occurrence.calendar,
+            title=occurrence.summary,
+            start=occurrence.start,
+            pool=problem.pool,
+            kind=problem.kind,
+            line=problem.line,
+            suggestion=problem.suggestion,
+            message=problem.message,
+        )
 
 
 def counts(problems: Iterable[UpcomingProblem]) -> dict[tuple[str, ProblemKind], int]:

@@ -48,9 +48,16 @@ class Announcer(Protocol):
 class ProblemWatch:
     """The upcoming problems of the last round and which of them were told."""
 
-    def __init__(self, settings: Settings, source: Callable[[datetime], Sequence[UpcomingProblem]],
-                 metrics: Metrics, *, events: EventWriter | None, namespace: str,
-                 announcer: Announcer | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        source: Callable[[datetime], Sequence[UpcomingProblem]],
+        metrics: Metrics,
+        *,
+        events: EventWriter | None,
+        namespace: str,
+        announcer: Announcer | None = None,
+    ) -> None:
         self.settings, self.source, self.metrics = settings, source, metrics
         self.events, self.namespace, self.announcer = events, namespace, announcer
         self.current: tuple[UpcomingProblem, ...] = ()
@@ -61,8 +68,9 @@ class ProblemWatch:
         self.current = tuple(self.source(now))
         if not leading:
             return  # the caller drops the calendar gauges (metrics.forget_calendar)
-        self.metrics.observe_upcoming(counts(self.current),
-                                      [c.name for c in self.settings.calendars])
+        self.metrics.observe_upcoming(
+            counts(self.current), [c.name for c in self.settings.calendars]
+        )
         self._told &= set(self.current)
         new = [p for p in self.current if p not in self._told][:MAX_PER_ROUND]
         for problem in new:
@@ -73,14 +81,23 @@ class ProblemWatch:
         """Log, Event, webhook; False when the Event could not be written (told again)."""
         logger.warning(
             "calendar problem: calendar=%s event=%r date=%s line=%r suggestion=%s: %s",
-            problem.calendar, problem.title, _date(problem.start, self.settings),
-            problem.line, problem.suggestion or "-", problem.message)
+            problem.calendar,
+            problem.title,
+            _date(problem.start, self.settings),
+            problem.line,
+            problem.suggestion or "-",
+            problem.message,
+        )
         if self.events is not None and not dry_run:
             try:
-                self.events.record_about(self.namespace, self.subject(problem.pool),
-                                         CALENDAR_PROBLEM.name,
-                                         problem_message(problem, self.settings), now,
-                                         warning=True)
+                self.events.record_about(
+                    self.namespace,
+                    self.subject(problem.pool),
+                    CALENDAR_PROBLEM.name,
+                    problem_message(problem, self.settings),
+                    now,
+                    warning=True,
+                )
             except Exception as error:
                 logger.warning("could not write the %s Event: %s", CALENDAR_PROBLEM.name, error)
                 self.metrics.error(Stage.EVENT, problem.pool or "")
@@ -93,8 +110,7 @@ class ProblemWatch:
         """The object a problem's Event is about."""
         settings = self.settings.pools.get(pool or "")
         if settings is None:
-            return Subject(LEASE.api_version, LEASE.kind,
-                           self.settings.leader_election.lease_name)
+            return Subject(LEASE.api_version, LEASE.kind, self.settings.leader_election.lease_name)
         if settings.backend == "capacityBuffer":
             return Subject(BUFFER_API_VERSION, BUFFER_KIND, settings.buffer)
         return Subject("apps/v1", "Deployment", settings.deployment)
@@ -102,8 +118,10 @@ class ProblemWatch:
 
 def problem_message(problem: UpcomingProblem, settings: Settings) -> str:
     """The Event's text: which calendar and event, when, the line and its suggestion."""
-    return (f"calendar {problem.calendar}, event {problem.title!r} on "
-            f"{_date(problem.start, settings)}: {problem.message}")
+    return (
+        f"calendar {problem.calendar}, event {problem.title!r} on "
+        f"{_date(problem.start, settings)}: {problem.message}"
+    )
 
 
 def _date(start: datetime, settings: Settings) -> str:

@@ -56,8 +56,13 @@ def held_node_minutes(m: Measurement, nodes: int) -> float:
     return round(nodes * seconds / 60.0, 1)
 
 
-def recommend(m: Measurement, users_per_node: int, *, interval_s: float = 30.0,
-              min_arrivals: int = MIN_ARRIVALS) -> Advice:
+def recommend(
+    m: Measurement,
+    users_per_node: int,
+    *,
+    interval_s: float = 30.0,
+    min_arrivals: int = MIN_ARRIVALS,
+) -> Advice:
     """The warm nodes that would have kept every wait of ``m`` under its target."""
     per_node = max(1, users_per_node)
     thin = _thin(m, min_arrivals)
@@ -71,10 +76,21 @@ def recommend(m: Measurement, users_per_node: int, *, interval_s: float = 30.0,
     lead = None
     if not m.asked_ready:
         lead = float(math.ceil(up + interval_s))
-    why = (f"{most} arrivals within {width:.0f} s (node-up p90 {up:.0f} s - target "
-           f"{m.target_s:.0f} s) / {per_node} per node")
-    return Advice(nodes, lead, held_node_minutes(m, nodes), up, width, most, per_node, why,
-                  most_in_window(m.arrival_times, up))
+    why = (
+        f"{most} arrivals within {width:.0f} s (node-up p90 {up:.0f} s - target "
+        f"{m.target_s:.0f} s) / {per_node} per node"
+    )
+    return Advice(
+        nodes,
+        lead,
+        held_node_minutes(m, nodes),
+        up,
+        width,
+        most,
+        per_node,
+        why,
+        most_in_window(m.arrival_times, up),
+    )
 
 
 def _thin(m: Measurement, min_arrivals: int) -> str:
@@ -82,8 +98,10 @@ def _thin(m: Measurement, min_arrivals: int) -> str:
         return f"too few arrivals to advise ({m.arrivals} < {min_arrivals})"
     if m.node_up is None:
         if m.over_target == 0:
-            return ("no node was added and nobody waited: the asked nodes were enough; a "
-                    "smaller number cannot be judged without a node-up time")
+            return (
+                "no node was added and nobody waited: the asked nodes were enough; a "
+                "smaller number cannot be judged without a node-up time"
+            )
         return "no node was added: the node-up time is unknown"
     return ""
 
@@ -98,46 +116,68 @@ def summary(m: Measurement, advice: Advice) -> EventReport:
     """The report of a measured occurrence (numbers rounded to 0.1)."""
     w = m.window
     return EventReport(
-        pool=w.pool, series=w.series, title=w.title, start=w.start, end=w.end,
-        lead_s=w.lead.total_seconds(), asked=w.asked, reported_at=m.at,
-        arrivals=m.arrivals, scheduled=m.scheduled, peak_concurrent=m.peak_concurrent,
-        wait_s=_waits(m.wait), ready_wait_s=_waits(m.ready_wait),
-        target_s=m.target_s, over_target=m.over_target, while_free=m.while_free,
-        reasons=m.reasons, preempted=m.preempted, nodes_added=m.nodes_added,
-        node_up_s=_waits(m.node_up), warm_at_start=m.warm_at_start,
-        asked_ready=m.asked_ready, capacity_ready_in_time=m.capacity_ready_in_time,
+        pool=w.pool,
+        series=w.series,
+        title=w.title,
+        start=w.start,
+        end=w.end,
+        lead_s=w.lead.total_seconds(),
+        asked=w.asked,
+        reported_at=m.at,
+        arrivals=m.arrivals,
+        scheduled=m.scheduled,
+        peak_concurrent=m.peak_concurrent,
+        wait_s=_waits(m.wait),
+        ready_wait_s=_waits(m.ready_wait),
+        target_s=m.target_s,
+        over_target=m.over_target,
+        while_free=m.while_free,
+        reasons=m.reasons,
+        preempted=m.preempted,
+        nodes_added=m.nodes_added,
+        node_up_s=_waits(m.node_up),
+        warm_at_start=m.warm_at_start,
+        asked_ready=m.asked_ready,
+        capacity_ready_in_time=m.capacity_ready_in_time,
         bottleneck=m.bottleneck,
         arrival_curve=ArrivalCurve(advice.node_up_s, advice.arrivals_in_node_up),
-        advice=ReportAdvice(advice.nodes, advice.lead_s, advice.node_minutes, advice.why,
-                            advice.users_per_node),
+        advice=ReportAdvice(
+            advice.nodes, advice.lead_s, advice.node_minutes, advice.why, advice.users_per_node
+        ),
     )
 
 
 def message(report: EventReport) -> str:
     """The EventReport Event's text."""
     r, wait = report, report.wait_s
-    waits = (f"wait p50 {wait.p50:.0f}s p95 {wait.p95:.0f}s max {wait.max:.0f}s"
-             if wait else "no waits")
+    waits = (
+        f"wait p50 {wait.p50:.0f}s p95 {wait.p95:.0f}s max {wait.max:.0f}s" if wait else "no waits"
+    )
     ready = "yes" if r.capacity_ready_in_time else "no"
-    parts = [f"{r.title} ({r.start.isoformat()[:16]}): {r.arrivals} arrivals, "
-             f"{waits} ({r.over_target} over {r.target_s:.0f}s)",
-             f"capacity ready in time: {ready} ({_warm_at_start(r)} warm at start)"]
+    parts = [
+        f"{r.title} ({r.start.isoformat()[:16]}): {r.arrivals} arrivals, "
+        f"{waits} ({r.over_target} over {r.target_s:.0f}s)",
+        f"capacity ready in time: {ready} ({_warm_at_start(r)} warm at start)",
+    ]
     if r.bottleneck == "not-nodes":
         reason = "; ".join(r.reasons) or "no scheduler message"
-        parts.append(f"nodes were not the bottleneck: {r.while_free} waited while "
-                     f"placeholders were free ({reason})")
+        parts.append(
+            f"nodes were not the bottleneck: {r.while_free} waited while "
+            f"placeholders were free ({reason})"
+        )
     advice = r.advice
     if advice.nodes is None:
         parts.append(f"no advice: {advice.why}")
     else:
         lead = f", lead >= {advice.lead_s:.0f}s" if advice.lead_s else ""
-        parts.append(f"next time ask for {r.pool}: {advice.nodes}{lead} "
-                     f"(~{advice.node_minutes or 0:.0f} node-min held; {advice.why})")
+        parts.append(
+            f"next time ask for {r.pool}: {advice.nodes}{lead} "
+            f"(~{advice.node_minutes or 0:.0f} node-min held; {advice.why})"
+        )
     seated = class_line(r.seated)
     return "; ".join([*parts, seated] if seated else parts)
 
 
 def _warm_at_start(r: EventReport) -> str:
     """``3/4`` of the nodes asked for; a class-sized event alone asks for no node count."""
-    return f"{r.warm_at_start}/{r.asked}" if r.asked or r.seated is None else (
-        str(r.warm_at_start))
+    return f"{r.warm_at_start}/{r.asked}" if r.asked or r.seated is None else (str(r.warm_at_start))

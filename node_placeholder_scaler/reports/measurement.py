@@ -92,11 +92,18 @@ def on_pool(pod: PodTimeline, pool_nodes: frozenset[str]) -> bool:
     return pod.node in pool_nodes if pod.node else pod.targets_pool
 
 
-def arrivals(window: Window, pods: Iterable[PodTimeline], pool_nodes: frozenset[str]
-             ) -> list[PodTimeline]:
+def arrivals(
+    window: Window, pods: Iterable[PodTimeline], pool_nodes: frozenset[str]
+) -> list[PodTimeline]:
     """User pods created from ``start - lead`` to ``end`` on the pool, by creation time."""
-    return sorted((p for p in pods if is_user(p) and on_pool(p, pool_nodes)
-                   and window.opens <= p.created <= window.end), key=lambda p: p.created)
+    return sorted(
+        (
+            p
+            for p in pods
+            if is_user(p) and on_pool(p, pool_nodes) and window.opens <= p.created <= window.end
+        ),
+        key=lambda p: p.created,
+    )
 
 
 def wait_of(pod: PodTimeline, at: datetime) -> float:
@@ -129,14 +136,16 @@ def peak_concurrent(pods: Iterable[PodTimeline], window: Window, at: datetime) -
     return best
 
 
-def node_up_times(window: Window, nodes: Sequence[NodeTimeline],
-                  pending: Sequence[PodTimeline], at: datetime) -> list[float]:
+def node_up_times(
+    window: Window, nodes: Sequence[NodeTimeline], pending: Sequence[PodTimeline], at: datetime
+) -> list[float]:
     """Per node the event asked for: from the oldest placeholder still Pending when the node
     appeared (first come, first served: one placeholder fills one node) to the node's Ready.
     Counted when that placeholder came before ``end``; a node without one (added for user
     pods) counts its boot alone."""
-    added = sorted((n for n in nodes if window.opens <= n.created <= at and n.ready),
-                   key=lambda n: n.created)
+    added = sorted(
+        (n for n in nodes if window.opens <= n.created <= at and n.ready), key=lambda n: n.created
+    )
     queue = sorted(pending, key=lambda p: p.created)
     used: set[int] = set()
     ups = []
@@ -145,8 +154,11 @@ def node_up_times(window: Window, nodes: Sequence[NodeTimeline],
             continue
         trigger = node.created
         for i, pod in enumerate(queue):
-            if i not in used and pod.created <= node.created and (
-                    pod.scheduled is None or pod.scheduled > node.created):
+            if (
+                i not in used
+                and pod.created <= node.created
+                and (pod.scheduled is None or pod.scheduled > node.created)
+            ):
                 used.add(i)
                 trigger = pod.created
                 break
@@ -155,9 +167,16 @@ def node_up_times(window: Window, nodes: Sequence[NodeTimeline],
     return ups
 
 
-def measure(window: Window, pods: Sequence[PodTimeline], nodes: Sequence[NodeTimeline],
-            at: datetime, *, target_s: float = 30.0, handoff_s: float = 5.0,
-            free_at_start: int = 0) -> Measurement:
+def measure(
+    window: Window,
+    pods: Sequence[PodTimeline],
+    nodes: Sequence[NodeTimeline],
+    at: datetime,
+    *,
+    target_s: float = 30.0,
+    handoff_s: float = 5.0,
+    free_at_start: int = 0,
+) -> Measurement:
     """The measurement of one occurrence on one pool. A wait happened "while placeholders
     were free" when a placeholder stayed on a node for more than ``handoff_s`` during it (a
     pod that could use the node would have preempted it at once);
@@ -168,9 +187,15 @@ def measure(window: Window, pods: Sequence[PodTimeline], nodes: Sequence[NodeTim
     waits = [wait_of(p, at) for p in came]
     placeholders = [p for p in pods if p.placeholder]
     late = [p for p, w in zip(came, waits, strict=True) if w > target_s]
-    free = [p for p, w in zip(came, waits, strict=True) if w > target_s and any(
-        h.bound_during(p.created, p.created + timedelta(seconds=w)) > handoff_s
-        for h in placeholders)]
+    free = [
+        p
+        for p, w in zip(came, waits, strict=True)
+        if w > target_s
+        and any(
+            h.bound_during(p.created, p.created + timedelta(seconds=w)) > handoff_s
+            for h in placeholders
+        )
+    ]
     pending = [p for p in pods if p.placeholder]
     users = [p for p in pods if is_user(p) and on_pool(p, pool_nodes)]
     ups = node_up_times(window, nodes, pending, at)
@@ -185,8 +210,9 @@ def measure(window: Window, pods: Sequence[PodTimeline], nodes: Sequence[NodeTim
         wait=Stats.of(waits),
         ready_wait=Stats.of([(p.ready - p.created).total_seconds() for p in came if p.ready]),
         peak_concurrent=peak_concurrent(users, window, at),
-        preempted=sum(1 for p in placeholders
-                      if p.preempted and p.deleted and window.opens <= p.deleted <= at),
+        preempted=sum(
+            1 for p in placeholders if p.preempted and p.deleted and window.opens <= p.deleted <= at
+        ),
         nodes_added=sum(1 for n in nodes if window.opens <= n.created <= at),
         node_ups=tuple(ups),
         node_up=Stats.of(ups),

@@ -44,8 +44,11 @@ class PodTimeline:
 
     def bound_at(self, t: datetime) -> bool:
         """On a node at ``t`` (scheduled, not yet deleted)."""
-        return (self.scheduled is not None and self.scheduled <= t
-                and (self.deleted is None or t < self.deleted))
+        return (
+            self.scheduled is not None
+            and self.scheduled <= t
+            and (self.deleted is None or t < self.deleted)
+        )
 
 
 @dataclass(frozen=True)
@@ -95,16 +98,32 @@ class PodRecord:
     preempted: bool = False
     unschedulable: str | None = None
 
-    def seen_from(self, pool_selector: Mapping[str, str], placeholder_namespace: str,
-                  placeholder_labels: Mapping[str, str]) -> PodTimeline:
-        placeholder = bool(placeholder_labels) and self.namespace == placeholder_namespace and all(
-            self.labels.get(k) == v for k, v in placeholder_labels.items())
+    def seen_from(
+        self,
+        pool_selector: Mapping[str, str],
+        placeholder_namespace: str,
+        placeholder_labels: Mapping[str, str],
+    ) -> PodTimeline:
+        placeholder = (
+            bool(placeholder_labels)
+            and self.namespace == placeholder_namespace
+            and all(self.labels.get(k) == v for k, v in placeholder_labels.items())
+        )
         return PodTimeline(
-            self.name, self.namespace, self.created, placeholder,
+            self.name,
+            self.namespace,
+            self.created,
+            placeholder,
             selects_pool(self.node_selector, self.affinity, pool_selector),
-            scheduled=self.scheduled, ready=self.ready, node=self.node, deleted=self.deleted,
-            preempted=self.preempted, owner_kind=self.owner_kind, mirror=self.mirror,
-            unschedulable=self.unschedulable)
+            scheduled=self.scheduled,
+            ready=self.ready,
+            node=self.node,
+            deleted=self.deleted,
+            preempted=self.preempted,
+            owner_kind=self.owner_kind,
+            mirror=self.mirror,
+            unschedulable=self.unschedulable,
+        )
 
 
 def selector_labels(text: str) -> dict[str, str]:
@@ -129,8 +148,6 @@ def selects_pool(
     return False
 
 
-
-
 def _time(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
@@ -139,18 +156,19 @@ def _text(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def timeline_to_dict(pods: Iterable[PodTimeline], nodes: Iterable[NodeTimeline]
-                     ) -> dict[str, list[dict[str, object]]]:
+def timeline_to_dict(
+    pods: Iterable[PodTimeline], nodes: Iterable[NodeTimeline]
+) -> dict[str, list[dict[str, object]]]:
     """Timelines as JSON-ready dicts (recorded fixtures, debugging)."""
     return {
         "pods": [{**vars(p), **{k: _text(getattr(p, k)) for k in _POD_TIMES}} for p in pods],
-        "nodes": [{**vars(n), **{k: _text(getattr(n, k)) for k in _NODE_TIMES}}
-                  for n in nodes],
+        "nodes": [{**vars(n), **{k: _text(getattr(n, k)) for k in _NODE_TIMES}} for n in nodes],
     }
 
 
-def timeline_from_dict(data: Mapping[str, Sequence[Mapping[str, object]]]
-                       ) -> tuple[list[PodTimeline], list[NodeTimeline]]:
+def timeline_from_dict(
+    data: Mapping[str, Sequence[Mapping[str, object]]],
+) -> tuple[list[PodTimeline], list[NodeTimeline]]:
     def times(item: Mapping[str, object], keys: tuple[str, ...]) -> dict[str, object]:
         return {**item, **{k: _time(item.get(k)) for k in keys}}  # type: ignore[arg-type]
 

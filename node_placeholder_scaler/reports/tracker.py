@@ -147,28 +147,52 @@ def windows(plan: Plan, settings: Settings) -> list[Window]:
         for occurrence in target.occurrences:
             series = series_of(occurrence.calendar, occurrence.uid, occurrence.summary)
             lead = lead_for(occurrence, settings.pools[pool], settings)
-            found.append(Window(pool, series, occurrence.summary, occurrence.start,
-                                occurrence.end, lead, occurrence.requests.get(pool, 0),
-                                occurrence.seats.get(pool, 0)))
+            found.append(
+                Window(
+                    pool,
+                    series,
+                    occurrence.summary,
+                    occurrence.start,
+                    occurrence.end,
+                    lead,
+                    occurrence.requests.get(pool, 0),
+                    occurrence.seats.get(pool, 0),
+                )
+            )
     return found
 
 
-def build(window: Window, records: Sequence[PodRecord], nodes: Sequence[NodeTimeline],
-          placeholders: Placeholders | None, *, settings: Settings, rs: ReportSettings,
-          now: datetime, free_at_start: int = 0, seats_per_node: int = 0,
-          ) -> tuple[EventReport, tuple[float, ...]]:
+def build(
+    window: Window,
+    records: Sequence[PodRecord],
+    nodes: Sequence[NodeTimeline],
+    placeholders: Placeholders | None,
+    *,
+    settings: Settings,
+    rs: ReportSettings,
+    now: datetime,
+    free_at_start: int = 0,
+    seats_per_node: int = 0,
+) -> tuple[EventReport, tuple[float, ...]]:
     """One occurrence's report on one pool and its arrivals' waits; ``seats_per_node``: as
     the class-sized rule counted it (else from the placeholder)."""
     pool = settings.pools[window.pool]
     namespace = placeholders.namespace if placeholders else ""
     labels = selector_labels(placeholders.selector) if placeholders else {}
     pods = [r.seen_from(pool.node_selector, namespace, labels) for r in records]
-    m = measure(window, pods, nodes, now, target_s=rs.wait_target.total_seconds(),
-                free_at_start=free_at_start)
+    m = measure(
+        window,
+        pods,
+        nodes,
+        now,
+        target_s=rs.wait_target.total_seconds(),
+        free_at_start=free_at_start,
+    )
     came = {(p.namespace, p.name) for p in arrivals(window, pods, frozenset(n.name for n in nodes))}
     per_node = seats_per_node or users_per_node(
         placeholders.requests if placeholders else Resources(),
-        _typical_request([r for r in records if (r.namespace, r.name) in came]))
+        _typical_request([r for r in records if (r.namespace, r.name) in came]),
+    )
     advice = recommend(m, per_node, interval_s=settings.interval.total_seconds())
     return summary(m, advice), m.waits
 
@@ -189,8 +213,9 @@ class Store(Protocol):
 
 
 class MetricsSink(Protocol):
-    def observe_report(self, pool: str, report: EventReport,
-                       waits: Sequence[float] = ()) -> None: ...
+    def observe_report(
+        self, pool: str, report: EventReport, waits: Sequence[float] = ()
+    ) -> None: ...
 
     def error(self, stage: Stage, pool: str = "") -> None: ...
 
@@ -198,10 +223,19 @@ class MetricsSink(Protocol):
 class Reporter:
     """The round hook of ``run``: opens occurrences, follows nodes, reports when due."""
 
-    def __init__(self, settings: Settings, rs: ReportSettings, tracker: Tracker,
-                 observing: Observing, *, store: Store | None, metrics: MetricsSink,
-                 plan_at: Callable[[datetime], Plan] | None = None, write: bool = True,
-                 announce: Callable[[str, str, EventReport], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        rs: ReportSettings,
+        tracker: Tracker,
+        observing: Observing,
+        *,
+        store: Store | None,
+        metrics: MetricsSink,
+        plan_at: Callable[[datetime], Plan] | None = None,
+        write: bool = True,
+        announce: Callable[[str, str, EventReport], None] | None = None,
+    ) -> None:
         """``plan_at``: the calendar plan at an instant (for the first round's look back);
         ``write``: store reports and create Events (not in a dry run); ``announce``: told
         each new report (pool, summary, report: the webhook)."""
@@ -239,12 +273,17 @@ class Reporter:
         if self.plan_at is not None:
             earlier, self.plan_at = self.plan_at(now - self.rs.settle), None
         for window in windows(plan, self.settings) + (
-                windows(earlier, self.settings) if earlier else []):
+            windows(earlier, self.settings) if earlier else []
+        ):
             if (window.series, window.start) in self.reported:
                 continue
             if self.tracker.open(window):
-                logger.info("pool=%s following %r (%s) for its event report", window.pool,
-                            window.title, window.start.isoformat())
+                logger.info(
+                    "pool=%s following %r (%s) for its event report",
+                    window.pool,
+                    window.title,
+                    window.start.isoformat(),
+                )
             self._free_at_start(window, result, now)
             self._follow_class(window, result, now)
         self.placeholders.update(self.observing.placeholders)
@@ -281,8 +320,9 @@ class Reporter:
         if decision is not None and decision.autosize:
             self.autosize[key] = decision.autosize
         if window.students and decision is not None and decision.seating is not None:
-            self.classes[key] = follow(self.classes.get(key, ClassTrack(window.students)),
-                                       decision.seating, now)
+            self.classes[key] = follow(
+                self.classes.get(key, ClassTrack(window.students)), decision.seating, now
+            )
 
     def history(self, pool: str) -> list[EventReport]:
         """The pool's kept reports, oldest first (autosize learns from them)."""
@@ -295,18 +335,28 @@ class Reporter:
         key = (window.pool, window.series, window.start)
         free = self.free.pop(key, 0)
         track = self.classes.pop(key, None)
-        report, waits = build(window, records, nodes, placeholders, settings=self.settings,
-                              rs=self.rs, now=now, free_at_start=free,
-                              seats_per_node=track.seats_per_node if track else 0)
-        report = replace(report, seated=as_report(track) if track else None,
-                         autosize=self.autosize.pop(key, None))
+        report, waits = build(
+            window,
+            records,
+            nodes,
+            placeholders,
+            settings=self.settings,
+            rs=self.rs,
+            now=now,
+            free_at_start=free,
+            seats_per_node=track.seats_per_node if track else 0,
+        )
+        report = replace(
+            report,
+            seated=as_report(track) if track else None,
+            autosize=self.autosize.pop(key, None),
+        )
         text = message(report)
         logger.info("pool=%s event report: %s", window.pool, text)
         self.metrics.observe_report(window.pool, report, waits)
         self.reported.add(report.key)
         self.recent[window.pool] = [*self.recent.get(window.pool, []), report][-RECENT:]
-        self.stored[window.pool] = [*self.stored.get(window.pool, []), report][
-            -self.rs.retention:]
+        self.stored[window.pool] = [*self.stored.get(window.pool, []), report][-self.rs.retention :]
         if not self.write:
             return
         if self.announce is not None:
@@ -317,7 +367,8 @@ class Reporter:
             buffer = self.buffers.get(pool.buffer)
             if pool.backend == "capacityBuffer" and buffer is not None:
                 self.observing.cluster.record_buffer_event(  # type: ignore[attr-defined]
-                    buffer, EVENT_REPORT.name, text, now)
+                    buffer, EVENT_REPORT.name, text, now
+                )
             elif placeholders is not None:
                 self.observing.cluster.record_event(placeholders, EVENT_REPORT.name, text, now)
         except Exception as error:

@@ -73,8 +73,9 @@ def learn(reports: Sequence[EventReport], series: str, *, last: int = LAST) -> L
     )
 
 
-def bounded(nodes: int, *, floor: int, ceiling: int, explicit: int = 0,
-            below_request: bool = False) -> int:
+def bounded(
+    nodes: int, *, floor: int, ceiling: int, explicit: int = 0, below_request: bool = False
+) -> int:
     """``nodes`` within [floor, ceiling], and at least the explicit request unless allowed."""
     kept = max(floor, min(ceiling, nodes))
     return kept if below_request else max(kept, explicit)

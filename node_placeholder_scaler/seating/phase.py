@@ -38,6 +38,8 @@ class ClassState:
     late: timedelta | None = None  # the window opened this long after the first node was due
 
     def log_fields(self) -> str:
-        return (f"phase={self.phase} students={self.students} needed={self.needed} "
-                f"seated={self.seated} free_seats={self.free} warm_seats={self.booting} "
-                f"seats_per_node={self.seats_per_node}")
+        return (
+            f"phase={self.phase} students={self.students} needed={self.needed} "
+            f"seated={self.seated} free_seats={self.free} warm_seats={self.booting} "
+            f"seats_per_node={self.seats_per_node}"
+        )

@@ -42,9 +42,16 @@ class Warm:
     names: frozenset[str] = frozenset()  # the placeholder pods (not students)
 
 
-def class_state(reader: PoolReader, settings: Settings, pool: PoolSettings,
-                target: PoolTarget, *, warm: Warm, now: datetime,
-                learned: Learned | None = None) -> ClassState:
+def class_state(
+    reader: PoolReader,
+    settings: Settings,
+    pool: PoolSettings,
+    target: PoolTarget,
+    *,
+    warm: Warm,
+    now: datetime,
+    learned: Learned | None = None,
+) -> ClassState:
     """Count the pool and apply the class rule (seating.decide); ``learned``: autosize apply's
     profile from the series' reports."""
     nodes = reader.list_nodes(pool.node_selector)
@@ -54,22 +61,31 @@ def class_state(reader: PoolReader, settings: Settings, pool: PoolSettings,
     seat = pool.seating.seat or seating.learned_seat(p.requests for p in users)
     profile = profile_of(settings, pool, seat, warm.room, nodes)
     if learned is not None:
-        profile = replace(profile, seats_per_node=learned.seats_per_node or profile.seats_per_node,
-                          spread=learned.spread or profile.spread,
-                          node_up=(learned.node_up + settings.interval) if learned.node_up
-                          else profile.node_up, source=learned.describe())
-    hosting = frozenset(p.node for ps in pods.values() for p in ps
-                        if p.name in warm.names and p.node and not p.deleting)
+        profile = replace(
+            profile,
+            seats_per_node=learned.seats_per_node or profile.seats_per_node,
+            spread=learned.spread or profile.spread,
+            node_up=(learned.node_up + settings.interval) if learned.node_up else profile.node_up,
+            source=learned.describe(),
+        )
+    hosting = frozenset(
+        p.node
+        for ps in pods.values()
+        for p in ps
+        if p.name in warm.names and p.node and not p.deleting
+    )
     # a buffer pool's free room is the buffer's own (its chunks sit there): not subtracted
     free = 0
     if seat is not None and warm.room is not None:
-        free = _free_seats(nodes, pods, warm, seat, hosting=hosting,
-                           headroom=settings.headroom, now=now)
+        free = _free_seats(
+            nodes, pods, warm, seat, hosting=hosting, headroom=settings.headroom, now=now
+        )
     seated = sum(1 for p in users if p.created is not None and p.created >= since)
     counted = seating.Counted(seated=seated, free=free, warm=warm.count)
     state = seating.with_lead(
         seating.decide(target.classes, profile, counted, now, pool.max_replicas),
-        seating.late_by(target.classes, since, profile))
+        seating.late_by(target.classes, since, profile),
+    )
     if learned is None or state.phase in (Phase.RELEASED, Phase.UNSIZED):
         return state
     ceiling = pool.seating.ceiling if pool.seating.ceiling is not None else pool.max_replicas
@@ -77,8 +93,9 @@ def class_state(reader: PoolReader, settings: Settings, pool: PoolSettings,
     return replace(state, warm=warm_nodes, why=f"{state.why} (autosized: {profile.source})")
 
 
-def autosized(history: History | None, pool: PoolSettings, target: PoolTarget
-              ) -> tuple[PoolTarget, Learned | None, str | None]:
+def autosized(
+    history: History | None, pool: PoolSettings, target: PoolTarget
+) -> tuple[PoolTarget, Learned | None, str | None]:
     """Autosize (autosize.py) for one pool and round: the target (a node request replaced by
     the learned nodes when ``apply``), the class profile to use (``apply`` only) and what it
     did or would do, in words (None: off, or nothing learned)."""
@@ -94,23 +111,38 @@ def autosized(history: History | None, pool: PoolSettings, target: PoolTarget
         if learned is not None:
             notes.append(f"autosize {mode}: class profile from {learned.describe()}")
     asked = [o for o in target.occurrences if name in o.requests]
-    found = learn(reports, series_of(asked[0].calendar, asked[0].uid, asked[0].summary)
-                  ) if len(asked) == 1 else None
+    found = (
+        learn(reports, series_of(asked[0].calendar, asked[0].uid, asked[0].summary))
+        if len(asked) == 1
+        else None
+    )
     if found is not None and found.nodes is not None:
         explicit = asked[0].requests[name]
         ceiling = pool.seating.ceiling if pool.seating.ceiling is not None else pool.max_replicas
-        nodes = bounded(found.nodes, floor=pool.seating.floor, ceiling=ceiling,
-                        explicit=explicit, below_request=pool.seating.below_request)
-        notes.append(f"autosize {mode}: {nodes} nodes for the asked {explicit}, from "
-                     f"{found.describe()}")
+        nodes = bounded(
+            found.nodes,
+            floor=pool.seating.floor,
+            ceiling=ceiling,
+            explicit=explicit,
+            below_request=pool.seating.below_request,
+        )
+        notes.append(
+            f"autosize {mode}: {nodes} nodes for the asked {explicit}, from {found.describe()}"
+        )
         if mode == "apply":
-            target = replace(target, target=min(pool.max_replicas,
-                                                max(0, target.target - explicit + nodes)))
+            target = replace(
+                target, target=min(pool.max_replicas, max(0, target.target - explicit + nodes))
+            )
     return target, learned if mode == "apply" else None, "; ".join(notes) or None
 
 
-def profile_of(settings: Settings, pool: PoolSettings, seat: Resources | None,
-               room: Resources | None, nodes: Sequence[NodeInfo]) -> seating.Profile:
+def profile_of(
+    settings: Settings,
+    pool: PoolSettings,
+    seat: Resources | None,
+    room: Resources | None,
+    nodes: Sequence[NodeInfo],
+) -> seating.Profile:
     """The pool's configured profile; seats per node from the setting, else the placeholder's
     room (or the largest pool node's allocatable) divided by the seat. Warm seats run
     nodeUp plus one reconcile interval ahead (a round may come that much later)."""
@@ -120,18 +152,30 @@ def profile_of(settings: Settings, pool: PoolSettings, seat: Resources | None,
         if room is None and nodes:
             room = max((n.allocatable for n in nodes), key=lambda r: (r.cpu_milli, r.memory))
         per = 0 if room is None else seating.seats_per_node(room, seat)
-    return seating.Profile(per, seats.arrival_spread, seats.node_up + settings.interval,
-                           seats.window)
+    return seating.Profile(
+        per, seats.arrival_spread, seats.node_up + settings.interval, seats.window
+    )
 
 
 def _user(pod: PodInfo, placeholders: frozenset[str]) -> bool:
-    return (not pod.terminated and not pod.mirror and pod.name not in placeholders
-            and pod.owner_kind not in SYSTEM_OWNERS)
+    return (
+        not pod.terminated
+        and not pod.mirror
+        and pod.name not in placeholders
+        and pod.owner_kind not in SYSTEM_OWNERS
+    )
 
 
-def _free_seats(nodes: Sequence[NodeInfo], pods: Mapping[str, Sequence[PodInfo]],
-                warm: Warm, seat: Resources, *, hosting: frozenset[str],
-                headroom: HeadroomSettings, now: datetime) -> int:
+def _free_seats(
+    nodes: Sequence[NodeInfo],
+    pods: Mapping[str, Sequence[PodInfo]],
+    warm: Warm,
+    seat: Resources,
+    *,
+    hosting: frozenset[str],
+    headroom: HeadroomSettings,
+    now: datetime,
+) -> int:
     """Seats free on the pool's usable nodes (capacity.exclusion without the grace period: a
     new node's free seats are seats) that host no placeholder."""
     rules = replace(headroom, node_grace_period=timedelta(0))
@@ -140,7 +184,10 @@ def _free_seats(nodes: Sequence[NodeInfo], pods: Mapping[str, Sequence[PodInfo]]
         if capacity.exclusion(node, now, rules, warm.tolerations, hosting) is not None:
             continue
         # a preempted placeholder (deleting) leaves its room to the student who preempted it
-        used = total(p.requests for p in pods.get(node.name, ())
-                     if not p.terminated and not (p.deleting and p.name in warm.names))
+        used = total(
+            p.requests
+            for p in pods.get(node.name, ())
+            if not p.terminated and not (p.deleting and p.name in warm.names)
+        )
         free += seating.seats_per_node(node.allocatable - used, seat)
     return free

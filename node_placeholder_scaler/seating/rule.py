@@ -34,8 +34,17 @@ from ..observed import Resources
 from .phase import ClassState, Phase
 
 _MEMORY = re.compile(r"([0-9]{1,12}(?:\.[0-9]{1,6})?)(Ki|Mi|Gi|Ti|k|M|G|T)?")
-_UNITS = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "Ki": 2**10, "Mi": 2**20,
-          "Gi": 2**30, "Ti": 2**40}
+_UNITS = {
+    None: 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+}
 
 
 def memory_bytes(text: str) -> int | None:
@@ -95,8 +104,9 @@ def expected(seats: int, start: datetime, spread: timedelta, at: datetime) -> in
     return min(seats, math.ceil(seats * share))
 
 
-def open_classes(classes: Sequence[ClassRequest], profile: Profile, at: datetime
-                 ) -> list[ClassRequest]:
+def open_classes(
+    classes: Sequence[ClassRequest], profile: Profile, at: datetime
+) -> list[ClassRequest]:
     """The classes whose arrival window has not passed at ``at``."""
     return [c for c in classes if at < c.start + profile.hold]
 
@@ -104,41 +114,75 @@ def open_classes(classes: Sequence[ClassRequest], profile: Profile, at: datetime
 def needed(classes: Sequence[ClassRequest], profile: Profile, at: datetime) -> int:
     """Seats the open classes are expected to take by ``at`` + one node-up time."""
     ahead = at + profile.node_up
-    return sum(expected(c.seats, c.start, profile.spread, ahead)
-               for c in open_classes(classes, profile, at))
+    return sum(
+        expected(c.seats, c.start, profile.spread, ahead)
+        for c in open_classes(classes, profile, at)
+    )
 
 
-def decide(classes: Sequence[ClassRequest], profile: Profile, counted: Counted, at: datetime,
-           maximum: int) -> ClassState:
+def decide(
+    classes: Sequence[ClassRequest], profile: Profile, counted: Counted, at: datetime, maximum: int
+) -> ClassState:
     """The warm nodes a pool's classes want at ``at`` and the phase, with the reason."""
     per = profile.seats_per_node
     still = open_classes(classes, profile, at)
     students = sum(c.seats for c in still)
     need = needed(classes, profile, at)
     if not still:
-        return ClassState(Phase.RELEASED, 0, 0, 0, counted.seated, counted.free,
-                          counted.warm * per, per, _released(classes, profile))
+        return ClassState(
+            Phase.RELEASED,
+            0,
+            0,
+            0,
+            counted.seated,
+            counted.free,
+            counted.warm * per,
+            per,
+            _released(classes, profile),
+        )
     if per <= 0:
-        return ClassState(Phase.UNSIZED, 0, students, need, counted.seated, counted.free, 0, 0,
-                          "no seat size known (set seatCpu/seatMemory or seatsPerNode, or "
-                          "let a user pod run in the pool): nothing warmed for the class")
+        return ClassState(
+            Phase.UNSIZED,
+            0,
+            students,
+            need,
+            counted.seated,
+            counted.free,
+            0,
+            0,
+            "no seat size known (set seatCpu/seatMemory or seatsPerNode, or "
+            "let a user pod run in the pool): nothing warmed for the class",
+        )
     covered = counted.seated + counted.free + counted.warm * per
     if covered >= students:  # keep room for the whole class, less what students took
         warm = min(counted.warm, _nodes(students - counted.seated - counted.free, per))
-        why = (f"{counted.seated} seated + {counted.free} free + {counted.warm * per} warm "
-               f"seats cover {students} students: no refill")
-        return ClassState(Phase.SEATED, warm, students, need, counted.seated, counted.free,
-                          counted.warm * per, per, why)
+        why = (
+            f"{counted.seated} seated + {counted.free} free + {counted.warm * per} warm "
+            f"seats cover {students} students: no refill"
+        )
+        return ClassState(
+            Phase.SEATED,
+            warm,
+            students,
+            need,
+            counted.seated,
+            counted.free,
+            counted.warm * per,
+            per,
+            why,
+        )
     warm = min(maximum, _nodes(need - counted.seated - counted.free, per))
-    why = (f"{need} of {students} students expected by now + node-up "
-           f"{format_duration(profile.node_up)}; {counted.seated} seated, {counted.free} free "
-           f"seats, {per} seats per node")
-    return ClassState(Phase.RAMP, warm, students, need, counted.seated, counted.free,
-                      counted.warm * per, per, why)
+    why = (
+        f"{need} of {students} students expected by now + node-up "
+        f"{format_duration(profile.node_up)}; {counted.seated} seated, {counted.free} free "
+        f"seats, {per} seats per node"
+    )
+    return ClassState(
+        Phase.RAMP, warm, students, need, counted.seated, counted.free, counted.warm * per, per, why
+    )
 
 
-def late_by(classes: Sequence[ClassRequest], opens: datetime, profile: Profile
-            ) -> timedelta | None:
+def late_by(classes: Sequence[ClassRequest], opens: datetime, profile: Profile) -> timedelta | None:
     """How long after the first node had to be asked for (one node-up before the first
     arrival) the classes' window opens: a lead shorter than the node-up time; None: in time."""
     due = min(c.start for c in classes) - profile.node_up
@@ -149,9 +193,14 @@ def with_lead(state: ClassState, late: timedelta | None) -> ClassState:
     """The state, telling (while it ramps) that the lead was too short."""
     if late is None or state.phase != Phase.RAMP:
         return replace(state, late=late)
-    return replace(state, late=late, why=(
-        f"{state.why}; the lead is {format_duration(late)} shorter than node-up + interval: "
-        "the first arrivals may wait"))
+    return replace(
+        state,
+        late=late,
+        why=(
+            f"{state.why}; the lead is {format_duration(late)} shorter than node-up + interval: "
+            "the first arrivals may wait"
+        ),
+    )
 
 
 def _nodes(seats: int, per: int) -> int:
@@ -160,5 +209,7 @@ def _nodes(seats: int, per: int) -> int:
 
 def _released(classes: Sequence[ClassRequest], profile: Profile) -> str:
     last = max(c.start + profile.hold for c in classes)
-    return (f"arrival window (hold {format_duration(profile.hold)}) passed at "
-            f"{last.strftime('%H:%M')} UTC: warm room released")
+    return (
+        f"arrival window (hold {format_duration(profile.hold)}) passed at "
+        f"{last.strftime('%H:%M')} UTC: warm room released"
+    )

@@ -49,10 +49,16 @@ def as_report(track: ClassTrack) -> dict[str, Any]:
     def iso(at: datetime | None) -> str | None:
         return None if at is None else at.isoformat()
 
-    return {"students": track.students, "seats_per_node": track.seats_per_node,
-            "ramp_from": iso(track.ramp_from), "seated_at": iso(track.seated_at),
-            "released_at": iso(track.released_at), "peak_warm": track.peak_warm,
-            "unsized": track.unsized, "late_s": track.late_s}
+    return {
+        "students": track.students,
+        "seats_per_node": track.seats_per_node,
+        "ramp_from": iso(track.ramp_from),
+        "seated_at": iso(track.seated_at),
+        "released_at": iso(track.released_at),
+        "peak_warm": track.peak_warm,
+        "unsized": track.unsized,
+        "late_s": track.late_s,
+    }
 
 
 def class_line(seen: Mapping[str, Any] | None) -> str:
@@ -63,13 +69,21 @@ def class_line(seen: Mapping[str, Any] | None) -> str:
     parts = [f"class of {seen['students']} students ({seen['seats_per_node']} seats per node)"]
     if seen["unsized"]:
         parts.append("not sized in some rounds: no seat size known")
-    parts.append(f"ramp from {_clock(seen['ramp_from'])} (peak {seen['peak_warm']} warm nodes)"
-                 if seen["ramp_from"] else "no warm node needed")
-    parts.append(f"seated at {_clock(seen['seated_at'])}, no refill after"
-                 if seen["seated_at"] else "never seated (students + warm seats stayed short)")
+    parts.append(
+        f"ramp from {_clock(seen['ramp_from'])} (peak {seen['peak_warm']} warm nodes)"
+        if seen["ramp_from"]
+        else "no warm node needed"
+    )
+    parts.append(
+        f"seated at {_clock(seen['seated_at'])}, no refill after"
+        if seen["seated_at"]
+        else "never seated (students + warm seats stayed short)"
+    )
     if seen.get("late_s"):
-        parts.append(f"the lead was {seen['late_s']:.0f}s shorter than node-up + interval "
-                     "(the first arrivals may have waited)")
+        parts.append(
+            f"the lead was {seen['late_s']:.0f}s shorter than node-up + interval "
+            "(the first arrivals may have waited)"
+        )
     if seen["released_at"]:
         parts.append(f"released at {_clock(seen['released_at'])}")
     return ": ".join(parts[:2]) + (", " + ", ".join(parts[2:]) if parts[2:] else "")

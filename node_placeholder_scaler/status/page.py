@@ -68,10 +68,14 @@ def chart(pool: PoolView, view: StatusView) -> Chart:
     moves.append(f"H{WIDTH - RIGHT}")
     line = "".join(moves)
     area = f"{line}V{bottom}H{LEFT}Z"
-    leads = tuple(Box(_x(e.opens, view), _width(e.opens, e.start, view),
-                      f"lead of {e.title}") for e in pool.events if e.lead > timedelta(0))
-    events = tuple(Box(_x(e.start, view), _width(e.start, e.end, view), e.title)
-                   for e in pool.events)
+    leads = tuple(
+        Box(_x(e.opens, view), _width(e.opens, e.start, view), f"lead of {e.title}")
+        for e in pool.events
+        if e.lead > timedelta(0)
+    )
+    events = tuple(
+        Box(_x(e.start, view), _width(e.start, e.end, view), e.title) for e in pool.events
+    )
     return Chart(line, area, leads, events, _days(view), top, TOP, bottom, _x(view.now, view))
 
 
@@ -112,7 +116,8 @@ def number(value: int | None) -> str:
 
 
 _ENVIRONMENT = jinja2.Environment(
-    autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+)
 _ENVIRONMENT.filters.update(minutes=minutes, seconds=seconds, number=number)
 _PAGE = _ENVIRONMENT.from_string(TEMPLATE)
 

@@ -139,15 +139,24 @@ class StatusInputs:
 
 
 def problem_view(problem: Problem) -> ProblemView:
-    return ProblemView(problem.kind.value, problem.message, problem.calendar, problem.event,
-                       problem.start, suggestion=problem.suggestion)
+    return ProblemView(
+        problem.kind.value,
+        problem.message,
+        problem.calendar,
+        problem.event,
+        problem.start,
+        suggestion=problem.suggestion,
+    )
 
 
-def upcoming(views: Sequence[CalendarView], now: datetime, until: datetime
-             ) -> list[Occurrence]:
+def upcoming(views: Sequence[CalendarView], now: datetime, until: datetime) -> list[Occurrence]:
     """The occurrences running at ``now`` or starting before ``until``, by start."""
-    found = [o for view in views if view.calendar is not None
-             for o in view.calendar.occurrences(now, until)]
+    found = [
+        o
+        for view in views
+        if view.calendar is not None
+        for o in view.calendar.occurrences(now, until)
+    ]
     return sorted(found, key=lambda o: (o.start, o.summary))
 
 
@@ -162,18 +171,36 @@ def build_status(inputs: StatusInputs) -> StatusView:
     for name, pool in settings.pools.items():
         steps = tuple(Step(p.at, p.pools[name].target) for p in plans if name in p.pools)
         events = tuple(
-            EventView(o.summary, o.calendar, o.start, o.end, lead_for(o, pool, settings),
-                      o.requests[name], tuple(problem_view(p) for p in o.problems))
-            for o in occurrences if name in o.requests)
+            EventView(
+                o.summary,
+                o.calendar,
+                o.start,
+                o.end,
+                lead_for(o, pool, settings),
+                o.requests[name],
+                tuple(problem_view(p) for p in o.problems),
+            )
+            for o in occurrences
+            if name in o.requests
+        )
         warm = warm_view(decisions[name], pool.backend) if name in decisions else None
         shown = list(reports.get(name, ()))[-REPORTS_SHOWN:]
-        pools.append(PoolView(pool.name, steps, events, warm,
-                              tuple(report_view(r) for r in reversed(shown))))
+        pools.append(
+            PoolView(pool.name, steps, events, warm, tuple(report_view(r) for r in reversed(shown)))
+        )
     feeds = tuple(FeedView(f.name, f.ok, f.last_result, f.last_success) for f in inputs.feeds)
-    problems = sorted(dict.fromkeys(inputs.problems),
-                      key=lambda p: (p.start is not None, p.start or now))
-    return StatusView(now, until, settings.default_zone, inputs.role, tuple(pools),
-                      tuple(problem_view(p) for p in problems), feeds)
+    problems = sorted(
+        dict.fromkeys(inputs.problems), key=lambda p: (p.start is not None, p.start or now)
+    )
+    return StatusView(
+        now,
+        until,
+        settings.default_zone,
+        inputs.role,
+        tuple(pools),
+        tuple(problem_view(p) for p in problems),
+        feeds,
+    )
 
 
 def warm_view(decision: PoolDecision, backend: str) -> WarmView:
@@ -182,9 +209,18 @@ def warm_view(decision: PoolDecision, backend: str) -> WarmView:
     if decision.buffer is not None:  # the buffer's own count of what it holds
         backend, ready = "capacityBuffer", decision.buffer.status_replicas
         error = decision.error or decision.buffer.problem
-    return WarmView(backend, decision.action.value, decision.target, decision.desired,
-                    decision.current, ready, decision.pending, decision.nodes, decision.free,
-                    error)
+    return WarmView(
+        backend,
+        decision.action.value,
+        decision.target,
+        decision.desired,
+        decision.current,
+        ready,
+        decision.pending,
+        decision.nodes,
+        decision.free,
+        error,
+    )
 
 
 def report_view(report: EventReport) -> ReportView:
@@ -196,8 +232,16 @@ def report_view(report: EventReport) -> ReportView:
         lead = f", lead at least {advice.lead_s:.0f}s" if advice.lead_s else ""
         text = f"next time ask for {advice.nodes} node(s){lead} ({advice.why})"
     return ReportView(
-        title=report.title, start=report.start, arrivals=report.arrivals,
-        wait_p50=wait.p50 if wait else None, wait_p95=wait.p95 if wait else None,
-        wait_max=wait.max if wait else None, over_target=report.over_target,
-        target_s=report.target_s, ready_in_time=report.capacity_ready_in_time,
-        warm_at_start=report.warm_at_start, asked=report.asked, advice=text)
+        title=report.title,
+        start=report.start,
+        arrivals=report.arrivals,
+        wait_p50=wait.p50 if wait else None,
+        wait_p95=wait.p95 if wait else None,
+        wait_max=wait.max if wait else None,
+        over_target=report.over_target,
+        target_s=report.target_s,
+        ready_in_time=report.capacity_ready_in_time,
+        warm_at_start=report.warm_at_start,
+        asked=report.asked,
+        advice=text,
+    )

@@ -70,7 +70,6 @@ class Figures:
     peak_nodes: int
     first_warm_ready: float = math.nan  # first node added in the window Ready, s after T0
 
-
     @property
     def above_bound(self) -> float:
         return self.node_minutes - self.lower_bound
@@ -92,8 +91,9 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 def waits(students: Sequence[StudentRecord], end: float, scale: float) -> list[float]:
     """Each student's wait in scenario seconds; one never scheduled waits until ``end``."""
-    return [((s.scheduled if s.scheduled is not None else end) - s.created) / scale
-            for s in students]
+    return [
+        ((s.scheduled if s.scheduled is not None else end) - s.created) / scale for s in students
+    ]
 
 
 def node_minutes(nodes: Sequence[NodeRecord], w0: float, w1: float, scale: float) -> float:
@@ -105,8 +105,7 @@ def node_minutes(nodes: Sequence[NodeRecord], w0: float, w1: float, scale: float
     return total / 60.0 / scale
 
 
-def lower_bound(scenario: Scenario, start: float | None = None,
-                end: float | None = None) -> float:
+def lower_bound(scenario: Scenario, start: float | None = None, end: float | None = None) -> float:
     """Node-minutes if every node were Ready exactly when its first student arrives.
 
     Demand at t = steady sessions + students present (arrival <= t < arrival + stay); the
@@ -131,25 +130,35 @@ def lower_bound(scenario: Scenario, start: float | None = None,
 
 def bound_nodes(scenario: Scenario, at: float) -> int:
     """The lower bound's node count at ``at`` (scenario seconds from T0)."""
-    present = scenario.steady + sum(1 for x in scenario.arrivals()
-                                    if x <= at < x + scenario.stay)
+    present = scenario.steady + sum(1 for x in scenario.arrivals() if x <= at < x + scenario.stay)
     return max(scenario.user_min, math.ceil(present / scenario.per_node))
 
 
-def figures(scenario: Scenario, *, students: Sequence[StudentRecord], nodes: Sequence[NodeRecord],
-            samples: Sequence[Sample], w0: float, w1: float, end: float) -> Figures:
+def figures(
+    scenario: Scenario,
+    *,
+    students: Sequence[StudentRecord],
+    nodes: Sequence[NodeRecord],
+    samples: Sequence[Sample],
+    w0: float,
+    w1: float,
+    end: float,
+) -> Figures:
     w = waits(students, end, scenario.time_scale)
     threshold = 30.0
     return Figures(
         students=len(students),
         scheduled=sum(1 for s in students if s.scheduled is not None),
-        p50=percentile(w, 0.50), p95=percentile(w, 0.95), max_wait=max(w, default=math.nan),
+        p50=percentile(w, 0.50),
+        p95=percentile(w, 0.95),
+        max_wait=max(w, default=math.nan),
         over_30s=sum(1 for x in w if x > threshold),
         node_minutes=node_minutes(nodes, w0, w1, scenario.time_scale),
         lower_bound=lower_bound(scenario),
         peak_nodes=max((s.nodes for s in samples), default=0),
-        first_warm_ready=first_warm_ready(nodes, w0, w0 + scenario.wall(scenario.before),
-                                          scenario.time_scale),
+        first_warm_ready=first_warm_ready(
+            nodes, w0, w0 + scenario.wall(scenario.before), scenario.time_scale
+        ),
     )
 
 
@@ -171,23 +180,32 @@ def phases(scenario: Scenario) -> list[tuple[float, float, str]]:
     """The measurement window in three parts (scenario seconds from T0): before T0, during the
     arrivals, after them."""
     end = arrivals_end(scenario)
-    return [(-scenario.before, 0.0, "before T0"), (0.0, end, "during arrivals"),
-            (end, scenario.after, "after")]
+    return [
+        (-scenario.before, 0.0, "before T0"),
+        (0.0, end, "during arrivals"),
+        (end, scenario.after, "after"),
+    ]
 
 
-def phase_minutes(scenario: Scenario, nodes: Sequence[NodeRecord], t0: float
-                  ) -> list[tuple[float, float]]:
+def phase_minutes(
+    scenario: Scenario, nodes: Sequence[NodeRecord], t0: float
+) -> list[tuple[float, float]]:
     """(node-minutes used, lower bound) in each of ``phases``; ``t0`` in wall seconds."""
-    return [(node_minutes(nodes, t0 + scenario.wall(a), t0 + scenario.wall(b),
-                          scenario.time_scale), lower_bound(scenario, a, b))
-            for a, b, _ in phases(scenario)]
+    return [
+        (
+            node_minutes(nodes, t0 + scenario.wall(a), t0 + scenario.wall(b), scenario.time_scale),
+            lower_bound(scenario, a, b),
+        )
+        for a, b, _ in phases(scenario)
+    ]
 
 
 GOAL = (5.0, 30.0, 1.1)  # the class-sized modes: p95 <= 5 s, max <= 30 s, <= 1.1x nothing
 
 
-def goal_missed(p95: float, max_wait: float, node_minutes: float, nothing: float | None
-                ) -> list[str]:
+def goal_missed(
+    p95: float, max_wait: float, node_minutes: float, nothing: float | None
+) -> list[str]:
     """The parts of the goal a run misses ([]: met); ``nothing``: the node-minutes of the
     `nothing` run of the same table (None: there is none)."""
     missed = []

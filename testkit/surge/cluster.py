@@ -40,51 +40,98 @@ def setup_namespace(api: client.ApiClient, namespace: str) -> None:
     except ApiException as e:
         if e.status != 409:
             raise
-    wait_for(f"default ServiceAccount in {namespace}", lambda: any(
-        sa.metadata.name == "default"
-        for sa in core.list_namespaced_service_account(namespace).items), timeout=60)
+    wait_for(
+        f"default ServiceAccount in {namespace}",
+        lambda: any(
+            sa.metadata.name == "default"
+            for sa in core.list_namespaced_service_account(namespace).items
+        ),
+        timeout=60,
+    )
     ensure_priority_class(api, PLACEHOLDER_CLASS, -10)
     ensure_priority_class(api, USER_CLASS, 0)
 
 
-def deployment(name: str, replicas: int, cpu: str, memory: str, role: str, *,
-               placement: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def deployment(
+    name: str,
+    replicas: int,
+    cpu: str,
+    memory: str,
+    role: str,
+    *,
+    placement: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """A Deployment of pause pods at -10 in the user pool (a placeholder Deployment);
     ``placement``: more keys of its pod spec (a schedulerName, tolerations)."""
-    pod = pod_manifest(name, cpu=cpu, memory=memory, priority_class=PLACEHOLDER_CLASS,
-                       node_selector=SELECTOR, labels={"app": name, ROLE: role})
+    pod = pod_manifest(
+        name,
+        cpu=cpu,
+        memory=memory,
+        priority_class=PLACEHOLDER_CLASS,
+        node_selector=SELECTOR,
+        labels={"app": name, ROLE: role},
+    )
     pod["spec"].update(placement or {})
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": name, "labels": {"app": name}},
-        "spec": {"replicas": replicas, "strategy": {"type": "Recreate"},
-                 "selector": {"matchLabels": {"app": name}},
-                 "template": {"metadata": pod["metadata"], "spec": pod["spec"]}},
+        "spec": {
+            "replicas": replicas,
+            "strategy": {"type": "Recreate"},
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": pod["metadata"], "spec": pod["spec"]},
+        },
     }
 
 
-def create_buffer(api: client.ApiClient, namespace: str, name: str, cpu: str,
-                  memory: str, *, placement: Mapping[str, Any] | None = None) -> None:
+def create_buffer(
+    api: client.ApiClient,
+    namespace: str,
+    name: str,
+    cpu: str,
+    memory: str,
+    *,
+    placement: Mapping[str, Any] | None = None,
+) -> None:
     """A node-sized PodTemplate and its CapacityBuffer (replicas 0), as the chart renders them
     for a pool with backend capacityBuffer."""
-    pod = pod_manifest(name, cpu=cpu, memory=memory, node_selector=SELECTOR,
-                       labels={"app": name, ROLE: "buffer"})
+    pod = pod_manifest(
+        name, cpu=cpu, memory=memory, node_selector=SELECTOR, labels={"app": name, ROLE: "buffer"}
+    )
     pod["spec"].update(placement or {})
-    client.CoreV1Api(api).create_namespaced_pod_template(namespace, {
-        "apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": name},
-        "template": {"metadata": pod["metadata"], "spec": pod["spec"]}})
-    client.CustomObjectsApi(api).create_namespaced_custom_object(
-        "autoscaling.x-k8s.io", "v1beta1", namespace, "capacitybuffers", {
-            "apiVersion": "autoscaling.x-k8s.io/v1beta1", "kind": "CapacityBuffer",
+    client.CoreV1Api(api).create_namespaced_pod_template(
+        namespace,
+        {
+            "apiVersion": "v1",
+            "kind": "PodTemplate",
             "metadata": {"name": name},
-            "spec": {"provisioningStrategy": "buffer.x-k8s.io/active-capacity",
-                     "podTemplateRef": {"name": name}, "replicas": 0}})
+            "template": {"metadata": pod["metadata"], "spec": pod["spec"]},
+        },
+    )
+    client.CustomObjectsApi(api).create_namespaced_custom_object(
+        "autoscaling.x-k8s.io",
+        "v1beta1",
+        namespace,
+        "capacitybuffers",
+        {
+            "apiVersion": "autoscaling.x-k8s.io/v1beta1",
+            "kind": "CapacityBuffer",
+            "metadata": {"name": name},
+            "spec": {
+                "provisioningStrategy": "buffer.x-k8s.io/active-capacity",
+                "podTemplateRef": {"name": name},
+                "replicas": 0,
+            },
+        },
+    )
 
 
 def preemptions(api: client.ApiClient, namespace: str) -> int:
     """Pods of the namespace the scheduler preempted (its ``Preempted`` Events)."""
-    events = client.CoreV1Api(api).list_namespaced_event(namespace,
-                                                         field_selector="reason=Preempted")
+    events = client.CoreV1Api(api).list_namespaced_event(
+        namespace, field_selector="reason=Preempted"
+    )
     return sum(int(e.count or 1) for e in events.items)
 
 
@@ -97,12 +144,15 @@ def create_deployment(api: client.ApiClient, namespace: str, body: dict[str, Any
 MISMATCH = {**SELECTOR, "hub.jupyter.org/node-purpose": "user"}
 
 
-def user_pod(name: str, scenario: Scenario, role: str, *, blocked: bool = False
-             ) -> dict[str, Any]:
-    return pod_manifest(name, cpu=f"{round(scenario.student_cpu * 1000)}m",
-                        memory=_gi(scenario.student_memory_gi), priority_class=USER_CLASS,
-                        node_selector=MISMATCH if blocked else SELECTOR,
-                        labels={"app": role, ROLE: role})
+def user_pod(name: str, scenario: Scenario, role: str, *, blocked: bool = False) -> dict[str, Any]:
+    return pod_manifest(
+        name,
+        cpu=f"{round(scenario.student_cpu * 1000)}m",
+        memory=_gi(scenario.student_memory_gi),
+        priority_class=USER_CLASS,
+        node_selector=MISMATCH if blocked else SELECTOR,
+        labels={"app": role, ROLE: role},
+    )
 
 
 def role_of(pod: client.V1Pod) -> str:
@@ -120,8 +170,9 @@ def role_of(pod: client.V1Pod) -> str:
 
 
 def scheduled(pod: client.V1Pod) -> bool:
-    return any(c.type == "PodScheduled" and c.status == "True"
-               for c in (pod.status.conditions or []))
+    return any(
+        c.type == "PodScheduled" and c.status == "True" for c in (pod.status.conditions or [])
+    )
 
 
 def wait_all_scheduled(api: client.ApiClient, namespace: str, timeout: float) -> None:
@@ -155,8 +206,9 @@ class PlainSpawner:
         self.scenario = scenario
 
     def create(self, name: str, role: str, blocked: bool) -> None:
-        self.core.create_namespaced_pod(self.namespace, user_pod(
-            name, self.scenario, role, blocked=blocked))
+        self.core.create_namespaced_pod(
+            self.namespace, user_pod(name, self.scenario, role, blocked=blocked)
+        )
 
     def delete(self, name: str) -> None:
         self.core.delete_namespaced_pod(name, self.namespace, grace_period_seconds=0)
@@ -221,9 +273,16 @@ def _ts(moment: Any) -> float:
 class Sampler:
     """Every ``interval`` s: the pool's nodes, the placeholders and the students."""
 
-    def __init__(self, api: client.ApiClient, namespace: str, deployment: str | None,
-                 interval: float, buffer: str | None = None, *,
-                 statefulset: str | None = None) -> None:
+    def __init__(
+        self,
+        api: client.ApiClient,
+        namespace: str,
+        deployment: str | None,
+        interval: float,
+        buffer: str | None = None,
+        *,
+        statefulset: str | None = None,
+    ) -> None:
         self.buffer = buffer  # a CapacityBuffer: its spec.replicas is the "desired" column
         self.statefulset = statefulset  # z2jh's user placeholders (instead of a Deployment)
         self.custom = client.CustomObjectsApi(api)
@@ -260,7 +319,8 @@ class Sampler:
             desired, ready = sts.spec.replicas or 0, sts.status.ready_replicas or 0
         if self.buffer:
             body: Any = self.custom.get_namespaced_custom_object(
-                "autoscaling.x-k8s.io", "v1beta1", self.namespace, "capacitybuffers", self.buffer)
+                "autoscaling.x-k8s.io", "v1beta1", self.namespace, "capacitybuffers", self.buffer
+            )
             desired = int((body.get("spec") or {}).get("replicas") or 0)
         with self.lock:
             seen = set()
@@ -268,7 +328,8 @@ class Sampler:
             for n in nodes:
                 seen.add(n.metadata.name)
                 st = self.rec.nodes.setdefault(
-                    n.metadata.name, _NodeState(_ts(n.metadata.creation_timestamp)))
+                    n.metadata.name, _NodeState(_ts(n.metadata.creation_timestamp))
+                )
                 for c in n.status.conditions or []:
                     if c.type == "Ready" and c.status == "True":
                         ready_nodes += 1
@@ -294,7 +355,8 @@ class Sampler:
                 old = self.rec.students.get(p.metadata.name)
                 if old is None or (old.scheduled is None and when is not None):
                     self.rec.students[p.metadata.name] = StudentRecord(
-                        p.metadata.name, _ts(p.metadata.creation_timestamp), when)
+                        p.metadata.name, _ts(p.metadata.creation_timestamp), when
+                    )
             s = Sample(now, len(nodes), ready_nodes, desired, ready, waiting, running)
             self.rec.samples.append(s)
             return s
@@ -306,9 +368,12 @@ class Sampler:
             uid = p.metadata.uid
             seen.add(uid)
             old = self.rec.pods.get(uid) or PodRecord(
-                p.metadata.name, role_of(p),
-                _ts(p.metadata.creation_timestamp), int(p.spec.priority or 0),
-                dict(p.spec.node_selector or {}))
+                p.metadata.name,
+                role_of(p),
+                _ts(p.metadata.creation_timestamp),
+                int(p.spec.priority or 0),
+                dict(p.spec.node_selector or {}),
+            )
             changes: dict[str, Any] = {"node": p.spec.node_name or old.node}
             for c in p.status.conditions or []:
                 if c.type == "PodScheduled" and c.status == "True" and old.scheduled is None:
@@ -343,7 +408,8 @@ def event_reports(api: client.ApiClient, namespace: str) -> list[dict[str, Any]]
     out: list[dict[str, Any]] = []
     with contextlib.suppress(ApiException):
         maps = core.list_namespaced_config_map(
-            namespace, label_selector="app.kubernetes.io/component=event-reports")
+            namespace, label_selector="app.kubernetes.io/component=event-reports"
+        )
         for cm in sorted(maps.items, key=lambda c: str(c.metadata.name)):
             for report in json.loads((cm.data or {}).get("reports.json", "[]")):
                 out.append({**report, "configmap": cm.metadata.name})

@@ -25,16 +25,25 @@ PRESETS: dict[str, dict[str, object]] = {
     "dev": {},
     # two overlapping courses in one pool: 60 students spread over 5 minutes from T0, and 40
     # who arrive within one minute from T0+3 min (a tight burst into a running course)
-    "overlap": {"students": 60, "arrival_spread": 300.0, "event_length": 360.0,
-                "second_students": 40, "second_start": 180.0, "second_spread": 60.0,
-                "second_length": 240.0, "stay": 600.0, "before": 300.0, "after": 1200.0},
+    "overlap": {
+        "students": 60,
+        "arrival_spread": 300.0,
+        "event_length": 360.0,
+        "second_students": 40,
+        "second_start": 180.0,
+        "second_spread": 60.0,
+        "second_length": 240.0,
+        "stay": 600.0,
+        "before": 300.0,
+        "after": 1200.0,
+    },
     # the operator gave less lead (60 s) than a node takes to boot (120 s)
     "short-lead": {"lead": 60.0, "stay": 600.0, "before": 300.0, "after": 1200.0},
 }
 PRESET_NOTES = {
     "dev": "one course of 100 students arriving over 4 min, boot 120 s, lead 4 min",
     "overlap": "two overlapping courses in one pool: 60 students over 5 min from T0, 40 "
-               "students within 1 min from T0+3 min",
+    "students within 1 min from T0+3 min",
     "short-lead": "one course of 100 over 4 min; lead 60 s, shorter than the 120 s boot",
 }
 
@@ -55,8 +64,12 @@ def courses(s: Scenario) -> list[Course]:
     first = Course(TITLES[0], UIDS[0], s.students, 0.0, s.arrival_spread, s.event_length)
     if not s.second_students:
         return [first]
-    return [first, Course(TITLES[1], UIDS[1], s.second_students, s.second_start,
-                          s.second_spread, s.second_length)]
+    return [
+        first,
+        Course(
+            TITLES[1], UIDS[1], s.second_students, s.second_start, s.second_spread, s.second_length
+        ),
+    ]
 
 
 def course_nodes(s: Scenario, c: Course) -> int:
@@ -79,8 +92,9 @@ def requested(s: Scenario, strategy: str) -> str:
     return " + ".join(request_line(s, strategy, c) for c in courses(s))
 
 
-def events(s: Scenario, strategy: str, t0: datetime, lead: float
-           ) -> list[tuple[str, str, datetime, datetime, str]]:
+def events(
+    s: Scenario, strategy: str, t0: datetime, lead: float
+) -> list[tuple[str, str, datetime, datetime, str]]:
     """(title, uid, start, end, description) of each course's event, in cluster time."""
     out = []
     for c in courses(s):
@@ -99,21 +113,27 @@ def class_settings(s: Scenario) -> tuple[dict[str, object], dict[str, object]]:
     pool starts without a node to learn it from). The hold is left unset: the arrival
     spread."""
     pool: dict[str, object] = {
-        "seatCpu": s.student_cpu, "seatMemory": f"{round(s.student_memory_gi * 1024)}Mi",
+        "seatCpu": s.student_cpu,
+        "seatMemory": f"{round(s.student_memory_gi * 1024)}Mi",
         "seatsPerNode": seats_per_node(s),
         "arrivalSpread": _seconds(s.wall(s.class_spread or s.arrival_spread)),
-        "nodeUp": _seconds(s.wall(s.class_node_up or s.boot_delay + s.scan_interval))}
+        "nodeUp": _seconds(s.wall(s.class_node_up or s.boot_delay + s.scan_interval)),
+    }
     return pool, {}
 
 
 def seats_per_node(s: Scenario) -> int:
     """Students in the node-sized placeholder's room (3900m / 15Gi: a pool node's
     allocatable less a margin)."""
-    cpu = int(s.placeholder_cpu.removesuffix("m")) / 1000 if s.placeholder_cpu.endswith("m") \
+    cpu = (
+        int(s.placeholder_cpu.removesuffix("m")) / 1000
+        if s.placeholder_cpu.endswith("m")
         else float(s.placeholder_cpu)
+    )
     memory = float(s.placeholder_memory.removesuffix("Gi"))
-    return min(math.floor(cpu / s.student_cpu + 1e-9),
-               math.floor(memory / s.student_memory_gi + 1e-9))
+    return min(
+        math.floor(cpu / s.student_cpu + 1e-9), math.floor(memory / s.student_memory_gi + 1e-9)
+    )
 
 
 def _seconds(wall: float) -> str:

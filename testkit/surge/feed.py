@@ -18,8 +18,14 @@ REPO = Path(__file__).resolve().parents[2]
 POOL_SELECTOR = {"hub.jupyter.org/pool-name": "user-pool"}
 SERIES = "surge-1@node-placeholder-scaler"  # the event's UID
 
-def course_ics(start: datetime, length: timedelta, nodes: int, lead: timedelta,
-               title: str = "Course login surge") -> bytes:
+
+def course_ics(
+    start: datetime,
+    length: timedelta,
+    nodes: int,
+    lead: timedelta,
+    title: str = "Course login surge",
+) -> bytes:
     """One event, T0 .. T0 + length, asking for `user: nodes` with its own lead."""
     description = f"{title}\nuser: {nodes}\nlead: {int(lead.total_seconds())}s"
     event = Event(title, start, start + length, description, uid=SERIES)
@@ -28,18 +34,34 @@ def course_ics(start: datetime, length: timedelta, nodes: int, lead: timedelta,
 
 def events_ics(events: list[tuple[str, str, datetime, datetime, str]]) -> bytes:
     """Several events (title, uid, start, end, description): the courses of a scenario."""
-    return calendar([Event(title, start, end, description, uid=uid)
-                     for title, uid, start, end, description in events],
-                    prodid="-//node-placeholder-scaler//surge//EN")
+    return calendar(
+        [
+            Event(title, start, end, description, uid=uid)
+            for title, uid, start, end, description in events
+        ],
+        prodid="-//node-placeholder-scaler//surge//EN",
+    )
 
 
-
-def write_config(path: Path, *, namespace: str, feed_url: str, interval_s: int, max_nodes: int,
-                 grace_s: int, metrics_port: int, reports: dict[str, object] | None = None,
-                 buffer: str | None = None, pool_extra: dict[str, object] | None = None,
-                 extra: dict[str, object] | None = None) -> Path:
-    pool: dict[str, object] = {"nodeSelector": POOL_SELECTOR, "minReplicas": 0,
-                               "maxReplicas": max_nodes}
+def write_config(
+    path: Path,
+    *,
+    namespace: str,
+    feed_url: str,
+    interval_s: int,
+    max_nodes: int,
+    grace_s: int,
+    metrics_port: int,
+    reports: dict[str, object] | None = None,
+    buffer: str | None = None,
+    pool_extra: dict[str, object] | None = None,
+    extra: dict[str, object] | None = None,
+) -> Path:
+    pool: dict[str, object] = {
+        "nodeSelector": POOL_SELECTOR,
+        "minReplicas": 0,
+        "maxReplicas": max_nodes,
+    }
     if buffer:
         pool.update(backend="capacityBuffer", buffer=buffer)
     pool.update(pool_extra or {})
@@ -66,9 +88,20 @@ def start_controller(config: Path, kubeconfig: Path, log: Path) -> subprocess.Po
     env = dict(os.environ, KUBECONFIG=str(kubeconfig))
     out = log.open("wb")
     return subprocess.Popen(
-        [sys.executable, "-m", "node_placeholder_scaler", "run", "--config", str(config),
-         "--kubeconfig", str(kubeconfig)],
-        stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "node_placeholder_scaler",
+            "run",
+            "--config",
+            str(config),
+            "--kubeconfig",
+            str(kubeconfig),
+        ],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=REPO,
     )
 
 
@@ -83,8 +116,10 @@ def stop_controller(proc: subprocess.Popen[bytes] | None) -> None:
         proc.wait()
 
 
-_ROUND = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) .*? desired=(\d+) .*?"
-                    r"phase=(\w+) .*?why=\"([^\"]*)\"")
+_ROUND = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) .*? desired=(\d+) .*?"
+    r"phase=(\w+) .*?why=\"([^\"]*)\""
+)
 
 
 def class_rounds(log: Path) -> list[dict[str, object]]:

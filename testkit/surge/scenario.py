@@ -6,8 +6,16 @@ import math
 import random
 from dataclasses import dataclass, replace
 
-STRATEGIES = ("nothing", "static", "no-lead", "ours", "buffer", "class", "class-buffer",
-              "z2jh-static")
+STRATEGIES = (
+    "nothing",
+    "static",
+    "no-lead",
+    "ours",
+    "buffer",
+    "class",
+    "class-buffer",
+    "z2jh-static",
+)
 # a controller run from the calendar
 CALENDAR_STRATEGIES = ("no-lead", "ours", "buffer", "class", "class-buffer")
 STRATEGY_TITLES = {
@@ -69,9 +77,19 @@ class Scenario:
     @classmethod
     def quick(cls) -> Scenario:
         """CI smoke: 20 students, 30 s boot, short windows."""
-        return cls(students=20, arrival_spread=60.0, stay=120.0, boot_delay=30.0,
-                   scale_down_unneeded=60.0, event_length=90.0, lead=60.0, user_max=10,
-                   controller_interval=10.0, before=90.0, after=240.0)
+        return cls(
+            students=20,
+            arrival_spread=60.0,
+            stay=120.0,
+            boot_delay=30.0,
+            scale_down_unneeded=60.0,
+            event_length=90.0,
+            lead=60.0,
+            user_max=10,
+            controller_interval=10.0,
+            before=90.0,
+            after=240.0,
+        )
 
     def with_(self, **changes: object) -> Scenario:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -79,8 +97,10 @@ class Scenario:
     @property
     def per_node(self) -> int:
         """Students (or steady sessions) that fit on one pool node."""
-        return min(math.floor(self.node_cpu / self.student_cpu + 1e-9),
-                   math.floor(self.node_memory_gi / self.student_memory_gi + 1e-9))
+        return min(
+            math.floor(self.node_cpu / self.student_cpu + 1e-9),
+            math.floor(self.node_memory_gi / self.student_memory_gi + 1e-9),
+        )
 
     def chosen_nodes(self) -> int:
         """N for the event: the students arriving during one node-up time, in nodes.
@@ -101,8 +121,13 @@ class Scenario:
         """Seeded arrival offsets after T0 (scenario seconds), sorted."""
         rng = random.Random(self.seed)
         first = [rng.uniform(0.0, self.arrival_spread) for _ in range(self.students)]
-        return sorted(first + [self.second_start + rng.uniform(0.0, self.second_spread)
-                               for _ in range(self.second_students)])
+        return sorted(
+            first
+            + [
+                self.second_start + rng.uniform(0.0, self.second_spread)
+                for _ in range(self.second_students)
+            ]
+        )
 
     def wall(self, seconds: float) -> float:
         """Scenario seconds -> cluster (wall-clock) seconds."""

@@ -44,9 +44,12 @@ def describe(s: Scenario) -> list[str]:
     """The report's scenario lines about z2jh (none for the benchmark without it)."""
     if s.spawner == "plain" and s.scheduler == "default":
         return []
-    who = ("z2jh's user scheduler (MostAllocated packing, z2jh "
-           f"{hub.Z2JH_VERSION}'s plugin weights) as {hub.user_scheduler()}"
-           if s.scheduler == "z2jh" else "the cluster's default kube-scheduler")
+    who = (
+        "z2jh's user scheduler (MostAllocated packing, z2jh "
+        f"{hub.Z2JH_VERSION}'s plugin weights) as {hub.user_scheduler()}"
+        if s.scheduler == "z2jh"
+        else "the cluster's default kube-scheduler"
+    )
     lines = [f"- Scheduler of students and every placeholder: {who}."]
     if s.spawner == "kubespawner":
         lines.append(
@@ -55,7 +58,8 @@ def describe(s: Scenario) -> list[str]:
             f"{hub.Z2JH_VERSION}'s default singleuser values (tolerations, preferred "
             "node-purpose affinity, priority class jhub-default-priority at 0), the pool's "
             "nodeSelector and the students' size as guarantees; z2jh's continuous image "
-            "puller on the pool's nodes.")
+            "puller on the pool's nodes."
+        )
     return lines
 
 
@@ -75,8 +79,10 @@ def placement(s: Scenario) -> dict[str, Any]:
     name = scheduler_name(s)
     if s.spawner == "plain" and name is None:
         return {}
-    return {"tolerations": [dict(t) for t in hub.USER_TOLERATIONS],
-            **({"schedulerName": name} if name else {})}
+    return {
+        "tolerations": [dict(t) for t in hub.USER_TOLERATIONS],
+        **({"schedulerName": name} if name else {}),
+    }
 
 
 def setup(api: client.ApiClient, namespace: str, s: Scenario, strategy: str) -> str | None:
@@ -86,14 +92,18 @@ def setup(api: client.ApiClient, namespace: str, s: Scenario, strategy: str) -> 
         return None
     hub.apply_priority_classes(api)
     apps = client.AppsV1Api(api)
-    apps.create_namespaced_daemon_set(namespace, hub.continuous_image_puller(
-        node_selector=dict(cluster.SELECTOR)))
+    apps.create_namespaced_daemon_set(
+        namespace, hub.continuous_image_puller(node_selector=dict(cluster.SELECTOR))
+    )
     if strategy != STATIC:
         return None
     body = hub.user_placeholder_statefulset(
-        s.static_placeholders, cpu=f"{round(s.student_cpu * 1000)}m",
-        memory=_memory(s), scheduler_name=scheduler_name(s) or "default-scheduler",
-        node_selector=dict(cluster.SELECTOR))
+        s.static_placeholders,
+        cpu=f"{round(s.student_cpu * 1000)}m",
+        memory=_memory(s),
+        scheduler_name=scheduler_name(s) or "default-scheduler",
+        node_selector=dict(cluster.SELECTOR),
+    )
     apps.create_namespaced_stateful_set(namespace, body)
     return str(body["metadata"]["name"])
 
@@ -115,8 +125,11 @@ class HubSpawner:
         self.hub.stop(name)
 
     def problems(self) -> list[str]:
-        return [f"spawn {r['name']}: {r.get('error')}" for r in self.hub.results()
-                if r["event"] == "failed"]
+        return [
+            f"spawn {r['name']}: {r.get('error')}"
+            for r in self.hub.results()
+            if r["event"] == "failed"
+        ]
 
 
 @contextmanager
@@ -132,9 +145,12 @@ def spawner(s: Scenario, kubeconfig: Path, namespace: str) -> Iterator[cluster.S
         yield cluster.PlainSpawner(api, namespace, s)
         return
     values = SpawnerValues(
-        namespace=namespace, scheduler_name=scheduler_name(s),
-        cpu_guarantee=s.student_cpu, mem_guarantee=_memory(s).replace("Mi", "M"),
+        namespace=namespace,
+        scheduler_name=scheduler_name(s),
+        cpu_guarantee=s.student_cpu,
+        mem_guarantee=_memory(s).replace("Mi", "M"),
         node_selector=dict(cluster.SELECTOR),
-        start_timeout=round(s.wall(s.before + s.after)) + 600)
+        start_timeout=round(s.wall(s.before + s.after)) + 600,
+    )
     with Hub(kubeconfig, values) as process:
         yield HubSpawner(process)

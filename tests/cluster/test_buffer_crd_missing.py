@@ -42,13 +42,20 @@ def _config(tmp_path: Path, namespace: str) -> Path:
     config.write_text(
         f"namespace: {namespace}\ncalendars: [{{name: courses, url: {feed}}}]\npools:\n"
         f"  user: {{nodeSelector: {{{POOL_LABEL}: {USER_POOL}}}}}\n"
-        f"  gpu: {{nodeSelector: {{{POOL_LABEL}: {USER_POOL}}}, backend: capacityBuffer}}\n")
+        f"  gpu: {{nodeSelector: {{{POOL_LABEL}: {USER_POOL}}}, backend: capacityBuffer}}\n"
+    )
     return config
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "node_placeholder_scaler", *args],
-                          capture_output=True, text=True, timeout=180, cwd=REPO, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "node_placeholder_scaler", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=REPO,
+        check=False,
+    )
 
 
 def test_no_capacitybuffer_crd_is_named_and_stays_inside_its_pool(
@@ -59,22 +66,36 @@ def test_no_capacitybuffer_crd_is_named_and_stays_inside_its_pool(
         namespace = "nps-nocrd"
         client.CoreV1Api(api).create_namespace({"metadata": {"name": namespace}})
         ensure_priority_class(api, "nps-placeholder", -10)
-        pod = pod_manifest("placeholder-user", cpu="3500m", memory="14Gi",
-                           priority_class="nps-placeholder", labels={"app": "placeholder-user"},
-                           node_selector={POOL_LABEL: USER_POOL})
-        client.AppsV1Api(api).create_namespaced_deployment(namespace, {
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "placeholder-user"},
-            "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "placeholder-user"}},
-                     "template": {"metadata": pod["metadata"], "spec": pod["spec"]}}})
+        pod = pod_manifest(
+            "placeholder-user",
+            cpu="3500m",
+            memory="14Gi",
+            priority_class="nps-placeholder",
+            labels={"app": "placeholder-user"},
+            node_selector={POOL_LABEL: USER_POOL},
+        )
+        client.AppsV1Api(api).create_namespaced_deployment(
+            namespace,
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "placeholder-user"},
+                "spec": {
+                    "replicas": 0,
+                    "selector": {"matchLabels": {"app": "placeholder-user"}},
+                    "template": {"metadata": pod["metadata"], "spec": pod["spec"]},
+                },
+            },
+        )
         config = _config(tmp_path, namespace)
         kubeconfig = str(bare_cluster.kubeconfig)
 
         found = _cli("validate", "--cluster", "--config", str(config), "--kubeconfig", kubeconfig)
         assert found.returncode == 1, found.stdout + found.stderr
-        assert ("error: CRD capacitybuffers.autoscaling.x-k8s.io: autoscaling.x-k8s.io/v1beta1 "
-                "is not served: pool gpu (backend capacityBuffer) cannot warm anything"
-                ) in found.stdout
+        assert (
+            "error: CRD capacitybuffers.autoscaling.x-k8s.io: autoscaling.x-k8s.io/v1beta1 "
+            "is not served: pool gpu (backend capacityBuffer) cannot warm anything"
+        ) in found.stdout
         assert "fix: install the CapacityBuffer CRD" in found.stdout
         assert "Traceback" not in found.stdout + found.stderr
 
@@ -83,7 +104,8 @@ def test_no_capacitybuffer_crd_is_named_and_stays_inside_its_pool(
         assert "Traceback" not in ran.stderr
         assert "pool=gpu" in ran.stderr and "not served" in ran.stderr, ran.stderr
         scale = client.AppsV1Api(api).read_namespaced_deployment_scale(
-            "placeholder-user", namespace)
+            "placeholder-user", namespace
+        )
         assert scale.spec.replicas == 1  # the placeholder pool went on
     finally:
         api.close()

@@ -31,11 +31,14 @@ pytestmark = pytest.mark.cluster
 RELEASE = "nps"
 VALUES = {
     "calendars": [{"name": "courses", "url": "https://calendar.example.org/secret/basic.ics"}],
-    "pools": {"user": {
-        "backend": "capacityBuffer", "buffer": "warm-user",
-        "nodeSelector": {"hub.jupyter.org/pool-name": "user-pool"},
-        "resources": {"requests": {"cpu": "3500m", "memory": "14Gi"}},
-    }},
+    "pools": {
+        "user": {
+            "backend": "capacityBuffer",
+            "buffer": "warm-user",
+            "nodeSelector": {"hub.jupyter.org/pool-name": "user-pool"},
+            "resources": {"requests": {"cpu": "3500m", "memory": "14Gi"}},
+        }
+    },
 }
 APPLIED = ("ServiceAccount", "Role", "RoleBinding", "PodTemplate", "CapacityBuffer")
 
@@ -51,8 +54,9 @@ def apply(api: client.ApiClient, ns: str, doc: dict[str, Any]) -> None:
     elif kind == "RoleBinding":
         client.RbacAuthorizationV1Api(api).create_namespaced_role_binding(ns, doc)
     else:
-        client.CustomObjectsApi(api).create_namespaced_custom_object(GROUP, VERSION, ns, PLURAL,
-                                                                     doc)
+        client.CustomObjectsApi(api).create_namespaced_custom_object(
+            GROUP, VERSION, ns, PLURAL, doc
+        )
 
 
 def test_chart_objects_warm_and_rbac_allows_only_the_named_buffer(
@@ -67,27 +71,44 @@ def test_chart_objects_warm_and_rbac_allows_only_the_named_buffer(
             apply(kube_api, ns, doc)
     [sa] = [d["metadata"]["name"] for d in docs if d["kind"] == "ServiceAccount"]
     create_buffer(kube_api, ns, "other-team")
-    wait_for("Karpenter resolving the chart's buffer", lambda: condition(
-        read_buffer(kube_api, ns, "warm-user"), "ReadyForProvisioning") == ("True", "Resolved"),
-        timeout=60)
+    wait_for(
+        "Karpenter resolving the chart's buffer",
+        lambda: (
+            condition(read_buffer(kube_api, ns, "warm-user"), "ReadyForProvisioning")
+            == ("True", "Resolved")
+        ),
+        timeout=60,
+    )
 
     restricted = service_account_client(kube_api, ns, sa)
     cluster = kube.Kube(restricted)
     settings = load_settings(
         f"namespace: {ns}\ncalendars: [{{url: x.ics}}]\npools: {{user: {{nodeSelector: "
         "{hub.jupyter.org/pool-name: user-pool}, backend: capacityBuffer, buffer: warm-user}}\n",
-        "config.yaml", {})
+        "config.yaml",
+        {},
+    )
     now = datetime.now(UTC)
-    ctl = Controller(settings, cluster, cluster, StaticPlanner(user=0),
-                     Metrics(CollectorRegistry()), Health(settings.interval, now), ns)
+    ctl = Controller(
+        settings,
+        cluster,
+        cluster,
+        StaticPlanner(user=0),
+        Metrics(CollectorRegistry()),
+        Health(settings.interval, now),
+        ns,
+    )
     result = ctl.round()
     assert result is not None and result.pools[0].error is None, result
     # Rendered offline (helm template), the chart leaves replicas to the controller: its first
     # round sets 0 (a PATCH, and the BufferScaled Event, both under the chart's RBAC).
     assert (result.pools[0].action, result.pools[0].current) == ("scaled", None)
     assert read_buffer(kube_api, ns, "warm-user")["spec"]["replicas"] == 0
-    events = client.CoreV1Api(kube_api).list_namespaced_event(
-        ns, field_selector="reason=BufferScaled").items
+    events = (
+        client.CoreV1Api(kube_api)
+        .list_namespaced_event(ns, field_selector="reason=BufferScaled")
+        .items
+    )
     assert [e.involved_object.name for e in events] == ["warm-user"]
     again = ctl.round()
     assert again is not None and again.pools[0].action == "unchanged"

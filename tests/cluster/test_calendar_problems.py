@@ -34,13 +34,18 @@ def test_run_tells_each_upcoming_problem_once(env: Env, monkeypatch: pytest.Monk
         monkeypatch.setenv("NPS_TEST_WEBHOOK", hook.url)
         config = env.config({"user": ""}, extra="notifications: {urlFromEnv: NPS_TEST_WEBHOOK}")
         config.write_text(config.read_text().replace(str(env.tmp / "calendar.ics"), str(feed)))
-        replicas = [ControllerProcess(config, env.cluster.kubeconfig, n, env.tmp).start()
-                    for n in ("a", "b")]
+        replicas = [
+            ControllerProcess(config, env.cluster.kubeconfig, n, env.tmp).start()
+            for n in ("a", "b")
+        ]
         try:
             leader = wait_for("one leader", lambda: _leader(replicas), timeout=90)
             standby = next(p for p in replicas if p is not leader)
-            wait_for("6 CalendarProblem Events", lambda: len(event_messages(
-                env.core, env.ns, "CalendarProblem", deployment)) >= 6, timeout=60)
+            wait_for(
+                "6 CalendarProblem Events",
+                lambda: len(event_messages(env.core, env.ns, "CalendarProblem", deployment)) >= 6,
+                timeout=60,
+            )
             rounds = leader.sample("node_placeholder_last_round_timestamp_seconds")
             time.sleep(6)  # three more rounds at interval 2s: nothing is told again
             assert leader.sample("node_placeholder_last_round_timestamp_seconds") != rounds

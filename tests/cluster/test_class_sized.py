@@ -57,15 +57,17 @@ class Run:
 
 
 def _phase(port: int) -> str:
-    found = re.search(r'node_placeholder_class_phase\{phase="(\w+)",pool="user"\} 1\.0',
-                      metrics(port))
+    found = re.search(
+        r'node_placeholder_class_phase\{phase="(\w+)",pool="user"\} 1\.0', metrics(port)
+    )
     return found[1] if found else "?"
 
 
 def _config(env: Env, start: datetime, extra_pool: str) -> tuple[Path, int, float]:
     end = start + timedelta(seconds=HOLD + 15)
-    (env.tmp / "calendar.ics").write_text(ical([(
-        "Data 8", start, end, f"Data 8 lab\nuser: {STUDENTS} students\nlead: 60s")]))
+    (env.tmp / "calendar.ics").write_text(
+        ical([("Data 8", start, end, f"Data 8 lab\nuser: {STUDENTS} students\nlead: 60s")])
+    )
     node_up = round(env.cluster.boot_delay + env.cluster.scan_interval + 10)
     port = free_port()
     path = env.tmp / "config.yaml"
@@ -76,12 +78,14 @@ def _config(env: Env, start: datetime, extra_pool: str) -> tuple[Path, int, floa
         "reports: {waitTarget: 5s, settleTime: 10s}\n"
         "pools:\n  user: {nodeSelector: {hub.jupyter.org/pool-name: user-pool}, maxReplicas: 8, "
         f"seatCpu: 0.5, seatMemory: 1Gi, arrivalSpread: {SPREAD:.0f}s, nodeUp: {node_up}s, "
-        f"hold: {HOLD:.0f}s{extra_pool}}}\n")
+        f"hold: {HOLD:.0f}s{extra_pool}}}\n"
+    )
     return path, port, node_up
 
 
-def _students_and_samples(env: Env, run: Run, port: int, warm: Callable[[], int], came: int
-                          ) -> None:
+def _students_and_samples(
+    env: Env, run: Run, port: int, warm: Callable[[], int], came: int
+) -> None:
     """Create the ``came`` students on their schedule; sample the warm count and phase every
     second until the release has been seen."""
     offsets = [SPREAD * i / came for i in range(came)]
@@ -91,14 +95,20 @@ def _students_and_samples(env: Env, run: Run, port: int, warm: Callable[[], int]
         nonlocal created
         now = datetime.now(UTC)
         while created < came and now >= run.start + timedelta(seconds=offsets[created]):
-            env.core.create_namespaced_pod(env.ns, pod_manifest(
-                f"student-{created}", cpu="500m", memory="1Gi", node_selector=POOL))
+            env.core.create_namespaced_pod(
+                env.ns,
+                pod_manifest(f"student-{created}", cpu="500m", memory="1Gi", node_selector=POOL),
+            )
             created += 1
         run.samples.append(Sample(now, warm(), _phase(port)))
         return run.samples[-1].phase == "released" and created == came
 
-    wait_for("the class released after its hold", step,
-             timeout=(run.start - datetime.now(UTC)).total_seconds() + HOLD + 120, interval=1)
+    wait_for(
+        "the class released after its hold",
+        step,
+        timeout=(run.start - datetime.now(UTC)).total_seconds() + HOLD + 120,
+        interval=1,
+    )
 
 
 def _ramp_bound(run: Run, node_up: float, at: datetime) -> int:
@@ -140,12 +150,27 @@ def test_a_class_warms_a_ramp_stops_refilling_and_releases_with_placeholders(env
         pytest.skip("needs the test cluster's Karpenter")
     no_spare_user_nodes(env)
     name = "placeholder-user"
-    pod = pod_manifest(name, cpu="3500m", memory="14Gi", priority_class=PLACEHOLDER_CLASS,
-                       node_selector=POOL, labels={"app": name})
-    env.apps.create_namespaced_deployment(env.ns, {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-        "spec": {"replicas": 0, "selector": {"matchLabels": {"app": name}},
-                 "template": {"metadata": pod["metadata"], "spec": pod["spec"]}}})
+    pod = pod_manifest(
+        name,
+        cpu="3500m",
+        memory="14Gi",
+        priority_class=PLACEHOLDER_CLASS,
+        node_selector=POOL,
+        labels={"app": name},
+    )
+    env.apps.create_namespaced_deployment(
+        env.ns,
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name},
+            "spec": {
+                "replicas": 0,
+                "selector": {"matchLabels": {"app": name}},
+                "template": {"metadata": pod["metadata"], "spec": pod["spec"]},
+            },
+        },
+    )
     run = Run(datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=75))
     config, port, node_up = _config(env, run.start, "")
     with controller(env, config, port):
@@ -156,8 +181,11 @@ def test_a_class_warms_a_ramp_stops_refilling_and_releases_with_placeholders(env
     assert any("class phase ramp: " in m for m in scaled)
     assert any("class phase seated: " in m and "no refill" in m for m in scaled)
     assert any("class phase released: arrival window (hold 50s)" in m for m in scaled)
-    wait_for("every student running", lambda: all(
-        running_on(env.core, env.ns, f"student-{i}") for i in range(COME)), timeout=120)
+    wait_for(
+        "every student running",
+        lambda: all(running_on(env.core, env.ns, f"student-{i}") for i in range(COME)),
+        timeout=120,
+    )
     assert f"{COME} arrivals" in text
 
 
@@ -166,9 +194,9 @@ def test_a_class_warms_a_ramp_stops_refilling_and_releases_with_a_buffer(env: En
     no_spare_user_nodes(env)
     create_buffer(env.api, env.ns, "warm-user")
     run = Run(datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=75))
-    config, port, node_up = _config(env, run.start,
-                           f", backend: capacityBuffer, buffer: warm-user, seatsPerNode: "
-                           f"{PER_NODE}")
+    config, port, node_up = _config(
+        env, run.start, f", backend: capacityBuffer, buffer: warm-user, seatsPerNode: {PER_NODE}"
+    )
 
     def replicas() -> int:
         return int(read_buffer(env.api, env.ns, "warm-user")["spec"].get("replicas") or 0)
@@ -180,6 +208,9 @@ def test_a_class_warms_a_ramp_stops_refilling_and_releases_with_a_buffer(env: En
     _judge(run, node_up)
     assert any("class phase seated: " in m for m in scaled)
     assert any("class phase released: " in m for m in scaled)
-    wait_for("every student running", lambda: all(
-        running_on(env.core, env.ns, f"student-{i}") for i in range(COME_BUFFER)), timeout=120)
+    wait_for(
+        "every student running",
+        lambda: all(running_on(env.core, env.ns, f"student-{i}") for i in range(COME_BUFFER)),
+        timeout=120,
+    )
     assert f"{COME_BUFFER} arrivals" in text

@@ -22,25 +22,38 @@ pools:
   user:
     nodeSelector: {hub.jupyter.org/pool-name: user-pool}
 """
-LABELS = {"app.kubernetes.io/name": "node-placeholder-scaler",
-          "app.kubernetes.io/instance": "nps", "app.kubernetes.io/component": "controller"}
+LABELS = {
+    "app.kubernetes.io/name": "node-placeholder-scaler",
+    "app.kubernetes.io/instance": "nps",
+    "app.kubernetes.io/component": "controller",
+}
 
 
 def cli(kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("NODE_PLACEHOLDER_SCALER_CONFIG", "KUBECONFIG", "NPS_CAL_COURSES")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("NODE_PLACEHOLDER_SCALER_CONFIG", "KUBECONFIG", "NPS_CAL_COURSES")
+    }
     return subprocess.run(
         [sys.executable, "-m", "node_placeholder_scaler", *args, "--kubeconfig", str(kubeconfig)],
-        capture_output=True, text=True, check=False, timeout=120, env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=env,
     )
 
 
 @pytest.fixture
 def release(namespace):
-    namespace.core.create_namespaced_config_map(namespace.name, {
-        "metadata": {"name": "nps-node-placeholder-scaler", "labels": LABELS},
-        "data": {"config.yaml": CONFIG},
-    })
+    namespace.core.create_namespaced_config_map(
+        namespace.name,
+        {
+            "metadata": {"name": "nps-node-placeholder-scaler", "labels": LABELS},
+            "data": {"config.yaml": CONFIG},
+        },
+    )
     return namespace
 
 

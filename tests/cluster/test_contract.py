@@ -33,8 +33,15 @@ def t(request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 def status_body(code: int, message: str) -> bytes:
-    return json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                       "message": message, "code": code}).encode()
+    return json.dumps(
+        {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "status": "Failure",
+            "message": message,
+            "code": code,
+        }
+    ).encode()
 
 
 def raised(call: Any, *args: Any, **kwargs: Any) -> ClusterError:
@@ -58,8 +65,15 @@ def test_read_placeholders_is_a_deployment_get_and_a_pod_list(t: Any) -> None:
     t.deployment("ph", 0)
     t.reset()
     read = t.cluster.read_placeholders(t.namespace, "ph")
-    assert (read.namespace, read.deployment, read.replicas, read.selector, read.requests,
-            read.tolerations, read.pods) == (t.namespace, "ph", 0, "app=ph", RESOURCES, (), ())
+    assert (
+        read.namespace,
+        read.deployment,
+        read.replicas,
+        read.selector,
+        read.requests,
+        read.tolerations,
+        read.pods,
+    ) == (t.namespace, "ph", 0, "app=ph", RESOURCES, (), ())
     key = f"{t.namespace}/ph"
     assert t.requests() == [("get deployment", key), ("list placeholder pods", key)]
 
@@ -73,7 +87,10 @@ def test_each_request_of_a_read_fails_on_its_own(t: Any, request_name: str) -> N
     error = raised(t.cluster.read_placeholders, t.namespace, "ph")
     action = "get deployment" if request_name == "get deployment" else "list placeholder pods"
     assert (error.action, error.status, error.reason) == (
-        f"{action} {key}", 500, "etcdserver: request timed out")
+        f"{action} {key}",
+        500,
+        "etcdserver: request timed out",
+    )
     asked = [("get deployment", key), ("list placeholder pods", key)]
     assert t.requests() == asked[: 1 if request_name == "get deployment" else 2]
 
@@ -93,15 +110,13 @@ def test_a_body_that_is_not_json_is_a_cluster_error(t: Any) -> None:
     key = f"{t.namespace}/ph"
     t.fail("get deployment", key, 200, b"<html>a captive portal</html>")
     error = raised(t.cluster.read_placeholders, t.namespace, "ph")
-    assert (error.action, error.status, error.reason) == (f"get deployment {key}", None,
-                                                          "not JSON")
+    assert (error.action, error.status, error.reason) == (f"get deployment {key}", None, "not JSON")
     t.fail("list nodes", "pool=user", 502, b"<html>bad gateway</html>")
     error = raised(t.cluster.list_nodes, {"pool": "user"})
     assert (error.action, error.status, error.reason) == ("list nodes", 502, "Bad Gateway")
 
 
-def test_no_answer_is_a_cluster_error_without_a_status_and_not_counted_as_answered(
-        t: Any) -> None:
+def test_no_answer_is_a_cluster_error_without_a_status_and_not_counted_as_answered(t: Any) -> None:
     """What the API-up metric reads: an answer of any kind counts, a closed connection not."""
     t.deployment("ph", 0)
     key = f"{t.namespace}/ph"
@@ -109,7 +124,10 @@ def test_no_answer_is_a_cluster_error_without_a_status_and_not_counted_as_answer
     answered, requests = t.cluster.answered(), t.cluster.usage()[0]
     error = raised(t.cluster.read_placeholders, t.namespace, "ph")
     assert (error.action, error.status, error.reason) == (
-        f"list placeholder pods {key}", None, "no answer (MaxRetryError)")
+        f"list placeholder pods {key}",
+        None,
+        "no answer (MaxRetryError)",
+    )
     assert (t.cluster.answered() - answered, t.cluster.usage()[0] - requests) == (1, 2)
 
 
@@ -132,7 +150,10 @@ def test_pods_are_one_list_per_node_and_every_node_is_asked(t: Any) -> None:
     t.reset()
     pods = t.cluster.pods_on_nodes(names)
     assert {n: [p.name for p in found] for n, found in pods.items()} == {
-        names[0]: ["student-a"], names[1]: ["student-b"], names[2]: []}
+        names[0]: ["student-a"],
+        names[1]: ["student-b"],
+        names[2]: [],
+    }
     assert sorted(t.requests()) == [("list pods on node", n) for n in names]
     t.fail("list pods on node", names[1], 500, status_body(500, "boom"))
     t.reset()
@@ -160,29 +181,42 @@ def test_events_on_the_deployment(t: Any) -> None:
     t.cluster.record_notice(t.namespace, Notice("user", "ph", "FeedsDown", "down", True), NOW)
     t.cluster.record_notice(t.namespace, Notice("user", "gone", "FeedsDown", "gone", True), NOW)
     gone = f"{t.namespace}/gone"
-    assert t.requests() == [("get deployment", key), ("create event", key),
-                            ("get deployment", gone), ("create event", gone)]
+    assert t.requests() == [
+        ("get deployment", key),
+        ("create event", key),
+        ("get deployment", gone),
+        ("create event", gone),
+    ]
     t.reset()
     t.cluster.record_about(t.namespace, Subject("v1", "ConfigMap", "cm"), "Told", "x", NOW)
     assert t.requests() == [("create event", f"{t.namespace}/cm")]
-    assert t.events() == sorted([("ph", "PlaceholdersScaled", "up to 2", "Normal"),
-                                 ("ph", "FeedsDown", "down", "Warning"),
-                                 ("gone", "FeedsDown", "gone", "Warning"),
-                                 ("cm", "Told", "x", "Normal")])
+    assert t.events() == sorted(
+        [
+            ("ph", "PlaceholdersScaled", "up to 2", "Normal"),
+            ("ph", "FeedsDown", "down", "Warning"),
+            ("gone", "FeedsDown", "gone", "Warning"),
+            ("cm", "Told", "x", "Normal"),
+        ]
+    )
 
 
-@pytest.mark.parametrize(("request_name", "action"), [
-    ("scale deployment", "scale deployment {ns}/ph"),
-    ("create event", "create event"),
-    ("get deployment", "get deployment {ns}/ph"),
-])
+@pytest.mark.parametrize(
+    ("request_name", "action"),
+    [
+        ("scale deployment", "scale deployment {ns}/ph"),
+        ("create event", "create event"),
+        ("get deployment", "get deployment {ns}/ph"),
+    ],
+)
 def test_a_refused_request_is_a_403(t: Any, request_name: str, action: str) -> None:
     t.deployment("ph", 0)
     placeholders = t.cluster.read_placeholders(t.namespace, "ph")
     t.forbid(request_name)
-    calls = {"scale deployment": lambda: t.cluster.scale(t.namespace, "ph", 1),
-             "create event": lambda: t.cluster.record_event(placeholders, "R", "m", NOW),
-             "get deployment": lambda: t.cluster.read_placeholders(t.namespace, "ph")}
+    calls = {
+        "scale deployment": lambda: t.cluster.scale(t.namespace, "ph", 1),
+        "create event": lambda: t.cluster.record_event(placeholders, "R", "m", NOW),
+        "get deployment": lambda: t.cluster.read_placeholders(t.namespace, "ph"),
+    }
     error = raised(calls[request_name])
     assert (error.action, error.status) == (action.format(ns=t.namespace), 403)
 
@@ -192,7 +226,11 @@ def test_a_capacity_buffer_is_read_and_patched(t: Any) -> None:
     t.reset()
     buffer = t.cluster.read_buffer(t.namespace, "buf")
     assert (buffer.namespace, buffer.name, buffer.replicas, buffer.pod_template) == (
-        t.namespace, "buf", 1, "buf")
+        t.namespace,
+        "buf",
+        1,
+        "buf",
+    )
     t.cluster.scale_buffer(t.namespace, "buf", 3)
     key = f"{t.namespace}/buf"
     assert t.requests() == [("get capacitybuffer", key), ("patch capacitybuffer", key)]
@@ -203,11 +241,18 @@ def test_a_missing_or_unreadable_buffer_is_a_cluster_error(t: Any) -> None:
     t.reset()
     missing = raised(t.cluster.read_buffer, t.namespace, "nope")
     assert (missing.status, missing.reason) == (
-        404, 'capacitybuffers.autoscaling.x-k8s.io "nope" not found')
-    assert t.requests() == [("get capacitybuffer", f"{t.namespace}/nope"),
-                            ("discover buffers", "")]  # the CRD is served: the object is not
-    malformed = {"kind": "CapacityBuffer", "metadata": {"name": "bad"},
-                 "spec": {"replicas": "many"}}
+        404,
+        'capacitybuffers.autoscaling.x-k8s.io "nope" not found',
+    )
+    assert t.requests() == [
+        ("get capacitybuffer", f"{t.namespace}/nope"),
+        ("discover buffers", ""),
+    ]  # the CRD is served: the object is not
+    malformed = {
+        "kind": "CapacityBuffer",
+        "metadata": {"name": "bad"},
+        "spec": {"replicas": "many"},
+    }
     t.fail("get capacitybuffer", f"{t.namespace}/bad", 200, json.dumps(malformed).encode())
     error = raised(t.cluster.read_buffer, t.namespace, "bad")
     assert error.status is None and error.reason.startswith("unreadable CapacityBuffer: ")
@@ -224,15 +269,25 @@ def test_buffer_warnings_are_written_once_per_message(t: Any) -> None:
     t.cluster.record_buffer_event(buffer, "BufferScaled", "up", NOW)
     t.cluster.record_buffer_event(buffer, "BufferScaled", "up", NOW)
     assert len(t.requests()) == 6
-    assert [e[2:] for e in t.events()] == sorted([
-        ("broken", "Warning"), ("broken again", "Warning"), ("broken", "Warning"),
-        ("broken", "Warning"), ("up", "Normal"), ("up", "Normal")])
+    assert [e[2:] for e in t.events()] == sorted(
+        [
+            ("broken", "Warning"),
+            ("broken again", "Warning"),
+            ("broken", "Warning"),
+            ("broken", "Warning"),
+            ("up", "Normal"),
+            ("up", "Normal"),
+        ]
+    )
 
 
 def pool_settings(namespace: str) -> Any:
     return load_settings(
         f"calendars: [{{name: c, url: /dev/null}}]\npools:\n  user:\n    deployment: ph\n"
-        f"    nodeSelector: {{nps.testcluster/contract: {namespace}}}\n", "config.yaml", {})
+        f"    nodeSelector: {{nps.testcluster/contract: {namespace}}}\n",
+        "config.yaml",
+        {},
+    )
 
 
 @pytest.mark.parametrize("cached", [False, True], ids=["run-once", "pod-cache"])
@@ -253,9 +308,9 @@ def test_requests_per_pool_per_round(t: Any, cached: bool) -> None:
     assert (decision.free, decision.action) == (2, "unchanged")
     per_node = [] if cached else [("list pods on node", n) for n in names]
     key, pool = f"{t.namespace}/ph", f"nps.testcluster/contract={t.namespace}"
-    assert sorted(t.requests()) == sorted([("get deployment", key),
-                                           ("list placeholder pods", key),
-                                           ("list nodes", pool), *per_node])
+    assert sorted(t.requests()) == sorted(
+        [("get deployment", key), ("list placeholder pods", key), ("list nodes", pool), *per_node]
+    )
     assert t.cluster.usage()[0] - before == len(t.requests())  # the API usage metric's count
     t.reset()
     idle = Plan(at, {"user": PoolTarget("user", 0, None, False, ())}, (), ())

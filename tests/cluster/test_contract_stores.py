@@ -20,8 +20,7 @@ from node_placeholder_scaler.reports.record import EventReport
 from testkit.contract import LEASE, open_target, targets
 
 NOW = datetime(2026, 12, 7, 18, 0, 0, 123456, tzinfo=UTC)
-MINE = LeaseRecord(holder="replica-a", lease_seconds=15, acquired=NOW, renewed=NOW,
-                   transitions=0)
+MINE = LeaseRecord(holder="replica-a", lease_seconds=15, acquired=NOW, renewed=NOW, transitions=0)
 
 
 @pytest.fixture(params=targets())
@@ -69,8 +68,14 @@ def test_a_refused_lease_read_is_a_403_not_a_missing_lease(t: Any) -> None:
 
 def report(start: str, arrivals: int) -> EventReport:
     at = datetime.fromisoformat(f"2026-12-0{start}T09:00:00+00:00")
-    return EventReport(pool="user", series="Data 8", title="Data 8 lab", start=at,
-                       end=at + timedelta(hours=1), arrivals=arrivals)
+    return EventReport(
+        pool="user",
+        series="Data 8",
+        title="Data 8 lab",
+        start=at,
+        end=at + timedelta(hours=1),
+        arrivals=arrivals,
+    )
 
 
 def test_reports_are_created_replaced_and_kept_to_the_retention(t: Any) -> None:
@@ -81,10 +86,18 @@ def test_reports_are_created_replaced_and_kept_to_the_retention(t: Any) -> None:
     t.reports.add("ph", report("2", 3), 2)
     t.reports.add("ph", report("3", 4), 2)
     assert t.reports.load("ph") == [report("2", 3), report("3", 4)]
-    assert t.report_requests() == [("get", name), ("get", name), ("create", name),
-                                   ("get", name), ("update", name), ("get", name),
-                                   ("update", name), ("get", name), ("update", name),
-                                   ("get", name)]
+    assert t.report_requests() == [
+        ("get", name),
+        ("get", name),
+        ("create", name),
+        ("get", name),
+        ("update", name),
+        ("get", name),
+        ("update", name),
+        ("get", name),
+        ("update", name),
+        ("get", name),
+    ]
 
 
 def test_a_conflicting_report_write_is_read_again_and_retried_three_times(t: Any) -> None:
@@ -93,25 +106,29 @@ def test_a_conflicting_report_write_is_read_again_and_retried_three_times(t: Any
     t.conflict_reports(1)
     t.reset()
     t.reports.add("ph", report("2", 2), 5)
-    assert t.report_requests() == [("get", name), ("update", name), ("get", name),
-                                   ("update", name)]
+    assert t.report_requests() == [("get", name), ("update", name), ("get", name), ("update", name)]
     assert t.reports.load("ph") == [report("1", 1), report("2", 2)]
     t.conflict_reports(3)
     error = raised(ClusterError, t.reports.add, "ph", report("3", 3), 5)
-    assert (error.action, error.status, error.reason) == (f"store report {name}", 409,
-                                                          "Conflict")
+    assert (error.action, error.status, error.reason) == (f"store report {name}", 409, "Conflict")
 
 
 def test_a_refused_report_write_is_a_403(t: Any) -> None:
     t.forbid("reports create", "reports update")
     assert t.reports.load("ph") == []
     error = raised(ClusterError, t.reports.add, "ph", report("1", 1), 5)
-    assert (error.action, error.status, error.reason) == ("store report ph-reports", 403,
-                                                          "Forbidden")
+    assert (error.action, error.status, error.reason) == (
+        "store report ph-reports",
+        403,
+        "Forbidden",
+    )
 
 
 def test_a_report_read_that_is_not_json_is_a_cluster_error(t: Any) -> None:
     t.garble_reports()
     error = raised(ClusterError, t.reports.load, "ph")
-    assert (error.action, error.status, error.reason) == ("read reports ph-reports", None,
-                                                          "not JSON")
+    assert (error.action, error.status, error.reason) == (
+        "read reports ph-reports",
+        None,
+        "not JSON",
+    )

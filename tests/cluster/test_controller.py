@@ -179,8 +179,12 @@ def test_gpu_pool_counts_gpus(env: Env) -> None:
     deployment = env.placeholders(
         "gpu", cpu="7", memory="60Gi", extra={GPU: "2"}, tolerations=[GPU_TOLERATION]
     )
-    gpu: dict[str, Any] = {"cpu": "8", "memory": "64Gi", "taints": [GPU_TAINT],
-                           "extra_resources": {GPU: "2"}}
+    gpu: dict[str, Any] = {
+        "cpu": "8",
+        "memory": "64Gi",
+        "taints": [GPU_TAINT],
+        "extra_resources": {GPU: "2"},
+    }
     busy = env.add_node("gpu", **gpu)
     env.add_node("gpu", **gpu)
     # one GPU user on the first node: little CPU, but all of its GPUs

@@ -32,15 +32,27 @@ PLACEHOLDER_CLASS = "nps-placeholder"
 
 
 def _placeholder_deployment(core_ns: str, apps: client.AppsV1Api) -> None:
-    pod = pod_manifest("placeholder-user", cpu="3500m", memory="14Gi",
-                       priority_class=PLACEHOLDER_CLASS, node_selector=POOL,
-                       labels={"app": "placeholder-user"})
-    apps.create_namespaced_deployment(core_ns, {
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": "placeholder-user"},
-        "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "placeholder-user"}},
-                 "template": {"metadata": pod["metadata"], "spec": pod["spec"]}},
-    })
+    pod = pod_manifest(
+        "placeholder-user",
+        cpu="3500m",
+        memory="14Gi",
+        priority_class=PLACEHOLDER_CLASS,
+        node_selector=POOL,
+        labels={"app": "placeholder-user"},
+    )
+    apps.create_namespaced_deployment(
+        core_ns,
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "placeholder-user"},
+            "spec": {
+                "replicas": 0,
+                "selector": {"matchLabels": {"app": "placeholder-user"}},
+                "template": {"metadata": pod["metadata"], "spec": pod["spec"]},
+            },
+        },
+    )
 
 
 def _placeholders(core: client.CoreV1Api, ns: str) -> list[Any]:
@@ -49,8 +61,11 @@ def _placeholders(core: client.CoreV1Api, ns: str) -> list[Any]:
 
 
 def _running_on(core: client.CoreV1Api, ns: str) -> str | None:
-    running = [p.spec.node_name for p in _placeholders(core, ns)
-               if p.status.phase == "Running" and p.spec.node_name]
+    running = [
+        p.spec.node_name
+        for p in _placeholders(core, ns)
+        if p.status.phase == "Running" and p.spec.node_name
+    ]
     return running[0] if len(running) == 1 else None
 
 
@@ -65,15 +80,24 @@ def test_placeholder_rolls_ahead_of_a_user_with_the_real_autoscaler(
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "config.yaml"
         # nodeGracePeriod 1h: nodes left by other tests are never headroom here
-        path.write_text(f"namespace: {ns}\ninterval: 2s\ncalendars: [{{url: x.ics}}]\n"
-                        "headroom: {nodeGracePeriod: 1h}\n"
-                        "pools: {user: {nodeSelector: {hub.jupyter.org/pool-name: user-pool}}}\n")
+        path.write_text(
+            f"namespace: {ns}\ninterval: 2s\ncalendars: [{{url: x.ics}}]\n"
+            "headroom: {nodeGracePeriod: 1h}\n"
+            "pools: {user: {nodeSelector: {hub.jupyter.org/pool-name: user-pool}}}\n"
+        )
         settings = load_settings(path.read_text(), str(path), {})
     cluster = kube.Kube(kube.load_api_client(str(testcluster.kubeconfig)))
     now = datetime.now(UTC)
     metrics = Metrics(CollectorRegistry())
-    ctl = Controller(settings, cluster, cluster, StaticPlanner(user=1), metrics,
-                     Health(settings.interval, now), ns)
+    ctl = Controller(
+        settings,
+        cluster,
+        cluster,
+        StaticPlanner(user=1),
+        metrics,
+        Health(settings.interval, now),
+        ns,
+    )
     patches: list[int] = []
 
     def round_() -> None:
@@ -84,16 +108,24 @@ def test_placeholder_rolls_ahead_of_a_user_with_the_real_autoscaler(
 
     boot = testcluster.boot_delay + 180
     round_()
-    first = wait_for("the placeholder running on a node the autoscaler added",
-                     lambda: _running_on(core, ns), timeout=boot)
+    first = wait_for(
+        "the placeholder running on a node the autoscaler added",
+        lambda: _running_on(core, ns),
+        timeout=boot,
+    )
     student = pod_manifest("student", cpu="3", memory="8Gi")
     on_first = {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [first]}]}
-    student["spec"]["affinity"] = {"nodeAffinity": {
-        "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [on_first]}}}
+    student["spec"]["affinity"] = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [on_first]}
+        }
+    }
     core.create_namespaced_pod(ns, student)
-    wait_for("the student running on the warm node (preempting the placeholder)",
-             lambda: core.read_namespaced_pod("student", ns).status.phase == "Running",
-             timeout=120)
+    wait_for(
+        "the student running on the warm node (preempting the placeholder)",
+        lambda: core.read_namespaced_pod("student", ns).status.phase == "Running",
+        timeout=120,
+    )
     assert core.read_namespaced_pod("student", ns).spec.node_name == first
 
     def moved() -> str | None:
@@ -101,8 +133,9 @@ def test_placeholder_rolls_ahead_of_a_user_with_the_real_autoscaler(
         node = _running_on(core, ns)
         return node if node not in (None, first) else None
 
-    second = wait_for("the preempted placeholder running on the next new node", moved,
-                      timeout=boot, interval=3)
+    second = wait_for(
+        "the preempted placeholder running on the next new node", moved, timeout=boot, interval=3
+    )
     assert second != first
     assert patches == [1]  # no oscillation: pending placeholders and booting nodes held it
     apps.patch_namespaced_deployment_scale("placeholder-user", ns, {"spec": {"replicas": 0}})

@@ -62,8 +62,9 @@ def print_figures() -> Iterator[None]:
         print("\n| fault | detect (s) | recover (s) | failed rounds | replicas min / max | |")
         for figures in FIGURES:
             print(figures.row())
-        store_if_asked(recording, "cluster-faults",
-                       {"rows": [asdict(f) for f in FIGURES], "failed": FAILED})
+        store_if_asked(
+            recording, "cluster-faults", {"rows": [asdict(f) for f in FIGURES], "failed": FAILED}
+        )
 
 
 class Scene:
@@ -84,7 +85,7 @@ class Scene:
         try:
             wait_for(f"{target} placeholders", lambda: self.replicas() == target, timeout=60)
         except BaseException:  # no Scene to close: stop its controller here, or it outlives
-            self.close()       # the test (and its cluster) as an orphaned process
+            self.close()  # the test (and its cluster) as an orphaned process
             raise
 
     @property
@@ -473,8 +474,11 @@ def test_apiserver_stopped_for_two_minutes_and_restarted(scene: Scene) -> None:
         stopped.append(time.monotonic())
 
     def hold(probe: Probe, before: float) -> None:
-        wait_for("the leader steps down", lambda: scene.controller.sample(
-            "node_placeholder_leader") == 0, timeout=60)  # fmt: skip
+        wait_for(
+            "the leader steps down",
+            lambda: scene.controller.sample("node_placeholder_leader") == 0,
+            timeout=60,
+        )
         during["stepped_down_s"] = time.monotonic() - stopped[0]
         time.sleep(max(0.0, stopped[0] + API_DOWN_SECONDS - time.monotonic()))
         during["healthz"] = scene.controller.get("/healthz")[0]
@@ -486,9 +490,14 @@ def test_apiserver_stopped_for_two_minutes_and_restarted(scene: Scene) -> None:
         during["restarted"] = plane.restart_dead()
 
     figures = scene.measure(
-        "kube-apiserver stopped for 120 s, restarted", "deployment", inject, restart,
-        expect=2, hold=hold, note="",
-    )  # fmt: skip
+        "kube-apiserver stopped for 120 s, restarted",
+        "deployment",
+        inject,
+        restart,
+        expect=2,
+        hold=hold,
+        note="",
+    )
     FIGURES[-1].note = (
         f"leader stepped down after {during['stepped_down_s']:.0f} s (no writes without the "
         f"API); /healthz {during['healthz']} throughout; restarted with it: "

@@ -120,7 +120,16 @@ def test_one_writer_takeover_after_kill_and_handover_on_sigterm(env: Env) -> Non
     log_b = b.output()
     assert log_b.index("b is now the leader") < log_b.index("action=scaled")
     assert "released the lease" in log_b and "released the lease" in c.output()
-    store_if_asked(recording, "ha-takeover", {
-        "lease_s": LEASE_SECONDS, "retry_s": RETRY_SECONDS, "interval_s": 2,
-        "takeover_s": round(took_over, 2), "first_write_s": round(first_write, 2),
-        "handover_s": round(handover, 2), "replicas": witness.values()})
+    store_if_asked(
+        recording,
+        "ha-takeover",
+        {
+            "lease_s": LEASE_SECONDS,
+            "retry_s": RETRY_SECONDS,
+            "interval_s": 2,
+            "takeover_s": round(took_over, 2),
+            "first_write_s": round(first_write, 2),
+            "handover_s": round(handover, 2),
+            "replicas": witness.values(),
+        },
+    )

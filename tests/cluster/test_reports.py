@@ -35,9 +35,19 @@ pytestmark = pytest.mark.cluster
 @contextmanager
 def controller(env: Env, config: Path, port: int) -> Iterator[None]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "node_placeholder_scaler", "run", "--config", str(config),
-         "--kubeconfig", str(env.cluster.kubeconfig)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=(env.tmp / "controller.log").open("ab"),
+        [
+            sys.executable,
+            "-m",
+            "node_placeholder_scaler",
+            "run",
+            "--config",
+            str(config),
+            "--kubeconfig",
+            str(env.cluster.kubeconfig),
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=(env.tmp / "controller.log").open("ab"),
     )
     try:
         wait_for("controller serving /healthz", lambda: metrics(port) != "", timeout=60)
@@ -64,42 +74,62 @@ def report_events(env: Env) -> list[str]:
 
 def report_cli(env: Env, config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "node_placeholder_scaler", "report", "--config", str(config),
-         "--kubeconfig", str(env.cluster.kubeconfig), *args],
-        capture_output=True, text=True, timeout=60, cwd=REPO, check=False)
+        [
+            sys.executable,
+            "-m",
+            "node_placeholder_scaler",
+            "report",
+            "--config",
+            str(config),
+            "--kubeconfig",
+            str(env.cluster.kubeconfig),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
 
 
-def test_after_an_event_the_report_is_an_event_a_metric_and_survives_a_restart(
-        env: Env) -> None:
+def test_after_an_event_the_report_is_an_event_a_metric_and_survives_a_restart(env: Env) -> None:
     env.placeholders("user", cpu="3500m", memory="14Gi")
     env.add_node("user")  # an old node, nearly full: no warm room without a placeholder
     env.user_pod("user", "steady", cpu="3500m")
-    wait_for("the steady session running", lambda: running_on(env.core, env.ns, "steady"),
-             timeout=60)
+    wait_for(
+        "the steady session running", lambda: running_on(env.core, env.ns, "steady"), timeout=60
+    )
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=40)
     end = start + timedelta(seconds=20)
     calendar = ical([("Lab 1", start, end, "user: 1\nlead: 35s")])
     port = free_port()
-    extra = (f"metricsPort: {port}\nmetricsAddress: 127.0.0.1\n"
-             "reports: {waitTarget: 5s, settleTime: 10s, retention: 3}")
+    extra = (
+        f"metricsPort: {port}\nmetricsAddress: 127.0.0.1\n"
+        "reports: {waitTarget: 5s, settleTime: 10s, retention: 3}"
+    )
     config = env.config({"user": ""}, calendar=calendar, extra=extra)
     selector = env.pool_label("user")
     with controller(env, config, port):
         wait_for("a pending placeholder", lambda: _placeholders(env) == (0, 1), timeout=60)
         env.add_node("user", boot_delay="4s", wait=False)  # the autoscaler's part
-        wait_for("the warm placeholder running", lambda: _placeholders(env) == (1, 0),
-                 timeout=60)
+        wait_for("the warm placeholder running", lambda: _placeholders(env) == (1, 0), timeout=60)
         wait_for("the event's start", lambda: datetime.now(UTC) >= start, timeout=60)
         for i in range(3):  # three students preempt the placeholder and fill its node
             env.user_pod("user", f"student-{i}", cpu="1")
         blocked = {**selector, "hub.jupyter.org/node-purpose": "user"}  # no node has it
-        env.core.create_namespaced_pod(env.ns, pod_manifest(
-            "student-typo", cpu="100m", memory="64Mi", node_selector=blocked))
-        wait_for("the preempted placeholder Pending", lambda: _placeholders(env) == (0, 1),
-                 timeout=60)
+        env.core.create_namespaced_pod(
+            env.ns, pod_manifest("student-typo", cpu="100m", memory="64Mi", node_selector=blocked)
+        )
+        wait_for(
+            "the preempted placeholder Pending", lambda: _placeholders(env) == (0, 1), timeout=60
+        )
         env.add_node("user", boot_delay="4s", wait=False)
-        wait_for("the placeholder rolled onto the new node", lambda: _placeholders(env) == (
-            1, 0), timeout=60)
+        wait_for(
+            "the placeholder rolled onto the new node",
+            lambda: _placeholders(env) == (1, 0),
+            timeout=60,
+        )
         for i in range(3):
             assert running_on(env.core, env.ns, f"student-{i}")
         wait_for("the EventReport Event", lambda: report_events(env), timeout=120)
@@ -123,9 +153,11 @@ def test_after_an_event_the_report_is_an_event_a_metric_and_survives_a_restart(
     assert report["node_up_s"]["max"] >= 4  # Pending placeholder -> its node Ready (boot 4 s)
 
     with controller(env, config, port):  # restarted: the report is still there, once
-        wait_for("the gauge restored from the report ConfigMap", lambda: (
-            'node_placeholder_capacity_ready_in_time{pool="user"} 1.0' in metrics(port)),
-            timeout=60)
+        wait_for(
+            "the gauge restored from the report ConfigMap",
+            lambda: 'node_placeholder_capacity_ready_in_time{pool="user"} 1.0' in metrics(port),
+            timeout=60,
+        )
         table = report_cli(env, config, "--namespace", env.ns, "--since", "1h")
         assert table.returncode == 0, table.stderr
         assert "Lab 1" in table.stdout and "not-nodes" in table.stdout

@@ -34,8 +34,9 @@ DOCS = REPO / "docs/operations/high-availability.md"
 
 def documented_refusal() -> str:
     """The message the HA page quotes, placeholders as written there."""
-    quoted = re.search(r"`(error: <pod> holds the Lease [^`]+)`", " ".join(
-        DOCS.read_text().split()))
+    quoted = re.search(
+        r"`(error: <pod> holds the Lease [^`]+)`", " ".join(DOCS.read_text().split())
+    )
     assert quoted, f"{DOCS.name} no longer quotes run --once's refusal"
     return quoted.group(1)
 
@@ -45,13 +46,18 @@ def test_run_once_beside_a_leader_writes_nothing_and_says_so(env: Env) -> None:
     now = datetime.now(UTC)
     held = LeaseRecord("nps-7d9f-0", 15, now - timedelta(minutes=5), now, 2)
     client.CoordinationV1Api(env.api).create_namespaced_lease(
-        env.ns, lease_body(LEASE, env.ns, held))
+        env.ns, lease_body(LEASE, env.ns, held)
+    )
     calendar = ical([("Lab", now - timedelta(minutes=1), now + timedelta(minutes=30), "user: 2")])
     result = env.run(env.config({"user": ""}, calendar=calendar))
     assert result.returncode == 1, result.stderr[-3000:]
     last = result.stderr.strip().splitlines()[-1]
-    expected = (documented_refusal().replace("<pod>", "nps-7d9f-0")
-                .replace("<ns>", env.ns).replace("<leaseName>", LEASE))
+    expected = (
+        documented_refusal()
+        .replace("<pod>", "nps-7d9f-0")
+        .replace("<ns>", env.ns)
+        .replace("<leaseName>", LEASE)
+    )
     assert last == f"{expected} (use --dry-run to see its decisions)", last
     assert env.replicas("placeholder-user") == 0  # the calendar asked for 2
     lease = client.CoordinationV1Api(env.api).read_namespaced_lease(LEASE, env.ns)
@@ -76,18 +82,19 @@ class RivalBeforeWrites:
         self._rival(namespace, body["metadata"]["name"])
         return self._noted(self.core.create_namespaced_config_map, namespace, body, **kwargs)
 
-    def replace_namespaced_config_map(self, name: str, namespace: str, body: Any,
-                                      **kwargs: Any) -> Any:
+    def replace_namespaced_config_map(
+        self, name: str, namespace: str, body: Any, **kwargs: Any
+    ) -> Any:
         self._rival(namespace, name)
-        return self._noted(self.core.replace_namespaced_config_map, name, namespace, body,
-                           **kwargs)
+        return self._noted(self.core.replace_namespaced_config_map, name, namespace, body, **kwargs)
 
     def _rival(self, namespace: str, name: str) -> None:
         if self.rivals <= 0:
             return
         self.rivals -= 1
         ReportStore(self.core, namespace).add(
-            name.removesuffix("-reports"), report(f"rival-{self.rivals}"), retention=10)
+            name.removesuffix("-reports"), report(f"rival-{self.rivals}"), retention=10
+        )
 
     def _noted(self, call: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -124,20 +131,24 @@ def test_a_third_409_in_a_row_is_a_cluster_error_and_stores_nothing(env: Env) ->
     with pytest.raises(ClusterError) as raised:
         ReportStore(rival, env.ns).add("placeholder-user", report("exam"), retention=10)
     assert raised.value.status == 409 and raised.value.action == (
-        "store report placeholder-user-reports")
+        "store report placeholder-user-reports"
+    )
     assert rival.statuses == [409, 409, 409]
     assert stored(env) == ["lab", "rival-2", "rival-1", "rival-0"]
 
 
 def test_an_unreadable_report_configmap_is_started_anew(
-        env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
     name = configmap_name("placeholder-user")
     env.core.create_namespaced_config_map(
-        env.ns, {"metadata": {"name": name}, "data": {KEY: '[{"series": "lab", '}})  # cut off
+        env.ns, {"metadata": {"name": name}, "data": {KEY: '[{"series": "lab", '}}
+    )  # cut off
     store = ReportStore(env.core, env.ns)
     with caplog.at_level(logging.WARNING):
         assert store.load("placeholder-user") == []
     assert [r.getMessage() for r in caplog.records] == [
-        f"reports ConfigMap {name}: unreadable {KEY}; starting anew"]
+        f"reports ConfigMap {name}: unreadable {KEY}; starting anew"
+    ]
     store.add("placeholder-user", report("exam"), retention=10)
     assert stored(env) == ["exam"]

@@ -77,9 +77,21 @@ def chromium(*args: str, profile: Path, timeout: float = 60) -> str:
     if binary is None:
         pytest.fail("chromium is not installed: run scripts/system-packages")
     result = subprocess.run(
-        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         "--no-first-run", f"--user-data-dir={profile}", *args],
-        capture_output=True, text=True, timeout=timeout, check=False)
+        [
+            binary,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
 
@@ -91,23 +103,38 @@ def pool_node(kube_api: client.ApiClient, namespace: Namespace) -> Iterator[dict
     name = unique_name("user-node")
     create_node(kube_api, node_manifest(name, labels=label))
     try:
-        wait_for(f"node {name} schedulable",
-                 lambda: node_schedulable(client.CoreV1Api(kube_api).read_node(name)),
-                 timeout=60)
+        wait_for(
+            f"node {name} schedulable",
+            lambda: node_schedulable(client.CoreV1Api(kube_api).read_node(name)),
+            timeout=60,
+        )
         yield label
     finally:
         delete_node(kube_api, name)
 
 
 def placeholders(api: client.ApiClient, namespace: str, label: dict[str, str]) -> None:
-    pod = pod_manifest("placeholder-user", cpu="3500m", memory="14Gi",
-                       priority_class=PLACEHOLDER_CLASS, node_selector=label,
-                       labels={"app": "placeholder-user"})
-    client.AppsV1Api(api).create_namespaced_deployment(namespace, {
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": "placeholder-user"},
-        "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "placeholder-user"}},
-                 "template": {"metadata": pod["metadata"], "spec": pod["spec"]}}})
+    pod = pod_manifest(
+        "placeholder-user",
+        cpu="3500m",
+        memory="14Gi",
+        priority_class=PLACEHOLDER_CLASS,
+        node_selector=label,
+        labels={"app": "placeholder-user"},
+    )
+    client.AppsV1Api(api).create_namespaced_deployment(
+        namespace,
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "placeholder-user"},
+            "spec": {
+                "replicas": 0,
+                "selector": {"matchLabels": {"app": "placeholder-user"}},
+                "template": {"metadata": pod["metadata"], "spec": pod["spec"]},
+            },
+        },
+    )
 
 
 def write_config(tmp: Path, namespace: str, label: dict[str, str]) -> Path:
@@ -116,27 +143,48 @@ def write_config(tmp: Path, namespace: str, label: dict[str, str]) -> Path:
     hour = timedelta(hours=1)
     feed = tmp / "feed-s3cr3t-token" / "course.ics"
     feed.parent.mkdir()
-    feed.write_bytes(calendar([
-        Event("Lab now", now - timedelta(minutes=1), now + hour, "user: 2"),
-        Event(IMG_TITLE, now + timedelta(days=1), now + timedelta(days=1) + hour,
-              "usr: 3\nRoom: 101"),
-        Event(SCRIPT_TITLE, now + timedelta(days=2), now + timedelta(days=2) + hour,
-              "user: 3\nlead: 45m"),
-        Event("Last week's lab", now - timedelta(days=3), now - timedelta(days=3) + hour,
-              "gpuu: 1"),
-    ]))
+    feed.write_bytes(
+        calendar(
+            [
+                Event("Lab now", now - timedelta(minutes=1), now + hour, "user: 2"),
+                Event(
+                    IMG_TITLE,
+                    now + timedelta(days=1),
+                    now + timedelta(days=1) + hour,
+                    "usr: 3\nRoom: 101",
+                ),
+                Event(
+                    SCRIPT_TITLE,
+                    now + timedelta(days=2),
+                    now + timedelta(days=2) + hour,
+                    "user: 3\nlead: 45m",
+                ),
+                Event(
+                    "Last week's lab",
+                    now - timedelta(days=3),
+                    now - timedelta(days=3) + hour,
+                    "gpuu: 1",
+                ),
+            ]
+        )
+    )
     key, value = next(iter(label.items()))
     config = tmp / "config.yaml"
     config.write_text(
         f"namespace: {namespace}\ninterval: 2s\ntimezone: Europe/Zurich\n"
         f"calendars: [{{name: course, url: {feed}}}]\nheadroom: {{nodeGracePeriod: 0s}}\n"
-        f"pools:\n  user: {{nodeSelector: {{{key}: {value}}}, maxReplicas: 5}}\n")
+        f"pools:\n  user: {{nodeSelector: {{{key}: {value}}}, maxReplicas: 5}}\n"
+    )
     return config
 
 
-def test_status_page_in_headless_chromium(testcluster: TestCluster, kube_api: client.ApiClient,
-                                          namespace: Namespace, pool_node: dict[str, str],
-                                          tmp_path: Path) -> None:
+def test_status_page_in_headless_chromium(
+    testcluster: TestCluster,
+    kube_api: client.ApiClient,
+    namespace: Namespace,
+    pool_node: dict[str, str],
+    tmp_path: Path,
+) -> None:
     ensure_priority_class(kube_api, PLACEHOLDER_CLASS, -10)
     ns, core = namespace.name, client.CoreV1Api(kube_api)
     placeholders(kube_api, ns, pool_node)
@@ -149,18 +197,24 @@ def test_status_page_in_headless_chromium(testcluster: TestCluster, kube_api: cl
         # one placeholder lands on the node; the node then is no free room: 2 wanted, 1 waits
         warm = re.compile(r"placeholders desired 2 .*placeholders ready 1 / 2 .*pool nodes 1 ")
         try:
-            wait_for("the page shows the warm state of the round",
-                     lambda: warm.search(Dom(controller.get("/status")[1]).text), timeout=90)
+            wait_for(
+                "the page shows the warm state of the round",
+                lambda: warm.search(Dom(controller.get("/status")[1]).text),
+                timeout=90,
+            )
         except AssertionError as error:
-            raise AssertionError(f"{error}\npage: {Dom(controller.get('/status')[1]).text}\n"
-                                 f"log: {controller.output()[-3000:]}") from None
+            raise AssertionError(
+                f"{error}\npage: {Dom(controller.get('/status')[1]).text}\n"
+                f"log: {controller.output()[-3000:]}"
+            ) from None
         dom = Dom(chromium("--dump-dom", url, profile=tmp_path / "profile"))
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for name, size in (("phone", "412,1800"), ("desktop", "1280,2000")):
             shot = ARTIFACTS / f"status-{name}.png"
             shot.unlink(missing_ok=True)
-            chromium(f"--screenshot={shot}", f"--window-size={size}", url,
-                     profile=tmp_path / "profile")
+            chromium(
+                f"--screenshot={shot}", f"--window-size={size}", url, profile=tmp_path / "profile"
+            )
             assert shot.stat().st_size > 10_000, f"{shot} is not a picture of the page"
     finally:
         assert controller.stop() == 0, controller.output()[-3000:]
@@ -185,8 +239,10 @@ def check_content(dom: Dom) -> None:
     assert svg and svg[0]["viewbox"] == "0 0 720 150"
     leads = [a for t, a in dom.tags if t == "rect" and a.get("class") == "lead"]
     assert len(leads) == 1  # the midterm's 45 minutes (the lab has no lead: 0s by default)
-    assert ("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}
-            ) in dom.tags
+    assert (
+        "meta",
+        {"name": "viewport", "content": "width=device-width, initial-scale=1"},
+    ) in dom.tags
 
 
 def check_inert(dom: Dom) -> None:
@@ -202,11 +258,13 @@ def check_inert(dom: Dom) -> None:
 def test_the_same_payloads_unescaped_do_run_and_are_seen(tmp_path: Path) -> None:
     """The control for check_inert: in this Chromium the payloads as raw HTML change the DOM
     it dumps, and an alert() that runs keeps the dump from finishing."""
-    marks = [title.replace(f";alert({n})", "") for n, title in ((2, IMG_TITLE),
-                                                                   (1, SCRIPT_TITLE))]
+    marks = [title.replace(f";alert({n})", "") for n, title in ((2, IMG_TITLE), (1, SCRIPT_TITLE))]
     raw = tmp_path / "raw.html"
-    raw.write_text("<html><head><title>raw</title></head><body>"
-                   + "".join(f"<p>{m}</p>" for m in marks) + "</body></html>")
+    raw.write_text(
+        "<html><head><title>raw</title></head><body>"
+        + "".join(f"<p>{m}</p>" for m in marks)
+        + "</body></html>"
+    )
     dom = Dom(chromium("--dump-dom", raw.as_uri(), profile=tmp_path / "profile"))
     assert dom.attrs_of("body").get("data-pwned") == "yes"
     assert dom.title == "PWNED"

@@ -87,8 +87,9 @@ class Release:
             pod = self.ready_pod()
             return pod if pod and pod.metadata.uid != old.metadata.uid else None
 
-        return old, wait_for("the controller rolled after the upgrade", rolled, timeout=240,
-                             interval=2)  # fmt: skip
+        return old, wait_for(
+            "the controller rolled after the upgrade", rolled, timeout=240, interval=2
+        )
 
     def kubectl(self, *args: str, timeout: float = 120) -> str:
         proc = subprocess.run(
@@ -161,8 +162,12 @@ def event_feed(uid: str, users: int) -> bytes:
     a lab in two days whose only line is a typo (an upcoming problem, no request)."""
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
     lab = start + timedelta(days=2)
-    return calendar([Event(uid, start, start + timedelta(hours=1), f"user: {users}", uid),
-                     Event("typo-lab", lab, lab + timedelta(hours=1), "usr: 1", f"{uid}-typo")])
+    return calendar(
+        [
+            Event(uid, start, start + timedelta(hours=1), f"user: {users}", uid),
+            Event("typo-lab", lab, lab + timedelta(hours=1), "usr: 1", f"{uid}-typo"),
+        ]
+    )
 
 
 def watch_replicas(rel: Release, stop: threading.Event) -> threading.Thread:
@@ -199,8 +204,12 @@ def _release(
     values = user_values(node_image, url, node_cluster)
     # Prometheus first, so that it sees the controller from its start: it scrapes what the
     # chart's ServiceMonitor selects (rendered from the same values).
-    monitor = one(render({**values, "serviceMonitor": {"enabled": True}}, release=RELEASE,
-                         namespace=namespace), "ServiceMonitor")  # fmt: skip
+    monitor = one(
+        render(
+            {**values, "serviceMonitor": {"enabled": True}}, release=RELEASE, namespace=namespace
+        ),
+        "ServiceMonitor",
+    )
     workdir = tmp_path_factory.mktemp("prometheus")
     assert node_cluster.bin_dir is not None
     scrape = service_monitor_scrape_config(
@@ -252,10 +261,22 @@ def test_controller_pod_is_ready_on_the_real_node_with_the_charts_settings(
     ident = release.kubectl("exec", pod.metadata.name, "--", "id", "-u").split()
     assert ident == ["10001"]
     proc = subprocess.run(
-        ["kubectl", "--namespace", release.namespace, "exec", pod.metadata.name, "--",
-         "touch", "/opt/x"],
-        capture_output=True, text=True, env=release.cluster.env(), timeout=60, check=False,
-    )  # fmt: skip
+        [
+            "kubectl",
+            "--namespace",
+            release.namespace,
+            "exec",
+            pod.metadata.name,
+            "--",
+            "touch",
+            "/opt/x",
+        ],
+        capture_output=True,
+        text=True,
+        env=release.cluster.env(),
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode != 0 and "Read-only file system" in proc.stderr
     caps = release.kubectl("exec", pod.metadata.name, "--", "grep", "^CapEff", "/proc/1/status")
     assert caps.split()[-1] == "0000000000000000"
@@ -272,9 +293,11 @@ def test_probes_pass_as_the_kubelet_runs_them(release: Release) -> None:
         for line in text.splitlines():
             if line.startswith("prober_probe_total{") and f'pod="{pod.metadata.name}"' in line:
                 labels = dict(
-                    part.split("=", 1) for part in line[line.index("{") + 1 : line.index("}")]
-                    .replace('"', "").split(",")
-                )  # fmt: skip
+                    part.split("=", 1)
+                    for part in line[line.index("{") + 1 : line.index("}")]
+                    .replace('"', "")
+                    .split(",")
+                )
                 found[(labels["probe_type"], labels["result"])] = float(line.split()[-1])
         ok = found.get(("Liveness", "successful"), 0) > 0
         return found if ok and found.get(("Readiness", "successful"), 0) > 0 else None
@@ -292,10 +315,13 @@ def test_probes_pass_as_the_kubelet_runs_them(release: Release) -> None:
 
     # One more liveness and three more readiness successes: about 30 s at the probes' periods;
     # a busy node may run them late, so the bound is generous and the time is reported.
-    later = wait_for("another liveness and 3 more readiness successes", more_probes,
-                     timeout=240, interval=5)  # fmt: skip
-    print(f"probes: 1 liveness and 3 readiness successes more in "
-          f"{time.monotonic() - began:.0f} s: {later}")
+    later = wait_for(
+        "another liveness and 3 more readiness successes", more_probes, timeout=240, interval=5
+    )
+    print(
+        f"probes: 1 liveness and 3 readiness successes more in "
+        f"{time.monotonic() - began:.0f} s: {later}"
+    )
     assert later.get(("Liveness", "failed"), 0) == 0
     assert later.get(("Readiness", "failed"), 0) == first.get(("Readiness", "failed"), 0)
 
@@ -311,7 +337,9 @@ def test_scales_the_kwok_pool_ahead_of_the_event(release: Release) -> None:
     assert re.fullmatch(
         r"Scaled placeholders of pool user from 0 to 2 \(calendar target 2, free "
         r"node-equivalents (\d+|-)\) for: lecture-1 \(courses/lecture-1@\d{4}-\d\d-\d\dT"
-        r"\d\d:\d\dZ\)", scaled[0].message), scaled[0].message
+        r"\d\d:\d\dZ\)",
+        scaled[0].message,
+    ), scaled[0].message
     pod = release.ready_pod()
     assert pod is not None
     logs = release.kubectl("logs", pod.metadata.name)
@@ -327,8 +355,9 @@ def test_scales_the_kwok_pool_ahead_of_the_event(release: Release) -> None:
             p.spec.node_name != release.cluster.params["REAL_NODE"] for p in running
         )
 
-    wait_for("2 placeholders running on new kwok nodes", placeholders_running, timeout=240,
-             interval=3)  # fmt: skip
+    wait_for(
+        "2 placeholders running on new kwok nodes", placeholders_running, timeout=240, interval=3
+    )
 
 
 def test_prometheus_scrapes_the_controller_through_the_charts_service(release: Release) -> None:
@@ -351,8 +380,12 @@ def test_prometheus_scrapes_the_controller_through_the_charts_service(release: R
     assert prom.value(f'node_placeholder_feed_up{{{sel}, calendar="courses"}}') == 1
     typo = f'node_placeholder_upcoming_problems{{{sel}, calendar="courses", kind="unknown-pool"}}'
     wait_for("the upcoming typo counted", lambda: prom.value(typo) == 1, timeout=90, interval=3)
-    assert prom.value(f'node_placeholder_upcoming_problems{{{sel}, calendar="courses", '
-                      'kind="near-miss"}') == 0
+    assert (
+        prom.value(
+            f'node_placeholder_upcoming_problems{{{sel}, calendar="courses", kind="near-miss"}}'
+        )
+        == 0
+    )
     assert prom.value(f'node_placeholder_feed_up{{{sel}, calendar="exams"}}') == 0
 
 
@@ -403,8 +436,9 @@ def test_prometheus_shows_the_target_following_the_calendar(release: Release) ->
         expr = f"max(node_placeholder_{metric}{{{sel}}})"
         wait_for(f"{metric} = 3", reaches(prom, expr, 3), timeout=90, interval=3)
         # Over the whole test: 2 for the first event, then 3 after the upgrade.
-        span = prom.api("query_range", query=expr, start=str(time.time() - 900),
-                        end=str(time.time()), step="5")["result"]  # fmt: skip
+        span = prom.api(
+            "query_range", query=expr, start=str(time.time() - 900), end=str(time.time()), step="5"
+        )["result"]
         seen = [float(v) for _, v in span[0]["values"]]
         assert seen[-1] == 3 and 2 in seen[: seen.index(3)], seen
 
@@ -418,8 +452,12 @@ def dashboard_queries() -> list[tuple[str, str]]:
             yield from panels(p.get("panels", []))
 
     board = json.loads(DASHBOARD.read_text())
-    return [(p.get("title", ""), t["expr"]) for p in panels(board["panels"])
-            for t in p.get("targets", []) if t.get("expr")]  # fmt: skip
+    return [
+        (p.get("title", ""), t["expr"])
+        for p in panels(board["panels"])
+        for t in p.get("targets", [])
+        if t.get("expr")
+    ]
 
 
 def lab_feed(starts_in: timedelta) -> tuple[datetime, datetime, bytes]:
@@ -446,26 +484,34 @@ def test_an_event_that_ended_is_reported_on_the_deployment_and_in_prometheus(
     began = time.monotonic()
     _, pod = release.upgrade()  # waits for the roll (up to 240 s)
     print(f"the controller rolled in {time.monotonic() - began:.0f} s")
-    wait_for("3 placeholders running", lambda: len(release.running_placeholders()) == 3,
-             timeout=120)  # fmt: skip
+    wait_for(
+        "3 placeholders running", lambda: len(release.running_placeholders()) == 3, timeout=120
+    )
     feed = calendars.feed(url)
     start, end, moved = lab_feed(timedelta(seconds=75))
     feed.publish(moved)
     published, fetches = time.monotonic(), len(feed.requests)
     # The controller fetches the moved lab within calendarRefreshInterval (15 s) of the
     # publish; the bound is what is left before the start but 15 s.
-    wait_for("the controller fetching the moved lab", lambda: len(feed.requests) > fetches,
-             timeout=(start - datetime.now(UTC)).total_seconds() - 15, interval=1)  # fmt: skip
-    print(f"the controller fetched the moved lab {time.monotonic() - published:.0f} s after "
-          f"it was published")
+    wait_for(
+        "the controller fetching the moved lab",
+        lambda: len(feed.requests) > fetches,
+        timeout=(start - datetime.now(UTC)).total_seconds() - 15,
+        interval=1,
+    )
+    print(
+        f"the controller fetched the moved lab {time.monotonic() - published:.0f} s after "
+        f"it was published"
+    )
     assert len(release.running_placeholders()) == 3
     core = client.CoreV1Api(release.api)
     wait_for("the lab's start", lambda: datetime.now(UTC) >= start, timeout=120)
     students = [f"student-{i}" for i in range(12)]
     try:
         for name in students:  # 4 fit on a 4-CPU node once its placeholder is preempted
-            core.create_namespaced_pod(release.namespace, pod_manifest(
-                name, cpu="900m", memory="2Gi", node_selector=POOL))  # fmt: skip
+            core.create_namespaced_pod(
+                release.namespace, pod_manifest(name, cpu="900m", memory="2Gi", node_selector=POOL)
+            )
         report = wait_for(
             "the EventReport Event",
             lambda: event_messages(core, release.namespace, "EventReport", PLACEHOLDERS),
@@ -479,9 +525,19 @@ def test_an_event_that_ended_is_reported_on_the_deployment_and_in_prometheus(
         assert "next time ask for user: " in message, message
         logs = release.kubectl("logs", pod.metadata.name)
         assert "lab-1" in logs and release.values["calendars"][0]["url"] not in logs
-        printed = json.loads(release.kubectl(
-            "exec", pod.metadata.name, "--", "node-placeholder-scaler", "report", "--config",
-            "/etc/node-placeholder-scaler/config.yaml", "--output", "json"))  # fmt: skip
+        printed = json.loads(
+            release.kubectl(
+                "exec",
+                pod.metadata.name,
+                "--",
+                "node-placeholder-scaler",
+                "report",
+                "--config",
+                "/etc/node-placeholder-scaler/config.yaml",
+                "--output",
+                "json",
+            )
+        )
         [stored] = printed["reports"]
         assert stored["title"] == "lab-1" and stored["arrivals"] == 12, stored
         assert stored["preempted"] >= 3 and stored["nodes_added"] >= 1, stored
@@ -517,8 +573,9 @@ def test_every_dashboard_query_returns_data(release: Release) -> None:
         assert "$" not in concrete, concrete
         result = release.prometheus.query(concrete)
         values = [float(r["value"][1]) for r in result]
-        if not values or (any(m in concrete for m in REPORT_METRICS)
-                          and not all(math.isfinite(v) for v in values)):  # fmt: skip
+        if not values or (
+            any(m in concrete for m in REPORT_METRICS) and not all(math.isfinite(v) for v in values)
+        ):
             empty.append(f"{title}: {concrete} -> {values}")
     assert empty == [], "dashboard queries without data:\n" + "\n".join(empty)
 
@@ -529,9 +586,16 @@ def test_helm_uninstall_leaves_nothing_behind(release: Release) -> None:
 
     def leftovers() -> list[str]:
         items = json.loads(
-            release.kubectl("get", kinds, "--all-namespaces", "-o", "json",
-                            "-l", f"app.kubernetes.io/instance={RELEASE}")
-        )["items"]  # fmt: skip
+            release.kubectl(
+                "get",
+                kinds,
+                "--all-namespaces",
+                "-o",
+                "json",
+                "-l",
+                f"app.kubernetes.io/instance={RELEASE}",
+            )
+        )["items"]
         items += (
             client.CoreV1Api(release.api).list_namespaced_pod(release.namespace).to_dict()["items"]
         )

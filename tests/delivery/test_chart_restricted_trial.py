@@ -66,27 +66,44 @@ class Trial:
     replicas_seen: list[int] = field(default_factory=list)
 
     def helm(self, *args: str) -> str:
-        return run_helm([*args, "--namespace", self.namespace],
-                        env={"KUBECONFIG": str(self.cluster.kubeconfig)}, timeout=600)
+        return run_helm(
+            [*args, "--namespace", self.namespace],
+            env={"KUBECONFIG": str(self.cluster.kubeconfig)},
+            timeout=600,
+        )
 
     def ready_pod(self) -> client.V1Pod | None:
-        pods = client.CoreV1Api(self.api).list_namespaced_pod(
-            self.namespace, label_selector=SELECTOR).items
+        pods = (
+            client.CoreV1Api(self.api)
+            .list_namespaced_pod(self.namespace, label_selector=SELECTOR)
+            .items
+        )
         for pod in pods:
             if pod.metadata.deletion_timestamp is None and any(
-                    c.type == "Ready" and c.status == "True" for c in pod.status.conditions or []):
+                c.type == "Ready" and c.status == "True" for c in pod.status.conditions or []
+            ):
                 return pod
         return None
 
     def would_scale(self) -> list[str]:
-        return event_messages(client.CoreV1Api(self.api), self.namespace, "WouldScale",
-                              PLACEHOLDERS)
+        return event_messages(
+            client.CoreV1Api(self.api), self.namespace, "WouldScale", PLACEHOLDERS
+        )
 
     def metrics(self, pod: str) -> str:
         proc = subprocess.run(
-            ["kubectl", "get", "--raw",
-             f"/api/v1/namespaces/{self.namespace}/pods/{pod}:8080/proxy/metrics"],
-            capture_output=True, text=True, env=self.cluster.env(), timeout=60, check=False)
+            [
+                "kubectl",
+                "get",
+                "--raw",
+                f"/api/v1/namespaces/{self.namespace}/pods/{pod}:8080/proxy/metrics",
+            ],
+            capture_output=True,
+            text=True,
+            env=self.cluster.env(),
+            timeout=60,
+            check=False,
+        )
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
 
@@ -103,12 +120,15 @@ def trial_values(image: str, feed_url: str, cluster: TestCluster) -> dict[str, A
     return {
         "image": {"repository": repository, "tag": tag, "pullPolicy": "Never"},
         "calendars": [{"name": "courses", "url": feed_url}],
-        "pools": {"user": {
-            "nodeSelector": POOL, "maxReplicas": 4,
-            "resources": {"requests": {"cpu": "3500m", "memory": "13Gi"}},
-            # The controller's own image stands in for a notebook image (it is on the node).
-            "prePuller": {"enabled": True, "images": [image]},
-        }},
+        "pools": {
+            "user": {
+                "nodeSelector": POOL,
+                "maxReplicas": 4,
+                "resources": {"requests": {"cpu": "3500m", "memory": "13Gi"}},
+                # The controller's own image stands in for a notebook image (it is on the node).
+                "prePuller": {"enabled": True, "images": [image]},
+            }
+        },
         "config": {"interval": "10s", "leadTime": "15m", "calendarRefreshInterval": "20s"},
         "preflight": {"clusterRole": True},  # helm test: every check of validate --cluster
         "controller": {
@@ -116,7 +136,7 @@ def trial_values(image: str, feed_url: str, cluster: TestCluster) -> dict[str, A
             "nodeSelector": {label: "true"},
             "tolerations": [{"key": label, "operator": "Exists", "effect": "NoSchedule"}],
         },
-    }  # fmt: skip
+    }
 
 
 def watch_replicas(trial: Trial, stop: threading.Event) -> threading.Thread:
@@ -126,8 +146,12 @@ def watch_replicas(trial: Trial, stop: threading.Event) -> threading.Thread:
         apps = client.AppsV1Api(trial.api)
         while not stop.is_set():
             w = watch.Watch()
-            for ev in w.stream(apps.list_namespaced_deployment, trial.namespace,
-                               field_selector=f"metadata.name={PLACEHOLDERS}", timeout_seconds=5):
+            for ev in w.stream(
+                apps.list_namespaced_deployment,
+                trial.namespace,
+                field_selector=f"metadata.name={PLACEHOLDERS}",
+                timeout_seconds=5,
+            ):
                 trial.replicas_seen.append(int(ev["object"].spec.replicas or 0))
                 if stop.is_set():
                     w.stop()
@@ -139,7 +163,9 @@ def watch_replicas(trial: Trial, stop: threading.Event) -> threading.Thread:
 
 @pytest.fixture(scope="module")
 def trial(
-    node_cluster: TestCluster, node_image: str, calendars: CalendarServer,
+    node_cluster: TestCluster,
+    node_image: str,
+    calendars: CalendarServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Trial]:
     api = node_cluster.api_client()
@@ -149,8 +175,15 @@ def trial(
     trial = Trial(node_cluster, api, name, calendars)
     stop = threading.Event()
     try:
-        wait_for("the default ServiceAccount", lambda: core.list_namespaced_service_account(
-            name, field_selector="metadata.name=default").items, timeout=30)
+        wait_for(
+            "the default ServiceAccount",
+            lambda: (
+                core.list_namespaced_service_account(
+                    name, field_selector="metadata.name=default"
+                ).items
+            ),
+            timeout=30,
+        )
         url = calendars.put("/trial.ics", lecture("lecture-1", 2))
         values = tmp_path_factory.mktemp("trial") / "values.yaml"
         values.write_text(yaml.safe_dump(trial_values(node_image, url, node_cluster)))
@@ -174,15 +207,30 @@ def manifests(trial: Trial) -> list[dict[str, Any]]:
 def as_pod(doc: dict[str, Any], namespace: str) -> dict[str, Any]:
     spec = doc["spec"] if doc["kind"] == "Pod" else doc["spec"]["template"]["spec"]
     name = f"psa-{doc['kind'].lower()}-{doc['metadata']['name']}"[:63].rstrip("-")
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
 
 
 def test_the_namespace_enforces_restricted(trial: Trial) -> None:
     """A privileged pod is refused there: the admission below proves something."""
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "privileged"},
-           "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10",
-                                    "securityContext": {"privileged": True}}]}}  # fmt: skip
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "privileged"},
+        "spec": {
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "registry.k8s.io/pause:3.10",
+                    "securityContext": {"privileged": True},
+                }
+            ]
+        },
+    }
     with pytest.raises(ApiException) as refused:
         client.CoreV1Api(trial.api).create_namespaced_pod(trial.namespace, pod, dry_run="All")
     assert refused.value.status == 403
@@ -193,8 +241,14 @@ def test_the_namespace_enforces_restricted(trial: Trial) -> None:
 def test_every_pod_the_release_makes_is_admitted_as_restricted(trial: Trial) -> None:
     docs = [d for d in manifests(trial) if d["kind"] in {"Deployment", "DaemonSet", "Pod"}]
     kinds = sorted(f"{d['kind']}/{d['metadata']['name']}" for d in docs)
-    assert kinds == sorted([f"DaemonSet/{FULLNAME}-image-puller-user", f"Deployment/{FULLNAME}",
-                            f"Deployment/{PLACEHOLDERS}", f"Pod/{FULLNAME}-test"])
+    assert kinds == sorted(
+        [
+            f"DaemonSet/{FULLNAME}-image-puller-user",
+            f"Deployment/{FULLNAME}",
+            f"Deployment/{PLACEHOLDERS}",
+            f"Pod/{FULLNAME}-test",
+        ]
+    )
     core = client.CoreV1Api(trial.api)
     for doc in docs:
         core.create_namespaced_pod(trial.namespace, as_pod(doc, trial.namespace), dry_run="All")
@@ -208,8 +262,9 @@ def test_the_dry_run_controller_says_would_scale_and_writes_nothing(trial: Trial
     assert pod.status.container_statuses[0].container_id.startswith("containerd://")
     assert "--dry-run" in pod.spec.containers[0].args
     told = wait_for("a WouldScale Event", trial.would_scale, timeout=180, interval=2)
-    assert told[0].startswith("Dry run: would scale placeholders of pool user from 0 to 2 "
-                              "(calendar target 2")
+    assert told[0].startswith(
+        "Dry run: would scale placeholders of pool user from 0 to 2 (calendar target 2"
+    )
     text = trial.metrics(pod.metadata.name)
     assert 'node_placeholder_would_scale{pool="user"} 1.0' in text
     assert 'node_placeholder_desired_replicas{pool="user"} 2.0' in text
@@ -217,7 +272,8 @@ def test_the_dry_run_controller_says_would_scale_and_writes_nothing(trial: Trial
     time.sleep(35)  # three more rounds at interval 10s: still nothing written, told once
     assert len(trial.would_scale()) == 1
     scale = client.AppsV1Api(trial.api).read_namespaced_deployment_scale(
-        PLACEHOLDERS, trial.namespace)
+        PLACEHOLDERS, trial.namespace
+    )
     assert (scale.spec.replicas or 0) == 0  # the client reads an omitted 0 as None
     assert trial.replicas_seen and set(trial.replicas_seen) == {0}
 
@@ -227,7 +283,8 @@ def test_a_rotated_calendar_secret_reaches_the_running_pod(trial: Trial) -> None
     url = trial.calendars.put("/rotated.ics", lecture("lecture-2", 3))
     encoded = base64.b64encode(url.encode()).decode()
     client.CoreV1Api(trial.api).patch_namespaced_secret(
-        f"{FULLNAME}-calendars", trial.namespace, {"data": {"calendar-0-url": encoded}})
+        f"{FULLNAME}-calendars", trial.namespace, {"data": {"calendar-0-url": encoded}}
+    )
 
     def rotated() -> list[str]:
         return [m for m in trial.would_scale() if " from 0 to 3 " in m]
@@ -259,8 +316,9 @@ def failed_test_logs(trial: Trial) -> str:
     with pytest.raises(HelmError) as failed:
         trial.helm("test", RELEASE, "--logs", "--timeout", "5m")
     assert f"{FULLNAME}-test failed" in str(failed.value)
-    return str(client.CoreV1Api(trial.api).read_namespaced_pod_log(f"{FULLNAME}-test",
-                                                                   trial.namespace))
+    return str(
+        client.CoreV1Api(trial.api).read_namespaced_pod_log(f"{FULLNAME}-test", trial.namespace)
+    )
 
 
 def test_helm_test_fails_naming_a_pool_selector_that_matches_nothing(
@@ -268,11 +326,16 @@ def test_helm_test_fails_naming_a_pool_selector_that_matches_nothing(
 ) -> None:
     """A pool whose nodeSelector has a typo: the preflight's finding, with its fix, fails
     `helm test`."""
-    upgrade(trial, tmp_path,
-            lambda v: v["pools"]["user"]["nodeSelector"].update({POOL_LABEL: "usr-pool"}))
+    upgrade(
+        trial,
+        tmp_path,
+        lambda v: v["pools"]["user"]["nodeSelector"].update({POOL_LABEL: "usr-pool"}),
+    )
     logs = failed_test_logs(trial)
-    assert (f"error: pools.user.nodeSelector {{{POOL_LABEL}=usr-pool}}: matches no node and "
-            "no Karpenter NodePool template") in logs, logs
+    assert (
+        f"error: pools.user.nodeSelector {{{POOL_LABEL}=usr-pool}}: matches no node and "
+        "no Karpenter NodePool template"
+    ) in logs, logs
     assert f"{POOL_LABEL}=user-pool" in logs  # the fix shows the labels there are
     assert "1 error(s)" in logs
 
@@ -305,13 +368,17 @@ def test_helm_test_fails_naming_a_placeholder_that_fits_no_node(
     upgrade(trial, tmp_path, too_big)
     with pool_label_on_the_real_node(trial) as node:
         logs = failed_test_logs(trial)
-    assert ("error: Deployment nps-restricted/placeholder-user (pool user): one placeholder "
-            "requests cpu=500, memory=13Gi; no node of the pool has that much allocatable "
-            f"beside its DaemonSet and static pods (largest: node {node}, cpu=") in logs, logs
+    assert (
+        "error: Deployment nps-restricted/placeholder-user (pool user): one placeholder "
+        "requests cpu=500, memory=13Gi; no node of the pool has that much allocatable "
+        f"beside its DaemonSet and static pods (largest: node {node}, cpu="
+    ) in logs, logs
     assert "it would not fit if a new node is added" in logs
-    assert ("  fix: lower the placeholder requests of pool user (the chart's "
-            "pools.user.resources): `node-placeholder-scaler size --pool user` prints requests "
-            "that fit a node") in logs
+    assert (
+        "  fix: lower the placeholder requests of pool user (the chart's "
+        "pools.user.resources): `node-placeholder-scaler size --pool user` prints requests "
+        "that fit a node"
+    ) in logs
     assert "1 error(s)" in logs
 
 
@@ -328,12 +395,13 @@ def test_helm_test_fails_naming_a_placeholder_that_fits_no_instance_type(
         values["pools"]["user"]["resources"]["requests"]["cpu"] = "500"
 
     upgrade(trial, tmp_path, too_big)
-    assert not client.CoreV1Api(trial.api).list_node(label_selector=f"{POOL_LABEL}=user-pool"
-                                                     ).items  # fmt: skip
+    assert not client.CoreV1Api(trial.api).list_node(label_selector=f"{POOL_LABEL}=user-pool").items
     logs = failed_test_logs(trial)
-    assert ("error: Deployment nps-restricted/placeholder-user (pool user): one placeholder "
-            "requests cpu=500, memory=13Gi; no instance type NodePool user allows has that much "
-            "(user-4cpu-16gi: cpu=4, memory=16Gi): Karpenter adds no node for it") in logs, logs
+    assert (
+        "error: Deployment nps-restricted/placeholder-user (pool user): one placeholder "
+        "requests cpu=500, memory=13Gi; no instance type NodePool user allows has that much "
+        "(user-4cpu-16gi: cpu=4, memory=16Gi): Karpenter adds no node for it"
+    ) in logs, logs
     assert "  fix: lower the placeholder requests of pool user" in logs
     assert "1 error(s)" in logs
 

@@ -16,8 +16,7 @@ NAME = "NodePlaceholderRequestsLimited"
 
 
 def problems(kind: str, values: str) -> dict[str, str]:
-    return {"series": f'node_placeholder_problems{{{SEL}, kind="{kind}"}}',
-            "values": values}
+    return {"series": f'node_placeholder_problems{{{SEL}, kind="{kind}"}}', "values": values}
 
 
 CASE: dict[str, Any] = {
@@ -31,8 +30,12 @@ CASE: dict[str, Any] = {
     "alert_rule_test": [
         alert(NAME, "3m"),
         alert(NAME, "5m", {"severity": "warning", "namespace": NS, "kind": "clipped"}),
-        alert(NAME, "10m", {"severity": "warning", "namespace": NS, "kind": "clipped"},
-              {"severity": "warning", "namespace": NS, "kind": "not-allowed"}),
+        alert(
+            NAME,
+            "10m",
+            {"severity": "warning", "namespace": NS, "kind": "clipped"},
+            {"severity": "warning", "namespace": NS, "kind": "not-allowed"},
+        ),
         alert(NAME, "16m", {"severity": "warning", "namespace": NS, "kind": "not-allowed"}),
     ],
 }
@@ -44,8 +47,12 @@ def test_clipped_and_not_allowed_requests_alert(tmp_path: Path) -> None:
 
 
 def test_a_wrong_expectation_fails(tmp_path: Path) -> None:
-    wrong = dict(CASE, alert_rule_test=[alert(NAME, "3m", {"severity": "warning",
-                                                           "namespace": NS, "kind": "clipped"})])
+    wrong = dict(
+        CASE,
+        alert_rule_test=[
+            alert(NAME, "3m", {"severity": "warning", "namespace": NS, "kind": "clipped"})
+        ],
+    )
     proc = run_promtool(tmp_path, rule_groups(), [wrong])
     assert proc.returncode != 0
     assert NAME in proc.stdout + proc.stderr

@@ -40,8 +40,9 @@ def capacity_buffer_crd(testcluster: Any) -> Iterator[None]:
     applied = kubectl(testcluster, "apply", "--server-side", "-f", str(crd))
     assert applied.returncode == 0, applied.stderr
     try:
-        ready = kubectl(testcluster, "wait", "--for=condition=Established", "--timeout=60s",
-                        "-f", str(crd))  # fmt: skip
+        ready = kubectl(
+            testcluster, "wait", "--for=condition=Established", "--timeout=60s", "-f", str(crd)
+        )
         assert ready.returncode == 0, ready.stderr
         yield
     finally:
@@ -60,7 +61,8 @@ def buffer_docs(manifest: str) -> str:
 
 def spec(api: client.ApiClient, namespace: str) -> dict[str, Any]:
     body: dict[str, Any] = client.CustomObjectsApi(api).get_namespaced_custom_object(
-        GROUP, VERSION, namespace, PLURAL, "buffer-user")
+        GROUP, VERSION, namespace, PLURAL, "buffer-user"
+    )
     return dict(body["spec"])
 
 
@@ -68,33 +70,69 @@ def test_a_gitops_sync_never_resets_the_buffers_replicas(
     testcluster: Any, kube_api: client.ApiClient, namespace: Any, capacity_buffer_crd: None
 ) -> None:
     ns = namespace.name
-    rendered = buffer_docs(run_helm(  # the cluster's API versions, as Argo CD passes them
-        ["template", "nps", str(CHART), "--namespace", ns, *values_args(buffer_values(ns)),
-         "--api-versions", "autoscaling.x-k8s.io/v1beta1/CapacityBuffer"]))
+    rendered = buffer_docs(
+        run_helm(  # the cluster's API versions, as Argo CD passes them
+            [
+                "template",
+                "nps",
+                str(CHART),
+                "--namespace",
+                ns,
+                *values_args(buffer_values(ns)),
+                "--api-versions",
+                "autoscaling.x-k8s.io/v1beta1/CapacityBuffer",
+            ]
+        )
+    )
     try:
         applied = kubectl(testcluster, "apply", "-n", ns, "-f", "-", stdin=rendered)
         assert applied.returncode == 0, applied.stderr
         assert spec(kube_api, ns) == {
-            "limits": {}, "podTemplateRef": {"name": "buffer-user"},
-            "provisioningStrategy": "buffer.x-k8s.io/active-capacity"}
+            "limits": {},
+            "podTemplateRef": {"name": "buffer-user"},
+            "provisioningStrategy": "buffer.x-k8s.io/active-capacity",
+        }
         client.CustomObjectsApi(kube_api).patch_namespaced_custom_object(  # the controller
-            GROUP, VERSION, ns, PLURAL, "buffer-user", {"spec": {"replicas": 3}},
-            _content_type="application/merge-patch+json")
+            GROUP,
+            VERSION,
+            ns,
+            PLURAL,
+            "buffer-user",
+            {"spec": {"replicas": 3}},
+            _content_type="application/merge-patch+json",
+        )
         synced = kubectl(testcluster, "apply", "-n", ns, "-f", "-", stdin=rendered)
         assert synced.returncode == 0, synced.stderr
-        server_side = kubectl(testcluster, "apply", "--server-side", "--force-conflicts",
-                              "-n", ns, "-f", "-", stdin=rendered)
+        server_side = kubectl(
+            testcluster,
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "-n",
+            ns,
+            "-f",
+            "-",
+            stdin=rendered,
+        )
         assert server_side.returncode == 0, server_side.stderr
         assert spec(kube_api, ns)["replicas"] == 3
         diff = kubectl(testcluster, "diff", "-n", ns, "-f", "-", stdin=rendered)
         assert diff.returncode == 0, diff.stdout
         online = run_helm(
-            ["template", "nps", str(CHART), "--namespace", ns, "--dry-run=server",
-             *values_args(buffer_values(ns)),  # template reads no API versions, even so
-             "--api-versions", "autoscaling.x-k8s.io/v1beta1/CapacityBuffer"],
-            env={"KUBECONFIG": str(testcluster.kubeconfig)})
-        [buffer] = [d for d in yaml.safe_load_all(online)
-                    if d and d["kind"] == "CapacityBuffer"]
+            [
+                "template",
+                "nps",
+                str(CHART),
+                "--namespace",
+                ns,
+                "--dry-run=server",
+                *values_args(buffer_values(ns)),  # template reads no API versions, even so
+                "--api-versions",
+                "autoscaling.x-k8s.io/v1beta1/CapacityBuffer",
+            ],
+            env={"KUBECONFIG": str(testcluster.kubeconfig)},
+        )
+        [buffer] = [d for d in yaml.safe_load_all(online) if d and d["kind"] == "CapacityBuffer"]
         assert buffer["spec"]["replicas"] == 3 and "limits" not in buffer["spec"]
     finally:
         kubectl(testcluster, "delete", "-n", ns, "--wait=false", "-f", "-", stdin=rendered)

@@ -12,9 +12,18 @@ GPU = {
     "backend": "capacityBuffer",
     "nodeSelector": {"hub.jupyter.org/pool-name": "gpu-pool"},
     "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
-    "affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
-        {"weight": 1, "preference": {"matchExpressions": [
-            {"key": "zone", "operator": "In", "values": ["a"]}]}}]}},
+    "affinity": {
+        "nodeAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 1,
+                    "preference": {
+                        "matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]
+                    },
+                }
+            ]
+        }
+    },
     "podLabels": {"team": "ml"},
     "resources": {"requests": {"cpu": "7", "memory": "60Gi", "nvidia.com/gpu": 2}},
 }
@@ -56,9 +65,14 @@ def test_no_placeholders_for_a_buffer_pool_and_rbac_names_only_its_buffer() -> N
     assert find(docs, "Deployment", "placeholder-gpu") == []
     assert one(docs, "Deployment", "placeholder-user")
     role = one(docs, "Role", "nps-node-placeholder-scaler-buffers")
-    assert role["rules"] == [{"apiGroups": ["autoscaling.x-k8s.io"],
-                              "resources": ["capacitybuffers"], "resourceNames": ["buffer-gpu"],
-                              "verbs": ["get", "patch"]}]
+    assert role["rules"] == [
+        {
+            "apiGroups": ["autoscaling.x-k8s.io"],
+            "resources": ["capacitybuffers"],
+            "resourceNames": ["buffer-gpu"],
+            "verbs": ["get", "patch"],
+        }
+    ]
     main = one(docs, "Role", "nps-node-placeholder-scaler")
     names = [n for rule in main["rules"] for n in rule.get("resourceNames", [])]
     assert "placeholder-gpu" not in names and "placeholder-user" in names
@@ -76,8 +90,9 @@ def test_a_buffer_pool_may_keep_its_event_reports() -> None:
     only_buffers["pools"] = {"gpu": GPU}
     for docs in (render(values()), render(only_buffers)):
         main = one(docs, "Role", "nps-node-placeholder-scaler")
-        [rule] = [r for r in main["rules"] if r["resources"] == ["configmaps"]
-                  and "resourceNames" in r]
+        [rule] = [
+            r for r in main["rules"] if r["resources"] == ["configmaps"] and "resourceNames" in r
+        ]
         assert "placeholder-gpu-reports" in rule["resourceNames"]
         assert rule["verbs"] == ["get", "update"]
 
@@ -95,11 +110,14 @@ def test_offline_render_leaves_replicas_to_the_controller() -> None:
     assert buffer["spec"]["limits"] == {}
 
 
-@pytest.mark.parametrize(("gpu", "words"), [
-    ({"buffer": "GPU_Buffer"}, "does not match"),
-    ({"backend": "standby"}, "backend"),
-    ({"resources": {}}, "resources.requests is required"),
-])
+@pytest.mark.parametrize(
+    ("gpu", "words"),
+    [
+        ({"buffer": "GPU_Buffer"}, "does not match"),
+        ({"backend": "standby"}, "backend"),
+        ({"resources": {}}, "resources.requests is required"),
+    ],
+)
 def test_bad_buffer_values_are_refused(gpu: dict[str, object], words: str) -> None:
     with pytest.raises(HelmError, match=words):
         render(values(**gpu))

@@ -82,8 +82,13 @@ def chart_values(namespace: str, feed: Path) -> dict[str, Any]:
 def write_feed(path: Path, description: str) -> None:
     """One event, active now, whose description asks for warm nodes."""
     now = datetime.now(UTC)
-    event = Event("Data 8 lab", now - timedelta(minutes=10), now + timedelta(hours=2),
-                  description, uid="chart-test@example.org")
+    event = Event(
+        "Data 8 lab",
+        now - timedelta(minutes=10),
+        now + timedelta(hours=2),
+        description,
+        uid="chart-test@example.org",
+    )
     path.write_bytes(calendar([event]))
 
 
@@ -118,13 +123,15 @@ def service_account_kubeconfig(rel: Release) -> Path:
     kubeconfig = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": cfg.host,
-                                               "certificate-authority": cfg.ssl_ca_cert}}],
+        "clusters": [
+            {"name": "c", "cluster": {"server": cfg.host, "certificate-authority": cfg.ssl_ca_cert}}
+        ],
         "users": [{"name": "sa", "user": {"token": token}}],
-        "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "sa",
-                                                "namespace": rel.namespace}}],
+        "contexts": [
+            {"name": "sa", "context": {"cluster": "c", "user": "sa", "namespace": rel.namespace}}
+        ],
         "current-context": "sa",
-    }  # fmt: skip
+    }
     path = rel.tmp / "service-account.kubeconfig"
     path.write_text(yaml.safe_dump(kubeconfig))
     path.chmod(0o600)
@@ -145,8 +152,11 @@ def controller_command(rel: Release, *args: str) -> subprocess.CompletedProcess[
     config_text = core.read_namespaced_config_map(CONTROLLER, rel.namespace).data["config.yaml"]
     deployment = client.AppsV1Api(rel.api).read_namespaced_deployment(CONTROLLER, rel.namespace)
     volume = next(v for v in deployment.spec.template.spec.volumes if v.name == "calendars")
-    mount = next(m.mount_path for m in deployment.spec.template.spec.containers[0].volume_mounts
-                 if m.name == "calendars")  # fmt: skip
+    mount = next(
+        m.mount_path
+        for m in deployment.spec.template.spec.containers[0].volume_mounts
+        if m.name == "calendars"
+    )
     feeds = rel.tmp / "calendars"
     feeds.mkdir(exist_ok=True)
     for source in volume.projected.sources:
@@ -159,10 +169,21 @@ def controller_command(rel: Release, *args: str) -> subprocess.CompletedProcess[
     env.pop("KUBECONFIG", None)
     argv = [a.replace("/etc/node-placeholder-scaler/config.yaml", str(config_file)) for a in args]
     proc = subprocess.run(
-        [sys.executable, "-m", "node_placeholder_scaler", *argv,
-         "--kubeconfig", str(service_account_kubeconfig(rel))],
-        capture_output=True, text=True, timeout=120, env=env, cwd=REPO, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "node_placeholder_scaler",
+            *argv,
+            "--kubeconfig",
+            str(service_account_kubeconfig(rel)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=REPO,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
 
@@ -177,10 +198,22 @@ def run_controller_once(rel: Release) -> subprocess.CompletedProcess[str]:
 
 def can_i(testcluster: Any, namespace: str, *args: str) -> bool:
     proc = subprocess.run(
-        ["kubectl", "auth", "can-i", "--namespace", namespace, *args,  # a later --namespace wins
-         "--as", f"system:serviceaccount:{namespace}:{SERVICE_ACCOUNT}"],
-        capture_output=True, text=True, env=testcluster.env(), timeout=60, check=False,
-    )  # fmt: skip
+        [
+            "kubectl",
+            "auth",
+            "can-i",
+            "--namespace",
+            namespace,
+            *args,  # a later --namespace wins
+            "--as",
+            f"system:serviceaccount:{namespace}:{SERVICE_ACCOUNT}",
+        ],
+        capture_output=True,
+        text=True,
+        env=testcluster.env(),
+        timeout=60,
+        check=False,
+    )
     answer = proc.stdout.strip()
     assert answer in {"yes", "no"}, proc.stderr
     return answer == "yes"
@@ -360,9 +393,13 @@ def test_size_as_the_service_account_gives_the_pool_values(
     create_node(release.api, node_manifest(node, labels=selector, cpu="8", memory="32Gi"))
     try:
         proc = controller_command(
-            release, "size", "--config", "/etc/node-placeholder-scaler/config.yaml",
-            "--pool", "user",
-        )  # fmt: skip
+            release,
+            "size",
+            "--config",
+            "/etc/node-placeholder-scaler/config.yaml",
+            "--pool",
+            "user",
+        )
     finally:
         delete_node(release.api, node)
     printed = yaml.safe_load(proc.stdout)

@@ -83,10 +83,14 @@ def restricted_violations(spec: dict[str, Any]) -> list[str]:
 def test_every_pod_the_chart_makes_passes_pod_security_restricted(all_docs: list[Doc]) -> None:
     specs = dict(pod_specs(all_docs))
     assert set(specs) == {
-        f"Deployment/{FULLNAME}", "Deployment/placeholder-user", "Deployment/gpu-warmers",
-        f"DaemonSet/{FULLNAME}-image-puller-user", f"DaemonSet/{FULLNAME}-image-puller-gpu",
-        "PodTemplate/buffer-buffered", f"Pod/{FULLNAME}-test",
-    }  # fmt: skip
+        f"Deployment/{FULLNAME}",
+        "Deployment/placeholder-user",
+        "Deployment/gpu-warmers",
+        f"DaemonSet/{FULLNAME}-image-puller-user",
+        f"DaemonSet/{FULLNAME}-image-puller-gpu",
+        "PodTemplate/buffer-buffered",
+        f"Pod/{FULLNAME}-test",
+    }
     for name, spec in specs.items():
         assert restricted_violations(spec) == [], name
     puller = specs[f"DaemonSet/{FULLNAME}-image-puller-user"]
@@ -97,12 +101,26 @@ def test_the_restricted_check_finds_what_the_old_pre_puller_lacked() -> None:
     """The checker above is not blind: the pre-puller as it was (no runAsNonRoot) fails."""
     old = {
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-        "initContainers": [{"name": "image-0", "securityContext": {
-            "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}],
-        "containers": [{"name": "pause", "securityContext": {
-            "runAsNonRoot": True, "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]}}}],
-    }  # fmt: skip
+        "initContainers": [
+            {
+                "name": "image-0",
+                "securityContext": {
+                    "allowPrivilegeEscalation": False,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+            }
+        ],
+        "containers": [
+            {
+                "name": "pause",
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "allowPrivilegeEscalation": False,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+            }
+        ],
+    }
     assert restricted_violations(old) == ["image-0: runAsNonRoot must be true"]
 
 
@@ -140,8 +158,12 @@ def test_the_helm_test_hook_runs_validate_with_the_controllers_config(all_docs: 
     assert spec["restartPolicy"] == "Never"
     assert spec["serviceAccountName"] == "placeholder-scaler"
     c = spec["containers"][0]
-    assert c["args"] == ["validate", "--config", "/etc/node-placeholder-scaler/config.yaml",
-                         "--cluster"]  # fmt: skip
+    assert c["args"] == [
+        "validate",
+        "--config",
+        "/etc/node-placeholder-scaler/config.yaml",
+        "--cluster",
+    ]
     ctl = controller(all_docs)["spec"]["template"]["spec"]
     by_name = {v["name"]: v for v in ctl["volumes"]}
     for volume in spec["volumes"]:
@@ -163,15 +185,27 @@ def test_the_helm_test_can_skip_the_cluster_or_be_left_out(helm: str) -> None:
 def test_replicas_prefer_other_nodes_and_spread_over_zones_by_default(helm: str) -> None:
     spec = controller(render(minimal_values()))["spec"]["template"]["spec"]
     terms = spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
-    assert terms == [{"weight": 100, "podAffinityTerm": {
-        "topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": SELECTOR}}}]
-    assert "requiredDuringSchedulingIgnoredDuringExecution" not in spec["affinity"][
-        "podAntiAffinity"]  # soft: a one-node cluster still runs both replicas
+    assert terms == [
+        {
+            "weight": 100,
+            "podAffinityTerm": {
+                "topologyKey": "kubernetes.io/hostname",
+                "labelSelector": {"matchLabels": SELECTOR},
+            },
+        }
+    ]
+    assert (
+        "requiredDuringSchedulingIgnoredDuringExecution" not in spec["affinity"]["podAntiAffinity"]
+    )  # soft: a one-node cluster still runs both replicas
     assert spec["topologySpreadConstraints"] == [
-        {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",
-         "labelSelector": {"matchLabels": SELECTOR}}
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": SELECTOR},
+        }
         for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
-    ]  # fmt: skip
+    ]
 
 
 def test_affinity_and_spread_are_overridable(all_docs: list[Doc], helm: str) -> None:
@@ -202,23 +236,39 @@ def test_network_policy_allows_prometheus_in_and_dns_api_calendars_out(all_docs:
     policy = one(all_docs, "NetworkPolicy")["spec"]
     assert policy["podSelector"] == {  # the controller and the helm test Pod
         "matchLabels": {k: v for k, v in SELECTOR.items() if k != "app.kubernetes.io/component"},
-        "matchExpressions": [{"key": "app.kubernetes.io/component", "operator": "In",
-                              "values": ["controller", "test"]}],
-    }  # fmt: skip
+        "matchExpressions": [
+            {
+                "key": "app.kubernetes.io/component",
+                "operator": "In",
+                "values": ["controller", "test"],
+            }
+        ],
+    }
     assert policy["policyTypes"] == ["Ingress", "Egress"]
-    assert policy["ingress"] == [{
-        "ports": [{"port": "http", "protocol": "TCP"}],
-        "from": [{
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
-            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}],
-    }]  # fmt: skip
+    assert policy["ingress"] == [
+        {
+            "ports": [{"port": "http", "protocol": "TCP"}],
+            "from": [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
+                    },
+                    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+                }
+            ],
+        }
+    ]
     dns, api, calendars = policy["egress"]
     assert dns["ports"] == [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
     assert dns["to"][0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
-    assert api == {"ports": [{"port": 443, "protocol": "TCP"}],
-                   "to": [{"ipBlock": {"cidr": "10.0.0.0/24"}}]}  # fmt: skip
-    assert calendars == {"ports": [{"port": 443, "protocol": "TCP"}],
-                         "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}  # fmt: skip
+    assert api == {
+        "ports": [{"port": 443, "protocol": "TCP"}],
+        "to": [{"ipBlock": {"cidr": "10.0.0.0/24"}}],
+    }
+    assert calendars == {
+        "ports": [{"port": 443, "protocol": "TCP"}],
+        "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+    }
 
 
 def test_network_policy_defaults_allow_any_address_on_the_api_and_feed_ports(helm: str) -> None:
@@ -226,8 +276,9 @@ def test_network_policy_defaults_allow_any_address_on_the_api_and_feed_ports(hel
     assert "from" not in policy["ingress"][0]
     _, api, calendars = policy["egress"]
     assert api == {"ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}]}
-    assert calendars == {"ports": [{"port": 443, "protocol": "TCP"},
-                                   {"port": 80, "protocol": "TCP"}]}  # fmt: skip
+    assert calendars == {
+        "ports": [{"port": 443, "protocol": "TCP"}, {"port": 80, "protocol": "TCP"}]
+    }
 
 
 # --- CRD guards --------------------------------------------------------------------------------
@@ -263,9 +314,13 @@ def test_startup_probe_env_from_and_deployment_annotations(all_docs: list[Doc]) 
     deployment = controller(all_docs)
     assert deployment["metadata"]["annotations"] == {"example.org/reviewed-by": "platform"}
     c = deployment["spec"]["template"]["spec"]["containers"][0]
-    assert c["startupProbe"] == {"httpGet": {"path": "/healthz", "port": "http"},
-                                 "initialDelaySeconds": 2, "periodSeconds": 3,
-                                 "timeoutSeconds": 3, "failureThreshold": 40}  # fmt: skip
+    assert c["startupProbe"] == {
+        "httpGet": {"path": "/healthz", "port": "http"},
+        "initialDelaySeconds": 2,
+        "periodSeconds": 3,
+        "timeoutSeconds": 3,
+        "failureThreshold": 40,
+    }
     assert c["envFrom"] == [{"configMapRef": {"name": "proxy-settings"}}]
     extra = one(all_docs, "ConfigMap", "nps-proxy-settings")
     assert extra["data"] == {"NO_PROXY": "kubernetes.default.svc"}
@@ -286,9 +341,13 @@ def rules(docs: list[Doc]) -> dict[str, dict[str, Any]]:
 
 def test_alerts_have_switches_severities_and_runbooks(all_docs: list[Doc]) -> None:
     found = rules(all_docs)
-    assert set(found) == {"NodePlaceholderControllerDown", "NodePlaceholderFeedStale",
-                          "NodePlaceholderNotReadyByEventStart", "NodePlaceholderCalendarProblem",
-                          "NodePlaceholderRequestsLimited"}  # scaleErrors switched off
+    assert set(found) == {
+        "NodePlaceholderControllerDown",
+        "NodePlaceholderFeedStale",
+        "NodePlaceholderNotReadyByEventStart",
+        "NodePlaceholderCalendarProblem",
+        "NodePlaceholderRequestsLimited",
+    }  # scaleErrors switched off
     stale = found["NodePlaceholderFeedStale"]
     assert stale["labels"] == {"severity": "critical", "team": "platform"}
     assert stale["for"] == "30m"
@@ -305,6 +364,7 @@ def test_the_alert_selector_works_with_any_scrape(helm: str) -> None:
     down = found["NodePlaceholderControllerDown"]["expr"]
     assert down == f'(max(up{{namespace="nps-system", pod=~"{FULLNAME}-.*"}}) or vector(0)) == 0'
     assert all("job=" not in r["expr"] for r in found.values())
-    custom = rules(render(minimal_values(prometheusRule={"enabled": True,
-                                                         "selector": 'job="nps"'})))  # fmt: skip
+    custom = rules(
+        render(minimal_values(prometheusRule={"enabled": True, "selector": 'job="nps"'}))
+    )
     assert 'node_placeholder_feed_up{job="nps"}' in custom["NodePlaceholderFeedStale"]["expr"]

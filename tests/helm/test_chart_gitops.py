@@ -42,9 +42,14 @@ def helm_on(
 
 def kubectl(testcluster: Any, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["kubectl", *args], input=stdin, capture_output=True, text=True,
-        env=testcluster.env(), timeout=120, check=False,
-    )  # fmt: skip
+        ["kubectl", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=testcluster.env(),
+        timeout=120,
+        check=False,
+    )
 
 
 def placeholder_docs(manifest: str) -> dict[str, dict[str, Any]]:
@@ -77,8 +82,15 @@ def test_a_gitops_sync_never_resets_the_controllers_replicas(
 
     def render(chart_values: dict[str, Any]) -> str:
         return run_helm(
-            ["template", release, str(CHART), "--namespace", ns, "--skip-tests",
-             *values_args(chart_values)]
+            [
+                "template",
+                release,
+                str(CHART),
+                "--namespace",
+                ns,
+                "--skip-tests",
+                *values_args(chart_values),
+            ]
         )
 
     first = render(values(ns))
@@ -98,9 +110,18 @@ def test_a_gitops_sync_never_resets_the_controllers_replicas(
 
         # ... and server-side (Argo CD's ServerSideApply, Flux's kustomize-controller).
         server_side = kubectl(
-            testcluster, "apply", "--server-side", "--field-manager", "gitops",
-            "--force-conflicts", "-n", ns, "-f", "-", stdin=second,
-        )  # fmt: skip
+            testcluster,
+            "apply",
+            "--server-side",
+            "--field-manager",
+            "gitops",
+            "--force-conflicts",
+            "-n",
+            ns,
+            "-f",
+            "-",
+            stdin=second,
+        )
         assert server_side.returncode == 0, server_side.stderr
         assert live_replicas(kube_api, ns, "placeholder-user") == 3
 
@@ -126,9 +147,16 @@ def test_helm_renders_the_live_replicas_against_a_cluster(
         grown = values(ns)
         grown["pools"]["big"] = {**grown["pools"]["user"], "maxReplicas": 2}
         dry_run = helm_on(
-            testcluster, ns, "upgrade", release, str(CHART), "--dry-run=server", "-o", "json",
+            testcluster,
+            ns,
+            "upgrade",
+            release,
+            str(CHART),
+            "--dry-run=server",
+            "-o",
+            "json",
             chart_values=grown,
-        )  # fmt: skip
+        )
         manifest = yaml.safe_load(dry_run)["manifest"]
         rendered = placeholder_docs(manifest)
         assert rendered["placeholder-user"]["spec"]["replicas"] == 3  # the live value

@@ -42,8 +42,13 @@ def test_helm_show_chart_has_the_release_metadata(archive):
 
 def test_the_packaged_chart_renders_with_its_default_image_tag(archive):
     """The archive installs as the source chart does; an unset image tag is the appVersion."""
-    out = run_helm(["template", "nps", str(archive), "-n", "nps-system",
-                    *values_args(minimal_values())])
-    images = {c["image"] for doc in yaml.safe_load_all(out) if doc and doc["kind"] == "Deployment"
-              for c in doc["spec"]["template"]["spec"]["containers"]}
+    out = run_helm(
+        ["template", "nps", str(archive), "-n", "nps-system", *values_args(minimal_values())]
+    )
+    images = {
+        c["image"]
+        for doc in yaml.safe_load_all(out)
+        if doc and doc["kind"] == "Deployment"
+        for c in doc["spec"]["template"]["spec"]["containers"]
+    }
     assert f"node-placeholder-scaler:{__version__}" in images

@@ -374,9 +374,10 @@ def test_the_chart_and_the_controller_share_every_default(minimal_docs: list[Doc
     }
     from_chart = load_settings(yaml.safe_dump(rendered), "config.yaml", {})
     assert from_chart == load_settings(yaml.safe_dump(bare), "config.yaml", {})
-    assert from_chart.pools["user"].deployment == placeholders(minimal_docs)["user"]["metadata"][
-        "name"
-    ]
+    assert (
+        from_chart.pools["user"].deployment
+        == placeholders(minimal_docs)["user"]["metadata"]["name"]
+    )
     ports = container(controller(minimal_docs))["ports"]
     assert [p["containerPort"] for p in ports] == [default(TOP, "metricsPort")]
 
@@ -405,19 +406,31 @@ def test_feed_urls_are_only_in_the_secret(all_docs: list[Doc]) -> None:
     assert set(secret["data"]) == {"calendar-0-url"}  # calendar 1 uses an existing Secret
     config = config_of(all_docs)
     assert [c["urlFromFile"] for c in config["calendars"]] == [
-        f"{CALENDAR_DIR}/calendar-0-url", f"{CALENDAR_DIR}/calendar-1-url"
+        f"{CALENDAR_DIR}/calendar-0-url",
+        f"{CALENDAR_DIR}/calendar-1-url",
     ]
     pod = controller(all_docs)["spec"]["template"]["spec"]
     mounts = {m["name"]: m for m in container(controller(all_docs))["volumeMounts"]}
-    assert mounts["calendars"] == {"name": "calendars", "mountPath": CALENDAR_DIR,
-                                   "readOnly": True}  # no subPath: a rotated Secret shows
+    assert mounts["calendars"] == {
+        "name": "calendars",
+        "mountPath": CALENDAR_DIR,
+        "readOnly": True,
+    }  # no subPath: a rotated Secret shows
     volume = next(v for v in pod["volumes"] if v["name"] == "calendars")
     assert volume["projected"]["sources"] == [
-        {"secret": {"name": f"{FULLNAME}-calendars",
-                    "items": [{"key": "calendar-0-url", "path": "calendar-0-url"}]}},
-        {"secret": {"name": "lab-feeds",
-                    "items": [{"key": "gpu-lab-url", "path": "calendar-1-url"}]}},
-    ]  # fmt: skip
+        {
+            "secret": {
+                "name": f"{FULLNAME}-calendars",
+                "items": [{"key": "calendar-0-url", "path": "calendar-0-url"}],
+            }
+        },
+        {
+            "secret": {
+                "name": "lab-feeds",
+                "items": [{"key": "gpu-lab-url", "path": "calendar-1-url"}],
+            }
+        },
+    ]
     assert not any("URL" in e["name"] for e in container(controller(all_docs))["env"])
 
 
@@ -480,8 +493,10 @@ def test_rbac_is_least_privilege(all_docs: list[Doc]) -> None:
     ]
     for rule in cluster_role["rules"] + role["rules"]:
         assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"]
-    for binding in (one(all_docs, "ClusterRoleBinding", f"{FULLNAME}-{NAMESPACE}"),
-                    one(all_docs, "RoleBinding")):
+    for binding in (
+        one(all_docs, "ClusterRoleBinding", f"{FULLNAME}-{NAMESPACE}"),
+        one(all_docs, "RoleBinding"),
+    ):
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": "placeholder-scaler", "namespace": NAMESPACE}
         ]
@@ -722,8 +737,15 @@ def test_notes_of_a_dry_run_say_where_to_look(helm: str, tmp_path: Path) -> None
 @pytest.mark.parametrize("values_file", [MINIMAL, ALL_FEATURES], ids=["minimal", "all-features"])
 def test_helm_lint_strict(helm: str, values_file: Path) -> None:
     """helm lint takes no --api-versions: the CRD guards are turned off for it."""
-    args = ["lint", "--strict", str(CHART), "-f", str(values_file), "--set",
-            "capabilityChecks=false"]  # fmt: skip
+    args = [
+        "lint",
+        "--strict",
+        str(CHART),
+        "-f",
+        str(values_file),
+        "--set",
+        "capabilityChecks=false",
+    ]
     out = run_helm(args)
     assert "0 chart(s) failed" in out
 
@@ -731,8 +753,13 @@ def test_helm_lint_strict(helm: str, values_file: Path) -> None:
 def test_helm_lint_of_the_default_values_shows_the_message(helm: str) -> None:
     """helm lint runs `fail` in lint mode (reported, not fatal): the message is still what it
     shows; `helm install`/`template` fail on it (test_default_values_fail_naming_...)."""
-    proc = subprocess.run([helm, "lint", "--strict", str(CHART)], capture_output=True,
-                          text=True, timeout=120, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [helm, "lint", "--strict", str(CHART)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert "Fail: set calendars and pools: the controller needs" in proc.stdout + proc.stderr
 
 
@@ -766,11 +793,17 @@ def test_the_preflight_cluster_role_is_optional_and_read_only(
     role = one(all_docs, "ClusterRole", name)
     verbs = {v for rule in role["rules"] for v in rule["verbs"]}
     assert verbs == {"get", "list"}
-    granted = {(g, r) for rule in role["rules"] for g in rule["apiGroups"]
-               for r in rule["resources"]}
-    assert {("", "nodes"), ("karpenter.sh", "nodepools"), ("karpenter.sh", "nodeclaims"),
-            ("apps", "deployments")} <= granted
+    granted = {
+        (g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
+    }
+    assert {
+        ("", "nodes"),
+        ("karpenter.sh", "nodepools"),
+        ("karpenter.sh", "nodeclaims"),
+        ("apps", "deployments"),
+    } <= granted
     binding = one(all_docs, "ClusterRoleBinding", name)
     assert binding["roleRef"]["name"] == name
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "placeholder-scaler",
-                                    "namespace": NAMESPACE}]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "placeholder-scaler", "namespace": NAMESPACE}
+    ]

@@ -20,13 +20,17 @@ def ports(values: dict[str, object]) -> list[tuple[str, int]]:
     return [(p["name"], p["port"]) for p in service["spec"]["ports"]]
 
 
-@pytest.mark.parametrize(("status_page", "expected"), [
-    (None, [("http", 8080), ("status", 80)]),  # on by default
-    ({"servicePort": 8081}, [("http", 8080), ("status", 8081)]),
-    ({"enabled": False}, [("http", 8080)]),
-])
-def test_service_port_of_the_page(helm: str, status_page: dict[str, object] | None,
-                                  expected: list[tuple[str, int]]) -> None:
+@pytest.mark.parametrize(
+    ("status_page", "expected"),
+    [
+        (None, [("http", 8080), ("status", 80)]),  # on by default
+        ({"servicePort": 8081}, [("http", 8080), ("status", 8081)]),
+        ({"enabled": False}, [("http", 8080)]),
+    ],
+)
+def test_service_port_of_the_page(
+    helm: str, status_page: dict[str, object] | None, expected: list[tuple[str, int]]
+) -> None:
     values = minimal_values() if status_page is None else minimal_values(statusPage=status_page)
     assert ports(values) == expected
 
@@ -41,14 +45,19 @@ def test_the_ingress_routes_the_page_alone(helm: str) -> None:
     ingress = one(render(files=[ALL_FEATURES]), "Ingress")
     spec = ingress["spec"]
     assert ingress["metadata"]["annotations"] == {
-        "nginx.ingress.kubernetes.io/auth-url": "https://hub.example.org/auth"}
+        "nginx.ingress.kubernetes.io/auth-url": "https://hub.example.org/auth"
+    }
     assert spec["ingressClassName"] == "nginx"
     assert spec["tls"] == [{"secretName": "courses-tls", "hosts": ["courses.example.org"]}]
     (rule,) = spec["rules"]
     assert rule["host"] == "courses.example.org"
-    assert rule["http"]["paths"] == [{
-        "path": "/status", "pathType": "Exact",
-        "backend": {"service": {"name": FULLNAME, "port": {"name": "status"}}}}]
+    assert rule["http"]["paths"] == [
+        {
+            "path": "/status",
+            "pathType": "Exact",
+            "backend": {"service": {"name": FULLNAME, "port": {"name": "status"}}},
+        }
+    ]
 
 
 def test_an_ingress_without_host_or_tls(helm: str) -> None:

@@ -19,9 +19,12 @@ FULLNAME = "nps-node-placeholder-scaler"
 TYPES = [
     {"name": "m5.xlarge", "resources": {"cpu": "4", "memory": "16Gi", "pods": 58}},
     # The kwok provider's other keys are accepted (and not used).
-    {"name": "g5.2xlarge", "architecture": "amd64",
-     "resources": {"cpu": 8, "memory": "32Gi", "nvidia.com/gpu": "1"}},
-]  # fmt: skip
+    {
+        "name": "g5.2xlarge",
+        "architecture": "amd64",
+        "resources": {"cpu": 8, "memory": "32Gi", "nvidia.com/gpu": "1"},
+    },
+]
 
 
 def test_the_test_pod_reads_the_instance_types_from_a_configmap_of_the_release(
@@ -32,10 +35,14 @@ def test_the_test_pod_reads_the_instance_types_from_a_configmap_of_the_release(
     args = pod["spec"]["containers"][0]["args"]
     path = "/etc/node-placeholder-scaler-test/instance-types.json"
     assert args[-3:] == ["--cluster", "--instance-types", path]
-    [mount] = [m for m in pod["spec"]["containers"][0]["volumeMounts"]
-               if m["name"] == "instance-types"]  # fmt: skip
-    assert mount == {"name": "instance-types", "mountPath": str(Path(path).parent),
-                     "readOnly": True}  # fmt: skip
+    [mount] = [
+        m for m in pod["spec"]["containers"][0]["volumeMounts"] if m["name"] == "instance-types"
+    ]
+    assert mount == {
+        "name": "instance-types",
+        "mountPath": str(Path(path).parent),
+        "readOnly": True,
+    }
     [volume] = [v for v in pod["spec"]["volumes"] if v["name"] == "instance-types"]
     configmap = one(docs, "ConfigMap", f"{FULLNAME}-test-instance-types")
     assert volume["configMap"] == {"name": configmap["metadata"]["name"]}
@@ -59,10 +66,16 @@ def test_no_instance_types_or_no_cluster_part_renders_no_configmap(helm: str) ->
         assert "instance-types" not in {v["name"] for v in pod["spec"]["volumes"]}
 
 
-@pytest.mark.parametrize(("entry", "said"), [
-    ({"name": "m5.xlarge"}, "missing property 'resources'"),
-    ({"name": "m5.xlarge", "resources": {"cpu": "4"}, "cpus": 4}, "additional properties 'cpus'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("entry", "said"),
+    [
+        ({"name": "m5.xlarge"}, "missing property 'resources'"),
+        (
+            {"name": "m5.xlarge", "resources": {"cpu": "4"}, "cpus": 4},
+            "additional properties 'cpus'",
+        ),
+    ],
+)
 def test_a_malformed_instance_type_is_refused_at_render(
     helm: str, entry: dict[str, object], said: str
 ) -> None:

@@ -66,13 +66,23 @@ def test_the_z2jh_example_puts_placeholders_where_z2jh_puts_students() -> None:
     assert spec["schedulerName"] == USER_SCHEDULER
     assert spec["nodeSelector"] == {"hub.jupyter.org/node-purpose": "user"}
     assert spec["tolerations"] == Z2JH_TOLERATIONS
-    [pc] = [d for d in find(docs, "PriorityClass") if d["metadata"]["name"].endswith(
-        "-placeholder")]
+    [pc] = [
+        d for d in find(docs, "PriorityClass") if d["metadata"]["name"].endswith("-placeholder")
+    ]
     assert pc["value"] == -10  # below z2jh's default-priority (0), at CA's cutoff
     assert config_of(docs)["pools"]["user"]["nodeSelector"] == spec["nodeSelector"]
 
 
 def test_the_z2jh_example_passes_helm_lint_strict() -> None:
-    out = run_helm(["lint", "--strict", str(REPO / "helm" / "node-placeholder-scaler"), "-f",
-                    str(EXAMPLE), "--set", "capabilityChecks=false"])  # HelmError on a finding
+    out = run_helm(
+        [
+            "lint",
+            "--strict",
+            str(REPO / "helm" / "node-placeholder-scaler"),
+            "-f",
+            str(EXAMPLE),
+            "--set",
+            "capabilityChecks=false",
+        ]
+    )  # HelmError on a finding
     assert "1 chart(s) linted, 0 chart(s) failed" in out

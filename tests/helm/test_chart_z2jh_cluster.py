@@ -33,8 +33,9 @@ PLACEHOLDERS = "placeholder-user"
 
 
 def helm_in(testcluster: Any, namespace: str, *args: str) -> str:
-    return run_helm([*args, "--namespace", namespace],
-                    env={"KUBECONFIG": str(testcluster.kubeconfig)})
+    return run_helm(
+        [*args, "--namespace", namespace], env={"KUBECONFIG": str(testcluster.kubeconfig)}
+    )
 
 
 @pytest.fixture
@@ -42,16 +43,20 @@ def user_node(testcluster: Any, kube_api: client.ApiClient) -> Iterator[str]:
     name = unique_name("z2jh-user")
     create_node(kube_api, z2jh.user_node(name))
     try:
-        wait_for(f"node {name} schedulable", lambda: node_schedulable(
-            client.CoreV1Api(kube_api).read_node(name)), timeout=60)
+        wait_for(
+            f"node {name} schedulable",
+            lambda: node_schedulable(client.CoreV1Api(kube_api).read_node(name)),
+            timeout=60,
+        )
         yield name
     finally:
         delete_node(kube_api, name)
 
 
 @pytest.fixture
-def installed(testcluster: Any, kube_api: client.ApiClient, namespace: Any,
-              helm: str) -> Iterator[str]:
+def installed(
+    testcluster: Any, kube_api: client.ApiClient, namespace: Any, helm: str
+) -> Iterator[str]:
     """The chart installed with the example values as they are; z2jh's user scheduler and
     PriorityClasses (its user placeholders at z2jh's default -10)."""
     z2jh.ensure_user_scheduler(testcluster)
@@ -67,7 +72,8 @@ def installed(testcluster: Any, kube_api: client.ApiClient, namespace: Any,
 def bound_by(core: client.CoreV1Api, namespace: str, pod: str) -> str:
     """The component that reported the pod's Scheduled Event (the scheduler that bound it)."""
     events = core.list_namespaced_event(
-        namespace, field_selector=f"reason=Scheduled,involvedObject.name={pod}").items
+        namespace, field_selector=f"reason=Scheduled,involvedObject.name={pod}"
+    ).items
     assert events, f"no Scheduled Event for {pod}"
     e = events[0]
     return str(e.reporting_component or (e.source.component if e.source else ""))
@@ -78,21 +84,42 @@ def validate(testcluster: Any, namespace: str, tmp: Path) -> list[str]:
     ics = tmp / "courses.ics"
     ics.write_bytes(calendar([]))
     config = tmp / "config.yaml"
-    config.write_text(f"namespace: {namespace}\ncalendars: [{{name: courses, url: {ics}}}]\n"
-                      "pools:\n  user: {nodeSelector: {hub.jupyter.org/node-purpose: user}}\n")
+    config.write_text(
+        f"namespace: {namespace}\ncalendars: [{{name: courses, url: {ics}}}]\n"
+        "pools:\n  user: {nodeSelector: {hub.jupyter.org/node-purpose: user}}\n"
+    )
     out = subprocess.run(
-        [sys.executable, "-m", "node_placeholder_scaler", "validate", "--cluster", "--config",
-         str(config), "--kubeconfig", str(testcluster.kubeconfig)],
-        capture_output=True, text=True, timeout=120, cwd=REPO, check=False)
+        [
+            sys.executable,
+            "-m",
+            "node_placeholder_scaler",
+            "validate",
+            "--cluster",
+            "--config",
+            str(config),
+            "--kubeconfig",
+            str(testcluster.kubeconfig),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        check=False,
+    )
     lines = out.stdout.splitlines()
     assert any("on the cluster" in x for x in lines), out.stdout + out.stderr
-    return [f"{x}\n{lines[i + 1]}" for i, x in enumerate(lines[:-1])
-            if x.startswith(("error:", "warning:"))
-            and ("z2jh" in x or "schedulerName" in lines[i + 1])]
+    return [
+        f"{x}\n{lines[i + 1]}"
+        for i, x in enumerate(lines[:-1])
+        if x.startswith(("error:", "warning:")) and ("z2jh" in x or "schedulerName" in lines[i + 1])
+    ]
 
 
 def test_the_example_installs_unchanged_and_warms_a_z2jh_user_node(
-    testcluster: Any, kube_api: client.ApiClient, installed: str, user_node: str,
+    testcluster: Any,
+    kube_api: client.ApiClient,
+    installed: str,
+    user_node: str,
     tmp_path: Path,
 ) -> None:
     ns, core = installed, client.CoreV1Api(kube_api)
@@ -101,7 +128,8 @@ def test_the_example_installs_unchanged_and_warms_a_z2jh_user_node(
 
     def placed() -> client.V1Pod | None:
         pods = core.list_namespaced_pod(
-            ns, label_selector="app.kubernetes.io/component=placeholder").items
+            ns, label_selector="app.kubernetes.io/component=placeholder"
+        ).items
         return next((p for p in pods if p.spec.node_name), None)
 
     wait_for("the placeholder bound to a node", placed, timeout=120)
@@ -114,7 +142,10 @@ def test_the_example_installs_unchanged_and_warms_a_z2jh_user_node(
 
 
 def test_validate_names_what_to_change_beside_z2jh(
-    testcluster: Any, kube_api: client.ApiClient, installed: str, tmp_path: Path,
+    testcluster: Any,
+    kube_api: client.ApiClient,
+    installed: str,
+    tmp_path: Path,
 ) -> None:
     ns = installed
     apps = client.AppsV1Api(kube_api)
@@ -122,20 +153,35 @@ def test_validate_names_what_to_change_beside_z2jh(
     apps.create_namespaced_stateful_set(ns, z2jh.user_placeholder_statefulset(2, cpu="500m"))
     found = validate(testcluster, ns, tmp_path)
     assert len(found) == 2, found
-    assert found[0].startswith(f"warning: StatefulSet {ns}/user-placeholder (z2jh): z2jh's "
-                               "static user placeholders (2) run beside the calendar's")
+    assert found[0].startswith(
+        f"warning: StatefulSet {ns}/user-placeholder (z2jh): z2jh's "
+        "static user placeholders (2) run beside the calendar's"
+    )
     assert "fix: set scheduling.userPlaceholder.replicas: 0 in z2jh's values" in found[0]
-    assert found[1].startswith("warning: PriorityClass nps-z2jh-node-placeholder-scaler-"
-                               "placeholder (value -10, pool user): not below z2jh's user "
-                               f"placeholders {ns}/user-placeholder (value -10)")
+    assert found[1].startswith(
+        "warning: PriorityClass nps-z2jh-node-placeholder-scaler-"
+        "placeholder (value -10, pool user): not below z2jh's user "
+        f"placeholders {ns}/user-placeholder (value -10)"
+    )
     # z2jh's turned off as the example says: nothing left to change
     apps.patch_namespaced_stateful_set("user-placeholder", ns, {"spec": {"replicas": 0}})
     assert validate(testcluster, ns, tmp_path) == []
     # the chart's default scheduler while z2jh's users use the user scheduler
-    helm_in(testcluster, ns, "upgrade", RELEASE, str(CHART), "-f", str(EXAMPLE), "--set",
-         "pools.user.schedulerName=")
+    helm_in(
+        testcluster,
+        ns,
+        "upgrade",
+        RELEASE,
+        str(CHART),
+        "-f",
+        str(EXAMPLE),
+        "--set",
+        "pools.user.schedulerName=",
+    )
     [mismatch] = validate(testcluster, ns, tmp_path)
-    assert mismatch.startswith(f"warning: Deployment {ns}/{PLACEHOLDERS} (pool user): its pods "
-                               "are placed by default-scheduler, z2jh's users by "
-                               "jhub-user-scheduler")
+    assert mismatch.startswith(
+        f"warning: Deployment {ns}/{PLACEHOLDERS} (pool user): its pods "
+        "are placed by default-scheduler, z2jh's users by "
+        "jhub-user-scheduler"
+    )
     assert mismatch.endswith("fix: set pools.user.schedulerName: jhub-user-scheduler")

@@ -57,9 +57,7 @@ def build(executable: Path, ref: str, out: Path) -> None:
     ).encode()
     manifest_desc = _descriptor("application/vnd.oci.image.manifest.v1+json", manifest)
     manifest_desc["annotations"] = {"io.containerd.image.name": ref}
-    index = json.dumps(
-        {"schemaVersion": 2, "manifests": [manifest_desc]}, sort_keys=True
-    ).encode()
+    index = json.dumps({"schemaVersion": 2, "manifests": [manifest_desc]}, sort_keys=True).encode()
     files = {
         "oci-layout": b'{"imageLayoutVersion":"1.0.0"}',
         "index.json": index,
