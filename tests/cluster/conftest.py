@@ -4,7 +4,10 @@
 takes it down at the end of the session. With ``NPS_TESTCLUSTER_KUBECONFIG`` set it
 reuses that running cluster instead and leaves it alone. The parameters of ``up``
 come from the environment (``NPS_TESTCLUSTER_BOOT_DELAY`` and friends, see
-``scripts/testcluster --help``); the fixture's object exposes them.
+``scripts/testcluster --help``); the fixture's object exposes them. Where the environment
+names none, the session's nodes boot for 20 s and its empty nodes go after 30 s
+(``SESSION_DEFAULTS``), not the script's 60 s and 1 m: the tests wait on both again and
+again, and each takes its bounds from the cluster's values.
 
 ``kube_api`` (session): a ``kubernetes.client.ApiClient`` for that cluster.
 ``namespace`` (function): a fresh namespace per test, deleted afterwards.
@@ -28,12 +31,29 @@ from testkit.cluster import (
     session,
 )
 
+# environment variable of scripts/testcluster -> (its flag, the test session's value)
+SESSION_DEFAULTS = {
+    "NPS_TESTCLUSTER_BOOT_DELAY": ("--boot-delay", "20s"),
+    "NPS_TESTCLUSTER_SCALE_DOWN_UNNEEDED": ("--scale-down-unneeded", "30s"),
+}
+
+
+def session_up_args() -> list[str]:
+    """The flags of ``up`` for the values the environment does not set itself."""
+    return [
+        arg
+        for variable, (flag, value) in SESSION_DEFAULTS.items()
+        if not os.environ.get(variable)
+        for arg in (flag, value)
+    ]
+
 
 @pytest.fixture(scope="session")
 def testcluster() -> Iterator[TestCluster]:
     name = os.environ.get("NPS_TESTCLUSTER_NAME", "nps-pytest")
+    reuse = os.environ.get("NPS_TESTCLUSTER_KUBECONFIG")
     try:
-        with session(name, reuse=os.environ.get("NPS_TESTCLUSTER_KUBECONFIG")) as cluster:
+        with session(name, session_up_args(), reuse=reuse) as cluster:
             yield cluster
     except ClusterUnavailable as error:
         pytest.fail(str(error))
