@@ -1,6 +1,7 @@
 """``validate --cluster``: what would stop warming on this cluster. Pure: facts in, findings out.
 
-kube/clusterfacts.py reads the facts (read-only); this module judges them:
+kube/clusterfacts.py reads the facts (read-only; clusterfacts.py's records); this module
+makes its ``ClusterFacts`` of them (``cluster_facts``) and judges them:
 
 - per pool, does its backend's object exist (the placeholder Deployment, or the CapacityBuffer
   and a served CapacityBuffer CRD), and can the buffer warm anything (its status conditions);
@@ -26,13 +27,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..backends.capacitybuffers import API_VERSION, KIND, CapacityBuffer, buffer_state
+from ..backends.capacitybuffers import API_VERSION, KIND, buffer_state
+from ..clusterfacts import (
+    CA_LEASE,
+    KARPENTER_LEASE,
+    ClusterReading,
+    NeverPreempts,
+    PlaceholderFacts,
+    PoolCheckFacts,
+    PoolFacts,
+    Signs,
+    Workload,
+    Z2jhFacts,
+)
 from .findings import Finding
-from .pools import PoolCheckFacts, judge_pools, not_checked
-from .z2jh import DEFAULT_SCHEDULER, OurPlaceholders, Z2jhFacts
+from .pools import judge_pools, not_checked, pool_check
+from .z2jh import OurPlaceholders, z2jh_facts
 from .z2jh import judge as judge_z2jh
 
-__all__ = ["ClusterFacts", "Finding", "judge"]
+__all__ = ["ClusterFacts", "Finding", "cluster_facts", "judge"]
 
 Autoscaler = Literal["cluster-autoscaler", "karpenter"]
 DEFAULT_CUTOFF = -10
@@ -72,34 +85,6 @@ class AutoscalerSeen:
 
 
 @dataclass(frozen=True)
-class PlaceholderFacts:
-    deployment: str
-    exists: bool
-    priority_class: str | None = None  # priorityClassName of the pod template
-    priority: int | None = None  # its value; None when the class does not exist
-    annotations: tuple[tuple[str, str], ...] = ()  # of the pod template
-    priority_read: bool = True  # False: the cluster refused to show the PriorityClass
-    scheduler_name: str = DEFAULT_SCHEDULER  # schedulerName of the pod template
-
-
-@dataclass(frozen=True)
-class PoolFacts:
-    pool: str
-    backend: str
-    placeholders: PlaceholderFacts | None = None
-    buffer_name: str = ""
-    buffer: CapacityBuffer | None = None  # None: not found (or the CRD is not served)
-
-
-@dataclass(frozen=True)
-class NeverPreempts:
-    """A user pod that runs with preemptionPolicy Never."""
-
-    pod: str  # namespace/name
-    priority_class: str | None
-
-
-@dataclass(frozen=True)
 class ClusterFacts:
     namespace: str
     buffer_api: bool
@@ -111,29 +96,23 @@ class ClusterFacts:
     z2jh: Z2jhFacts = field(default_factory=Z2jhFacts)  # zero-to-jupyterhub (z2jh.py)
 
 
-@dataclass(frozen=True)
-class Workload:
-    """A Deployment as the autoscaler detection needs it."""
-
-    name: str  # namespace/name
-    labels: tuple[tuple[str, str], ...]
-    images: tuple[str, ...]
-    args: tuple[str, ...]  # command + args of its first container
-    env: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
-class Signs:
-    """What the cluster shows of its autoscaler, besides Deployments."""
-
-    leases: tuple[str, ...] = ()  # names of the well-known Leases found in kube-system
-    ca_status: bool = False  # the kube-system/cluster-autoscaler-status ConfigMap exists
-    nodepools: int = 0  # Karpenter NodePools (karpenter.sh/v1)
-
-
 CA_NAMES, KARPENTER_NAMES = ("cluster-autoscaler",), ("karpenter",)
-CA_LEASE, KARPENTER_LEASE = "cluster-autoscaler", "karpenter-leader-election"
 NAME_LABELS = ("app.kubernetes.io/name", "app", "k8s-app")
+
+
+def cluster_facts(reading: ClusterReading) -> ClusterFacts:
+    """What ``judge`` needs of what was read: the autoscalers detected, the pools' nodes'
+    DaemonSet and static pods counted, z2jh's schedulers chosen."""
+    return ClusterFacts(
+        namespace=reading.namespace,
+        buffer_api=reading.buffer_api,
+        autoscalers=detect(reading.workloads, reading.signs),
+        pools=reading.pools,
+        never_preempts=reading.never_preempts,
+        unreadable=reading.unreadable,
+        pool_check=pool_check(reading.pool_check),
+        z2jh=z2jh_facts(reading.workloads, reading.user_pod_schedulers, reading.user_placeholders),
+    )
 
 
 def detect(workloads: Sequence[Workload], signs: Signs) -> tuple[AutoscalerSeen, ...]:
