@@ -23,7 +23,8 @@ from ..preflight.pools import pool_check
 from ..preflight.watch import PoolWatch
 from ..problems.notifications import Notifier, notifier_for
 from ..problems.watch import ProblemWatch
-from ..reports.tracker import Observing, Reporter, Tracker
+from ..reports.reporter import Reporter
+from ..reports.tracker import Observing, Tracker
 from ..server import Health, Server, StatusBoard
 from .common import CommandError, Exit, load_client, pool_reads
 
