@@ -1,8 +1,8 @@
 """The live path of the event reports (reports/tracker.py, reporter.py) without a cluster: a
-recorded surge is
-replayed into the Tracker as the pod watch would feed it, the rounds see the pool's nodes
-through the fake cluster, and the Reporter writes the report when the occurrence has settled.
-The cluster test (tests/cluster/test_reports.py) runs the same path against the real thing.
+recorded surge is replayed into the Tracker as the pod watch would feed it, the rounds see the
+pool's nodes through the fake cluster, and the Reporter writes the report when the occurrence
+has settled. The cluster test (tests/cluster/test_reports.py) runs the same path against the
+real thing.
 """
 
 from __future__ import annotations
