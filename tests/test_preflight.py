@@ -16,7 +16,8 @@ from node_placeholder_scaler.clusterfacts import (
     Signs,
     Workload,
 )
-from node_placeholder_scaler.preflight.cluster import AutoscalerSeen, ClusterFacts, detect, judge
+from node_placeholder_scaler.preflight.autoscalers import AutoscalerSeen, detect
+from node_placeholder_scaler.preflight.cluster import ClusterFacts, judge
 
 BUFFERS = Path(__file__).parent / "fixtures" / "capacitybuffers"
 CA = AutoscalerSeen("cluster-autoscaler", ("Deployment kube-system/cluster-autoscaler",))

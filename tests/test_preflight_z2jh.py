@@ -19,7 +19,8 @@ from node_placeholder_scaler.clusterfacts import (
 )
 from node_placeholder_scaler.kube.objects import user_placeholders as parse_statefulset
 from node_placeholder_scaler.kube.objects import user_pod_scheduler
-from node_placeholder_scaler.preflight.cluster import AutoscalerSeen, ClusterFacts, judge
+from node_placeholder_scaler.preflight.autoscalers import AutoscalerSeen
+from node_placeholder_scaler.preflight.cluster import ClusterFacts, judge
 from node_placeholder_scaler.preflight.z2jh import is_user_scheduler, user_scheduler_name
 
 FIXTURES = Path(__file__).parent / "fixtures" / "z2jh"

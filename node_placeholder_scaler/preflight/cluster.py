@@ -5,9 +5,7 @@ makes its ``ClusterFacts`` of them (``cluster_facts``) and judges them:
 
 - per pool, does its backend's object exist (the placeholder Deployment, or the CapacityBuffer
   and a served CapacityBuffer CRD), and can the buffer warm anything (its status conditions);
-- which autoscaler runs (Cluster Autoscaler, Karpenter, or unknown), from well-known names,
-  labels and images of Deployments, leader-election Leases, CA's status ConfigMap and Karpenter's
-  NodePools;
+- which autoscaler runs (Cluster Autoscaler, Karpenter, or unknown: autoscalers.py);
 - is the placeholder PriorityClass right for it: below user pods (0) so they preempt the
   placeholders, and, with Cluster Autoscaler, not below its expendable cutoff (-10 unless
   ``--expendable-pods-priority-cutoff`` says otherwise), or CA ignores the pending placeholders;
@@ -25,21 +23,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from ..backends.capacitybuffers import API_VERSION, KIND, buffer_state
 from ..clusterfacts import (
-    CA_LEASE,
-    KARPENTER_LEASE,
     ClusterReading,
     NeverPreempts,
     PlaceholderFacts,
     PoolCheckFacts,
     PoolFacts,
-    Signs,
-    Workload,
     Z2jhFacts,
 )
+from .autoscalers import AutoscalerSeen, detect
 from .findings import Finding
 from .pools import judge_pools, not_checked, pool_check
 from .z2jh import OurPlaceholders, z2jh_facts
@@ -47,8 +41,6 @@ from .z2jh import judge as judge_z2jh
 
 __all__ = ["ClusterFacts", "Finding", "cluster_facts", "judge"]
 
-Autoscaler = Literal["cluster-autoscaler", "karpenter"]
-DEFAULT_CUTOFF = -10
 DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
 CA_BUFFER_FLAGS = (
     "--capacity-buffer-controller-enabled",
@@ -56,32 +48,6 @@ CA_BUFFER_FLAGS = (
 )
 MAX_LISTED = 5
 DETECTION_READS = ("list deployments", "get lease", "get configmap", "list nodepools")
-
-
-@dataclass(frozen=True)
-class AutoscalerSeen:
-    """Evidence of one autoscaler, and what its own configuration says (when it is readable)."""
-
-    kind: Autoscaler
-    evidence: tuple[str, ...]
-    args: tuple[str, ...] = ()  # command and args of its Deployment's container, if found
-    env: tuple[tuple[str, str], ...] = ()  # its container's env, if found
-
-    def flag(self, name: str) -> str | None:
-        """The value of ``--name=value`` (or ``--name value``) among the args."""
-        for i, arg in enumerate(self.args):
-            if arg == name and i + 1 < len(self.args):
-                return self.args[i + 1]
-            if arg.startswith(name + "="):
-                return arg.split("=", 1)[1]
-        return None
-
-    def cutoff(self) -> int:
-        value = self.flag("--expendable-pods-priority-cutoff")
-        try:
-            return int(value) if value is not None else DEFAULT_CUTOFF
-        except ValueError:
-            return DEFAULT_CUTOFF
 
 
 @dataclass(frozen=True)
@@ -94,10 +60,6 @@ class ClusterFacts:
     unreadable: tuple[str, ...] = field(default=())  # what could not be read (e.g. forbidden)
     pool_check: PoolCheckFacts | None = None  # selectors, sizes and limits (preflight/pools.py)
     z2jh: Z2jhFacts = field(default_factory=Z2jhFacts)  # zero-to-jupyterhub (z2jh.py)
-
-
-CA_NAMES, KARPENTER_NAMES = ("cluster-autoscaler",), ("karpenter",)
-NAME_LABELS = ("app.kubernetes.io/name", "app", "k8s-app")
 
 
 def cluster_facts(reading: ClusterReading) -> ClusterFacts:
@@ -113,43 +75,6 @@ def cluster_facts(reading: ClusterReading) -> ClusterFacts:
         pool_check=pool_check(reading.pool_check),
         z2jh=z2jh_facts(reading.workloads, reading.user_pod_schedulers, reading.user_placeholders),
     )
-
-
-def detect(workloads: Sequence[Workload], signs: Signs) -> tuple[AutoscalerSeen, ...]:
-    """The autoscalers the cluster shows signs of."""
-    found: list[AutoscalerSeen] = []
-    for kind, names, lease in (
-        ("cluster-autoscaler", CA_NAMES, CA_LEASE),
-        ("karpenter", KARPENTER_NAMES, KARPENTER_LEASE),
-    ):
-        evidence: list[str] = []
-        own = [w for w in workloads if _is(w, names)]
-        evidence += [f"Deployment {w.name}" for w in own]
-        if lease in signs.leases:
-            evidence.append(f"Lease kube-system/{lease}")
-        if kind == "cluster-autoscaler" and signs.ca_status:
-            evidence.append("ConfigMap kube-system/cluster-autoscaler-status")
-        if kind == "karpenter" and signs.nodepools:
-            evidence.append(f"{signs.nodepools} Karpenter NodePool(s)")
-        if evidence:
-            first = own[0] if own else None
-            found.append(
-                AutoscalerSeen(
-                    kind,  # type: ignore[arg-type]
-                    tuple(evidence),
-                    args=first.args if first else (),
-                    env=first.env if first else (),
-                )
-            )
-    return tuple(found)
-
-
-def _is(workload: Workload, names: tuple[str, ...]) -> bool:
-    labels = dict(workload.labels)
-    if any(labels.get(key) in names for key in NAME_LABELS):
-        return True
-    repositories = [image.rsplit("@", 1)[0].rsplit(":", 1)[0] for image in workload.images]
-    return any(part in names for repo in repositories for part in repo.split("/"))
 
 
 def judge(facts: ClusterFacts) -> list[Finding]:
