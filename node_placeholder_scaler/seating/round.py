@@ -65,6 +65,8 @@ def class_state(
             seats_per_node=learned.seats_per_node or profile.seats_per_node,
             spread=learned.spread or profile.spread,
             node_up=(learned.node_up + settings.interval) if learned.node_up else profile.node_up,
+            # the learned spread is the steepest: the window stays the configured one
+            hold=pool.seating.window,
             source=learned.describe(),
         )
     rules = replace(settings.headroom, node_grace_period=timedelta(0))
