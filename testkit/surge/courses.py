@@ -101,16 +101,19 @@ def events(
         start = t0 + timedelta(seconds=s.wall(c.start))
         end = start + timedelta(seconds=s.wall(c.length))
         description = f"{c.title}\n{request_line(s, strategy, c)}\nlead: {round(lead)}s"
+        if strategy in CLASS_STRATEGIES:  # the course's own arrival spread, as it is known
+            description += f"\narrival: {_seconds(s.wall(c.spread))}"
         out.append((c.title, c.uid, start, end, description))
     return out
 
 
 def class_settings(s: Scenario) -> tuple[dict[str, object], dict[str, object]]:
     """The pool keys and top-level keys of the class-sized mode for this scenario, compressed
-    like the rest of it: the seat (a student's pod), the expected arrival spread (the first
-    course's: one value per pool) and the node-up time (scan + boot; the controller adds its
-    interval) and the seats per node (the node-sized placeholder's room over a seat: a buffer
-    pool starts without a node to learn it from). The hold is left unset: the arrival
+    like the rest of it: the seat (a student's pod), the pool's arrival spread (the first
+    course's; each event also says its own with an ``arrival:`` line), the node-up time
+    (scan + boot; the controller adds its interval) and the seats per node (a node's
+    allocatable over a seat, as the controller computes it from the pool's nodes; stated so
+    both backends start from the same number). The hold is left unset: each class's arrival
     spread."""
     pool: dict[str, object] = {
         "seatCpu": s.student_cpu,
@@ -123,16 +126,11 @@ def class_settings(s: Scenario) -> tuple[dict[str, object], dict[str, object]]:
 
 
 def seats_per_node(s: Scenario) -> int:
-    """Students in the node-sized placeholder's room (3900m / 15Gi: a pool node's
-    allocatable less a margin)."""
-    cpu = (
-        int(s.placeholder_cpu.removesuffix("m")) / 1000
-        if s.placeholder_cpu.endswith("m")
-        else float(s.placeholder_cpu)
-    )
-    memory = float(s.placeholder_memory.removesuffix("Gi"))
+    """Students on a pool node (its allocatable, no DaemonSet on the test cluster's nodes):
+    a preempted placeholder or a displaced chunk leaves the whole node."""
     return min(
-        math.floor(cpu / s.student_cpu + 1e-9), math.floor(memory / s.student_memory_gi + 1e-9)
+        math.floor(s.node_cpu / s.student_cpu + 1e-9),
+        math.floor(s.node_memory_gi / s.student_memory_gi + 1e-9),
     )
 
 
