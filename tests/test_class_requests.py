@@ -209,8 +209,7 @@ def test_a_buffer_pool_counts_the_room_left_beside_students_as_free_seats():
     fake.nodes = [node(f"n{i}", age=timedelta(minutes=3)) for i in range(4)]
     on = ["n0", "n0", "n0", "n1"]  # 4 students: n0 keeps 5 seats, n1 7; n2, n3 are empty
     fake.pods = [
-        replace(pod(f"s{i}", n, cpu=0.5, memory_gi=1.5), created=T0 + MIN)
-        for i, n in enumerate(on)
+        replace(pod(f"s{i}", n, cpu=0.5, memory_gi=1.5), created=T0 + MIN) for i, n in enumerate(on)
     ]
     occurrence = Occurrence("courses", "d8", "Data 8", T0, T0 + 60 * MIN, seats={"user": 24})
     target = PoolTarget(
