@@ -147,12 +147,11 @@ def test_reports_get_the_event_text_of_their_occurrence() -> None:
 
 def test_the_class_mode_is_configured_in_cluster_time() -> None:
     pool, top = class_settings(Scenario().with_(time_scale=0.25))
-    # a seat of 500m / 1.5 GiB, 8 on a 4 CPU / 16 GiB node; arrivals over 240 s and node-up
-    # 120 + 10 s, 4x faster
+    # a seat of 500m / 1.5 GiB (seats per node computed from a node); arrivals over 240 s and
+    # node-up 120 + 10 s, 4x faster
     assert pool == {
         "seatCpu": 0.5,
         "seatMemory": "1536Mi",
-        "seatsPerNode": 8,
         "arrivalSpread": "60s",
         "nodeUp": "32s",
     }
