@@ -209,11 +209,13 @@ def _class_mode(s: Scenario, results: Sequence[RunResult]) -> list[str]:
     pool, _ = class_settings(s.with_(time_scale=1.0))
     return [
         f"- Class-sized strategies (6, 7): each event asks for `user: <its students> "
-        f"students`; the pool's seat {s.student_cpu:g} CPU / {s.student_memory_gi:g} GiB, "
-        f"seatsPerNode {pool['seatsPerNode']}, arrivalSpread {pool['arrivalSpread']}, "
+        "students` and says its course's spread (`arrival: <spread>`); the pool's seat "
+        f"{s.student_cpu:g} CPU / {s.student_memory_gi:g} GiB, "
+        "seatsPerNode computed by the controller from a pool node's room, "
+        f"arrivalSpread {pool['arrivalSpread']}, "
         f"nodeUp {pool['nodeUp']} (the controller adds its interval), hold unset "
-        "(= arrivalSpread); the same lead as strategy 4; a sweep's row names what it "
-        "changed."
+        "(= each class's arrival spread); the same lead as strategy 4; a sweep's row names "
+        "what it changed."
     ]
 
 

@@ -1,4 +1,4 @@
-"""A benchmark run's recorded pods and nodes -> the event report's timelines (issue 13).
+"""A benchmark run's recorded pods and nodes -> the event report's timelines.
 
 The recorded timelines become unit-test fixtures (tests/fixtures/timelines/) and give the
 offline report that the live controller's report is checked against:
@@ -133,7 +133,7 @@ def fixture(data: dict[str, Any], index: int) -> dict[str, Any]:
 
 
 def table(paths: list[Path]) -> str:
-    """The proof table of issue 13: the benchmark's own waits beside the controller's report."""
+    """The event report's proof table: the benchmark's waits beside the controller's report."""
     head = (
         "| run | `user: N` | bench p50/p95/max s (scenario) | bench p95/max s (cluster) | "
         "report p95/max s (cluster) | capacity ready in time | bottleneck | waits while "

@@ -15,6 +15,7 @@ class ProblemKind(StrEnum):
     UNKNOWN_POOL = "unknown-pool"  # a misspelt pool name with a count: usr: 3, users: 3
     NEAR_MISS = "near-miss"  # a pool name and a count without the colon: user 3, user=3
     BAD_LEAD = "bad-lead"  # a lead: line that is no duration, or too long
+    BAD_ARRIVAL = "bad-arrival"  # an arrival: line that is no duration, or too long
     DUPLICATE = "duplicate"  # a pool named twice in one description
     BAD_TEXT = "bad-text"  # a description over the size cap (read truncated)
     CLAMPED = "clamped"  # more requested than maxReplicas
@@ -69,7 +70,8 @@ class Occurrence:
 
     start and end are aware datetimes in UTC; end is exclusive.
     requests maps lower-case pool names to the requested number of warm nodes; seats maps
-    them to a class size (``user: 120 students``, seating/rule.py).
+    them to a class size (``user: 120 students``, seating/rule.py); arrival is how long its
+    classes take to arrive (``arrival: 10m``; None: the pool's arrivalSpread).
     """
 
     calendar: str
@@ -81,6 +83,7 @@ class Occurrence:
     lead: timedelta | None = None
     problems: tuple[Problem, ...] = ()
     seats: Mapping[str, int] = field(default_factory=dict)
+    arrival: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,11 @@ class ClassRequest:
     @property
     def window_opens(self) -> datetime:
         return self.start if self.opens is None else self.opens
+
+    @property
+    def spread(self) -> timedelta | None:
+        """How long its students take to arrive, as the event says (None: the pool's)."""
+        return self.occurrence.arrival
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,15 @@ from typing import Any
 
 from testkit.figure_summary import nothing_minutes
 from testkit.figure_tables import table
-from testkit.surge.analysis import NodeRecord, goal_missed, lower_bound, phase_minutes, phases
+from testkit.surge.analysis import (
+    NodeRecord,
+    PodRecord,
+    goal_missed,
+    lower_bound,
+    phase_minutes,
+    phases,
+    unused_minutes,
+)
 from testkit.surge.courses import run_label
 from testkit.surge.scenario import Scenario
 
@@ -22,7 +30,9 @@ def surge_class(document: Document) -> str:
     rows: list[list[object]] = []
     for r in runs:
         f = r["figures"]
-        split = phase_minutes(s, [NodeRecord(**n) for n in r["nodes_seen"]], r["t0"])
+        nodes = [NodeRecord(**n) for n in r["nodes_seen"]]
+        split = phase_minutes(s, nodes, r["t0"])
+        unused = unused_minutes(s, nodes, [PodRecord(**p) for p in r.get("pods", [])], r["t0"])
         missed = goal_missed(f["p95"], f["max_wait"], f["node_minutes"], nothing)
         rows.append(
             [
@@ -33,6 +43,7 @@ def surge_class(document: Document) -> str:
                 "-" if not nothing else f"{f['node_minutes'] / nothing:.2f}",
                 f"{f['node_minutes'] / f['lower_bound']:.2f}",
                 " / ".join(f"{u:.0f}" for u, _ in split),
+                "-" if unused is None else f"{unused:.0f}",
                 "-"
                 if r["strategy"] == "nothing"
                 else "met"
@@ -50,6 +61,7 @@ def surge_class(document: Document) -> str:
             "-" if not nothing else f"{bound / nothing:.2f}",
             "1.00",
             " / ".join(f"{lower_bound(s, a, b):.0f}" for a, b, _ in phases(s)),
+            "0",
             "",
         ]
     )
@@ -61,6 +73,7 @@ def surge_class(document: Document) -> str:
         "x nothing",
         "x bound",
         "node-min " + " / ".join(name for _, _, name in phases(s)),
+        "node-min of nodes no student used",
         "goal",
     ]
     return table(head, rows)

@@ -1,5 +1,5 @@
 """A recorded surge replayed into the event reports' Tracker, as the pod watch and a round's
-node LIST would feed it (tests of reports/tracker.py and of the class-sized report)."""
+node LIST would feed it (tests of reports/tracker.py, reporter.py and the class-sized report)."""
 
 from __future__ import annotations
 

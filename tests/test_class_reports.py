@@ -1,4 +1,4 @@
-"""A class-sized event's report (seating/track.py through reports/tracker.py): the recorded
+"""A class-sized event's report (seating/track.py through reports/reporter.py): the recorded
 surge replayed as in test_reporting, the rounds' decisions carrying the class phase."""
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from node_placeholder_scaler.model import ClassRequest, Occurrence, Plan, PoolTa
 from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.reports.advice import message
 from node_placeholder_scaler.reports.record import from_json
+from node_placeholder_scaler.reports.reporter import Reporter
 from node_placeholder_scaler.reports.timelines import timeline_from_dict
-from node_placeholder_scaler.reports.tracker import Observing, Reporter, Tracker
+from node_placeholder_scaler.reports.tracker import Observing, Tracker
 from node_placeholder_scaler.seating.phase import ClassState, Phase
 from node_placeholder_scaler.seating.track import ClassTrack, as_report, class_line, follow
 from testkit.fake_stores import MemoryReportStore

@@ -19,6 +19,7 @@ from node_placeholder_scaler.observed import Resources
 from node_placeholder_scaler.plantext import plan_dict, plan_table
 from node_placeholder_scaler.reconcile import reconcile_once
 from node_placeholder_scaler.reports.record import EventReport, from_json
+from testkit.buffer_pools import NAMESPACE, fake_with
 from testkit.fakes import GI, T0, FakeCluster, FakeDeployment, node, placeholder_pods, pod
 from testkit.ics import Event, calendar
 from testkit.unit import book_for
@@ -55,13 +56,34 @@ def test_grammar(text, requests, seats, problems):
     assert len(parsed.problems) == len(problems)
 
 
+@pytest.mark.parametrize(
+    ("text", "arrival", "problems"),
+    [
+        ("user: 40 students\narrival: 90s", timedelta(seconds=90), []),
+        ("Arrival: 1h", timedelta(hours=1), []),
+        ("arrival: soon", None, [("bad-arrival", None)]),
+        ("arrival: 0s", None, [("bad-arrival", "arrival: 1m")]),
+        ("arrival: 2d", timedelta(hours=24), [("bad-arrival", "arrival: 1d")]),
+    ],
+)
+def test_an_arrival_line_gives_the_classes_spread(text, arrival, problems):
+    parsed = parse_description(text, ["user"])
+    assert parsed.arrival == arrival
+    assert [(p.kind, p.suggestion) for p in parsed.problems] == problems
+
+
 def test_the_plan_carries_the_class_from_an_ics_feed(tmp_path):
     start = T0
     feed = tmp_path / "c.ics"
     feed.write_bytes(
         calendar(
             [
-                Event("Data 8", start, start + 60 * MIN, "Data 8\nuser: 120 students\nlead: 20m"),
+                Event(
+                    "Data 8",
+                    start,
+                    start + 60 * MIN,
+                    "Data 8\nuser: 120 students\nlead: 20m\narrival: 15m",
+                ),
                 Event("Lab", start, start + 60 * MIN, "user: 2"),
             ]
         )
@@ -77,7 +99,9 @@ def test_the_plan_carries_the_class_from_an_ics_feed(tmp_path):
     assert len(opened.pools["user"].classes) == 1
     user = book.plan(start).pools["user"]
     assert user.target == 2  # the node form of Lab; the class is sized by the round
-    assert [(c.occurrence.summary, c.seats) for c in user.classes] == [("Data 8", 120)]
+    assert [(c.occurrence.summary, c.seats, c.spread) for c in user.classes] == [
+        ("Data 8", 120, 15 * MIN)
+    ]
     assert sorted(user.event_names) == ["Data 8", "Lab"]
 
 
@@ -164,11 +188,46 @@ def test_students_who_bound_lower_the_placeholders_and_a_preempted_one_is_not_re
     _, decision = _round(fake, T0 + 5 * MIN)
     state = decision.seating
     assert state is not None
-    # seated 7; free seats: n0 4 CPU / 0.5 = 8 less 6 = 2, n1 7 (its placeholder is gone) = 9;
-    # 7 + 9 + 4 x 7 >= 24: seated; room kept for the whole class: 24 - 7 - 9 = 8 seats, 2 nodes
-    assert (state.seated, state.free, state.booting) == (7, 9, 28)
-    assert state.phase == "seated" and (decision.current, decision.desired) == (4, 2)
-    assert fake.scales == [("placeholder-user", 2)]
+    # seats per node from a node's room (4 CPU / 0.5 = 8; the placeholder's 3.5 CPU would say
+    # 7); seated 7; free seats: n0 8 less 6 = 2, n1 7 (its placeholder is gone) = 9;
+    # 7 + 9 + 4 x 8 >= 24: seated; room kept for the whole class: 24 - 7 - 9 = 8 seats, 1 node
+    assert (state.seated, state.free, state.booting, state.seats_per_node) == (7, 9, 32, 8)
+    assert state.phase == "seated" and (decision.current, decision.desired) == (4, 1)
+    assert fake.scales == [("placeholder-user", 1)]
+
+
+def test_a_buffer_pool_counts_the_room_left_beside_students_as_free_seats():
+    # A CapacityBuffer's chunks are virtual: the scheduler spreads students over the buffer's
+    # nodes, and a node with a student no longer fits a node-sized chunk (the autoscaler boots
+    # a new node for it). Its room is free seats; only the empty nodes hold chunks.
+    settings = load_settings(
+        CONFIG.replace("maxReplicas: 20,", "maxReplicas: 20, backend: capacityBuffer,"),
+        "config.yaml",
+        {},
+    )
+    fake = fake_with(("karpenter-fits", 3), None)
+    fake.nodes = [node(f"n{i}", age=timedelta(minutes=3)) for i in range(4)]
+    on = ["n0", "n0", "n0", "n1"]  # 4 students: n0 keeps 5 seats, n1 7; n2, n3 are empty
+    fake.pods = [
+        replace(pod(f"s{i}", n, cpu=0.5, memory_gi=1.5), created=T0 + MIN) for i, n in enumerate(on)
+    ]
+    occurrence = Occurrence("courses", "d8", "Data 8", T0, T0 + 60 * MIN, seats={"user": 24})
+    target = PoolTarget(
+        "user",
+        0,
+        None,
+        False,
+        (occurrence,),
+        classes=(ClassRequest(occurrence, 24, T0 - 5 * MIN),),
+    )
+    plan = Plan(T0 + 2 * MIN, {"user": target}, (occurrence,), ())
+    [decision] = reconcile_once(fake, plan, settings, NAMESPACE).pools
+    state = decision.seating
+    assert state is not None
+    # 4 seated + 12 free + 3 chunks x 8 seats >= 24: seated; 24 - 4 - 12 = 8 seats: one chunk
+    assert (state.phase, state.seated, state.free, state.booting) == ("seated", 4, 12, 24)
+    assert (decision.current, decision.desired) == (3, 1)
+    assert fake.scales == [("buffer-user", 1)]
 
 
 def test_after_the_hold_everything_is_released():

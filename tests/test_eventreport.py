@@ -1,4 +1,4 @@
-"""The event report as pure functions over recorded pod/node timelines (issue 13).
+"""The event report as pure functions over recorded pod/node timelines.
 
 The fixtures in tests/fixtures/timelines/ are real recordings of the surge benchmark on the
 test cluster (bench/surge_timeline.py wrote them from bench/results/*.json); each carries the

@@ -28,11 +28,17 @@ PACKAGE = Path(node_placeholder_scaler.__file__).parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
-def layered_modules() -> list[str]:
+def layered_modules(contract: str = "layers") -> list[str]:
+    return [name for level in levels(contract) for name in level]
+
+
+def levels(contract: str) -> list[list[str]]:
+    """The modules of each level of a layers contract of .importlinter, top first."""
     contracts = configparser.ConfigParser()
     contracts.read(ROOT / ".importlinter")
-    lines = contracts["importlinter:contract:layers"]["layers"].split("\n")
-    return [name.strip() for line in lines for name in re.split(r"[:|]", line) if name.strip()]
+    lines = contracts[f"importlinter:contract:{contract}"]["layers"].split("\n")
+    found = [[name.strip() for name in re.split(r"[:|]", line) if name.strip()] for line in lines]
+    return [level for level in found if level]
 
 
 def present_modules(layered: set[str]) -> set[str]:
@@ -58,6 +64,15 @@ def test_every_module_of_the_package_sits_in_a_layer() -> None:
     assert not missing, f"add {missing} to a layer of the layers contract in .importlinter"
     assert len(layered) == len(set(layered)), "a module is in two layers"
     assert not set(layered) - present, "the layers contract names a module that is gone"
+
+
+@pytest.mark.parametrize(
+    ("contract", "tier"), [("shell-ordered", 1), ("core-ordered", 2), ("data-ordered", 3)]
+)
+def test_each_ordered_contract_names_every_module_of_its_tier(contract: str, tier: int) -> None:
+    """The shell, the core and the data in order: a module placed in a tier must be placed in
+    its tier's ordered contract too, or that contract would not see it."""
+    assert sorted(layered_modules(contract)) == sorted(levels("layers")[tier])
 
 
 def lint_copy(tmp_path: Path, additions: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -96,6 +111,16 @@ INJECTED: dict[str, tuple[str, str, str]] = {
         "kube/leases.py",
         "from ..leadership import Elector",
         "kube.leases -> node_placeholder_scaler.leadership",
+    ),
+    "core-ordered": (
+        "guardrails.py",
+        "from . import planning",
+        "guardrails -> node_placeholder_scaler.planning",
+    ),
+    "data-ordered": (
+        "reasons.py",
+        "from . import decisions",
+        "reasons -> node_placeholder_scaler.decisions",
     ),
     "ical": (
         "ical/rules.py",

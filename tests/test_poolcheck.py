@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from node_placeholder_scaler.clusterfacts import NodePool, PoolCheckFacts, PoolNode, PoolShape
 from node_placeholder_scaler.kube.objects import resources
 from node_placeholder_scaler.kube.poolfacts import (
     InstanceTypeError,
@@ -16,14 +17,7 @@ from node_placeholder_scaler.kube.poolfacts import (
     read_instance_types,
 )
 from node_placeholder_scaler.preflight.findings import Finding
-from node_placeholder_scaler.preflight.pools import (
-    NodePool,
-    PoolCheckFacts,
-    PoolNode,
-    PoolShape,
-    judge_pools,
-    not_checked,
-)
+from node_placeholder_scaler.preflight.pools import judge_pools, not_checked
 
 MANIFESTS = Path(__file__).parent / "cluster" / "manifests"
 TYPES = read_instance_types(str(MANIFESTS / "karpenter-instance-types.json"))

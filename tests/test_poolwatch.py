@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 from prometheus_client import CollectorRegistry
 
+from node_placeholder_scaler.clusterfacts import PoolCheckFacts, PoolShape
 from node_placeholder_scaler.kube.objects import resources
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.port import Notice
-from node_placeholder_scaler.preflight.pools import PoolCheckFacts, PoolShape
 from node_placeholder_scaler.preflight.watch import PoolWatch
 from testkit.unit import make_settings, utc
 

@@ -9,17 +9,15 @@ from pathlib import Path
 import pytest
 
 from node_placeholder_scaler.backends.capacitybuffers import parse_buffer
-from node_placeholder_scaler.preflight.cluster import (
-    AutoscalerSeen,
-    ClusterFacts,
+from node_placeholder_scaler.clusterfacts import (
     NeverPreempts,
     PlaceholderFacts,
     PoolFacts,
     Signs,
     Workload,
-    detect,
-    judge,
 )
+from node_placeholder_scaler.preflight.autoscalers import AutoscalerSeen, detect
+from node_placeholder_scaler.preflight.cluster import ClusterFacts, judge
 
 BUFFERS = Path(__file__).parent / "fixtures" / "capacitybuffers"
 CA = AutoscalerSeen("cluster-autoscaler", ("Deployment kube-system/cluster-autoscaler",))

@@ -10,22 +10,18 @@ from typing import Any
 
 import pytest
 
-from node_placeholder_scaler.preflight.cluster import (
-    AutoscalerSeen,
-    ClusterFacts,
+from node_placeholder_scaler.clusterfacts import (
+    DEFAULT_SCHEDULER,
     PlaceholderFacts,
     PoolFacts,
-    judge,
-)
-from node_placeholder_scaler.preflight.z2jh import (
-    DEFAULT_SCHEDULER,
     UserPlaceholders,
     Z2jhFacts,
-    is_user_scheduler,
-    parse_statefulset,
-    user_pod_scheduler,
-    user_scheduler_name,
 )
+from node_placeholder_scaler.kube.objects import user_placeholders as parse_statefulset
+from node_placeholder_scaler.kube.objects import user_pod_scheduler
+from node_placeholder_scaler.preflight.autoscalers import AutoscalerSeen
+from node_placeholder_scaler.preflight.cluster import ClusterFacts, judge
+from node_placeholder_scaler.preflight.z2jh import is_user_scheduler, user_scheduler_name
 
 FIXTURES = Path(__file__).parent / "fixtures" / "z2jh"
 CA = AutoscalerSeen("cluster-autoscaler", ("Deployment kube-system/cluster-autoscaler",))

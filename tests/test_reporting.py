@@ -1,7 +1,8 @@
-"""The live path of the event reports (reports/tracker.py) without a cluster: a recorded surge is
-replayed into the Tracker as the pod watch would feed it, the rounds see the pool's nodes
-through the fake cluster, and the Reporter writes the report when the occurrence has settled.
-The cluster test (tests/cluster/test_reports.py) runs the same path against the real thing.
+"""The live path of the event reports (reports/tracker.py, reporter.py) without a cluster: a
+recorded surge is replayed into the Tracker as the pod watch would feed it, the rounds see the
+pool's nodes through the fake cluster, and the Reporter writes the report when the occurrence
+has settled. The cluster test (tests/cluster/test_reports.py) runs the same path against the
+real thing.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from node_placeholder_scaler.decisions import Action, PoolDecision, RoundResult,
 from node_placeholder_scaler.metrics import Metrics
 from node_placeholder_scaler.model import Occurrence, Plan, PoolTarget
 from node_placeholder_scaler.observed import Resources
+from node_placeholder_scaler.reports.reporter import Reporter
 from node_placeholder_scaler.reports.timelines import timeline_from_dict
-from node_placeholder_scaler.reports.tracker import Observing, Reporter, Tracker
+from node_placeholder_scaler.reports.tracker import Observing, Tracker
 from testkit.fake_stores import MemoryReportStore
 from testkit.fakes import GI, FakeCluster, FakeDeployment
 from testkit.replays import FIXTURES, SELECTOR, node_info, recorder, settings

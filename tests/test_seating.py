@@ -29,8 +29,9 @@ MIN = timedelta(minutes=1)
 TIMELINES = Path(__file__).parent / "fixtures" / "timelines"
 
 
-def klass(seats: int, start: datetime = T0) -> ClassRequest:
-    return ClassRequest(Occurrence("course", "data8", "Data 8", start, start + 60 * MIN), seats)
+def klass(seats: int, start: datetime = T0, arrival: timedelta | None = None) -> ClassRequest:
+    occurrence = Occurrence("course", "data8", "Data 8", start, start + 60 * MIN, arrival=arrival)
+    return ClassRequest(occurrence, seats)
 
 
 def profile(per: int = 4, spread: float = 10, node_up: float = 3, hold: float = 10) -> Profile:
@@ -145,6 +146,35 @@ def test_no_refill_once_the_class_is_covered():
     # one seat short of covered: still the ramp, and it may add
     state = decide([klass(120)], profile(), Counted(100, 7, 3), T0 + 8 * MIN, 50)
     assert (state.phase, state.warm) == (Phase.RAMP, 4)
+
+
+def test_an_event_s_arrival_spread_shapes_its_own_ramp_and_window():
+    # the overlap of two courses in one pool: 60 over 10 min from T0 (the pool's spread), and
+    # 40 who arrive within 1 minute from T0+5m (`arrival: 1m`); node-up 3 min; no pool hold
+    burst = klass(40, T0 + 5 * MIN, arrival=MIN)
+    p = Profile(4, 10 * MIN, 3 * MIN, None)
+    classes = [klass(60), burst]
+    # the ramp looks 3 minutes ahead: at T0+2m 30 of the first course and none of the burst
+    # (it starts at T0+5m); at T0+3m 36 of the first and all 40 of the burst (by T0+6m)
+    assert needed(classes, p, T0 + 2 * MIN) == 30
+    assert needed(classes, p, T0 + 3 * MIN) == 36 + 40
+    # with the pool's 10-minute spread the burst would look like 4 students a minute
+    assert needed([klass(60), klass(40, T0 + 5 * MIN)], p, T0 + 3 * MIN) == 36 + 4
+    # the burst's window is its own minute: closed at T0+6m, the first course's open to T0+10m
+    assert decide(classes, p, Counted(0, 0, 0), T0 + 6 * MIN, 50).students == 60
+
+
+def test_a_closed_class_takes_its_seated_students_first():
+    # the burst (40, closed at T0+6m) and 45 of the first course have sat down by T0+7m: the
+    # first course has 60 - 45 = 15 to come, not 60 - 85 (judged seated by the other's students)
+    burst = klass(40, T0 + 5 * MIN, arrival=MIN)
+    p = Profile(4, 10 * MIN, 3 * MIN, None)
+    state = decide([klass(60), burst], p, Counted(85, 0, 0), T0 + 7 * MIN, 50)
+    assert (state.students, state.seated, state.phase) == (60, 45, Phase.RAMP)
+    assert state.warm == 4  # all 60 expected by T0+10m: 15 to come, 4 nodes of 4 seats
+    # without the burst's students the first course is judged on its own seated students
+    alone = decide([klass(60)], p, Counted(45, 0, 0), T0 + 7 * MIN, 50)
+    assert (alone.seated, alone.warm) == (45, 4)
 
 
 def test_release_after_the_hold():

@@ -53,7 +53,9 @@ def test_the_overlap_preset_has_two_courses_in_one_pool() -> None:
     t0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
     second = events(s.with_(time_scale=0.25), "class", t0, lead=60.0)[1]
     assert second[2].isoformat() == "2026-12-07T09:00:45+00:00"  # 180 s x 0.25
-    assert second[4].splitlines()[1:] == ["user: 40 students", "lead: 60s"]
+    # its own arrival spread, 60 s x 0.25 (the node form's events do not say it)
+    assert second[4].splitlines()[1:] == ["user: 40 students", "lead: 60s", "arrival: 15s"]
+    assert events(s, "ours", t0, lead=60.0)[1][4].splitlines()[1:] == ["user: 5", "lead: 60s"]
 
 
 def test_flags_override_a_preset() -> None:
@@ -145,12 +147,11 @@ def test_reports_get_the_event_text_of_their_occurrence() -> None:
 
 def test_the_class_mode_is_configured_in_cluster_time() -> None:
     pool, top = class_settings(Scenario().with_(time_scale=0.25))
-    # a seat of 500m / 1.5 GiB, 7 in 3900m / 15Gi; arrivals over 240 s and node-up 120 + 10 s,
-    # 4x faster
+    # a seat of 500m / 1.5 GiB (seats per node computed from a node); arrivals over 240 s and
+    # node-up 120 + 10 s, 4x faster
     assert pool == {
         "seatCpu": 0.5,
         "seatMemory": "1536Mi",
-        "seatsPerNode": 7,
         "arrivalSpread": "60s",
         "nodeUp": "32s",
     }

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from ..clusterfacts import PoolReads
 from ..config.settings import ConfigError, Settings, load_settings
 from ..feeds.book import environment
 from ..feeds.files import FileTooLarge, NotRegularFile, read_regular
@@ -163,3 +164,18 @@ def load_client(kubeconfig: str | None, context: str | None = None) -> Kube:
         raise CommandError(
             f"cannot load the Kubernetes client configuration: {error}", Exit.CONFIG
         ) from None
+
+
+def pool_reads(settings: Settings) -> tuple[PoolReads, ...]:
+    """The pools as the cluster reads of ``validate --cluster`` and the pool checks need them."""
+    return tuple(
+        PoolReads(
+            pool.name,
+            pool.backend,
+            pool.deployment,
+            pool.buffer,
+            dict(pool.node_selector),
+            pool.max_replicas,
+        )
+        for pool in settings.pools.values()
+    )

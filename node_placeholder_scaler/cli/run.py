@@ -19,12 +19,14 @@ from ..leadership import Elector, GatedCluster, identity
 from ..loop import BookPlanner, Controller, loop
 from ..metrics import Metrics
 from ..port import Notices, utc_now
+from ..preflight.pools import pool_check
 from ..preflight.watch import PoolWatch
 from ..problems.notifications import Notifier, notifier_for
 from ..problems.watch import ProblemWatch
-from ..reports.tracker import Observing, Reporter, Tracker
+from ..reports.reporter import Reporter
+from ..reports.tracker import Observing, Tracker
 from ..server import Health, Server, StatusBoard
-from .common import CommandError, Exit, load_client
+from .common import CommandError, Exit, load_client, pool_reads
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -327,12 +329,13 @@ def pool_watch(
 ) -> PoolWatch:
     """The controller's pool checks (preflight/watch.py), reading through the client."""
     # lazy: the kubernetes client loads slowly; every command imports this module
-    from ..kube.clusterfacts import pool_facts
+    from ..kube.clusterfacts import pool_reading
 
+    pools = pool_reads(settings)
     return PoolWatch(
         settings,
         namespace,
-        lambda: pool_facts(client, settings, namespace),
+        lambda: pool_check(pool_reading(client, pools, namespace)),
         notices,
         metrics,
         dry_run=dry_run,

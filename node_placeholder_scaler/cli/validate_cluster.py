@@ -16,9 +16,9 @@ import argparse
 
 from ..config.settings import Settings
 from ..observed import ClusterError
-from ..preflight.cluster import DETECTION_READS, judge
+from ..preflight.cluster import DETECTION_READS, cluster_facts, judge
 from . import validate
-from .common import CommandError, Exit, load_client
+from .common import CommandError, Exit, load_client, pool_reads
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,7 +58,7 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     client = load_client(args.kubeconfig, args.context)
     namespace = settings.namespace or default_namespace()
     try:
-        facts = gather(client, settings, namespace, types)
+        facts = cluster_facts(gather(client, pool_reads(settings), namespace, types))
     except ClusterError as error:
         raise CommandError(f"cannot read the cluster: {error}", Exit.PROBLEMS) from None
     scalers = ", ".join(f"{a.kind} ({'; '.join(a.evidence)})" for a in facts.autoscalers)

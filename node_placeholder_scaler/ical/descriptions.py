@@ -5,6 +5,9 @@ Grammar (one request per line, after HTML normalisation):
                      (case-insensitive): N warm nodes
     POOL: N students a class of N people (seating/rule.py turns it into warm nodes)
     lead: DURATION   overrides the lead time of this event (90s, 15m, 1h30m, seconds)
+    arrival: DURATION
+                     how long this event's classes take to arrive (overrides the pool's
+                     arrivalSpread for its class-sized requests)
 Any other line is free text, except a line that is almost a request (ical/nearmiss.py: a
 misspelt pool name, a pool name and a count in another shape), which is a problem with a
 suggestion ("did you mean `user: 3`?").
@@ -29,6 +32,7 @@ from ..model import Problem, ProblemKind
 from .nearmiss import class_size, near_miss
 
 MAX_EVENT_LEAD = timedelta(hours=24)
+MAX_ARRIVAL = timedelta(hours=24)
 MAX_TEXT = 100_000  # characters of a description that are read
 MAX_COUNT_DIGITS = 6  # a pool request is at most 999999 nodes
 MAX_PROBLEMS = 10  # problems kept per description (then one "and N more")
@@ -72,6 +76,7 @@ class ParsedDescription:
     lead: timedelta | None = None
     problems: tuple[Problem, ...] = ()
     seats: Mapping[str, int] = field(default_factory=dict)  # class sizes per pool
+    arrival: timedelta | None = None  # the classes' arrival spread (arrival: line)
 
 
 def strip_tags(text: str) -> str:
@@ -120,6 +125,7 @@ def parse_description(text: str, pools: Collection[str]) -> ParsedDescription:
     requests: dict[str, int] = {}
     seats: dict[str, int] = {}
     lead: timedelta | None = None
+    arrival: timedelta | None = None
     problems: list[Problem] = []
     if len(text) > MAX_TEXT:
         problems.append(
@@ -136,6 +142,9 @@ def parse_description(text: str, pools: Collection[str]) -> ParsedDescription:
         if colon and name == "lead":
             parsed = _parse_lead(line, value, problems)
             lead = lead if parsed is None else parsed
+        elif colon and name == "arrival":
+            parsed = _parse_arrival(line, value, problems)
+            arrival = arrival if parsed is None else parsed
         elif colon and name in known:
             size = class_size(value)
             exact = size is not None and size[1]
@@ -148,7 +157,9 @@ def parse_description(text: str, pools: Collection[str]) -> ParsedDescription:
             )
         elif line:
             _near_miss(line, known, problems)
-    return ParsedDescription(requests=requests, lead=lead, problems=_capped(problems), seats=seats)
+    return ParsedDescription(
+        requests=requests, lead=lead, problems=_capped(problems), seats=seats, arrival=arrival
+    )
 
 
 def _near_miss(line: str, known: Collection[str], problems: list[Problem]) -> bool:
@@ -225,24 +236,54 @@ def _add_request(
 
 
 def _parse_lead(line: str, value: str, problems: list[Problem]) -> timedelta | None:
-    try:
-        lead = parse_duration(value)
-    except DurationError as error:
-        problems.append(
-            Problem(ProblemKind.BAD_LEAD, f"{_quote(line)}: {error}", line=_shown(line))
-        )
-        return None
-    if lead > MAX_EVENT_LEAD:
+    return _bounded_duration(
+        line, value, problems, "lead", most=MAX_EVENT_LEAD, kind=ProblemKind.BAD_LEAD
+    )
+
+
+def _parse_arrival(line: str, value: str, problems: list[Problem]) -> timedelta | None:
+    """An arrival spread: a duration over zero, at most MAX_ARRIVAL."""
+    arrival = _bounded_duration(
+        line, value, problems, "arrival", most=MAX_ARRIVAL, kind=ProblemKind.BAD_ARRIVAL
+    )
+    if arrival is not None and arrival <= timedelta(0):
         problems.append(
             Problem(
-                ProblemKind.BAD_LEAD,
-                (
-                    f"{_quote(line)}: a lead is at most {format_duration(MAX_EVENT_LEAD)}; "
-                    "using that"
-                ),
+                ProblemKind.BAD_ARRIVAL,
+                f"{_quote(line)}: an arrival spread must be longer than zero",
                 line=_shown(line),
-                suggestion=f"lead: {format_duration(MAX_EVENT_LEAD)}",
+                suggestion="arrival: 1m",
             )
         )
-        return MAX_EVENT_LEAD
-    return lead
+        return None
+    return arrival
+
+
+def _bounded_duration(
+    line: str,
+    value: str,
+    problems: list[Problem],
+    label: str,
+    *,
+    most: timedelta,
+    kind: ProblemKind,
+) -> timedelta | None:
+    """A ``label: DURATION`` line's duration, at most ``most`` (a problem, and ``most``, over
+    it); None and a problem for no duration."""
+    try:
+        duration = parse_duration(value)
+    except DurationError as error:
+        problems.append(Problem(kind, f"{_quote(line)}: {error}", line=_shown(line)))
+        return None
+    if duration > most:
+        problems.append(
+            Problem(
+                kind,
+                f"{_quote(line)}: {'a' if label == 'lead' else 'an'} {label} is at most "
+                f"{format_duration(most)}; using that",
+                line=_shown(line),
+                suggestion=f"{label}: {format_duration(most)}",
+            )
+        )
+        return most
+    return duration

@@ -201,6 +201,7 @@ class Expander:
                     requests=parsed.requests,
                     lead=parsed.lead,
                     seats=parsed.seats,
+                    arrival=parsed.arrival,
                     problems=self._in_context(parsed.problems, component, start),
                 )
             )

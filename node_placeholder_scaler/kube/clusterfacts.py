@@ -1,5 +1,9 @@
 """Read-only facts for ``validate --cluster`` (preflight/cluster.py judges them).
 
+Takes the pools' plain reads (``clusterfacts.PoolReads``), returns what it read
+(``clusterfacts.ClusterReading``); preflight/cluster.py detects the autoscaler and z2jh's
+schedulers in it.
+
 Reads, never writes: Deployments (all namespaces, for the autoscaler's), two well-known Leases and
 CA's status ConfigMap in kube-system, Karpenter's NodePools, the pools' placeholder Deployments
 and PriorityClasses or CapacityBuffers, the pods of the cluster (for preemptionPolicy
@@ -15,30 +19,24 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from kubernetes import client
 
-from ..config.settings import PoolSettings, Settings
-from ..observed import ClusterError
-from ..preflight.cluster import (
+from ..clusterfacts import (
     CA_LEASE,
+    DEFAULT_SCHEDULER,
     KARPENTER_LEASE,
-    ClusterFacts,
+    PLACEHOLDER_SELECTOR,
+    ClusterReading,
+    InstanceType,
     NeverPreempts,
     PlaceholderFacts,
     PoolFacts,
+    PoolReads,
+    PoolsReading,
     Signs,
-    Workload,
-    detect,
-)
-from ..preflight.pools import InstanceType, PoolCheckFacts
-from ..preflight.z2jh import (
-    DEFAULT_SCHEDULER,
-    PLACEHOLDER_SELECTOR,
     UserPlaceholders,
-    Z2jhFacts,
-    is_user_scheduler,
-    parse_statefulset,
-    user_pod_scheduler,
-    user_scheduler_name,
+    Workload,
 )
+from ..observed import ClusterError
+from .objects import user_placeholders, user_pod_scheduler
 from .poolfacts import gather_pools
 
 if TYPE_CHECKING:
@@ -72,8 +70,11 @@ class _Reader:
 
 
 def gather(
-    kube: Kube, settings: Settings, namespace: str, instance_types: Sequence[InstanceType] = ()
-) -> ClusterFacts:
+    kube: Kube,
+    pools: Sequence[PoolReads],
+    namespace: str,
+    instance_types: Sequence[InstanceType] = (),
+) -> ClusterReading:
     """Everything preflight.judge needs; raises ClusterError only when the API is unusable."""
     reader = _Reader(kube)
     served = kube.buffer_api_served()
@@ -99,40 +100,46 @@ def gather(
     pool_check = gather_pools(
         reader.get,
         kube,
-        settings,
+        pools,
         namespace,
         nodepools=nodepools,
         instance_types=instance_types,
         refused=reader.unreadable,
     )
-    pool_check = replace(pool_check, refused=tuple(reader.unreadable))
-    pools = tuple(_pool(reader, pool, namespace, served) for pool in settings.pools.values())
+    pool_check = _refused(pool_check, reader.unreadable)
+    found = tuple(_pool(reader, pool, namespace, served) for pool in pools)
     pods = _pods(reader)
-    z2jh = _z2jh(reader, workloads, pods)
-    return ClusterFacts(
+    placeholders = _user_placeholders(reader)
+    return ClusterReading(
         namespace=namespace,
         buffer_api=served,
-        autoscalers=detect(workloads, signs),
-        pools=pools,
+        workloads=tuple(workloads),
+        signs=signs,
+        pools=found,
         never_preempts=_never_preempts(pods, namespace),
         unreadable=tuple(reader.unreadable),
         pool_check=pool_check,
-        z2jh=z2jh,
+        user_pod_schedulers=tuple(sorted({n for pod in pods if (n := user_pod_scheduler(pod))})),
+        user_placeholders=placeholders,
     )
 
 
-def pool_facts(kube: Kube, settings: Settings, namespace: str) -> PoolCheckFacts:
-    """The pool checks' facts alone (the running controller); refused reads are noted."""
+def pool_reading(kube: Kube, pools: Sequence[PoolReads], namespace: str) -> PoolsReading:
+    """The pool checks' reads alone (the running controller); refused reads are noted."""
     reader = _Reader(kube)
-    facts = gather_pools(
+    reading = gather_pools(
         reader.get,
         kube,
-        settings,
+        pools,
         namespace,
         nodepools=_nodepools(reader),
         refused=reader.unreadable,
     )
-    return replace(facts, refused=tuple(reader.unreadable))
+    return _refused(reading, reader.unreadable)
+
+
+def _refused(reading: PoolsReading, refused: Sequence[str]) -> PoolsReading:
+    return replace(reading, facts=replace(reading.facts, refused=tuple(refused)))
 
 
 def _workloads(reader: _Reader) -> list[Workload]:
@@ -181,7 +188,7 @@ def _nodepools(reader: _Reader) -> list[Any] | None:
     return None if body is None else list(body.get("items", []))
 
 
-def _pool(reader: _Reader, pool: PoolSettings, namespace: str, served: bool) -> PoolFacts:
+def _pool(reader: _Reader, pool: PoolReads, namespace: str, served: bool) -> PoolFacts:
     if pool.backend == "capacityBuffer":
         buffer = None
         if served:
@@ -239,28 +246,16 @@ def _pods(reader: _Reader) -> list[Any]:
     return list((body or {}).get("items", []))
 
 
-def _z2jh(reader: _Reader, workloads: Sequence[Workload], pods: Sequence[Any]) -> Z2jhFacts:
-    """A zero-to-jupyterhub release's user schedulers, user placeholders and the schedulers its
-    users are placed by: those its users' pods name, else its user placeholders' (z2jh gives
-    them the users' scheduler), else z2jh's naming of a user-scheduler Deployment."""
-    schedulers = [w for w in workloads if is_user_scheduler(dict(w.labels))]
+def _user_placeholders(reader: _Reader) -> tuple[UserPlaceholders, ...]:
+    """zero-to-jupyterhub's user-placeholder StatefulSets, with their PriorityClass's value."""
     body = reader.get(
         "list statefulsets",
         reader.kube.apps.list_stateful_set_for_all_namespaces,
         label_selector=PLACEHOLDER_SELECTOR,
         limit=100,
     )
-    placeholders = [p for item in (body or {}).get("items", []) if (p := parse_statefulset(item))]
-    names = (
-        {name for pod in pods if (name := user_pod_scheduler(pod))}
-        or {p.scheduler_name for p in placeholders}
-        or {name for w in schedulers if (name := user_scheduler_name(dict(w.labels)))}
-    )
-    return Z2jhFacts(
-        tuple(w.name for w in schedulers),
-        tuple(sorted(names)),
-        tuple(_with_priority(reader, p) for p in placeholders),
-    )
+    found = [p for item in (body or {}).get("items", []) if (p := user_placeholders(item))]
+    return tuple(_with_priority(reader, p) for p in found)
 
 
 def _with_priority(reader: _Reader, p: UserPlaceholders) -> UserPlaceholders:

@@ -13,6 +13,13 @@ from typing import Any
 
 from kubernetes.utils import parse_quantity
 
+from ..clusterfacts import (
+    DEFAULT_SCHEDULER,
+    SINGLEUSER,
+    USER_PLACEHOLDER,
+    UserPlaceholders,
+    z2jh_component,
+)
 from ..observed import Container, NodeInfo, Placeholders, PodInfo, Resources, Taint, Toleration
 from ..observed import pod_requests as combine_requests
 
@@ -199,3 +206,31 @@ def event_about(
 
 def _list(spec: Json, key: str) -> list[Json]:
     return list(spec.get(key) or [])
+
+
+def user_placeholders(body: Json) -> UserPlaceholders | None:
+    """A StatefulSet payload -> zero-to-jupyterhub's user placeholders (None: not z2jh's)."""
+    meta = body.get("metadata") or {}
+    spec = body.get("spec") or {}
+    template = spec.get("template") or {}
+    labels = {
+        **(meta.get("labels") or {}),
+        **((template.get("metadata") or {}).get("labels") or {}),
+    }
+    if z2jh_component(labels) != USER_PLACEHOLDER:
+        return None
+    pod = template.get("spec") or {}
+    return UserPlaceholders(
+        f"{meta.get('namespace')}/{meta.get('name')}",
+        int(spec.get("replicas") or 0),
+        str(pod.get("schedulerName") or DEFAULT_SCHEDULER),
+        pod.get("priorityClassName"),
+    )
+
+
+def user_pod_scheduler(body: Json) -> str | None:
+    """The schedulerName of a zero-to-jupyterhub user's pod (None: not one)."""
+    labels = (body.get("metadata") or {}).get("labels") or {}
+    if z2jh_component(labels) != SINGLEUSER:
+        return None
+    return str((body.get("spec") or {}).get("schedulerName") or DEFAULT_SCHEDULER)

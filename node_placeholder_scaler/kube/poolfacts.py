@@ -1,6 +1,6 @@
-"""Read-only facts for preflight/pools.py: the pools' nodes (and their DaemonSet and static pods),
-placeholder requests, Karpenter's NodePools and NodeClaims, and instance types from a file
-(the kwok provider's format).
+"""Read-only facts for preflight/pools.py: the pools' nodes and the pods on them (it counts
+their DaemonSet and static pods), placeholder requests, Karpenter's NodePools and NodeClaims,
+and instance types from a file (the kwok provider's format).
 
 Reads: nodes (one list), the pods of the pools' nodes (the pod cache of ``run``, else one list
 per node), each placeholder Deployment, NodePools and NodeClaims where the
@@ -15,18 +15,18 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..config.settings import Settings
-from ..observed import ClusterError, Resources, total
-from ..preflight.pools import (
+from ..clusterfacts import (
     INSTANCE_TYPE,
     InstanceType,
     NodePool,
     PoolCheckFacts,
     PoolNode,
+    PoolReads,
     PoolShape,
+    PoolsReading,
     Requirement,
 )
-from ..sizing import node_bound
+from ..observed import ClusterError, PodInfo, Resources
 from . import objects as kubejson
 
 LIST_LIMIT = 5000
@@ -53,14 +53,14 @@ def read_instance_types(path: str) -> tuple[InstanceType, ...]:
 def gather_pools(
     get: Get,
     kube: Any,
-    settings: Settings,
+    pools: Sequence[PoolReads],
     namespace: str,
     *,
     nodepools: Sequence[Json] | None,
     instance_types: Sequence[InstanceType] = (),
     refused: list[str] | None = None,
-) -> PoolCheckFacts:
-    """The facts of every pool; ``nodepools``: the listed NodePool objects (None: no API)."""
+) -> PoolsReading:
+    """The reads of every pool; ``nodepools``: the listed NodePool objects (None: no API)."""
     body = get("list nodes", kube.core.list_node, limit=LIST_LIMIT)
     nodes = [kubejson.node(item) for item in (body or {}).get("items", [])]
     claims: list[InstanceType] = []
@@ -78,12 +78,12 @@ def gather_pools(
         pool.name: [
             n for n in nodes if all(n.labels.get(k) == v for k, v in pool.node_selector.items())
         ]
-        for pool in settings.pools.values()
+        for pool in pools
         if pool.node_selector
     }
-    reserved = _reserved(kube, sorted({n.name for ns in matched.values() for n in ns}), refused)
+    node_pods = _node_pods(kube, sorted({n.name for ns in matched.values() for n in ns}), refused)
     shapes = []
-    for pool in settings.pools.values():
+    for pool in pools:
         requests = None
         subject = f"Deployment {namespace}/{pool.deployment} (pool {pool.name})"
         if pool.backend == "placeholders":
@@ -105,21 +105,21 @@ def gather_pools(
                 dict(pool.node_selector),
                 requests,
                 pool.max_replicas,
-                tuple(
-                    PoolNode(n.name, n.allocatable, reserved.get(n.name, Resources()))
-                    for n in matched.get(pool.name, ())
-                ),
+                tuple(PoolNode(n.name, n.allocatable) for n in matched.get(pool.name, ())),
             )
         )
-    return PoolCheckFacts(
+    facts = PoolCheckFacts(
         pools=tuple(shapes),
         nodepools=None if nodepools is None else tuple(nodepool(n) for n in nodepools),
         instance_types=_merge(claims, instance_types),
     )
+    return PoolsReading(facts, node_pods)
 
 
-def _reserved(kube: Any, nodes: Sequence[str], refused: list[str] | None) -> dict[str, Resources]:
-    """Per node, the requests of its DaemonSet and static pods (a refused read: none)."""
+def _node_pods(
+    kube: Any, nodes: Sequence[str], refused: list[str] | None
+) -> dict[str, tuple[PodInfo, ...]]:
+    """The pods of each node (a refused read: none)."""
     if not nodes:
         return {}
     try:
@@ -130,10 +130,7 @@ def _reserved(kube: Any, nodes: Sequence[str], refused: list[str] | None) -> dic
         if refused is not None:
             refused.append("list pods")
         return {}
-    return {
-        node: total(p.requests for p in found if node_bound(p) and not p.terminated)
-        for node, found in pods.items()
-    }
+    return {node: tuple(found) for node, found in pods.items()}
 
 
 def nodepool(body: Json) -> NodePool:

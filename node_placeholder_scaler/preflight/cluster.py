@@ -1,12 +1,11 @@
 """``validate --cluster``: what would stop warming on this cluster. Pure: facts in, findings out.
 
-kube/clusterfacts.py reads the facts (read-only); this module judges them:
+kube/clusterfacts.py reads the facts (read-only; clusterfacts.py's records); this module
+makes its ``ClusterFacts`` of them (``cluster_facts``) and judges them:
 
 - per pool, does its backend's object exist (the placeholder Deployment, or the CapacityBuffer
   and a served CapacityBuffer CRD), and can the buffer warm anything (its status conditions);
-- which autoscaler runs (Cluster Autoscaler, Karpenter, or unknown), from well-known names,
-  labels and images of Deployments, leader-election Leases, CA's status ConfigMap and Karpenter's
-  NodePools;
+- which autoscaler runs (Cluster Autoscaler, Karpenter, or unknown: autoscalers.py);
 - is the placeholder PriorityClass right for it: below user pods (0) so they preempt the
   placeholders, and, with Cluster Autoscaler, not below its expendable cutoff (-10 unless
   ``--expendable-pods-priority-cutoff`` says otherwise), or CA ignores the pending placeholders;
@@ -24,18 +23,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
-from ..backends.capacitybuffers import API_VERSION, KIND, CapacityBuffer, buffer_state
+from ..backends.capacitybuffers import API_VERSION, KIND, buffer_state
+from ..clusterfacts import (
+    ClusterReading,
+    NeverPreempts,
+    PlaceholderFacts,
+    PoolCheckFacts,
+    PoolFacts,
+    Z2jhFacts,
+)
+from .autoscalers import AutoscalerSeen, detect
 from .findings import Finding
-from .pools import PoolCheckFacts, judge_pools, not_checked
-from .z2jh import DEFAULT_SCHEDULER, OurPlaceholders, Z2jhFacts
+from .pools import judge_pools, not_checked, pool_check
+from .z2jh import OurPlaceholders, z2jh_facts
 from .z2jh import judge as judge_z2jh
 
-__all__ = ["ClusterFacts", "Finding", "judge"]
+__all__ = ["ClusterFacts", "Finding", "cluster_facts", "judge"]
 
-Autoscaler = Literal["cluster-autoscaler", "karpenter"]
-DEFAULT_CUTOFF = -10
 DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
 CA_BUFFER_FLAGS = (
     "--capacity-buffer-controller-enabled",
@@ -43,60 +48,6 @@ CA_BUFFER_FLAGS = (
 )
 MAX_LISTED = 5
 DETECTION_READS = ("list deployments", "get lease", "get configmap", "list nodepools")
-
-
-@dataclass(frozen=True)
-class AutoscalerSeen:
-    """Evidence of one autoscaler, and what its own configuration says (when it is readable)."""
-
-    kind: Autoscaler
-    evidence: tuple[str, ...]
-    args: tuple[str, ...] = ()  # command and args of its Deployment's container, if found
-    env: tuple[tuple[str, str], ...] = ()  # its container's env, if found
-
-    def flag(self, name: str) -> str | None:
-        """The value of ``--name=value`` (or ``--name value``) among the args."""
-        for i, arg in enumerate(self.args):
-            if arg == name and i + 1 < len(self.args):
-                return self.args[i + 1]
-            if arg.startswith(name + "="):
-                return arg.split("=", 1)[1]
-        return None
-
-    def cutoff(self) -> int:
-        value = self.flag("--expendable-pods-priority-cutoff")
-        try:
-            return int(value) if value is not None else DEFAULT_CUTOFF
-        except ValueError:
-            return DEFAULT_CUTOFF
-
-
-@dataclass(frozen=True)
-class PlaceholderFacts:
-    deployment: str
-    exists: bool
-    priority_class: str | None = None  # priorityClassName of the pod template
-    priority: int | None = None  # its value; None when the class does not exist
-    annotations: tuple[tuple[str, str], ...] = ()  # of the pod template
-    priority_read: bool = True  # False: the cluster refused to show the PriorityClass
-    scheduler_name: str = DEFAULT_SCHEDULER  # schedulerName of the pod template
-
-
-@dataclass(frozen=True)
-class PoolFacts:
-    pool: str
-    backend: str
-    placeholders: PlaceholderFacts | None = None
-    buffer_name: str = ""
-    buffer: CapacityBuffer | None = None  # None: not found (or the CRD is not served)
-
-
-@dataclass(frozen=True)
-class NeverPreempts:
-    """A user pod that runs with preemptionPolicy Never."""
-
-    pod: str  # namespace/name
-    priority_class: str | None
 
 
 @dataclass(frozen=True)
@@ -111,66 +62,19 @@ class ClusterFacts:
     z2jh: Z2jhFacts = field(default_factory=Z2jhFacts)  # zero-to-jupyterhub (z2jh.py)
 
 
-@dataclass(frozen=True)
-class Workload:
-    """A Deployment as the autoscaler detection needs it."""
-
-    name: str  # namespace/name
-    labels: tuple[tuple[str, str], ...]
-    images: tuple[str, ...]
-    args: tuple[str, ...]  # command + args of its first container
-    env: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
-class Signs:
-    """What the cluster shows of its autoscaler, besides Deployments."""
-
-    leases: tuple[str, ...] = ()  # names of the well-known Leases found in kube-system
-    ca_status: bool = False  # the kube-system/cluster-autoscaler-status ConfigMap exists
-    nodepools: int = 0  # Karpenter NodePools (karpenter.sh/v1)
-
-
-CA_NAMES, KARPENTER_NAMES = ("cluster-autoscaler",), ("karpenter",)
-CA_LEASE, KARPENTER_LEASE = "cluster-autoscaler", "karpenter-leader-election"
-NAME_LABELS = ("app.kubernetes.io/name", "app", "k8s-app")
-
-
-def detect(workloads: Sequence[Workload], signs: Signs) -> tuple[AutoscalerSeen, ...]:
-    """The autoscalers the cluster shows signs of."""
-    found: list[AutoscalerSeen] = []
-    for kind, names, lease in (
-        ("cluster-autoscaler", CA_NAMES, CA_LEASE),
-        ("karpenter", KARPENTER_NAMES, KARPENTER_LEASE),
-    ):
-        evidence: list[str] = []
-        own = [w for w in workloads if _is(w, names)]
-        evidence += [f"Deployment {w.name}" for w in own]
-        if lease in signs.leases:
-            evidence.append(f"Lease kube-system/{lease}")
-        if kind == "cluster-autoscaler" and signs.ca_status:
-            evidence.append("ConfigMap kube-system/cluster-autoscaler-status")
-        if kind == "karpenter" and signs.nodepools:
-            evidence.append(f"{signs.nodepools} Karpenter NodePool(s)")
-        if evidence:
-            first = own[0] if own else None
-            found.append(
-                AutoscalerSeen(
-                    kind,  # type: ignore[arg-type]
-                    tuple(evidence),
-                    args=first.args if first else (),
-                    env=first.env if first else (),
-                )
-            )
-    return tuple(found)
-
-
-def _is(workload: Workload, names: tuple[str, ...]) -> bool:
-    labels = dict(workload.labels)
-    if any(labels.get(key) in names for key in NAME_LABELS):
-        return True
-    repositories = [image.rsplit("@", 1)[0].rsplit(":", 1)[0] for image in workload.images]
-    return any(part in names for repo in repositories for part in repo.split("/"))
+def cluster_facts(reading: ClusterReading) -> ClusterFacts:
+    """What ``judge`` needs of what was read: the autoscalers detected, the pools' nodes'
+    DaemonSet and static pods counted, z2jh's schedulers chosen."""
+    return ClusterFacts(
+        namespace=reading.namespace,
+        buffer_api=reading.buffer_api,
+        autoscalers=detect(reading.workloads, reading.signs),
+        pools=reading.pools,
+        never_preempts=reading.never_preempts,
+        unreadable=reading.unreadable,
+        pool_check=pool_check(reading.pool_check),
+        z2jh=z2jh_facts(reading.workloads, reading.user_pod_schedulers, reading.user_placeholders),
+    )
 
 
 def judge(facts: ClusterFacts) -> list[Finding]:

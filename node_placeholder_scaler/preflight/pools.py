@@ -1,6 +1,6 @@
 """Why nothing scales: the classic pool misconfigurations, judged from read-only facts. Pure.
 
-kube/poolfacts.py reads the facts; this module finds, per pool:
+kube/poolfacts.py reads the facts (clusterfacts.py's records); this module finds, per pool:
 
 - ``selector``: the pool's ``nodeSelector`` matches no node and no Karpenter NodePool template
   (labels, or a requirement ``In`` the value): no autoscaler adds a node the placeholders fit;
@@ -17,93 +17,19 @@ finding, not a failure). Every finding names the object and the fix.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
-from ..observed import Resources
-from ..sizing import format_cpu, format_memory
+from ..clusterfacts import NodePool, PoolCheckFacts, PoolShape, PoolsReading
+from ..observed import Resources, total
+from ..sizing import format_cpu, format_memory, node_bound
 from .findings import Finding, Severity
 
-INSTANCE_TYPE = "node.kubernetes.io/instance-type"
 CHECKS = ("selector", "too-big", "limit")  # a metric label: keep it small
 GRANT = (
     "bind the chart's read-only ClusterRole (preflight.clusterRole: true), or grant these "
     "reads to the user or ServiceAccount that runs the checks"
 )
-
-
-@dataclass(frozen=True)
-class Requirement:
-    key: str
-    operator: str  # In | NotIn | Exists | DoesNotExist | Gt | Lt
-    values: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class NodePool:
-    """A Karpenter NodePool as the checks need it."""
-
-    name: str
-    labels: Mapping[str, str]  # spec.template.metadata.labels
-    requirements: tuple[Requirement, ...]
-    limits: Resources | None  # spec.limits; None: no limit
-
-    def matches(self, selector: Mapping[str, str]) -> bool:
-        """Would a node of this NodePool carry every label of ``selector``?"""
-        required = {r.key: r for r in self.requirements}
-        for key, value in selector.items():
-            if self.labels.get(key) == value:
-                continue
-            need = required.get(key)
-            if need is None or need.operator != "In" or value not in need.values:
-                return False
-        return True
-
-    def allows(self, instance_type: str) -> bool:
-        for r in self.requirements:
-            if r.key == INSTANCE_TYPE and r.operator == "In" and instance_type not in r.values:
-                return False
-            if r.key == INSTANCE_TYPE and r.operator == "NotIn" and instance_type in r.values:
-                return False
-        return True
-
-
-@dataclass(frozen=True)
-class InstanceType:
-    name: str
-    resources: Resources  # allocatable where known (a NodeClaim), else its capacity
-
-
-@dataclass(frozen=True)
-class PoolNode:
-    name: str
-    allocatable: Resources
-    reserved: Resources = field(default_factory=Resources)  # its DaemonSet and static pods
-
-    @property
-    def room(self) -> Resources:
-        """What a placeholder can have: allocatable minus the pods every node runs."""
-        return self.allocatable - self.reserved
-
-
-@dataclass(frozen=True)
-class PoolShape:
-    """One pool: its selector, one placeholder's requests (None: unknown) and its nodes."""
-
-    pool: str
-    subject: str  # e.g. "Deployment nps/placeholder-user (pool user)"
-    node_selector: Mapping[str, str]
-    requests: Resources | None
-    max_replicas: int
-    nodes: tuple[PoolNode, ...]
-
-
-@dataclass(frozen=True)
-class PoolCheckFacts:
-    pools: tuple[PoolShape, ...]
-    nodepools: tuple[NodePool, ...] | None  # None: no Karpenter NodePool API (or unreadable)
-    instance_types: tuple[InstanceType, ...] = ()
-    refused: tuple[str, ...] = ()  # reads the cluster refused (403), e.g. "list nodes"
 
 
 @dataclass(frozen=True)
@@ -113,6 +39,21 @@ class PoolFinding:
     pool: str
     check: str  # one of CHECKS
     finding: Finding
+
+
+def pool_check(reading: PoolsReading) -> PoolCheckFacts:
+    """The read facts with each node's ``reserved``: the requests of its DaemonSet and static
+    pods (none where the pods could not be read)."""
+
+    def reserved(node: str) -> Resources:
+        pods = reading.node_pods.get(node, ())
+        return total(p.requests for p in pods if node_bound(p) and not p.terminated)
+
+    pools = tuple(
+        replace(pool, nodes=tuple(replace(n, reserved=reserved(n.name)) for n in pool.nodes))
+        for pool in reading.facts.pools
+    )
+    return replace(reading.facts, pools=pools)
 
 
 def judge_pools(facts: PoolCheckFacts) -> list[PoolFinding]:

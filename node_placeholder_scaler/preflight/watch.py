@@ -1,7 +1,7 @@
 """The running controller's preflight: why a pool would not scale, told once per cause.
 
 Every ``POOL_CHECK_INTERVAL`` (and at the first round) the controller reads the pool facts
-(kube/clusterfacts.pool_facts: nodes, placeholder requests, Karpenter NodePools and NodeClaims)
+(kube/clusterfacts.pool_reading: nodes, placeholder requests, Karpenter NodePools and NodeClaims)
 and judges them (preflight/pools.py). Each finding sets
 ``node_placeholder_pool_findings{pool,check}``
 and, the first time its cause is seen, becomes a Warning Event on the pool's placeholder
@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from ..clusterfacts import PoolCheckFacts
 from ..config.settings import Settings
 from ..decisions import Stage
 from ..metrics import Metrics
@@ -25,7 +26,7 @@ from ..reasons import (
     POOL_LIMIT_BELOW_MAX_REPLICAS,
     POOL_SELECTOR_MATCHES_NOTHING,
 )
-from .pools import PoolCheckFacts, PoolFinding, judge_pools
+from .pools import PoolFinding, judge_pools
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
-"""``validate --cluster`` beside zero-to-jupyterhub (z2jh). Pure: API payloads and facts in,
-findings out (kube/clusterfacts.py reads, preflight/cluster.py calls ``judge``).
+"""``validate --cluster`` beside zero-to-jupyterhub (z2jh). Pure: facts in, findings out
+(kube/clusterfacts.py reads, preflight/cluster.py calls ``z2jh_facts`` and ``judge``).
 
 A z2jh release shows itself by its user scheduler's Deployment (labels ``component:
 user-scheduler``, ``app: jupyterhub``), its ``user-placeholder`` StatefulSet (``component:
@@ -20,37 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from ..clusterfacts import (
+    USER_SCHEDULER,
+    UserPlaceholders,
+    Workload,
+    Z2jhFacts,
+    z2jh_component,
+)
 from .findings import Finding
-
-DEFAULT_SCHEDULER = "default-scheduler"
-USER_SCHEDULER = "user-scheduler"  # z2jh's component labels
-USER_PLACEHOLDER = "user-placeholder"
-SINGLEUSER = "singleuser-server"
-PLACEHOLDER_SELECTOR = f"component={USER_PLACEHOLDER}"
-
-
-@dataclass(frozen=True)
-class UserPlaceholders:
-    """z2jh's user-placeholder StatefulSet."""
-
-    name: str  # namespace/name
-    replicas: int
-    scheduler_name: str
-    priority_class: str | None
-    priority: int | None = None  # the class's value (0 without a class); None: not read
-
-
-@dataclass(frozen=True)
-class Z2jhFacts:
-    user_schedulers: tuple[str, ...] = ()  # namespace/name of z2jh user-scheduler Deployments
-    scheduler_names: tuple[str, ...] = ()  # the schedulerNames z2jh's users are placed by
-    placeholders: tuple[UserPlaceholders, ...] = ()
-
-    @property
-    def found(self) -> bool:
-        return bool(self.user_schedulers or self.scheduler_names or self.placeholders)
 
 
 @dataclass(frozen=True)
@@ -64,14 +42,8 @@ class OurPlaceholders:
     priority: int | None
 
 
-def _component(labels: Mapping[str, str]) -> str | None:
-    if labels.get("app") == "jupyterhub" or labels.get("app.kubernetes.io/name") == "jupyterhub":
-        return labels.get("component") or labels.get("app.kubernetes.io/component")
-    return None
-
-
 def is_user_scheduler(labels: Mapping[str, str]) -> bool:
-    return _component(labels) == USER_SCHEDULER
+    return z2jh_component(labels) == USER_SCHEDULER
 
 
 def user_scheduler_name(labels: Mapping[str, str]) -> str | None:
@@ -81,32 +53,21 @@ def user_scheduler_name(labels: Mapping[str, str]) -> str | None:
     return f"{release}-{USER_SCHEDULER}" if release else None
 
 
-def parse_statefulset(body: Mapping[str, Any]) -> UserPlaceholders | None:
-    """A StatefulSet payload -> z2jh's user placeholders (None: not z2jh's)."""
-    meta = body.get("metadata") or {}
-    spec = body.get("spec") or {}
-    template = spec.get("template") or {}
-    labels = {
-        **(meta.get("labels") or {}),
-        **((template.get("metadata") or {}).get("labels") or {}),
-    }
-    if _component(labels) != USER_PLACEHOLDER:
-        return None
-    pod = template.get("spec") or {}
-    return UserPlaceholders(
-        f"{meta.get('namespace')}/{meta.get('name')}",
-        int(spec.get("replicas") or 0),
-        str(pod.get("schedulerName") or DEFAULT_SCHEDULER),
-        pod.get("priorityClassName"),
+def z2jh_facts(
+    workloads: Sequence[Workload],
+    pod_schedulers: Sequence[str],
+    placeholders: Sequence[UserPlaceholders],
+) -> Z2jhFacts:
+    """A zero-to-jupyterhub release's user schedulers, user placeholders and the schedulers its
+    users are placed by: those its users' pods name, else its user placeholders' (z2jh gives
+    them the users' scheduler), else z2jh's naming of a user-scheduler Deployment."""
+    schedulers = [w for w in workloads if is_user_scheduler(dict(w.labels))]
+    names = (
+        set(pod_schedulers)
+        or {p.scheduler_name for p in placeholders}
+        or {name for w in schedulers if (name := user_scheduler_name(dict(w.labels)))}
     )
-
-
-def user_pod_scheduler(body: Mapping[str, Any]) -> str | None:
-    """The schedulerName of a z2jh user's pod (None: not one)."""
-    labels = (body.get("metadata") or {}).get("labels") or {}
-    if _component(labels) != SINGLEUSER:
-        return None
-    return str((body.get("spec") or {}).get("schedulerName") or DEFAULT_SCHEDULER)
+    return Z2jhFacts(tuple(w.name for w in schedulers), tuple(sorted(names)), tuple(placeholders))
 
 
 def judge(z2jh: Z2jhFacts, ours: Sequence[OurPlaceholders], *, any_pool: bool) -> list[Finding]:

@@ -35,9 +35,8 @@ class PoolReader(Protocol):
 class Warm:
     """The pool's warm room as the backend sees it."""
 
-    count: int  # placeholder replicas, or buffer replicas
-    room: Resources | None  # one placeholder's requests (None: a buffer pool, whose free room
-    # on the nodes is the buffer's own and is not counted again as free seats)
+    count: int  # placeholder replicas, or buffer replicas, for the classes
+    room: Resources | None  # one placeholder's requests (None: a buffer pool)
     tolerations: tuple[Toleration, ...] = ()
     names: frozenset[str] = frozenset()  # the placeholder pods (not students)
 
@@ -59,27 +58,22 @@ def class_state(
     since = min(c.window_opens for c in target.classes)
     users = [p for ps in pods.values() for p in ps if _user(p, warm.names)]
     seat = pool.seating.seat or seating.learned_seat(p.requests for p in users)
-    profile = profile_of(settings, pool, seat, warm.room, nodes)
+    profile = profile_of(settings, pool, seat, warm.room, nodes=nodes, pods=pods)
     if learned is not None:
         profile = replace(
             profile,
             seats_per_node=learned.seats_per_node or profile.seats_per_node,
             spread=learned.spread or profile.spread,
             node_up=(learned.node_up + settings.interval) if learned.node_up else profile.node_up,
+            # the learned spread is the steepest: the window stays the configured one
+            hold=pool.seating.window,
             source=learned.describe(),
         )
-    hosting = frozenset(
-        p.node
-        for ps in pods.values()
-        for p in ps
-        if p.name in warm.names and p.node and not p.deleting
-    )
-    # a buffer pool's free room is the buffer's own (its chunks sit there): not subtracted
+    rules = replace(settings.headroom, node_grace_period=timedelta(0))
+    hosting = _hosting(nodes, pods, warm, rules, now)
     free = 0
-    if seat is not None and warm.room is not None:
-        free = _free_seats(
-            nodes, pods, warm, seat, hosting=hosting, headroom=settings.headroom, now=now
-        )
+    if seat is not None:
+        free = _free_seats(nodes, pods, warm, seat, hosting=hosting, rules=rules, now=now)
     seated = sum(1 for p in users if p.created is not None and p.created >= since)
     counted = seating.Counted(seated=seated, free=free, warm=warm.count)
     state = seating.with_lead(
@@ -141,28 +135,63 @@ def profile_of(
     pool: PoolSettings,
     seat: Resources | None,
     room: Resources | None,
+    *,
     nodes: Sequence[NodeInfo],
+    pods: Mapping[str, Sequence[PodInfo]],
 ) -> seating.Profile:
-    """The pool's configured profile; seats per node from the setting, else the placeholder's
-    room (or the largest pool node's allocatable) divided by the seat. Warm seats run
-    nodeUp plus one reconcile interval ahead (a round may come that much later)."""
+    """The pool's configured profile; seats per node from the setting, else the room of the
+    pool's largest node (its allocatable less its DaemonSet and static pods: what a student
+    finds there once the placeholder is preempted or the buffer's chunk displaced), else the
+    placeholder's room (no node seen yet), divided by the seat. Warm seats run nodeUp plus
+    one reconcile interval ahead (a round may come that much later)."""
     seats = pool.seating
     per = seats.seats_per_node or 0
     if not per and seat is not None:
-        if room is None and nodes:
-            room = max((n.allocatable for n in nodes), key=lambda r: (r.cpu_milli, r.memory))
+        if nodes:
+            room = max(
+                (
+                    n.allocatable - total(p.requests for p in pods.get(n.name, ()) if _system(p))
+                    for n in nodes
+                ),
+                key=lambda r: (r.cpu_milli, r.memory),
+            )
         per = 0 if room is None else seating.seats_per_node(room, seat)
-    return seating.Profile(
-        per, seats.arrival_spread, seats.node_up + settings.interval, seats.window
-    )
+    return seating.Profile(per, seats.arrival_spread, seats.node_up + settings.interval, seats.hold)
 
 
 def _user(pod: PodInfo, placeholders: frozenset[str]) -> bool:
-    return (
-        not pod.terminated
-        and not pod.mirror
-        and pod.name not in placeholders
-        and pod.owner_kind not in SYSTEM_OWNERS
+    return not pod.terminated and not _system(pod) and pod.name not in placeholders
+
+
+def _system(pod: PodInfo) -> bool:
+    """A DaemonSet's or a static pod: part of every node, not a student."""
+    return not pod.terminated and (pod.mirror or pod.owner_kind in SYSTEM_OWNERS)
+
+
+def _hosting(
+    nodes: Sequence[NodeInfo],
+    pods: Mapping[str, Sequence[PodInfo]],
+    warm: Warm,
+    rules: HeadroomSettings,
+    now: datetime,
+) -> frozenset[str]:
+    """The nodes whose room is warm room, not free seats: those of the placeholders (not
+    deleting); in a buffer pool, whose chunks are node-sized and virtual, the usable nodes
+    without a user pod (each holds a chunk, or holds none and is the autoscaler's to remove),
+    so the room left on nodes where students sit, which no chunk fits in any more, is free
+    seats."""
+    if warm.room is not None:
+        return frozenset(
+            p.node
+            for ps in pods.values()
+            for p in ps
+            if p.name in warm.names and p.node and not p.deleting
+        )
+    return frozenset(
+        n.name
+        for n in nodes
+        if capacity.exclusion(n, now, rules, warm.tolerations, frozenset()) is None
+        and not any(_user(p, warm.names) for p in pods.get(n.name, ()))
     )
 
 
@@ -173,12 +202,11 @@ def _free_seats(
     seat: Resources,
     *,
     hosting: frozenset[str],
-    headroom: HeadroomSettings,
+    rules: HeadroomSettings,
     now: datetime,
 ) -> int:
     """Seats free on the pool's usable nodes (capacity.exclusion without the grace period: a
-    new node's free seats are seats) that host no placeholder."""
-    rules = replace(headroom, node_grace_period=timedelta(0))
+    new node's free seats are seats) that host no placeholder (or buffer chunk)."""
     free = 0
     for node in nodes:
         if capacity.exclusion(node, now, rules, warm.tolerations, hosting) is not None:

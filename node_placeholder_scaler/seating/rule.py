@@ -4,9 +4,13 @@ Pure: the pool's classes, its profile (seats per node, arrival spread, node-up t
 and what the round counted in the pool (seated students, free seats, warm placeholders) in;
 a ClassState out. The rule (docs/concepts/class-sized.md):
 
-* Students of a class arrive evenly over ``[start, start + spread)``. The seats needed at t
-  are the arrivals expected by ``t + nodeUp`` (a node asked for now is usable then), summed
-  over the pool's classes whose arrival window ``[.., start + hold)`` is still open.
+* Students of a class arrive evenly over ``[start, start + spread)`` (the event's
+  ``arrival:`` line, else the pool's arrivalSpread). The seats needed at t are the arrivals
+  expected by ``t + nodeUp`` (a node asked for now is usable then), summed over the pool's
+  classes whose arrival window ``[.., start + hold)`` is still open (hold: the pool's, else
+  the class's spread).
+* The students seated since the first class opened are counted against the closed classes
+  first (their arrivals are over): what is left is the open classes' seated students.
 * warm = ceil(max(0, needed - seated - free seats) / seats per node), at most maxReplicas:
   the placeholders (or buffer chunks) to keep. It grows with the arrival curve (a ramp, not
   everything at ``start - lead``) and falls as students take seats, so a preempted
@@ -60,9 +64,9 @@ class Profile:
     """How a pool's classes arrive and how fast its nodes come up (configured or learned)."""
 
     seats_per_node: int  # 0: unknown (the classes cannot be sized)
-    spread: timedelta
+    spread: timedelta  # a class's arrival spread when its event does not say
     node_up: timedelta
-    hold: timedelta
+    hold: timedelta | None  # None: each class's arrival spread
     source: str = "configured"  # or what it was learned from, in words
 
 
@@ -104,20 +108,39 @@ def expected(seats: int, start: datetime, spread: timedelta, at: datetime) -> in
     return min(seats, math.ceil(seats * share))
 
 
+def spread_of(c: ClassRequest, profile: Profile) -> timedelta:
+    """How long the class takes to arrive: its event's ``arrival:``, else the pool's."""
+    return c.spread or profile.spread
+
+
+def window_of(c: ClassRequest, profile: Profile) -> timedelta:
+    """How long after its start the class is still arriving (warm room is kept for it)."""
+    return profile.hold if profile.hold is not None else spread_of(c, profile)
+
+
 def open_classes(
     classes: Sequence[ClassRequest], profile: Profile, at: datetime
 ) -> list[ClassRequest]:
     """The classes whose arrival window has not passed at ``at``."""
-    return [c for c in classes if at < c.start + profile.hold]
+    return [c for c in classes if at < c.start + window_of(c, profile)]
 
 
 def needed(classes: Sequence[ClassRequest], profile: Profile, at: datetime) -> int:
     """Seats the open classes are expected to take by ``at`` + one node-up time."""
     ahead = at + profile.node_up
     return sum(
-        expected(c.seats, c.start, profile.spread, ahead)
+        expected(c.seats, c.start, spread_of(c, profile), ahead)
         for c in open_classes(classes, profile, at)
     )
+
+
+def seated_in_open(
+    classes: Sequence[ClassRequest], still: Sequence[ClassRequest], seated: int
+) -> int:
+    """The seated students counted against the open classes: the closed classes (their
+    arrivals are over) take theirs first."""
+    closed = sum(c.seats for c in classes if not any(c is o for o in still))
+    return max(0, seated - closed)
 
 
 def decide(
@@ -140,6 +163,7 @@ def decide(
             per,
             _released(classes, profile),
         )
+    counted = replace(counted, seated=seated_in_open(classes, still, counted.seated))
     if per <= 0:
         return ClassState(
             Phase.UNSIZED,
@@ -208,8 +232,9 @@ def _nodes(seats: int, per: int) -> int:
 
 
 def _released(classes: Sequence[ClassRequest], profile: Profile) -> str:
-    last = max(c.start + profile.hold for c in classes)
+    last = max(c.start + window_of(c, profile) for c in classes)
+    hold = max(window_of(c, profile) for c in classes)
     return (
-        f"arrival window (hold {format_duration(profile.hold)}) passed at "
+        f"arrival window (hold {format_duration(hold)}) passed at "
         f"{last.strftime('%H:%M')} UTC: warm room released"
     )

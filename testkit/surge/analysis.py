@@ -105,6 +105,20 @@ def node_minutes(nodes: Sequence[NodeRecord], w0: float, w1: float, scale: float
     return total / 60.0 / scale
 
 
+def unused_minutes(
+    scenario: Scenario, nodes: Sequence[NodeRecord], pods: Sequence[PodRecord], t0: float
+) -> float | None:
+    """Node-minutes (whole window) of the nodes no student and no steady session ever ran
+    on: warm room nobody used (the ramp's surplus, refills the autoscaler launched before a
+    round lowered them); None when the run recorded no pods."""
+    if not pods:
+        return None
+    used = {p.node for p in pods if p.role in ("student", "steady") and p.node}
+    unused = [n for n in nodes if n.name not in used]
+    w0, w1 = (t0 + scenario.wall(x) for x in (-scenario.before, scenario.after))
+    return node_minutes(unused, w0, w1, scenario.time_scale)
+
+
 def lower_bound(scenario: Scenario, start: float | None = None, end: float | None = None) -> float:
     """Node-minutes if every node were Ready exactly when its first student arrives.
 

@@ -8,7 +8,6 @@ controller size the warm room.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -101,39 +100,27 @@ def events(
         start = t0 + timedelta(seconds=s.wall(c.start))
         end = start + timedelta(seconds=s.wall(c.length))
         description = f"{c.title}\n{request_line(s, strategy, c)}\nlead: {round(lead)}s"
+        if strategy in CLASS_STRATEGIES:  # the course's own arrival spread, as it is known
+            description += f"\narrival: {_seconds(s.wall(c.spread))}"
         out.append((c.title, c.uid, start, end, description))
     return out
 
 
 def class_settings(s: Scenario) -> tuple[dict[str, object], dict[str, object]]:
     """The pool keys and top-level keys of the class-sized mode for this scenario, compressed
-    like the rest of it: the seat (a student's pod), the expected arrival spread (the first
-    course's: one value per pool) and the node-up time (scan + boot; the controller adds its
-    interval) and the seats per node (the node-sized placeholder's room over a seat: a buffer
-    pool starts without a node to learn it from). The hold is left unset: the arrival
-    spread."""
+    like the rest of it: the seat (a student's pod), the pool's arrival spread (the first
+    course's; each event also says its own with an ``arrival:`` line) and the node-up time
+    (scan + boot; the controller adds its interval). The seats per node are left to the
+    controller: a pool node's room over the seat (the steady sessions keep a node up; the
+    autoscaler's node overhead makes it 7, not the 8 a bare 4-CPU node would hold). The hold
+    is left unset: each class's arrival spread."""
     pool: dict[str, object] = {
         "seatCpu": s.student_cpu,
         "seatMemory": f"{round(s.student_memory_gi * 1024)}Mi",
-        "seatsPerNode": seats_per_node(s),
         "arrivalSpread": _seconds(s.wall(s.class_spread or s.arrival_spread)),
         "nodeUp": _seconds(s.wall(s.class_node_up or s.boot_delay + s.scan_interval)),
     }
     return pool, {}
-
-
-def seats_per_node(s: Scenario) -> int:
-    """Students in the node-sized placeholder's room (3900m / 15Gi: a pool node's
-    allocatable less a margin)."""
-    cpu = (
-        int(s.placeholder_cpu.removesuffix("m")) / 1000
-        if s.placeholder_cpu.endswith("m")
-        else float(s.placeholder_cpu)
-    )
-    memory = float(s.placeholder_memory.removesuffix("Gi"))
-    return min(
-        math.floor(cpu / s.student_cpu + 1e-9), math.floor(memory / s.student_memory_gi + 1e-9)
-    )
 
 
 def _seconds(wall: float) -> str:

@@ -46,7 +46,7 @@ class RunResult:
     autoscaler: str
     errors: list[str]
     pods: list[PodRecord] = field(default_factory=list)  # every pod's timeline (for reports)
-    reports: list[dict[str, Any]] = field(default_factory=list)  # the controller's (issue 13)
+    reports: list[dict[str, Any]] = field(default_factory=list)  # the controller's event reports
     preemptions: int | None = None  # pods of the namespace the scheduler preempted
     request: str = ""  # the events' pool lines ("user: 9", "user: 100 students"); "" no calendar
     class_rounds: list[dict[str, Any]] = field(default_factory=list)  # feed.class_rounds

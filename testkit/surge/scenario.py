@@ -1,4 +1,4 @@
-"""The scenario of issue 6. Every number is a field (and a flag of bench/surge_bench.py)."""
+"""The course-surge scenario. Every number is a field (and a flag of bench/surge_bench.py)."""
 
 from __future__ import annotations
 

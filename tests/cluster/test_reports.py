@@ -1,4 +1,4 @@
-"""The event reports' live path on the real test control plane (issue 13).
+"""The event reports' live path on the real test control plane.
 
 ``node-placeholder-scaler run`` (the real CLI process, calendar from a file) warms one node
 for a short event; students arrive at its start and preempt the placeholder, one student asks
