@@ -37,9 +37,6 @@ pytestmark = pytest.mark.cluster
 POOL = {POOL_LABEL: USER_POOL}
 STUDENTS, SPREAD, HOLD = 24, 40.0, 50.0  # a class of 24 arriving over 40 s; hold 50 s
 COME, COME_BUFFER = 10, 18  # the students who come
-LEAD = 60.0  # the event's lead: the class window opens then
-# The event starts its lead and 5 s from now: the controller is up before its window opens.
-START_IN = LEAD + 5
 PER_NODE = 7  # 3500m / 500m
 
 
@@ -69,7 +66,7 @@ def _phase(port: int) -> str:
 def _config(env: Env, start: datetime, extra_pool: str) -> tuple[Path, int, float]:
     end = start + timedelta(seconds=HOLD + 15)
     (env.tmp / "calendar.ics").write_text(
-        ical([("Data 8", start, end, f"Data 8 lab\nuser: {STUDENTS} students\nlead: {LEAD:.0f}s")])
+        ical([("Data 8", start, end, f"Data 8 lab\nuser: {STUDENTS} students\nlead: 60s")])
     )
     node_up = round(env.cluster.boot_delay + env.cluster.scan_interval + 10)
     port = free_port()
@@ -174,7 +171,7 @@ def test_a_class_warms_a_ramp_stops_refilling_and_releases_with_placeholders(env
             },
         },
     )
-    run = Run(datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=START_IN))
+    run = Run(datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=75))
     config, port, node_up = _config(env, run.start, "")
     with controller(env, config, port):
         _students_and_samples(env, run, port, lambda: env.replicas(name), COME)
@@ -196,7 +193,7 @@ def test_a_class_warms_a_ramp_stops_refilling_and_releases_with_a_buffer(env: En
     karpenter_only(env.cluster)
     no_spare_user_nodes(env)
     create_buffer(env.api, env.ns, "warm-user")
-    run = Run(datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=START_IN))
+    run = Run(datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=75))
     config, port, node_up = _config(
         env, run.start, f", backend: capacityBuffer, buffer: warm-user, seatsPerNode: {PER_NODE}"
     )
