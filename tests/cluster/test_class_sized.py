@@ -230,7 +230,9 @@ def test_a_class_warms_a_ramp_stops_refilling_and_releases_with_a_buffer(env: En
         text = _report(lambda: event_messages(env.core, env.ns, "EventReport", "warm-user"))
     _judge(run, node_up, buffer=True)
     assert any("class phase seated: " in m for m in scaled)
-    assert any("class phase released: " in m for m in scaled)
+    # the release changes the buffer (and is told in its Event) only if chunks were left
+    if [s for s in run.samples if s.phase == "seated"][-1].warm > 0:
+        assert any("class phase released: " in m for m in scaled)
     wait_for(
         "every student running",
         lambda: all(running_on(env.core, env.ns, f"student-{i}") for i in range(COME_BUFFER)),
