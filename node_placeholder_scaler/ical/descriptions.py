@@ -237,14 +237,19 @@ def _add_request(
 
 def _parse_lead(line: str, value: str, problems: list[Problem]) -> timedelta | None:
     return _bounded_duration(
-        line, value, problems, "lead", most=MAX_EVENT_LEAD, kind=ProblemKind.BAD_LEAD
+        line, value, problems, ("lead", "a lead"), most=MAX_EVENT_LEAD, kind=ProblemKind.BAD_LEAD
     )
 
 
 def _parse_arrival(line: str, value: str, problems: list[Problem]) -> timedelta | None:
     """An arrival spread: a duration over zero, at most MAX_ARRIVAL."""
     arrival = _bounded_duration(
-        line, value, problems, "arrival", most=MAX_ARRIVAL, kind=ProblemKind.BAD_ARRIVAL
+        line,
+        value,
+        problems,
+        ("arrival", "an arrival"),
+        most=MAX_ARRIVAL,
+        kind=ProblemKind.BAD_ARRIVAL,
     )
     if arrival is not None and arrival <= timedelta(0):
         problems.append(
@@ -263,13 +268,15 @@ def _bounded_duration(
     line: str,
     value: str,
     problems: list[Problem],
-    label: str,
+    label: tuple[str, str],
     *,
     most: timedelta,
     kind: ProblemKind,
 ) -> timedelta | None:
     """A ``label: DURATION`` line's duration, at most ``most`` (a problem, and ``most``, over
-    it); None and a problem for no duration."""
+    it); None and a problem for no duration. ``label``: the line's label and how the problem
+    names it ("lead", "a lead")."""
+    key, named = label
     try:
         duration = parse_duration(value)
     except DurationError as error:
@@ -279,10 +286,9 @@ def _bounded_duration(
         problems.append(
             Problem(
                 kind,
-                f"{_quote(line)}: {'a' if label == 'lead' else 'an'} {label} is at most "
-                f"{format_duration(most)}; using that",
+                f"{_quote(line)}: {named} is at most {format_duration(most)}; using that",
                 line=_shown(line),
-                suggestion=f"{label}: {format_duration(most)}",
+                suggestion=f"{key}: {format_duration(most)}",
             )
         )
         return most

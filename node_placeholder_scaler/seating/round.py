@@ -18,6 +18,7 @@ from ..config.settings import PoolSettings, Settings
 from ..model import PoolTarget
 from ..observed import NodeInfo, PodInfo, Resources, Toleration, total
 from ..port import History
+from ..sizing import node_bound
 from . import rule as seating
 from .autosize import Learned, bounded, learn, series_of
 from .phase import ClassState, Phase
@@ -150,7 +151,12 @@ def profile_of(
         if nodes:
             room = max(
                 (
-                    n.allocatable - total(p.requests for p in pods.get(n.name, ()) if _system(p))
+                    n.allocatable
+                    - total(
+                        p.requests
+                        for p in pods.get(n.name, ())
+                        if node_bound(p) and not p.terminated
+                    )
                     for n in nodes
                 ),
                 key=lambda r: (r.cpu_milli, r.memory),
@@ -160,12 +166,12 @@ def profile_of(
 
 
 def _user(pod: PodInfo, placeholders: frozenset[str]) -> bool:
-    return not pod.terminated and not _system(pod) and pod.name not in placeholders
-
-
-def _system(pod: PodInfo) -> bool:
-    """A DaemonSet's or a static pod: part of every node, not a student."""
-    return not pod.terminated and (pod.mirror or pod.owner_kind in SYSTEM_OWNERS)
+    return (
+        not pod.terminated
+        and not pod.mirror
+        and pod.name not in placeholders
+        and pod.owner_kind not in SYSTEM_OWNERS
+    )
 
 
 def _hosting(
